@@ -1,0 +1,1 @@
+"""Co-production bot: calls for volunteers, fair draws, feedback, bookings and reminders."""

@@ -1,0 +1,105 @@
+"""The Bot class: loads cogs, registers persistent buttons, re-arms jobs, syncs commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock, SystemClock
+from bot.errors import on_tree_error
+from bot.post_updates import PostUpdater
+from bot.scheduling import JobScheduler
+from bot.services import Services, build_services
+from bot.settings import Settings
+from db.connection import Database
+
+__all__ = ["EXTENSIONS", "CoproBot", "intents"]
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = tuple(
+    f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_")
+)
+
+
+def intents() -> discord.Intents:
+    """Only what the bot uses. ``members`` and ``message_content`` are privileged: enable them in
+    the Developer Portal (README)."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.members = True  # role audiences, display names in exports
+    chosen.guild_reactions = True  # raw reaction sign-ups
+    chosen.guild_messages = True  # feedback written in threads
+    chosen.message_content = True  # ... and what it says
+    chosen.guild_scheduled_events = True
+    return chosen
+
+
+class CoproBot(commands.Bot):
+    """The co-production bot. Resources are created by ``bot.__main__`` and passed in."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        jobs: JobScheduler,
+        clock: Clock | None = None,
+        post_interval: float = 2.5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=kwargs.pop("intents", intents()),
+            # Only raw events are needed: the default message cache costs ~5x per reaction.
+            max_messages=None,
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=True, replied_user=False
+            ),
+            help_command=None,
+            **kwargs,
+        )
+        self.settings = settings
+        self.db = db
+        self.jobs = jobs
+        self.clock: Clock = clock or SystemClock()
+        self.services: Services = build_services(db, self.clock, jobs, settings.default_timezone)
+        self.posts = PostUpdater(post_interval)
+        self.started = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        self.tree.on_error = on_tree_error
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.jobs.set_gate(self.wait_until_ready)
+        armed = await self.jobs.start()
+        log.info("scheduler armed %d job(s) due within %s", armed, self.jobs.horizon)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to server %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (may take a while to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"),
+                 len(self.guilds))
+        self.started.set()
+
+    async def close(self) -> None:
+        await self.posts.close()
+        await self.services.calls.close_writer()
+        await self.jobs.shutdown()
+        await super().close()

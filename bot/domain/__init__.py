@@ -1,0 +1,1 @@
+"""Pure rules of the bot. Nothing in this package imports discord."""

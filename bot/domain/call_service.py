@@ -1,0 +1,298 @@
+"""The volunteer-call service: what organisers and reactions can do to a call."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import Clock, from_unix
+from bot.domain.calls import (
+    CategorySpec,
+    ReconcilePlan,
+    new_seed,
+    parse_categories,
+    parse_places,
+    plan_reconcile,
+    seed_commitment,
+    validate_description,
+    validate_title,
+)
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.scheduling import JobScheduler
+from bot.timeparse import parse_when
+from db.batching import BatchWriter
+from db.connection import Database
+from db.repositories.calls import (
+    Call,
+    CallRepository,
+    Category,
+    ReactionEvent,
+    ReactionResult,
+    Signup,
+)
+
+__all__ = ["CLOSE_JOB", "CallDetails", "CallService", "RosterEntry"]
+
+log = logging.getLogger(__name__)
+
+CLOSE_JOB = "call.close"
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetails:
+    call: Call
+    categories: list[Category]
+    counts: dict[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    category: Category
+    signups: list[Signup]
+
+
+def close_job_key(call_id: int) -> str:
+    return f"call:{call_id}:close"
+
+
+class CallService:
+    def __init__(self, db: Database, clock: Clock, jobs: JobScheduler | None = None) -> None:
+        self.db = db
+        self.repo = CallRepository(db)
+        self.clock = clock
+        self.jobs = jobs
+        self._writer: BatchWriter[ReactionEvent, ReactionResult] = BatchWriter(
+            self.repo.apply_reactions
+        )
+        self._post_ids: set[int] | None = None
+
+    # -- organisers ----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        author_id: int,
+        title: str,
+        categories: str,
+        description: str | None = None,
+        places: str | None = None,
+        closes: str | None = None,
+        tz: str,
+    ) -> CallDetails:
+        now = self.clock.now()
+        clean_title = validate_title(title)
+        specs = parse_places(places, parse_categories(categories))
+        clean_description = validate_description(description)
+        closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
+        seed = new_seed()
+        call = await self.repo.create(
+            guild_id=guild_id, channel_id=channel_id, title=clean_title,
+            description=clean_description,
+            closes_at=closes_at.timestamp() if closes_at else None, created_by=author_id,
+            created_at=now.timestamp(), seed=seed, seed_commitment=seed_commitment(seed),
+            categories=[(c.emoji, c.key, c.label, c.places) for c in specs],
+        )
+        if closes_at is not None:
+            await self._schedule_close(call, closes_at)
+        return await self.details(call.id)
+
+    async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
+        await self.repo.set_message(call_id, channel_id, message_id)
+        if self._post_ids is not None:
+            self._post_ids.add(message_id)
+
+    async def discard(self, call_id: int) -> None:
+        """Remove a call whose post could not be made (nobody could have signed up)."""
+        if self.jobs is not None:
+            await self.jobs.cancel(close_job_key(call_id))
+        await self.repo.delete(call_id)
+
+    async def get(self, guild_id: int, number: int) -> Call:
+        call = await self.repo.by_number(guild_id, number)
+        if call is None:
+            raise NotFound(
+                f"There is no call #{number} in this server. `/call list` shows the calls there are."
+            )
+        return call
+
+    async def get_by_id(self, call_id: int) -> Call | None:
+        return await self.repo.get(call_id)
+
+    async def by_message(self, message_id: int) -> Call | None:
+        return await self.repo.by_message(message_id)
+
+    async def details(self, call_id: int) -> CallDetails:
+        call = await self.repo.get(call_id)
+        if call is None:
+            raise NotFound("That call no longer exists.")
+        return CallDetails(call, await self.repo.categories(call_id), await self.repo.counts(call_id))
+
+    async def categories(self, call_id: int) -> list[Category]:
+        return await self.repo.categories(call_id)
+
+    async def edit(
+        self,
+        guild_id: int,
+        number: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        places: str | None = None,
+        closes: str | None = None,
+        tz: str,
+    ) -> CallDetails:
+        call = await self.get(guild_id, number)
+        if all(v is None for v in (title, description, places, closes)):
+            raise InvalidInput("Tell me what to change: a title, description, places or closing time.")
+        now = self.clock.now()
+        new_title = validate_title(title) if title is not None else call.title
+        new_description = (
+            validate_description(description) if description is not None else call.description
+        )
+        categories = await self.repo.categories(call.id)
+        new_places: dict[int, int] = {}
+        if places is not None:
+            specs = parse_places(
+                places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
+            )
+            new_places = {cat.id: spec.places for cat, spec in zip(categories, specs, strict=True)}
+        closes_at: datetime | None = from_unix(call.closes_at) if call.closes_at else None
+        if closes is not None:
+            if closes.strip().lower() in ("", "never", "none"):
+                closes_at = None
+            else:
+                if not call.is_open:
+                    raise Conflict("This call is closed. Reopen it with `/call reopen` first.")
+                closes_at = parse_when(closes, tz=tz, now=now)
+        await self.repo.update(
+            call.id, title=new_title, description=new_description,
+            closes_at=closes_at.timestamp() if closes_at else None, places=new_places,
+        )
+        if closes is not None:
+            if closes_at is None:
+                await self._cancel_close(call.id)
+            else:
+                await self._schedule_close(call, closes_at)
+        return await self.details(call.id)
+
+    async def close(self, call_id: int, reason: str = "organiser") -> bool:
+        """Close the call; True if this call closed it (False if it was closed already)."""
+        closed = await self.repo.close(call_id, self.clock.now().timestamp(), reason)
+        if closed and reason != "schedule":
+            await self._cancel_close(call_id)
+        return closed
+
+    async def close_by_number(self, guild_id: int, number: int) -> Call:
+        call = await self.get(guild_id, number)
+        if not await self.close(call.id):
+            raise Conflict(f"Call #{number} is already closed.")
+        return call
+
+    async def reopen(self, guild_id: int, number: int, closes: str | None, tz: str) -> Call:
+        call = await self.get(guild_id, number)
+        now = self.clock.now()
+        closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
+        if await self._is_drawn(call.id):
+            raise Conflict(f"Call #{number} has been drawn, so it can't be reopened.")
+        if not await self.repo.reopen(call.id, closes_at.timestamp() if closes_at else None):
+            raise Conflict(f"Call #{number} is already open.")
+        if closes_at is not None:
+            await self._schedule_close(call, closes_at)
+        return call
+
+    async def list(self, guild_id: int) -> list[CallDetails]:
+        calls = await self.repo.list_for_guild(guild_id)
+        return [
+            CallDetails(c, await self.repo.categories(c.id), await self.repo.counts(c.id))
+            for c in calls
+        ]
+
+    async def search(self, guild_id: int, text: str) -> list[Call]:
+        return await self.repo.search_numbers(guild_id, text.strip().lstrip("#"))
+
+    async def roster(self, call_id: int) -> list[RosterEntry]:
+        categories = await self.repo.categories(call_id)
+        signups = await self.repo.signups(call_id)
+        return [
+            RosterEntry(cat, [s for s in signups if s.category_id == cat.id]) for cat in categories
+        ]
+
+    async def open_calls(self) -> list[Call]:
+        return await self.repo.open_calls()
+
+    # -- members -------------------------------------------------------------------------------
+
+    async def is_call_post(self, message_id: int) -> bool:
+        """Cheap filter for reaction events (a cached set of call post ids)."""
+        if self._post_ids is None:
+            self._post_ids = await self.repo.message_ids()
+        return message_id in self._post_ids
+
+    async def react(self, message_id: int, user_id: int, key: str, *, added: bool) -> ReactionResult:
+        """Apply a reaction add/remove. Batched with other events; returns after the commit."""
+        if not await self.is_call_post(message_id):
+            return ReactionResult("ignored")
+        event = ReactionEvent(added, message_id, user_id, key, self.clock.now().timestamp())
+        return await self._writer.submit(event)
+
+    async def reconcile(
+        self, call_id: int, observed: dict[str, list[int]]
+    ) -> ReconcilePlan:
+        """Make the roster match the reactions on the post (changes made while offline)."""
+        categories = await self.repo.categories(call_id)
+        by_id = {c.id: c.key for c in categories}
+        stored = {s.user_id: by_id[s.category_id] for s in await self.repo.signups(call_id)}
+        plan = plan_reconcile(stored, observed, [c.key for c in categories])
+        by_key = {c.key: c.id for c in categories}
+        now = self.clock.now().timestamp()
+
+        def work(conn: sqlite3.Connection) -> None:
+            open_row = conn.execute("SELECT status FROM calls WHERE id = ?", (call_id,)).fetchone()
+            if open_row is None or open_row[0] != "open":
+                return
+            for i, (user, key) in enumerate(plan.joins + plan.switches):
+                conn.execute(
+                    "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
+                    "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO UPDATE "
+                    "SET category_id = excluded.category_id, joined_at = excluded.joined_at, "
+                    "source = excluded.source",
+                    (call_id, user, by_key[key], now + i * 1e-6),
+                )
+            conn.executemany(
+                "DELETE FROM call_signups WHERE call_id = ? AND user_id = ?",
+                [(call_id, user) for user in plan.withdrawals],
+            )
+
+        await self.db.transaction(work)
+        return plan
+
+    async def close_writer(self) -> None:
+        await self._writer.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    async def _is_drawn(self, call_id: int) -> bool:
+        try:
+            row = await self.db.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,))
+        except sqlite3.OperationalError:  # draws table not there (older schema)
+            return False
+        return row is not None
+
+    async def _schedule_close(self, call: Call, when: datetime) -> None:
+        if self.jobs is not None:
+            await self.jobs.schedule(
+                close_job_key(call.id), CLOSE_JOB, when, {"call_id": call.id},
+                guild_id=call.guild_id,
+            )
+
+    async def _cancel_close(self, call_id: int) -> None:
+        if self.jobs is not None:
+            await self.jobs.cancel(close_job_key(call_id))

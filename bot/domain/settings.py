@@ -1,0 +1,43 @@
+"""Per-server settings with a small in-memory cache (the bot is the only writer)."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.timeparse import validate_timezone
+from db.connection import Database
+from db.repositories.settings import GuildSettings, SettingsRepository
+
+__all__ = ["SettingsService"]
+
+
+class SettingsService:
+    def __init__(self, db: Database, clock: Clock, default_timezone: str) -> None:
+        self.repo = SettingsRepository(db)
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self._cache: dict[int, GuildSettings] = {}
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        cached = self._cache.get(guild_id)
+        if cached is None:
+            cached = self._cache[guild_id] = await self.repo.get(guild_id)
+        return cached
+
+    async def timezone(self, guild_id: int | None) -> str:
+        if guild_id is None:
+            return self.default_timezone
+        return (await self.get(guild_id)).timezone or self.default_timezone
+
+    async def set_organiser_role(self, guild_id: int, role_id: int | None) -> None:
+        await self.repo.set_organiser_role(guild_id, role_id, self.clock.now().timestamp())
+        self._cache.pop(guild_id, None)
+
+    async def set_timezone(self, guild_id: int, name: str) -> str:
+        zone = validate_timezone(name)
+        await self.repo.set_timezone(guild_id, zone.key, self.clock.now().timestamp())
+        self._cache.pop(guild_id, None)
+        return zone.key
+
+    async def set_dm_confirmations(self, guild_id: int, on: bool) -> None:
+        await self.repo.set_dm_confirmations(guild_id, on, self.clock.now().timestamp())
+        self._cache.pop(guild_id, None)

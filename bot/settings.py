@@ -1,0 +1,98 @@
+"""Typed settings read from the environment (and a ``.env`` file) inside ``main()``.
+
+Nothing here runs at import time, so tests never need a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line meant for the person running the bot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    discord_token: str
+    database_path: Path = Path("data/bot.sqlite3")
+    dev_guild_id: int | None = None
+    default_timezone: str = "Europe/London"
+    log_level: str = "INFO"
+    # Test-only: point discord.py at a fake Discord server. Unset in production.
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a server id made of digits, not {raw!r}.")
+    return int(raw)
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env") -> Settings:
+    """Build settings from ``env`` (default: ``os.environ`` plus ``.env`` if present).
+
+    Raises ``SettingsError`` with a one-line explanation when something is wrong.
+    """
+    if env is None:
+        if dotenv_path and Path(dotenv_path).is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(dotenv_path, override=False)
+        env = os.environ
+
+    token = env.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise SettingsError(
+            "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot token after "
+            "DISCORD_TOKEN= (see README.md, 'Create the Discord application')."
+        )
+
+    tz = env.get("DEFAULT_TIMEZONE", "").strip() or "Europe/London"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"DEFAULT_TIMEZONE {tz!r} is not an IANA time zone name; try Europe/London."
+        ) from None
+
+    level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}.")
+
+    db_path = Path(env.get("DATABASE_PATH", "").strip() or "data/bot.sqlite3")
+
+    return Settings(
+        discord_token=token,
+        database_path=db_path,
+        dev_guild_id=_optional_int(env, "DEV_GUILD_ID"),
+        default_timezone=tz,
+        log_level=level,
+        discord_api_base=env.get("DISCORD_API_BASE", "").strip() or None,
+        discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
+    )
+
+
+def configure_logging(level: str) -> None:
+    """Plain, timestamped logs on stderr."""
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    logging.getLogger("discord.http").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

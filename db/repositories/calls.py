@@ -1,0 +1,285 @@
+"""Calls, their categories and sign-ups."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from db.connection import Database
+
+__all__ = ["Call", "CallRepository", "Category", "ReactionEvent", "ReactionResult", "Signup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: int
+    call_id: int
+    position: int
+    emoji: str
+    key: str
+    label: str
+    places: int
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    id: int
+    guild_id: int
+    number: int
+    channel_id: int
+    message_id: int | None
+    title: str
+    description: str
+    status: str
+    closes_at: float | None
+    created_by: int
+    created_at: float
+    closed_at: float | None
+    seed: str
+    seed_commitment: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Signup:
+    call_id: int
+    user_id: int
+    category_id: int
+    joined_at: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionEvent:
+    """One reaction add or remove on a call post."""
+
+    added: bool
+    message_id: int
+    user_id: int
+    key: str
+    at: float
+    source: str = "reaction"
+
+
+Outcome = Literal["ignored", "closed", "joined", "switched", "already", "withdrawn", "noop"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionResult:
+    outcome: Outcome
+    call_id: int | None = None
+    category_id: int | None = None
+    previous_key: str | None = None
+
+
+_CALL_COLUMNS = (
+    "id, guild_id, number, channel_id, message_id, title, description, status, closes_at, "
+    "created_by, created_at, closed_at, seed, seed_commitment"
+)
+
+
+def _call(row: sqlite3.Row) -> Call:
+    return Call(**{k: row[k] for k in row.keys()})
+
+
+def _category(row: sqlite3.Row) -> Category:
+    return Category(
+        id=row["id"], call_id=row["call_id"], position=row["position"], emoji=row["emoji"],
+        key=row["emoji_key"], label=row["label"], places=row["places"],
+    )
+
+
+def apply_reaction(conn: sqlite3.Connection, event: ReactionEvent) -> ReactionResult:
+    """Apply one reaction event inside the caller's transaction (sync, worker thread)."""
+    found = conn.execute(
+        "SELECT c.id, c.status, cc.id FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
+        "WHERE c.message_id = ? AND cc.emoji_key = ?",
+        (event.message_id, event.key),
+    ).fetchone()
+    if found is None:
+        return ReactionResult("ignored")
+    call_id, status, category_id = found[0], found[1], found[2]
+    if status != "open":
+        return ReactionResult("closed" if event.added else "noop", call_id, category_id)
+    if not event.added:
+        deleted = conn.execute(
+            "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? AND category_id = ?",
+            (call_id, event.user_id, category_id),
+        ).rowcount
+        return ReactionResult("withdrawn" if deleted else "noop", call_id, category_id)
+    previous = conn.execute(
+        "SELECT cc.id, cc.emoji_key FROM call_signups s "
+        "JOIN call_categories cc ON cc.id = s.category_id WHERE s.call_id = ? AND s.user_id = ?",
+        (call_id, event.user_id),
+    ).fetchone()
+    if previous is not None and previous[0] == category_id:
+        return ReactionResult("already", call_id, category_id)
+    conn.execute(
+        "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id, user_id) DO UPDATE SET "
+        "category_id = excluded.category_id, joined_at = excluded.joined_at, source = excluded.source",
+        (call_id, event.user_id, category_id, event.at, event.source),
+    )
+    if previous is None:
+        return ReactionResult("joined", call_id, category_id)
+    return ReactionResult("switched", call_id, category_id, previous_key=previous[1])
+
+
+class CallRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        title: str,
+        description: str,
+        closes_at: float | None,
+        created_by: int,
+        created_at: float,
+        seed: str,
+        seed_commitment: str,
+        categories: Sequence[tuple[str, str, str, int]],
+    ) -> Call:
+        """Insert the call (with the next per-server number) and its categories in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> Call:
+            row = conn.execute(
+                f"""
+                INSERT INTO calls (guild_id, number, channel_id, title, description, closes_at,
+                                   created_by, created_at, seed, seed_commitment)
+                SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?
+                FROM calls WHERE guild_id = ?
+                RETURNING {_CALL_COLUMNS}
+                """,
+                (guild_id, channel_id, title, description, closes_at, created_by, created_at,
+                 seed, seed_commitment, guild_id),
+            ).fetchone()
+            call = _call(row)
+            conn.executemany(
+                "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(call.id, i, emoji, key, label, places)
+                 for i, (emoji, key, label, places) in enumerate(categories)],
+            )
+            return call
+
+        return await self.db.transaction(work)
+
+    async def delete(self, call_id: int) -> None:
+        await self.db.execute("DELETE FROM calls WHERE id = ?", (call_id,))
+
+    async def set_message(self, call_id: int, channel_id: int, message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE calls SET channel_id = ?, message_id = ? WHERE id = ?",
+            (channel_id, message_id, call_id),
+        )
+
+    async def get(self, call_id: int) -> Call | None:
+        row = await self.db.fetchone(f"SELECT {_CALL_COLUMNS} FROM calls WHERE id = ?", (call_id,))
+        return _call(row) if row else None
+
+    async def by_number(self, guild_id: int, number: int) -> Call | None:
+        row = await self.db.fetchone(
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE guild_id = ? AND number = ?",
+            (guild_id, number),
+        )
+        return _call(row) if row else None
+
+    async def by_message(self, message_id: int) -> Call | None:
+        row = await self.db.fetchone(
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE message_id = ?", (message_id,)
+        )
+        return _call(row) if row else None
+
+    async def message_ids(self) -> set[int]:
+        rows = await self.db.fetchall("SELECT message_id FROM calls WHERE message_id IS NOT NULL")
+        return {r[0] for r in rows}
+
+    async def list_for_guild(self, guild_id: int, limit: int = 25) -> list[Call]:
+        rows = await self.db.fetchall(
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE guild_id = ? "
+            "ORDER BY status = 'open' DESC, number DESC LIMIT ?",
+            (guild_id, limit),
+        )
+        return [_call(r) for r in rows]
+
+    async def open_calls(self) -> list[Call]:
+        rows = await self.db.fetchall(
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE status = 'open' ORDER BY id"
+        )
+        return [_call(r) for r in rows]
+
+    async def search_numbers(self, guild_id: int, text: str, limit: int = 25) -> list[Call]:
+        rows = await self.db.fetchall(
+            f"SELECT {_CALL_COLUMNS} FROM calls WHERE guild_id = ? "
+            "AND (CAST(number AS TEXT) LIKE ? OR title LIKE ?) "
+            "ORDER BY status = 'open' DESC, number DESC LIMIT ?",
+            (guild_id, f"{text}%", f"%{text}%", limit),
+        )
+        return [_call(r) for r in rows]
+
+    async def categories(self, call_id: int) -> list[Category]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM call_categories WHERE call_id = ? ORDER BY position", (call_id,)
+        )
+        return [_category(r) for r in rows]
+
+    async def update(
+        self, call_id: int, *, title: str, description: str, closes_at: float | None,
+        places: dict[int, int],
+    ) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE calls SET title = ?, description = ?, closes_at = ? WHERE id = ?",
+                (title, description, closes_at, call_id),
+            )
+            conn.executemany(
+                "UPDATE call_categories SET places = ? WHERE id = ? AND call_id = ?",
+                [(n, cat_id, call_id) for cat_id, n in places.items()],
+            )
+
+        await self.db.transaction(work)
+
+    async def close(self, call_id: int, now: float, reason: str) -> bool:
+        """Close an open call; False if it was already closed (one atomic statement)."""
+        return await self.db.execute(
+            "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = ? "
+            "WHERE id = ? AND status = 'open'",
+            (now, reason, call_id),
+        ) > 0
+
+    async def reopen(self, call_id: int, closes_at: float | None) -> bool:
+        return await self.db.execute(
+            "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
+            "WHERE id = ? AND status = 'closed'",
+            (closes_at, call_id),
+        ) > 0
+
+    async def signups(self, call_id: int) -> list[Signup]:
+        """The roster in sign-up order within each category (category position, then time)."""
+        rows = await self.db.fetchall(
+            "SELECT s.call_id, s.user_id, s.category_id, s.joined_at, s.source "
+            "FROM call_signups s JOIN call_categories cc ON cc.id = s.category_id "
+            "WHERE s.call_id = ? ORDER BY cc.position, s.joined_at, s.rowid",
+            (call_id,),
+        )
+        return [Signup(*r) for r in rows]
+
+    async def counts(self, call_id: int) -> dict[int, int]:
+        rows = await self.db.fetchall(
+            "SELECT category_id, COUNT(*) FROM call_signups WHERE call_id = ? GROUP BY category_id",
+            (call_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def apply_reactions(self, events: Sequence[ReactionEvent]) -> list[ReactionResult]:
+        """Apply a batch of reaction events in order, in one transaction issued as one call."""
+        return await self.db.transaction(lambda conn: [apply_reaction(conn, e) for e in events])

@@ -1,0 +1,51 @@
+"""Per-server settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.connection import Database
+
+__all__ = ["GuildSettings", "SettingsRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    organiser_role_id: int | None
+    timezone: str | None
+    dm_confirmations: bool
+
+
+class SettingsRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        row = await self.db.fetchone(
+            "SELECT guild_id, organiser_role_id, timezone, dm_confirmations "
+            "FROM guild_settings WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return GuildSettings(guild_id, None, None, True)
+        return GuildSettings(row[0], row[1], row[2], bool(row[3]))
+
+    async def _upsert(self, guild_id: int, column: str, value: object, now: float) -> None:
+        # column is one of a fixed set chosen by the methods below, never user input.
+        assert column in {"organiser_role_id", "timezone", "dm_confirmations"}
+        await self.db.execute(
+            f"INSERT INTO guild_settings (guild_id, {column}, updated_at) VALUES (?, ?, ?) "
+            f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}, "
+            "updated_at = excluded.updated_at",
+            (guild_id, value, now),
+        )
+
+    async def set_organiser_role(self, guild_id: int, role_id: int | None, now: float) -> None:
+        await self._upsert(guild_id, "organiser_role_id", role_id, now)
+
+    async def set_timezone(self, guild_id: int, tz: str, now: float) -> None:
+        await self._upsert(guild_id, "timezone", tz, now)
+
+    async def set_dm_confirmations(self, guild_id: int, on: bool, now: float) -> None:
+        await self._upsert(guild_id, "dm_confirmations", int(on), now)

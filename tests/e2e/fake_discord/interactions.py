@@ -1,0 +1,371 @@
+"""Interactions sent to the bot (commands, autocomplete, components, modals) and the bot's replies.
+
+:class:`Interactions` builds INTERACTION_CREATE payloads the way Discord does
+(typed options from the synced command schema, ``resolved`` data, member with
+permissions, ``app_permissions`` ...).  Each one gets an
+:class:`InteractionHandle` that collects the bot's :class:`Reply` objects
+(callback, followups, @original edits) for the test to await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
+
+from .state import EPHEMERAL, JSON, Channel, ChannelType, Member, Message, Role, User, World, next_token
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
+DEFER_TYPES = (5, 6)
+
+
+async def wait_until(check: Callable[[], T | None], timeout: float, what: str | Callable[[], str]) -> T:
+    """Poll ``check`` (every 5 ms) until it returns something truthy; raise ``TimeoutError`` naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
+        await asyncio.sleep(0.005)
+
+
+async def with_timeout(awaitable: Awaitable[T], timeout: float) -> T:
+    """``asyncio.wait_for`` shorthand used by the test API."""
+    return await asyncio.wait_for(awaitable, timeout)
+
+
+@dataclass
+class Reply:
+    """One thing the bot did in answer to an interaction.
+
+    ``kind`` is ``"callback"`` (``type`` = callback type: 4 message, 5 deferred, 6 deferred update,
+    7 update message, 8 autocomplete, 9 modal), ``"followup"``, ``"edit"`` (of @original or a followup)
+    or ``"delete"``.  ``data`` is the body as the bot sent it; ``message`` the stored message it created
+    or edited (None for modals, autocomplete and deferred updates).
+    """
+
+    kind: str
+    type: int | None
+    data: JSON
+    message: Message | None = None
+
+    @property
+    def content(self) -> str:
+        """Message content (from the stored message when there is one)."""
+        return self.message.content if self.message else self.data.get("content") or ""
+
+    @property
+    def embeds(self) -> list[JSON]:
+        """Embeds as stored."""
+        return self.message.embeds if self.message else self.data.get("embeds") or []
+
+    @property
+    def components(self) -> list[JSON]:
+        """Components (message components or modal components)."""
+        return self.message.components if self.message else self.data.get("components") or []
+
+    @property
+    def flags(self) -> int:
+        """Message flags (64 = ephemeral)."""
+        return self.message.flags if self.message else int(self.data.get("flags") or 0)
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether the reply is only visible to the invoking user."""
+        return bool(self.flags & EPHEMERAL)
+
+    @property
+    def custom_id(self) -> str | None:
+        """Modal custom_id (type 9)."""
+        return self.data.get("custom_id")
+
+    @property
+    def title(self) -> str | None:
+        """Modal title (type 9)."""
+        return self.data.get("title")
+
+    @property
+    def choices(self) -> list[JSON]:
+        """Autocomplete choices (type 8)."""
+        return self.data.get("choices") or []
+
+
+@dataclass
+class InteractionHandle:
+    """An interaction the test sent; await the bot's answer with :meth:`wait` or :meth:`callback`."""
+
+    id: int
+    token: str
+    type: int
+    payload: JSON
+    channel: Channel
+    user: User
+    component_message_id: int | None = None
+    replies: list[Reply] = field(default_factory=list)
+    original_id: int | None = None
+    followup_ids: list[int] = field(default_factory=list)
+
+    @property
+    def responded(self) -> bool:
+        """Whether the initial callback was made."""
+        return any(r.kind == "callback" for r in self.replies)
+
+    def describe(self) -> str:
+        """Human-readable description for timeout errors."""
+        name = self.payload.get("data", {}).get("name") or self.payload.get("data", {}).get("custom_id")
+        kinds = [f"{r.kind}:{r.type}" for r in self.replies]
+        return f"reply to interaction {self.id} (type {self.type}, {name!r}); replies so far: {kinds}"
+
+    async def wait_for(self, check: Callable[[Reply], bool], timeout: float = 2.0) -> Reply:
+        """First reply (in order) matching ``check``."""
+        return await wait_until(lambda: next((r for r in self.replies if check(r)), None), timeout, self.describe)
+
+    async def callback(self, timeout: float = 2.0) -> Reply:
+        """The initial interaction callback (any type)."""
+        return await self.wait_for(lambda r: r.kind == "callback", timeout)
+
+    async def wait(self, timeout: float = 2.0) -> Reply:
+        """First reply with something to show: skips deferrals (types 5/6) and waits for the edit/followup."""
+        return await self.wait_for(lambda r: r.kind != "delete" and r.type not in DEFER_TYPES, timeout)
+
+    async def followup(self, index: int = 0, timeout: float = 2.0) -> Reply:
+        """The ``index``-th followup message."""
+        return await wait_until(
+            lambda: ([r for r in self.replies if r.kind == "followup"][index:] or [None])[0], timeout, self.describe
+        )
+
+    async def modal(self, timeout: float = 2.0) -> Reply:
+        """The modal the bot opened (callback type 9)."""
+        return await self.wait_for(lambda r: r.type == 9, timeout)
+
+
+def walk_components(components: list[JSON]) -> Iterator[JSON]:
+    """Yield every component, recursing into rows, sections, containers and labels."""
+    for comp in components:
+        yield comp
+        yield from walk_components(comp.get("components") or [])
+        for key in ("component", "accessory"):
+            if isinstance(comp.get(key), dict):
+                yield from walk_components([comp[key]])
+
+
+class Interactions:
+    """Builds interactions from the stored command schema and tracks their handles."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.handles: dict[int, InteractionHandle] = {}
+        self.by_token: dict[str, InteractionHandle] = {}
+
+    # -- common -----------------------------------------------------------------------------
+    def _create(self, type_: int, actor: Member | User, channel: Channel, data: JSON,
+                message: Message | None = None) -> InteractionHandle:
+        world = self.world
+        user = actor.user if isinstance(actor, Member) else actor
+        ch_payload = world.channel_payload(channel)
+        payload: JSON = {
+            "id": str(world.ids.next()), "application_id": str(world.application_id), "type": type_, "data": data,
+            "channel_id": str(channel.id), "token": next_token(), "version": 1, "locale": "en-US",
+            "entitlements": [], "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if channel.guild_id is not None:
+            guild = world.guilds[channel.guild_id]
+            member = actor if isinstance(actor, Member) else world.member(guild, user.id)
+            ch_payload["permissions"] = str(world.permissions_in(member, channel))
+            payload.update(
+                guild_id=str(guild.id), guild_locale="en-US", context=0,
+                guild={"id": str(guild.id), "locale": "en-US", "features": []},
+                member=world.member_payload(member, channel=channel),
+                app_permissions=str(world.permissions_in(world.bot_member(guild), channel)),
+                authorizing_integration_owners={"0": str(guild.id)},
+            )
+        else:
+            payload.update(user=world.user_payload(user), context=1, app_permissions=str((1 << 51) - 1),
+                           authorizing_integration_owners={"0": "0"})
+        payload["channel"] = ch_payload
+        if message is not None:
+            payload["message"] = world.message_payload(message)
+        handle = InteractionHandle(int(payload["id"]), payload["token"], type_, payload, channel, user,
+                                   component_message_id=message.id if message else None)
+        self.handles[handle.id] = handle
+        self.by_token[handle.token] = handle
+        world.emit("INTERACTION_CREATE", payload)
+        return handle
+
+    # -- application commands ---------------------------------------------------------------
+    def find_command(self, channel: Channel, name: str, type_: int = 1) -> JSON:
+        """The synced command called ``name`` (guild commands first, then global)."""
+        scopes = ([channel.guild_id] if channel.guild_id else []) + [None]
+        for scope in scopes:
+            for cmd in self.world.commands.get(scope, []):
+                if cmd["name"] == name and cmd.get("type", 1) == type_:
+                    return cmd
+        synced = {str(k): [c["name"] for c in v] for k, v in self.world.commands.items()}
+        raise LookupError(f"no synced command {name!r} (type {type_}); synced so far: {synced} - did the bot sync?")
+
+    def command(self, actor: Member | User, channel: Channel, path: str, values: JSON,
+                focused: str | None = None) -> InteractionHandle:
+        """APPLICATION_COMMAND (or AUTOCOMPLETE when ``focused`` is set) for ``"name [group] [sub]"``."""
+        top, *subpath = path.split()
+        cmd = self.find_command(channel, top)
+        resolved: JSON = {}
+        options = self._options(cmd.get("options") or [], subpath, dict(values), resolved, channel, focused)
+        data: JSON = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": options}
+        if cmd.get("guild_id"):
+            data["guild_id"] = cmd["guild_id"]
+        if resolved:
+            data["resolved"] = resolved
+        return self._create(AUTOCOMPLETE if focused else APPLICATION_COMMAND, actor, channel, data)
+
+    def context_menu(self, actor: Member | User, channel: Channel, name: str,
+                     target: Member | User | Message) -> InteractionHandle:
+        """User (type 2) or message (type 3) context-menu command."""
+        is_message = isinstance(target, Message)
+        cmd = self.find_command(channel, name, 3 if is_message else 2)
+        resolved: JSON = {}
+        if isinstance(target, Message):
+            resolved["messages"] = {str(target.id): self.world.message_payload(target)}
+        else:
+            self._resolve_user(target, resolved, channel)
+        data = {"id": cmd["id"], "name": name, "type": cmd["type"], "target_id": str(target.id), "resolved": resolved}
+        return self._create(APPLICATION_COMMAND, actor, channel, data)
+
+    def _options(self, schema: list[JSON], subpath: list[str], values: JSON, resolved: JSON, channel: Channel,
+                 focused: str | None) -> list[JSON]:
+        if subpath:
+            sub = next((o for o in schema if o["name"] == subpath[0] and o["type"] in (1, 2)), None)
+            if sub is None:
+                raise LookupError(f"no subcommand {subpath[0]!r}; have {[o['name'] for o in schema]}")
+            inner = self._options(sub.get("options") or [], subpath[1:], values, resolved, channel, focused)
+            return [{"type": sub["type"], "name": sub["name"], "options": inner}]
+        out: list[JSON] = []
+        by_name = {o["name"].replace("-", "_"): o for o in schema}
+        for key, value in values.items():
+            opt = by_name.get(key.replace("-", "_"))
+            if opt is None:
+                raise LookupError(f"command has no option {key!r}; options: {[o['name'] for o in schema]}")
+            entry: JSON = {"type": opt["type"], "name": opt["name"]}
+            if key == focused:
+                entry.update(value=str(value), focused=True)
+            else:
+                entry["value"] = self._option_value(opt, value, resolved, channel)
+            out.append(entry)
+        given = {o["name"] for o in out}
+        missing = [o["name"] for o in schema if o.get("required") and o["name"] not in given]
+        if missing and focused is None:
+            raise ValueError(f"required options missing: {missing} (Discord's client would not send this)")
+        return out
+
+    def _option_value(self, opt: JSON, value: Any, resolved: JSON, channel: Channel) -> Any:
+        kind = opt["type"]
+        if kind == 3:
+            value = str(value)
+        elif kind == 4:
+            value = int(value)
+        elif kind == 10:
+            value = float(value)
+        elif kind == 5:
+            value = bool(value)
+        elif kind in (6, 9) and isinstance(value, (Member, User)):
+            return self._resolve_user(value, resolved, channel)
+        elif kind in (8, 9) and isinstance(value, Role):
+            resolved.setdefault("roles", {})[str(value.id)] = self.world.role_payload(value)
+            return str(value.id)
+        elif kind == 7 and isinstance(value, Channel):
+            data = {k: v for k, v in self.world.channel_payload(value).items()
+                    if k in ("id", "name", "type", "parent_id", "thread_metadata", "guild_id")}
+            member = self.world.guilds[value.guild_id].members.get(self.world.bot_user.id) if value.guild_id else None
+            data["permissions"] = str(self.world.permissions_in(member, value) if member else 0)
+            resolved.setdefault("channels", {})[str(value.id)] = data
+            return str(value.id)
+        elif kind == 11:
+            return self._resolve_attachment(value, resolved, channel)
+        else:
+            raise TypeError(f"option {opt['name']!r} (type {kind}) can't take {value!r}")
+        choices = opt.get("choices")
+        if choices and value not in [c["value"] for c in choices]:
+            raise ValueError(f"{value!r} is not one of the choices of {opt['name']!r}: {choices}")
+        return value
+
+    def _resolve_user(self, target: Member | User, resolved: JSON, channel: Channel) -> str:
+        user = target.user if isinstance(target, Member) else target
+        resolved.setdefault("users", {})[str(user.id)] = self.world.user_payload(user)
+        guild = self.world.guilds.get(channel.guild_id or 0)
+        member = guild.members.get(user.id) if guild else None
+        if member is not None:
+            resolved.setdefault("members", {})[str(user.id)] = self.world.member_payload(
+                member, user=False, channel=channel)
+        return str(user.id)
+
+    def _resolve_attachment(self, value: Any, resolved: JSON, channel: Channel) -> str:
+        """``value``: ``(filename, bytes)``, ``(filename, bytes, content_type)`` or a filename."""
+        if isinstance(value, str):
+            value = (value, b"")
+        filename, data, *rest = value
+        att = self.world.new_attachment(channel.id, filename, data, rest[0] if rest else None, ephemeral=True)
+        resolved.setdefault("attachments", {})[att["id"]] = att
+        return att["id"]
+
+    # -- components and modals --------------------------------------------------------------
+    def component(self, actor: Member | User, message: Message, custom_id: str,
+                  values: list[str] | None = None) -> InteractionHandle:
+        """MESSAGE_COMPONENT interaction for the component ``custom_id`` on ``message``."""
+        comp = next((c for c in walk_components(message.components) if c.get("custom_id") == custom_id), None)
+        if comp is None:
+            ids = [c["custom_id"] for c in walk_components(message.components) if "custom_id" in c]
+            raise LookupError(f"message {message.id} has no component {custom_id!r}; it has {ids}")
+        if comp.get("disabled"):
+            raise ValueError(f"component {custom_id!r} is disabled; Discord's client would not send a click")
+        data: JSON = {"custom_id": custom_id, "component_type": comp["type"]}
+        if comp["type"] != 2:
+            data["values"] = [str(v) for v in values or []]
+        return self._create(COMPONENT, actor, self.world.channels[message.channel_id], data, message)
+
+    def modal_submit(self, actor: Member | User, source: InteractionHandle, values: dict[str, Any]
+                     ) -> InteractionHandle:
+        """MODAL_SUBMIT for the modal the bot opened on ``source``; fields keyed by custom_id or label."""
+        modal = next((r.data for r in source.replies if r.type == 9), None)
+        if modal is None:
+            raise LookupError(f"interaction {source.id} did not open a modal; replies: {source.describe()}")
+        remaining = dict(values)
+        components: list[JSON] = []
+        for comp in modal.get("components") or []:
+            if comp["type"] == 1:
+                rows = [self._fill(child, child.get("label"), remaining) for child in comp.get("components", [])]
+                components.append({"type": 1, "id": comp.get("id"), "components": [r for r in rows if r]})
+            elif comp["type"] == 18:
+                filled = self._fill(comp["component"], comp.get("label"), remaining)
+                if filled:
+                    components.append({"type": 18, "id": comp.get("id"), "component": filled})
+        if remaining:
+            raise LookupError(f"modal {modal.get('custom_id')!r} has no fields {list(remaining)}")
+        message = self.world.messages.get(source.component_message_id or 0)
+        data = {"custom_id": modal["custom_id"], "components": components}
+        return self._create(MODAL_SUBMIT, actor, source.channel, data, message)
+
+    @staticmethod
+    def _fill(comp: JSON, label: str | None, remaining: dict[str, Any]) -> JSON | None:
+        custom_id = comp.get("custom_id")
+        if custom_id is None:
+            return None
+        key = custom_id if custom_id in remaining else label if label in remaining else None
+        value = remaining.pop(key) if key is not None else None
+        if comp["type"] == 4:
+            text = str(value) if value is not None else str(comp.get("value") or "")
+            if comp.get("required", True) and not text:
+                raise ValueError(f"modal field {label or custom_id!r} is required")
+            return {"type": 4, "id": comp.get("id"), "custom_id": custom_id, "value": text}
+        picked = value if isinstance(value, list) else [] if value is None else [value]
+        return {"type": comp["type"], "id": comp.get("id"), "custom_id": custom_id, "values": [str(v) for v in picked]}
+
+
+def is_text_channel(channel: Channel) -> bool:
+    """Whether messages can be posted directly in ``channel``."""
+    return channel.type not in (ChannelType.CATEGORY, ChannelType.FORUM)

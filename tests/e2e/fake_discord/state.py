@@ -1,0 +1,769 @@
+"""In-memory world of the fake Discord server: data model, permissions, payloads.
+
+Everything here is plain Python; the REST and gateway layers translate HTTP and
+websocket traffic into calls on :class:`World`.  Mutating operations on the
+world emit gateway events through :attr:`World.listeners`, so a change made by
+the bot over REST and a change made by the test (acting as a member) both
+reach the bot the same way they would on Discord.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+DISCORD_EPOCH_MS = 1420070400000
+JSON = dict[str, Any]
+Listener = Callable[[str, JSON], None]
+
+
+class Perm(enum.IntFlag):
+    """Discord permission bits used by the emulator (subset)."""
+
+    CREATE_INSTANT_INVITE = 1 << 0
+    KICK_MEMBERS = 1 << 1
+    BAN_MEMBERS = 1 << 2
+    ADMINISTRATOR = 1 << 3
+    MANAGE_CHANNELS = 1 << 4
+    MANAGE_GUILD = 1 << 5
+    ADD_REACTIONS = 1 << 6
+    VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
+    MANAGE_MESSAGES = 1 << 13
+    EMBED_LINKS = 1 << 14
+    ATTACH_FILES = 1 << 15
+    READ_MESSAGE_HISTORY = 1 << 16
+    MENTION_EVERYONE = 1 << 17
+    USE_EXTERNAL_EMOJIS = 1 << 18
+    CONNECT = 1 << 20
+    SPEAK = 1 << 21
+    CHANGE_NICKNAME = 1 << 26
+    MANAGE_ROLES = 1 << 28
+    USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_EVENTS = 1 << 33
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
+    SEND_MESSAGES_IN_THREADS = 1 << 38
+    CREATE_EVENTS = 1 << 44
+
+
+ALL_PERMISSIONS = (1 << 51) - 1
+DEFAULT_EVERYONE_PERMISSIONS = int(
+    Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.READ_MESSAGE_HISTORY | Perm.ADD_REACTIONS | Perm.EMBED_LINKS
+    | Perm.ATTACH_FILES | Perm.USE_APPLICATION_COMMANDS | Perm.SEND_MESSAGES_IN_THREADS | Perm.CREATE_PUBLIC_THREADS
+    | Perm.CONNECT | Perm.SPEAK | Perm.CHANGE_NICKNAME | Perm.USE_EXTERNAL_EMOJIS | Perm.CREATE_INSTANT_INVITE
+)
+DEFAULT_BOT_PERMISSIONS = DEFAULT_EVERYONE_PERMISSIONS | int(
+    Perm.MANAGE_ROLES | Perm.MANAGE_EVENTS | Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS
+    | Perm.CREATE_PRIVATE_THREADS
+)
+
+
+class ChannelType(enum.IntEnum):
+    """Discord channel types the emulator knows."""
+
+    TEXT = 0
+    DM = 1
+    VOICE = 2
+    CATEGORY = 4
+    NEWS = 5
+    NEWS_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    FORUM = 15
+
+    @property
+    def is_thread(self) -> bool:
+        """Whether this type is one of the thread types."""
+        return self in (ChannelType.NEWS_THREAD, ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
+
+
+CHANNEL_TYPE_NAMES = {
+    "text": ChannelType.TEXT,
+    "voice": ChannelType.VOICE,
+    "category": ChannelType.CATEGORY,
+    "news": ChannelType.NEWS,
+    "forum": ChannelType.FORUM,
+}
+
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+HAS_THREAD = 1 << 5
+
+
+class DiscordError(Exception):
+    """An error answered the way Discord answers it: status + JSON body."""
+
+    def __init__(self, status: int, code: int, message: str, errors: JSON | None = None) -> None:
+        super().__init__(f"{status} {code} {message}")
+        self.status, self.code, self.message, self.errors = status, code, message, errors
+
+    def body(self) -> JSON:
+        """The JSON body Discord would send for this error."""
+        body: JSON = {"message": self.message, "code": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def unknown(what: str, code: int) -> DiscordError:
+    """A 404 such as ``{"code": 10008, "message": "Unknown Message"}``."""
+    return DiscordError(404, code, f"Unknown {what}")
+
+
+def missing_permissions() -> DiscordError:
+    """Discord's 403 for a permission or hierarchy problem."""
+    return DiscordError(403, 50013, "Missing Permissions")
+
+
+def invalid_form(path: str, code: str, message: str) -> DiscordError:
+    """Discord's 400 ``Invalid Form Body`` with a nested ``errors`` object for ``path`` (dotted)."""
+    errors: JSON = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(path.split(".")):
+        errors = {part: errors}
+    return DiscordError(400, 50035, "Invalid Form Body", errors)
+
+
+def iso(ts: dt.datetime | None = None) -> str:
+    """ISO-8601 timestamp as Discord formats it."""
+    return (ts or dt.datetime.now(dt.timezone.utc)).isoformat()
+
+
+class Snowflakes:
+    """Generates realistic, strictly increasing, time-based snowflake ids."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        """Return a new snowflake for the current time."""
+        value = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22 | (1 << 17) | (1 << 12)
+        self._last = max(value, self._last + 1)
+        return self._last
+
+
+@dataclass
+class User:
+    """A Discord user (members, the bot)."""
+
+    id: int
+    name: str
+    bot: bool = False
+    dms_closed: bool = False
+    global_name: str | None = None
+
+    @property
+    def mention(self) -> str:
+        """``<@id>``."""
+        return f"<@{self.id}>"
+
+
+@dataclass
+class Role:
+    """A guild role."""
+
+    id: int
+    guild_id: int
+    name: str
+    permissions: int = 0
+    position: int = 0
+    managed: bool = False
+    mentionable: bool = False
+    color: int = 0
+    bot_id: int | None = None
+
+    @property
+    def mention(self) -> str:
+        """``<@&id>``."""
+        return f"<@&{self.id}>"
+
+
+@dataclass
+class Emoji:
+    """A custom guild emoji."""
+
+    id: int
+    name: str
+    animated: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.id}"
+
+
+@dataclass
+class Channel:
+    """Any channel: guild text/voice/forum/category, thread or DM."""
+
+    id: int
+    type: ChannelType
+    name: str = ""
+    guild_id: int | None = None
+    parent_id: int | None = None
+    position: int = 0
+    topic: str | None = None
+    overwrites: list[JSON] = field(default_factory=list)
+    recipient_id: int | None = None
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    available_tags: list[JSON] = field(default_factory=list)
+    applied_tags: list[int] = field(default_factory=list)
+    thread_members: set[int] = field(default_factory=set)
+    last_message_id: int | None = None
+    message_count: int = 0
+
+    @property
+    def is_thread(self) -> bool:
+        """Whether this channel is a thread."""
+        return self.type.is_thread
+
+    @property
+    def mention(self) -> str:
+        """``<#id>``."""
+        return f"<#{self.id}>"
+
+
+@dataclass
+class Member:
+    """A user's membership in one guild."""
+
+    user: User
+    guild_id: int
+    role_ids: list[int] = field(default_factory=list)
+    nick: str | None = None
+    joined_at: str = field(default_factory=iso)
+
+    @property
+    def id(self) -> int:
+        """The user id."""
+        return self.user.id
+
+    @property
+    def name(self) -> str:
+        """The user name."""
+        return self.user.name
+
+    @property
+    def mention(self) -> str:
+        """``<@id>``."""
+        return self.user.mention
+
+
+@dataclass
+class Message:
+    """A stored message; ``reactions`` maps emoji key -> user ids in reaction order."""
+
+    id: int
+    channel_id: int
+    guild_id: int | None
+    author_id: int
+    content: str = ""
+    embeds: list[JSON] = field(default_factory=list)
+    components: list[JSON] = field(default_factory=list)
+    attachments: list[JSON] = field(default_factory=list)
+    reactions: dict[str, list[int]] = field(default_factory=dict)
+    message_reference: JSON | None = None
+    allowed_mentions: JSON | None = None
+    flags: int = 0
+    type: int = 0
+    tts: bool = False
+    timestamp: str = field(default_factory=iso)
+    edited_timestamp: str | None = None
+    mention_everyone: bool = False
+    mentions: list[int] = field(default_factory=list)
+    mention_roles: list[int] = field(default_factory=list)
+    interaction_metadata: JSON | None = None
+    webhook_id: int | None = None
+    application_id: int | None = None
+    nonce: str | int | None = None
+    thread_id: int | None = None
+    poll: JSON | None = None
+
+    @property
+    def ephemeral(self) -> bool:
+        """Whether the message has the EPHEMERAL flag (64)."""
+        return bool(self.flags & EPHEMERAL)
+
+
+@dataclass
+class ScheduledEvent:
+    """A guild scheduled event; ``data`` holds the Discord fields as last set."""
+
+    id: int
+    guild_id: int
+    creator_id: int
+    data: JSON
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["data"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class Guild:
+    """A guild with its roles, channels, members, emojis and events (ids in insertion order)."""
+
+    id: int
+    name: str
+    owner_id: int
+    roles: dict[int, Role] = field(default_factory=dict)
+    channels: list[int] = field(default_factory=list)
+    members: dict[int, Member] = field(default_factory=dict)
+    emojis: dict[int, Emoji] = field(default_factory=dict)
+    events: dict[int, ScheduledEvent] = field(default_factory=dict)
+    bot_role_id: int = 0
+
+    @property
+    def everyone_role(self) -> Role:
+        """The @everyone role (id == guild id)."""
+        return self.roles[self.id]
+
+
+def _mention_ids(pattern: str, content: str) -> list[int]:
+    return list(dict.fromkeys(int(x) for x in re.findall(pattern, content)))
+
+
+class World:
+    """All server-side state plus the operations that change it and emit events."""
+
+    def __init__(self, *, bot_name: str = "FakeBot") -> None:
+        self.ids = Snowflakes()
+        self.users: dict[int, User] = {}
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.messages: dict[int, Message] = {}
+        self.listeners: list[Listener] = []
+        self.bot_user = self.add_user(bot_name, bot=True)
+        self.application_id = self.bot_user.id
+        self.bot_token = f"fake.{self.bot_user.id}.{secrets.token_hex(8)}"
+        self.app_owner = self.add_user("app-owner")
+        self.attachment_data: dict[int, bytes] = {}
+        self.commands: dict[int | None, list[JSON]] = {}
+        self.base_url = ""
+
+    # -- events -----------------------------------------------------------------------------
+    def emit(self, event: str, data: JSON) -> None:
+        """Send a gateway dispatch ``event`` to every listener (gateway sessions, test waiters)."""
+        log.debug("emit %s", event)
+        for listener in list(self.listeners):
+            listener(event, data)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def user(self, user_id: int | str) -> User:
+        """Look a user up or raise Discord's 10013."""
+        try:
+            return self.users[int(user_id)]
+        except (KeyError, ValueError):
+            raise unknown("User", 10013) from None
+
+    def guild(self, guild_id: int | str) -> Guild:
+        """Look a guild up or raise Discord's 10004."""
+        try:
+            return self.guilds[int(guild_id)]
+        except (KeyError, ValueError):
+            raise unknown("Guild", 10004) from None
+
+    def channel(self, channel_id: int | str) -> Channel:
+        """Look a channel up or raise Discord's 10003."""
+        try:
+            return self.channels[int(channel_id)]
+        except (KeyError, ValueError):
+            raise unknown("Channel", 10003) from None
+
+    def message(self, channel_id: int | str, message_id: int | str) -> Message:
+        """Look a message in a channel up or raise Discord's 10008."""
+        msg = self.messages.get(int(message_id)) if str(message_id).isdigit() else None
+        if msg is None or msg.channel_id != int(channel_id):
+            raise unknown("Message", 10008)
+        return msg
+
+    def member(self, guild: Guild, user_id: int | str) -> Member:
+        """Look a member up or raise Discord's 10007."""
+        try:
+            return guild.members[int(user_id)]
+        except (KeyError, ValueError):
+            raise unknown("Member", 10007) from None
+
+    def bot_member(self, guild: Guild) -> Member:
+        """The bot's own member in ``guild``."""
+        return guild.members[self.bot_user.id]
+
+    def channel_messages(self, channel: Channel) -> list[Message]:
+        """Messages in ``channel``, oldest first."""
+        return sorted((m for m in self.messages.values() if m.channel_id == channel.id), key=lambda m: m.id)
+
+    # -- world building ---------------------------------------------------------------------
+    def add_user(self, name: str, *, bot: bool = False, dms_closed: bool = False) -> User:
+        """Create a user that is not yet in any guild."""
+        user = User(self.ids.next(), name, bot=bot, dms_closed=dms_closed, global_name=name)
+        self.users[user.id] = user
+        return user
+
+    def add_guild(self, name: str, owner: User, bot_permissions: int, bot_role_position: int) -> Guild:
+        """Create a guild with @everyone, a managed bot role and the bot as member."""
+        guild = Guild(self.ids.next(), name, owner.id)
+        guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, 0)
+        bot_role = Role(self.ids.next(), guild.id, self.bot_user.name, bot_permissions, bot_role_position,
+                        managed=True, bot_id=self.bot_user.id)
+        guild.roles[bot_role.id] = bot_role
+        guild.bot_role_id = bot_role.id
+        self.guilds[guild.id] = guild
+        for user in (owner, self.bot_user):
+            guild.members[user.id] = Member(user, guild.id, [bot_role.id] if user is self.bot_user else [])
+        return guild
+
+    def top_role_position(self, member: Member) -> int:
+        """Position of the member's highest role (0 = only @everyone)."""
+        guild = self.guilds[member.guild_id]
+        return max((guild.roles[r].position for r in member.role_ids if r in guild.roles), default=0)
+
+    # -- permissions ------------------------------------------------------------------------
+    def base_permissions(self, member: Member) -> int:
+        """Guild-level permissions: owner/admin get everything, else the OR of all roles."""
+        guild = self.guilds[member.guild_id]
+        if member.id == guild.owner_id:
+            return ALL_PERMISSIONS
+        perms = guild.everyone_role.permissions
+        for role_id in member.role_ids:
+            if role_id in guild.roles:
+                perms |= guild.roles[role_id].permissions
+        return ALL_PERMISSIONS if perms & Perm.ADMINISTRATOR else perms
+
+    def permissions_in(self, member: Member, channel: Channel | None) -> int:
+        """Channel permissions following Discord's overwrite algorithm (threads use the parent)."""
+        perms = self.base_permissions(member)
+        if perms == ALL_PERMISSIONS or channel is None:
+            return perms
+        if channel.is_thread and channel.parent_id:
+            channel = self.channels[channel.parent_id]
+        by_id = {int(o["id"]): o for o in channel.overwrites}
+
+        def apply(allow: int, deny: int) -> None:
+            nonlocal perms
+            perms = (perms & ~deny) | allow
+
+        if everyone := by_id.get(member.guild_id):
+            apply(int(everyone["allow"]), int(everyone["deny"]))
+        role_ows = [by_id[r] for r in member.role_ids if r in by_id]
+        apply(sum_bits(o["allow"] for o in role_ows), sum_bits(o["deny"] for o in role_ows))
+        if own := by_id.get(member.id):
+            apply(int(own["allow"]), int(own["deny"]))
+        return perms if perms & Perm.VIEW_CHANNEL else 0
+
+    def user_permissions_in(self, user: User, channel: Channel) -> int:
+        """Permissions of ``user`` in ``channel``; everything in DMs."""
+        if channel.guild_id is None:
+            return ALL_PERMISSIONS
+        member = self.guilds[channel.guild_id].members.get(user.id)
+        return self.permissions_in(member, channel) if member else 0
+
+    # -- payloads ---------------------------------------------------------------------------
+    def user_payload(self, user: User) -> JSON:
+        """Discord user object."""
+        return {
+            "id": str(user.id), "username": user.name, "global_name": None if user.bot else user.global_name,
+            "discriminator": "0", "avatar": None, "bot": user.bot, "system": False, "public_flags": 0, "flags": 0,
+        }
+
+    def member_payload(self, member: Member, *, user: bool = True, channel: Channel | None = None) -> JSON:
+        """Discord guild member; ``channel`` adds the ``permissions`` string used in interactions."""
+        data: JSON = {
+            "roles": [str(r) for r in member.role_ids], "nick": member.nick, "avatar": None, "banner": None,
+            "joined_at": member.joined_at, "premium_since": None, "deaf": False, "mute": False, "flags": 0,
+            "pending": False, "communication_disabled_until": None,
+        }
+        if user:
+            data["user"] = self.user_payload(member.user)
+        if channel is not None:
+            data["permissions"] = str(self.permissions_in(member, channel))
+        return data
+
+    def role_payload(self, role: Role) -> JSON:
+        """Discord role object."""
+        data: JSON = {
+            "id": str(role.id), "name": role.name, "color": role.color, "hoist": False, "icon": None,
+            "unicode_emoji": None, "position": role.position, "permissions": str(role.permissions),
+            "managed": role.managed, "mentionable": role.mentionable, "flags": 0,
+            "colors": {"primary_color": role.color, "secondary_color": None, "tertiary_color": None},
+        }
+        if role.bot_id:
+            data["tags"] = {"bot_id": str(role.bot_id)}
+        return data
+
+    def emoji_payload(self, emoji: Emoji) -> JSON:
+        """Discord custom emoji object."""
+        return {"id": str(emoji.id), "name": emoji.name, "animated": emoji.animated, "roles": [],
+                "require_colons": True, "managed": False, "available": True}
+
+    def channel_payload(self, ch: Channel) -> JSON:
+        """Discord channel object for any channel type."""
+        ids = lambda v: None if v is None else str(v)  # noqa: E731
+        data: JSON = {"id": str(ch.id), "type": int(ch.type), "flags": 0, "last_message_id": ids(ch.last_message_id)}
+        if ch.type == ChannelType.DM:
+            data["recipients"] = [self.user_payload(self.users[ch.recipient_id or 0])]
+            return data
+        data.update(guild_id=str(ch.guild_id), name=ch.name, parent_id=ids(ch.parent_id), nsfw=False,
+                    rate_limit_per_user=0)
+        if ch.is_thread:
+            data.update(
+                owner_id=ids(ch.owner_id), message_count=ch.message_count, total_message_sent=ch.message_count,
+                member_count=len(ch.thread_members), applied_tags=[str(t) for t in ch.applied_tags],
+                thread_metadata={"archived": ch.archived, "locked": ch.locked, "archive_timestamp": iso(),
+                                 "auto_archive_duration": ch.auto_archive_duration, "invitable": True,
+                                 "create_timestamp": iso()},
+            )
+            if self.bot_user.id in ch.thread_members:
+                data["member"] = {"id": str(ch.id), "user_id": str(self.bot_user.id), "join_timestamp": iso(),
+                                  "flags": 0}
+            return data
+        data.update(position=ch.position, permission_overwrites=ch.overwrites, topic=ch.topic,
+                    default_auto_archive_duration=1440)
+        if ch.type == ChannelType.VOICE:
+            data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
+        if ch.type == ChannelType.FORUM:
+            data.update(available_tags=ch.available_tags, default_reaction_emoji=None, default_sort_order=None,
+                        default_forum_layout=0, default_thread_rate_limit_per_user=0)
+        return data
+
+    def event_payload(self, event: ScheduledEvent) -> JSON:
+        """Discord guild scheduled event object."""
+        return {"id": str(event.id), "guild_id": str(event.guild_id), "creator_id": str(event.creator_id),
+                "creator": self.user_payload(self.users[event.creator_id]), **event.data}
+
+    def guild_payload(self, guild: Guild, *, full: bool = False, members: bool = True) -> JSON:
+        """Discord guild object; ``full`` adds the GUILD_CREATE extras (channels, threads, members...)."""
+        data: JSON = {
+            "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
+            "banner": None, "description": None, "owner_id": str(guild.owner_id), "afk_channel_id": None,
+            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
+            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
+            "premium_subscription_count": 0, "preferred_locale": "en-US", "features": [],
+            "roles": [self.role_payload(r) for r in guild.roles.values()],
+            "emojis": [self.emoji_payload(e) for e in guild.emojis.values()], "stickers": [],
+            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
+            "public_updates_channel_id": None, "safety_alerts_channel_id": None, "vanity_url_code": None,
+            "application_id": None, "max_members": 500000, "premium_progress_bar_enabled": False,
+        }
+        if full:
+            chans = [self.channels[c] for c in guild.channels]
+            shown = guild.members.values() if members else [self.bot_member(guild)]
+            data.update(
+                joined_at=self.bot_member(guild).joined_at, large=False, unavailable=False,
+                member_count=len(guild.members), voice_states=[], presences=[], stage_instances=[],
+                soundboard_sounds=[], members=[self.member_payload(m) for m in shown],
+                channels=[self.channel_payload(c) for c in chans if not c.is_thread],
+                threads=[self.channel_payload(c) for c in chans if c.is_thread and not c.archived],
+                guild_scheduled_events=[self.event_payload(e) for e in guild.events.values()],
+            )
+        return data
+
+    def emoji_key_payload(self, key: str) -> JSON:
+        """Partial emoji for a reaction key (``"👍"`` or ``"name:id"``)."""
+        name, _, emoji_id = key.partition(":")
+        if not emoji_id:
+            return {"id": None, "name": key}
+        animated = any(int(emoji_id) in g.emojis and g.emojis[int(emoji_id)].animated for g in self.guilds.values())
+        return {"id": emoji_id, "name": name, "animated": animated}
+
+    def message_payload(self, msg: Message) -> JSON:
+        """Discord message object (with ``member`` and ``referenced_message`` where Discord sends them)."""
+        author = self.users[msg.author_id]
+        channel = self.channels[msg.channel_id]
+        data: JSON = {
+            "id": str(msg.id), "channel_id": str(msg.channel_id), "author": self.user_payload(author),
+            "content": msg.content, "timestamp": msg.timestamp, "edited_timestamp": msg.edited_timestamp,
+            "tts": msg.tts, "mention_everyone": msg.mention_everyone,
+            "mentions": [self.user_payload(self.users[u]) for u in msg.mentions if u in self.users],
+            "mention_roles": [str(r) for r in msg.mention_roles], "attachments": msg.attachments,
+            "embeds": msg.embeds, "components": msg.components, "pinned": False, "type": msg.type,
+            "flags": msg.flags, "position": 0,
+            "reactions": [
+                {"emoji": self.emoji_key_payload(k), "count": len(us), "me": self.bot_user.id in us,
+                 "me_burst": False, "burst_colors": [], "count_details": {"burst": 0, "normal": len(us)}}
+                for k, us in msg.reactions.items() if us
+            ],
+        }
+        if msg.guild_id is not None:
+            data["guild_id"] = str(msg.guild_id)
+            if author.id in self.guilds[msg.guild_id].members and msg.webhook_id is None:
+                data["member"] = self.member_payload(self.guilds[msg.guild_id].members[author.id], user=False)
+        for key in ("webhook_id", "application_id"):
+            if getattr(msg, key) is not None:
+                data[key] = str(getattr(msg, key))
+        if msg.nonce is not None:
+            data["nonce"] = msg.nonce
+        if msg.interaction_metadata is not None:
+            data["interaction_metadata"] = msg.interaction_metadata
+        if msg.poll is not None:
+            data["poll"] = msg.poll
+        if msg.message_reference is not None:
+            data["message_reference"] = msg.message_reference
+            ref = self.messages.get(int(msg.message_reference.get("message_id") or 0))
+            data["referenced_message"] = self.message_payload(ref) if ref and ref.id != msg.id else None
+        if msg.thread_id and msg.thread_id in self.channels and channel.type != ChannelType.FORUM:
+            data["thread"] = self.channel_payload(self.channels[msg.thread_id])
+        return data
+
+    # -- operations (mutate + emit) -----------------------------------------------------------
+    def compute_mentions(self, msg: Message, author: User) -> None:
+        """Fill ``mentions``/``mention_roles``/``mention_everyone`` honouring ``allowed_mentions`` like Discord."""
+        am = msg.allowed_mentions
+        parse = set(am.get("parse", [])) if am is not None else {"users", "roles", "everyone"}
+        allowed_users = {int(u) for u in (am or {}).get("users", [])}
+        allowed_roles = {int(r) for r in (am or {}).get("roles", [])}
+        can_everyone = bool(self.user_permissions_in(author, self.channels[msg.channel_id]) & Perm.MENTION_EVERYONE)
+        msg.mention_everyone = ("@everyone" in msg.content or "@here" in msg.content) and "everyone" in parse \
+            and can_everyone
+        msg.mentions = [u for u in _mention_ids(r"<@!?(\d+)>", msg.content)
+                        if u in self.users and ("users" in parse or u in allowed_users)]
+        guild = self.guilds.get(msg.guild_id or 0)
+        msg.mention_roles = [r for r in _mention_ids(r"<@&(\d+)>", msg.content)
+                             if guild and r in guild.roles and ("roles" in parse or r in allowed_roles)
+                             and (guild.roles[r].mentionable or can_everyone)]
+        ref = self.messages.get(int((msg.message_reference or {}).get("message_id") or 0))
+        if ref and (am is None or am.get("replied_user", False)) and ref.author_id not in msg.mentions:
+            msg.mentions.append(ref.author_id)
+
+    def create_message(self, channel: Channel, author: User, **fields: Any) -> Message:
+        """Store a new message and emit MESSAGE_CREATE (not for ephemeral ones)."""
+        msg = Message(id=fields.pop("id", None) or self.ids.next(), channel_id=channel.id, guild_id=channel.guild_id,
+                      author_id=author.id, **fields)
+        if msg.message_reference and msg.type == 0:
+            msg.type = 19
+        self.compute_mentions(msg, author)
+        self.messages[msg.id] = msg
+        if not msg.ephemeral:
+            channel.last_message_id = msg.id
+            channel.message_count += 1 if channel.is_thread else 0
+            if channel.is_thread and channel.parent_id and self.channels[channel.parent_id].type == ChannelType.FORUM:
+                self.channels[channel.parent_id].last_message_id = channel.id
+            self.emit("MESSAGE_CREATE", self.message_payload(msg))
+        return msg
+
+    def edit_message(self, msg: Message, author: User, fields: JSON) -> Message:
+        """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does)."""
+        for key in ("content", "embeds", "components", "attachments", "allowed_mentions", "flags"):
+            if key in fields and fields[key] is not None:
+                setattr(msg, key, fields[key])
+        if "content" in fields and fields["content"] is None:
+            msg.content = ""
+        msg.edited_timestamp = iso()
+        self.compute_mentions(msg, author)
+        if not msg.ephemeral:
+            self.emit("MESSAGE_UPDATE", self.message_payload(msg))
+        return msg
+
+    def delete_message(self, msg: Message) -> None:
+        """Remove a message and emit MESSAGE_DELETE."""
+        self.messages.pop(msg.id, None)
+        if not msg.ephemeral:
+            data: JSON = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
+            if msg.guild_id:
+                data["guild_id"] = str(msg.guild_id)
+            self.emit("MESSAGE_DELETE", data)
+
+    def reaction_event(self, msg: Message, user: User, key: str) -> JSON:
+        """Payload shared by MESSAGE_REACTION_ADD / _REMOVE."""
+        data: JSON = {"user_id": str(user.id), "channel_id": str(msg.channel_id), "message_id": str(msg.id),
+                      "emoji": self.emoji_key_payload(key), "burst": False, "type": 0}
+        if msg.guild_id:
+            data["guild_id"] = str(msg.guild_id)
+        return data
+
+    def add_reaction(self, msg: Message, user: User, key: str) -> bool:
+        """Add ``user``'s reaction; emits MESSAGE_REACTION_ADD unless it already existed."""
+        users = msg.reactions.setdefault(key, [])
+        if user.id in users:
+            return False
+        users.append(user.id)
+        data = self.reaction_event(msg, user, key)
+        data.update(message_author_id=str(msg.author_id), burst_colors=[])
+        if msg.guild_id and user.id in self.guilds[msg.guild_id].members:
+            data["member"] = self.member_payload(self.guilds[msg.guild_id].members[user.id])
+        self.emit("MESSAGE_REACTION_ADD", data)
+        return True
+
+    def remove_reaction(self, msg: Message, user: User, key: str) -> bool:
+        """Remove ``user``'s reaction; emits MESSAGE_REACTION_REMOVE if it existed."""
+        users = msg.reactions.get(key, [])
+        if user.id not in users:
+            return False
+        users.remove(user.id)
+        if not users:
+            del msg.reactions[key]
+        self.emit("MESSAGE_REACTION_REMOVE", self.reaction_event(msg, user, key))
+        return True
+
+    def create_thread(self, parent: Channel, name: str, owner: User, *, thread_id: int | None = None,
+                      type_: int = ChannelType.PUBLIC_THREAD, auto_archive_duration: int = 1440,
+                      applied_tags: Iterable[int] = ()) -> Channel:
+        """Create a thread under ``parent`` (thread id = starter message id when given) and emit THREAD_CREATE."""
+        if parent.type == ChannelType.NEWS:
+            type_ = ChannelType.NEWS_THREAD
+        thread = Channel(thread_id or self.ids.next(), ChannelType(type_), name=name, guild_id=parent.guild_id,
+                         parent_id=parent.id, owner_id=owner.id, auto_archive_duration=auto_archive_duration,
+                         applied_tags=[int(t) for t in applied_tags], thread_members={owner.id})
+        self.channels[thread.id] = thread
+        self.guilds[parent.guild_id or 0].channels.append(thread.id)
+        self.emit("THREAD_CREATE", {**self.channel_payload(thread), "newly_created": True})
+        return thread
+
+    def update_channel(self, channel: Channel) -> None:
+        """Emit THREAD_UPDATE / CHANNEL_UPDATE for ``channel``."""
+        self.emit("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", self.channel_payload(channel))
+
+    def member_updated(self, member: Member) -> None:
+        """Emit GUILD_MEMBER_UPDATE for ``member``."""
+        self.emit("GUILD_MEMBER_UPDATE", {"guild_id": str(member.guild_id), **self.member_payload(member)})
+
+    def dm_channel(self, user: User) -> Channel:
+        """The (single) DM channel between the bot and ``user``, created on demand."""
+        for ch in self.channels.values():
+            if ch.type == ChannelType.DM and ch.recipient_id == user.id:
+                return ch
+        ch = Channel(self.ids.next(), ChannelType.DM, recipient_id=user.id)
+        self.channels[ch.id] = ch
+        return ch
+
+    def new_attachment(self, channel_id: int, filename: str, data: bytes, content_type: str | None,
+                       description: str | None = None, ephemeral: bool = False) -> JSON:
+        """Store uploaded bytes and return the attachment object (served under ``/attachments/``)."""
+        att_id = self.ids.next()
+        self.attachment_data[att_id] = data
+        url = f"{self.base_url}/attachments/{channel_id}/{att_id}/{filename}"
+        att: JSON = {"id": str(att_id), "filename": filename, "size": len(data), "url": url, "proxy_url": url,
+                     "content_type": content_type or "application/octet-stream"}
+        if description:
+            att["description"] = description
+        if ephemeral:
+            att["ephemeral"] = True
+        return att
+
+
+def sum_bits(values: Iterable[Any]) -> int:
+    """OR together permission values given as ints or strings."""
+    out = 0
+    for value in values:
+        out |= int(value)
+    return out
+
+
+_counter = itertools.count(1)
+
+
+def next_token() -> str:
+    """An interaction token (opaque string)."""
+    return f"itoken{next(_counter)}{secrets.token_hex(12)}"
