@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.domain.audit import AuditService
 from bot.domain.call_service import CallService
 from bot.domain.settings import SettingsService
+from bot.domain.wording import WordingService
 from bot.scheduling import JobScheduler
 from db.connection import Database
 
@@ -17,10 +19,15 @@ __all__ = ["Services", "build_services"]
 class Services:
     settings: SettingsService
     calls: CallService
+    wording: WordingService
+    audit: AuditService
+    # Feature services are added below, one field each (draws, feedback, sessions, ...).
 
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
+        wording=WordingService(db, clock),
+        audit=AuditService(db, clock),
     )
