@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import discord
@@ -14,6 +16,44 @@ log = logging.getLogger(__name__)
 CANNOT_DM = 50007
 
 
+class RateLimiter:
+    """A token bucket: at most ``rate`` acquisitions per second, in arrival order.
+
+    Discord allows about 50 requests/s per bot overall; discord.py only reacts to a global 429.
+    DMs come in bursts (500 sign-ups in a minute means 1000 requests: open DM + send), so they
+    go through this bucket and stay well below the limit, leaving room for interactions.
+    """
+
+    def __init__(self, rate: float = 20.0, burst: int = 10) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+_limiters: dict[int, RateLimiter] = {}
+
+
+def dm_limiter(client: discord.Client) -> RateLimiter:
+    """The DM bucket of this client (two requests per DM: 20/s is 40 requests/s at most)."""
+    limiter = _limiters.get(id(client))
+    if limiter is None:
+        limiter = _limiters[id(client)] = RateLimiter()
+    return limiter
+
+
 async def send_dm(client: discord.Client, user_id: int, content: str | None = None, **kwargs: Any) -> discord.Message | None:
     """DM a member. Returns the message, or ``None`` if their DMs are closed (not an error).
 
@@ -21,6 +61,7 @@ async def send_dm(client: discord.Client, user_id: int, content: str | None = No
     retry later.
     """
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
+    await dm_limiter(client).acquire()
     try:
         channel = await client.create_dm(discord.Object(user_id))  # type: ignore[arg-type]
         return await channel.send(content, **kwargs)

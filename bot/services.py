@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.call_service import CallService
+from bot.domain.draw_service import DrawService
 from bot.domain.settings import SettingsService
 from bot.domain.wording import WordingService
 from bot.scheduling import JobScheduler
@@ -22,6 +23,7 @@ class Services:
     wording: WordingService
     audit: AuditService
     # Feature services are added below, one field each (draws, feedback, sessions, ...).
+    draws: DrawService
 
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
@@ -30,4 +32,5 @@ def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timez
         calls=CallService(db, clock, jobs),
         wording=WordingService(db, clock),
         audit=AuditService(db, clock),
+        draws=DrawService(db, clock, jobs),
     )

@@ -13,7 +13,15 @@ from discord.ext import commands
 
 from bot.checks import ensure_organiser
 from bot.clock import from_unix
-from bot.domain.call_service import CLOSE_JOB, CallDetails
+from bot.domain.call_service import (
+    CALL_CLOSED_DM,
+    CALL_CLOSED_NOTE,
+    CALL_CLOSES,
+    CALL_INSTRUCTIONS,
+    CALL_SIGNUP_DM,
+    CLOSE_JOB,
+    CallDetails,
+)
 from bot.domain.errors import InvalidInput
 from bot.notify import emoji_key_of, reaction_emoji, remove_reaction, send_dm
 from bot.render import NO_MENTIONS, clip, mention, ts, when
@@ -28,8 +36,12 @@ log = logging.getLogger(__name__)
 STATUS_WORDS = {"open": "Open for volunteers", "closed": "Closed"}
 
 
-def render_call(details: CallDetails) -> discord.Embed:
-    """The call post. Every emoji is followed by words, so screen readers lose nothing."""
+def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
+    """The call post. Every emoji is followed by words, so screen readers lose nothing.
+
+    ``how`` is the server's wording for the status field (see :func:`call_instructions`); without
+    it the default wording is used.
+    """
     call = details.call
     lines = []
     for cat in details.categories:
@@ -43,18 +55,31 @@ def render_call(details: CallDetails) -> discord.Embed:
         colour=discord.Colour.blurple() if call.is_open else discord.Colour.dark_grey(),
     )
     embed.add_field(name="Categories", value=clip("\n".join(lines), 1024), inline=False)
-    if call.is_open:
-        how = "React with the emoji of your category to volunteer; remove your reaction to withdraw."
-        if call.closes_at:
-            how += f"\nCloses {when(call.closes_at)}."
-    else:
-        how = "This call is closed. Thank you to everyone who volunteered."
-    embed.add_field(name=STATUS_WORDS.get(call.status, call.status), value=how, inline=False)
+    if how is None:
+        if call.is_open:
+            how = CALL_INSTRUCTIONS.default
+            if call.closes_at:
+                how += "\n" + CALL_CLOSES.default.format(when=when(call.closes_at))
+        else:
+            how = CALL_CLOSED_NOTE.default
+    embed.add_field(name=STATUS_WORDS.get(call.status, call.status), value=clip(how, 1024),
+                    inline=False)
     embed.set_footer(
         text=f"Call #{call.number} · Draw commitment (SHA-256 of the secret seed): "
         f"{call.seed_commitment}"
     )
     return embed
+
+
+async def call_instructions(bot: CoproBot, call: Call) -> str:
+    """The status text on a call post, in the server's own words (/wording)."""
+    wording = bot.services.wording
+    if not call.is_open:
+        return await wording.render(call.guild_id, CALL_CLOSED_NOTE)
+    how = await wording.render(call.guild_id, CALL_INSTRUCTIONS)
+    if call.closes_at:
+        how += "\n" + await wording.render(call.guild_id, CALL_CLOSES, when=when(call.closes_at))
+    return how
 
 
 class CallNumber(app_commands.Transformer):
@@ -106,7 +131,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
 
     # -- posts ---------------------------------------------------------------------------------
 
-    async def refresh_post(self, call_id: int) -> None:
+    def refresh_post(self, call_id: int) -> None:
         """Edit the call post to show the current roster counts and status (coalesced)."""
 
         async def render() -> None:
@@ -117,7 +142,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             message = self.bot.get_partial_messageable(call.channel_id).get_partial_message(
                 call.message_id
             )
-            await message.edit(embed=render_call(details), allowed_mentions=NO_MENTIONS)
+            how = await call_instructions(self.bot, call)
+            await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
 
         self.bot.posts.request(("call", call_id), render)
 
@@ -154,7 +180,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            message = await target.send(embed=render_call(details), allowed_mentions=NO_MENTIONS)
+            how = await call_instructions(self.bot, details.call)
+            message = await target.send(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
         except discord.Forbidden:
             await self.calls.discard(details.call.id)
             raise InvalidInput(
@@ -199,7 +226,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         assert interaction.guild_id is not None
         details = await self.calls.edit(
             interaction.guild_id, call, title=title, description=description, places=places,
-            closes=closes, tz=await self._tz(interaction),
+            closes=closes, tz=await self._tz(interaction), actor_id=interaction.user.id,
         )
         self.refresh_post(details.call.id)
         await interaction.response.send_message(
@@ -211,7 +238,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def close(self, interaction: discord.Interaction, call: CallOption) -> None:
         """Close a call: new reactions no longer sign people up."""
         assert interaction.guild_id is not None
-        closed = await self.calls.close_by_number(interaction.guild_id, call)
+        closed = await self.calls.close_by_number(interaction.guild_id, call, interaction.user.id)
         self.refresh_post(closed.id)
         await interaction.response.send_message(
             f"Call #{closed.number} is closed. Run `/draw run call:{closed.number}` when you're ready.",
@@ -226,7 +253,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         """Reopen a closed call that has not been drawn."""
         assert interaction.guild_id is not None
         reopened = await self.calls.reopen(
-            interaction.guild_id, call, closes, await self._tz(interaction)
+            interaction.guild_id, call, closes, await self._tz(interaction), interaction.user.id
         )
         self.refresh_post(reopened.id)
         await interaction.response.send_message(f"Call #{reopened.number} is open again.", ephemeral=True)
@@ -323,11 +350,10 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         await remove_reaction(self.bot, payload.channel_id, payload.message_id,
                               str(payload.emoji), payload.user_id)
         try:
-            await send_dm(
-                self.bot, payload.user_id,
-                f"Thank you for wanting to take part! Call #{call.number} ({clip(call.title, 80)}) "
-                "has closed, so I couldn't sign you up. Keep an eye out for the next one.",
+            text = await self.bot.services.wording.render(
+                call.guild_id, CALL_CLOSED_DM, number=call.number, title=clip(call.title, 80)
             )
+            await send_dm(self.bot, payload.user_id, text)
         except discord.HTTPException:
             log.info("could not tell %s that call %s is closed", payload.user_id, call.id)
 
@@ -339,12 +365,11 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         if call is None:
             return
         try:
-            await send_dm(
-                self.bot, user_id,
-                f"Thank you for volunteering! You're signed up for call #{call.number} "
-                f"({clip(call.title, 80)}) as {category.emoji} {category.label}. "
-                "To withdraw, remove your reaction from the call post.",
+            text = await self.bot.services.wording.render(
+                guild_id, CALL_SIGNUP_DM, number=call.number, title=clip(call.title, 80),
+                category=f"{category.emoji} {category.label}",
             )
+            await send_dm(self.bot, user_id, text)
         except discord.HTTPException:
             log.info("could not send a sign-up confirmation to %s", user_id)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock, from_unix
+from bot.domain.audit import AuditService
 from bot.domain.calls import (
     CategorySpec,
     ReconcilePlan,
@@ -20,10 +22,12 @@ from bot.domain.calls import (
     validate_title,
 )
 from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.wording import template
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.batching import BatchWriter
 from db.connection import Database
+from db.repositories.audit import append_row
 from db.repositories.calls import (
     Call,
     CallRepository,
@@ -31,13 +35,71 @@ from db.repositories.calls import (
     ReactionEvent,
     ReactionResult,
     Signup,
+    apply_reaction,
 )
 
-__all__ = ["CLOSE_JOB", "CallDetails", "CallService", "RosterEntry"]
+__all__ = [
+    "CALL_CLOSED_DM",
+    "CALL_CLOSED_NOTE",
+    "CALL_CLOSES",
+    "CALL_INSTRUCTIONS",
+    "CALL_SIGNUP_DM",
+    "CLOSE_JOB",
+    "CallDetails",
+    "CallService",
+    "RosterEntry",
+]
 
 log = logging.getLogger(__name__)
 
 CLOSE_JOB = "call.close"
+
+# Member-facing words (organisers can change them with /wording set).
+CALL_INSTRUCTIONS = template(
+    "call.instructions",
+    "React with the emoji of your category to volunteer; remove your reaction to withdraw.",
+    "On an open call post: how to volunteer and withdraw",
+)
+CALL_CLOSES = template(
+    "call.closes", "Closes {when}.", "On an open call post with a closing time",
+)
+CALL_CLOSED_NOTE = template(
+    "call.closed_note",
+    "This call is closed. Thank you to everyone who volunteered.",
+    "On a closed call post",
+)
+CALL_SIGNUP_DM = template(
+    "call.signup_dm",
+    "Thank you for volunteering! You're signed up for call #{number} ({title}) as {category}. "
+    "To withdraw, remove your reaction from the call post.",
+    "DM to a member who volunteered on a call",
+)
+CALL_CLOSED_DM = template(
+    "call.closed_dm",
+    "Thank you for wanting to take part! Call #{number} ({title}) has closed, so I couldn't "
+    "sign you up. Keep an eye out for the next one.",
+    "DM to a member who reacted after a call closed",
+)
+
+_AUDITED = {"joined": "call.signup", "switched": "call.switch", "withdrawn": "call.withdrawal"}
+
+
+def _record_signup_change(
+    conn: sqlite3.Connection, call_id: int, user_id: int, outcome: str, category_id: int | None,
+    at: float, source: str, previous: str | None = None,
+) -> None:
+    """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
+    found = conn.execute(
+        "SELECT c.guild_id, c.number, cc.label FROM calls c "
+        "LEFT JOIN call_categories cc ON cc.id = ? WHERE c.id = ?",
+        (category_id, call_id),
+    ).fetchone()
+    if found is None:
+        return
+    details: dict[str, object] = {"category": found[2], "source": source}
+    if previous is not None:
+        details["previous"] = previous
+    append_row(conn, found[0], at, user_id, _AUDITED[outcome], f"call:{found[1]}", details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +129,9 @@ class CallService:
         self.repo = CallRepository(db)
         self.clock = clock
         self.jobs = jobs
+        self.audit = AuditService(db, clock)
         self._writer: BatchWriter[ReactionEvent, ReactionResult] = BatchWriter(
-            self.repo.apply_reactions
+            self._apply_reactions
         )
         self._post_ids: set[int] | None = None
 
@@ -102,6 +165,11 @@ class CallService:
         )
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
+        await self.audit.record(
+            guild_id, author_id, "call.created", f"call:{call.number}", title=clean_title,
+            categories={c.label: c.places for c in specs},
+            closes_at=closes_at.timestamp() if closes_at else None,
+        )
         return await self.details(call.id)
 
     async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
@@ -113,7 +181,11 @@ class CallService:
         """Remove a call whose post could not be made (nobody could have signed up)."""
         if self.jobs is not None:
             await self.jobs.cancel(close_job_key(call_id))
+        call = await self.repo.get(call_id)
         await self.repo.delete(call_id)
+        if call is not None:
+            await self.audit.record(call.guild_id, None, "call.discarded", f"call:{call.number}",
+                                    reason="the post could not be made")
 
     async def get(self, guild_id: int, number: int) -> Call:
         call = await self.repo.by_number(guild_id, number)
@@ -148,6 +220,7 @@ class CallService:
         places: str | None = None,
         closes: str | None = None,
         tz: str,
+        actor_id: int | None = None,
     ) -> CallDetails:
         call = await self.get(guild_id, number)
         if all(v is None for v in (title, description, places, closes)):
@@ -181,22 +254,43 @@ class CallService:
                 await self._cancel_close(call.id)
             else:
                 await self._schedule_close(call, closes_at)
+        changes: dict[str, object] = {}
+        if new_title != call.title:
+            changes["title"] = new_title
+        if new_description != call.description:
+            changes["description_changed"] = True
+        changed_places = {c.label: new_places[c.id] for c in categories
+                          if c.id in new_places and new_places[c.id] != c.places}
+        if changed_places:
+            changes["places"] = changed_places
+        if closes is not None:
+            changes["closes_at"] = closes_at.timestamp() if closes_at else None
+        await self.audit.record(guild_id, actor_id, "call.edited", f"call:{call.number}", **changes)
         return await self.details(call.id)
 
-    async def close(self, call_id: int, reason: str = "organiser") -> bool:
+    async def close(
+        self, call_id: int, reason: str = "organiser", actor_id: int | None = None
+    ) -> bool:
         """Close the call; True if this call closed it (False if it was closed already)."""
         closed = await self.repo.close(call_id, self.clock.now().timestamp(), reason)
         if closed and reason != "schedule":
             await self._cancel_close(call_id)
+        if closed:
+            call = await self.repo.get(call_id)
+            if call is not None:
+                await self.audit.record(call.guild_id, actor_id, "call.closed",
+                                        f"call:{call.number}", reason=reason)
         return closed
 
-    async def close_by_number(self, guild_id: int, number: int) -> Call:
+    async def close_by_number(self, guild_id: int, number: int, actor_id: int | None = None) -> Call:
         call = await self.get(guild_id, number)
-        if not await self.close(call.id):
+        if not await self.close(call.id, actor_id=actor_id):
             raise Conflict(f"Call #{number} is already closed.")
         return call
 
-    async def reopen(self, guild_id: int, number: int, closes: str | None, tz: str) -> Call:
+    async def reopen(
+        self, guild_id: int, number: int, closes: str | None, tz: str, actor_id: int | None = None
+    ) -> Call:
         call = await self.get(guild_id, number)
         now = self.clock.now()
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
@@ -206,6 +300,8 @@ class CallService:
             raise Conflict(f"Call #{number} is already open.")
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
+        await self.audit.record(guild_id, actor_id, "call.reopened", f"call:{number}",
+                                closes_at=closes_at.timestamp() if closes_at else None)
         return call
 
     async def list(self, guild_id: int) -> list[CallDetails]:
@@ -254,11 +350,18 @@ class CallService:
         by_key = {c.key: c.id for c in categories}
         now = self.clock.now().timestamp()
 
+        stored_keys = dict(stored)
+
         def work(conn: sqlite3.Connection) -> None:
             open_row = conn.execute("SELECT status FROM calls WHERE id = ?", (call_id,)).fetchone()
             if open_row is None or open_row[0] != "open":
                 return
+            labels = {c.key: c.label for c in categories}
             for i, (user, key) in enumerate(plan.joins + plan.switches):
+                outcome = "switched" if user in stored_keys else "joined"
+                previous = labels.get(stored_keys.get(user, ""))
+                _record_signup_change(conn, call_id, user, outcome, by_key[key], now,
+                                      "reconciliation", previous)
                 conn.execute(
                     "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
                     "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO UPDATE "
@@ -266,13 +369,39 @@ class CallService:
                     "source = excluded.source",
                     (call_id, user, by_key[key], now + i * 1e-6),
                 )
-            conn.executemany(
-                "DELETE FROM call_signups WHERE call_id = ? AND user_id = ?",
-                [(call_id, user) for user in plan.withdrawals],
-            )
+            for user in plan.withdrawals:
+                gone = conn.execute(
+                    "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? RETURNING category_id",
+                    (call_id, user),
+                ).fetchone()
+                if gone is not None:
+                    _record_signup_change(conn, call_id, user, "withdrawn", gone[0], now,
+                                          "reconciliation")
 
         await self.db.transaction(work)
         return plan
+
+    async def _apply_reactions(self, events: Sequence[ReactionEvent]) -> list[ReactionResult]:
+        """A batch of reaction events and their audit rows, in one transaction issued as one call."""
+
+        def work(conn: sqlite3.Connection) -> list[ReactionResult]:
+            results = []
+            for event in events:
+                result = apply_reaction(conn, event)
+                if result.outcome in _AUDITED and result.call_id is not None:
+                    previous = None
+                    if result.previous_key is not None:
+                        row = conn.execute(
+                            "SELECT label FROM call_categories WHERE call_id = ? AND emoji_key = ?",
+                            (result.call_id, result.previous_key),
+                        ).fetchone()
+                        previous = row[0] if row else result.previous_key
+                    _record_signup_change(conn, result.call_id, event.user_id, result.outcome,
+                                          result.category_id, event.at, event.source, previous)
+                results.append(result)
+            return results
+
+        return await self.db.transaction(work)
 
     async def close_writer(self) -> None:
         await self._writer.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.clock import Clock
+from bot.domain.audit import AuditService
 from bot.timeparse import validate_timezone
 from db.connection import Database
 from db.repositories.settings import GuildSettings, SettingsRepository
@@ -16,6 +17,7 @@ class SettingsService:
         self.clock = clock
         self.default_timezone = default_timezone
         self._cache: dict[int, GuildSettings] = {}
+        self.audit = AuditService(db, clock)
 
     async def get(self, guild_id: int) -> GuildSettings:
         cached = self._cache.get(guild_id)
@@ -28,16 +30,25 @@ class SettingsService:
             return self.default_timezone
         return (await self.get(guild_id)).timezone or self.default_timezone
 
-    async def set_organiser_role(self, guild_id: int, role_id: int | None) -> None:
+    async def set_organiser_role(
+        self, guild_id: int, role_id: int | None, actor_id: int | None = None
+    ) -> None:
         await self.repo.set_organiser_role(guild_id, role_id, self.clock.now().timestamp())
         self._cache.pop(guild_id, None)
+        await self._record(guild_id, actor_id, "organiser_role", role_id)
 
-    async def set_timezone(self, guild_id: int, name: str) -> str:
+    async def set_timezone(self, guild_id: int, name: str, actor_id: int | None = None) -> str:
         zone = validate_timezone(name)
         await self.repo.set_timezone(guild_id, zone.key, self.clock.now().timestamp())
         self._cache.pop(guild_id, None)
+        await self._record(guild_id, actor_id, "timezone", zone.key)
         return zone.key
 
-    async def set_dm_confirmations(self, guild_id: int, on: bool) -> None:
+    async def set_dm_confirmations(self, guild_id: int, on: bool, actor_id: int | None = None) -> None:
         await self.repo.set_dm_confirmations(guild_id, on, self.clock.now().timestamp())
         self._cache.pop(guild_id, None)
+        await self._record(guild_id, actor_id, "dm_confirmations", on)
+
+    async def _record(self, guild_id: int, actor_id: int | None, name: str, value: object) -> None:
+        await self.audit.record(guild_id, actor_id, "settings.changed", f"setting:{name}",
+                                value=value)

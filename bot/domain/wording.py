@@ -12,14 +12,29 @@ template's placeholders.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import string
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.domain.audit import AuditService
 from bot.domain.errors import InvalidInput, NotFound
 from db.connection import Database
+from db.repositories.wording import WordingOverride, WordingRepository
 
-__all__ = ["Template", "WordingService", "all_templates", "placeholders_of", "template"]
+__all__ = [
+    "MAX_TEMPLATE",
+    "Template",
+    "TemplateView",
+    "WordingService",
+    "all_templates",
+    "get_template",
+    "placeholders_of",
+    "template",
+]
+
+log = logging.getLogger(__name__)
 
 _REGISTRY: dict[str, Template] = {}
 MAX_TEMPLATE = 1800
@@ -31,6 +46,22 @@ class Template:
     default: str
     description: str
     placeholders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateView:
+    """A template as one server sees it: the default, and its own text if it has one."""
+
+    template: Template
+    override: WordingOverride | None
+
+    @property
+    def text(self) -> str:
+        return self.override.text if self.override else self.template.default
+
+    @property
+    def customised(self) -> bool:
+        return self.override is not None
 
 
 def placeholders_of(text: str) -> list[str]:
@@ -46,7 +77,10 @@ def placeholders_of(text: str) -> list[str]:
         if field is None:
             continue
         if not field.isidentifier() or spec or conversion:
-            raise InvalidInput(f"`{{{field}}}` is not a placeholder I can fill.")
+            raise InvalidInput(
+                f"`{{{field}}}` is not a placeholder I can fill. Placeholders are a name in braces, "
+                "like `{title}`; use `{{` or `}}` for a literal brace."
+            )
         names.append(field)
     return names
 
@@ -66,16 +100,29 @@ def all_templates() -> list[Template]:
 
 
 def get_template(key: str) -> Template:
-    found = _REGISTRY.get(key)
+    found = _REGISTRY.get(key.strip())
     if found is None:
-        raise NotFound(f"There is no message called `{key}`. `/wording list` shows them all.")
+        close = difflib.get_close_matches(key.strip(), list(_REGISTRY), n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        raise NotFound(f"There is no message called `{key}`.{hint} `/wording list` shows them all.")
     return found
 
 
+def sample_values(tpl: Template) -> dict[str, str]:
+    """Stand-ins for a preview: each placeholder shown as ``[name]``."""
+    return {name: f"[{name}]" for name in tpl.placeholders}
+
+
+def _fill(text: str, tpl: Template, values: dict[str, object]) -> str:
+    missing = {name: "" for name in tpl.placeholders if name not in values}
+    return text.format_map({**missing, **values})
+
+
 class WordingService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, db: Database, clock: Clock, audit: AuditService | None = None) -> None:
+        self.repo = WordingRepository(db)
         self.clock = clock
+        self.audit = audit or AuditService(db, clock)
         self._cache: dict[tuple[int, str], str | None] = {}
 
     async def text_for(self, guild_id: int | None, tpl: Template) -> str:
@@ -83,18 +130,23 @@ class WordingService:
             return tpl.default
         cache_key = (guild_id, tpl.key)
         if cache_key not in self._cache:
-            row = await self.db.fetchone(
-                "SELECT text FROM wording_overrides WHERE guild_id = ? AND key = ?",
-                (guild_id, tpl.key),
-            )
-            self._cache[cache_key] = row[0] if row else None
+            found = await self.repo.get(guild_id, tpl.key)
+            self._cache[cache_key] = found.text if found else None
         return self._cache[cache_key] or tpl.default
 
     async def render(self, guild_id: int | None, tpl: Template, **values: object) -> str:
-        """The server's text for ``tpl`` with ``values`` filled in."""
+        """The server's text for ``tpl`` with ``values`` filled in.
+
+        A stored text that no longer fits the template (a placeholder was renamed in a later
+        version) falls back to the default, so a member always gets a message.
+        """
         text = await self.text_for(guild_id, tpl)
-        missing = {name: "" for name in tpl.placeholders if name not in values}
-        return text.format_map({**missing, **values})
+        try:
+            return _fill(text, tpl, values)
+        except (KeyError, IndexError, ValueError):
+            log.warning("custom text for %s in guild %s no longer fits; using the default",
+                        tpl.key, guild_id)
+            return _fill(tpl.default, tpl, values)
 
     def validate(self, tpl: Template, text: str) -> str:
         text = text.replace("\\n", "\n").strip()
@@ -105,27 +157,46 @@ class WordingService:
         unknown = [n for n in placeholders_of(text) if n not in tpl.placeholders]
         if unknown:
             allowed = ", ".join(f"`{{{p}}}`" for p in tpl.placeholders) or "none"
+            close = difflib.get_close_matches(unknown[0], tpl.placeholders, n=1)
+            hint = f" Did you mean `{{{close[0]}}}`?" if close else ""
             raise InvalidInput(
-                f"`{{{unknown[0]}}}` is not a placeholder of this message. You can use: {allowed}."
+                f"`{{{unknown[0]}}}` is not a placeholder of this message.{hint} "
+                f"You can use: {allowed}."
             )
         return text
+
+    def preview(self, tpl: Template, text: str | None = None) -> str:
+        """``text`` (validated) or the default, with each placeholder shown as ``[name]``."""
+        clean = self.validate(tpl, text) if text is not None else tpl.default
+        return _fill(clean, tpl, sample_values(tpl))
+
+    async def view(self, guild_id: int, key: str) -> TemplateView:
+        tpl = get_template(key)
+        return TemplateView(tpl, await self.repo.get(guild_id, tpl.key))
+
+    async def views(self, guild_id: int) -> list[TemplateView]:
+        overrides = {o.key: o for o in await self.repo.for_guild(guild_id)}
+        return [TemplateView(t, overrides.get(t.key)) for t in all_templates()]
+
+    def search(self, text: str, limit: int = 25) -> list[Template]:
+        """Templates whose key or description contains ``text`` (for autocomplete)."""
+        needle = text.strip().lower()
+        found = [t for t in all_templates()
+                 if needle in t.key.lower() or needle in t.description.lower()]
+        return found[:limit]
 
     async def set(self, guild_id: int, key: str, text: str, actor_id: int) -> str:
         tpl = get_template(key)
         clean = self.validate(tpl, text)
-        await self.db.execute(
-            "INSERT INTO wording_overrides (guild_id, key, text, updated_by, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, key) DO UPDATE SET text = excluded.text, "
-            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            (guild_id, key, clean, actor_id, self.clock.now().timestamp()),
-        )
-        self._cache.pop((guild_id, key), None)
+        await self.repo.upsert(guild_id, tpl.key, clean, actor_id, self.clock.now().timestamp())
+        self._cache.pop((guild_id, tpl.key), None)
+        await self.audit.record(guild_id, actor_id, "wording.set", f"wording:{tpl.key}", text=clean)
         return clean
 
-    async def reset(self, guild_id: int, key: str) -> bool:
-        get_template(key)
-        changed = await self.db.execute(
-            "DELETE FROM wording_overrides WHERE guild_id = ? AND key = ?", (guild_id, key)
-        )
-        self._cache.pop((guild_id, key), None)
-        return changed > 0
+    async def reset(self, guild_id: int, key: str, actor_id: int | None = None) -> bool:
+        tpl = get_template(key)
+        changed = await self.repo.delete(guild_id, tpl.key)
+        self._cache.pop((guild_id, tpl.key), None)
+        if changed:
+            await self.audit.record(guild_id, actor_id, "wording.reset", f"wording:{tpl.key}")
+        return changed

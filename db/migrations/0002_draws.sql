@@ -1,23 +1,29 @@
 -- 0002: draws (one per call), every volunteer's place in the draw, and reviewers.
+-- The algorithm is specified in docs/draw.md; the domain code is bot/domain/draws.py.
 
 CREATE TABLE draws (
     call_id           INTEGER PRIMARY KEY REFERENCES calls (id) ON DELETE CASCADE,
-    algorithm         TEXT NOT NULL,
-    seed              TEXT NOT NULL,
-    roster_hash       TEXT NOT NULL,
-    roster_json       TEXT NOT NULL,
-    places_json       TEXT NOT NULL,
+    algorithm         TEXT NOT NULL,          -- e.g. 'hmac-sha256-rank/v1'
+    seed              TEXT NOT NULL,          -- the call's seed, revealed by the draw
+    roster_hash       TEXT NOT NULL,          -- SHA-256 fingerprint of the frozen roster
+    roster_json       TEXT NOT NULL,          -- [[user_id, category_key], ...] in sign-up order
+    places_json       TEXT NOT NULL,          -- {category_key: places} used by the draw
     group_role_id     INTEGER,
     reviewer_role_id  INTEGER,
     drawn_by          INTEGER NOT NULL,
     drawn_at          REAL NOT NULL,
-    result_message_id INTEGER,
+    result_message_id INTEGER,                -- NULL until the result is posted
     posted_at         REAL
 );
+CREATE INDEX draws_unposted ON draws (call_id) WHERE result_message_id IS NULL;
 
 -- One row per volunteer in the frozen roster.
--- status: selected (in the group), reserve (waiting in order), replaced (left the group),
--- promoted rows are 'selected' with promoted_at set.
+-- rank: 1-based position in the category's draw order (never changes).
+-- status: selected (in the group), reserve (waiting in order), replaced (left the group).
+-- A promoted reserve is 'selected' with promoted_at set.
+-- notified_at/notified_via: the "you have a place" message (claimed before sending; via 'dm' or
+-- 'channel' when DMs were closed). invited_at/invited_via: the "would you review?" message.
+-- role_at: when the group role was given.
 CREATE TABLE draw_entries (
     call_id       INTEGER NOT NULL REFERENCES draws (call_id) ON DELETE CASCADE,
     user_id       INTEGER NOT NULL,
@@ -29,9 +35,14 @@ CREATE TABLE draw_entries (
     left_at       REAL,
     left_reason   TEXT,
     notified_at   REAL,
+    notified_via  TEXT,
+    invited_at    REAL,
+    invited_via   TEXT,
+    role_at       REAL,
     PRIMARY KEY (call_id, user_id),
     UNIQUE (call_id, category_id, rank)
 );
+CREATE INDEX draw_entries_status ON draw_entries (call_id, category_id, status, rank);
 
 -- Volunteers not drawn are invited to review the plan instead.
 CREATE TABLE call_reviewers (
@@ -40,5 +51,6 @@ CREATE TABLE call_reviewers (
     status      TEXT NOT NULL DEFAULT 'invited' CHECK (status IN ('invited', 'accepted', 'declined')),
     invited_at  REAL NOT NULL,
     answered_at REAL,
+    role_at     REAL,
     PRIMARY KEY (call_id, user_id)
 );

@@ -1,4 +1,13 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only, hash-chained audit log.
+
+Each row carries the hash of the previous row of the same server, so an edited, removed or
+reordered row breaks the chain (``python -m bot.verify_audit``).
+
+Member ids never appear in the log. A member is written as a *reference*:
+``sha256(server salt : member key : user id)``, where the member key is a random secret kept in
+``member_keys`` (migration 0006). When a member deletes their data, their key is deleted: the
+rows stay (the chain still verifies) but nobody can tell any more which rows were theirs.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +20,21 @@ from typing import Any
 
 from db.connection import Database
 
-__all__ = ["GENESIS", "AuditRepository", "AuditRow", "row_hash"]
+__all__ = [
+    "GENESIS",
+    "AuditRepository",
+    "AuditRow",
+    "append_row",
+    "audit_ref",
+    "forget_member",
+    "guild_salt",
+    "member_ref",
+    "row_hash",
+]
 
 GENESIS = "0" * 64
+
+_COLUMNS = "id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +50,11 @@ class AuditRow:
     prev_hash: str
     hash: str
 
+    @property
+    def expected_hash(self) -> str:
+        return row_hash(self.prev_hash, self.guild_id, self.seq, self.at, self.actor_ref,
+                        self.action, self.subject, self.details)
+
 
 def row_hash(
     prev_hash: str, guild_id: int, seq: int, at: float, actor_ref: str | None, action: str,
@@ -42,7 +68,8 @@ def row_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _salt(conn: sqlite3.Connection, guild_id: int) -> str:
+def guild_salt(conn: sqlite3.Connection, guild_id: int) -> str:
+    """The server's secret salt (created on first use), inside the caller's transaction."""
     row = conn.execute("SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,)).fetchone()
     if row is not None:
         return str(row[0])
@@ -51,9 +78,88 @@ def _salt(conn: sqlite3.Connection, guild_id: int) -> str:
     return salt
 
 
+# Kept for callers that hash with the server salt alone.
+_salt = guild_salt
+
+
 def member_ref(salt: str, user_id: int) -> str:
     """A member id as a salted hash: stable within a server, not reversible without the salt."""
     return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:32]
+
+
+def _member_key(conn: sqlite3.Connection, guild_id: int, user_id: int, *, create: bool) -> str | None:
+    row = conn.execute(
+        "SELECT key FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ).fetchone()
+    if row is not None:
+        return str(row[0])
+    if not create:
+        return None
+    key = secrets.token_hex(16)
+    conn.execute(
+        "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)", (guild_id, user_id, key)
+    )
+    return key
+
+
+def _ref(salt: str, key: str, user_id: int) -> str:
+    return hashlib.sha256(f"{salt}:{key}:{user_id}".encode()).hexdigest()[:32]
+
+
+def audit_ref(conn: sqlite3.Connection, guild_id: int, user_id: int, *, create: bool = True) -> str | None:
+    """The member's current reference in this server's audit log (inside a transaction)."""
+    key = _member_key(conn, guild_id, user_id, create=create)
+    return None if key is None else _ref(guild_salt(conn, guild_id), key, user_id)
+
+
+def forget_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool:
+    """Delete the member's key: their past audit rows can no longer be linked to them."""
+    return conn.execute(
+        "DELETE FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ).rowcount > 0
+
+
+def _clean_details(conn: sqlite3.Connection, guild_id: int, details: dict[str, Any]) -> str:
+    def ref(value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return audit_ref(conn, guild_id, value)
+        return value
+
+    clean: dict[str, Any] = {}
+    for k, v in details.items():
+        if k.endswith("user_id"):
+            clean[k] = ref(v)
+        elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+            clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
+        else:
+            clean[k] = v
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def append_row(
+    conn: sqlite3.Connection, guild_id: int, at: float, actor_id: int | None, action: str,
+    subject: str, details: dict[str, Any],
+) -> AuditRow:
+    """Append one row inside the caller's transaction (sync, worker thread).
+
+    Use this to record a decision in the same transaction that makes it, so the two commit
+    together (e.g. a batch of reaction sign-ups).
+    """
+    actor = audit_ref(conn, guild_id, actor_id) if actor_id is not None else None
+    text = _clean_details(conn, guild_id, details)
+    last = conn.execute(
+        "SELECT seq, hash FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
+        (guild_id,),
+    ).fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
+    cur = conn.execute(
+        "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
+        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, seq, at, actor, action, subject, text, prev, digest),
+    )
+    return AuditRow(int(cur.lastrowid or 0), guild_id, seq, at, actor, action, subject, text,
+                    prev, digest)
 
 
 class AuditRepository:
@@ -65,38 +171,48 @@ class AuditRepository:
         details: dict[str, Any],
     ) -> AuditRow:
         """Append one row, chained to the server's previous row, in one transaction."""
-
-        def work(conn: sqlite3.Connection) -> AuditRow:
-            salt = _salt(conn, guild_id)
-            actor = member_ref(salt, actor_id) if actor_id is not None else None
-            clean = {
-                k: (member_ref(salt, v) if k.endswith("user_id") and isinstance(v, int) else v)
-                for k, v in details.items()
-            }
-            text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-            last = conn.execute(
-                "SELECT seq, hash FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
-                (guild_id,),
-            ).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
-            cur = conn.execute(
-                "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
-                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (guild_id, seq, at, actor, action, subject, text, prev, digest),
-            )
-            return AuditRow(int(cur.lastrowid or 0), guild_id, seq, at, actor, action, subject,
-                            text, prev, digest)
-
-        return await self.db.transaction(work)
+        return await self.db.transaction(
+            lambda conn: append_row(conn, guild_id, at, actor_id, action, subject, details)
+        )
 
     async def rows(self, guild_id: int, since: float | None = None, until: float | None = None) -> list[AuditRow]:
         rows = await self.db.fetchall(
-            "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash "
-            "FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ? ORDER BY seq",
+            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ? ORDER BY seq",
             (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
         )
         return [AuditRow(*r) for r in rows]
 
-    async def member_ref(self, guild_id: int, user_id: int) -> str:
-        return await self.db.transaction(lambda conn: member_ref(_salt(conn, guild_id), user_id))
+    async def guild_ids(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT DISTINCT guild_id FROM audit_log ORDER BY guild_id")
+        return [r[0] for r in rows]
+
+    async def member_ref(self, guild_id: int, user_id: int, *, create: bool = True) -> str | None:
+        """The member's current audit reference (None if they have none and ``create`` is off)."""
+        if create:
+            return await self.db.transaction(lambda conn: audit_ref(conn, guild_id, user_id))
+        return await self.db.run_sync(lambda conn: audit_ref(conn, guild_id, user_id, create=False))
+
+    async def rows_about(self, guild_id: int, ref: str) -> list[AuditRow]:
+        """Rows made by the member, or naming them in their details."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? "
+            "AND (actor_ref = ? OR instr(details, ?) > 0) ORDER BY seq",
+            (guild_id, ref, ref),
+        )
+        return [AuditRow(*r) for r in rows]
+
+    async def known_refs(self, guild_id: int) -> dict[str, int]:
+        """Reference -> user id for members whose key still exists (organisers' export)."""
+
+        def work(conn: sqlite3.Connection) -> dict[str, int]:
+            salt_row = conn.execute(
+                "SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,)
+            ).fetchone()
+            if salt_row is None:
+                return {}
+            keys = conn.execute(
+                "SELECT user_id, key FROM member_keys WHERE guild_id = ?", (guild_id,)
+            ).fetchall()
+            return {_ref(str(salt_row[0]), str(k), int(u)): int(u) for u, k in keys}
+
+        return await self.db.run_sync(work)

@@ -135,14 +135,19 @@ class Gateway:
 
     def _content_filter(self, session: Session, event: str, data: JSON) -> JSON:
         """Blank message content like Discord does without the MESSAGE_CONTENT intent."""
-        if event not in ("MESSAGE_CREATE", "MESSAGE_UPDATE") or session.intents & Intent.MESSAGE_CONTENT:
+        if (
+            event not in ("MESSAGE_CREATE", "MESSAGE_UPDATE")
+            or session.intents & Intent.MESSAGE_CONTENT
+        ):
             return data
         bot_id = str(self.world.bot_user.id)
         if "guild_id" not in data or data.get("author", {}).get("id") == bot_id:
             return data
         if any(m.get("id") == bot_id for m in data.get("mentions", [])):
             return data
-        return {**data, "content": "", "embeds": [], "attachments": [], "components": [], "poll": None}
+        stripped = {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+        stripped.pop("poll", None)
+        return stripped
 
     @property
     def connected(self) -> bool:
@@ -181,7 +186,12 @@ class Gateway:
         conn = Connection(ws, request, compress=request.query.get("compress") == "zlib-stream")
         self.connections.add(conn)
         log.debug("gateway connection opened (query=%s)", dict(request.query))
-        conn.send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-gateway"]}})
+        conn.send(
+            {
+                "op": 10,
+                "d": {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-gateway"]},
+            }
+        )
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -230,16 +240,35 @@ class Gateway:
         self.sessions[session.id] = session
         world = self.world
         guilds = [g for g in world.guilds.values() if world.bot_user.id in g.members]
-        session.dispatch("READY", {
-            "v": 10, "user": {**world.user_payload(world.bot_user), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds], "session_id": session.id,
-            "session_type": "normal", "resume_gateway_url": self.ws_url, "private_channels": [], "presences": [],
-            "relationships": [], "application": {"id": str(world.application_id), "flags": 0}, "_trace": [],
-        })
+        session.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": {
+                    **world.user_payload(world.bot_user),
+                    "verified": True,
+                    "mfa_enabled": False,
+                },
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                "session_id": session.id,
+                "session_type": "normal",
+                "resume_gateway_url": self.ws_url,
+                "private_channels": [],
+                "presences": [],
+                "relationships": [],
+                "application": {"id": str(world.application_id), "flags": 0},
+                "_trace": [],
+            },
+        )
         members = bool(session.intents & Intent.GUILD_MEMBERS)
         for guild in guilds:
             session.dispatch("GUILD_CREATE", world.guild_payload(guild, full=True, members=members))
-        log.info("gateway: session %s identified (intents=%s, %d guilds)", session.id, session.intents, len(guilds))
+        log.info(
+            "gateway: session %s identified (intents=%s, %d guilds)",
+            session.id,
+            session.intents,
+            len(guilds),
+        )
 
     async def resume(self, conn: Connection, data: JSON) -> None:
         """RESUME -> replay missed dispatches, then RESUMED; unknown session -> INVALID_SESSION."""
@@ -267,10 +296,18 @@ class Gateway:
             return
         query, ids = str(data.get("query") or ""), {int(u) for u in data.get("user_ids") or []}
         limit = int(data.get("limit") or 0) or len(guild.members)
-        members = [m for m in guild.members.values()
-                   if (m.id in ids) if ids else m.name.lower().startswith(query.lower())][:limit]
-        chunk: JSON = {"guild_id": str(guild.id), "members": [self.world.member_payload(m) for m in members],
-                       "chunk_index": 0, "chunk_count": 1, "not_found": [str(u) for u in ids - set(guild.members)]}
+        members = [
+            m
+            for m in guild.members.values()
+            if (m.id in ids if ids else m.name.lower().startswith(query.lower()))
+        ][:limit]
+        chunk: JSON = {
+            "guild_id": str(guild.id),
+            "members": [self.world.member_payload(m) for m in members],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(u) for u in ids - set(guild.members)],
+        }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
         conn.session.dispatch("GUILD_MEMBERS_CHUNK", chunk)

@@ -7,15 +7,29 @@ permissions, ``app_permissions`` ...).  Each one gets an
 (callback, followups, @original edits) for the test to await.
 """
 
+# Waiting helpers take an explicit `timeout` on purpose: every await in a test must fail fast.
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from .state import EPHEMERAL, JSON, Channel, ChannelType, Member, Message, Role, User, World, next_token
+from .state import (
+    EPHEMERAL,
+    JSON,
+    Channel,
+    Member,
+    Message,
+    Role,
+    User,
+    World,
+    next_token,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,7 +38,9 @@ APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 DEFER_TYPES = (5, 6)
 
 
-async def wait_until(check: Callable[[], T | None], timeout: float, what: str | Callable[[], str]) -> T:
+async def wait_until(
+    check: Callable[[], T | None], timeout: float, what: str | Callable[[], str]
+) -> T:
     """Poll ``check`` (every 5 ms) until it returns something truthy; raise ``TimeoutError`` naming ``what``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -32,13 +48,10 @@ async def wait_until(check: Callable[[], T | None], timeout: float, what: str | 
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
+            raise TimeoutError(
+                f"timed out after {timeout}s waiting for {what() if callable(what) else what}"
+            )
         await asyncio.sleep(0.005)
-
-
-async def with_timeout(awaitable: Awaitable[T], timeout: float) -> T:
-    """``asyncio.wait_for`` shorthand used by the test API."""
-    return await asyncio.wait_for(awaitable, timeout)
 
 
 @dataclass
@@ -111,6 +124,7 @@ class InteractionHandle:
     replies: list[Reply] = field(default_factory=list)
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
+    modal_submitted: bool = False
 
     @property
     def responded(self) -> bool:
@@ -119,13 +133,19 @@ class InteractionHandle:
 
     def describe(self) -> str:
         """Human-readable description for timeout errors."""
-        name = self.payload.get("data", {}).get("name") or self.payload.get("data", {}).get("custom_id")
+        name = self.payload.get("data", {}).get("name") or self.payload.get("data", {}).get(
+            "custom_id"
+        )
         kinds = [f"{r.kind}:{r.type}" for r in self.replies]
-        return f"reply to interaction {self.id} (type {self.type}, {name!r}); replies so far: {kinds}"
+        return (
+            f"reply to interaction {self.id} (type {self.type}, {name!r}); replies so far: {kinds}"
+        )
 
     async def wait_for(self, check: Callable[[Reply], bool], timeout: float = 2.0) -> Reply:
         """First reply (in order) matching ``check``."""
-        return await wait_until(lambda: next((r for r in self.replies if check(r)), None), timeout, self.describe)
+        return await wait_until(
+            lambda: next((r for r in self.replies if check(r)), None), timeout, self.describe
+        )
 
     async def callback(self, timeout: float = 2.0) -> Reply:
         """The initial interaction callback (any type)."""
@@ -133,12 +153,16 @@ class InteractionHandle:
 
     async def wait(self, timeout: float = 2.0) -> Reply:
         """First reply with something to show: skips deferrals (types 5/6) and waits for the edit/followup."""
-        return await self.wait_for(lambda r: r.kind != "delete" and r.type not in DEFER_TYPES, timeout)
+        return await self.wait_for(
+            lambda r: r.kind != "delete" and r.type not in DEFER_TYPES, timeout
+        )
 
     async def followup(self, index: int = 0, timeout: float = 2.0) -> Reply:
         """The ``index``-th followup message."""
         return await wait_until(
-            lambda: ([r for r in self.replies if r.kind == "followup"][index:] or [None])[0], timeout, self.describe
+            lambda: ([r for r in self.replies if r.kind == "followup"][index:] or [None])[0],
+            timeout,
+            self.describe,
         )
 
     async def modal(self, timeout: float = 2.0) -> Reply:
@@ -165,35 +189,61 @@ class Interactions:
         self.by_token: dict[str, InteractionHandle] = {}
 
     # -- common -----------------------------------------------------------------------------
-    def _create(self, type_: int, actor: Member | User, channel: Channel, data: JSON,
-                message: Message | None = None) -> InteractionHandle:
+    def _create(
+        self,
+        type_: int,
+        actor: Member | User,
+        channel: Channel,
+        data: JSON,
+        message: Message | None = None,
+    ) -> InteractionHandle:
         world = self.world
         user = actor.user if isinstance(actor, Member) else actor
         ch_payload = world.channel_payload(channel)
         payload: JSON = {
-            "id": str(world.ids.next()), "application_id": str(world.application_id), "type": type_, "data": data,
-            "channel_id": str(channel.id), "token": next_token(), "version": 1, "locale": "en-US",
-            "entitlements": [], "attachment_size_limit": 10 * 1024 * 1024,
+            "id": str(world.ids.next()),
+            "application_id": str(world.application_id),
+            "type": type_,
+            "data": data,
+            "channel_id": str(channel.id),
+            "token": next_token(),
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
         }
         if channel.guild_id is not None:
             guild = world.guilds[channel.guild_id]
-            member = actor if isinstance(actor, Member) else world.member(guild, user.id)
+            member = world.member(guild, user.id)
             ch_payload["permissions"] = str(world.permissions_in(member, channel))
             payload.update(
-                guild_id=str(guild.id), guild_locale="en-US", context=0,
+                guild_id=str(guild.id),
+                guild_locale="en-US",
+                context=0,
                 guild={"id": str(guild.id), "locale": "en-US", "features": []},
                 member=world.member_payload(member, channel=channel),
                 app_permissions=str(world.permissions_in(world.bot_member(guild), channel)),
                 authorizing_integration_owners={"0": str(guild.id)},
             )
         else:
-            payload.update(user=world.user_payload(user), context=1, app_permissions=str((1 << 51) - 1),
-                           authorizing_integration_owners={"0": "0"})
+            payload.update(
+                user=world.user_payload(user),
+                context=1,
+                app_permissions=str((1 << 51) - 1),
+                authorizing_integration_owners={"0": "0"},
+            )
         payload["channel"] = ch_payload
         if message is not None:
             payload["message"] = world.message_payload(message)
-        handle = InteractionHandle(int(payload["id"]), payload["token"], type_, payload, channel, user,
-                                   component_message_id=message.id if message else None)
+        handle = InteractionHandle(
+            int(payload["id"]),
+            payload["token"],
+            type_,
+            payload,
+            channel,
+            user,
+            component_message_id=message.id if message else None,
+        )
         self.handles[handle.id] = handle
         self.by_token[handle.token] = handle
         world.emit("INTERACTION_CREATE", payload)
@@ -208,15 +258,25 @@ class Interactions:
                 if cmd["name"] == name and cmd.get("type", 1) == type_:
                     return cmd
         synced = {str(k): [c["name"] for c in v] for k, v in self.world.commands.items()}
-        raise LookupError(f"no synced command {name!r} (type {type_}); synced so far: {synced} - did the bot sync?")
+        raise LookupError(
+            f"no synced command {name!r} (type {type_}); synced so far: {synced} - did the bot sync?"
+        )
 
-    def command(self, actor: Member | User, channel: Channel, path: str, values: JSON,
-                focused: str | None = None) -> InteractionHandle:
+    def command(
+        self,
+        actor: Member | User,
+        channel: Channel,
+        path: str,
+        values: JSON,
+        focused: str | None = None,
+    ) -> InteractionHandle:
         """APPLICATION_COMMAND (or AUTOCOMPLETE when ``focused`` is set) for ``"name [group] [sub]"``."""
         top, *subpath = path.split()
         cmd = self.find_command(channel, top)
         resolved: JSON = {}
-        options = self._options(cmd.get("options") or [], subpath, dict(values), resolved, channel, focused)
+        options = self._options(
+            cmd.get("options") or [], subpath, dict(values), resolved, channel, focused
+        )
         data: JSON = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": options}
         if cmd.get("guild_id"):
             data["guild_id"] = cmd["guild_id"]
@@ -224,8 +284,9 @@ class Interactions:
             data["resolved"] = resolved
         return self._create(AUTOCOMPLETE if focused else APPLICATION_COMMAND, actor, channel, data)
 
-    def context_menu(self, actor: Member | User, channel: Channel, name: str,
-                     target: Member | User | Message) -> InteractionHandle:
+    def context_menu(
+        self, actor: Member | User, channel: Channel, name: str, target: Member | User | Message
+    ) -> InteractionHandle:
         """User (type 2) or message (type 3) context-menu command."""
         is_message = isinstance(target, Message)
         cmd = self.find_command(channel, name, 3 if is_message else 2)
@@ -234,23 +295,42 @@ class Interactions:
             resolved["messages"] = {str(target.id): self.world.message_payload(target)}
         else:
             self._resolve_user(target, resolved, channel)
-        data = {"id": cmd["id"], "name": name, "type": cmd["type"], "target_id": str(target.id), "resolved": resolved}
+        data = {
+            "id": cmd["id"],
+            "name": name,
+            "type": cmd["type"],
+            "target_id": str(target.id),
+            "resolved": resolved,
+        }
         return self._create(APPLICATION_COMMAND, actor, channel, data)
 
-    def _options(self, schema: list[JSON], subpath: list[str], values: JSON, resolved: JSON, channel: Channel,
-                 focused: str | None) -> list[JSON]:
+    def _options(
+        self,
+        schema: list[JSON],
+        subpath: list[str],
+        values: JSON,
+        resolved: JSON,
+        channel: Channel,
+        focused: str | None,
+    ) -> list[JSON]:
         if subpath:
             sub = next((o for o in schema if o["name"] == subpath[0] and o["type"] in (1, 2)), None)
             if sub is None:
-                raise LookupError(f"no subcommand {subpath[0]!r}; have {[o['name'] for o in schema]}")
-            inner = self._options(sub.get("options") or [], subpath[1:], values, resolved, channel, focused)
+                raise LookupError(
+                    f"no subcommand {subpath[0]!r}; have {[o['name'] for o in schema]}"
+                )
+            inner = self._options(
+                sub.get("options") or [], subpath[1:], values, resolved, channel, focused
+            )
             return [{"type": sub["type"], "name": sub["name"], "options": inner}]
         out: list[JSON] = []
         by_name = {o["name"].replace("-", "_"): o for o in schema}
         for key, value in values.items():
             opt = by_name.get(key.replace("-", "_"))
             if opt is None:
-                raise LookupError(f"command has no option {key!r}; options: {[o['name'] for o in schema]}")
+                raise LookupError(
+                    f"command has no option {key!r}; options: {[o['name'] for o in schema]}"
+                )
             entry: JSON = {"type": opt["type"], "name": opt["name"]}
             if key == focused:
                 entry.update(value=str(value), focused=True)
@@ -260,7 +340,9 @@ class Interactions:
         given = {o["name"] for o in out}
         missing = [o["name"] for o in schema if o.get("required") and o["name"] not in given]
         if missing and focused is None:
-            raise ValueError(f"required options missing: {missing} (Discord's client would not send this)")
+            raise ValueError(
+                f"required options missing: {missing} (Discord's client would not send this)"
+            )
         return out
 
     def _option_value(self, opt: JSON, value: Any, resolved: JSON, channel: Channel) -> Any:
@@ -279,9 +361,16 @@ class Interactions:
             resolved.setdefault("roles", {})[str(value.id)] = self.world.role_payload(value)
             return str(value.id)
         elif kind == 7 and isinstance(value, Channel):
-            data = {k: v for k, v in self.world.channel_payload(value).items()
-                    if k in ("id", "name", "type", "parent_id", "thread_metadata", "guild_id")}
-            member = self.world.guilds[value.guild_id].members.get(self.world.bot_user.id) if value.guild_id else None
+            data = {
+                k: v
+                for k, v in self.world.channel_payload(value).items()
+                if k in ("id", "name", "type", "parent_id", "thread_metadata", "guild_id")
+            }
+            member = (
+                self.world.guilds[value.guild_id].members.get(self.world.bot_user.id)
+                if value.guild_id
+                else None
+            )
             data["permissions"] = str(self.world.permissions_in(member, value) if member else 0)
             resolved.setdefault("channels", {})[str(value.id)] = data
             return str(value.id)
@@ -301,7 +390,8 @@ class Interactions:
         member = guild.members.get(user.id) if guild else None
         if member is not None:
             resolved.setdefault("members", {})[str(user.id)] = self.world.member_payload(
-                member, user=False, channel=channel)
+                member, user=False, channel=channel
+            )
         return str(user.id)
 
     def _resolve_attachment(self, value: Any, resolved: JSON, channel: Channel) -> str:
@@ -309,37 +399,68 @@ class Interactions:
         if isinstance(value, str):
             value = (value, b"")
         filename, data, *rest = value
-        att = self.world.new_attachment(channel.id, filename, data, rest[0] if rest else None, ephemeral=True)
+        att = self.world.new_attachment(
+            channel.id, filename, data, rest[0] if rest else None, ephemeral=True
+        )
         resolved.setdefault("attachments", {})[att["id"]] = att
         return att["id"]
 
     # -- components and modals --------------------------------------------------------------
-    def component(self, actor: Member | User, message: Message, custom_id: str,
-                  values: list[str] | None = None) -> InteractionHandle:
+    def component(
+        self,
+        actor: Member | User,
+        message: Message,
+        custom_id: str,
+        values: list[str] | None = None,
+    ) -> InteractionHandle:
         """MESSAGE_COMPONENT interaction for the component ``custom_id`` on ``message``."""
-        comp = next((c for c in walk_components(message.components) if c.get("custom_id") == custom_id), None)
+        comp = next(
+            (c for c in walk_components(message.components) if c.get("custom_id") == custom_id),
+            None,
+        )
         if comp is None:
             ids = [c["custom_id"] for c in walk_components(message.components) if "custom_id" in c]
             raise LookupError(f"message {message.id} has no component {custom_id!r}; it has {ids}")
         if comp.get("disabled"):
-            raise ValueError(f"component {custom_id!r} is disabled; Discord's client would not send a click")
+            raise ValueError(
+                f"component {custom_id!r} is disabled; Discord's client would not send a click"
+            )
         data: JSON = {"custom_id": custom_id, "component_type": comp["type"]}
         if comp["type"] != 2:
             data["values"] = [str(v) for v in values or []]
-        return self._create(COMPONENT, actor, self.world.channels[message.channel_id], data, message)
+        return self._create(
+            COMPONENT, actor, self.world.channels[message.channel_id], data, message
+        )
 
-    def modal_submit(self, actor: Member | User, source: InteractionHandle, values: dict[str, Any]
-                     ) -> InteractionHandle:
+    def find_modal_source(self, custom_id: str) -> InteractionHandle:
+        """The latest interaction the bot answered with a modal called ``custom_id`` not yet submitted."""
+        for handle in reversed(list(self.handles.values())):
+            if not handle.modal_submitted and any(
+                r.type == 9 and r.data.get("custom_id") == custom_id for r in handle.replies
+            ):
+                return handle
+        raise LookupError(f"the bot has not opened a modal with custom_id {custom_id!r}")
+
+    def modal_submit(
+        self, actor: Member | User, source: InteractionHandle, values: dict[str, Any]
+    ) -> InteractionHandle:
         """MODAL_SUBMIT for the modal the bot opened on ``source``; fields keyed by custom_id or label."""
         modal = next((r.data for r in source.replies if r.type == 9), None)
         if modal is None:
-            raise LookupError(f"interaction {source.id} did not open a modal; replies: {source.describe()}")
+            raise LookupError(
+                f"interaction {source.id} did not open a modal; replies: {source.describe()}"
+            )
         remaining = dict(values)
         components: list[JSON] = []
         for comp in modal.get("components") or []:
             if comp["type"] == 1:
-                rows = [self._fill(child, child.get("label"), remaining) for child in comp.get("components", [])]
-                components.append({"type": 1, "id": comp.get("id"), "components": [r for r in rows if r]})
+                rows = [
+                    self._fill(child, child.get("label"), remaining)
+                    for child in comp.get("components", [])
+                ]
+                components.append(
+                    {"type": 1, "id": comp.get("id"), "components": [r for r in rows if r]}
+                )
             elif comp["type"] == 18:
                 filled = self._fill(comp["component"], comp.get("label"), remaining)
                 if filled:
@@ -348,6 +469,7 @@ class Interactions:
             raise LookupError(f"modal {modal.get('custom_id')!r} has no fields {list(remaining)}")
         message = self.world.messages.get(source.component_message_id or 0)
         data = {"custom_id": modal["custom_id"], "components": components}
+        source.modal_submitted = True
         return self._create(MODAL_SUBMIT, actor, source.channel, data, message)
 
     @staticmethod
@@ -363,9 +485,9 @@ class Interactions:
                 raise ValueError(f"modal field {label or custom_id!r} is required")
             return {"type": 4, "id": comp.get("id"), "custom_id": custom_id, "value": text}
         picked = value if isinstance(value, list) else [] if value is None else [value]
-        return {"type": comp["type"], "id": comp.get("id"), "custom_id": custom_id, "values": [str(v) for v in picked]}
-
-
-def is_text_channel(channel: Channel) -> bool:
-    """Whether messages can be posted directly in ``channel``."""
-    return channel.type not in (ChannelType.CATEGORY, ChannelType.FORUM)
+        return {
+            "type": comp["type"],
+            "id": comp.get("id"),
+            "custom_id": custom_id,
+            "values": [str(v) for v in picked],
+        }

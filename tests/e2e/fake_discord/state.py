@@ -16,8 +16,9 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,26 @@ class Perm(enum.IntFlag):
 
 ALL_PERMISSIONS = (1 << 51) - 1
 DEFAULT_EVERYONE_PERMISSIONS = int(
-    Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.READ_MESSAGE_HISTORY | Perm.ADD_REACTIONS | Perm.EMBED_LINKS
-    | Perm.ATTACH_FILES | Perm.USE_APPLICATION_COMMANDS | Perm.SEND_MESSAGES_IN_THREADS | Perm.CREATE_PUBLIC_THREADS
-    | Perm.CONNECT | Perm.SPEAK | Perm.CHANGE_NICKNAME | Perm.USE_EXTERNAL_EMOJIS | Perm.CREATE_INSTANT_INVITE
+    Perm.VIEW_CHANNEL
+    | Perm.SEND_MESSAGES
+    | Perm.READ_MESSAGE_HISTORY
+    | Perm.ADD_REACTIONS
+    | Perm.EMBED_LINKS
+    | Perm.ATTACH_FILES
+    | Perm.USE_APPLICATION_COMMANDS
+    | Perm.SEND_MESSAGES_IN_THREADS
+    | Perm.CREATE_PUBLIC_THREADS
+    | Perm.CONNECT
+    | Perm.SPEAK
+    | Perm.CHANGE_NICKNAME
+    | Perm.USE_EXTERNAL_EMOJIS
+    | Perm.CREATE_INSTANT_INVITE
 )
 DEFAULT_BOT_PERMISSIONS = DEFAULT_EVERYONE_PERMISSIONS | int(
-    Perm.MANAGE_ROLES | Perm.MANAGE_EVENTS | Perm.MANAGE_MESSAGES | Perm.MANAGE_THREADS
+    Perm.MANAGE_ROLES
+    | Perm.MANAGE_EVENTS
+    | Perm.MANAGE_MESSAGES
+    | Perm.MANAGE_THREADS
     | Perm.CREATE_PRIVATE_THREADS
 )
 
@@ -85,7 +100,11 @@ class ChannelType(enum.IntEnum):
     @property
     def is_thread(self) -> bool:
         """Whether this type is one of the thread types."""
-        return self in (ChannelType.NEWS_THREAD, ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
+        return self in (
+            ChannelType.NEWS_THREAD,
+            ChannelType.PUBLIC_THREAD,
+            ChannelType.PRIVATE_THREAD,
+        )
 
 
 CHANNEL_TYPE_NAMES = {
@@ -136,7 +155,7 @@ def invalid_form(path: str, code: str, message: str) -> DiscordError:
 
 def iso(ts: dt.datetime | None = None) -> str:
     """ISO-8601 timestamp as Discord formats it."""
-    return (ts or dt.datetime.now(dt.timezone.utc)).isoformat()
+    return (ts or dt.datetime.now(dt.UTC)).isoformat()
 
 
 class Snowflakes:
@@ -227,6 +246,11 @@ class Channel:
     def is_thread(self) -> bool:
         """Whether this channel is a thread."""
         return self.type.is_thread
+
+    @property
+    def accepts_messages(self) -> bool:
+        """Whether messages can be posted directly in this channel (not categories or forums)."""
+        return self.type not in (ChannelType.CATEGORY, ChannelType.FORUM)
 
     @property
     def mention(self) -> str:
@@ -332,6 +356,10 @@ class Guild:
         return self.roles[self.id]
 
 
+def _opt_id(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _mention_ids(pattern: str, content: str) -> list[int]:
     return list(dict.fromkeys(int(x) for x in re.findall(pattern, content)))
 
@@ -403,7 +431,9 @@ class World:
 
     def channel_messages(self, channel: Channel) -> list[Message]:
         """Messages in ``channel``, oldest first."""
-        return sorted((m for m in self.messages.values() if m.channel_id == channel.id), key=lambda m: m.id)
+        return sorted(
+            (m for m in self.messages.values() if m.channel_id == channel.id), key=lambda m: m.id
+        )
 
     # -- world building ---------------------------------------------------------------------
     def add_user(self, name: str, *, bot: bool = False, dms_closed: bool = False) -> User:
@@ -412,23 +442,38 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, owner: User, bot_permissions: int, bot_role_position: int) -> Guild:
+    def add_guild(
+        self, name: str, owner: User, bot_permissions: int, bot_role_position: int
+    ) -> Guild:
         """Create a guild with @everyone, a managed bot role and the bot as member."""
         guild = Guild(self.ids.next(), name, owner.id)
-        guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, 0)
-        bot_role = Role(self.ids.next(), guild.id, self.bot_user.name, bot_permissions, bot_role_position,
-                        managed=True, bot_id=self.bot_user.id)
+        guild.roles[guild.id] = Role(
+            guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, 0
+        )
+        bot_role = Role(
+            self.ids.next(),
+            guild.id,
+            self.bot_user.name,
+            bot_permissions,
+            bot_role_position,
+            managed=True,
+            bot_id=self.bot_user.id,
+        )
         guild.roles[bot_role.id] = bot_role
         guild.bot_role_id = bot_role.id
         self.guilds[guild.id] = guild
         for user in (owner, self.bot_user):
-            guild.members[user.id] = Member(user, guild.id, [bot_role.id] if user is self.bot_user else [])
+            guild.members[user.id] = Member(
+                user, guild.id, [bot_role.id] if user is self.bot_user else []
+            )
         return guild
 
     def top_role_position(self, member: Member) -> int:
         """Position of the member's highest role (0 = only @everyone)."""
         guild = self.guilds[member.guild_id]
-        return max((guild.roles[r].position for r in member.role_ids if r in guild.roles), default=0)
+        return max(
+            (guild.roles[r].position for r in member.role_ids if r in guild.roles), default=0
+        )
 
     # -- permissions ------------------------------------------------------------------------
     def base_permissions(self, member: Member) -> int:
@@ -474,16 +519,33 @@ class World:
     def user_payload(self, user: User) -> JSON:
         """Discord user object."""
         return {
-            "id": str(user.id), "username": user.name, "global_name": None if user.bot else user.global_name,
-            "discriminator": "0", "avatar": None, "bot": user.bot, "system": False, "public_flags": 0, "flags": 0,
+            "id": str(user.id),
+            "username": user.name,
+            "global_name": None if user.bot else user.global_name,
+            "discriminator": "0",
+            "avatar": None,
+            "bot": user.bot,
+            "system": False,
+            "public_flags": 0,
+            "flags": 0,
         }
 
-    def member_payload(self, member: Member, *, user: bool = True, channel: Channel | None = None) -> JSON:
+    def member_payload(
+        self, member: Member, *, user: bool = True, channel: Channel | None = None
+    ) -> JSON:
         """Discord guild member; ``channel`` adds the ``permissions`` string used in interactions."""
         data: JSON = {
-            "roles": [str(r) for r in member.role_ids], "nick": member.nick, "avatar": None, "banner": None,
-            "joined_at": member.joined_at, "premium_since": None, "deaf": False, "mute": False, "flags": 0,
-            "pending": False, "communication_disabled_until": None,
+            "roles": [str(r) for r in member.role_ids],
+            "nick": member.nick,
+            "avatar": None,
+            "banner": None,
+            "joined_at": member.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
         }
         if user:
             data["user"] = self.user_payload(member.user)
@@ -494,10 +556,22 @@ class World:
     def role_payload(self, role: Role) -> JSON:
         """Discord role object."""
         data: JSON = {
-            "id": str(role.id), "name": role.name, "color": role.color, "hoist": False, "icon": None,
-            "unicode_emoji": None, "position": role.position, "permissions": str(role.permissions),
-            "managed": role.managed, "mentionable": role.mentionable, "flags": 0,
-            "colors": {"primary_color": role.color, "secondary_color": None, "tertiary_color": None},
+            "id": str(role.id),
+            "name": role.name,
+            "color": role.color,
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": role.position,
+            "permissions": str(role.permissions),
+            "managed": role.managed,
+            "mentionable": role.mentionable,
+            "flags": 0,
+            "colors": {
+                "primary_color": role.color,
+                "secondary_color": None,
+                "tertiary_color": None,
+            },
         }
         if role.bot_id:
             data["tags"] = {"bot_id": str(role.bot_id)}
@@ -505,65 +579,134 @@ class World:
 
     def emoji_payload(self, emoji: Emoji) -> JSON:
         """Discord custom emoji object."""
-        return {"id": str(emoji.id), "name": emoji.name, "animated": emoji.animated, "roles": [],
-                "require_colons": True, "managed": False, "available": True}
+        return {
+            "id": str(emoji.id),
+            "name": emoji.name,
+            "animated": emoji.animated,
+            "roles": [],
+            "require_colons": True,
+            "managed": False,
+            "available": True,
+        }
 
     def channel_payload(self, ch: Channel) -> JSON:
         """Discord channel object for any channel type."""
-        ids = lambda v: None if v is None else str(v)  # noqa: E731
-        data: JSON = {"id": str(ch.id), "type": int(ch.type), "flags": 0, "last_message_id": ids(ch.last_message_id)}
+        data: JSON = {
+            "id": str(ch.id),
+            "type": int(ch.type),
+            "flags": 0,
+            "last_message_id": _opt_id(ch.last_message_id),
+        }
         if ch.type == ChannelType.DM:
             data["recipients"] = [self.user_payload(self.users[ch.recipient_id or 0])]
             return data
-        data.update(guild_id=str(ch.guild_id), name=ch.name, parent_id=ids(ch.parent_id), nsfw=False,
-                    rate_limit_per_user=0)
+        data.update(
+            guild_id=str(ch.guild_id),
+            name=ch.name,
+            parent_id=_opt_id(ch.parent_id),
+            nsfw=False,
+            rate_limit_per_user=0,
+        )
         if ch.is_thread:
             data.update(
-                owner_id=ids(ch.owner_id), message_count=ch.message_count, total_message_sent=ch.message_count,
-                member_count=len(ch.thread_members), applied_tags=[str(t) for t in ch.applied_tags],
-                thread_metadata={"archived": ch.archived, "locked": ch.locked, "archive_timestamp": iso(),
-                                 "auto_archive_duration": ch.auto_archive_duration, "invitable": True,
-                                 "create_timestamp": iso()},
+                owner_id=_opt_id(ch.owner_id),
+                message_count=ch.message_count,
+                total_message_sent=ch.message_count,
+                member_count=len(ch.thread_members),
+                applied_tags=[str(t) for t in ch.applied_tags],
+                thread_metadata={
+                    "archived": ch.archived,
+                    "locked": ch.locked,
+                    "archive_timestamp": iso(),
+                    "auto_archive_duration": ch.auto_archive_duration,
+                    "invitable": True,
+                    "create_timestamp": iso(),
+                },
             )
             if self.bot_user.id in ch.thread_members:
-                data["member"] = {"id": str(ch.id), "user_id": str(self.bot_user.id), "join_timestamp": iso(),
-                                  "flags": 0}
+                data["member"] = {
+                    "id": str(ch.id),
+                    "user_id": str(self.bot_user.id),
+                    "join_timestamp": iso(),
+                    "flags": 0,
+                }
             return data
-        data.update(position=ch.position, permission_overwrites=ch.overwrites, topic=ch.topic,
-                    default_auto_archive_duration=1440)
+        data.update(
+            position=ch.position,
+            permission_overwrites=ch.overwrites,
+            topic=ch.topic,
+            default_auto_archive_duration=1440,
+        )
         if ch.type == ChannelType.VOICE:
             data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
         if ch.type == ChannelType.FORUM:
-            data.update(available_tags=ch.available_tags, default_reaction_emoji=None, default_sort_order=None,
-                        default_forum_layout=0, default_thread_rate_limit_per_user=0)
+            data.update(
+                available_tags=ch.available_tags,
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+            )
         return data
 
     def event_payload(self, event: ScheduledEvent) -> JSON:
         """Discord guild scheduled event object."""
-        return {"id": str(event.id), "guild_id": str(event.guild_id), "creator_id": str(event.creator_id),
-                "creator": self.user_payload(self.users[event.creator_id]), **event.data}
+        return {
+            "id": str(event.id),
+            "guild_id": str(event.guild_id),
+            "creator_id": str(event.creator_id),
+            "creator": self.user_payload(self.users[event.creator_id]),
+            **event.data,
+        }
 
     def guild_payload(self, guild: Guild, *, full: bool = False, members: bool = True) -> JSON:
         """Discord guild object; ``full`` adds the GUILD_CREATE extras (channels, threads, members...)."""
         data: JSON = {
-            "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
-            "banner": None, "description": None, "owner_id": str(guild.owner_id), "afk_channel_id": None,
-            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
-            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-            "premium_subscription_count": 0, "preferred_locale": "en-US", "features": [],
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(guild.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "features": [],
             "roles": [self.role_payload(r) for r in guild.roles.values()],
-            "emojis": [self.emoji_payload(e) for e in guild.emojis.values()], "stickers": [],
-            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
-            "public_updates_channel_id": None, "safety_alerts_channel_id": None, "vanity_url_code": None,
-            "application_id": None, "max_members": 500000, "premium_progress_bar_enabled": False,
+            "emojis": [self.emoji_payload(e) for e in guild.emojis.values()],
+            "stickers": [],
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "application_id": None,
+            "max_members": 500000,
+            "premium_progress_bar_enabled": False,
         }
         if full:
             chans = [self.channels[c] for c in guild.channels]
             shown = guild.members.values() if members else [self.bot_member(guild)]
             data.update(
-                joined_at=self.bot_member(guild).joined_at, large=False, unavailable=False,
-                member_count=len(guild.members), voice_states=[], presences=[], stage_instances=[],
-                soundboard_sounds=[], members=[self.member_payload(m) for m in shown],
+                joined_at=self.bot_member(guild).joined_at,
+                large=False,
+                unavailable=False,
+                member_count=len(guild.members),
+                voice_states=[],
+                presences=[],
+                stage_instances=[],
+                soundboard_sounds=[],
+                members=[self.member_payload(m) for m in shown],
                 channels=[self.channel_payload(c) for c in chans if not c.is_thread],
                 threads=[self.channel_payload(c) for c in chans if c.is_thread and not c.archived],
                 guild_scheduled_events=[self.event_payload(e) for e in guild.events.values()],
@@ -575,7 +718,10 @@ class World:
         name, _, emoji_id = key.partition(":")
         if not emoji_id:
             return {"id": None, "name": key}
-        animated = any(int(emoji_id) in g.emojis and g.emojis[int(emoji_id)].animated for g in self.guilds.values())
+        animated = any(
+            int(emoji_id) in g.emojis and g.emojis[int(emoji_id)].animated
+            for g in self.guilds.values()
+        )
         return {"id": emoji_id, "name": name, "animated": animated}
 
     def message_payload(self, msg: Message) -> JSON:
@@ -583,23 +729,42 @@ class World:
         author = self.users[msg.author_id]
         channel = self.channels[msg.channel_id]
         data: JSON = {
-            "id": str(msg.id), "channel_id": str(msg.channel_id), "author": self.user_payload(author),
-            "content": msg.content, "timestamp": msg.timestamp, "edited_timestamp": msg.edited_timestamp,
-            "tts": msg.tts, "mention_everyone": msg.mention_everyone,
+            "id": str(msg.id),
+            "channel_id": str(msg.channel_id),
+            "author": self.user_payload(author),
+            "content": msg.content,
+            "timestamp": msg.timestamp,
+            "edited_timestamp": msg.edited_timestamp,
+            "tts": msg.tts,
+            "mention_everyone": msg.mention_everyone,
             "mentions": [self.user_payload(self.users[u]) for u in msg.mentions if u in self.users],
-            "mention_roles": [str(r) for r in msg.mention_roles], "attachments": msg.attachments,
-            "embeds": msg.embeds, "components": msg.components, "pinned": False, "type": msg.type,
-            "flags": msg.flags, "position": 0,
+            "mention_roles": [str(r) for r in msg.mention_roles],
+            "attachments": msg.attachments,
+            "embeds": msg.embeds,
+            "components": msg.components,
+            "pinned": False,
+            "type": msg.type,
+            "flags": msg.flags,
+            "position": 0,
             "reactions": [
-                {"emoji": self.emoji_key_payload(k), "count": len(us), "me": self.bot_user.id in us,
-                 "me_burst": False, "burst_colors": [], "count_details": {"burst": 0, "normal": len(us)}}
-                for k, us in msg.reactions.items() if us
+                {
+                    "emoji": self.emoji_key_payload(k),
+                    "count": len(us),
+                    "me": self.bot_user.id in us,
+                    "me_burst": False,
+                    "burst_colors": [],
+                    "count_details": {"burst": 0, "normal": len(us)},
+                }
+                for k, us in msg.reactions.items()
+                if us
             ],
         }
         if msg.guild_id is not None:
             data["guild_id"] = str(msg.guild_id)
             if author.id in self.guilds[msg.guild_id].members and msg.webhook_id is None:
-                data["member"] = self.member_payload(self.guilds[msg.guild_id].members[author.id], user=False)
+                data["member"] = self.member_payload(
+                    self.guilds[msg.guild_id].members[author.id], user=False
+                )
         for key in ("webhook_id", "application_id"):
             if getattr(msg, key) is not None:
                 data[key] = str(getattr(msg, key))
@@ -612,7 +777,9 @@ class World:
         if msg.message_reference is not None:
             data["message_reference"] = msg.message_reference
             ref = self.messages.get(int(msg.message_reference.get("message_id") or 0))
-            data["referenced_message"] = self.message_payload(ref) if ref and ref.id != msg.id else None
+            data["referenced_message"] = (
+                self.message_payload(ref) if ref and ref.id != msg.id else None
+            )
         if msg.thread_id and msg.thread_id in self.channels and channel.type != ChannelType.FORUM:
             data["thread"] = self.channel_payload(self.channels[msg.thread_id])
         return data
@@ -624,23 +791,45 @@ class World:
         parse = set(am.get("parse", [])) if am is not None else {"users", "roles", "everyone"}
         allowed_users = {int(u) for u in (am or {}).get("users", [])}
         allowed_roles = {int(r) for r in (am or {}).get("roles", [])}
-        can_everyone = bool(self.user_permissions_in(author, self.channels[msg.channel_id]) & Perm.MENTION_EVERYONE)
-        msg.mention_everyone = ("@everyone" in msg.content or "@here" in msg.content) and "everyone" in parse \
+        can_everyone = bool(
+            self.user_permissions_in(author, self.channels[msg.channel_id]) & Perm.MENTION_EVERYONE
+        )
+        msg.mention_everyone = (
+            ("@everyone" in msg.content or "@here" in msg.content)
+            and "everyone" in parse
             and can_everyone
-        msg.mentions = [u for u in _mention_ids(r"<@!?(\d+)>", msg.content)
-                        if u in self.users and ("users" in parse or u in allowed_users)]
+        )
+        msg.mentions = [
+            u
+            for u in _mention_ids(r"<@!?(\d+)>", msg.content)
+            if u in self.users and ("users" in parse or u in allowed_users)
+        ]
         guild = self.guilds.get(msg.guild_id or 0)
-        msg.mention_roles = [r for r in _mention_ids(r"<@&(\d+)>", msg.content)
-                             if guild and r in guild.roles and ("roles" in parse or r in allowed_roles)
-                             and (guild.roles[r].mentionable or can_everyone)]
+        msg.mention_roles = [
+            r
+            for r in _mention_ids(r"<@&(\d+)>", msg.content)
+            if guild
+            and r in guild.roles
+            and ("roles" in parse or r in allowed_roles)
+            and (guild.roles[r].mentionable or can_everyone)
+        ]
         ref = self.messages.get(int((msg.message_reference or {}).get("message_id") or 0))
-        if ref and (am is None or am.get("replied_user", False)) and ref.author_id not in msg.mentions:
+        if (
+            ref
+            and (am is None or am.get("replied_user", False))
+            and ref.author_id not in msg.mentions
+        ):
             msg.mentions.append(ref.author_id)
 
     def create_message(self, channel: Channel, author: User, **fields: Any) -> Message:
         """Store a new message and emit MESSAGE_CREATE (not for ephemeral ones)."""
-        msg = Message(id=fields.pop("id", None) or self.ids.next(), channel_id=channel.id, guild_id=channel.guild_id,
-                      author_id=author.id, **fields)
+        msg = Message(
+            id=fields.pop("id", None) or self.ids.next(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author_id=author.id,
+            **fields,
+        )
         if msg.message_reference and msg.type == 0:
             msg.type = 19
         self.compute_mentions(msg, author)
@@ -648,7 +837,11 @@ class World:
         if not msg.ephemeral:
             channel.last_message_id = msg.id
             channel.message_count += 1 if channel.is_thread else 0
-            if channel.is_thread and channel.parent_id and self.channels[channel.parent_id].type == ChannelType.FORUM:
+            if (
+                channel.is_thread
+                and channel.parent_id
+                and self.channels[channel.parent_id].type == ChannelType.FORUM
+            ):
                 self.channels[channel.parent_id].last_message_id = channel.id
             self.emit("MESSAGE_CREATE", self.message_payload(msg))
         return msg
@@ -677,8 +870,14 @@ class World:
 
     def reaction_event(self, msg: Message, user: User, key: str) -> JSON:
         """Payload shared by MESSAGE_REACTION_ADD / _REMOVE."""
-        data: JSON = {"user_id": str(user.id), "channel_id": str(msg.channel_id), "message_id": str(msg.id),
-                      "emoji": self.emoji_key_payload(key), "burst": False, "type": 0}
+        data: JSON = {
+            "user_id": str(user.id),
+            "channel_id": str(msg.channel_id),
+            "message_id": str(msg.id),
+            "emoji": self.emoji_key_payload(key),
+            "burst": False,
+            "type": 0,
+        }
         if msg.guild_id:
             data["guild_id"] = str(msg.guild_id)
         return data
@@ -707,15 +906,31 @@ class World:
         self.emit("MESSAGE_REACTION_REMOVE", self.reaction_event(msg, user, key))
         return True
 
-    def create_thread(self, parent: Channel, name: str, owner: User, *, thread_id: int | None = None,
-                      type_: int = ChannelType.PUBLIC_THREAD, auto_archive_duration: int = 1440,
-                      applied_tags: Iterable[int] = ()) -> Channel:
+    def create_thread(
+        self,
+        parent: Channel,
+        name: str,
+        owner: User,
+        *,
+        thread_id: int | None = None,
+        type_: int = ChannelType.PUBLIC_THREAD,
+        auto_archive_duration: int = 1440,
+        applied_tags: Iterable[int] = (),
+    ) -> Channel:
         """Create a thread under ``parent`` (thread id = starter message id when given) and emit THREAD_CREATE."""
         if parent.type == ChannelType.NEWS:
             type_ = ChannelType.NEWS_THREAD
-        thread = Channel(thread_id or self.ids.next(), ChannelType(type_), name=name, guild_id=parent.guild_id,
-                         parent_id=parent.id, owner_id=owner.id, auto_archive_duration=auto_archive_duration,
-                         applied_tags=[int(t) for t in applied_tags], thread_members={owner.id})
+        thread = Channel(
+            thread_id or self.ids.next(),
+            ChannelType(type_),
+            name=name,
+            guild_id=parent.guild_id,
+            parent_id=parent.id,
+            owner_id=owner.id,
+            auto_archive_duration=auto_archive_duration,
+            applied_tags=[int(t) for t in applied_tags],
+            thread_members={owner.id},
+        )
         self.channels[thread.id] = thread
         self.guilds[parent.guild_id or 0].channels.append(thread.id)
         self.emit("THREAD_CREATE", {**self.channel_payload(thread), "newly_created": True})
@@ -723,11 +938,16 @@ class World:
 
     def update_channel(self, channel: Channel) -> None:
         """Emit THREAD_UPDATE / CHANNEL_UPDATE for ``channel``."""
-        self.emit("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", self.channel_payload(channel))
+        self.emit(
+            "THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE",
+            self.channel_payload(channel),
+        )
 
     def member_updated(self, member: Member) -> None:
         """Emit GUILD_MEMBER_UPDATE for ``member``."""
-        self.emit("GUILD_MEMBER_UPDATE", {"guild_id": str(member.guild_id), **self.member_payload(member)})
+        self.emit(
+            "GUILD_MEMBER_UPDATE", {"guild_id": str(member.guild_id), **self.member_payload(member)}
+        )
 
     def dm_channel(self, user: User) -> Channel:
         """The (single) DM channel between the bot and ``user``, created on demand."""
@@ -738,14 +958,27 @@ class World:
         self.channels[ch.id] = ch
         return ch
 
-    def new_attachment(self, channel_id: int, filename: str, data: bytes, content_type: str | None,
-                       description: str | None = None, ephemeral: bool = False) -> JSON:
+    def new_attachment(
+        self,
+        channel_id: int,
+        filename: str,
+        data: bytes,
+        content_type: str | None,
+        description: str | None = None,
+        ephemeral: bool = False,
+    ) -> JSON:
         """Store uploaded bytes and return the attachment object (served under ``/attachments/``)."""
         att_id = self.ids.next()
         self.attachment_data[att_id] = data
         url = f"{self.base_url}/attachments/{channel_id}/{att_id}/{filename}"
-        att: JSON = {"id": str(att_id), "filename": filename, "size": len(data), "url": url, "proxy_url": url,
-                     "content_type": content_type or "application/octet-stream"}
+        att: JSON = {
+            "id": str(att_id),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type or "application/octet-stream",
+        }
         if description:
             att["description"] = description
         if ephemeral:

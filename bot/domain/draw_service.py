@@ -1,0 +1,657 @@
+"""The draw service: run a call's draw once, show and verify it, replace members, and record
+members' answers (confirm / decline a place, accept / decline reviewing).
+
+The algorithm itself is in :mod:`bot.domain.draws`; this module stores and explains its result.
+The cog does the Discord side (posting, DMs, roles) and asks this service what is still to do,
+so a crash at any point is finished by the next pass without a second draw or a second message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.clock import Clock
+from bot.domain.audit import AuditService
+from bot.domain.call_service import close_job_key
+from bot.domain.calls import CategorySpec, parse_places
+from bot.domain.draws import (
+    ALGORITHM,
+    ALGORITHM_VERSION,
+    VerifyReport,
+    chance_words,
+    run_draw,
+    verify_published,
+)
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.wording import template
+from bot.scheduling import JobScheduler
+from db.connection import Database
+from db.repositories.calls import Call, CallRepository, Category
+from db.repositories.draws import DrawEntry, DrawRecord, DrawRepository, NewDraw, Reviewer
+
+__all__ = [
+    "CategoryView",
+    "ConfirmOutcome",
+    "Deliveries",
+    "DrawService",
+    "DrawView",
+    "ReplaceOutcome",
+    "ReviewOutcome",
+    "RunOutcome",
+    "result_post_text",
+    "status_text",
+    "verification_text",
+]
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = "coprobot-draw"
+EXPORT_VERSION = 1
+DOCS = "docs/draw.md"
+
+# -- member-facing wording (organisers can change each with /wording) ---------------------------
+
+RESULT_INTRO = template(
+    "draw.result.intro",
+    "The draw for call #{number}, {title}, is done. Thank you to all {volunteers} of you who "
+    "volunteered!",
+    "First line of the draw result post",
+)
+RESULT_REVIEWERS = template(
+    "draw.result.reviewers",
+    "Everyone who wasn't drawn is warmly invited to review the plan instead: I'll send you a "
+    "message. If a place opens up, the next person on that category's reserve list is offered it.",
+    "Closing line of the draw result post, about reviewers and reserves",
+)
+SELECTED_DM = template(
+    "draw.selected.dm",
+    "Good news: you were drawn for call #{number}, {title}, as {category}! Can you take part? "
+    "Please press **Confirm my place** or **I can't take part** below. The full result: {link}",
+    "Direct message to a member drawn for the group",
+)
+PROMOTED_DM = template(
+    "draw.promoted.dm",
+    "A place has opened up in call #{number}, {title}, and you were next on the reserve list for "
+    "{category}. Would you like it? Please press **Confirm my place** or **I can't take part** "
+    "below.",
+    "Direct message to a reserve who is offered a place",
+)
+REVIEW_INVITE_DM = template(
+    "draw.review.invite",
+    "Thank you for volunteering for call #{number}, {title}. You weren't drawn this time, but "
+    "your view matters to us: would you like to review the session plan instead? You're also "
+    "number {position} on the reserve list for {category}, so a place may still come your way.",
+    "Direct message inviting a volunteer who wasn't drawn to review the plan",
+)
+SELECTED_FALLBACK = template(
+    "draw.selected.fallback",
+    "{mentions}: I couldn't send you a direct message. You were drawn for call #{number}, "
+    "{title}: please use the buttons below to confirm your place or to say you can't take part.",
+    "Posted in the call's channel for drawn members whose direct messages are closed",
+)
+REVIEW_FALLBACK = template(
+    "draw.review.fallback",
+    "{mentions}: I couldn't send you a direct message. Thank you for volunteering for call "
+    "#{number}, {title}. Would you like to review the plan instead? Use the buttons below.",
+    "Posted in the call's channel for invited reviewers whose direct messages are closed",
+)
+CONFIRMED = template(
+    "draw.confirmed",
+    "Thank you! Your place in call #{number}, {title}, is confirmed. We look forward to working "
+    "with you.",
+    "Reply when a member confirms their place",
+)
+DECLINED = template(
+    "draw.declined",
+    "Thank you for letting us know. Your place in call #{number} will be offered to the next "
+    "person on the reserve list. We hope to see you another time.",
+    "Reply when a member says they can't take part",
+)
+REVIEW_YES = template(
+    "draw.review.yes",
+    "Thank you! You're now a reviewer for call #{number}, {title}. We'll let you know when the "
+    "plan is ready for your feedback.",
+    "Reply when a volunteer agrees to review",
+)
+REVIEW_NO = template(
+    "draw.review.no",
+    "No problem, thank you for letting us know. You're very welcome in future calls.",
+    "Reply when a volunteer says no to reviewing",
+)
+REPLACED = template(
+    "draw.replaced",
+    "{left} has left the group for call #{number} ({category}). {promoted} was next on the "
+    "reserve list and is offered the place.",
+    "Announcement in the call's channel when a member is replaced by a reserve",
+)
+PLACE_OPEN = template(
+    "draw.place_open",
+    "{left} has left the group for call #{number} ({category}). Nobody is left on that "
+    "category's reserve list, so the place is open.",
+    "Announcement in the call's channel when a member leaves and no reserve is left",
+)
+
+
+# -- views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    category: Category
+    places: int
+    entries: tuple[DrawEntry, ...]  # rank order
+
+    @property
+    def volunteers(self) -> int:
+        return len(self.entries)
+
+    @property
+    def drawn(self) -> tuple[int, ...]:
+        """Who the draw itself chose (never changes after the draw)."""
+        return tuple(e.user_id for e in self.entries if e.rank <= self.places)
+
+    @property
+    def reserve_order(self) -> tuple[int, ...]:
+        """The draw's reserve list, as published (never changes after the draw)."""
+        return tuple(e.user_id for e in self.entries if e.rank > self.places)
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return tuple(e.user_id for e in self.entries)
+
+    @property
+    def current(self) -> tuple[DrawEntry, ...]:
+        """Who is in the group now (drawn, or promoted from the reserve list)."""
+        return tuple(e for e in self.entries if e.status == "selected")
+
+    @property
+    def waiting(self) -> tuple[DrawEntry, ...]:
+        """Reserves still waiting, in order."""
+        return tuple(e for e in self.entries if e.status == "reserve")
+
+    @property
+    def left(self) -> tuple[DrawEntry, ...]:
+        return tuple(e for e in self.entries if e.status == "replaced")
+
+    @property
+    def open_places(self) -> int:
+        return max(0, self.places - len(self.current))
+
+    @property
+    def name(self) -> str:
+        return f"{self.category.emoji} {self.category.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawView:
+    call: Call
+    draw: DrawRecord
+    categories: tuple[CategoryView, ...]
+    reviewers: tuple[Reviewer, ...]
+
+    @property
+    def volunteers(self) -> int:
+        return sum(c.volunteers for c in self.categories)
+
+    @property
+    def drawn(self) -> tuple[int, ...]:
+        return tuple(u for c in self.categories for u in c.drawn)
+
+    @property
+    def group(self) -> tuple[DrawEntry, ...]:
+        return tuple(e for c in self.categories for e in c.current)
+
+    @property
+    def posted(self) -> bool:
+        return self.draw.result_message_id is not None
+
+    def category_of(self, user_id: int) -> CategoryView | None:
+        for cat in self.categories:
+            if any(e.user_id == user_id for e in cat.entries):
+                return cat
+        return None
+
+    def entry(self, user_id: int) -> DrawEntry | None:
+        for cat in self.categories:
+            for e in cat.entries:
+                if e.user_id == user_id:
+                    return e
+        return None
+
+    @property
+    def result_link(self) -> str | None:
+        if self.draw.result_message_id is None:
+            return None
+        return (
+            f"https://discord.com/channels/{self.call.guild_id}/{self.call.channel_id}/"
+            f"{self.draw.result_message_id}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    view: DrawView
+    created: bool  # False: the call had been drawn already and this is that draw
+    closed_call: bool = False
+    ignored: tuple[str, ...] = ()  # options given on a re-run that could not change anything
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceOutcome:
+    call: Call
+    category: Category
+    left_user_id: int
+    promoted_user_id: int | None
+    group_role_id: int | None
+    result_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOutcome:
+    call: Call
+    changed: bool  # False: already confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    call: Call
+    accepted: bool
+    changed: bool  # False: the same answer was given before
+    reviewer_role_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """Who still has to be told: drawn or promoted members, and volunteers to invite."""
+
+    notices: tuple[DrawEntry, ...] = ()
+    invites: tuple[DrawEntry, ...] = ()
+    roles: tuple[int, ...] = ()  # group members still without the group role
+    reviewer_roles: tuple[int, ...] = ()  # accepted reviewers still without the reviewer role
+
+
+def _compute(seed: str, roster: list[tuple[int, str]], places: dict[str, int], order: list[str]) -> NewDraw:
+    result = run_draw(seed, roster, places, order)
+    return NewDraw(result.algorithm, result.roster_fingerprint,
+                   {c.key: list(c.order) for c in result.categories})
+
+
+class DrawService:
+    def __init__(self, db: Database, clock: Clock, jobs: JobScheduler | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.jobs = jobs
+        self.repo = DrawRepository(db)
+        self.calls = CallRepository(db)
+        self.audit = AuditService(db, clock)
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    async def call(self, guild_id: int, number: int) -> Call:
+        call = await self.calls.by_number(guild_id, number)
+        if call is None:
+            raise NotFound(
+                f"There is no call #{number} in this server. `/call list` shows the calls there are."
+            )
+        return call
+
+    async def _drawn_call(self, guild_id: int, number: int) -> Call:
+        call = await self.call(guild_id, number)
+        if await self.repo.get(call.id) is None:
+            raise NotFound(
+                f"Call #{number} hasn't been drawn yet. Run `/draw run call:{number}` when you're ready."
+            )
+        return call
+
+    async def view(self, call_id: int) -> DrawView:
+        call = await self.calls.get(call_id)
+        draw = await self.repo.get(call_id)
+        if call is None or draw is None:
+            raise NotFound("That draw no longer exists.")
+        places = draw.places
+        entries = await self.repo.entries(call_id)
+        categories = tuple(
+            CategoryView(cat, places.get(cat.key, cat.places),
+                         tuple(e for e in entries if e.category_id == cat.id))
+            for cat in await self.calls.categories(call_id)
+        )
+        return DrawView(call, draw, categories, tuple(await self.repo.reviewers(call_id)))
+
+    async def show(self, guild_id: int, number: int) -> DrawView:
+        call = await self._drawn_call(guild_id, number)
+        return await self.view(call.id)
+
+    async def view_if_drawn(self, call_id: int) -> DrawView | None:
+        if await self.repo.get(call_id) is None:
+            return None
+        return await self.view(call_id)
+
+    # -- organisers -----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        guild_id: int,
+        number: int,
+        actor_id: int,
+        places: str | None = None,
+        group_role_id: int | None = None,
+        reviewer_role_id: int | None = None,
+    ) -> RunOutcome:
+        """Close the call, freeze its roster and draw, once. A second run returns the first draw."""
+        call = await self.call(guild_id, number)
+        existing = await self.repo.get(call.id)
+        if existing is not None:
+            return await self._rerun(existing, places, group_role_id, reviewer_role_id)
+        categories = await self.calls.categories(call.id)
+        override: dict[str, int] | None = None
+        if places is not None and places.strip():
+            specs = parse_places(
+                places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
+            )
+            override = {s.key: s.places for s in specs}
+        now = self.clock.now().timestamp()
+        outcome = await self.repo.record(
+            call.id, places=override, compute=_compute, drawn_by=actor_id, now=now,
+            group_role_id=group_role_id, reviewer_role_id=reviewer_role_id,
+        )
+        if outcome.kind == "missing":
+            raise NotFound("That call no longer exists.")
+        if outcome.kind == "empty":
+            raise InvalidInput(
+                f"Nobody has volunteered for call #{number} yet, so there is nobody to draw. "
+                "I haven't changed anything: the call stays as it was."
+            )
+        assert outcome.draw is not None
+        if outcome.kind == "existing":  # another run got there first
+            return await self._rerun(outcome.draw, places, group_role_id, reviewer_role_id)
+        if self.jobs is not None:
+            await self.jobs.cancel(close_job_key(call.id))
+        view = await self.view(call.id)
+        await self.audit.record(
+            guild_id, actor_id, "draw.run", f"call:{number}",
+            algorithm=outcome.draw.algorithm, roster_hash=outcome.draw.roster_hash,
+            volunteers=view.volunteers, places=outcome.draw.places,
+            closed_call=outcome.closed_call, group_role_id=group_role_id,
+            reviewer_role_id=reviewer_role_id,
+        )
+        return RunOutcome(view, created=True, closed_call=outcome.closed_call)
+
+    async def _rerun(
+        self, draw: DrawRecord, places: str | None, group_role_id: int | None,
+        reviewer_role_id: int | None,
+    ) -> RunOutcome:
+        ignored: list[str] = []
+        if places is not None and places.strip():
+            ignored.append("places")
+        if group_role_id is not None and draw.group_role_id not in (None, group_role_id):
+            ignored.append("group-role")
+        if reviewer_role_id is not None and draw.reviewer_role_id not in (None, reviewer_role_id):
+            ignored.append("reviewer-role")
+        if (group_role_id is not None and draw.group_role_id is None) or (
+            reviewer_role_id is not None and draw.reviewer_role_id is None
+        ):
+            await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id)
+        return RunOutcome(await self.view(draw.call_id), created=False, ignored=tuple(ignored))
+
+    async def replace(self, guild_id: int, number: int, user_id: int, actor_id: int) -> ReplaceOutcome:
+        """An organiser takes ``user_id`` out of the group; the next reserve takes the place."""
+        call = await self._drawn_call(guild_id, number)
+        return await self._replace(call, user_id, actor_id, reason="organiser", by_member=False)
+
+    async def _replace(
+        self, call: Call, user_id: int, actor_id: int, *, reason: str, by_member: bool
+    ) -> ReplaceOutcome:
+        row = await self.repo.replace(
+            call.id, user_id, now=self.clock.now().timestamp(), reason=reason, declined=by_member
+        )
+        if row is None:
+            entry = await self.repo.entry(call.id, user_id)
+            raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=by_member))
+        draw = await self.repo.get(call.id)
+        assert draw is not None
+        category = next(c for c in await self.calls.categories(call.id) if c.id == row.category_id)
+        await self.audit.record(
+            call.guild_id, actor_id, "draw.declined" if by_member else "draw.replaced",
+            f"call:{call.number}", left_user_id=user_id, promoted_user_id=row.promoted_user_id,
+            category=category.key, place_open=row.promoted_user_id is None,
+        )
+        return ReplaceOutcome(call, category, user_id, row.promoted_user_id, draw.group_role_id,
+                              draw.result_message_id)
+
+    @staticmethod
+    def _not_in_group(call: Call, user_id: int, entry: DrawEntry | None, *, by_member: bool) -> str:
+        n = call.number
+        if by_member:
+            if entry is not None and entry.status == "replaced":
+                return f"You've already given up your place in call #{n}. Thank you for letting us know."
+            return (
+                f"These buttons are for the members drawn for call #{n}, and you're not in its "
+                "group at the moment, so there's nothing to change."
+            )
+        who = f"<@{user_id}>"
+        if entry is None:
+            return (f"{who} didn't volunteer for call #{n}, so they're not in its group. "
+                    f"`/draw show call:{n}` lists who is.")
+        if entry.status == "reserve":
+            return (f"{who} is on the reserve list for call #{n}, not in the group, so there's "
+                    f"nothing to replace. `/draw show call:{n}` lists who is in the group.")
+        return f"{who} has already left the group for call #{n}; nothing was changed."
+
+    async def verify(self, guild_id: int, number: int) -> VerifyReport:
+        """Re-run the draw from its stored, published data and compare with the recorded result."""
+        view = await self.show(guild_id, number)
+        return verify_published(
+            algorithm=view.draw.algorithm, seed=view.draw.seed, roster=view.draw.roster,
+            places=view.draw.places, category_order=[c.category.key for c in view.categories],
+            commitment=view.call.seed_commitment, fingerprint=view.draw.roster_hash,
+            published={c.category.key: list(c.order) for c in view.categories},
+        )
+
+    def export(self, view: DrawView) -> dict[str, Any]:
+        """Everything needed to re-run the draw anywhere (``python -m bot.verify_draw --json``)."""
+        return {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_VERSION,
+            "algorithm": ALGORITHM,
+            "algorithm_version": ALGORITHM_VERSION,
+            "call": {"guild_id": str(view.call.guild_id), "number": view.call.number,
+                     "title": view.call.title},
+            "seed": view.draw.seed,
+            "seed_commitment": view.call.seed_commitment,
+            "roster_fingerprint": view.draw.roster_hash,
+            "categories": [
+                {"key": c.category.key, "emoji": c.category.emoji, "label": c.category.label,
+                 "places": c.places}
+                for c in view.categories
+            ],
+            "roster": [{"user_id": str(u), "category": k} for u, k in view.draw.roster],
+            "result": {
+                c.category.key: {"selected": [str(u) for u in c.drawn],
+                                 "reserve": [str(u) for u in c.reserve_order]}
+                for c in view.categories
+            },
+        }
+
+    def export_json(self, view: DrawView) -> str:
+        return json.dumps(self.export(view), ensure_ascii=False, indent=2) + "\n"
+
+    # -- members --------------------------------------------------------------------------------
+
+    async def _call_by_id(self, call_id: int) -> Call:
+        call = await self.calls.get(call_id)
+        if call is None or await self.repo.get(call_id) is None:
+            raise NotFound("That draw no longer exists, so this button doesn't do anything now.")
+        return call
+
+    async def confirm(self, call_id: int, user_id: int) -> ConfirmOutcome:
+        call = await self._call_by_id(call_id)
+        if await self.repo.confirm(call_id, user_id):
+            await self.audit.record(call.guild_id, user_id, "draw.confirmed", f"call:{call.number}",
+                                    user_id=user_id)
+            return ConfirmOutcome(call, changed=True)
+        entry = await self.repo.entry(call_id, user_id)
+        if entry is not None and entry.status == "selected" and entry.confirmation == "confirmed":
+            return ConfirmOutcome(call, changed=False)
+        raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=True))
+
+    async def decline(self, call_id: int, user_id: int) -> ReplaceOutcome:
+        """The member can't take part: they leave and the next reserve is offered the place."""
+        call = await self._call_by_id(call_id)
+        return await self._replace(call, user_id, user_id, reason="declined", by_member=True)
+
+    async def answer_review(self, call_id: int, user_id: int, *, accept: bool) -> ReviewOutcome:
+        call = await self._call_by_id(call_id)
+        if await self.repo.reviewer(call_id, user_id) is None:
+            raise NotAllowed(
+                f"This invitation is for the volunteers of call #{call.number} who weren't drawn. "
+                "If you'd like to help review, please ask an organiser."
+            )
+        changed = await self.repo.answer_review(
+            call_id, user_id, accept=accept, now=self.clock.now().timestamp()
+        )
+        if changed:
+            await self.audit.record(
+                call.guild_id, user_id, "review.accepted" if accept else "review.declined",
+                f"call:{call.number}", user_id=user_id,
+            )
+        draw = await self.repo.get(call_id)
+        return ReviewOutcome(call, accept, changed, draw.reviewer_role_id if draw else None)
+
+    # -- what the cog still has to do (crash-safe passes) --------------------------------------
+
+    async def unfinished(self) -> list[tuple[int, int]]:
+        """``(call_id, guild_id)`` of draws not posted yet or with members still to be told."""
+        return await self.repo.unfinished()
+
+    async def mark_posted(self, call_id: int, message_id: int) -> bool:
+        posted = await self.repo.mark_posted(call_id, message_id, self.clock.now().timestamp())
+        if posted:
+            call = await self.calls.get(call_id)
+            if call is not None:
+                await self.audit.record(call.guild_id, None, "draw.posted", f"call:{call.number}",
+                                        message_id=message_id)
+        return posted
+
+    async def deliveries(self, call_id: int) -> Deliveries:
+        view = await self.view(call_id)
+        entries = [e for c in view.categories for e in c.entries]
+        return Deliveries(
+            notices=tuple(e for e in entries if e.status == "selected" and e.notified_at is None),
+            invites=tuple(e for e in entries if e.status == "reserve" and e.invited_at is None),
+            roles=tuple(e.user_id for e in entries if e.status == "selected" and e.role_at is None)
+            if view.draw.group_role_id else (),
+            reviewer_roles=tuple(r.user_id for r in view.reviewers
+                                 if r.status == "accepted" and r.role_at is None)
+            if view.draw.reviewer_role_id else (),
+        )
+
+    async def claim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> bool:
+        """Claim the one delivery of ``kind`` to this member; False if it was claimed before."""
+        return await self.repo.claim(kind, call_id, user_id, self.clock.now().timestamp())
+
+    async def delivered(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, via: str) -> None:
+        await self.repo.delivered(kind, call_id, user_id, via)
+
+    async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
+        await self.repo.release(kind, call_id, user_id)
+
+    async def role_given(self, call_id: int, user_id: int, given: bool = True) -> None:
+        await self.repo.mark_role(call_id, user_id, self.clock.now().timestamp() if given else None)
+
+    async def reviewer_role_given(self, call_id: int, user_id: int, given: bool = True) -> None:
+        await self.repo.mark_reviewer_role(
+            call_id, user_id, self.clock.now().timestamp() if given else None
+        )
+
+
+# -- texts (pure; the cog fills in the templates' words) ----------------------------------------
+
+
+def _mentions(users: tuple[int, ...] | list[int]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+def _numbered(users: tuple[int, ...] | list[int], limit: int | None) -> str:
+    shown = users if limit is None else users[:limit]
+    text = ", ".join(f"{i}. <@{u}>" for i, u in enumerate(shown, start=1))
+    hidden = len(users) - len(shown)
+    if hidden:
+        text += f", … and {hidden} more (the full order is in the attached file)"
+    return text
+
+
+def verification_text(view: DrawView) -> str:
+    return "\n".join([
+        "**Check this draw yourself**",
+        f"Seed (kept secret until now): `{view.draw.seed}`",
+        f"Its SHA-256, shown on the call post since it was created: `{view.call.seed_commitment}`",
+        f"Roster fingerprint (SHA-256 of the sorted list of volunteers): `{view.draw.roster_hash}`",
+        f"Algorithm: {ALGORITHM}, version {ALGORITHM_VERSION} (specified in {DOCS}). "
+        "Re-run it with `python -m bot.verify_draw --json` on the attached file, or by hand.",
+    ])
+
+
+def result_post_text(view: DrawView, intro: str, closing: str, limit: int = 2000) -> str:
+    """The published result: who was drawn, the reserve order and the odds, per category.
+
+    Long reserve lists are shortened to fit Discord's limit; the attached export has them all.
+    """
+    for cap in (None, 20, 10, 5, 0):
+        parts = [intro]
+        for cat in view.categories:
+            lines = [f"**{cat.name}**", chance_words(cat.category.label, cat.places, cat.volunteers)]
+            if cat.drawn:
+                lines.append(f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}")
+            if cat.reserve_order:
+                lines.append(f"Reserve order: {_numbered(cat.reserve_order, cap)}")
+            parts.append("\n".join(lines))
+        parts.append(closing)
+        parts.append(verification_text(view))
+        text = "\n\n".join(p for p in parts if p)
+        if len(text) <= limit:
+            return text
+    return text[: limit - 1] + "…"
+
+
+_CONFIRM_WORDS = {"pending": "no answer yet", "confirmed": "confirmed", "declined": "can't take part"}
+
+
+def status_text(view: DrawView, limit: int = 2000) -> str:
+    """The current state for organisers: who is in, who confirmed, reserves, reviewers."""
+    drawn_at = int(view.draw.drawn_at)
+    lines = [f"**Draw for call #{view.call.number}: {view.call.title}**",
+             f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers."]
+    if view.result_link:
+        lines.append(f"Result post: {view.result_link}")
+    else:
+        lines.append("The result hasn't been posted yet; running `/draw run` again posts it.")
+    for cat in view.categories:
+        lines.append("")
+        lines.append(f"**{cat.name}**: {len(cat.current)} of {cat.places} places filled")
+        for e in cat.current:
+            state = _CONFIRM_WORDS[e.confirmation]
+            if e.promoted_at is not None:
+                state += ", from the reserve list"
+            if e.notified_via == "channel":
+                state += ", DMs closed (mentioned in the channel)"
+            lines.append(f"• <@{e.user_id}>: {state}")
+        for e in cat.left:
+            why = "said they can't take part" if e.left_reason == "declined" else "replaced"
+            lines.append(f"• ~~<@{e.user_id}>~~: {why}")
+        if cat.open_places:
+            word = "place is" if cat.open_places == 1 else "places are"
+            lines.append(f"{cat.open_places} {word} open.")
+        if cat.waiting:
+            lines.append(f"Reserve list: {_numbered([e.user_id for e in cat.waiting], 10)}")
+    counts = {s: sum(1 for r in view.reviewers if r.status == s) for s in ("accepted", "declined", "invited")}
+    lines.append("")
+    lines.append(
+        f"**Reviewers**: {counts['accepted']} said yes, {counts['declined']} said no, "
+        f"{counts['invited']} haven't answered (of {len(view.reviewers)} invited)."
+    )
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

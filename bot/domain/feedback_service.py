@@ -1,0 +1,392 @@
+"""The feedback service: open a round for a frozen audience, count responses, nudge only who
+hasn't answered, revise the plan and close. Takes ids and aware UTC datetimes; no discord."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.domain.audit import AuditService
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.feedback import (
+    DEFAULT_CLOSE_AFTER,
+    build_summary,
+    clean_answers,
+    parse_changes,
+    plan_reminders,
+    validate_plan,
+    validate_title,
+)
+from bot.scheduling import JobScheduler
+from bot.timeparse import parse_when
+from db.connection import Database
+from db.repositories.audiences import call_audience
+from db.repositories.calls import CallRepository
+from db.repositories.feedback import (
+    FeedbackRepository,
+    FeedbackResponse,
+    FeedbackRound,
+    Recorded,
+)
+from db.repositories.jobs import Job
+
+__all__ = [
+    "REMIND_JOB",
+    "FeedbackNotifier",
+    "FeedbackService",
+    "OpenedRound",
+    "ReminderOutcome",
+    "Revision",
+    "RoundStatus",
+    "merge_audience",
+]
+
+log = logging.getLogger(__name__)
+
+REMIND_JOB = "feedback.remind"
+
+
+def job_prefix(round_id: int) -> str:
+    return f"feedback:{round_id}:"
+
+
+def remind_key(round_id: int, offset_seconds: int) -> str:
+    return f"{job_prefix(round_id)}remind:{offset_seconds}"
+
+
+class FeedbackNotifier(Protocol):
+    """How nudges reach members (the cog implements it with Discord)."""
+
+    async def nudge_dm(self, round: FeedbackRound, user_id: int) -> bool:
+        """DM one member; False if their DMs are closed. Raise to retry later."""
+        ...
+
+    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int]) -> None:
+        """Mention these members once in the round's thread."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedRound:
+    round: FeedbackRound
+    audience: list[int]
+    reminders: list[timedelta]
+
+
+@dataclass(frozen=True, slots=True)
+class RoundStatus:
+    round: FeedbackRound
+    audience: list[int]
+    responded: list[FeedbackResponse]  # in audience order
+    waiting: list[int]
+
+    @property
+    def late(self) -> list[int]:
+        return [r.user_id for r in self.responded if r.late]
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    round: FeedbackRound
+    version: int
+    changes: list[str]
+    respondents: list[int]
+
+
+@dataclass(slots=True)
+class ReminderOutcome:
+    dm: list[int] = field(default_factory=list)
+    thread: list[int] = field(default_factory=list)
+
+
+def merge_audience(*groups: Sequence[int]) -> list[int]:
+    """Members of all groups, first appearance first, no duplicates."""
+    seen: dict[int, None] = {}
+    for group in groups:
+        for user in group:
+            seen.setdefault(int(user), None)
+    return list(seen)
+
+
+class FeedbackService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        jobs: JobScheduler | None = None,
+        audit: AuditService | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.jobs = jobs
+        self.repo = FeedbackRepository(db)
+        self.calls = CallRepository(db)
+        self.audit = audit or AuditService(db, clock)
+        self._threads: set[int] | None = None
+
+    # -- organisers ----------------------------------------------------------------------------
+
+    async def open(
+        self,
+        *,
+        guild_id: int,
+        author_id: int,
+        title: str,
+        plan: str,
+        channel_id: int,
+        tz: str,
+        call_number: int | None = None,
+        role_id: int | None = None,
+        role_member_ids: Sequence[int] = (),
+        closes: str | None = None,
+        reminders: str | None = None,
+    ) -> OpenedRound:
+        """Validate everything, then freeze the audience and schedule the reminders."""
+        now = self.clock.now()
+        clean_title = validate_title(title)
+        clean_plan = validate_plan(plan)
+        if call_number is None and role_id is None:
+            raise InvalidInput(
+                "Please choose who the feedback is from: a `call` (its drawn group and the "
+                "reviewers who accepted) and/or a `role`."
+            )
+        call_id: int | None = None
+        from_call: list[int] = []
+        if call_number is not None:
+            call = await self.calls.by_number(guild_id, call_number)
+            if call is None:
+                raise NotFound(
+                    f"There is no call #{call_number} in this server. `/call list` shows them."
+                )
+            call_id = call.id
+            from_call = await call_audience(self.db, call.id)
+        audience = merge_audience(from_call, role_member_ids if role_id is not None else ())
+        if not audience:
+            raise InvalidInput(
+                "Nobody would be asked: the call has no drawn group or accepted reviewers yet, "
+                "and the role has no members. Run the draw first, or choose a role with members."
+            )
+        closes_at = (
+            parse_when(closes, tz=tz, now=now) if closes and closes.strip()
+            else now + DEFAULT_CLOSE_AFTER
+        )
+        offsets = plan_reminders(reminders, closes_at=closes_at, now=now)
+        made = await self.repo.create(
+            guild_id=guild_id, title=clean_title, plan=clean_plan, call_id=call_id,
+            role_id=role_id, channel_id=channel_id, closes_at=closes_at.timestamp(),
+            reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
+            created_at=now.timestamp(), audience=audience,
+        )
+        if self.jobs is not None:
+            for offset in made.reminders:
+                await self.jobs.schedule(
+                    remind_key(made.id, offset), REMIND_JOB,
+                    closes_at - timedelta(seconds=offset),
+                    {"round_id": made.id, "offset": offset}, guild_id=guild_id,
+                )
+        await self.audit.record(
+            guild_id, author_id, "feedback.opened", f"feedback:{made.number}",
+            title=clean_title, call_id=call_id, role_id=role_id, audience=len(audience),
+            closes_at=made.closes_at, reminders=list(made.reminders),
+        )
+        return OpenedRound(made, audience, offsets)
+
+    async def attach_thread(
+        self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
+    ) -> None:
+        await self.repo.set_thread(round_id, thread_id, message_channel_id, message_id)
+        if self._threads is not None:
+            self._threads.add(thread_id)
+
+    async def discard(self, round_id: int) -> None:
+        """Remove a round whose thread could not be made (nobody could have answered)."""
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(job_prefix(round_id))
+        await self.repo.delete(round_id)
+
+    async def get(self, guild_id: int, number: int) -> FeedbackRound:
+        found = await self.repo.by_number(guild_id, number)
+        if found is None:
+            raise NotFound(
+                f"There is no feedback round #{number} in this server. Start typing the round's "
+                "number or title and pick it from the list."
+            )
+        return found
+
+    async def get_by_id(self, round_id: int) -> FeedbackRound | None:
+        return await self.repo.get(round_id)
+
+    async def search(self, guild_id: int, text: str) -> list[FeedbackRound]:
+        return await self.repo.search(guild_id, text.strip().lstrip("#"))
+
+    async def counter(self, round_id: int) -> tuple[int, int]:
+        """(responded, audience size) for the live counter."""
+        return await self.repo.counts(round_id)
+
+    async def audience(self, round_id: int) -> list[int]:
+        return await self.repo.audience(round_id)
+
+    async def status(self, guild_id: int, number: int) -> RoundStatus:
+        found = await self.get(guild_id, number)
+        audience = await self.repo.audience(found.id)
+        by_user = {r.user_id: r for r in await self.repo.responses(found.id)}
+        responded = [by_user[u] for u in audience if u in by_user]
+        waiting = [u for u in audience if u not in by_user]
+        return RoundStatus(found, audience, responded, waiting)
+
+    async def summary(
+        self, guild_id: int, number: int, name_of: Callable[[int], str | None] = lambda _: None,
+    ) -> tuple[FeedbackRound, str]:
+        """All feedback as Markdown, grouped by question and member."""
+        state = await self.status(guild_id, number)
+        messages = await self.repo.messages(state.round.id)
+        users = set(state.audience) | {m.user_id for m in messages}
+        names = {u: n for u in users if (n := name_of(u))}
+        deadline = datetime.fromtimestamp(state.round.closes_at, self.clock.now().tzinfo)
+        text = build_summary(
+            number=state.round.number, title=state.round.title, version=state.round.version,
+            closes_at=deadline.strftime("%Y-%m-%d %H:%M UTC"), audience=state.audience,
+            responses=state.responded, messages=messages, names=names,
+        )
+        return state.round, text
+
+    async def revise(
+        self, guild_id: int, number: int, author_id: int, plan: str, changes: str | None = None
+    ) -> Revision:
+        """Post a new version of the plan; everyone who responded is to be told."""
+        found = await self.get(guild_id, number)
+        clean_plan = validate_plan(plan)
+        items = parse_changes(changes)
+        revised = await self.repo.revise(
+            found.id, clean_plan, items, author_id, self.clock.now().timestamp()
+        )
+        updated = await self.repo.get(found.id)
+        assert updated is not None
+        await self.audit.record(
+            guild_id, author_id, "feedback.revised", f"feedback:{found.number}",
+            version=revised.version, changes=len(items), told=len(revised.respondents),
+        )
+        return Revision(updated, revised.version, items, revised.respondents)
+
+    async def close(self, guild_id: int, number: int, author_id: int) -> FeedbackRound:
+        """Close early: no more reminders. Later responses are still kept, marked late."""
+        found = await self.get(guild_id, number)
+        closed = await self.repo.close(found.id, self.clock.now().timestamp(), "organiser")
+        if closed is None:
+            raise Conflict(f"Feedback round #{number} is already closed.")
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(job_prefix(found.id))
+        await self.audit.record(guild_id, author_id, "feedback.closed", f"feedback:{number}")
+        return closed
+
+    # -- members -------------------------------------------------------------------------------
+
+    async def is_feedback_thread(self, thread_id: int) -> bool:
+        """Cheap filter for messages (a cached set of round thread ids)."""
+        if self._threads is None:
+            self._threads = await self.repo.thread_ids()
+        return thread_id in self._threads
+
+    async def in_audience(self, round_id: int, user_id: int) -> bool:
+        return await self.repo.in_audience(round_id, user_id)
+
+    async def previous_answers(self, round_id: int, user_id: int) -> FeedbackResponse | None:
+        return await self.repo.response(round_id, user_id)
+
+    async def record_form(
+        self,
+        round_id: int,
+        user_id: int,
+        works_well: str | None,
+        would_change: str | None,
+        missing: str | None,
+    ) -> tuple[FeedbackRound, Recorded]:
+        """Save the form's answers (at least one); counts the member once."""
+        found = await self.repo.get(round_id)
+        if found is None:
+            raise NotFound("This feedback round no longer exists.")
+        answers = clean_answers(works_well, would_change, missing)
+        recorded = await self.repo.record_form(
+            round_id, user_id, answers, self.clock.now().timestamp()
+        )
+        if recorded is None:
+            raise NotAllowed(
+                "This feedback round is for the co-production group and its reviewers. If you'd "
+                "like to take part, please ask an organiser."
+            )
+        await self._audit_response(found, user_id, "button", recorded)
+        return found, recorded
+
+    async def record_message(
+        self, thread_id: int, user_id: int, message_id: int, content: str
+    ) -> tuple[FeedbackRound, Recorded] | None:
+        """A message in a round's thread: kept and counted once if the author is in the audience."""
+        if not await self.is_feedback_thread(thread_id):
+            return None
+        found = await self.repo.by_thread(thread_id)
+        if found is None:
+            return None
+        text = content.strip() or "(no text: an attachment or sticker)"
+        recorded = await self.repo.record_message(
+            found.id, user_id, message_id, text, self.clock.now().timestamp()
+        )
+        if recorded is None:
+            return None
+        await self._audit_response(found, user_id, "message", recorded)
+        return found, recorded
+
+    async def _audit_response(
+        self, found: FeedbackRound, user_id: int, via: str, recorded: Recorded
+    ) -> None:
+        if recorded.new:
+            await self.audit.record(
+                found.guild_id, user_id, "feedback.responded", f"feedback:{found.number}",
+                via=via, late=recorded.late,
+            )
+
+    # -- reminders -----------------------------------------------------------------------------
+
+    async def run_reminder(
+        self, round_id: int, offset: int, notifier: FeedbackNotifier
+    ) -> ReminderOutcome:
+        """Nudge every audience member who has not responded and not had this reminder.
+
+        Each recipient is claimed (a unique row) before the nudge, so a re-run after a crash or a
+        restart never sends twice; claims whose nudge failed are released so a retry sends them.
+        """
+        outcome = ReminderOutcome()
+        found = await self.repo.get(round_id)
+        if found is None:
+            return outcome
+        claimed = await self.repo.claim_reminder(round_id, offset, self.clock.now().timestamp())
+        for i, user in enumerate(claimed):
+            try:
+                delivered = await notifier.nudge_dm(found, user)
+            except BaseException:
+                await self.repo.release_claims(round_id, offset, claimed[i:])
+                raise
+            status = "dm" if delivered else "dm_closed"
+            await self.repo.mark_delivery(round_id, offset, user, status, self.clock.now().timestamp())
+            if delivered:
+                outcome.dm.append(user)
+        mention = await self.repo.claim_thread_mentions(round_id, offset, self.clock.now().timestamp())
+        if mention:
+            try:
+                await notifier.nudge_in_thread(found, mention)
+            except BaseException:
+                await self.repo.unclaim_thread_mentions(round_id, offset, mention)
+                raise
+            outcome.thread = mention
+        if claimed:
+            log.info("feedback round %s reminder %ss: %d DM(s), %d mention(s)",
+                     round_id, offset, len(outcome.dm), len(outcome.thread))
+        return outcome
+
+    async def handle_reminder_job(self, job: Job, notifier: FeedbackNotifier) -> ReminderOutcome:
+        return await self.run_reminder(
+            int(job.payload["round_id"]), int(job.payload["offset"]), notifier
+        )

@@ -1,0 +1,255 @@
+"""The meeting service: create a meeting for a frozen audience, remind, list and cancel.
+Takes ids and aware UTC datetimes; no discord."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.domain.audit import AuditService
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.feedback_service import merge_audience
+from bot.domain.meetings import (
+    meeting_reminders,
+    parse_meeting_duration,
+    validate_location,
+    validate_meeting_title,
+)
+from bot.scheduling import JobScheduler
+from bot.timeparse import parse_when
+from db.connection import Database
+from db.repositories.audiences import drawn_group
+from db.repositories.calls import CallRepository
+from db.repositories.jobs import Job
+from db.repositories.meetings import POST_RECIPIENT, Meeting, MeetingRepository
+
+__all__ = [
+    "REMIND_JOB",
+    "CreatedMeeting",
+    "MeetingNotifier",
+    "MeetingReminderOutcome",
+    "MeetingService",
+]
+
+log = logging.getLogger(__name__)
+
+REMIND_JOB = "meeting.remind"
+
+
+def job_prefix(meeting_id: int) -> str:
+    return f"meeting:{meeting_id}:"
+
+
+def remind_key(meeting_id: int, offset_seconds: int) -> str:
+    return f"{job_prefix(meeting_id)}remind:{offset_seconds}"
+
+
+class MeetingNotifier(Protocol):
+    """How meeting reminders reach members (the cog implements it with Discord)."""
+
+    async def post_reminder(self, meeting: Meeting, audience: list[int]) -> None:
+        """One post in the meeting's channel mentioning the audience. Raise to retry later."""
+        ...
+
+    async def dm_reminder(self, meeting: Meeting, user_id: int) -> bool:
+        """DM one member; False if their DMs are closed. Raise to retry later."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedMeeting:
+    meeting: Meeting
+    audience: list[int]
+    reminders: list[timedelta]
+
+
+@dataclass(slots=True)
+class MeetingReminderOutcome:
+    posted: bool = False
+    dms: list[int] = field(default_factory=list)
+
+
+class MeetingService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        jobs: JobScheduler | None = None,
+        audit: AuditService | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.jobs = jobs
+        self.repo = MeetingRepository(db)
+        self.calls = CallRepository(db)
+        self.audit = audit or AuditService(db, clock)
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        author_id: int,
+        title: str,
+        starts: str,
+        channel_id: int,
+        tz: str,
+        duration: str | None = None,
+        call_number: int | None = None,
+        role_id: int | None = None,
+        role_member_ids: Sequence[int] = (),
+        where: str | None = None,
+        voice_channel_id: int | None = None,
+        reminders: str | None = None,
+    ) -> CreatedMeeting:
+        """Validate everything, then freeze the audience and schedule the reminders."""
+        now = self.clock.now()
+        clean_title = validate_meeting_title(title)
+        location = validate_location(where)
+        length = parse_meeting_duration(duration)
+        if call_number is None and role_id is None:
+            raise InvalidInput(
+                "Please choose who the meeting is for: a `call` (its drawn group) and/or a `role`."
+            )
+        call_id: int | None = None
+        group: list[int] = []
+        if call_number is not None:
+            call = await self.calls.by_number(guild_id, call_number)
+            if call is None:
+                raise NotFound(
+                    f"There is no call #{call_number} in this server. `/call list` shows them."
+                )
+            call_id = call.id
+            group = await drawn_group(self.db, call.id)
+        audience = merge_audience(group, role_member_ids if role_id is not None else ())
+        if not audience:
+            raise InvalidInput(
+                "Nobody would be invited: the call has no drawn group yet and the role has no "
+                "members. Run the draw first, or choose a role with members."
+            )
+        starts_at = parse_when(starts, tz=tz, now=now)
+        offsets = meeting_reminders(reminders, starts_at=starts_at, now=now)
+        made = await self.repo.create(
+            guild_id=guild_id, title=clean_title, starts_at=starts_at.timestamp(),
+            duration_seconds=int(length.total_seconds()), call_id=call_id, role_id=role_id,
+            location=location, voice_channel_id=voice_channel_id, channel_id=channel_id,
+            reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
+            created_at=now.timestamp(), audience=audience,
+        )
+        if self.jobs is not None:
+            for offset in made.reminders:
+                await self.jobs.schedule(
+                    remind_key(made.id, offset), REMIND_JOB, starts_at - timedelta(seconds=offset),
+                    {"meeting_id": made.id, "offset": offset}, guild_id=guild_id,
+                )
+        await self.audit.record(
+            guild_id, author_id, "meeting.created", f"meeting:{made.number}", title=clean_title,
+            starts_at=made.starts_at, call_id=call_id, role_id=role_id, audience=len(audience),
+            reminders=list(made.reminders),
+        )
+        return CreatedMeeting(made, audience, offsets)
+
+    async def attach_post(self, meeting_id: int, channel_id: int, message_id: int) -> None:
+        await self.repo.set_message(meeting_id, channel_id, message_id)
+
+    async def set_event(self, meeting_id: int, event_id: int | None) -> None:
+        await self.repo.set_event(meeting_id, event_id)
+
+    async def discard(self, meeting_id: int) -> None:
+        """Remove a meeting whose post could not be made."""
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(job_prefix(meeting_id))
+        await self.repo.delete(meeting_id)
+
+    async def get(self, guild_id: int, number: int) -> Meeting:
+        found = await self.repo.by_number(guild_id, number)
+        if found is None:
+            raise NotFound(
+                f"There is no meeting #{number} in this server. `/meeting list` shows the "
+                "upcoming ones."
+            )
+        return found
+
+    async def get_by_id(self, meeting_id: int) -> Meeting | None:
+        return await self.repo.get(meeting_id)
+
+    async def audience(self, meeting_id: int) -> list[int]:
+        return await self.repo.audience(meeting_id)
+
+    async def upcoming(self, guild_id: int) -> list[Meeting]:
+        return await self.repo.upcoming(guild_id, self.clock.now().timestamp())
+
+    async def search(self, guild_id: int, text: str) -> list[Meeting]:
+        return await self.repo.search(guild_id, text.strip().lstrip("#"))
+
+    async def cancel(self, guild_id: int, number: int, author_id: int) -> tuple[Meeting, list[int]]:
+        """Cancel: no more reminders. Returns the meeting and who is to be told."""
+        found = await self.get(guild_id, number)
+        cancelled = await self.repo.cancel(found.id, self.clock.now().timestamp())
+        if cancelled is None:
+            raise Conflict(f"Meeting #{number} is already cancelled.")
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(job_prefix(found.id))
+        await self.audit.record(guild_id, author_id, "meeting.cancelled", f"meeting:{number}")
+        return cancelled, await self.repo.audience(found.id)
+
+    async def toggle_dms(self, meeting_id: int, user_id: int) -> bool:
+        """A member of the meeting turns meeting DMs on or off (for this server); the new state."""
+        found = await self.repo.get(meeting_id)
+        if found is None:
+            raise NotFound("This meeting no longer exists.")
+        if not await self.repo.in_audience(meeting_id, user_id):
+            raise NotAllowed(
+                "This meeting is for its group. If you think you should be in it, please ask an "
+                "organiser."
+            )
+        on = await self.repo.toggle_dms(found.guild_id, user_id, self.clock.now().timestamp())
+        await self.audit.record(found.guild_id, user_id, "meeting.dms", "", on=on)
+        return on
+
+    async def wants_dms(self, guild_id: int, user_id: int) -> bool:
+        return await self.repo.wants_dms(guild_id, user_id)
+
+    async def run_reminder(
+        self, meeting_id: int, offset: int, notifier: MeetingNotifier
+    ) -> MeetingReminderOutcome:
+        """One channel post mentioning the audience, then DMs to those who opted in.
+
+        Each delivery is claimed (a unique row) before it is made, so a re-run never repeats it;
+        claims whose delivery failed are released so a retry makes them.
+        """
+        outcome = MeetingReminderOutcome()
+        found = await self.repo.get(meeting_id)
+        if found is None:
+            return outcome
+        audience = await self.repo.audience(meeting_id)
+        if await self.repo.claim_post(meeting_id, offset, self.clock.now().timestamp()):
+            try:
+                await notifier.post_reminder(found, audience)
+            except BaseException:
+                await self.repo.release(meeting_id, offset, [POST_RECIPIENT])
+                raise
+            await self.repo.mark(meeting_id, offset, POST_RECIPIENT, "sent", self.clock.now().timestamp())
+            outcome.posted = True
+        claimed = await self.repo.claim_dms(meeting_id, offset, self.clock.now().timestamp())
+        for i, user in enumerate(claimed):
+            try:
+                delivered = await notifier.dm_reminder(found, user)
+            except BaseException:
+                await self.repo.release(meeting_id, offset, claimed[i:])
+                raise
+            await self.repo.mark(
+                meeting_id, offset, user, "sent" if delivered else "dm_closed",
+                self.clock.now().timestamp(),
+            )
+            if delivered:
+                outcome.dms.append(user)
+        return outcome
+
+    async def handle_reminder_job(self, job: Job, notifier: MeetingNotifier) -> MeetingReminderOutcome:
+        return await self.run_reminder(
+            int(job.payload["meeting_id"]), int(job.payload["offset"]), notifier
+        )

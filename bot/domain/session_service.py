@@ -1,0 +1,801 @@
+"""The session service: create and change sessions, book and cancel places, the private survey,
+reminders, evaluation and repeats. Takes ids and aware UTC datetimes; never imports discord.
+
+Sending is done through a :class:`Messenger` that the cog provides (DMs, channel posts, post
+refreshes), so every timed job's logic, including its exactly-once bookkeeping, lives here and is
+tested without Discord.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from bot.clock import Clock, from_unix
+from bot.domain.audit import AuditService
+from bot.domain.calls import validate_description, validate_title
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.sessions import (
+    ALREADY_CONFIRMED,
+    ALREADY_WAITING,
+    BOOKED,
+    EVALUATION,
+    EVALUATION_CHANNEL,
+    MOVED,
+    MOVED_CHANNEL,
+    PRIORITY,
+    PRIORITY_CHANNEL,
+    PROMOTED,
+    PROMOTED_CHANNEL,
+    REMINDER,
+    REMINDER_CHANNEL,
+    SESSION_CANCELLED,
+    SESSION_CANCELLED_CHANNEL,
+    WAITING,
+    EvaluationSummary,
+    Question,
+    SurveySummary,
+    build_questions,
+    capacity_line,
+    clean_comment,
+    default_questions,
+    digest_time,
+    discord_ts,
+    discord_when,
+    jump_link,
+    mentions_text,
+    parse_capacity,
+    parse_priority,
+    parse_rating,
+    parse_reminders,
+    parse_session_duration,
+    questions_from_json,
+    reminder_runs,
+    summarise_evaluations,
+    summarise_survey,
+    survey_summary_text,
+    validate_answers,
+    validate_session_times,
+)
+from bot.domain.wording import Template
+from bot.scheduling import JobScheduler
+from bot.timeparse import parse_when
+from db.connection import Database
+from db.repositories.jobs import Job
+from db.repositories.sessions import (
+    Booking,
+    Delivery,
+    Evaluation,
+    Session,
+    SessionRepository,
+)
+
+__all__ = [
+    "JOB_KINDS",
+    "Attendee",
+    "BookingOutcome",
+    "CancelOutcome",
+    "DeliveryReport",
+    "EditOutcome",
+    "Messenger",
+    "SessionDetails",
+    "SessionService",
+]
+
+log = logging.getLogger(__name__)
+
+JOB_REMINDER = "session.reminder"
+JOB_DIGEST = "session.digest"
+JOB_EVALUATION = "session.evaluation"
+JOB_NOTICE = "session.notice"
+JOB_REFRESH = "session.refresh"
+JOB_KINDS = (JOB_REMINDER, JOB_DIGEST, JOB_EVALUATION, JOB_NOTICE, JOB_REFRESH)
+MENTIONS_PER_POST = 40
+
+
+class Messenger(Protocol):
+    """What the service needs from Discord (the cog implements it; tests fake it)."""
+
+    async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
+        """The server's wording for ``tpl``."""
+
+    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None) -> bool:
+        """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
+        ``feedback_session`` adds a Give feedback button for that session."""
+
+    async def post(
+        self, channel_id: int, text: str, *, mention_ids: Sequence[int],
+        feedback_session: int | None = None,
+    ) -> bool:
+        """Post in a channel pinging exactly ``mention_ids``; False if the bot may not post."""
+
+    async def refresh(self, session_id: int) -> None:
+        """Re-render the session's public post."""
+
+
+BookingStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting"]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingOutcome:
+    status: BookingStatus
+    position: int | None  # place on the waiting list (1 = next), None when confirmed
+    session: Session
+
+    @property
+    def template(self) -> Template:
+        return {"confirmed": BOOKED, "waiting": WAITING, "already_confirmed": ALREADY_CONFIRMED,
+                "already_waiting": ALREADY_WAITING}[self.status]
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    cancelled: bool  # False: the member had no booking
+    was: str | None  # 'confirmed' or 'waiting'
+    promoted: list[int]  # user ids moved from the waiting list into places, in order
+    session: Session
+
+
+@dataclass(frozen=True, slots=True)
+class EditOutcome:
+    session: Session
+    promoted: list[int]
+    start_changed: bool
+    changed: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetails:
+    session: Session
+    confirmed: int
+    waiting: int
+
+    @property
+    def capacity_line(self) -> str:
+        return capacity_line(self.confirmed, self.session.capacity, self.waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    user_id: int
+    status: str  # 'confirmed' or 'waiting'
+    position: int  # 1-based within its list
+    booked_at: float
+    promoted_at: float | None
+    answers: dict[str, str]
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    dm: list[int] = field(default_factory=list)
+    channel: list[int] = field(default_factory=list)
+    undelivered: list[int] = field(default_factory=list)
+    skipped: int = 0  # already delivered before (a re-run)
+
+
+def _key(session_id: int, *parts: object) -> str:
+    return ":".join(["session", str(session_id), *(str(p) for p in parts)])
+
+
+def _prefix(session_id: int) -> str:
+    return f"session:{session_id}:"
+
+
+class SessionService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        jobs: JobScheduler | None = None,
+        audit: AuditService | None = None,
+    ) -> None:
+        self.db = db
+        self.repo = SessionRepository(db)
+        self.clock = clock
+        self.jobs = jobs
+        self.audit = audit or AuditService(db, clock)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def get(self, guild_id: int, number: int) -> Session:
+        session = await self.repo.by_number(guild_id, number)
+        if session is None:
+            raise NotFound(
+                f"There is no session #{number} in this server. `/session list` shows the "
+                "sessions there are."
+            )
+        return session
+
+    async def get_by_id(self, session_id: int) -> Session | None:
+        return await self.repo.get(session_id)
+
+    async def _require(self, session_id: int) -> Session:
+        session = await self.repo.get(session_id)
+        if session is None:
+            raise NotFound("That session no longer exists.")
+        return session
+
+    async def details(self, session_id: int) -> SessionDetails:
+        session = await self._require(session_id)
+        confirmed, waiting = await self.repo.counts(session_id)
+        return SessionDetails(session, confirmed, waiting)
+
+    async def list(self, guild_id: int) -> list[SessionDetails]:
+        result = []
+        for s in await self.repo.list_for_guild(guild_id):
+            confirmed, waiting = await self.repo.counts(s.id)
+            result.append(SessionDetails(s, confirmed, waiting))
+        return result
+
+    async def search(self, guild_id: int, text: str) -> list[Session]:
+        return await self.repo.search(guild_id, text.strip().lstrip("#"))
+
+    async def questions(self, session_id: int) -> list[Question]:
+        return questions_from_json(await self.repo.questions(session_id))
+
+    def state_word(self, session: Session) -> str:
+        now = self.clock.now().timestamp()
+        if session.is_cancelled:
+            return "cancelled"
+        if session.is_finished(now):
+            return "finished"
+        if session.has_started(now):
+            return "happening now"
+        if not session.booking_open(now):
+            return "booking closed"
+        return "booking open"
+
+    # -- organisers -----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        author_id: int,
+        title: str,
+        starts: str | datetime,
+        capacity: int | str,
+        duration: str | timedelta | None = None,
+        description: str | None = None,
+        closes: str | datetime | None = None,
+        reminders: str | Sequence[timedelta] | None = None,
+        repeat_of: int | None = None,
+        priority: str | timedelta | None = None,
+        tz: str,
+    ) -> Session:
+        """Validate everything first (nothing is stored if anything is wrong), then store the
+        session with the default survey questions and schedule its reminders."""
+        now = self.clock.now()
+        clean_title = validate_title(title)
+        clean_description = validate_description(description)
+        places = parse_capacity(capacity)
+        length = parse_session_duration(duration)
+        starts_at = self._when(starts, tz, now)
+        closes_at = self._when(closes, tz, now) if closes is not None and str(closes).strip() else None
+        closes_at = validate_session_times(starts=starts_at, closes=closes_at, now=now)
+        offsets = parse_reminders(reminders)
+        earlier: Session | None = None
+        priority_until: float | None = None
+        if repeat_of is not None:
+            earlier = await self.get(guild_id, repeat_of)
+            window = parse_priority(priority)
+            priority_until = min((now + window).timestamp(), closes_at.timestamp())
+        elif priority is not None and str(priority).strip():
+            raise InvalidInput(
+                "`priority` only applies to a repeat: give `repeat-of` (the earlier session's "
+                "number) too, or leave `priority` empty."
+            )
+        session, with_priority = await self.repo.create(
+            guild_id=guild_id, channel_id=channel_id, title=clean_title,
+            description=clean_description, starts_at=starts_at.timestamp(),
+            ends_at=(starts_at + length).timestamp(), closes_at=closes_at.timestamp(),
+            capacity=places, reminders=[int(o.total_seconds()) for o in offsets],
+            repeat_of=earlier.id if earlier else None, priority_until=priority_until,
+            created_by=author_id, created_at=now.timestamp(),
+            questions=[q.to_row(i) for i, q in enumerate(default_questions(clean_title), start=1)],
+        )
+        await self._schedule_timeline(session)
+        await self.audit.record(
+            guild_id, author_id, "session.created", f"session:{session.number}",
+            capacity=places, starts_at=session.starts_at, repeat_of=repeat_of,
+            priority_people=with_priority,
+        )
+        return session
+
+    @staticmethod
+    def _when(value: str | datetime, tz: str, now: datetime) -> datetime:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("aware datetimes only")
+            return value
+        return parse_when(value, tz=tz, now=now, future=False)
+
+    async def attach_post(self, session_id: int, channel_id: int, message_id: int) -> None:
+        """The post exists: remember it, and tell people with priority (a repeat)."""
+        await self.repo.set_message(session_id, channel_id, message_id)
+        session = await self._require(session_id)
+        if session.priority_until is not None and self.jobs is not None:
+            await self.jobs.schedule(
+                _key(session_id, "notice", "priority"), JOB_NOTICE, self.clock.now(),
+                {"session_id": session_id, "reason": "priority"}, guild_id=session.guild_id,
+            )
+
+    async def attach_event(self, session_id: int, event_id: int | None) -> None:
+        await self.repo.set_event(session_id, event_id)
+
+    async def discard(self, session_id: int) -> None:
+        """Remove a session whose post could not be made (nobody could have booked)."""
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(_prefix(session_id))
+        await self.repo.delete(session_id)
+
+    def _ensure_changeable(self, session: Session) -> None:
+        now = self.clock.now().timestamp()
+        if session.is_cancelled:
+            raise Conflict(f"Session #{session.number} has been cancelled, so it can't be changed.")
+        if session.is_finished(now):
+            raise Conflict(
+                f"Session #{session.number} has already finished, so it can't be changed. "
+                "You can plan a repeat with `/session create ... repeat-of`."
+            )
+
+    async def edit(
+        self,
+        guild_id: int,
+        number: int,
+        *,
+        actor_id: int,
+        title: str | None = None,
+        starts: str | datetime | None = None,
+        capacity: int | str | None = None,
+        closes: str | datetime | None = None,
+        tz: str,
+    ) -> EditOutcome:
+        """Change a session. Raising the capacity promotes people waiting at once (same
+        transaction); lowering it never removes a confirmed booking."""
+        session = await self.get(guild_id, number)
+        self._ensure_changeable(session)
+        if all(v is None for v in (title, starts, capacity, closes)):
+            raise InvalidInput("Tell me what to change: a title, start, capacity or closing time.")
+        now = self.clock.now()
+        new_title = validate_title(title) if title is not None else session.title
+        new_capacity = parse_capacity(capacity) if capacity is not None else session.capacity
+        starts_at = from_unix(session.starts_at)
+        if starts is not None:
+            starts_at = self._when(starts, tz, now)
+            if starts_at <= now:
+                raise InvalidInput(
+                    "That start time is in the past. Please give a time in the future."
+                )
+        length = session.ends_at - session.starts_at
+        if closes is not None:
+            closes_at = validate_session_times(
+                starts=starts_at, closes=self._when(closes, tz, now), now=now
+            )
+        elif session.closes_at == session.starts_at:
+            closes_at = starts_at  # booking closed at the start before; it still does
+        else:
+            closes_at = min(from_unix(session.closes_at), starts_at)
+        changed = [
+            name for name, differs in (
+                ("title", new_title != session.title),
+                ("start", starts_at.timestamp() != session.starts_at),
+                ("capacity", new_capacity != session.capacity),
+                ("closing time", closes_at.timestamp() != session.closes_at),
+            ) if differs
+        ]
+        result = await self.repo.update(
+            session.id, title=new_title, starts_at=starts_at.timestamp(),
+            ends_at=starts_at.timestamp() + length, closes_at=closes_at.timestamp(),
+            capacity=new_capacity, now=now.timestamp(),
+        )
+        if result is None:
+            raise Conflict(f"Session #{number} was cancelled or finished meanwhile; nothing changed.")
+        updated, promoted = result
+        start_changed = updated.starts_at != session.starts_at
+        if start_changed or updated.closes_at != session.closes_at:
+            await self._schedule_timeline(updated)
+        if start_changed and self.jobs is not None:
+            await self.jobs.schedule(
+                _key(updated.id, "notice", "moved"), JOB_NOTICE, now,
+                {"session_id": updated.id, "reason": "moved", "starts_at": updated.starts_at},
+                guild_id=guild_id,
+            )
+        await self._after_promotion(updated, promoted, actor_id)
+        await self.audit.record(
+            guild_id, actor_id, "session.edited", f"session:{number}", changed=changed,
+            capacity=updated.capacity, starts_at=updated.starts_at, promoted=len(promoted),
+        )
+        return EditOutcome(updated, [u for u, _ in promoted], start_changed, changed)
+
+    async def cancel(self, guild_id: int, number: int, *, actor_id: int) -> Session:
+        """Cancel the session: reminders stop, everyone booked or waiting is told."""
+        session = await self.get(guild_id, number)
+        if session.is_cancelled:
+            raise Conflict(f"Session #{number} is already cancelled.")
+        self._ensure_changeable(session)
+        now = self.clock.now()
+        cancelled = await self.repo.cancel(session.id, now.timestamp())
+        if cancelled is None:
+            raise Conflict(f"Session #{number} was cancelled or finished meanwhile.")
+        if self.jobs is not None:
+            await self.jobs.cancel_prefix(_prefix(session.id))
+            await self.jobs.schedule(
+                _key(session.id, "notice", "cancelled"), JOB_NOTICE, now,
+                {"session_id": session.id, "reason": "cancelled"}, guild_id=guild_id,
+            )
+        confirmed, waiting = await self.repo.counts(session.id)
+        await self.audit.record(
+            guild_id, actor_id, "session.cancelled", f"session:{number}",
+            confirmed=confirmed, waiting=waiting,
+        )
+        return cancelled
+
+    async def set_questions(
+        self,
+        guild_id: int,
+        number: int,
+        *,
+        actor_id: int,
+        texts: Sequence[str | None],
+        optional: str | None = None,
+    ) -> list[Question]:
+        """Replace the survey questions (up to 5) while nobody has booked yet."""
+        session = await self.get(guild_id, number)
+        self._ensure_changeable(session)
+        questions = build_questions(texts, optional)
+        if not await self.repo.replace_questions(
+            session.id, [q.to_row(i) for i, q in enumerate(questions, start=1)]
+        ):
+            raise Conflict(
+                f"People have already booked session #{number}, so its questions can't change "
+                "now (their answers were given to the old ones)."
+            )
+        await self.audit.record(
+            guild_id, actor_id, "session.questions_set", f"session:{number}", count=len(questions)
+        )
+        return questions
+
+    # -- members --------------------------------------------------------------------------------
+
+    async def member_status(self, session_id: int, user_id: int) -> BookingOutcome | None:
+        """The member's booking as an 'already_*' outcome, or None if they have none."""
+        found = await self.repo.member_status(session_id, user_id)
+        if found is None:
+            return None
+        session = await self._require(session_id)
+        status: BookingStatus = "already_confirmed" if found[0] == "confirmed" else "already_waiting"
+        return BookingOutcome(status, found[1], session)
+
+    async def check_can_book(self, session: Session, user_id: int) -> None:
+        """Raise a kind Conflict if the member can't book now (closed, cancelled, priority)."""
+        now = self.clock.now().timestamp()
+        if session.is_cancelled:
+            raise Conflict(f"**{session.title}** has been cancelled, so it can't be booked.")
+        if not session.booking_open(now):
+            raise Conflict(
+                f"Booking for **{session.title}** has closed. Thank you for your interest; keep an "
+                "eye out for the next one."
+            )
+        if (session.priority_until is not None and now < session.priority_until
+                and not await self.repo.has_priority(session.id, user_id)):
+            raise Conflict(self._priority_text(session))
+
+    @staticmethod
+    def _priority_text(session: Session) -> str:
+        assert session.priority_until is not None
+        return (
+            f"People who missed out on the last session can book **{session.title}** first. "
+            f"Booking opens to everyone at {discord_ts(session.priority_until, 'F')} "
+            f"({discord_ts(session.priority_until, 'R')}); please come back then."
+        )
+
+    async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
+        """Book a place (or a waiting-list spot) with the member's survey answers.
+
+        The decision is one atomic SQL statement, so whatever the concurrency there are never
+        more confirmed bookings than places and the waiting list is in submission order."""
+        session = await self._require(session_id)
+        existing = await self.member_status(session_id, user_id)
+        if existing is not None:
+            return existing
+        questions = await self.questions(session_id)
+        clean = validate_answers(questions, answers)
+        rows = [
+            (i, q.key, q.text, clean[q.key])
+            for i, q in enumerate(questions, start=1) if q.key in clean
+        ]
+        result = await self.repo.book(session_id, user_id, self.clock.now().timestamp(), rows)
+        if result.status in ("confirmed", "waiting"):
+            await self.audit.record(
+                session.guild_id, user_id, f"booking.{result.status}", f"session:{session.number}",
+                user_id=user_id, seq=result.seq,
+            )
+            return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
+        if result.status in ("already_confirmed", "already_waiting"):
+            return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
+        if result.status == "missing":
+            raise NotFound("That session no longer exists.")
+        fresh = await self._require(session_id)
+        await self.check_can_book(fresh, user_id)
+        raise Conflict(f"**{fresh.title}** can't be booked just now.")  # pragma: no cover
+
+    async def cancel_booking(self, session_id: int, user_id: int) -> CancelOutcome:
+        """Cancel the member's booking; the first people waiting are promoted in the same
+        transaction, and told (DM, or a channel mention naming no answers)."""
+        session = await self._require(session_id)
+        result = await self.repo.cancel_booking(session_id, user_id, self.clock.now().timestamp())
+        if result.refused == "missing":
+            raise NotFound("That session no longer exists.")
+        if result.refused == "cancelled_session":
+            raise Conflict(f"**{session.title}** has been cancelled, so there is nothing to cancel.")
+        if result.refused == "started":
+            raise Conflict(
+                f"**{session.title}** has already started, so bookings can't be cancelled now. "
+                "If you can't be there, please tell an organiser."
+            )
+        if result.previous is None:
+            return CancelOutcome(False, None, [], session)
+        await self.audit.record(
+            session.guild_id, user_id, "booking.cancelled", f"session:{session.number}",
+            user_id=user_id, was=result.previous,
+        )
+        await self._after_promotion(session, list(result.promoted), None)
+        return CancelOutcome(True, result.previous, [u for u, _ in result.promoted], session)
+
+    async def _after_promotion(
+        self, session: Session, promoted: list[tuple[int, int]], actor_id: int | None
+    ) -> None:
+        if not promoted:
+            return
+        for user_id, seq in promoted:
+            await self.audit.record(
+                session.guild_id, actor_id, "booking.promoted", f"session:{session.number}",
+                user_id=user_id, seq=seq,
+            )
+        if self.jobs is not None:
+            token = promoted[0][1]
+            await self.jobs.schedule(
+                _key(session.id, "notice", "promoted", token), JOB_NOTICE, self.clock.now(),
+                {"session_id": session.id, "reason": "promoted", "token": token,
+                 "user_ids": [u for u, _ in promoted]},
+                guild_id=session.guild_id,
+            )
+
+    # -- organisers' views (private) ------------------------------------------------------------
+
+    async def attendees(self, session_id: int) -> list[Attendee]:
+        """Confirmed in booking order, then the waiting list in order, with survey answers.
+        For organisers only (ephemeral replies and CSV files)."""
+        answers = await self.repo.answers(session_id)
+        result: list[Attendee] = []
+        counters = {"confirmed": 0, "waiting": 0}
+        for b in await self.repo.bookings(session_id):
+            counters[b.status] += 1
+            result.append(Attendee(b.user_id, b.status, counters[b.status], b.booked_at,
+                                   b.promoted_at, answers.get(b.user_id, {})))
+        return result
+
+    async def bookings(self, session_id: int) -> list[Booking]:
+        return await self.repo.bookings(session_id)
+
+    async def survey(self, session_id: int) -> SurveySummary:
+        questions = await self.questions(session_id)
+        answers = await self.repo.answers(session_id)
+        return summarise_survey(questions, list(answers.values()))
+
+    async def evaluate(
+        self, session_id: int, user_id: int, rating: int | str, useful: str | None = None,
+        better: str | None = None,
+    ) -> Session:
+        session = await self._require(session_id)
+        now = self.clock.now().timestamp()
+        if session.is_cancelled:
+            raise Conflict(f"**{session.title}** was cancelled, so there is nothing to evaluate.")
+        if not session.has_started(now):
+            raise Conflict(
+                f"**{session.title}** hasn't happened yet. You'll be invited to give feedback "
+                "when it ends."
+            )
+        score = parse_rating(rating)
+        most_useful = clean_comment(useful, "What was most useful")
+        could_be_better = clean_comment(better, "What could be better")
+        if not await self.repo.save_evaluation(session_id, user_id, score, most_useful,
+                                               could_be_better, now):
+            raise NotAllowed(
+                f"Feedback on **{session.title}** is for the people who had a place. Thank you "
+                "for wanting to help; you can tell an organiser your thoughts any time."
+            )
+        await self.audit.record(
+            session.guild_id, user_id, "evaluation.submitted", f"session:{session.number}",
+            user_id=user_id, rating=score,
+        )
+        return session
+
+    async def evaluation(self, session_id: int) -> tuple[EvaluationSummary, list[Evaluation]]:
+        rows = await self.repo.evaluations(session_id)
+        confirmed, _ = await self.repo.counts(session_id)
+        return summarise_evaluations([(r.rating, r.useful, r.better) for r in rows],
+                                     confirmed), rows
+
+    async def digest_text(self, session_id: int) -> str:
+        """The organisers' digest: bookings, waiting list and the survey summary (no names)."""
+        details = await self.details(session_id)
+        s = details.session
+        head = (
+            f"**Session #{s.number}: {s.title}** starts {discord_when(s.starts_at)}.\n"
+            f"{details.capacity_line}."
+        )
+        return head + "\n\n" + survey_summary_text(await self.survey(session_id))
+
+    # -- timed work -----------------------------------------------------------------------------
+
+    async def _schedule_timeline(self, session: Session) -> None:
+        """(Re)schedule reminders, digest, evaluation and post refreshes. Keys are per session
+        and offset, so re-scheduling moves the same jobs instead of adding new ones."""
+        if self.jobs is None:
+            return
+        now = self.clock.now().timestamp()
+        payload: dict[str, Any] = {"session_id": session.id, "starts_at": session.starts_at}
+        future = dict(reminder_runs(session.starts_at, session.reminders, now))
+        for offset in session.reminders:
+            key = _key(session.id, "reminder", offset)
+            if offset in future:
+                await self.jobs.schedule(key, JOB_REMINDER, from_unix(future[offset]),
+                                         {**payload, "offset": offset}, guild_id=session.guild_id)
+            else:
+                await self.jobs.cancel(key)
+        digest_at = digest_time(session.starts_at, session.reminders, now)
+        if digest_at is not None:
+            await self.jobs.schedule(_key(session.id, "digest"), JOB_DIGEST, from_unix(digest_at),
+                                     payload, guild_id=session.guild_id)
+        else:
+            await self.jobs.cancel(_key(session.id, "digest"))
+        await self.jobs.schedule(_key(session.id, "evaluation"), JOB_EVALUATION,
+                                 from_unix(session.ends_at), payload, guild_id=session.guild_id)
+        await self.jobs.schedule(_key(session.id, "refresh", "closes"), JOB_REFRESH,
+                                 from_unix(session.closes_at), payload, guild_id=session.guild_id)
+        if session.priority_until is not None and session.priority_until > now:
+            await self.jobs.schedule(_key(session.id, "refresh", "priority"), JOB_REFRESH,
+                                     from_unix(session.priority_until), payload,
+                                     guild_id=session.guild_id)
+
+    async def handle_job(self, job: Job, messenger: Messenger) -> DeliveryReport | None:
+        """Run one of this feature's jobs. Idempotent: deliveries are recorded per recipient."""
+        session = await self.repo.get(int(job.payload["session_id"]))
+        if session is None:
+            return None
+        if job.kind == JOB_REFRESH:
+            await messenger.refresh(session.id)
+            return None
+        if job.kind == JOB_NOTICE:
+            return await self._notice(session, job.payload, messenger)
+        if session.is_cancelled:
+            return None
+        if job.payload.get("starts_at") not in (None, session.starts_at):
+            log.info("session %s: skipping a job for an old start time", session.id)
+            return None
+        if job.kind == JOB_REMINDER:
+            offset = int(job.payload["offset"])
+            confirmed = await self.repo.user_ids(session.id, ["confirmed"])
+            return await self._deliver(
+                session, f"reminder:{offset}:{int(session.starts_at)}", confirmed,
+                REMINDER, REMINDER_CHANNEL, messenger,
+            )
+        if job.kind == JOB_DIGEST:
+            return await self._digest(session, messenger)
+        if job.kind == JOB_EVALUATION:
+            confirmed = await self.repo.user_ids(session.id, ["confirmed"])
+            report = await self._deliver(session, "evaluation", confirmed, EVALUATION,
+                                         EVALUATION_CHANNEL, messenger, feedback=True)
+            await messenger.refresh(session.id)
+            return report
+        log.warning("unknown session job kind %s", job.kind)
+        return None
+
+    async def _digest(self, session: Session, messenger: Messenger) -> DeliveryReport:
+        """Organisers only: a DM to the session's organiser. Never posted in a channel."""
+        kind = f"digest:{int(session.starts_at)}"
+        report = DeliveryReport()
+        if session.created_by in await self.repo.delivered(session.id, kind):
+            report.skipped = 1
+            return report
+        sent = await messenger.dm(session.created_by, await self.digest_text(session.id))
+        via = "dm" if sent else "none"
+        if not sent:
+            log.warning("session %s: the organiser's DMs are closed; digest not sent", session.id)
+            report.undelivered.append(session.created_by)
+        else:
+            report.dm.append(session.created_by)
+        await self.repo.mark_delivered(session.id, kind, [Delivery(session.created_by, via)],
+                                       self.clock.now().timestamp())
+        return report
+
+    async def _notice(
+        self, session: Session, payload: dict[str, Any], messenger: Messenger
+    ) -> DeliveryReport | None:
+        reason = payload.get("reason")
+        if reason == "cancelled":
+            people = await self.repo.user_ids(session.id, ["confirmed", "waiting"])
+            return await self._deliver(session, "cancelled", people, SESSION_CANCELLED,
+                                       SESSION_CANCELLED_CHANNEL, messenger)
+        if session.is_cancelled:
+            return None
+        if reason == "promoted":
+            still = set(await self.repo.user_ids(session.id, ["confirmed"]))
+            people = [int(u) for u in payload.get("user_ids", []) if int(u) in still]
+            return await self._deliver(session, f"promoted:{payload.get('token')}", people,
+                                       PROMOTED, PROMOTED_CHANNEL, messenger)
+        if reason == "moved":
+            if payload.get("starts_at") != session.starts_at:
+                return None  # moved again since; a newer notice tells the latest time
+            people = await self.repo.user_ids(session.id, ["confirmed", "waiting"])
+            return await self._deliver(session, f"moved:{int(session.starts_at)}", people,
+                                       MOVED, MOVED_CHANNEL, messenger)
+        if reason == "priority":
+            earlier = await self.repo.get(session.repeat_of) if session.repeat_of else None
+            people = await self.repo.priority_users(session.id)
+            until = session.priority_until or session.closes_at
+            return await self._deliver(
+                session, "priority", people, PRIORITY, PRIORITY_CHANNEL, messenger,
+                earlier=earlier.title if earlier else "the last session",
+                until=discord_ts(until, "F"),
+            )
+        log.warning("unknown session notice %s", reason)
+        return None
+
+    async def _deliver(
+        self,
+        session: Session,
+        kind: str,
+        recipients: Sequence[int],
+        dm_template: Template,
+        channel_template: Template,
+        messenger: Messenger,
+        *,
+        feedback: bool = False,
+        **extra: object,
+    ) -> DeliveryReport:
+        """DM each recipient once; those whose DMs are closed get one channel post mentioning
+        them (the text names no survey answers). Each delivery is recorded before the next."""
+        report = DeliveryReport()
+        done = await self.repo.delivered(session.id, kind)
+        todo = [u for u in dict.fromkeys(recipients) if u not in done]
+        report.skipped = len(recipients) - len(todo)
+        if not todo:
+            return report
+        values: dict[str, object] = {
+            "title": session.title, "when": discord_when(session.starts_at),
+            "link": jump_link(session.guild_id, session.channel_id, session.message_id), **extra,
+        }
+        feedback_session = session.id if feedback else None
+        text = await messenger.render(session.guild_id, dm_template, **values)
+        closed: list[int] = []
+        for user_id in todo:
+            if await messenger.dm(user_id, text, feedback_session=feedback_session):
+                await self.repo.mark_delivered(session.id, kind, [Delivery(user_id, "dm")],
+                                               self.clock.now().timestamp())
+                report.dm.append(user_id)
+            else:
+                closed.append(user_id)
+        for start in range(0, len(closed), MENTIONS_PER_POST):
+            chunk = closed[start:start + MENTIONS_PER_POST]
+            note = await messenger.render(session.guild_id, channel_template,
+                                          mentions=mentions_text(chunk), **values)
+            posted = await messenger.post(session.channel_id, note, mention_ids=chunk,
+                                          feedback_session=feedback_session)
+            if posted:
+                report.channel.extend(chunk)
+            else:
+                log.warning("session %s: could not post a %s note in channel %s", session.id,
+                            kind, session.channel_id)
+                report.undelivered.extend(chunk)
+            await self.repo.mark_delivered(
+                session.id, kind, [Delivery(u, "channel" if posted else "none") for u in chunk],
+                self.clock.now().timestamp(),
+            )
+        return report

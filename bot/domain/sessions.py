@@ -1,0 +1,627 @@
+"""Sessions with limited places: pure rules (capacity, times, survey questions, answers,
+summaries, public texts). No discord and no database here.
+
+Privacy: survey answers are personal (barriers can touch on health or disability). Nothing in
+this module that builds a *public* text (the session post, channel notices) takes answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain.errors import InvalidInput
+from bot.domain.wording import template
+from bot.timeparse import TIME_EXAMPLES, format_duration, parse_duration, parse_offsets
+
+__all__ = [
+    "DEFAULT_DURATION",
+    "DEFAULT_PRIORITY",
+    "DEFAULT_REMINDERS",
+    "EXPERIENCE_LEVELS",
+    "MAX_CAPACITY",
+    "MAX_QUESTIONS",
+    "ChoiceCount",
+    "EvaluationSummary",
+    "Question",
+    "SurveySummary",
+    "capacity_line",
+    "default_questions",
+    "discord_ts",
+    "parse_capacity",
+    "parse_optional_positions",
+    "parse_question",
+    "parse_rating",
+    "parse_reminders",
+    "parse_session_duration",
+    "public_post_lines",
+    "questions_from_json",
+    "summarise_evaluations",
+    "summarise_survey",
+    "survey_summary_text",
+    "validate_answers",
+    "validate_session_times",
+]
+
+MAX_CAPACITY = 1000
+MAX_QUESTIONS = 5
+MAX_QUESTION = 100  # Discord: a modal label's description is at most 100 characters
+MAX_LABEL = 45  # Discord: a modal label is at most 45 characters
+MAX_OPTIONS = 10
+MAX_OPTION = 80
+MAX_ANSWER = 1000
+MAX_COMMENT = 1000
+MAX_DURATION = timedelta(days=7)
+MAX_REMINDERS = 5
+MAX_REMINDER_OFFSET = timedelta(days=30)
+DEFAULT_DURATION = timedelta(hours=1)
+DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
+DEFAULT_PRIORITY = timedelta(hours=48)
+DIGEST_LEAD = timedelta(hours=1)  # the organiser digest comes this long before the first reminder
+
+EXPERIENCE_LEVELS = ("New to it", "A little experience", "Quite experienced", "Very experienced")
+
+# -- member-facing wording (organisers can change each one with /wording) ---------------------
+
+BOOKED = template(
+    "session.booked",
+    "You have a place at **{title}**, {when}. Thank you for booking! If you can't come after "
+    "all, press **Cancel my booking** on the session post so someone else can have your place.",
+    "Reply when a booking is confirmed",
+)
+WAITING = template(
+    "session.waiting",
+    "All places at **{title}** are taken just now, so you are number {position} on the waiting "
+    "list. If a place opens up it goes to the next person in order, and I'll tell you at once.",
+    "Reply when a member joins the waiting list",
+)
+ALREADY_CONFIRMED = template(
+    "session.already_confirmed",
+    "You already have a place at **{title}**, {when}. If you can't come, press "
+    "**Cancel my booking**.",
+    "Reply when a member with a place presses Book again",
+)
+ALREADY_WAITING = template(
+    "session.already_waiting",
+    "You are number {position} on the waiting list for **{title}**. I'll tell you as soon as a "
+    "place opens up for you.",
+    "Reply when a member on the waiting list presses Book again",
+)
+BOOKING_CANCELLED = template(
+    "session.booking_cancelled",
+    "Your booking for **{title}** is cancelled, and your survey answers are deleted. Thank you "
+    "for letting us know; you are welcome to book again while booking is open.",
+    "Reply when a member cancels their booking",
+)
+NOT_BOOKED = template(
+    "session.not_booked",
+    "You don't have a booking for **{title}**, so there is nothing to cancel. Press "
+    "**Book a place** if you'd like to come.",
+    "Reply when a member without a booking presses Cancel",
+)
+PROMOTED = template(
+    "session.promoted",
+    "Good news: a place has opened up at **{title}**, {when}, and it is yours. If you can't "
+    "come after all, please press **Cancel my booking** on the session post: {link}",
+    "DM to a member who moves from the waiting list to a place",
+)
+PROMOTED_CHANNEL = template(
+    "session.promoted_channel",
+    "{mentions}: a place has opened up for you at **{title}**, {when}. It is yours; if you can't "
+    "come, press **Cancel my booking** on the session post.",
+    "Channel note for promoted members whose DMs are closed",
+)
+REMINDER = template(
+    "session.reminder",
+    "A friendly reminder: **{title}** starts {when}. We look forward to seeing you! If you "
+    "can't come, please press **Cancel my booking** on the session post: {link}",
+    "Reminder DM to members with a place",
+)
+REMINDER_CHANNEL = template(
+    "session.reminder_channel",
+    "{mentions}: a friendly reminder that **{title}** starts {when}.",
+    "Channel reminder for members with a place whose DMs are closed",
+)
+MOVED = template(
+    "session.moved",
+    "**{title}** has a new time: it now starts {when}. Your booking stays as it is. If the new "
+    "time doesn't suit you, press **Cancel my booking** on the session post: {link}",
+    "DM to booked and waiting members when the start changes",
+)
+MOVED_CHANNEL = template(
+    "session.moved_channel",
+    "{mentions}: **{title}** has a new time: it now starts {when}. Your booking stays as it is.",
+    "Channel note about a new start time for members whose DMs are closed",
+)
+SESSION_CANCELLED = template(
+    "session.cancelled",
+    "We're sorry: **{title}** ({when}) has been cancelled, so your booking no longer stands. "
+    "Thank you for your interest; we hope to see you at another session.",
+    "DM to booked and waiting members when a session is cancelled",
+)
+SESSION_CANCELLED_CHANNEL = template(
+    "session.cancelled_channel",
+    "{mentions}: we're sorry, **{title}** ({when}) has been cancelled.",
+    "Channel note about a cancelled session for members whose DMs are closed",
+)
+EVALUATION = template(
+    "session.evaluation",
+    "Thank you for coming to **{title}**! We'd love to hear how it went, so the next one can be "
+    "even better. Press **Give feedback** below; it takes about a minute.",
+    "Evaluation invitation after the session",
+)
+EVALUATION_CHANNEL = template(
+    "session.evaluation_channel",
+    "{mentions}: thank you for coming to **{title}**! Press **Give feedback** below to tell us "
+    "how it went; only the organisers see what you write.",
+    "Channel evaluation invitation for attendees whose DMs are closed",
+)
+PRIORITY = template(
+    "session.priority",
+    "You were on the waiting list for **{earlier}**, so you hear first: there is a new "
+    "session, **{title}**, {when}. You can book before anyone else until {until}. "
+    "Press **Book a place** on the post: {link}",
+    "DM to people left on an earlier waiting list when a repeat is created",
+)
+PRIORITY_CHANNEL = template(
+    "session.priority_channel",
+    "{mentions}: you were on the waiting list last time, so you hear first about **{title}**, "
+    "{when}. You can book before anyone else until {until}.",
+    "Channel note to people from an earlier waiting list whose DMs are closed",
+)
+EVALUATION_THANKS = template(
+    "session.evaluation_thanks",
+    "Thank you for your feedback on **{title}**. It helps us make the next session better.",
+    "Reply after a member gives feedback",
+)
+
+# -- times and numbers --------------------------------------------------------------------------
+
+
+def discord_ts(seconds: float, style: str = "F") -> str:
+    """A Discord timestamp (shown in each reader's own time zone)."""
+    return f"<t:{int(seconds)}:{style}>"
+
+
+def discord_when(seconds: float) -> str:
+    return f"{discord_ts(seconds, 'F')} ({discord_ts(seconds, 'R')})"
+
+
+def parse_capacity(value: int | str) -> int:
+    """``22`` or ``"22"`` -> 22; refuses 0, negatives, words and more than MAX_CAPACITY."""
+    raw = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d+", raw):
+        raise InvalidInput(
+            f"`{raw or ' '}` is not a number of places. Please give a whole number, like `22`."
+        )
+    number = int(raw)
+    if number < 1:
+        raise InvalidInput(
+            f"A session needs at least 1 place, not {number}. Please give a whole number like `22`."
+        )
+    if number > MAX_CAPACITY:
+        raise InvalidInput(
+            f"{number} places is more than I can look after; the most is {MAX_CAPACITY}."
+        )
+    return number
+
+
+def parse_session_duration(value: str | timedelta | None) -> timedelta:
+    """``90m``, ``1h30m`` (default 1h); refuses ``forever`` and more than a week."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_DURATION
+    if isinstance(value, timedelta):
+        duration = value
+        if duration < timedelta(minutes=5):
+            raise InvalidInput("A session must last at least 5 minutes.")
+    else:
+        duration = parse_duration(value, minimum=timedelta(minutes=5))
+    if duration > MAX_DURATION:
+        raise InvalidInput(
+            f"A session can last at most {format_duration(MAX_DURATION)}; "
+            f"`{value}` is longer. Try something like `90m` or `2h`."
+        )
+    return duration
+
+
+def parse_reminders(value: str | Sequence[timedelta] | None) -> list[timedelta]:
+    """``24h, 1h`` -> offsets before the start (largest first). ``none`` means no reminders."""
+    if value is None:
+        return list(DEFAULT_REMINDERS)
+    if isinstance(value, str):
+        if not value.strip():
+            return list(DEFAULT_REMINDERS)
+        if value.strip().lower() in ("none", "no", "off"):
+            return []
+        offsets = parse_offsets(value)
+    else:
+        offsets = sorted(set(value), reverse=True)
+    if len(offsets) > MAX_REMINDERS:
+        raise InvalidInput(f"Please give at most {MAX_REMINDERS} reminder times, like `24h, 1h`.")
+    for offset in offsets:
+        if offset > MAX_REMINDER_OFFSET or offset <= timedelta(0):
+            raise InvalidInput(
+                "Reminders can be from 1 minute to 30 days before the start, like `24h, 1h`."
+            )
+    return offsets
+
+
+def parse_priority(value: str | timedelta | None) -> timedelta:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_PRIORITY
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value, minimum=timedelta(minutes=1))
+
+
+def validate_session_times(
+    *, starts: datetime, closes: datetime | None, now: datetime
+) -> datetime:
+    """Check the start is in the future and booking closes no later than the start.
+
+    Returns when booking closes (default: the start)."""
+    if starts <= now:
+        raise InvalidInput(
+            f"That start time is in the past. Please give a time in the future, like {TIME_EXAMPLES}."
+        )
+    if closes is None:
+        return starts
+    if closes > starts:
+        raise InvalidInput(
+            "Booking can't close after the session starts. Please give a closing time before "
+            f"the start ({discord_ts(starts.timestamp())}), or leave it empty to close at the start."
+        )
+    if closes <= now:
+        raise InvalidInput("That closing time is in the past. Please give a time in the future.")
+    return closes
+
+
+def reminder_runs(starts: float, offsets: Iterable[int], now: float) -> list[tuple[int, float]]:
+    """``(offset seconds, run at)`` for every reminder still in the future."""
+    return [(o, starts - o) for o in sorted(offsets, reverse=True) if starts - o > now]
+
+
+def digest_time(starts: float, offsets: Iterable[int], now: float) -> float | None:
+    """The organiser digest: an hour before the first future reminder (or the start)."""
+    runs = reminder_runs(starts, offsets, now)
+    first = runs[0][1] if runs else starts
+    at = first - DIGEST_LEAD.total_seconds()
+    return at if at > now else None
+
+
+def capacity_line(confirmed: int, capacity: int, waiting: int) -> str:
+    """``12 of 22 places booked · 3 on the waiting list``."""
+    text = f"{confirmed} of {capacity} places booked"
+    if capacity == 1:
+        text = f"{confirmed} of 1 place booked"
+    if waiting:
+        text += f" · {waiting} on the waiting list"
+    return text
+
+
+# -- survey questions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    key: str
+    text: str
+    label: str  # short (<= 45 characters) for the modal; ``text`` is shown below it if longer
+    kind: str  # 'choice' or 'text'
+    options: tuple[str, ...] = ()
+    required: bool = True
+
+    def to_row(self, position: int) -> tuple[int, str, str, str, str, str, int]:
+        return (position, self.key, self.text, self.label, self.kind,
+                json.dumps(list(self.options), ensure_ascii=False), int(self.required))
+
+
+def questions_from_json(rows: Iterable[Mapping[str, object]]) -> list[Question]:
+    return [
+        Question(
+            key=str(r["key"]), text=str(r["text"]), label=str(r["label"]), kind=str(r["kind"]),
+            options=tuple(json.loads(str(r["options"]))), required=bool(r["required"]),
+        )
+        for r in rows
+    ]
+
+
+def _short_label(text: str, fallback: str) -> str:
+    return text if len(text) <= MAX_LABEL else fallback
+
+
+def default_questions(title: str) -> list[Question]:
+    """The story's three questions: experience, what for, and what makes it difficult."""
+    experience = f"How experienced are you with {title}?"
+    if len(experience) > MAX_QUESTION:
+        experience = "How experienced are you with the topic of this session?"
+    return [
+        Question("experience", experience, _short_label(experience, "How experienced are you?"),
+                 "choice", EXPERIENCE_LEVELS, True),
+        Question("aims", "What would you like to use it for?",
+                 "What would you like to use it for?", "text", (), False),
+        Question(
+            "barriers",
+            "Is there anything that makes it difficult for you, or that we should know to support you?",
+            "Anything we should know to support you?", "text", (), False,
+        ),
+    ]
+
+
+_CHOICES = re.compile(r"^(?P<text>.*?)\s*\[(?P<options>[^\[\]]*)\]\s*$")
+
+
+def parse_question(raw: str, position: int, *, required: bool) -> Question:
+    """``What for?`` (free text) or ``How experienced? [New; Some; Lots]`` (a choice)."""
+    text = " ".join(raw.split())
+    options: tuple[str, ...] = ()
+    kind = "text"
+    match = _CHOICES.match(text)
+    if match:
+        text = match.group("text").strip()
+        parts = [" ".join(p.split()) for p in re.split(r"[;,]", match.group("options"))]
+        options = tuple(p for p in parts if p)
+        if len(options) < 2:
+            raise InvalidInput(
+                f"Question {position} needs at least two choices in brackets, like "
+                "`How experienced are you? [New; Some experience; Very experienced]`."
+            )
+        if len(options) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in options):
+            raise InvalidInput(
+                f"Question {position} can have at most {MAX_OPTIONS} choices of up to "
+                f"{MAX_OPTION} characters each."
+            )
+        if len({o.lower() for o in options}) != len(options):
+            raise InvalidInput(f"Question {position} has the same choice twice.")
+        kind = "choice"
+    if not text:
+        raise InvalidInput(f"Question {position} is empty. Please write the question.")
+    if len(text) > MAX_QUESTION:
+        raise InvalidInput(
+            f"Question {position} is too long ({len(text)} characters; at most {MAX_QUESTION})."
+        )
+    return Question(f"q{position}", text, _short_label(text, f"Question {position}"), kind,
+                    options, required)
+
+
+def parse_optional_positions(text: str | None, count: int) -> set[int]:
+    """``"2, 3"`` -> {2, 3}: which questions may be left empty."""
+    if text is None or not text.strip():
+        return set()
+    found: set[int] = set()
+    for part in re.split(r"[,;\s]+", text.strip()):
+        if not part:
+            continue
+        if not part.isdigit() or not 1 <= int(part) <= count:
+            raise InvalidInput(
+                f"`{part}` is not one of the question numbers (1 to {count}). "
+                "Give the optional ones like `2, 3`."
+            )
+        found.add(int(part))
+    return found
+
+
+def build_questions(texts: Sequence[str | None], optional: str | None) -> list[Question]:
+    given = [t for t in texts if t is not None and t.strip()]
+    if not given:
+        raise InvalidInput("Please give at least one question.")
+    if len(given) > MAX_QUESTIONS:
+        raise InvalidInput(f"A survey can have at most {MAX_QUESTIONS} questions.")
+    optional_positions = parse_optional_positions(optional, len(given))
+    return [
+        parse_question(t, i, required=i not in optional_positions)
+        for i, t in enumerate(given, start=1)
+    ]
+
+
+def validate_answers(questions: Sequence[Question], answers: Mapping[str, str]) -> dict[str, str]:
+    """Match answers to questions (by key or by the question's text); check required ones and
+    choices. Returns ``{key: answer}`` with empty optional answers left out."""
+    by_name: dict[str, Question] = {}
+    for q in questions:
+        by_name[q.key.lower()] = q
+        by_name[q.text.lower()] = q
+        by_name[q.label.lower()] = q
+    clean: dict[str, str] = {}
+    for name, value in answers.items():
+        question = by_name.get(str(name).strip().lower())
+        if question is None:
+            raise InvalidInput(f"`{str(name)[:40]}` is not one of this session's questions.")
+        text = (value or "").strip()
+        if len(text) > MAX_ANSWER:
+            raise InvalidInput(
+                f"The answer to “{question.label}” is too long ({len(text)} characters; "
+                f"at most {MAX_ANSWER})."
+            )
+        if text and question.kind == "choice":
+            canonical = {o.lower(): o for o in question.options}
+            if text.lower() not in canonical:
+                raise InvalidInput(
+                    f"For “{question.label}” please choose one of: {', '.join(question.options)}."
+                )
+            text = canonical[text.lower()]
+        if text:
+            clean[question.key] = text
+    missing = [q.label for q in questions if q.required and q.key not in clean]
+    if missing:
+        raise InvalidInput(f"Please answer “{missing[0]}”; it helps the facilitators prepare.")
+    return clean
+
+
+# -- summaries (organisers only) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceCount:
+    option: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSummary:
+    question: Question
+    counts: tuple[ChoiceCount, ...] = ()  # choice questions
+    answers: tuple[str, ...] = ()  # text questions: the answers, without names, sorted
+    unanswered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SurveySummary:
+    responses: int
+    questions: tuple[QuestionSummary, ...] = field(default_factory=tuple)
+
+    @property
+    def chart(self) -> QuestionSummary | None:
+        """The first choice question (experience levels), drawn as a bar chart."""
+        return next((q for q in self.questions if q.question.kind == "choice"), None)
+
+
+def summarise_survey(
+    questions: Sequence[Question], answers_by_member: Sequence[Mapping[str, str]]
+) -> SurveySummary:
+    """Counts per choice and the written answers, never who wrote them."""
+    parts = []
+    for q in questions:
+        given = [a[q.key] for a in answers_by_member if a.get(q.key)]
+        unanswered = len(answers_by_member) - len(given)
+        if q.kind == "choice":
+            counts = tuple(ChoiceCount(o, sum(1 for g in given if g == o)) for o in q.options)
+            others = [g for g in given if g not in q.options]  # options changed since
+            if others:
+                counts += tuple(ChoiceCount(o, others.count(o)) for o in sorted(set(others)))
+            parts.append(QuestionSummary(q, counts=counts, unanswered=unanswered))
+        else:
+            parts.append(QuestionSummary(q, answers=tuple(sorted(given, key=str.lower)),
+                                         unanswered=unanswered))
+    return SurveySummary(len(answers_by_member), tuple(parts))
+
+
+def survey_summary_text(summary: SurveySummary, *, limit_per_question: int = 30) -> str:
+    """Plain text for the facilitators (no names)."""
+    people = "person" if summary.responses == 1 else "people"
+    lines = [f"Survey answers from {summary.responses} {people} with a place or on the waiting list."]
+    for part in summary.questions:
+        lines.append(f"\n**{part.question.text}**")
+        if part.question.kind == "choice":
+            for c in part.counts:
+                lines.append(f"- {c.option}: {c.count}")
+        else:
+            for answer in part.answers[:limit_per_question]:
+                lines.append(f"- “{' '.join(answer.split())}”")
+            if len(part.answers) > limit_per_question:
+                lines.append(f"- … and {len(part.answers) - limit_per_question} more (in the CSV)")
+            if not part.answers:
+                lines.append("- No answers yet.")
+        if part.unanswered:
+            lines.append(f"- Not answered: {part.unanswered}")
+    return "\n".join(lines)
+
+
+def parse_rating(value: int | str) -> int:
+    raw = str(value).strip()
+    match = re.match(r"^([1-5])\b", raw)
+    if not match:
+        raise InvalidInput("Please choose a rating from 1 (not useful) to 5 (very useful).")
+    return int(match.group(1))
+
+
+def clean_comment(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"{what} is too long ({len(text)} characters; at most {MAX_COMMENT}).")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationSummary:
+    responses: int
+    attendees: int
+    average: float | None
+    ratings: tuple[int, ...]  # count per rating 1..5
+    useful: tuple[str, ...]
+    better: tuple[str, ...]
+
+    def text(self, limit: int = 20) -> str:
+        if not self.responses:
+            return f"No feedback yet (from {self.attendees} people with a place)."
+        lines = [
+            f"{self.responses} of {self.attendees} people with a place gave feedback. "
+            f"Average rating: {self.average:.1f} out of 5.",
+            "Ratings: " + ", ".join(f"{r}: {n}" for r, n in zip(range(1, 6), self.ratings, strict=True)),
+        ]
+        for heading, items in (("What was most useful", self.useful),
+                               ("What could be better", self.better)):
+            lines.append(f"\n**{heading}**")
+            lines.extend(f"- “{' '.join(i.split())}”" for i in items[:limit])
+            if len(items) > limit:
+                lines.append(f"- … and {len(items) - limit} more (in the CSV)")
+            if not items:
+                lines.append("- Nothing written yet.")
+        return "\n".join(lines)
+
+
+def summarise_evaluations(
+    rows: Sequence[tuple[int, str, str]], attendees: int
+) -> EvaluationSummary:
+    ratings = [r for r, _, _ in rows]
+    return EvaluationSummary(
+        responses=len(rows), attendees=attendees,
+        average=sum(ratings) / len(ratings) if ratings else None,
+        ratings=tuple(ratings.count(i) for i in range(1, 6)),
+        useful=tuple(sorted((u for _, u, _ in rows if u), key=str.lower)),
+        better=tuple(sorted((b for _, _, b in rows if b), key=str.lower)),
+    )
+
+
+# -- public texts (never take answers) ----------------------------------------------------------
+
+
+def public_post_lines(
+    *,
+    starts_at: float,
+    ends_at: float,
+    closes_at: float,
+    capacity: int,
+    confirmed: int,
+    waiting: int,
+    cancelled: bool,
+    priority_until: float | None,
+    now: float,
+) -> list[tuple[str, str]]:
+    """The session post's fields as ``(name, value)``: times, places and what to do."""
+    fields = [
+        ("When", f"{discord_ts(starts_at, 'F')} to {discord_ts(ends_at, 't')} "
+                 f"({discord_ts(starts_at, 'R')})"),
+        ("Places", capacity_line(confirmed, capacity, waiting)),
+    ]
+    if cancelled:
+        fields.append(("Cancelled", "This session has been cancelled. We're sorry."))
+    elif now >= ends_at:
+        fields.append(("Finished", "This session has finished. Thank you to everyone who came."))
+    elif now >= closes_at:
+        fields.append(("Booking closed", "Booking for this session has closed."))
+    else:
+        how = "Press **Book a place** to book (a short survey helps the facilitators prepare; "
+        how += "only organisers see your answers). "
+        if confirmed >= capacity:
+            how = "All places are taken: press **Book a place** to join the waiting list, first "
+            how += "come, first served. "
+        how += f"Booking closes {discord_ts(closes_at, 'R')}."
+        if priority_until is not None and now < priority_until:
+            how += (f"\nPeople who missed out last time can book first, until "
+                    f"{discord_ts(priority_until, 'F')}; then booking opens to everyone.")
+        fields.append(("How to book", how))
+    return fields
+
+
+def jump_link(guild_id: int, channel_id: int, message_id: int | None) -> str:
+    if message_id is None:
+        return f"https://discord.com/channels/{guild_id}/{channel_id}"
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def mentions_text(user_ids: Iterable[int]) -> str:
+    return " ".join(f"<@{u}>" for u in user_ids)

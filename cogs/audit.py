@@ -1,0 +1,87 @@
+"""The audit trail for organisers: every decision, hash-chained, as a CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import ensure_organiser
+from bot.clock import from_unix
+from bot.render import NO_MENTIONS
+from bot.verify_audit import CSV_COLUMNS
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class AuditCog(commands.GroupCog, group_name="audit", group_description="The record of every decision"):
+    """Organisers' access to the audit trail."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.audit = bot.services.audit
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    @app_commands.command(name="export")
+    @app_commands.rename(since="from", until="to")
+    @app_commands.describe(
+        since="Start of the period, e.g. '2026-11-01' (default: the beginning)",
+        until="End of the period, e.g. '2026-11-30' (default: now)",
+    )
+    async def export(
+        self, interaction: discord.Interaction, since: str | None = None, until: str | None = None
+    ) -> None:
+        """Download the audit trail as a CSV; each row carries the previous row's hash."""
+        guild = interaction.guild
+        assert guild is not None
+        tz = await self.bot.services.settings.timezone(guild.id)
+        start, end = self.audit.parse_period(since, until, tz)
+        export = await self.audit.export(guild.id, start, end)
+        if not export.rows:
+            await interaction.response.send_message(
+                "Nothing was recorded in that period.", ephemeral=True
+            )
+            return
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for row in export.rows:
+            user_id = export.known.get(row.actor_ref or "")
+            member = guild.get_member(user_id) if user_id else None
+            actor = ""
+            if user_id:
+                actor = f"{member.display_name} ({user_id})" if member else str(user_id)
+            writer.writerow([
+                row.guild_id, row.seq, from_unix(row.at).isoformat(timespec="seconds"),
+                repr(float(row.at)), row.actor_ref or "", actor, row.action, row.subject,
+                row.details, row.prev_hash, row.hash,
+            ])
+        first, last = export.rows[0], export.rows[-1]
+        file = discord.File(
+            io.BytesIO(buffer.getvalue().encode("utf-8")),
+            filename=f"audit-{guild.id}-{first.seq}-{last.seq}.csv",
+        )
+        await interaction.response.send_message(
+            f"{len(export.rows)} decisions recorded (rows {first.seq} to {last.seq}). "
+            "Each row carries the hash of the row before it; check the file with "
+            "`python -m bot.verify_audit FILE.csv`. Keep the last hash "
+            f"(`{last.hash[:16]}…`) to prove later that nothing was rewritten. "
+            "Members are shown by a reference, with a name only while they keep their data here.",
+            file=file, ephemeral=True, allowed_mentions=NO_MENTIONS,
+        )
+
+
+async def setup(bot: CoproBot) -> None:
+    await bot.add_cog(AuditCog(bot))

@@ -1,0 +1,598 @@
+"""The fair draw: organisers run, show, replace and verify; members answer with buttons.
+
+The domain (bot/domain/draw_service.py) records everything first; this cog then does the Discord
+side in one idempotent pass (:meth:`Draws.finish`): post the recorded result, give roles, send
+each member's message once. The pass runs after ``/draw run``, after a replacement, and at start,
+so a crash anywhere is completed later without a second draw or a second message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import ensure_organiser
+from bot.domain.draw_service import (
+    CONFIRMED,
+    DECLINED,
+    PLACE_OPEN,
+    PROMOTED_DM,
+    REPLACED,
+    RESULT_INTRO,
+    RESULT_REVIEWERS,
+    REVIEW_FALLBACK,
+    REVIEW_INVITE_DM,
+    REVIEW_NO,
+    REVIEW_YES,
+    SELECTED_DM,
+    SELECTED_FALLBACK,
+    DrawView,
+    ReplaceOutcome,
+    result_post_text,
+    status_text,
+    verification_text,
+)
+from bot.domain.draws import ALGORITHM, ALGORITHM_VERSION
+from bot.domain.errors import InvalidInput
+from bot.errors import handle_interaction_error, reply
+from bot.notify import send_dm
+from bot.render import NO_MENTIONS, clip, mention, mentions_for
+from cogs.calls import CallOption
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+# action -> (label, style). Words on every button; colour is never the only signal.
+BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
+    "confirm": ("Confirm my place", discord.ButtonStyle.success),
+    "decline": ("I can't take part", discord.ButtonStyle.secondary),
+    "review": ("Yes, I'd like to review", discord.ButtonStyle.primary),
+    "noreview": ("No, thanks", discord.ButtonStyle.secondary),
+}
+ANYONE = 0  # user id in a button meant for several members (posted in a channel)
+
+
+class DrawButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"draw:(?P<action>confirm|decline|review|noreview):(?P<call_id>\d+):(?P<user_id>\d+)",
+):
+    """A member's answer after a draw. ``user_id`` 0: for whichever member it concerns."""
+
+    def __init__(self, action: str, call_id: int, user_id: int) -> None:
+        label, style = BUTTONS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=f"draw:{action}:{call_id}:{user_id}"
+            )
+        )
+        self.action = action
+        self.call_id = call_id
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> DrawButton:
+        return cls(match["action"], int(match["call_id"]), int(match["user_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            cog = interaction.client.get_cog("Draws")  # type: ignore[attr-defined]
+            if not isinstance(cog, Draws):
+                raise RuntimeError("the draws cog is not loaded")
+            await cog.on_button(interaction, self.action, self.call_id, self.user_id)
+        except Exception as exc:
+            await handle_interaction_error(interaction, exc, where=f"draw button {self.action}")
+
+
+def answer_buttons(kind: str, call_id: int, user_id: int) -> discord.ui.View:
+    """``kind`` "place": Confirm / I can't; "review": Yes / No, thanks."""
+    view = discord.ui.View(timeout=None)
+    actions = ("confirm", "decline") if kind == "place" else ("review", "noreview")
+    for action in actions:
+        view.add_item(DrawButton(action, call_id, user_id))
+    return view
+
+
+class DeclineCheck(discord.ui.View):
+    """One more press before a place is given away (an accidental press can't be undone)."""
+
+    def __init__(self, cog: Draws, call_id: int) -> None:
+        super().__init__(timeout=300)
+        self.cog = cog
+        self.call_id = call_id
+
+    @discord.ui.button(label="Yes, offer my place to someone else", style=discord.ButtonStyle.danger)
+    async def yes(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        try:
+            outcome = await self.cog.draws.decline(self.call_id, interaction.user.id)
+            text = await self.cog.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
+                                        title=outcome.call.title)
+            await interaction.response.edit_message(content=text, view=None)
+            self.stop()
+            await self.cog.after_replace(outcome)
+        except Exception as exc:
+            await handle_interaction_error(interaction, exc, where="draw decline")
+
+    @discord.ui.button(label="No, keep my place", style=discord.ButtonStyle.secondary)
+    async def no(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await interaction.response.edit_message(content="Your place is kept. Thank you!", view=None)
+        self.stop()
+
+
+@dataclass(slots=True)
+class FinishReport:
+    posted_now: bool = False
+    dms: int = 0
+    in_channel: list[int] = field(default_factory=list)
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _role_ok(role: discord.Role | None, what: str) -> None:
+    if role is None:
+        return
+    if role.is_default():
+        raise InvalidInput(f"Please choose a real role for the {what}, not @everyone.")
+    if role.managed:
+        raise InvalidInput(
+            f"{role.name} is managed by an integration, so I can't give it. Please choose another "
+            f"role for the {what}."
+        )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verifiable draws for calls"):
+    """Organiser commands for draws, and the members' answer buttons."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.draws = bot.services.draws
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(DrawButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(DrawButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    async def words(self, guild_id: int, tpl: Any, **values: object) -> str:
+        return await self.bot.services.wording.render(guild_id, tpl, **values)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @app_commands.command(name="run")
+    @app_commands.describe(
+        call="The call's number",
+        places="Override the call's places: '3' for all, or '🧭=3, 🌱=3'",
+        group_role="Role for the members drawn (optional)",
+        reviewer_role="Role for volunteers who agree to review (optional)",
+    )
+    @app_commands.rename(group_role="group-role", reviewer_role="reviewer-role")
+    async def run(
+        self,
+        interaction: discord.Interaction,
+        call: CallOption,
+        places: str | None = None,
+        group_role: discord.Role | None = None,
+        reviewer_role: discord.Role | None = None,
+    ) -> None:
+        """Close the call and draw the group at random, fairly and verifiably (once per call)."""
+        assert interaction.guild is not None
+        _role_ok(group_role, "group")
+        _role_ok(reviewer_role, "reviewers")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.draws.run(
+            guild_id=interaction.guild.id, number=call, actor_id=interaction.user.id, places=places,
+            group_role_id=group_role.id if group_role else None,
+            reviewer_role_id=reviewer_role.id if reviewer_role else None,
+        )
+        if outcome.closed_call:
+            self._refresh_call_post(outcome.view.call.id)
+        report = await self.finish(outcome.view.call.id)
+        view = await self.draws.view(outcome.view.call.id)
+        lines = []
+        if outcome.created:
+            lines.append(f"Call #{call} is drawn." + (" I closed the call first." if outcome.closed_call else ""))
+        else:
+            lines.append(f"Call #{call} was drawn already (a call is drawn only once), so nothing "
+                         "was drawn again. Here is its result.")
+            if outcome.ignored:
+                lines.append(f"The option(s) {', '.join(outcome.ignored)} can't change an existing "
+                             "draw and were ignored.")
+        if view.result_link:
+            lines.append(f"Result: {view.result_link}")
+        lines.append(self._report_words(report))
+        lines.extend(report.problems)
+        await interaction.followup.send(clip("\n".join(x for x in lines if x), 2000), ephemeral=True)
+
+    @app_commands.command(name="show")
+    @app_commands.describe(call="The call's number")
+    async def show(self, interaction: discord.Interaction, call: CallOption) -> None:
+        """The draw's result and who has confirmed, only for you, with the data to verify it."""
+        assert interaction.guild_id is not None
+        view = await self.draws.show(interaction.guild_id, call)
+        text = status_text(view, limit=1990 - 700)
+        text += "\n\n" + verification_text(view)
+        await interaction.response.send_message(
+            clip(text, 2000), file=self._export_file(view), ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="replace")
+    @app_commands.describe(call="The call's number", member="Who leaves the group")
+    async def replace(self, interaction: discord.Interaction, call: CallOption, member: discord.User) -> None:
+        """Take a member out of the group; the next reserve in their category is offered the place."""
+        assert interaction.guild_id is not None
+        outcome = await self.draws.replace(interaction.guild_id, call, member.id, interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        problems = await self.after_replace(outcome)
+        if outcome.promoted_user_id is not None:
+            text = (f"{member.mention} has left the group for call #{call}. "
+                    f"{mention(outcome.promoted_user_id)} was next on the reserve list for "
+                    f"{outcome.category.emoji} {outcome.category.label} and has been offered the place.")
+        else:
+            text = (f"{member.mention} has left the group for call #{call}. Nobody is left on the "
+                    f"reserve list for {outcome.category.emoji} {outcome.category.label}, so the place "
+                    "is open.")
+        await interaction.followup.send(clip("\n".join([text, *problems]), 2000), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="verify")
+    @app_commands.describe(call="The call's number", public="Post the check in this channel for everyone")
+    async def verify(self, interaction: discord.Interaction, call: CallOption, public: bool = False) -> None:
+        """Re-run the draw from its published data and say whether it matches."""
+        assert interaction.guild_id is not None
+        report = await self.draws.verify(interaction.guild_id, call)
+
+        def yes(flag: bool | None) -> str:
+            return "yes" if flag else "NO"
+
+        lines = [
+            f"**Checking the draw for call #{call}** ({ALGORITHM}, version {ALGORITHM_VERSION})",
+            f"The revealed seed matches the commitment on the call post: {yes(report.commitment_ok)}",
+            f"The roster matches its published fingerprint: {yes(report.fingerprint_ok)}",
+            f"Re-running the draw gives exactly the published result: {yes(report.order_ok)}",
+        ]
+        if report.ok:
+            lines.append("Everything matches: this draw is what the published seed and roster give.")
+        else:
+            lines.append("Something does not match. Please tell the server's admins.")
+            lines.extend(report.problems)
+        await interaction.response.send_message(
+            "\n".join(lines), ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    # -- the Discord side of a draw (idempotent, crash-safe) -----------------------------------
+
+    async def finish(self, call_id: int) -> FinishReport:
+        """Post the recorded result if it isn't yet, give roles, and tell each member once."""
+        lock = self._locks.setdefault(call_id, asyncio.Lock())
+        async with lock:
+            report = FinishReport()
+            view = await self.draws.view(call_id)
+            if not view.posted:
+                await self._post_result(view, report)
+                view = await self.draws.view(call_id)
+            if not view.posted:
+                return report  # members are told only once the result they are pointed to exists
+            await self._give_roles(view, report)
+            await self._notify(view, report)
+            return report
+
+    async def _post_result(self, view: DrawView, report: FinishReport) -> None:
+        call = view.call
+        intro = await self.words(call.guild_id, RESULT_INTRO, number=call.number, title=call.title,
+                                 volunteers=view.volunteers)
+        closing = await self.words(call.guild_id, RESULT_REVIEWERS)
+        text = result_post_text(view, intro, closing)
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        reference = (
+            discord.MessageReference(message_id=call.message_id, channel_id=call.channel_id,
+                                     fail_if_not_exists=False)
+            if call.message_id else None
+        )
+        kwargs: dict[str, Any] = {"reference": reference} if reference else {}
+        try:
+            message = await channel.send(
+                text, file=self._export_file(view), allowed_mentions=mentions_for(view.drawn[:100]),
+                **kwargs,
+            )
+        except discord.Forbidden:
+            report.problems.append(
+                f"I couldn't post the result in <#{call.channel_id}>. The draw is recorded and won't "
+                "change. Please give me View Channel, Send Messages, Attach Files and Read Message "
+                f"History there, then run `/draw run call:{call.number}` again to post it."
+            )
+            return
+        except discord.NotFound:
+            report.problems.append(
+                f"The call's channel no longer exists, so I couldn't post the result. The draw is "
+                f"recorded: `/draw show call:{call.number}` shows it."
+            )
+            return
+        await self.draws.mark_posted(call.id, message.id)
+        report.posted_now = True
+
+    def _export_file(self, view: DrawView) -> discord.File:
+        data = self.draws.export_json(view).encode("utf-8")
+        return discord.File(io.BytesIO(data), filename=f"call-{view.call.number}-draw.json")
+
+    async def _member(self, guild: discord.Guild, user_id: int) -> discord.Member | None:
+        member = guild.get_member(user_id)
+        if member is not None:
+            return member
+        try:
+            return await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return None
+
+    def _role_problem(self, guild: discord.Guild | None, role_id: int, number: int) -> str:
+        again = f"then run `/draw run call:{number}` again to give the roles."
+        if guild is None:
+            return f"I couldn't give the role <@&{role_id}>: I can't see the server right now."
+        role = guild.get_role(role_id)
+        me = guild.me
+        if role is None:
+            return f"The role I was asked to give (id {role_id}) no longer exists."
+        if me is not None and not me.guild_permissions.manage_roles:
+            return (f"I couldn't give {role.mention}: I need the **Manage Roles** permission. "
+                    f"In Server Settings → Roles, turn on Manage Roles for my role, {again}")
+        if me is not None and role >= me.top_role:
+            return (f"I couldn't give {role.mention}: it is above my highest role "
+                    f"({me.top_role.name}). In Server Settings → Roles, drag my role above "
+                    f"{role.name}, {again}")
+        return f"Discord didn't let me give {role.mention}. Please check my permissions, {again}"
+
+    async def _give_roles(self, view: DrawView, report: FinishReport) -> None:
+        todo = await self.draws.deliveries(view.call.id)
+        guild = self.bot.get_guild(view.call.guild_id)
+        for role_id, users, mark in (
+            (view.draw.group_role_id, todo.roles, self.draws.role_given),
+            (view.draw.reviewer_role_id, todo.reviewer_roles, self.draws.reviewer_role_given),
+        ):
+            if not role_id or not users:
+                continue
+            if guild is None:
+                report.problems.append(self._role_problem(None, role_id, view.call.number))
+                continue
+            for user_id in users:
+                try:
+                    member = await self._member(guild, user_id)
+                    if member is None:
+                        continue  # left the server
+                    await member.add_roles(discord.Object(role_id), reason=f"Draw for call #{view.call.number}")
+                except discord.Forbidden:
+                    report.problems.append(self._role_problem(guild, role_id, view.call.number))
+                    break
+                except discord.HTTPException:
+                    log.warning("could not give role %s to %s", role_id, user_id, exc_info=True)
+                    continue
+                await mark(view.call.id, user_id)
+
+    async def _notify(self, view: DrawView, report: FinishReport) -> None:
+        call = view.call
+        todo = await self.draws.deliveries(call.id)
+        closed: dict[str, list[int]] = {"notice": [], "invite": []}
+        for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
+            for entry in entries:
+                if not await self.draws.claim(kind, call.id, entry.user_id):  # type: ignore[arg-type]
+                    continue
+                cat = view.category_of(entry.user_id)
+                assert cat is not None
+                if kind == "notice":
+                    tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
+                    text = await self.words(call.guild_id, tpl, number=call.number, title=call.title,
+                                            category=cat.name, link=view.result_link or "")
+                    buttons = answer_buttons("place", call.id, entry.user_id)
+                else:
+                    text = await self.words(call.guild_id, REVIEW_INVITE_DM, number=call.number,
+                                            title=call.title, category=cat.name,
+                                            position=entry.rank - cat.places)
+                    buttons = answer_buttons("review", call.id, entry.user_id)
+                try:
+                    sent = await send_dm(self.bot, entry.user_id, text, view=buttons)
+                except discord.HTTPException:
+                    log.warning("could not DM %s about call %s", entry.user_id, call.id, exc_info=True)
+                    await self.draws.release(kind, call.id, entry.user_id)  # type: ignore[arg-type]
+                    report.failed += 1
+                    continue
+                if sent is None:
+                    closed[kind].append(entry.user_id)
+                else:
+                    await self.draws.delivered(kind, call.id, entry.user_id, "dm")  # type: ignore[arg-type]
+                    report.dms += 1
+        for kind, users in closed.items():
+            if users:
+                await self._fallback(view, kind, users, report)
+
+    async def _fallback(self, view: DrawView, kind: str, users: list[int], report: FinishReport) -> None:
+        """Members with closed DMs: one message in the call's channel that mentions them."""
+        call = view.call
+        tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
+        text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
+                                number=call.number, title=call.title)
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if view.draw.result_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=view.draw.result_message_id, channel_id=call.channel_id,
+                fail_if_not_exists=False,
+            )
+        try:
+            await channel.send(
+                clip(text, 2000), view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
+                allowed_mentions=mentions_for(users[:100]), **kwargs,
+            )
+        except discord.HTTPException:
+            log.warning("could not post the closed-DM fallback for call %s", call.id, exc_info=True)
+            for user_id in users:
+                await self.draws.release(kind, call.id, user_id)  # type: ignore[arg-type]
+            report.failed += len(users)
+            return
+        for user_id in users:
+            await self.draws.delivered(kind, call.id, user_id, "channel")  # type: ignore[arg-type]
+        report.in_channel.extend(users)
+
+    @staticmethod
+    def _report_words(report: FinishReport) -> str:
+        parts = []
+        if report.dms:
+            parts.append(f"I sent {report.dms} direct message{'s' if report.dms != 1 else ''}.")
+        if report.in_channel:
+            n = len(report.in_channel)
+            parts.append(f"{n} member{'s have' if n != 1 else ' has'} closed DMs, so I mentioned "
+                         "them in the call's channel instead.")
+        if report.failed:
+            parts.append(f"{report.failed} message(s) couldn't be sent just now; I'll try again "
+                         "when the bot restarts or the command is run again.")
+        return " ".join(parts)
+
+    async def after_replace(self, outcome: ReplaceOutcome) -> list[str]:
+        """Announce a replacement, move the group role, and offer the place to the next reserve."""
+        call = outcome.call
+        problems: list[str] = []
+        guild = self.bot.get_guild(call.guild_id)
+        if outcome.group_role_id and guild is not None:
+            try:
+                member = await self._member(guild, outcome.left_user_id)
+                if member is not None:
+                    await member.remove_roles(discord.Object(outcome.group_role_id),
+                                              reason=f"Left the group for call #{call.number}")
+                await self.draws.role_given(call.id, outcome.left_user_id, given=False)
+            except discord.Forbidden:
+                problems.append(self._role_problem(guild, outcome.group_role_id, call.number))
+            except discord.HTTPException:
+                log.warning("could not remove the group role from %s", outcome.left_user_id, exc_info=True)
+        category = f"{outcome.category.emoji} {outcome.category.label}"
+        if outcome.promoted_user_id is not None:
+            text = await self.words(call.guild_id, REPLACED, left=mention(outcome.left_user_id),
+                                    promoted=mention(outcome.promoted_user_id), number=call.number,
+                                    category=category)
+        else:
+            text = await self.words(call.guild_id, PLACE_OPEN, left=mention(outcome.left_user_id),
+                                    number=call.number, category=category)
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if outcome.result_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=outcome.result_message_id, channel_id=call.channel_id,
+                fail_if_not_exists=False,
+            )
+        promoted = [outcome.promoted_user_id] if outcome.promoted_user_id else []
+        try:
+            await channel.send(clip(text, 2000), allowed_mentions=mentions_for(promoted), **kwargs)
+        except discord.HTTPException:
+            log.warning("could not announce a replacement in call %s", call.id, exc_info=True)
+            problems.append(f"I couldn't post the change in <#{call.channel_id}>.")
+        report = await self.finish(call.id)
+        problems.extend(report.problems)
+        return problems
+
+    def _refresh_call_post(self, call_id: int) -> None:
+        calls_cog = self.bot.get_cog("Calls")
+        refresh = getattr(calls_cog, "refresh_post", None)
+        if refresh is not None:
+            refresh(call_id)
+
+    # -- members' buttons ----------------------------------------------------------------------
+
+    async def on_button(
+        self, interaction: discord.Interaction, action: str, call_id: int, user_id: int
+    ) -> None:
+        if user_id != ANYONE and interaction.user.id != user_id:
+            await reply(interaction, "These buttons are for someone else, so I've left them as they "
+                                     "are. If you have a question about the draw, please ask an organiser.")
+            return
+        me = interaction.user.id
+        if action == "confirm":
+            outcome = await self.draws.confirm(call_id, me)
+            if outcome.changed:
+                text = await self.words(outcome.call.guild_id, CONFIRMED, number=outcome.call.number,
+                                        title=outcome.call.title)
+            else:
+                text = f"You've already confirmed your place in call #{outcome.call.number}. Thank you!"
+            await reply(interaction, text)
+        elif action == "decline":
+            view = await self.draws.view_if_drawn(call_id)
+            entry = view.entry(me) if view else None
+            if view is None or entry is None or entry.status != "selected":
+                # The service refuses with the right kind answer and changes nothing.
+                outcome = await self.draws.decline(call_id, me)
+                await reply(interaction, await self.words(
+                    outcome.call.guild_id, DECLINED, number=outcome.call.number,
+                    title=outcome.call.title))
+                await self.after_replace(outcome)
+                return
+            await reply(
+                interaction,
+                f"Are you sure you can't take part in call #{view.call.number}? Your place will be "
+                "offered to the next person on the reserve list, and this can't be undone.",
+                view=DeclineCheck(self, call_id),
+            )
+        else:
+            accept = action == "review"
+            outcome = await self.draws.answer_review(call_id, me, accept=accept)
+            call = outcome.call
+            text = await self.words(call.guild_id, REVIEW_YES if accept else REVIEW_NO,
+                                    number=call.number, title=call.title)
+            await reply(interaction, text)
+            if outcome.changed and outcome.reviewer_role_id:
+                await self._reviewer_role(call.guild_id, call.id, call.number, me,
+                                          outcome.reviewer_role_id, give=accept)
+
+    async def _reviewer_role(
+        self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool
+    ) -> None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return
+        try:
+            member = await self._member(guild, user_id)
+            if member is None:
+                return
+            if give:
+                await member.add_roles(discord.Object(role_id), reason=f"Reviewer for call #{number}")
+            else:
+                await member.remove_roles(discord.Object(role_id), reason=f"Not reviewing call #{number}")
+            await self.draws.reviewer_role_given(call_id, user_id, given=give)
+        except discord.HTTPException:
+            log.warning("could not change reviewer role for %s in call %s: %s", user_id, call_id,
+                        self._role_problem(guild, role_id, number))
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.finish_all()
+
+    async def finish_all(self) -> None:
+        """Post recorded-but-unposted results and send messages a crash left unsent."""
+        guild_ids = {g.id for g in self.bot.guilds}
+        for call_id, guild_id in await self.draws.unfinished():
+            if guild_id not in guild_ids:
+                continue
+            try:
+                report = await self.finish(call_id)
+                for problem in report.problems:
+                    log.warning("draw for call %s: %s", call_id, problem)
+            except Exception:
+                log.exception("could not finish the draw for call %s", call_id)
+
+
+async def setup(bot: CoproBot) -> None:
+    await bot.add_cog(Draws(bot))

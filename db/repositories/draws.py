@@ -1,0 +1,378 @@
+"""Draws, each volunteer's entry in a draw, and the reviewers invited after it.
+
+Every decision here is one statement or one transaction issued as one call:
+recording a draw (with closing the call and freezing the roster), a replacement (leave + promote
+the next reserve), a confirmation, a reviewer's answer, and each claim of a notification.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from db.connection import Database
+
+__all__ = [
+    "Compute",
+    "DrawEntry",
+    "DrawRecord",
+    "DrawRepository",
+    "NewDraw",
+    "RecordOutcome",
+    "ReplaceRow",
+    "Reviewer",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRecord:
+    call_id: int
+    algorithm: str
+    seed: str
+    roster_hash: str
+    roster_json: str
+    places_json: str
+    group_role_id: int | None
+    reviewer_role_id: int | None
+    drawn_by: int
+    drawn_at: float
+    result_message_id: int | None
+    posted_at: float | None
+
+    @property
+    def roster(self) -> list[tuple[int, str]]:
+        """The frozen roster ``[(user_id, category_key), ...]`` in sign-up order."""
+        return [(int(u), str(k)) for u, k in json.loads(self.roster_json)]
+
+    @property
+    def places(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in json.loads(self.places_json).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DrawEntry:
+    call_id: int
+    user_id: int
+    category_id: int
+    rank: int
+    status: str  # selected | reserve | replaced
+    confirmation: str  # pending | confirmed | declined
+    promoted_at: float | None
+    left_at: float | None
+    left_reason: str | None
+    notified_at: float | None
+    notified_via: str | None
+    invited_at: float | None
+    invited_via: str | None
+    role_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    call_id: int
+    user_id: int
+    status: str  # invited | accepted | declined
+    invited_at: float
+    answered_at: float | None
+    role_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDraw:
+    """What the domain computed for a frozen roster: every category's full draw order."""
+
+    algorithm: str
+    roster_hash: str
+    order: dict[str, list[int]]  # category key -> user ids in draw order
+
+
+# compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
+Compute = Callable[[str, list[tuple[int, str]], dict[str, int], list[str]], NewDraw]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    kind: Literal["created", "existing", "empty", "missing"]
+    draw: DrawRecord | None = None
+    closed_call: bool = False  # the draw closed a call that was still open
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRow:
+    category_id: int
+    promoted_user_id: int | None
+
+
+_DRAW_COLUMNS = (
+    "call_id, algorithm, seed, roster_hash, roster_json, places_json, group_role_id, "
+    "reviewer_role_id, drawn_by, drawn_at, result_message_id, posted_at"
+)
+_ENTRY_COLUMNS = (
+    "e.call_id, e.user_id, e.category_id, e.rank, e.status, e.confirmation, e.promoted_at, "
+    "e.left_at, e.left_reason, e.notified_at, e.notified_via, e.invited_at, e.invited_via, e.role_at"
+)
+
+# Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
+_CLAIM = {
+    "notice": "UPDATE draw_entries SET notified_at = ? WHERE call_id = ? AND user_id = ? "
+              "AND status = 'selected' AND notified_at IS NULL",
+    "invite": "UPDATE draw_entries SET invited_at = ? WHERE call_id = ? AND user_id = ? "
+              "AND status = 'reserve' AND invited_at IS NULL",
+}
+_VIA = {
+    "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? AND user_id = ?",
+    "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? AND user_id = ?",
+}
+_RELEASE = {
+    "notice": "UPDATE draw_entries SET notified_at = NULL, notified_via = NULL "
+              "WHERE call_id = ? AND user_id = ?",
+    "invite": "UPDATE draw_entries SET invited_at = NULL, invited_via = NULL "
+              "WHERE call_id = ? AND user_id = ?",
+}
+
+
+def _draw(row: sqlite3.Row) -> DrawRecord:
+    return DrawRecord(*row)
+
+
+def _entry(row: sqlite3.Row) -> DrawEntry:
+    return DrawEntry(*row)
+
+
+def _reviewer(row: sqlite3.Row) -> Reviewer:
+    return Reviewer(*row)
+
+
+class DrawRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- the draw itself ------------------------------------------------------------------------
+
+    async def record(
+        self,
+        call_id: int,
+        *,
+        places: dict[str, int] | None,
+        compute: Compute,
+        drawn_by: int,
+        now: float,
+        group_role_id: int | None,
+        reviewer_role_id: int | None,
+    ) -> RecordOutcome:
+        """Close the call, freeze its roster and record the draw, all in ONE transaction.
+
+        A no-op returning the existing draw if the call was drawn already; ``empty`` (nothing
+        written) if nobody volunteered. Sign-ups are written in transactions on the same
+        connection and check the call is open, so none can slip in after the roster is read.
+        """
+
+        def work(conn: sqlite3.Connection) -> RecordOutcome:
+            existing = conn.execute(
+                f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,)
+            ).fetchone()
+            if existing is not None:
+                return RecordOutcome("existing", _draw(existing))
+            call = conn.execute(
+                "SELECT seed, status FROM calls WHERE id = ?", (call_id,)
+            ).fetchone()
+            if call is None:
+                return RecordOutcome("missing")
+            categories = conn.execute(
+                "SELECT id, emoji_key, places FROM call_categories WHERE call_id = ? "
+                "ORDER BY position",
+                (call_id,),
+            ).fetchall()
+            roster_rows = conn.execute(
+                "SELECT s.user_id, cc.emoji_key FROM call_signups s "
+                "JOIN call_categories cc ON cc.id = s.category_id "
+                "WHERE s.call_id = ? ORDER BY cc.position, s.joined_at, s.rowid",
+                (call_id,),
+            ).fetchall()
+            if not roster_rows:
+                return RecordOutcome("empty")
+            roster = [(int(r[0]), str(r[1])) for r in roster_rows]
+            order_keys = [str(c[1]) for c in categories]
+            used = {str(c[1]): int(c[2]) for c in categories}
+            if places is not None:
+                used.update({k: v for k, v in places.items() if k in used})
+            computed = compute(str(call[0]), roster, used, order_keys)
+            closed = conn.execute(
+                "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = 'draw' "
+                "WHERE id = ? AND status = 'open'",
+                (now, call_id),
+            ).rowcount > 0
+            row = conn.execute(
+                f"""
+                INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json,
+                                   group_role_id, reviewer_role_id, drawn_by, drawn_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING {_DRAW_COLUMNS}
+                """,
+                (call_id, computed.algorithm, str(call[0]), computed.roster_hash,
+                 json.dumps([[u, k] for u, k in roster], ensure_ascii=False),
+                 json.dumps(used, ensure_ascii=False), group_role_id, reviewer_role_id,
+                 drawn_by, now),
+            ).fetchone()
+            category_ids = {str(c[1]): int(c[0]) for c in categories}
+            entries = []
+            reviewers = []
+            for key, users in computed.order.items():
+                for rank, user_id in enumerate(users, start=1):
+                    selected = rank <= used[key]
+                    entries.append((call_id, user_id, category_ids[key], rank,
+                                    "selected" if selected else "reserve"))
+                    if not selected:
+                        reviewers.append((call_id, user_id, now))
+            conn.executemany(
+                "INSERT INTO draw_entries (call_id, user_id, category_id, rank, status) "
+                "VALUES (?, ?, ?, ?, ?)",
+                entries,
+            )
+            conn.executemany(
+                "INSERT INTO call_reviewers (call_id, user_id, status, invited_at) "
+                "VALUES (?, ?, 'invited', ?) ON CONFLICT (call_id, user_id) DO NOTHING",
+                reviewers,
+            )
+            return RecordOutcome("created", _draw(row), closed_call=closed)
+
+        return await self.db.transaction(work)
+
+    async def get(self, call_id: int) -> DrawRecord | None:
+        row = await self.db.fetchone(f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,))
+        return _draw(row) if row else None
+
+    async def mark_posted(self, call_id: int, message_id: int, now: float) -> bool:
+        """Remember the result post; False if one was recorded already."""
+        return await self.db.execute(
+            "UPDATE draws SET result_message_id = ?, posted_at = ? "
+            "WHERE call_id = ? AND result_message_id IS NULL",
+            (message_id, now, call_id),
+        ) > 0
+
+    async def set_roles(self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None) -> None:
+        """Fill in roles that were not set at the draw (a set role is never changed here)."""
+        await self.db.execute(
+            "UPDATE draws SET group_role_id = COALESCE(group_role_id, ?), "
+            "reviewer_role_id = COALESCE(reviewer_role_id, ?) WHERE call_id = ?",
+            (group_role_id, reviewer_role_id, call_id),
+        )
+
+    async def unfinished(self) -> list[tuple[int, int]]:
+        """``(call_id, guild_id)`` of draws not yet posted or with members still to be told."""
+        rows = await self.db.fetchall(
+            "SELECT d.call_id, c.guild_id FROM draws d JOIN calls c ON c.id = d.call_id "
+            "WHERE d.result_message_id IS NULL OR EXISTS (SELECT 1 FROM draw_entries e "
+            "WHERE e.call_id = d.call_id AND ((e.status = 'selected' AND e.notified_at IS NULL) "
+            "OR (e.status = 'reserve' AND e.invited_at IS NULL))) ORDER BY d.call_id"
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    # -- entries and reviewers ------------------------------------------------------------------
+
+    async def entries(self, call_id: int) -> list[DrawEntry]:
+        """Every entry, by category position then rank."""
+        rows = await self.db.fetchall(
+            f"SELECT {_ENTRY_COLUMNS} FROM draw_entries e "
+            "JOIN call_categories c ON c.id = e.category_id "
+            "WHERE e.call_id = ? ORDER BY c.position, e.rank",
+            (call_id,),
+        )
+        return [_entry(r) for r in rows]
+
+    async def entry(self, call_id: int, user_id: int) -> DrawEntry | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ENTRY_COLUMNS} FROM draw_entries e WHERE e.call_id = ? AND e.user_id = ?",
+            (call_id, user_id),
+        )
+        return _entry(row) if row else None
+
+    async def reviewers(self, call_id: int) -> list[Reviewer]:
+        rows = await self.db.fetchall(
+            "SELECT call_id, user_id, status, invited_at, answered_at, role_at FROM call_reviewers "
+            "WHERE call_id = ? ORDER BY invited_at, user_id",
+            (call_id,),
+        )
+        return [_reviewer(r) for r in rows]
+
+    async def reviewer(self, call_id: int, user_id: int) -> Reviewer | None:
+        row = await self.db.fetchone(
+            "SELECT call_id, user_id, status, invited_at, answered_at, role_at FROM call_reviewers "
+            "WHERE call_id = ? AND user_id = ?",
+            (call_id, user_id),
+        )
+        return _reviewer(row) if row else None
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    async def replace(
+        self, call_id: int, user_id: int, *, now: float, reason: str, declined: bool
+    ) -> ReplaceRow | None:
+        """``user_id`` leaves the group and the next reserve of the same category takes the place,
+        in one transaction. ``None`` (nothing changed) if they are not in the group."""
+
+        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
+            left = conn.execute(
+                "UPDATE draw_entries SET status = 'replaced', left_at = ?, left_reason = ?, "
+                "confirmation = CASE WHEN ? THEN 'declined' ELSE confirmation END "
+                "WHERE call_id = ? AND user_id = ? AND status = 'selected' RETURNING category_id",
+                (now, reason, 1 if declined else 0, call_id, user_id),
+            ).fetchone()
+            if left is None:
+                return None
+            category_id = int(left[0])
+            promoted = conn.execute(
+                "UPDATE draw_entries SET status = 'selected', promoted_at = ? "
+                "WHERE call_id = ? AND user_id = (SELECT user_id FROM draw_entries "
+                "WHERE call_id = ? AND category_id = ? AND status = 'reserve' "
+                "ORDER BY rank LIMIT 1) RETURNING user_id",
+                (now, call_id, call_id, category_id),
+            ).fetchone()
+            return ReplaceRow(category_id, int(promoted[0]) if promoted else None)
+
+        return await self.db.transaction(work)
+
+    async def confirm(self, call_id: int, user_id: int) -> bool:
+        """Confirm a place; False if not in the group or confirmed already."""
+        return await self.db.execute(
+            "UPDATE draw_entries SET confirmation = 'confirmed' WHERE call_id = ? AND user_id = ? "
+            "AND status = 'selected' AND confirmation = 'pending'",
+            (call_id, user_id),
+        ) > 0
+
+    async def answer_review(self, call_id: int, user_id: int, *, accept: bool, now: float) -> bool:
+        """Record a reviewer's yes/no; False if not invited or the answer is unchanged."""
+        status = "accepted" if accept else "declined"
+        return await self.db.execute(
+            "UPDATE call_reviewers SET status = ?, answered_at = ? "
+            "WHERE call_id = ? AND user_id = ? AND status != ?",
+            (status, now, call_id, user_id, status),
+        ) > 0
+
+    # -- deliveries -----------------------------------------------------------------------------
+
+    async def claim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, now: float) -> bool:
+        """Claim the right to send ``kind`` to the member (True once, ever, unless released)."""
+        return await self.db.execute(_CLAIM[kind], (now, call_id, user_id)) > 0
+
+    async def delivered(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, via: str) -> None:
+        await self.db.execute(_VIA[kind], (via, call_id, user_id))
+
+    async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
+        """Give a claim back after a failed send, so a later pass can try again."""
+        await self.db.execute(_RELEASE[kind], (call_id, user_id))
+
+    async def mark_role(self, call_id: int, user_id: int, now: float | None) -> None:
+        await self.db.execute(
+            "UPDATE draw_entries SET role_at = ? WHERE call_id = ? AND user_id = ?",
+            (now, call_id, user_id),
+        )
+
+    async def mark_reviewer_role(self, call_id: int, user_id: int, now: float | None) -> None:
+        await self.db.execute(
+            "UPDATE call_reviewers SET role_at = ? WHERE call_id = ? AND user_id = ?",
+            (now, call_id, user_id),
+        )

@@ -1,0 +1,429 @@
+"""Feedback rounds: the frozen audience, responses (form or thread messages), versions, reminders."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from db.connection import Database
+
+__all__ = [
+    "Delivery",
+    "FeedbackMessage",
+    "FeedbackRepository",
+    "FeedbackResponse",
+    "FeedbackRound",
+    "Recorded",
+    "Revised",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRound:
+    id: int
+    guild_id: int
+    number: int
+    title: str
+    plan: str
+    version: int
+    call_id: int | None
+    role_id: int | None
+    channel_id: int
+    thread_id: int | None
+    message_channel_id: int | None
+    message_id: int | None
+    status: str
+    closes_at: float
+    reminders: tuple[int, ...]
+    created_by: int
+    created_at: float
+    closed_at: float | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResponse:
+    user_id: int
+    first_at: float
+    last_at: float
+    first_via: str
+    late: bool
+    works_well: str | None
+    would_change: str | None
+    missing: str | None
+    form_at: float | None
+    form_late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackMessage:
+    message_id: int
+    user_id: int
+    content: str
+    at: float
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one response did: ``new`` is True the first time this member responded."""
+
+    new: bool
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Revised:
+    version: int
+    respondents: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    offset_seconds: int
+    user_id: int
+    status: str
+    at: float
+
+
+_ROUND_COLUMNS = (
+    "id, guild_id, number, title, plan, version, call_id, role_id, channel_id, thread_id, "
+    "message_channel_id, message_id, status, closes_at, reminders, created_by, created_at, closed_at"
+)
+_RESPONSE_COLUMNS = (
+    "user_id, first_at, last_at, first_via, late, works_well, would_change, missing, form_at, form_late"
+)
+
+
+def _round(row: sqlite3.Row) -> FeedbackRound:
+    values = {k: row[k] for k in row.keys()}
+    values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
+    return FeedbackRound(**values)
+
+
+def _response(row: sqlite3.Row) -> FeedbackResponse:
+    return FeedbackResponse(
+        user_id=row["user_id"], first_at=row["first_at"], last_at=row["last_at"],
+        first_via=row["first_via"], late=bool(row["late"]), works_well=row["works_well"],
+        would_change=row["would_change"], missing=row["missing"], form_at=row["form_at"],
+        form_late=bool(row["form_late"]),
+    )
+
+
+# The member must be in the round's frozen audience; late = after the deadline or once closed.
+def _upsert_response(
+    conn: sqlite3.Connection, round_id: int, user_id: int, at: float, via: str,
+    answers: tuple[str | None, str | None, str | None] | None,
+) -> Recorded | None:
+    """One statement: create or bump the member's response row (form answers replace old ones)."""
+    if answers is None:
+        sql = (
+            "INSERT INTO feedback_responses (round_id, user_id, first_at, last_at, first_via, late) "
+            "SELECT r.id, a.user_id, ?, ?, ?, (? > r.closes_at OR r.status = 'closed') "
+            "FROM feedback_rounds r JOIN feedback_audience a ON a.round_id = r.id "
+            "WHERE r.id = ? AND a.user_id = ? "
+            "ON CONFLICT (round_id, user_id) DO UPDATE SET last_at = excluded.last_at, "
+            "response_count = response_count + 1 "
+            "RETURNING response_count, late"
+        )
+        params: tuple[object, ...] = (at, at, via, at, round_id, user_id)
+    else:
+        sql = (
+            "INSERT INTO feedback_responses (round_id, user_id, first_at, last_at, first_via, late, "
+            "works_well, would_change, missing, form_at, form_late) "
+            "SELECT r.id, a.user_id, ?, ?, ?, (? > r.closes_at OR r.status = 'closed'), ?, ?, ?, ?, "
+            "(? > r.closes_at OR r.status = 'closed') "
+            "FROM feedback_rounds r JOIN feedback_audience a ON a.round_id = r.id "
+            "WHERE r.id = ? AND a.user_id = ? "
+            "ON CONFLICT (round_id, user_id) DO UPDATE SET last_at = excluded.last_at, "
+            "response_count = response_count + 1, works_well = excluded.works_well, "
+            "would_change = excluded.would_change, missing = excluded.missing, "
+            "form_at = excluded.form_at, form_late = excluded.form_late "
+            "RETURNING response_count, late"
+        )
+        params = (at, at, via, at, *answers, at, at, round_id, user_id)
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        return None
+    return Recorded(new=row[0] == 1, late=bool(row[1]))
+
+
+class FeedbackRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- rounds ---------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        title: str,
+        plan: str,
+        call_id: int | None,
+        role_id: int | None,
+        channel_id: int,
+        closes_at: float,
+        reminders: Sequence[int],
+        created_by: int,
+        created_at: float,
+        audience: Sequence[int],
+    ) -> FeedbackRound:
+        """The round (next per-server number), its frozen audience and version 1, in one go."""
+
+        def work(conn: sqlite3.Connection) -> FeedbackRound:
+            row = conn.execute(
+                f"""
+                INSERT INTO feedback_rounds (guild_id, number, title, plan, call_id, role_id,
+                                             channel_id, closes_at, reminders, created_by, created_at)
+                SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                FROM feedback_rounds WHERE guild_id = ?
+                RETURNING {_ROUND_COLUMNS}
+                """,
+                (guild_id, title, plan, call_id, role_id, channel_id, closes_at,
+                 json.dumps(list(reminders)), created_by, created_at, guild_id),
+            ).fetchone()
+            made = _round(row)
+            conn.executemany(
+                "INSERT INTO feedback_audience (round_id, user_id, position) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(made.id, user, i) for i, user in enumerate(audience)],
+            )
+            conn.execute(
+                "INSERT INTO feedback_versions (round_id, version, plan, changes, created_by, "
+                "created_at) VALUES (?, 1, ?, '[]', ?, ?)",
+                (made.id, plan, created_by, created_at),
+            )
+            return made
+
+        return await self.db.transaction(work)
+
+    async def delete(self, round_id: int) -> None:
+        await self.db.execute("DELETE FROM feedback_rounds WHERE id = ?", (round_id,))
+
+    async def set_thread(
+        self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
+    ) -> None:
+        await self.db.execute(
+            "UPDATE feedback_rounds SET thread_id = ?, message_channel_id = ?, message_id = ? "
+            "WHERE id = ?",
+            (thread_id, message_channel_id, message_id, round_id),
+        )
+
+    async def get(self, round_id: int) -> FeedbackRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM feedback_rounds WHERE id = ?", (round_id,)
+        )
+        return _round(row) if row else None
+
+    async def by_number(self, guild_id: int, number: int) -> FeedbackRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM feedback_rounds WHERE guild_id = ? AND number = ?",
+            (guild_id, number),
+        )
+        return _round(row) if row else None
+
+    async def by_thread(self, thread_id: int) -> FeedbackRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM feedback_rounds WHERE thread_id = ?", (thread_id,)
+        )
+        return _round(row) if row else None
+
+    async def thread_ids(self) -> set[int]:
+        rows = await self.db.fetchall(
+            "SELECT thread_id FROM feedback_rounds WHERE thread_id IS NOT NULL"
+        )
+        return {r[0] for r in rows}
+
+    async def search(self, guild_id: int, text: str, limit: int = 25) -> list[FeedbackRound]:
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM feedback_rounds WHERE guild_id = ? "
+            "AND (CAST(number AS TEXT) LIKE ? OR title LIKE ?) "
+            "ORDER BY status = 'open' DESC, number DESC LIMIT ?",
+            (guild_id, f"{text}%", f"%{text}%", limit),
+        )
+        return [_round(r) for r in rows]
+
+    async def close(self, round_id: int, now: float, reason: str) -> FeedbackRound | None:
+        """Close an open round (one atomic statement); ``None`` if it was closed already."""
+        row = await self.db.fetchone(
+            f"UPDATE feedback_rounds SET status = 'closed', closed_at = ?, close_reason = ? "
+            f"WHERE id = ? AND status = 'open' RETURNING {_ROUND_COLUMNS}",
+            (now, reason, round_id),
+        )
+        return _round(row) if row else None
+
+    async def revise(
+        self, round_id: int, plan: str, changes: Sequence[str], by: int, at: float
+    ) -> Revised:
+        """Next version of the plan and who had responded by then, in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> Revised:
+            row = conn.execute(
+                "UPDATE feedback_rounds SET version = version + 1, plan = ? WHERE id = ? "
+                "RETURNING version",
+                (plan, round_id),
+            ).fetchone()
+            version = int(row[0])
+            conn.execute(
+                "INSERT INTO feedback_versions (round_id, version, plan, changes, created_by, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (round_id, version, plan, json.dumps(list(changes)), by, at),
+            )
+            users = conn.execute(
+                "SELECT r.user_id FROM feedback_responses r JOIN feedback_audience a "
+                "ON a.round_id = r.round_id AND a.user_id = r.user_id "
+                "WHERE r.round_id = ? ORDER BY a.position",
+                (round_id,),
+            ).fetchall()
+            return Revised(version, [u[0] for u in users])
+
+        return await self.db.transaction(work)
+
+    async def versions(self, round_id: int) -> list[tuple[int, str, list[str]]]:
+        rows = await self.db.fetchall(
+            "SELECT version, plan, changes FROM feedback_versions WHERE round_id = ? ORDER BY version",
+            (round_id,),
+        )
+        return [(r[0], r[1], list(json.loads(r[2]))) for r in rows]
+
+    # -- audience and responses -----------------------------------------------------------------
+
+    async def audience(self, round_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM feedback_audience WHERE round_id = ? ORDER BY position",
+            (round_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def in_audience(self, round_id: int, user_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM feedback_audience WHERE round_id = ? AND user_id = ?",
+            (round_id, user_id),
+        )
+        return row is not None
+
+    async def counts(self, round_id: int) -> tuple[int, int]:
+        """(members who responded, audience size)."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM feedback_responses WHERE round_id = ?), "
+            "(SELECT COUNT(*) FROM feedback_audience WHERE round_id = ?)",
+            (round_id, round_id),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def record_form(
+        self, round_id: int, user_id: int, answers: tuple[str | None, str | None, str | None],
+        at: float,
+    ) -> Recorded | None:
+        """Save the member's form answers (replacing earlier ones); ``None`` if not in the audience."""
+        return await self.db.transaction(
+            lambda conn: _upsert_response(conn, round_id, user_id, at, "button", answers)
+        )
+
+    async def record_message(
+        self, round_id: int, user_id: int, message_id: int, content: str, at: float
+    ) -> Recorded | None:
+        """Count the member once and keep the message; ``None`` if not in the audience."""
+
+        def work(conn: sqlite3.Connection) -> Recorded | None:
+            result = _upsert_response(conn, round_id, user_id, at, "message", None)
+            if result is None:
+                return None
+            conn.execute(
+                "INSERT INTO feedback_messages (round_id, message_id, user_id, content, at, late) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, message_id) DO UPDATE SET "
+                "content = excluded.content",
+                (round_id, message_id, user_id, content, at, int(result.late)),
+            )
+            return result
+
+        return await self.db.transaction(work)
+
+    async def response(self, round_id: int, user_id: int) -> FeedbackResponse | None:
+        row = await self.db.fetchone(
+            f"SELECT {_RESPONSE_COLUMNS} FROM feedback_responses WHERE round_id = ? AND user_id = ?",
+            (round_id, user_id),
+        )
+        return _response(row) if row else None
+
+    async def responses(self, round_id: int) -> list[FeedbackResponse]:
+        rows = await self.db.fetchall(
+            f"SELECT {_RESPONSE_COLUMNS} FROM feedback_responses r WHERE round_id = ? "
+            "ORDER BY first_at, user_id",
+            (round_id,),
+        )
+        return [_response(r) for r in rows]
+
+    async def messages(self, round_id: int) -> list[FeedbackMessage]:
+        rows = await self.db.fetchall(
+            "SELECT message_id, user_id, content, at, late FROM feedback_messages "
+            "WHERE round_id = ? ORDER BY at, message_id",
+            (round_id,),
+        )
+        return [FeedbackMessage(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # -- reminder deliveries --------------------------------------------------------------------
+
+    async def claim_reminder(self, round_id: int, offset: int, at: float) -> list[int]:
+        """Claim, in one statement, every audience member of an open round who has not responded
+        and has not had this reminder: only the returned members may be nudged."""
+        rows = await self.db.fetchall(
+            "INSERT INTO feedback_reminder_deliveries (round_id, offset_seconds, user_id, status, at) "
+            "SELECT a.round_id, ?, a.user_id, 'claimed', ? FROM feedback_audience a "
+            "JOIN feedback_rounds r ON r.id = a.round_id "
+            "WHERE a.round_id = ? AND r.status = 'open' AND NOT EXISTS ("
+            "  SELECT 1 FROM feedback_responses x WHERE x.round_id = a.round_id "
+            "  AND x.user_id = a.user_id) "
+            "ORDER BY a.position "
+            "ON CONFLICT DO NOTHING RETURNING user_id",
+            (offset, at, round_id),
+        )
+        return [r[0] for r in rows]
+
+    async def mark_delivery(
+        self, round_id: int, offset: int, user_id: int, status: str, at: float
+    ) -> None:
+        await self.db.execute(
+            "UPDATE feedback_reminder_deliveries SET status = ?, at = ? "
+            "WHERE round_id = ? AND offset_seconds = ? AND user_id = ?",
+            (status, at, round_id, offset, user_id),
+        )
+
+    async def release_claims(self, round_id: int, offset: int, users: Sequence[int]) -> None:
+        """Forget claims whose nudge was not sent (a transient failure), so a retry sends them."""
+        await self.db.executemany(
+            "DELETE FROM feedback_reminder_deliveries WHERE round_id = ? AND offset_seconds = ? "
+            "AND user_id = ? AND status = 'claimed'",
+            [(round_id, offset, u) for u in users],
+        )
+
+    async def claim_thread_mentions(self, round_id: int, offset: int, at: float) -> list[int]:
+        """Members whose DMs were closed, claimed (one statement) for one mention in the thread."""
+        rows = await self.db.fetchall(
+            "UPDATE feedback_reminder_deliveries SET status = 'thread', at = ? "
+            "WHERE round_id = ? AND offset_seconds = ? AND status = 'dm_closed' RETURNING user_id",
+            (at, round_id, offset),
+        )
+        return sorted(r[0] for r in rows)
+
+    async def unclaim_thread_mentions(self, round_id: int, offset: int, users: Sequence[int]) -> None:
+        await self.db.executemany(
+            "UPDATE feedback_reminder_deliveries SET status = 'dm_closed' WHERE round_id = ? "
+            "AND offset_seconds = ? AND user_id = ? AND status = 'thread'",
+            [(round_id, offset, u) for u in users],
+        )
+
+    async def deliveries(self, round_id: int) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            "SELECT offset_seconds, user_id, status, at FROM feedback_reminder_deliveries "
+            "WHERE round_id = ? ORDER BY offset_seconds DESC, user_id",
+            (round_id,),
+        )
+        return [Delivery(r[0], r[1], r[2], r[3]) for r in rows]

@@ -1,0 +1,254 @@
+"""Group meetings: the frozen audience, reminder deliveries and members' DM opt-in."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from db.connection import Database
+
+__all__ = ["Meeting", "MeetingDelivery", "MeetingRepository", "POST_RECIPIENT"]
+
+# The delivery row of a reminder's channel post uses this user id.
+POST_RECIPIENT = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: int
+    guild_id: int
+    number: int
+    title: str
+    starts_at: float
+    duration_seconds: int
+    call_id: int | None
+    role_id: int | None
+    location: str | None
+    voice_channel_id: int | None
+    channel_id: int
+    message_id: int | None
+    event_id: int | None
+    status: str
+    reminders: tuple[int, ...]
+    created_by: int
+    created_at: float
+    cancelled_at: float | None
+
+    @property
+    def ends_at(self) -> float:
+        return self.starts_at + self.duration_seconds
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status == "scheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingDelivery:
+    offset_seconds: int
+    user_id: int
+    status: str
+
+
+_COLUMNS = (
+    "id, guild_id, number, title, starts_at, duration_seconds, call_id, role_id, location, "
+    "voice_channel_id, channel_id, message_id, event_id, status, reminders, created_by, "
+    "created_at, cancelled_at"
+)
+
+
+def _meeting(row: sqlite3.Row) -> Meeting:
+    values = {k: row[k] for k in row.keys()}
+    values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
+    return Meeting(**values)
+
+
+class MeetingRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        title: str,
+        starts_at: float,
+        duration_seconds: int,
+        call_id: int | None,
+        role_id: int | None,
+        location: str | None,
+        voice_channel_id: int | None,
+        channel_id: int,
+        reminders: Sequence[int],
+        created_by: int,
+        created_at: float,
+        audience: Sequence[int],
+    ) -> Meeting:
+        """The meeting (next per-server number) and its frozen audience in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> Meeting:
+            row = conn.execute(
+                f"""
+                INSERT INTO meetings (guild_id, number, title, starts_at, duration_seconds, call_id,
+                                      role_id, location, voice_channel_id, channel_id, reminders,
+                                      created_by, created_at)
+                SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                FROM meetings WHERE guild_id = ?
+                RETURNING {_COLUMNS}
+                """,
+                (guild_id, title, starts_at, duration_seconds, call_id, role_id, location,
+                 voice_channel_id, channel_id, json.dumps(list(reminders)), created_by,
+                 created_at, guild_id),
+            ).fetchone()
+            made = _meeting(row)
+            conn.executemany(
+                "INSERT INTO meeting_audience (meeting_id, user_id, position) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(made.id, user, i) for i, user in enumerate(audience)],
+            )
+            return made
+
+        return await self.db.transaction(work)
+
+    async def delete(self, meeting_id: int) -> None:
+        await self.db.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
+
+    async def set_message(self, meeting_id: int, channel_id: int, message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE meetings SET channel_id = ?, message_id = ? WHERE id = ?",
+            (channel_id, message_id, meeting_id),
+        )
+
+    async def set_event(self, meeting_id: int, event_id: int | None) -> None:
+        await self.db.execute(
+            "UPDATE meetings SET event_id = ? WHERE id = ?", (event_id, meeting_id)
+        )
+
+    async def get(self, meeting_id: int) -> Meeting | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM meetings WHERE id = ?", (meeting_id,))
+        return _meeting(row) if row else None
+
+    async def by_number(self, guild_id: int, number: int) -> Meeting | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM meetings WHERE guild_id = ? AND number = ?",
+            (guild_id, number),
+        )
+        return _meeting(row) if row else None
+
+    async def upcoming(self, guild_id: int, since: float, limit: int = 25) -> list[Meeting]:
+        """Scheduled meetings that have not ended, soonest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM meetings WHERE guild_id = ? AND status = 'scheduled' "
+            "AND starts_at + duration_seconds > ? ORDER BY starts_at, number LIMIT ?",
+            (guild_id, since, limit),
+        )
+        return [_meeting(r) for r in rows]
+
+    async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Meeting]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM meetings WHERE guild_id = ? "
+            "AND (CAST(number AS TEXT) LIKE ? OR title LIKE ?) "
+            "ORDER BY status = 'scheduled' DESC, starts_at DESC LIMIT ?",
+            (guild_id, f"{text}%", f"%{text}%", limit),
+        )
+        return [_meeting(r) for r in rows]
+
+    async def cancel(self, meeting_id: int, now: float) -> Meeting | None:
+        """Cancel a scheduled meeting (one atomic statement); ``None`` if it was cancelled already."""
+        row = await self.db.fetchone(
+            f"UPDATE meetings SET status = 'cancelled', cancelled_at = ? "
+            f"WHERE id = ? AND status = 'scheduled' RETURNING {_COLUMNS}",
+            (now, meeting_id),
+        )
+        return _meeting(row) if row else None
+
+    async def audience(self, meeting_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM meeting_audience WHERE meeting_id = ? ORDER BY position",
+            (meeting_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def in_audience(self, meeting_id: int, user_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM meeting_audience WHERE meeting_id = ? AND user_id = ?",
+            (meeting_id, user_id),
+        )
+        return row is not None
+
+    # -- DM opt-in ------------------------------------------------------------------------------
+
+    async def toggle_dms(self, guild_id: int, user_id: int, now: float) -> bool:
+        """Turn the member's meeting DMs on if off, off if on (one transaction); the new state."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            removed = conn.execute(
+                "DELETE FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
+                (guild_id, user_id),
+            ).rowcount
+            if removed:
+                return False
+            conn.execute(
+                "INSERT INTO member_meeting_dms (guild_id, user_id, updated_at) VALUES (?, ?, ?)",
+                (guild_id, user_id, now),
+            )
+            return True
+
+        return await self.db.transaction(work)
+
+    async def wants_dms(self, guild_id: int, user_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return row is not None
+
+    # -- reminder deliveries --------------------------------------------------------------------
+
+    async def claim_post(self, meeting_id: int, offset: int, now: float) -> bool:
+        """Claim this reminder's channel post (only while the meeting is scheduled)."""
+        rows = await self.db.fetchall(
+            "INSERT INTO meeting_reminder_deliveries (meeting_id, offset_seconds, user_id, status, at) "
+            "SELECT id, ?, ?, 'claimed', ? FROM meetings WHERE id = ? AND status = 'scheduled' "
+            "ON CONFLICT DO NOTHING RETURNING user_id",
+            (offset, POST_RECIPIENT, now, meeting_id),
+        )
+        return bool(rows)
+
+    async def claim_dms(self, meeting_id: int, offset: int, now: float) -> list[int]:
+        """Claim, in one statement, the audience members who opted in to DMs and have not had
+        this reminder."""
+        rows = await self.db.fetchall(
+            "INSERT INTO meeting_reminder_deliveries (meeting_id, offset_seconds, user_id, status, at) "
+            "SELECT a.meeting_id, ?, a.user_id, 'claimed', ? FROM meeting_audience a "
+            "JOIN meetings m ON m.id = a.meeting_id "
+            "JOIN member_meeting_dms d ON d.guild_id = m.guild_id AND d.user_id = a.user_id "
+            "WHERE a.meeting_id = ? AND m.status = 'scheduled' ORDER BY a.position "
+            "ON CONFLICT DO NOTHING RETURNING user_id",
+            (offset, now, meeting_id),
+        )
+        return [r[0] for r in rows]
+
+    async def mark(self, meeting_id: int, offset: int, user_id: int, status: str, now: float) -> None:
+        await self.db.execute(
+            "UPDATE meeting_reminder_deliveries SET status = ?, at = ? "
+            "WHERE meeting_id = ? AND offset_seconds = ? AND user_id = ?",
+            (status, now, meeting_id, offset, user_id),
+        )
+
+    async def release(self, meeting_id: int, offset: int, users: Sequence[int]) -> None:
+        await self.db.executemany(
+            "DELETE FROM meeting_reminder_deliveries WHERE meeting_id = ? AND offset_seconds = ? "
+            "AND user_id = ? AND status = 'claimed'",
+            [(meeting_id, offset, u) for u in users],
+        )
+
+    async def deliveries(self, meeting_id: int) -> list[MeetingDelivery]:
+        rows = await self.db.fetchall(
+            "SELECT offset_seconds, user_id, status FROM meeting_reminder_deliveries "
+            "WHERE meeting_id = ? ORDER BY offset_seconds DESC, user_id",
+            (meeting_id,),
+        )
+        return [MeetingDelivery(r[0], r[1], r[2]) for r in rows]

@@ -1,0 +1,333 @@
+"""Members' data: what is stored about a member, deleting it, and the retention sweep.
+
+Features add tables over time and a server may run an older schema, so every query here names
+the tables it needs and is skipped when one of them is absent (checked in ``sqlite_master``).
+All SQL is static and parameterised.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.connection import Database
+from db.repositories.audit import append_row, forget_member
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "DeletionReport",
+    "MyDataRepository",
+    "RetainedCount",
+    "RetentionReport",
+    "Section",
+]
+
+DEFAULT_RETENTION_DAYS = 90
+DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One kind of record about a member, e.g. their call sign-ups."""
+
+    name: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetainedCount:
+    session_id: int
+    key: str
+    question: str
+    answer: str
+    count: int
+
+
+@dataclass(slots=True)
+class RetentionReport:
+    sessions: int = 0
+    answers: int = 0
+    comments: int = 0
+
+
+@dataclass(slots=True)
+class DeletionReport:
+    removed: dict[str, int] = field(default_factory=dict)
+    call_ids: list[int] = field(default_factory=list)  # calls whose roster changed (refresh posts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    section: str
+    tables: tuple[str, ...]
+    sql: str  # parameters: (guild_id, user_id)
+
+
+# What /mydata show collects. Each query is scoped to one server and one member.
+_COLLECT: tuple[_Query, ...] = (
+    _Query("call sign-ups", ("calls", "call_signups", "call_categories"),
+           "SELECT c.number AS call, c.title, c.status AS call_status, cc.label AS category, "
+           "s.joined_at, s.source FROM call_signups s JOIN calls c ON c.id = s.call_id "
+           "JOIN call_categories cc ON cc.id = s.category_id "
+           "WHERE c.guild_id = ? AND s.user_id = ? ORDER BY c.number"),
+    _Query("draws", ("calls", "draw_entries", "call_categories"),
+           "SELECT c.number AS call, c.title, cc.label AS category, e.rank, e.status, "
+           "e.confirmation, e.promoted_at, e.left_at, e.left_reason FROM draw_entries e "
+           "JOIN calls c ON c.id = e.call_id JOIN call_categories cc ON cc.id = e.category_id "
+           "WHERE c.guild_id = ? AND e.user_id = ? ORDER BY c.number"),
+    _Query("reviews", ("calls", "call_reviewers"),
+           "SELECT c.number AS call, c.title, r.status, r.invited_at, r.answered_at "
+           "FROM call_reviewers r JOIN calls c ON c.id = r.call_id "
+           "WHERE c.guild_id = ? AND r.user_id = ? ORDER BY c.number"),
+    _Query("feedback rounds you were asked to", ("feedback_rounds", "feedback_audience"),
+           "SELECT f.number AS round, f.title FROM feedback_audience a "
+           "JOIN feedback_rounds f ON f.id = a.round_id "
+           "WHERE f.guild_id = ? AND a.user_id = ? ORDER BY f.number"),
+    _Query("feedback", ("feedback_rounds", "feedback_responses"),
+           "SELECT f.number AS round, f.title, r.first_at, r.last_at, r.first_via, "
+           "r.response_count, r.late, r.works_well, r.would_change, r.missing "
+           "FROM feedback_responses r JOIN feedback_rounds f ON f.id = r.round_id "
+           "WHERE f.guild_id = ? AND r.user_id = ? ORDER BY f.number"),
+    _Query("feedback messages", ("feedback_rounds", "feedback_messages"),
+           "SELECT f.number AS round, m.content, m.at, m.late FROM feedback_messages m "
+           "JOIN feedback_rounds f ON f.id = m.round_id "
+           "WHERE f.guild_id = ? AND m.user_id = ? ORDER BY m.at"),
+    _Query("meetings", ("meetings", "meeting_audience"),
+           "SELECT m.number AS meeting, m.title, m.starts_at, m.status FROM meeting_audience a "
+           "JOIN meetings m ON m.id = a.meeting_id "
+           "WHERE m.guild_id = ? AND a.user_id = ? ORDER BY m.number"),
+    _Query("meeting reminders by DM", ("member_meeting_dms",),
+           "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?"),
+    _Query("bookings", ("sessions", "session_bookings"),
+           "SELECT s.number AS session, s.title, s.starts_at, b.status, b.booked_at, "
+           "b.promoted_at, b.cancelled_at FROM session_bookings b "
+           "JOIN sessions s ON s.id = b.session_id "
+           "WHERE s.guild_id = ? AND b.user_id = ? ORDER BY s.number"),
+    _Query("survey answers", ("sessions", "session_answers"),
+           "SELECT s.number AS session, a.question, a.answer FROM session_answers a "
+           "JOIN sessions s ON s.id = a.session_id "
+           "WHERE s.guild_id = ? AND a.user_id = ? ORDER BY s.number, a.position"),
+    _Query("evaluations", ("sessions", "session_evaluations"),
+           "SELECT s.number AS session, e.rating, e.useful, e.better, e.submitted_at "
+           "FROM session_evaluations e JOIN sessions s ON s.id = e.session_id "
+           "WHERE s.guild_id = ? AND e.user_id = ? ORDER BY s.number"),
+    _Query("first-to-hear lists for repeats", ("sessions", "session_priority"),
+           "SELECT s.number AS session, s.title FROM session_priority p "
+           "JOIN sessions s ON s.id = p.session_id "
+           "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number"),
+)
+
+# What /mydata delete removes, in order. Draw rows (draws, draw_entries) are kept on purpose:
+# a published draw must keep verifying. The audit log is kept and made unlinkable instead.
+_DELETE: tuple[_Query, ...] = (
+    _Query("call sign-ups", ("calls", "call_signups"),
+           "DELETE FROM call_signups WHERE user_id = ?2 AND call_id IN "
+           "(SELECT id FROM calls WHERE guild_id = ?1)"),
+    _Query("review invitations", ("calls", "call_reviewers"),
+           "DELETE FROM call_reviewers WHERE user_id = ?2 AND call_id IN "
+           "(SELECT id FROM calls WHERE guild_id = ?1)"),
+    _Query("feedback messages", ("feedback_rounds", "feedback_messages"),
+           "DELETE FROM feedback_messages WHERE user_id = ?2 AND round_id IN "
+           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
+    _Query("feedback", ("feedback_rounds", "feedback_responses"),
+           "DELETE FROM feedback_responses WHERE user_id = ?2 AND round_id IN "
+           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
+    _Query("feedback rounds you were asked to", ("feedback_rounds", "feedback_audience"),
+           "DELETE FROM feedback_audience WHERE user_id = ?2 AND round_id IN "
+           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
+    _Query("feedback reminders", ("feedback_rounds", "feedback_reminder_deliveries"),
+           "DELETE FROM feedback_reminder_deliveries WHERE user_id = ?2 AND round_id IN "
+           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
+    _Query("meetings", ("meetings", "meeting_audience"),
+           "DELETE FROM meeting_audience WHERE user_id = ?2 AND meeting_id IN "
+           "(SELECT id FROM meetings WHERE guild_id = ?1)"),
+    _Query("meeting reminders", ("meetings", "meeting_reminder_deliveries"),
+           "DELETE FROM meeting_reminder_deliveries WHERE user_id = ?2 AND meeting_id IN "
+           "(SELECT id FROM meetings WHERE guild_id = ?1)"),
+    _Query("meeting reminders by DM", ("member_meeting_dms",),
+           "DELETE FROM member_meeting_dms WHERE guild_id = ?1 AND user_id = ?2"),
+    _Query("survey answers", ("sessions", "session_answers"),
+           "DELETE FROM session_answers WHERE user_id = ?2 AND session_id IN "
+           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+    _Query("evaluations", ("sessions", "session_evaluations"),
+           "DELETE FROM session_evaluations WHERE user_id = ?2 AND session_id IN "
+           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+    _Query("bookings", ("sessions", "session_bookings"),
+           "DELETE FROM session_bookings WHERE user_id = ?2 AND session_id IN "
+           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+    _Query("first-to-hear lists for repeats", ("sessions", "session_priority"),
+           "DELETE FROM session_priority WHERE user_id = ?2 AND session_id IN "
+           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+    _Query("session messages", ("sessions", "session_deliveries"),
+           "DELETE FROM session_deliveries WHERE user_id = ?2 AND session_id IN "
+           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+)
+
+_RETENTION_TABLES = ("sessions", "session_answers", "session_evaluations", "session_questions")
+
+# Sessions past their retention period that still hold answers or comments.
+_DUE_SESSIONS = (
+    "SELECT s.id, s.guild_id, s.number FROM sessions s "
+    "LEFT JOIN guild_settings g ON g.guild_id = s.guild_id "
+    "WHERE s.ends_at + COALESCE(g.retention_days, ?1) * 86400.0 <= ?2 AND ("
+    " EXISTS (SELECT 1 FROM session_answers a WHERE a.session_id = s.id) OR"
+    " EXISTS (SELECT 1 FROM session_evaluations e WHERE e.session_id = s.id"
+    "         AND (e.useful != '' OR e.better != '')))"
+    " ORDER BY s.id"
+)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _has(present: set[str], tables: Sequence[str]) -> bool:
+    return all(t in present for t in tables)
+
+
+def _as_dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _retain_session(conn: sqlite3.Connection, session_id: int) -> tuple[int, int]:
+    """Keep the counts, delete the answers and the comments of one session."""
+    conn.execute(
+        "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
+        "SELECT a.session_id, a.key, MAX(a.question), "
+        "       CASE WHEN COALESCE(q.kind, 'text') = 'choice' THEN a.answer ELSE '' END, COUNT(*) "
+        "FROM session_answers a "
+        "LEFT JOIN session_questions q ON q.session_id = a.session_id AND q.key = a.key "
+        "WHERE a.session_id = ? AND a.answer != '' "
+        "GROUP BY a.session_id, a.key, 4 "
+        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
+        (session_id,),
+    )
+    conn.execute(
+        "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
+        "SELECT ?1, '', '', '', COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?1 "
+        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
+        (session_id,),
+    )
+    answers = conn.execute("DELETE FROM session_answers WHERE session_id = ?", (session_id,)).rowcount
+    comments = conn.execute(
+        "UPDATE session_evaluations SET useful = '', better = '' "
+        "WHERE session_id = ? AND (useful != '' OR better != '')",
+        (session_id,),
+    ).rowcount
+    return answers, comments
+
+
+class MyDataRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- retention setting ----------------------------------------------------------------------
+
+    async def retention_days(self, guild_id: int) -> int:
+        value = await self.db.fetchval(
+            "SELECT retention_days FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return int(value) if value is not None else DEFAULT_RETENTION_DAYS
+
+    async def set_retention_days(self, guild_id: int, days: int, now: float) -> None:
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, retention_days, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days, "
+            "updated_at = excluded.updated_at",
+            (guild_id, days, now),
+        )
+
+    # -- retention sweep ------------------------------------------------------------------------
+
+    async def sweep(self, now: float) -> RetentionReport:
+        """Delete survey answers and evaluation comments past each server's retention period,
+        keeping the counts, with one audit row per session, in one transaction. Idempotent."""
+
+        def work(conn: sqlite3.Connection) -> RetentionReport:
+            report = RetentionReport()
+            if not _has(_tables(conn), _RETENTION_TABLES):
+                return report
+            for session_id, guild_id, number in conn.execute(
+                _DUE_SESSIONS, (DEFAULT_RETENTION_DAYS, now)
+            ).fetchall():
+                answers, comments = _retain_session(conn, session_id)
+                report.sessions += 1
+                report.answers += answers
+                report.comments += comments
+                append_row(conn, guild_id, now, None, "data.retention", f"session:{number}",
+                           {"answers_deleted": answers, "comments_deleted": comments})
+            return report
+
+        return await self.db.transaction(work)
+
+    async def retained_counts(self, session_id: int) -> list[RetainedCount]:
+        rows = await self.db.fetchall(
+            "SELECT session_id, key, question, answer, count FROM survey_answer_counts "
+            "WHERE session_id = ? ORDER BY key, answer",
+            (session_id,),
+        )
+        return [RetainedCount(*r) for r in rows]
+
+    # -- a member's data ------------------------------------------------------------------------
+
+    async def collect(self, guild_id: int, user_id: int) -> list[Section]:
+        def work(conn: sqlite3.Connection) -> list[Section]:
+            present = _tables(conn)
+            sections = []
+            for query in _COLLECT:
+                if _has(present, query.tables):
+                    rows = _as_dicts(conn.execute(query.sql, (guild_id, user_id)))
+                    if rows:
+                        sections.append(Section(query.section, rows))
+            return sections
+
+        return await self.db.run_sync(work)
+
+    async def active_bookings(self, guild_id: int, user_id: int, now: float) -> list[int]:
+        """Numbers of sessions not yet started where the member has a place or is waiting."""
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            if not _has(_tables(conn), ("sessions", "session_bookings")):
+                return []
+            rows = conn.execute(
+                "SELECT s.number FROM session_bookings b JOIN sessions s ON s.id = b.session_id "
+                "WHERE s.guild_id = ? AND b.user_id = ? AND b.status IN ('confirmed', 'waiting') "
+                "AND s.starts_at > ? ORDER BY s.number",
+                (guild_id, user_id, now),
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        return await self.db.run_sync(work)
+
+    async def delete(self, guild_id: int, user_id: int, now: float) -> DeletionReport:
+        """Delete the member's rows in this server, record it, and make their audit rows
+        unlinkable, in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> DeletionReport:
+            present = _tables(conn)
+            report = DeletionReport()
+            if _has(present, ("calls", "call_signups")):
+                report.call_ids = [r[0] for r in conn.execute(
+                    "SELECT s.call_id FROM call_signups s JOIN calls c ON c.id = s.call_id "
+                    "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open'",
+                    (guild_id, user_id),
+                ).fetchall()]
+            for query in _DELETE:
+                if _has(present, query.tables):
+                    count = conn.execute(query.sql, (guild_id, user_id)).rowcount
+                    if count:
+                        report.removed[query.section] = report.removed.get(query.section, 0) + count
+            append_row(conn, guild_id, now, user_id, "member.data_deleted", "member",
+                       {"removed": json.loads(json.dumps(report.removed))})
+            forget_member(conn, guild_id, user_id)
+            return report
+
+        return await self.db.transaction(work)

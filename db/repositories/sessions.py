@@ -1,0 +1,544 @@
+"""Sessions, bookings (with the waiting list), private survey answers, evaluations, deliveries.
+
+Race-freedom: a booking is decided by ONE ``INSERT ... SELECT ... ON CONFLICT ... RETURNING``
+statement that counts the confirmed bookings and assigns the next submission number (``seq``)
+itself, so concurrent bookings can never overbook and the waiting list is in submission order.
+Cancelling a booking and promoting the first people waiting is one transaction issued as one
+call (``Database.transaction``); so is changing the capacity.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from db.connection import Database
+
+__all__ = [
+    "BookResult",
+    "Booking",
+    "CancelResult",
+    "Delivery",
+    "Evaluation",
+    "Session",
+    "SessionRepository",
+]
+
+_COLUMNS = (
+    "id, guild_id, number, channel_id, message_id, event_id, title, description, starts_at, "
+    "ends_at, closes_at, capacity, reminders, repeat_of, priority_until, status, created_by, "
+    "created_at, cancelled_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: int
+    guild_id: int
+    number: int
+    channel_id: int
+    message_id: int | None
+    event_id: int | None
+    title: str
+    description: str
+    starts_at: float
+    ends_at: float
+    closes_at: float
+    capacity: int
+    reminders: tuple[int, ...]  # offsets in seconds before the start, largest first
+    repeat_of: int | None
+    priority_until: float | None
+    status: str
+    created_by: int
+    created_at: float
+    cancelled_at: float | None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    def is_finished(self, now: float) -> bool:
+        return now >= self.ends_at
+
+    def has_started(self, now: float) -> bool:
+        return now >= self.starts_at
+
+    def booking_open(self, now: float) -> bool:
+        return self.status == "open" and now < self.closes_at
+
+
+def _session(row: sqlite3.Row) -> Session:
+    values = {k: row[k] for k in row.keys()}
+    values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
+    return Session(**values)
+
+
+BookStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting",
+                     "cancelled_session", "closed", "priority", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class BookResult:
+    status: BookStatus
+    seq: int | None = None
+    position: int | None = None  # waiting-list position (1 = next)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    previous: str | None  # 'confirmed', 'waiting', or None if there was no booking
+    promoted: tuple[tuple[int, int], ...]  # (user_id, seq) in waiting-list order
+    refused: str | None = None  # 'missing', 'cancelled_session' or 'started'
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    user_id: int
+    status: str
+    seq: int
+    booked_at: float
+    promoted_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    user_id: int
+    rating: int
+    useful: str
+    better: str
+    submitted_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    user_id: int
+    via: str
+
+
+# -- sync helpers run inside a transaction (aiosqlite's worker thread) --------------------------
+
+
+def _position(conn: sqlite3.Connection, session_id: int, seq: int) -> int:
+    return int(conn.execute(
+        "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
+        "AND seq <= ?",
+        (session_id, seq),
+    ).fetchone()[0])
+
+
+def _promote(conn: sqlite3.Connection, session_id: int, now: float) -> list[tuple[int, int]]:
+    """Move the first people waiting into free places (inside the caller's transaction)."""
+    row = conn.execute(
+        "SELECT s.capacity - (SELECT COUNT(*) FROM session_bookings b "
+        "WHERE b.session_id = s.id AND b.status = 'confirmed') FROM sessions s WHERE s.id = ?",
+        (session_id,),
+    ).fetchone()
+    free = int(row[0]) if row else 0
+    if free <= 0:
+        return []
+    rows = conn.execute(
+        "UPDATE session_bookings SET status = 'confirmed', promoted_at = ? "
+        "WHERE session_id = ? AND status = 'waiting' AND seq IN ("
+        "  SELECT seq FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
+        "  ORDER BY seq LIMIT ?) RETURNING user_id, seq",
+        (now, session_id, session_id, free),
+    ).fetchall()
+    return sorted(((int(r[0]), int(r[1])) for r in rows), key=lambda p: p[1])
+
+
+class SessionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        title: str,
+        description: str,
+        starts_at: float,
+        ends_at: float,
+        closes_at: float,
+        capacity: int,
+        reminders: Sequence[int],
+        repeat_of: int | None,
+        priority_until: float | None,
+        created_by: int,
+        created_at: float,
+        questions: Sequence[tuple[int, str, str, str, str, str, int]],
+    ) -> tuple[Session, int]:
+        """Insert the session (next per-server number), its questions and, for a repeat, the
+        earlier waiting list as the priority list, in one transaction. Returns (session,
+        number of people with priority)."""
+
+        def work(conn: sqlite3.Connection) -> tuple[Session, int]:
+            row = conn.execute(
+                f"""
+                INSERT INTO sessions (guild_id, number, channel_id, title, description, starts_at,
+                                      ends_at, closes_at, capacity, reminders, repeat_of,
+                                      priority_until, created_by, created_at)
+                SELECT ?, COALESCE(MAX(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                FROM sessions WHERE guild_id = ?
+                RETURNING {_COLUMNS}
+                """,
+                (guild_id, channel_id, title, description, starts_at, ends_at, closes_at, capacity,
+                 json.dumps(list(reminders)), repeat_of, priority_until, created_by, created_at,
+                 guild_id),
+            ).fetchone()
+            session = _session(row)
+            conn.executemany(
+                "INSERT INTO session_questions (session_id, position, key, text, label, kind, "
+                "options, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(session.id, *q) for q in questions],
+            )
+            priority = 0
+            if repeat_of is not None:
+                priority = conn.execute(
+                    "INSERT INTO session_priority (session_id, user_id, from_session_id) "
+                    "SELECT ?, user_id, session_id FROM session_bookings "
+                    "WHERE session_id = ? AND status = 'waiting'",
+                    (session.id, repeat_of),
+                ).rowcount
+                if priority == 0 and priority_until is not None:
+                    # Nobody missed out last time: no priority window needed.
+                    row = conn.execute(
+                        f"UPDATE sessions SET priority_until = NULL WHERE id = ? RETURNING {_COLUMNS}",
+                        (session.id,),
+                    ).fetchone()
+                    session = _session(row)
+            return session, priority
+
+        return await self.db.transaction(work)
+
+    async def delete(self, session_id: int) -> None:
+        await self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    async def set_message(self, session_id: int, channel_id: int, message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE sessions SET channel_id = ?, message_id = ? WHERE id = ?",
+            (channel_id, message_id, session_id),
+        )
+
+    async def set_event(self, session_id: int, event_id: int | None) -> None:
+        await self.db.execute("UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id))
+
+    async def get(self, session_id: int) -> Session | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
+        return _session(row) if row else None
+
+    async def by_number(self, guild_id: int, number: int) -> Session | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? AND number = ?", (guild_id, number)
+        )
+        return _session(row) if row else None
+
+    async def list_for_guild(self, guild_id: int, limit: int = 25) -> list[Session]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? "
+            "ORDER BY status = 'open' DESC, number DESC LIMIT ?",
+            (guild_id, limit),
+        )
+        return [_session(r) for r in rows]
+
+    async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Session]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? "
+            "AND (CAST(number AS TEXT) LIKE ? OR title LIKE ?) "
+            "ORDER BY status = 'open' DESC, number DESC LIMIT ?",
+            (guild_id, f"{text}%", f"%{text}%", limit),
+        )
+        return [_session(r) for r in rows]
+
+    async def update(
+        self,
+        session_id: int,
+        *,
+        title: str,
+        starts_at: float,
+        ends_at: float,
+        closes_at: float,
+        capacity: int,
+        now: float,
+    ) -> tuple[Session, list[tuple[int, int]]] | None:
+        """Change a session that is open and not finished, and promote into any new places, in
+        one transaction. ``None`` if it was cancelled or finished meanwhile."""
+
+        def work(conn: sqlite3.Connection) -> tuple[Session, list[tuple[int, int]]] | None:
+            row = conn.execute(
+                f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
+                f"capacity = ? WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                (title, starts_at, ends_at, closes_at, capacity, session_id, now),
+            ).fetchone()
+            if row is None:
+                return None
+            return _session(row), _promote(conn, session_id, now)
+
+        return await self.db.transaction(work)
+
+    async def cancel(self, session_id: int, now: float) -> Session | None:
+        """Cancel an open, unfinished session (one statement); ``None`` if it was not."""
+        row = await self.db.fetchone(
+            f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
+            f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+            (now, session_id, now),
+        )
+        return _session(row) if row else None
+
+    # -- questions ------------------------------------------------------------------------------
+
+    async def questions(self, session_id: int) -> list[sqlite3.Row]:
+        return await self.db.fetchall(
+            "SELECT key, text, label, kind, options, required FROM session_questions "
+            "WHERE session_id = ? ORDER BY position",
+            (session_id,),
+        )
+
+    async def replace_questions(
+        self, session_id: int, questions: Sequence[tuple[int, str, str, str, str, str, int]]
+    ) -> bool:
+        """Replace the questions if nobody has booked yet (checked in the same transaction)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            booked = conn.execute(
+                "SELECT 1 FROM session_bookings WHERE session_id = ? LIMIT 1", (session_id,)
+            ).fetchone()
+            if booked is not None:
+                return False
+            conn.execute("DELETE FROM session_questions WHERE session_id = ?", (session_id,))
+            conn.executemany(
+                "INSERT INTO session_questions (session_id, position, key, text, label, kind, "
+                "options, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(session_id, *q) for q in questions],
+            )
+            return True
+
+        return await self.db.transaction(work)
+
+    # -- bookings -------------------------------------------------------------------------------
+
+    async def book(
+        self,
+        session_id: int,
+        user_id: int,
+        now: float,
+        answers: Sequence[tuple[int, str, str, str]],
+    ) -> BookResult:
+        """Book a place or a waiting-list spot. The decision is the single INSERT below; the
+        answers are written in the same transaction, so a booking never lacks its answers."""
+
+        def work(conn: sqlite3.Connection) -> BookResult:
+            row = conn.execute(
+                """
+                INSERT INTO session_bookings (session_id, user_id, status, seq, booked_at)
+                SELECT s.id, ?,
+                       CASE WHEN (SELECT COUNT(*) FROM session_bookings b
+                                  WHERE b.session_id = s.id AND b.status = 'confirmed') < s.capacity
+                             AND NOT EXISTS (SELECT 1 FROM session_bookings b
+                                             WHERE b.session_id = s.id AND b.status = 'waiting')
+                            THEN 'confirmed' ELSE 'waiting' END,
+                       (SELECT COALESCE(MAX(b.seq), 0) + 1 FROM session_bookings b
+                        WHERE b.session_id = s.id),
+                       ?
+                FROM sessions s
+                WHERE s.id = ? AND s.status = 'open' AND s.closes_at > ?
+                  AND (s.priority_until IS NULL OR s.priority_until <= ?
+                       OR EXISTS (SELECT 1 FROM session_priority p
+                                  WHERE p.session_id = s.id AND p.user_id = ?))
+                ON CONFLICT (session_id, user_id) DO UPDATE SET
+                    status = excluded.status, seq = excluded.seq, booked_at = excluded.booked_at,
+                    promoted_at = NULL, cancelled_at = NULL
+                WHERE session_bookings.status = 'cancelled'
+                RETURNING status, seq
+                """,
+                (user_id, now, session_id, now, now, user_id),
+            ).fetchone()
+            if row is not None:
+                status, seq = str(row[0]), int(row[1])
+                conn.execute(
+                    "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
+                    (session_id, user_id),
+                )
+                conn.executemany(
+                    "INSERT INTO session_answers (session_id, user_id, position, key, question, "
+                    "answer) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(session_id, user_id, *a) for a in answers],
+                )
+                position = _position(conn, session_id, seq) if status == "waiting" else None
+                return BookResult(status, seq, position)  # type: ignore[arg-type]
+            existing = conn.execute(
+                "SELECT status, seq FROM session_bookings WHERE session_id = ? AND user_id = ?",
+                (session_id, user_id),
+            ).fetchone()
+            if existing is not None and existing[0] == "confirmed":
+                return BookResult("already_confirmed", int(existing[1]))
+            if existing is not None and existing[0] == "waiting":
+                return BookResult("already_waiting", int(existing[1]),
+                                  _position(conn, session_id, int(existing[1])))
+            session = conn.execute(
+                "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if session is None:
+                return BookResult("missing")
+            if session[0] != "open":
+                return BookResult("cancelled_session")
+            if session[1] <= now:
+                return BookResult("closed")
+            return BookResult("priority")
+
+        return await self.db.transaction(work)
+
+    async def member_status(self, session_id: int, user_id: int) -> tuple[str, int | None] | None:
+        """('confirmed', None), ('waiting', position) or None."""
+        row = await self.db.fetchone(
+            "SELECT b.status, CASE WHEN b.status = 'waiting' THEN ("
+            "  SELECT COUNT(*) FROM session_bookings w WHERE w.session_id = b.session_id "
+            "  AND w.status = 'waiting' AND w.seq <= b.seq) END "
+            "FROM session_bookings b WHERE b.session_id = ? AND b.user_id = ? "
+            "AND b.status IN ('confirmed', 'waiting')",
+            (session_id, user_id),
+        )
+        return (str(row[0]), row[1]) if row else None
+
+    async def has_priority(self, session_id: int, user_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM session_priority WHERE session_id = ? AND user_id = ?",
+            (session_id, user_id),
+        )
+        return row is not None
+
+    async def cancel_booking(
+        self, session_id: int, user_id: int, now: float
+    ) -> CancelResult:
+        """Cancel the member's booking, delete their answers, and promote the first people
+        waiting into any free place: one transaction."""
+
+        def work(conn: sqlite3.Connection) -> CancelResult:
+            session = conn.execute(
+                "SELECT status, starts_at FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if session is None:
+                return CancelResult(None, (), "missing")
+            if session[0] != "open":
+                return CancelResult(None, (), "cancelled_session")
+            if session[1] <= now:
+                return CancelResult(None, (), "started")
+            row = conn.execute(
+                "SELECT status FROM session_bookings WHERE session_id = ? AND user_id = ? "
+                "AND status IN ('confirmed', 'waiting')",
+                (session_id, user_id),
+            ).fetchone()
+            if row is None:
+                return CancelResult(None, ())
+            conn.execute(
+                "UPDATE session_bookings SET status = 'cancelled', cancelled_at = ? "
+                "WHERE session_id = ? AND user_id = ?",
+                (now, session_id, user_id),
+            )
+            conn.execute(
+                "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
+                (session_id, user_id),
+            )
+            promoted = _promote(conn, session_id, now) if row[0] == "confirmed" else []
+            return CancelResult(str(row[0]), tuple(promoted))
+
+        return await self.db.transaction(work)
+
+    async def counts(self, session_id: int) -> tuple[int, int]:
+        """(confirmed, waiting)."""
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
+            "FROM session_bookings WHERE session_id = ?",
+            (session_id,),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def bookings(self, session_id: int) -> list[Booking]:
+        """Confirmed (in booking order), then the waiting list in order."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, status, seq, booked_at, promoted_at FROM session_bookings "
+            "WHERE session_id = ? AND status IN ('confirmed', 'waiting') "
+            "ORDER BY status = 'waiting', seq",
+            (session_id,),
+        )
+        return [Booking(*r) for r in rows]
+
+    async def user_ids(self, session_id: int, statuses: Sequence[str]) -> list[int]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self.db.fetchall(
+            f"SELECT user_id FROM session_bookings WHERE session_id = ? AND status IN ({marks}) "
+            "ORDER BY seq",
+            (session_id, *statuses),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def answers(self, session_id: int) -> dict[int, dict[str, str]]:
+        """Private survey answers of current bookings: {user_id: {question key: answer}}."""
+        rows = await self.db.fetchall(
+            "SELECT a.user_id, a.key, a.answer FROM session_answers a "
+            "JOIN session_bookings b ON b.session_id = a.session_id AND b.user_id = a.user_id "
+            "WHERE a.session_id = ? AND b.status IN ('confirmed', 'waiting') "
+            "ORDER BY b.seq, a.position",
+            (session_id,),
+        )
+        result: dict[int, dict[str, str]] = {}
+        for r in rows:
+            result.setdefault(int(r[0]), {})[str(r[1])] = str(r[2])
+        return result
+
+    async def priority_users(self, session_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM session_priority WHERE session_id = ? ORDER BY rowid",
+            (session_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    # -- evaluations ----------------------------------------------------------------------------
+
+    async def save_evaluation(
+        self, session_id: int, user_id: int, rating: int, useful: str, better: str, now: float
+    ) -> bool:
+        """Store (or replace) an attendee's evaluation; False if they had no confirmed place."""
+        row = await self.db.fetchone(
+            "INSERT INTO session_evaluations (session_id, user_id, rating, useful, better, "
+            "submitted_at) SELECT session_id, user_id, ?, ?, ?, ? FROM session_bookings "
+            "WHERE session_id = ? AND user_id = ? AND status = 'confirmed' "
+            "ON CONFLICT (session_id, user_id) DO UPDATE SET rating = excluded.rating, "
+            "useful = excluded.useful, better = excluded.better, "
+            "submitted_at = excluded.submitted_at RETURNING user_id",
+            (rating, useful, better, now, session_id, user_id),
+        )
+        return row is not None
+
+    async def evaluations(self, session_id: int) -> list[Evaluation]:
+        rows = await self.db.fetchall(
+            "SELECT user_id, rating, useful, better, submitted_at FROM session_evaluations "
+            "WHERE session_id = ? ORDER BY submitted_at",
+            (session_id,),
+        )
+        return [Evaluation(*r) for r in rows]
+
+    # -- deliveries -----------------------------------------------------------------------------
+
+    async def delivered(self, session_id: int, kind: str) -> set[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM session_deliveries WHERE session_id = ? AND kind = ?",
+            (session_id, kind),
+        )
+        return {int(r[0]) for r in rows}
+
+    async def mark_delivered(
+        self, session_id: int, kind: str, deliveries: Sequence[Delivery], now: float
+    ) -> None:
+        if not deliveries:
+            return
+        await self.db.executemany(
+            "INSERT INTO session_deliveries (session_id, kind, user_id, via, delivered_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, kind, user_id) DO NOTHING",
+            [(session_id, kind, d.user_id, d.via, now) for d in deliveries],
+        )
