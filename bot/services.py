@@ -8,6 +8,8 @@ from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.call_service import CallService
 from bot.domain.draw_service import DrawService
+from bot.domain.mydata import MyDataService
+from bot.domain.session_service import SessionService
 from bot.domain.settings import SettingsService
 from bot.domain.wording import WordingService
 from bot.scheduling import JobScheduler
@@ -24,6 +26,8 @@ class Services:
     audit: AuditService
     # Feature services are added below, one field each (draws, feedback, sessions, ...).
     draws: DrawService
+    mydata: MyDataService
+    sessions: SessionService
 
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
@@ -33,4 +37,6 @@ def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timez
         wording=WordingService(db, clock),
         audit=AuditService(db, clock),
         draws=DrawService(db, clock, jobs),
+        mydata=MyDataService(db, clock),
+        sessions=SessionService(db, clock, jobs),
     )

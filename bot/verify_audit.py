@@ -18,17 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.domain.audit import ChainReport, verify_chain
+from bot.domain.audit import CSV_COLUMNS, ChainReport, verify_chain
 from db.repositories.audit import AuditRow
 
 __all__ = ["CSV_COLUMNS", "main", "read_csv", "read_db", "verify_csv", "verify_db"]
 
-# The columns /audit export writes. ``at_unix`` is hashed exactly as written; ``actor`` is a
-# convenience for organisers and is not part of the hash.
-CSV_COLUMNS = [
-    "guild_id", "seq", "at_utc", "at_unix", "actor_ref", "actor", "action", "subject", "details",
-    "prev_hash", "hash",
-]
 _NEEDED = {"guild_id", "seq", "at_unix", "actor_ref", "action", "subject", "details", "prev_hash", "hash"}
 
 

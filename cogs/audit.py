@@ -12,9 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_organiser
-from bot.clock import from_unix
 from bot.render import NO_MENTIONS
-from bot.verify_audit import CSV_COLUMNS
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -54,20 +52,13 @@ class AuditCog(commands.GroupCog, group_name="audit", group_description="The rec
                 "Nothing was recorded in that period.", ephemeral=True
             )
             return
+
+        def name_of(user_id: int) -> str | None:
+            member = guild.get_member(user_id)
+            return member.display_name if member else None
+
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for row in export.rows:
-            user_id = export.known.get(row.actor_ref or "")
-            member = guild.get_member(user_id) if user_id else None
-            actor = ""
-            if user_id:
-                actor = f"{member.display_name} ({user_id})" if member else str(user_id)
-            writer.writerow([
-                row.guild_id, row.seq, from_unix(row.at).isoformat(timespec="seconds"),
-                repr(float(row.at)), row.actor_ref or "", actor, row.action, row.subject,
-                row.details, row.prev_hash, row.hash,
-            ])
+        csv.writer(buffer).writerows(export.csv_rows(name_of))
         first, last = export.rows[0], export.rows[-1]
         file = discord.File(
             io.BytesIO(buffer.getvalue().encode("utf-8")),

@@ -46,7 +46,8 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
     async def organiser_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Choose the role whose members are organisers."""
         assert interaction.guild_id is not None
-        await self.settings.set_organiser_role(interaction.guild_id, role.id if role else None)
+        await self.settings.set_organiser_role(interaction.guild_id, role.id if role else None,
+                                               interaction.user.id)
         text = f"Members with {role.mention} are now organisers." if role else "The organiser role is cleared."
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -57,7 +58,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
     async def timezone(self, interaction: discord.Interaction, name: str) -> None:
         """Set the time zone used to read times typed in this server."""
         assert interaction.guild_id is not None
-        zone = await self.settings.set_timezone(interaction.guild_id, name)
+        zone = await self.settings.set_timezone(interaction.guild_id, name, interaction.user.id)
         await interaction.response.send_message(
             f"Times typed in this server are now read as {zone} time.", ephemeral=True
         )
@@ -77,8 +78,26 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
     ) -> None:
         """Turn sign-up confirmation DMs on or off."""
         assert interaction.guild_id is not None
-        await self.settings.set_dm_confirmations(interaction.guild_id, state == "on")
+        await self.settings.set_dm_confirmations(interaction.guild_id, state == "on",
+                                                 interaction.user.id)
         await interaction.response.send_message(f"Sign-up DMs are now {state}.", ephemeral=True)
+
+    @app_commands.command(name="retention")
+    @app_commands.describe(days="Days after a session ends to keep survey answers and comments (default 90)")
+    async def retention(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650]
+    ) -> None:
+        """How long survey answers and evaluation comments are kept after a session."""
+        assert interaction.guild_id is not None
+        kept = await self.bot.services.mydata.set_retention_days(
+            interaction.guild_id, days, interaction.user.id
+        )
+        await interaction.response.send_message(
+            f"Survey answers and evaluation comments will be deleted {kept} day"
+            f"{'s' if kept != 1 else ''} after their session ends. The counts in the summaries "
+            "and the ratings stay.",
+            ephemeral=True,
+        )
 
 
 async def setup(bot: CoproBot) -> None:

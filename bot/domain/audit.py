@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock
+from bot.clock import Clock, from_unix
 from bot.domain.errors import InvalidInput
 from bot.timeparse import parse_when
 from db.connection import Database
 from db.repositories.audit import GENESIS, AuditRepository, AuditRow
 
-__all__ = ["AuditExport", "AuditService", "ChainReport", "verify_chain"]
+__all__ = ["CSV_COLUMNS", "AuditExport", "AuditService", "ChainReport", "verify_chain"]
 
 log = logging.getLogger(__name__)
+
+# The columns of /audit export. ``at_unix`` is hashed exactly as written; ``actor`` (a name, while
+# the member keeps their data here) is a convenience for organisers and not part of the hash.
+CSV_COLUMNS = [
+    "guild_id", "seq", "at_utc", "at_unix", "actor_ref", "actor", "action", "subject", "details",
+    "prev_hash", "hash",
+]
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
@@ -32,6 +39,22 @@ class AuditExport:
     rows: list[AuditRow]
     # Reference -> user id, for members who have not deleted their data (not stored in the log).
     known: dict[str, int]
+
+    def csv_rows(self, name_of: Callable[[int], str | None] = lambda _: None) -> list[list[str]]:
+        """Header and rows for the CSV; ``name_of(user_id)`` may give a display name."""
+        out = [list(CSV_COLUMNS)]
+        for row in self.rows:
+            user_id = self.known.get(row.actor_ref or "")
+            actor = ""
+            if user_id is not None:
+                name = name_of(user_id)
+                actor = f"{name} ({user_id})" if name else str(user_id)
+            out.append([
+                str(row.guild_id), str(row.seq), from_unix(row.at).isoformat(timespec="seconds"),
+                repr(float(row.at)), row.actor_ref or "", actor, row.action, row.subject,
+                row.details, row.prev_hash, row.hash,
+            ])
+        return out
 
 
 @dataclass(slots=True)

@@ -360,8 +360,8 @@ class FeedbackService:
         """
         outcome = ReminderOutcome()
         found = await self.repo.get(round_id)
-        if found is None:
-            return outcome
+        if found is None or self.clock.now().timestamp() >= found.closes_at:
+            return outcome  # gone, or past its deadline (the bot was down): a nudge is too late
         claimed = await self.repo.claim_reminder(round_id, offset, self.clock.now().timestamp())
         for i, user in enumerate(claimed):
             try:

@@ -223,8 +223,8 @@ class MeetingService:
         """
         outcome = MeetingReminderOutcome()
         found = await self.repo.get(meeting_id)
-        if found is None:
-            return outcome
+        if found is None or self.clock.now().timestamp() >= found.starts_at:
+            return outcome  # gone, or it has started already (the bot was down): too late
         audience = await self.repo.audience(meeting_id)
         if await self.repo.claim_post(meeting_id, offset, self.clock.now().timestamp()):
             try:

@@ -50,8 +50,9 @@ RETENTION_KEY = "data:retention:daily"
 SWEEP_AT = time(3, 30)  # UTC, a quiet hour
 MAX_RETENTION_DAYS = 3650
 
-# Cancels one booking: (guild_id, session_number, user_id). Given by the sessions feature.
-BookingCanceller = Callable[[int, int, int], Awaitable[Any]]
+# Cancels one booking: (session_id, user_id), e.g. SessionService.cancel_booking, which promotes
+# the next person on the waiting list and tells them.
+BookingCanceller = Callable[[int, int], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +132,12 @@ class MyDataService:
         cancelled = 0
         if cancel_booking is not None:
             now = self.clock.now().timestamp()
-            for number in await self.repo.active_bookings(guild_id, user_id, now):
+            for session_id in await self.repo.active_bookings(guild_id, user_id, now):
                 try:
-                    await cancel_booking(guild_id, number, user_id)
+                    await cancel_booking(session_id, user_id)
                     cancelled += 1
                 except Exception:
-                    log.exception("could not cancel booking for session %s in guild %s",
-                                  number, guild_id)
+                    log.exception("could not cancel the booking for session %s", session_id)
         report = await self.repo.delete(guild_id, user_id, self.clock.now().timestamp())
         if cancelled:
             report.removed["bookings cancelled (places passed on)"] = cancelled

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "DeletionReport",
     "MyDataRepository",
+    "RemovedSignup",
     "RetainedCount",
     "RetentionReport",
     "Section",
@@ -53,10 +54,20 @@ class RetentionReport:
     comments: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class RemovedSignup:
+    """A sign-up on an open call that was deleted (its post needs a refresh)."""
+
+    call_id: int
+    channel_id: int
+    message_id: int | None
+    emoji: str
+
+
 @dataclass(slots=True)
 class DeletionReport:
     removed: dict[str, int] = field(default_factory=dict)
-    call_ids: list[int] = field(default_factory=list)  # calls whose roster changed (refresh posts)
+    open_signups: list[RemovedSignup] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -292,15 +303,15 @@ class MyDataRepository:
         return await self.db.run_sync(work)
 
     async def active_bookings(self, guild_id: int, user_id: int, now: float) -> list[int]:
-        """Numbers of sessions not yet started where the member has a place or is waiting."""
+        """Ids of sessions not yet started where the member has a place or is waiting."""
 
         def work(conn: sqlite3.Connection) -> list[int]:
             if not _has(_tables(conn), ("sessions", "session_bookings")):
                 return []
             rows = conn.execute(
-                "SELECT s.number FROM session_bookings b JOIN sessions s ON s.id = b.session_id "
+                "SELECT s.id FROM session_bookings b JOIN sessions s ON s.id = b.session_id "
                 "WHERE s.guild_id = ? AND b.user_id = ? AND b.status IN ('confirmed', 'waiting') "
-                "AND s.starts_at > ? ORDER BY s.number",
+                "AND s.starts_at > ? ORDER BY s.starts_at, s.id",
                 (guild_id, user_id, now),
             ).fetchall()
             return [r[0] for r in rows]
@@ -314,10 +325,11 @@ class MyDataRepository:
         def work(conn: sqlite3.Connection) -> DeletionReport:
             present = _tables(conn)
             report = DeletionReport()
-            if _has(present, ("calls", "call_signups")):
-                report.call_ids = [r[0] for r in conn.execute(
-                    "SELECT s.call_id FROM call_signups s JOIN calls c ON c.id = s.call_id "
-                    "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open'",
+            if _has(present, ("calls", "call_signups", "call_categories")):
+                report.open_signups = [RemovedSignup(*r) for r in conn.execute(
+                    "SELECT c.id, c.channel_id, c.message_id, cc.emoji FROM call_signups s "
+                    "JOIN calls c ON c.id = s.call_id JOIN call_categories cc ON cc.id = s.category_id "
+                    "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
                     (guild_id, user_id),
                 ).fetchall()]
             for query in _DELETE:

@@ -142,7 +142,7 @@ async def test_restart_reminders_once_each(db_path: Path, clock: FakeClock) -> N
         await first.run_due()  # the post fails: retried later, nothing recorded as sent
         assert notifier.posts == []
         await first.shutdown()
-    for hours in (1, 24, 23):
+    for hours in (1, 24, 22):
         clock.advance(timedelta(hours=hours))
         async with Database.open(db_path) as db:
             again = JobScheduler(db, clock)
@@ -154,6 +154,17 @@ async def test_restart_reminders_once_each(db_path: Path, clock: FakeClock) -> N
             await again.shutdown()
     assert len(notifier.posts) == 3
     assert notifier.dms == [(meeting.id, 101)] * 3
+
+
+async def test_reminder_after_the_start_is_skipped(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+    await make_drawn_call(db)
+    service = MeetingService(db, clock, jobs)
+    notifier = FakeNotifier()
+    wire(service, jobs, notifier)
+    await create(service, starts="in 2 hours", reminders="1h")
+    clock.advance(timedelta(hours=3))  # the bot was down past the start
+    assert await jobs.run_due() == 1
+    assert notifier.posts == []
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,7 @@ class User:
         return f"<@{self.id}>"
 
 
-@dataclass
+@dataclass(eq=False)
 class Role:
     """A guild role."""
 
@@ -258,7 +258,7 @@ class Channel:
         return f"<#{self.id}>"
 
 
-@dataclass
+@dataclass(eq=False)
 class Member:
     """A user's membership in one guild."""
 

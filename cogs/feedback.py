@@ -1,0 +1,508 @@
+"""Plan feedback rounds: a thread per round, a Give feedback button, reminders to who hasn't."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import ensure_organiser
+from bot.domain import feedback as words
+from bot.domain.errors import InvalidInput
+from bot.domain.feedback import QUESTIONS
+from bot.domain.feedback_service import REMIND_JOB, FeedbackService
+from bot.errors import handle_interaction_error, reply
+from bot.notify import send_dm
+from bot.render import NO_MENTIONS, clip, mention, mentions_for, when
+from bot.scheduling import RetryLater
+from bot.timeparse import format_duration
+from cogs.calls import CallOption
+from db.repositories.feedback import FeedbackRound
+from db.repositories.jobs import Job
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 2000
+
+
+def thread_link(round: FeedbackRound) -> str:
+    return f"https://discord.com/channels/{round.guild_id}/{round.thread_id or round.channel_id}"
+
+
+def transient(exc: discord.HTTPException) -> bool:
+    return exc.status >= 500 or exc.status == 429
+
+
+def mention_chunks(user_ids: list[int], room: int = MAX_MESSAGE) -> list[str]:
+    """Mentions split into pieces that each fit in a message."""
+    chunks: list[str] = []
+    current = ""
+    for user in user_ids:
+        piece = mention(user)
+        if current and len(current) + 1 + len(piece) > room:
+            chunks.append(current)
+            current = piece
+        else:
+            current = f"{current} {piece}".strip()
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+async def send_mentioning(
+    target: discord.abc.Messageable, render: Any, user_ids: list[int], **kwargs: Any
+) -> None:
+    """Send ``await render(mentions)``, pinging exactly ``user_ids`` (split if too long)."""
+    chunks = mention_chunks(user_ids, 1500) or [""]
+    first = await render(chunks[0])
+    if len(first) > MAX_MESSAGE:
+        first = await render("")
+        chunks = [""] + chunks
+    await target.send(clip(first, MAX_MESSAGE), allowed_mentions=mentions_for(user_ids), **kwargs)
+    for chunk in chunks[1:]:
+        await target.send(chunk, allowed_mentions=mentions_for(user_ids))
+
+
+class RoundNumber(app_commands.Transformer):
+    """A feedback round chosen by number, with autocomplete of this server's rounds."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.integer
+
+    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
+        return int(value)
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction, value: int | float | str
+    ) -> list[app_commands.Choice[int]]:
+        bot: CoproBot = interaction.client  # type: ignore[assignment]
+        if interaction.guild_id is None:
+            return []
+        rounds = await bot.services.feedback.search(interaction.guild_id, str(value or ""))
+        return [
+            app_commands.Choice(
+                name=clip(f"#{r.number} {r.title} ({'open' if r.is_open else 'closed'})", 100),
+                value=r.number,
+            )
+            for r in rounds
+        ]
+
+
+RoundOption = app_commands.Transform[int, RoundNumber]
+
+
+class FeedbackModal(discord.ui.Modal):
+    """The three questions; at least one must be answered. No fixed custom_id (see preamble)."""
+
+    def __init__(self, cog: FeedbackCog, round: FeedbackRound, previous: dict[str, str | None]) -> None:
+        super().__init__(title=clip(f"Feedback: {round.title}", 45), timeout=1800)
+        self.cog = cog
+        self.round_id = round.id
+        self.inputs: dict[str, discord.ui.TextInput[FeedbackModal]] = {}
+        for question in QUESTIONS:
+            field: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
+                label=question.label, placeholder=question.placeholder,
+                style=discord.TextStyle.paragraph, required=False, max_length=words.MAX_ANSWER,
+                default=previous.get(question.key) or None,
+            )
+            self.inputs[question.key] = field
+            self.add_item(field)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        values = {key: field.value for key, field in self.inputs.items()}
+        found, recorded = await self.cog.service.record_form(
+            self.round_id, interaction.user.id, values["works_well"], values["would_change"],
+            values["missing"],
+        )
+        tpl = words.THANKS_LATE if recorded.late else words.THANKS
+        text = await self.cog.bot.services.wording.render(found.guild_id, tpl, title=found.title)
+        await reply(interaction, text)
+        self.cog.refresh_post(found.id)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        await handle_interaction_error(interaction, error, where="feedback modal")
+
+
+class GiveFeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"feedback:give:(?P<round_id>\d+)",
+):
+    """The persistent Give feedback button on a round's first message."""
+
+    def __init__(self, round_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Give feedback", style=discord.ButtonStyle.primary,
+                custom_id=f"feedback:give:{round_id}",
+            )
+        )
+        self.round_id = round_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[discord.ui.View],
+        match: re.Match[str],
+    ) -> GiveFeedbackButton:
+        return cls(int(match["round_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            bot: CoproBot = interaction.client  # type: ignore[assignment]
+            cog = bot.get_cog(FeedbackCog.__cog_name__)
+            assert isinstance(cog, FeedbackCog)
+            found = await cog.service.get_by_id(self.round_id)
+            if found is None:
+                await reply(interaction, "This feedback round no longer exists.")
+                return
+            if not await cog.service.in_audience(found.id, interaction.user.id):
+                text = await bot.services.wording.render(found.guild_id, words.NOT_AUDIENCE)
+                await reply(interaction, text)
+                return
+            previous = await cog.service.previous_answers(found.id, interaction.user.id)
+            answers = {q.key: getattr(previous, q.key) if previous else None for q in QUESTIONS}
+            await interaction.response.send_modal(FeedbackModal(cog, found, answers))
+        except Exception as exc:
+            await handle_interaction_error(interaction, exc, where="give feedback button")
+
+
+def round_view(round_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(GiveFeedbackButton(round_id))
+    return view
+
+
+class DiscordNudges:
+    """The FeedbackNotifier for real Discord: DMs, falling back to one mention in the thread."""
+
+    def __init__(self, cog: FeedbackCog) -> None:
+        self.cog = cog
+        self.bot = cog.bot
+
+    async def nudge_dm(self, round: FeedbackRound, user_id: int) -> bool:
+        text = await self.bot.services.wording.render(
+            round.guild_id, words.REMINDER_DM, title=round.title, deadline=when(round.closes_at),
+            link=thread_link(round),
+        )
+        try:
+            return await send_dm(self.bot, user_id, text) is not None
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"DM failed: {exc.status}") from exc
+            log.warning("could not DM a feedback reminder to %s: %s", user_id, exc)
+            return False
+
+    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int]) -> None:
+        if round.thread_id is None:
+            return
+        thread = self.bot.get_partial_messageable(round.thread_id, guild_id=round.guild_id)
+
+        async def render(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                round.guild_id, words.REMINDER_THREAD, mentions=mentions, title=round.title,
+                deadline=when(round.closes_at),
+            )
+
+        try:
+            await send_mentioning(thread, render, user_ids)
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"thread post failed: {exc.status}") from exc
+            log.warning("could not post a feedback reminder in thread %s: %s", round.thread_id, exc)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class FeedbackCog(
+    commands.GroupCog, group_name="feedback", group_description="Feedback on a plan, in a thread"
+):
+    """Organiser commands for feedback rounds; members answer with the button or in the thread."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.service: FeedbackService = bot.services.feedback
+        self.nudges = DiscordNudges(self)
+
+    async def cog_load(self) -> None:
+        self.bot.jobs.register(REMIND_JOB, self.run_reminder_job)
+        self.bot.add_dynamic_items(GiveFeedbackButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(GiveFeedbackButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    # -- the first message ---------------------------------------------------------------------
+
+    async def render_round(self, found: FeedbackRound) -> discord.Embed:
+        wording = self.bot.services.wording
+        responded, total = await self.service.counter(found.id)
+        intro = await wording.render(
+            found.guild_id, words.INTRO, title=found.title, deadline=when(found.closes_at)
+        )
+        counter = await wording.render(
+            found.guild_id, words.COUNTER, responded=responded, total=total
+        )
+        embed = discord.Embed(
+            title=clip(f"Feedback round #{found.number}: {found.title}", 256),
+            description=clip(f"{intro}\n\n{found.plan}", 4096),
+            colour=discord.Colour.blurple() if found.is_open else discord.Colour.dark_grey(),
+        )
+        embed.add_field(name="Plan version", value=str(found.version), inline=True)
+        embed.add_field(name="Deadline", value=when(found.closes_at), inline=True)
+        embed.add_field(name="Responses", value=counter, inline=False)
+        if not found.is_open:
+            embed.add_field(
+                name="Closed", value="This round is closed. Thank you for your feedback.",
+                inline=False,
+            )
+        return embed
+
+    def refresh_post(self, round_id: int) -> None:
+        """Edit the first message: live counter, version, status (coalesced)."""
+
+        async def render() -> None:
+            found = await self.service.get_by_id(round_id)
+            if found is None or found.message_id is None or found.message_channel_id is None:
+                return
+            message = self.bot.get_partial_messageable(
+                found.message_channel_id, guild_id=found.guild_id
+            ).get_partial_message(found.message_id)
+            await message.edit(embed=await self.render_round(found), allowed_mentions=NO_MENTIONS)
+
+        self.bot.posts.request(("feedback", round_id), render)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @app_commands.command(name="open")
+    @app_commands.describe(
+        title="What the feedback is on, e.g. 'LinkedIn session plan'",
+        plan="The plan's text, or a link to the document",
+        call="A call: its drawn group and the reviewers who accepted are asked",
+        role="A role: its members are asked (with or without a call)",
+        closes="Deadline, e.g. '2026-12-03 17:00' or 'in 5 days' (default: in 7 days)",
+        channel="Text channel for the thread, or a forum channel (default: here)",
+        reminders="Reminders before the deadline, e.g. '48h, 24h, 2h' (default 24h)",
+        attachment="A file with the plan (optional), shown with the first message",
+    )
+    async def open(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        plan: str,
+        call: CallOption | None = None,
+        role: discord.Role | None = None,
+        closes: str | None = None,
+        channel: discord.TextChannel | discord.ForumChannel | None = None,
+        reminders: str | None = None,
+        attachment: discord.Attachment | None = None,
+    ) -> None:
+        """Open a feedback round on a plan, in a new thread."""
+        assert interaction.guild is not None
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel | discord.ForumChannel):
+            raise InvalidInput("Please pick a text channel or a forum channel for the thread.")
+        if role is not None and role.is_default():
+            raise InvalidInput("Please choose a specific role rather than @everyone.")
+        members = [m.id for m in role.members if not m.bot] if role is not None else []
+        opened = await self.service.open(
+            guild_id=interaction.guild.id, author_id=interaction.user.id, title=title, plan=plan,
+            channel_id=target.id, call_number=call, role_id=role.id if role else None,
+            role_member_ids=members, closes=closes, reminders=reminders,
+            tz=await self.bot.services.settings.timezone(interaction.guild.id),
+        )
+        found = opened.round
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        name = clip(f"Feedback #{found.number}: {found.title}", 100)
+        extra: dict[str, Any] = {}
+        if attachment is not None:
+            extra["file"] = await attachment.to_file()
+        try:
+            embed = await self.render_round(found)
+            if isinstance(target, discord.ForumChannel):
+                made = await target.create_thread(
+                    name=name, embed=embed, view=round_view(found.id),
+                    allowed_mentions=NO_MENTIONS, **extra,
+                )
+                thread, first = made.thread, made.message
+            else:
+                first = await target.send(
+                    embed=embed, view=round_view(found.id), allowed_mentions=NO_MENTIONS, **extra
+                )
+                thread = await first.create_thread(name=name, auto_archive_duration=10080)
+        except discord.HTTPException as exc:
+            await self.service.discard(found.id)
+            raise InvalidInput(
+                f"I couldn't start the thread in {target.mention}. Please give me View Channel, "
+                "Send Messages, Create Public Threads, Send Messages in Threads and Embed Links "
+                f"there, or choose another channel. (Discord said: {exc.status})"
+            ) from None
+        await self.service.attach_thread(found.id, thread.id, first.channel.id, first.id)
+
+        async def invite(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                found.guild_id, words.INVITE, mentions=mentions, title=found.title,
+                deadline=when(found.closes_at),
+            )
+
+        note = ""
+        try:
+            await send_mentioning(thread, invite, opened.audience)
+        except discord.HTTPException:
+            log.warning("could not mention the audience in thread %s", thread.id, exc_info=True)
+            note = "\nI couldn't mention everyone in the thread; please check my permissions there."
+        plan_reminders = ", ".join(format_duration(r) for r in opened.reminders) or "none"
+        await interaction.followup.send(
+            f"Feedback round #{found.number} is open for {len(opened.audience)} people: "
+            f"{thread.jump_url}\nReminders before the deadline: {plan_reminders}.{note}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="status")
+    @app_commands.describe(round="The round's number")
+    async def status(self, interaction: discord.Interaction, round: RoundOption) -> None:
+        """Who has given feedback and who hasn't yet."""
+        assert interaction.guild_id is not None
+        state = await self.service.status(interaction.guild_id, round)
+        found = state.round
+        late = set(state.late)
+        responded = [
+            f"{mention(r.user_id)}{' (late)' if r.user_id in late else ''}" for r in state.responded
+        ]
+        lines = [
+            f"**Feedback round #{found.number}: {clip(found.title, 80)}** "
+            f"({'open' if found.is_open else 'closed'}, deadline {when(found.closes_at)}, "
+            f"version {found.version})",
+            f"**{len(state.responded)} of {len(state.audience)}** have given feedback"
+            + (f", {len(late)} of them after the deadline." if late else "."),
+            "",
+            f"**Responded ({len(state.responded)}):** " + (" ".join(responded) or "nobody yet"),
+            f"**Not yet ({len(state.waiting)}):** "
+            + (" ".join(mention(u) for u in state.waiting) or "nobody: everyone has answered"),
+        ]
+        await interaction.response.send_message(
+            clip("\n".join(lines), MAX_MESSAGE), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="summary")
+    @app_commands.describe(round="The round's number")
+    async def summary(self, interaction: discord.Interaction, round: RoundOption) -> None:
+        """All feedback, grouped by question and member, as a Markdown file."""
+        guild = interaction.guild
+        assert guild is not None
+
+        def name_of(user_id: int) -> str | None:
+            member = guild.get_member(user_id)
+            return member.display_name if member else None
+
+        found, text = await self.service.summary(guild.id, round, name_of)
+        file = discord.File(
+            io.BytesIO(text.encode("utf-8")), filename=f"feedback-{found.number}-summary.md"
+        )
+        await interaction.response.send_message(
+            f"All feedback on round #{found.number} ({clip(found.title, 80)}).",
+            file=file, ephemeral=True, allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="revise")
+    @app_commands.describe(
+        round="The round's number",
+        plan="The new plan's text, or a link to it",
+        changes="What changed, one per line or separated by ';' (a 'You said, we did' list)",
+    )
+    async def revise(
+        self, interaction: discord.Interaction, round: RoundOption, plan: str,
+        changes: str | None = None,
+    ) -> None:
+        """Post a new version of the plan and tell everyone who gave feedback."""
+        assert interaction.guild_id is not None
+        revision = await self.service.revise(
+            interaction.guild_id, round, interaction.user.id, plan, changes
+        )
+        found = revision.round
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        embed = discord.Embed(
+            title=clip(f"Version {revision.version}: {found.title}", 256),
+            description=clip(found.plan, 4096), colour=discord.Colour.green(),
+        )
+        if revision.changes:
+            embed.add_field(
+                name="You said, we did",
+                value=clip("\n".join(f"• {c}" for c in revision.changes), 1024), inline=False,
+            )
+
+        async def revised(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                found.guild_id, words.REVISED, mentions=mentions, title=found.title,
+                version=revision.version,
+            )
+
+        note = ""
+        if found.thread_id is not None:
+            thread = self.bot.get_partial_messageable(found.thread_id, guild_id=found.guild_id)
+            try:
+                await send_mentioning(thread, revised, revision.respondents, embed=embed)
+            except discord.HTTPException as exc:
+                note = f"\nI couldn't post in the thread (Discord said {exc.status}); please check my permissions."
+        self.refresh_post(found.id)
+        await interaction.followup.send(
+            f"Version {revision.version} of round #{found.number} is posted; "
+            f"{len(revision.respondents)} people who gave feedback were told.{note}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="close")
+    @app_commands.describe(round="The round's number")
+    async def close(self, interaction: discord.Interaction, round: RoundOption) -> None:
+        """Close a round early: no more reminders."""
+        assert interaction.guild_id is not None
+        found = await self.service.close(interaction.guild_id, round, interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if found.thread_id is not None:
+            text = await self.bot.services.wording.render(found.guild_id, words.CLOSED)
+            thread = self.bot.get_partial_messageable(found.thread_id, guild_id=found.guild_id)
+            try:
+                await thread.send(text, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException:
+                log.warning("could not say round %s is closed in its thread", found.id)
+        self.refresh_post(found.id)
+        await interaction.followup.send(
+            f"Feedback round #{found.number} is closed; no more reminders will be sent. "
+            "Feedback that still arrives is kept, marked late.",
+            ephemeral=True,
+        )
+
+    # -- members writing in the thread ---------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.guild is None or message.author.bot or not isinstance(message.channel, discord.Thread):
+            return
+        if not await self.service.is_feedback_thread(message.channel.id):
+            return
+        content = message.content
+        if message.attachments:
+            content += "\n" + "\n".join(a.url for a in message.attachments)
+        result = await self.service.record_message(
+            message.channel.id, message.author.id, message.id, content
+        )
+        if result is not None and result[1].new:
+            self.refresh_post(result[0].id)
+
+    # -- timed work ----------------------------------------------------------------------------
+
+    async def run_reminder_job(self, job: Job) -> None:
+        await self.service.handle_reminder_job(job, self.nudges)
+
+
+async def setup(bot: CoproBot) -> None:
+    await bot.add_cog(FeedbackCog(bot))

@@ -1,0 +1,181 @@
+"""Members' own data: see everything stored about you, or delete it (member commands)."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.mydata import RETENTION_JOB, MemberData
+from bot.errors import handle_interaction_error
+from bot.notify import remove_reaction
+from bot.render import NO_MENTIONS, clip
+from db.repositories.jobs import Job
+from db.repositories.mydata import DeletionReport
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "This button is for someone else. Use `/mydata delete` to manage your own data."
+
+
+def summary_text(data: MemberData) -> str:
+    if data.empty:
+        return "I don't store anything about you in this server."
+    lines = ["Here is what I store about you in this server (the file has every detail):"]
+    lines += [f"- {name}: {count}" for name, count in data.counts().items()]
+    lines.append(
+        "Only you can see this. To delete it, use `/mydata delete`. Survey answers and "
+        "evaluation comments are also deleted automatically some time after each session."
+    )
+    return "\n".join(lines)
+
+
+def deletion_text(report: DeletionReport) -> str:
+    if not report.removed:
+        return (
+            "Done. There was nothing about you to delete here. The audit trail can no longer be "
+            "linked to you."
+        )
+    lines = ["Done. I deleted:"]
+    lines += [f"- {name}: {count}" for name, count in report.removed.items()]
+    lines.append(
+        "The audit trail keeps its records of decisions, but they can no longer be linked to you. "
+        "Published draw results stay as they were, so anyone can still check they were fair. "
+        "If you react to a call or book again, that is stored as new."
+    )
+    return "\n".join(lines)
+
+
+class MyDataButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"mydata:(?P<action>delete|keep):(?P<user_id>\d+)",
+):
+    """The confirmation under ``/mydata delete``; only the member who asked may press it."""
+
+    LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
+        "delete": ("Yes, delete my data", discord.ButtonStyle.danger),
+        "keep": ("No, keep my data", discord.ButtonStyle.secondary),
+    }
+
+    def __init__(self, action: str, user_id: int) -> None:
+        label, style = self.LABELS[action]
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=f"mydata:{action}:{user_id}")
+        )
+        self.action = action
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> MyDataButton:
+        return cls(match["action"], int(match["user_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            if interaction.user.id != self.user_id:
+                await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+                return
+            cog = interaction.client.get_cog("MyData")  # type: ignore[attr-defined]
+            if not isinstance(cog, MyData):
+                raise RuntimeError("the mydata cog is not loaded")
+            if self.action == "keep":
+                await interaction.response.edit_message(
+                    content="Nothing was deleted. Your data is kept.", view=None
+                )
+                return
+            await cog.confirm_delete(interaction)
+        except Exception as exc:
+            await handle_interaction_error(interaction, exc, where=f"mydata button {self.action}")
+
+
+@app_commands.guild_only()
+class MyData(commands.GroupCog, group_name="mydata",
+             group_description="See or delete what the bot stores about you"):
+    """Member commands for their own data, and the daily retention sweep."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.mydata = bot.services.mydata
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(MyDataButton)
+        self.bot.jobs.register(RETENTION_JOB, self.run_retention)
+        await self.mydata.ensure_daily(self.bot.jobs)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MyDataButton)
+
+    async def run_retention(self, job: Job) -> None:
+        await self.mydata.run_daily(self.bot.jobs, job)
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction) -> None:
+        """Everything the bot stores about you in this server, with a JSON file."""
+        assert interaction.guild_id is not None
+        data = await self.mydata.collect(interaction.guild_id, interaction.user.id)
+        if data.empty:
+            await interaction.response.send_message(summary_text(data), ephemeral=True)
+            return
+        body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
+        file = discord.File(io.BytesIO(body.encode("utf-8")),
+                            filename=f"my-data-{interaction.guild_id}.json")
+        await interaction.response.send_message(
+            clip(summary_text(data), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="delete")
+    async def delete(self, interaction: discord.Interaction) -> None:
+        """Delete what the bot stores about you in this server (you'll be asked to confirm)."""
+        view = discord.ui.View(timeout=None)
+        view.add_item(MyDataButton("delete", interaction.user.id))
+        view.add_item(MyDataButton("keep", interaction.user.id))
+        await interaction.response.send_message(
+            "This will:\n"
+            "- withdraw you from open calls for volunteers,\n"
+            "- cancel your upcoming bookings (your place goes to the next person waiting),\n"
+            "- delete your survey answers, feedback, evaluations and review invitations,\n"
+            "- make the audit trail's records of your actions impossible to link to you.\n"
+            "Published draw results stay, so everyone can still check they were fair. "
+            "This can't be undone. Delete your data?",
+            view=view, ephemeral=True,
+        )
+
+    async def confirm_delete(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.edit_message(content="Deleting your data…", view=None)
+        sessions = getattr(self.bot.services, "sessions", None)
+        report = await self.mydata.delete(
+            interaction.guild_id, interaction.user.id,
+            cancel_booking=getattr(sessions, "cancel_booking", None),
+        )
+        await self._tidy_calls(interaction.user.id, report)
+        await interaction.edit_original_response(content=clip(deletion_text(report), 2000))
+
+    async def _tidy_calls(self, user_id: int, report: DeletionReport) -> None:
+        """Remove the member's reaction (so a restart does not sign them up again) and refresh
+        the counters on the call posts."""
+        calls_cog = self.bot.get_cog("Calls")
+        for signup in report.open_signups:
+            if signup.message_id is not None:
+                await remove_reaction(self.bot, signup.channel_id, signup.message_id,
+                                      signup.emoji, user_id)
+            refresh = getattr(calls_cog, "refresh_post", None)
+            if refresh is not None:
+                result = refresh(signup.call_id)
+                if inspect.isawaitable(result):
+                    await result
+
+
+async def setup(bot: CoproBot) -> None:
+    await bot.add_cog(MyData(bot))

@@ -1,0 +1,58 @@
+"""Scenario 3: Discord faults (429, 5xx, closed DMs, missing permissions) lose nothing."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import World
+from tests.e2e.harness import RunningBot
+from tests.e2e.test_calls_e2e import STORY_CATEGORIES, create_story_call, roster
+
+EPHEMERAL = 64
+
+
+async def test_429_and_500_on_the_call_post_are_retried(world: World, running: RunningBot) -> None:
+    fake = world.fake
+    path = rf"/channels/{world.channel.id}/messages"
+    fake.inject_fault("POST", path, 429, retry_after=0.05)
+    fake.inject_fault("POST", path, 500, times=1)
+    await create_story_call(world, running)
+    posts = [m for m in fake.bot_messages(world.channel) if m.embeds]
+    assert len(posts) == 1  # retried until it worked, and posted exactly once
+    assert await running.db.fetchval("SELECT COUNT(*) FROM calls WHERE message_id IS NOT NULL") == 1
+
+
+async def test_closed_dms_are_not_an_error(world: World, running: RunningBot) -> None:
+    fake = world.fake
+    closed = fake.add_member(world.guild, "dms-closed", dms_closed=True)
+    post = await create_story_call(world, running)
+    await fake.react(closed, world.channel, post, "🌱")
+    await fake.react(world.members[0], world.channel, post, "🧭")
+    await running.settle()
+    assert await roster(running) == {"🧭": [world.members[0].user.id], "🌱": [closed.user.id]}
+    # The open-DM member got a confirmation; the closed one simply didn't.
+    await fake.wait_until(lambda: fake.dms(world.members[0]), timeout=5, what="a confirmation DM")
+    assert fake.dms(closed) == []
+
+
+async def test_no_permission_to_post_tells_the_organiser(world: World, running: RunningBot) -> None:
+    fake = world.fake
+    locked = fake.add_channel(world.guild, "announcements",
+                              overwrites={fake.bot_role(world.guild): (0, 1 << 11)})  # deny Send Messages
+    # ("channel" is also run_command's own parameter, so build this interaction directly)
+    handle = fake.interactions.command(world.organiser, world.channel, "call create",
+                                       {"title": "x", "categories": STORY_CATEGORIES, "channel": locked})
+    reply = await handle.wait(timeout=5)
+    assert reply.flags & EPHEMERAL and str(locked.id) in reply.content
+    assert await running.db.fetchval("SELECT COUNT(*) FROM calls") == 0
+
+
+async def test_closed_call_reaction_is_removed(world: World, running: RunningBot) -> None:
+    fake = world.fake
+    post = await create_story_call(world, running)
+    handle = await fake.run_command(world.organiser, world.channel, "call close", call=1)
+    await handle.wait(timeout=5)
+    late = world.members[5]
+    await fake.react(late, world.channel, post, "🧭")
+    await fake.wait_until(lambda: late.user.id not in fake.reactions(post).get("🧭", []), timeout=5,
+                          what="the late reaction removed")
+    assert await roster(running) == {}
+    await fake.wait_until(lambda: fake.dms(late), timeout=5, what="a kind 'closed' DM")

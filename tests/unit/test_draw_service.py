@@ -1,0 +1,305 @@
+"""The draw service on a real migrated SQLite file: the story, replacements, answers, faults."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain.call_service import CallService
+from bot.domain.draw_service import DrawService, result_post_text, status_text
+from bot.domain.draws import commitment_of, run_draw
+from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from bot.scheduling import JobScheduler
+from db.connection import Database
+from db.repositories.audiences import accepted_reviewers, call_audience, drawn_group
+
+GUILD = 1000
+ORGANISER = 1
+STORY = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
+EXPERIENCED = list(range(101, 111))  # 10
+NEW = list(range(201, 208))  # 7
+
+
+async def make_call(calls: CallService, places: str | None = "🧭=3, 🌱=3", **kwargs: str) -> tuple[int, int]:
+    details = await calls.create(
+        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="Co-produce the LinkedIn session",
+        categories=STORY, places=places, tz="Europe/London", **kwargs,
+    )
+    message_id = 5000 + details.call.id
+    await calls.attach_post(details.call.id, 10, message_id)
+    return details.call.id, message_id
+
+
+async def story_call(calls: CallService, clock: FakeClock, **kwargs: str) -> tuple[int, int]:
+    call_id, msg = await make_call(calls, **kwargs)
+    for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
+        for user in users:
+            await calls.react(msg, user, key, added=True)
+            clock.advance(timedelta(seconds=1))
+    return call_id, msg
+
+
+async def snapshot(db: Database) -> list[tuple[object, ...]]:
+    rows = await db.fetchall(
+        "SELECT 'c', id, status, closed_at, 0 FROM calls UNION ALL "
+        "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups UNION ALL "
+        "SELECT 'd', call_id, roster_hash, drawn_at, 0 FROM draws UNION ALL "
+        "SELECT 'e', call_id, user_id, status, confirmation FROM draw_entries UNION ALL "
+        "SELECT 'r', call_id, user_id, status, answered_at FROM call_reviewers UNION ALL "
+        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs UNION ALL "
+        "SELECT 'a', guild_id, seq, action, 0 FROM audit_log ORDER BY 1, 2, 3"
+    )
+    return [tuple(r) for r in rows]
+
+
+@pytest.fixture
+def calls(db: Database, clock: FakeClock, jobs: JobScheduler) -> CallService:
+    return CallService(db, clock, jobs)
+
+
+@pytest.fixture
+def draws(db: Database, clock: FakeClock, jobs: JobScheduler) -> DrawService:
+    return DrawService(db, clock, jobs)
+
+
+async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    call_id, _ = await story_call(calls, clock, closes="in 2 days")
+    outcome = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    assert outcome.created and outcome.closed_call
+    view = outcome.view
+    assert view.call.status == "closed"
+    assert (await jobs.repo.get_by_key(f"call:{call_id}:close")).status == "cancelled"  # type: ignore[union-attr]
+    assert [(c.category.key, c.places, c.volunteers, len(c.drawn), len(c.reserve_order))
+            for c in view.categories] == [("🧭", 3, 10, 3, 7), ("🌱", 3, 7, 3, 4)]
+    # The stored result is exactly the documented function of the published seed and roster.
+    roster = [(u, "🧭") for u in EXPERIENCED] + [(u, "🌱") for u in NEW]
+    expected = run_draw(view.call.seed, roster, {"🧭": 3, "🌱": 3})
+    assert view.draw.roster == roster  # frozen in sign-up order
+    assert view.draw.roster_hash == expected.roster_fingerprint
+    for cat in view.categories:
+        assert cat.order == expected.category(cat.category.key).order
+    assert commitment_of(view.draw.seed) == view.call.seed_commitment
+    # The group and the 11 invited reviewers, for the later features.
+    group = await drawn_group(db, call_id)
+    assert len(group) == 6 and set(group) == set(view.drawn)
+    assert len(view.reviewers) == 11 and {r.status for r in view.reviewers} == {"invited"}
+    assert await accepted_reviewers(db, call_id) == []
+    # Posting texts: odds in words, every volunteer listed, verification data present.
+    text = result_post_text(view, "intro", "closing")
+    assert "3 of 10 volunteers" in text and "30% chance" in text and "3 of 7" in text
+    assert all(f"<@{u}>" in text for u in EXPERIENCED + NEW)
+    assert view.draw.seed in text and view.draw.roster_hash in text and len(text) <= 2000
+    assert "no answer yet" in status_text(view)
+    report = await draws.verify(GUILD, 1)
+    assert report.ok and report.commitment_ok and report.fingerprint_ok and report.order_ok
+
+
+async def test_drawing_twice_returns_the_same_result(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    await story_call(calls, clock)
+    first = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    before = await snapshot(db)
+    again = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER, places="5")
+    assert not again.created and again.ignored == ("places",)
+    assert [c.order for c in again.view.categories] == [c.order for c in first.view.categories]
+    assert await snapshot(db) == before
+
+
+async def test_concurrent_runs_draw_once(db: Database, calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+    call_id, _ = await story_call(calls, clock)
+    outcomes = await asyncio.gather(
+        *(draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER) for _ in range(5))
+    )
+    assert sum(o.created for o in outcomes) == 1
+    assert len({tuple(c.order for c in o.view.categories) for o in outcomes}) == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
+
+
+async def test_sign_ups_after_the_draw_are_refused(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+    call_id, msg = await story_call(calls, clock)
+    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    assert (await calls.react(msg, 999, "🧭", added=True)).outcome == "closed"
+    with pytest.raises(DomainError):
+        await calls.reopen(GUILD, 1, None, "Europe/London")
+
+
+async def test_places_override_and_fewer_volunteers_than_places(
+    calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    _, msg = await make_call(calls, places="1")
+    for user in (1, 2, 3, 4):
+        await calls.react(msg, user, "🧭", added=True)
+    await calls.react(msg, 9, "🌱", added=True)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER, places="🧭=2, 🌱=3")).view
+    exp, new = view.categories
+    assert (exp.places, len(exp.drawn), len(exp.reserve_order)) == (2, 2, 2)
+    assert (new.places, new.drawn, new.open_places) == (3, (9,), 2)
+    assert view.draw.places == {"🧭": 2, "🌱": 3}
+    assert "2 places are still open" in result_post_text(view, "", "")
+
+
+@pytest.mark.parametrize("places", ["0", "abc", "🎲=2", "🧭=0", "-3"])
+async def test_bad_places_change_nothing(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock, places: str
+) -> None:
+    await story_call(calls, clock)
+    before = await snapshot(db)
+    with pytest.raises(InvalidInput) as info:
+        await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER, places=places)
+    assert str(info.value)
+    assert await snapshot(db) == before
+
+
+async def test_no_volunteers_changes_nothing(db: Database, calls: CallService, draws: DrawService) -> None:
+    await make_call(calls, closes="in 1 day")
+    before = await snapshot(db)
+    with pytest.raises(InvalidInput):
+        await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    assert await snapshot(db) == before
+    with pytest.raises(NotFound):
+        await draws.run(guild_id=GUILD, number=7, actor_id=ORGANISER)
+    with pytest.raises(NotFound):
+        await draws.show(GUILD, 1)
+    assert await snapshot(db) == before
+
+
+async def test_replace_promotes_the_next_reserve_of_the_same_category(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    new = view.categories[1]
+    leaving = new.drawn[0]
+    out = await draws.replace(GUILD, 1, leaving, ORGANISER)
+    assert out.category.key == "🌱" and out.left_user_id == leaving
+    assert out.promoted_user_id == new.reserve_order[0]
+    group = await drawn_group(db, call_id)
+    assert leaving not in group and new.reserve_order[0] in group and len(group) == 6
+    # The member declines by button: the next reserve in line is promoted.
+    second = await draws.decline(call_id, new.reserve_order[0])
+    assert second.promoted_user_id == new.reserve_order[1]
+    after = await draws.view(call_id)
+    cat = after.categories[1]
+    assert [e.user_id for e in cat.left] == [leaving, new.reserve_order[0]]
+    assert cat.left[1].confirmation == "declined"
+    assert [e.user_id for e in cat.waiting] == list(new.reserve_order[2:])
+    # The published result never changes; verification still matches.
+    assert cat.drawn == new.drawn and (await draws.verify(GUILD, 1)).ok
+
+
+async def test_no_reserve_left_reports_the_place_open(calls: CallService, draws: DrawService) -> None:
+    _, msg = await make_call(calls, places="1")
+    await calls.react(msg, 1, "🧭", added=True)
+    await calls.react(msg, 2, "🧭", added=True)
+    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    view = await draws.show(GUILD, 1)
+    first, reserve = view.categories[0].order
+    assert (await draws.replace(GUILD, 1, first, ORGANISER)).promoted_user_id == reserve
+    out = await draws.replace(GUILD, 1, reserve, ORGANISER)
+    assert out.promoted_user_id is None
+    assert (await draws.show(GUILD, 1)).categories[0].open_places == 1
+
+
+async def test_replace_of_someone_not_in_the_group_changes_nothing(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    reserve = view.categories[0].reserve_order[0]
+    before = await snapshot(db)
+    for user in (424242, reserve):
+        with pytest.raises(NotAllowed):
+            await draws.replace(GUILD, 1, user, ORGANISER)
+    with pytest.raises(NotAllowed):
+        await draws.decline(call_id, reserve)
+    with pytest.raises(NotAllowed):
+        await draws.confirm(call_id, 424242)
+    with pytest.raises(NotAllowed):
+        await draws.answer_review(call_id, view.drawn[0], accept=True)  # drawn, so not invited
+    assert await snapshot(db) == before
+
+
+async def test_confirm_and_reviewer_answers(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    member = view.drawn[0]
+    assert (await draws.confirm(call_id, member)).changed
+    assert not (await draws.confirm(call_id, member)).changed
+    reviewers = [r.user_id for r in view.reviewers]
+    assert (await draws.answer_review(call_id, reviewers[0], accept=True)).changed
+    assert not (await draws.answer_review(call_id, reviewers[0], accept=True)).changed
+    assert (await draws.answer_review(call_id, reviewers[1], accept=False)).changed
+    clock.advance(timedelta(seconds=1))
+    assert (await draws.answer_review(call_id, reviewers[2], accept=True)).changed
+    assert await accepted_reviewers(db, call_id) == [reviewers[0], reviewers[2]]
+    audience = await call_audience(db, call_id)
+    assert len(audience) == 8
+    after = await draws.view(call_id)
+    assert after.entry(member).confirmation == "confirmed"  # type: ignore[union-attr]
+    assert "1 said no" in status_text(after) and "confirmed" in status_text(after)
+    actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]
+    assert actions.count("draw.run") == 1 and "draw.confirmed" in actions
+    assert actions.count("review.accepted") == 2 and "review.declined" in actions
+
+
+async def test_deliveries_are_claimed_once_and_finished_draws_drop_out(
+    calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    assert await draws.unfinished() == [(call_id, GUILD)]
+    todo = await draws.deliveries(call_id)
+    assert len(todo.notices) == 6 and len(todo.invites) == 11
+    user = todo.notices[0].user_id
+    assert await draws.claim("notice", call_id, user)
+    assert not await draws.claim("notice", call_id, user)  # a re-run never sends twice
+    await draws.release("notice", call_id, user)  # a failed send is given back
+    assert await draws.claim("notice", call_id, user)
+    assert not await draws.claim("invite", call_id, user)  # drawn members aren't invited
+    assert await draws.mark_posted(call_id, 777) and not await draws.mark_posted(call_id, 778)
+    for entry in todo.notices:
+        await draws.claim("notice", call_id, entry.user_id)
+    for entry in todo.invites:
+        await draws.claim("invite", call_id, entry.user_id)
+    assert await draws.unfinished() == []
+    # A promotion makes the draw unfinished again: the promoted member must be told.
+    out = await draws.replace(GUILD, 1, todo.notices[0].user_id, ORGANISER)
+    assert out.promoted_user_id is not None
+    assert [e.user_id for e in (await draws.deliveries(call_id)).notices] == [out.promoted_user_id]
+    assert await draws.unfinished() == [(call_id, GUILD)]
+
+
+async def test_verify_detects_a_tampered_record(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    a, b = view.categories[0].order[0], view.categories[0].order[5]
+    await db.execute("UPDATE draw_entries SET rank = -1 WHERE call_id = ? AND user_id = ?", (call_id, a))
+    await db.execute("UPDATE draw_entries SET rank = 1 WHERE call_id = ? AND user_id = ?", (call_id, b))
+    await db.execute("UPDATE draw_entries SET rank = 6 WHERE call_id = ? AND user_id = ?", (call_id, a))
+    report = await draws.verify(GUILD, 1)
+    assert not report.ok and report.order_ok is False and report.commitment_ok
+    await db.execute("UPDATE calls SET seed_commitment = ? WHERE id = ?", ("0" * 64, call_id))
+    assert (await draws.verify(GUILD, 1)).commitment_ok is False
+
+
+async def test_export_has_everything_to_re_run(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+    await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    data = draws.export(view)
+    roster = [(int(r["user_id"]), r["category"]) for r in data["roster"]]
+    places = {c["key"]: c["places"] for c in data["categories"]}
+    again = run_draw(data["seed"], roster, places)
+    assert again.roster_fingerprint == data["roster_fingerprint"]
+    assert {k: [str(u) for u in v] for k, v in again.selected().items()} == {
+        k: v["selected"] for k, v in data["result"].items()
+    }
