@@ -8,6 +8,8 @@ from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.call_service import CallService
 from bot.domain.draw_service import DrawService
+from bot.domain.feedback_service import FeedbackService
+from bot.domain.meeting_service import MeetingService
 from bot.domain.mydata import MyDataService
 from bot.domain.session_service import SessionService
 from bot.domain.settings import SettingsService
@@ -28,6 +30,8 @@ class Services:
     draws: DrawService
     mydata: MyDataService
     sessions: SessionService
+    feedback: FeedbackService
+    meetings: MeetingService
 
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
@@ -39,4 +43,6 @@ def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timez
         draws=DrawService(db, clock, jobs),
         mydata=MyDataService(db, clock),
         sessions=SessionService(db, clock, jobs),
+        feedback=FeedbackService(db, clock, jobs),
+        meetings=MeetingService(db, clock, jobs),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -41,34 +42,49 @@ def transient(exc: discord.HTTPException) -> bool:
     return exc.status >= 500 or exc.status == 429
 
 
-def mention_chunks(user_ids: list[int], room: int = MAX_MESSAGE) -> list[str]:
-    """Mentions split into pieces that each fit in a message."""
-    chunks: list[str] = []
-    current = ""
+def mention_groups(user_ids: list[int], room: int = 1500, most: int = 100) -> list[list[int]]:
+    """Members split into groups whose mentions fit in a message (Discord allows at most 100
+    users in one message's allowed mentions)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    length = 0
     for user in user_ids:
-        piece = mention(user)
-        if current and len(current) + 1 + len(piece) > room:
-            chunks.append(current)
-            current = piece
-        else:
-            current = f"{current} {piece}".strip()
+        size = len(mention(user)) + 1
+        if current and (length + size > room or len(current) >= most):
+            groups.append(current)
+            current, length = [], 0
+        current.append(user)
+        length += size
     if current:
-        chunks.append(current)
-    return chunks
+        groups.append(current)
+    return groups
+
+
+def mentions_text(user_ids: list[int]) -> str:
+    return " ".join(mention(u) for u in user_ids)
 
 
 async def send_mentioning(
-    target: discord.abc.Messageable, render: Any, user_ids: list[int], **kwargs: Any
-) -> None:
-    """Send ``await render(mentions)``, pinging exactly ``user_ids`` (split if too long)."""
-    chunks = mention_chunks(user_ids, 1500) or [""]
-    first = await render(chunks[0])
-    if len(first) > MAX_MESSAGE:
-        first = await render("")
-        chunks = [""] + chunks
-    await target.send(clip(first, MAX_MESSAGE), allowed_mentions=mentions_for(user_ids), **kwargs)
-    for chunk in chunks[1:]:
-        await target.send(chunk, allowed_mentions=mentions_for(user_ids))
+    target: discord.abc.Messageable,
+    render: Callable[[str], Awaitable[str]],
+    user_ids: list[int],
+    **kwargs: Any,
+) -> discord.Message:
+    """Send ``await render(mentions)``, pinging exactly ``user_ids`` once each (the mentions go
+    on in follow-up messages if they don't fit). Returns the first message."""
+    groups = mention_groups(user_ids)
+    first_group = groups[0] if groups else []
+    first_text = await render(mentions_text(first_group))
+    if len(first_text) > MAX_MESSAGE:
+        first_text, first_group = await render(""), []
+    else:
+        groups = groups[1:]
+    first = await target.send(
+        clip(first_text, MAX_MESSAGE), allowed_mentions=mentions_for(first_group), **kwargs
+    )
+    for group in groups:
+        await target.send(mentions_text(group), allowed_mentions=mentions_for(group))
+    return first
 
 
 class RoundNumber(app_commands.Transformer):

@@ -331,6 +331,11 @@ class DrawRepository:
                 "ORDER BY rank LIMIT 1) RETURNING user_id",
                 (now, call_id, call_id, category_id),
             ).fetchone()
+            if promoted is not None:  # in the group now: no longer waiting to answer as a reviewer
+                conn.execute(
+                    "DELETE FROM call_reviewers WHERE call_id = ? AND user_id = ? AND status = 'invited'",
+                    (call_id, int(promoted[0])),
+                )
             return ReplaceRow(category_id, int(promoted[0]) if promoted else None)
 
         return await self.db.transaction(work)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from db.connection import Database
 
-__all__ = ["Meeting", "MeetingDelivery", "MeetingRepository", "POST_RECIPIENT"]
+__all__ = ["POST_RECIPIENT", "Meeting", "MeetingDelivery", "MeetingRepository"]
 
 # The delivery row of a reminder's channel post uses this user id.
 POST_RECIPIENT = 0

@@ -122,7 +122,7 @@ async def test_concurrent_runs_draw_once(db: Database, calls: CallService, draws
 
 
 async def test_sign_ups_after_the_draw_are_refused(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
-    call_id, msg = await story_call(calls, clock)
+    _call_id, msg = await story_call(calls, clock)
     await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
     assert (await calls.react(msg, 999, "🧭", added=True)).outcome == "closed"
     with pytest.raises(DomainError):
@@ -181,6 +181,8 @@ async def test_replace_promotes_the_next_reserve_of_the_same_category(
     assert out.promoted_user_id == new.reserve_order[0]
     group = await drawn_group(db, call_id)
     assert leaving not in group and new.reserve_order[0] in group and len(group) == 6
+    still_invited = {r.user_id for r in (await draws.view(call_id)).reviewers}
+    assert new.reserve_order[0] not in still_invited and len(still_invited) == 10
     # The member declines by button: the next reserve in line is promoted.
     second = await draws.decline(call_id, new.reserve_order[0])
     assert second.promoted_user_id == new.reserve_order[1]

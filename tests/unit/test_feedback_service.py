@@ -200,7 +200,7 @@ async def test_call_audience_is_group_plus_accepted_reviewers_and_role(
         guild_id=GUILD, author_id=1, title="Plan", plan="text", channel_id=20, tz=TZ,
         call_number=1, role_id=ROLE, role_member_ids=[101, 4000], closes="in 2 days",
     )
-    expected = GROUP + [u for u in REVIEWERS if u != 110] + [4000]
+    expected = [*GROUP, *(u for u in REVIEWERS if u != 110), 4000]
     assert opened.audience == expected
     assert await service.audience(opened.round.id) == expected
     assert opened.reminders == [timedelta(hours=24)]  # the default

@@ -78,7 +78,7 @@ async def test_meeting_reminders_post_once_and_dm_only_opted_in(
         channel_id=30, tz=TZ, call_number=1, role_id=77, role_member_ids=[101, 500],
     )
     meeting = made.meeting
-    assert made.audience == GROUP + [500]  # the drawn group (not reviewers) and the role
+    assert made.audience == [*GROUP, 500]  # the drawn group (not reviewers) and the role
     assert made.reminders == [timedelta(hours=24), timedelta(hours=1)]
     assert meeting.duration_seconds == 3600
     # Two members opt in to DMs (one with DMs closed); one opts in then out again.
@@ -91,7 +91,7 @@ async def test_meeting_reminders_post_once_and_dm_only_opted_in(
 
     clock.advance(timedelta(days=2, minutes=1))
     assert await jobs.run_due() == 1
-    assert notifier.posts == [(meeting.id, GROUP + [500])]
+    assert notifier.posts == [(meeting.id, [*GROUP, 500])]
     assert notifier.dms == [(meeting.id, 101)]
     clock.advance(timedelta(hours=23))
     assert await jobs.run_due() == 1

@@ -1,0 +1,359 @@
+"""Group meetings: a post with Discord timestamps, a server event, and reminders."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import ensure_organiser
+from bot.clock import from_unix
+from bot.domain import meetings as words
+from bot.domain.errors import InvalidInput
+from bot.domain.meeting_service import REMIND_JOB, MeetingService
+from bot.errors import handle_interaction_error, reply
+from bot.notify import send_dm
+from bot.render import NO_MENTIONS, clip, ts, when
+from bot.scheduling import RetryLater
+from bot.timeparse import format_duration
+from cogs.calls import CallOption
+from cogs.feedback import send_mentioning, transient
+from db.repositories.jobs import Job
+from db.repositories.meetings import Meeting
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+
+def where_text(meeting: Meeting) -> str:
+    if meeting.voice_channel_id is not None:
+        return f"<#{meeting.voice_channel_id}>"
+    return meeting.location or "to be confirmed"
+
+
+def post_link(meeting: Meeting) -> str:
+    if meeting.message_id is None:
+        return ""
+    return f"https://discord.com/channels/{meeting.guild_id}/{meeting.channel_id}/{meeting.message_id}"
+
+
+class MeetingNumber(app_commands.Transformer):
+    """A meeting chosen by number, with autocomplete of this server's meetings."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.integer
+
+    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
+        return int(value)
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction, value: int | float | str
+    ) -> list[app_commands.Choice[int]]:
+        bot: CoproBot = interaction.client  # type: ignore[assignment]
+        if interaction.guild_id is None:
+            return []
+        found = await bot.services.meetings.search(interaction.guild_id, str(value or ""))
+        return [
+            app_commands.Choice(
+                name=clip(f"#{m.number} {m.title} ({m.status}, "
+                          f"{from_unix(m.starts_at):%Y-%m-%d %H:%M} UTC)", 100),
+                value=m.number,
+            )
+            for m in found
+        ]
+
+
+MeetingOption = app_commands.Transform[int, MeetingNumber]
+
+
+class MeetingDmButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"meeting:dms:(?P<meeting_id>\d+)",
+):
+    """Turns meeting reminder DMs on or off for the member who presses it (if in the meeting)."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="DM me reminders", style=discord.ButtonStyle.secondary,
+                custom_id=f"meeting:dms:{meeting_id}",
+            )
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[discord.ui.View],
+        match: re.Match[str],
+    ) -> MeetingDmButton:
+        return cls(int(match["meeting_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            bot: CoproBot = interaction.client  # type: ignore[assignment]
+            service = bot.services.meetings
+            found = await service.get_by_id(self.meeting_id)
+            if found is None:
+                await reply(interaction, "This meeting no longer exists.")
+                return
+            if interaction.user.id not in await service.audience(found.id):
+                text = await bot.services.wording.render(found.guild_id, words.NOT_AUDIENCE)
+                await reply(interaction, text)
+                return
+            on = await service.toggle_dms(found.id, interaction.user.id)
+            text = await bot.services.wording.render(
+                found.guild_id, words.DMS_ON if on else words.DMS_OFF
+            )
+            await reply(interaction, text)
+        except Exception as exc:
+            await handle_interaction_error(interaction, exc, where="meeting DM button")
+
+
+def meeting_view(meeting_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(MeetingDmButton(meeting_id))
+    return view
+
+
+class DiscordMeetingReminders:
+    """The MeetingNotifier for real Discord."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+
+    async def post_reminder(self, meeting: Meeting, audience: list[int]) -> None:
+        channel = self.bot.get_partial_messageable(meeting.channel_id, guild_id=meeting.guild_id)
+
+        async def render(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                meeting.guild_id, words.REMINDER_POST, mentions=mentions, title=meeting.title,
+                starts=when(meeting.starts_at), where=where_text(meeting),
+            )
+
+        try:
+            await send_mentioning(channel, render, audience)
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"reminder post failed: {exc.status}") from exc
+            log.warning("could not post a reminder for meeting %s: %s", meeting.id, exc)
+
+    async def dm_reminder(self, meeting: Meeting, user_id: int) -> bool:
+        text = await self.bot.services.wording.render(
+            meeting.guild_id, words.REMINDER_DM, title=meeting.title,
+            starts=when(meeting.starts_at), where=where_text(meeting), link=post_link(meeting),
+        )
+        try:
+            return await send_dm(self.bot, user_id, text) is not None
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"DM failed: {exc.status}") from exc
+            log.warning("could not DM a meeting reminder to %s: %s", user_id, exc)
+            return False
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Group meetings"):
+    """Organiser commands for meetings; members can ask for reminders by DM."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.service: MeetingService = bot.services.meetings
+        self.reminders = DiscordMeetingReminders(bot)
+
+    async def cog_load(self) -> None:
+        self.bot.jobs.register(REMIND_JOB, self.run_reminder_job)
+        self.bot.add_dynamic_items(MeetingDmButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(MeetingDmButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    @app_commands.command(name="create")
+    @app_commands.describe(
+        title="What the meeting is, e.g. 'Group meeting 1: why we joined'",
+        starts="When it starts, e.g. '2026-12-03 14:00' or 'tomorrow 14:00'",
+        duration="How long, e.g. '1h' or '90m' (default 1h)",
+        call="A call: its drawn group is invited",
+        role="A role: its members are invited (with or without a call)",
+        where="Where it happens: a place or a video link",
+        voice="Or a voice channel in this server",
+        channel="Where to post the meeting and its reminders (default: here)",
+        reminders="Reminders before the start, e.g. '24h, 1h' (the default)",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        starts: str,
+        duration: str | None = None,
+        call: CallOption | None = None,
+        role: discord.Role | None = None,
+        where: str | None = None,
+        voice: discord.VoiceChannel | discord.StageChannel | None = None,
+        channel: discord.TextChannel | None = None,
+        reminders: str | None = None,
+    ) -> None:
+        """Plan a group meeting: a post, a server event and reminders."""
+        guild = interaction.guild
+        assert guild is not None
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel | discord.Thread):
+            raise InvalidInput("Please pick a text channel for the meeting post.")
+        if where and voice is not None:
+            raise InvalidInput("Please give either `where` or `voice`, not both.")
+        if role is not None and role.is_default():
+            raise InvalidInput("Please choose a specific role rather than @everyone.")
+        members = [m.id for m in role.members if not m.bot] if role is not None else []
+        made = await self.service.create(
+            guild_id=guild.id, author_id=interaction.user.id, title=title, starts=starts,
+            channel_id=target.id, duration=duration, call_number=call,
+            role_id=role.id if role else None, role_member_ids=members, where=where,
+            voice_channel_id=voice.id if voice else None, reminders=reminders,
+            tz=await self.bot.services.settings.timezone(guild.id),
+        )
+        meeting = made.meeting
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+        async def render(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                guild.id, words.POST, mentions=mentions, title=meeting.title,
+                starts=when(meeting.starts_at), ends=ts(meeting.ends_at, "t"),
+                duration=format_duration(from_unix(meeting.ends_at) - from_unix(meeting.starts_at)),
+                where=where_text(meeting),
+            )
+
+        try:
+            message = await send_mentioning(
+                target, render, made.audience, view=meeting_view(meeting.id)
+            )
+        except discord.HTTPException:
+            await self.service.discard(meeting.id)
+            raise InvalidInput(
+                f"I can't post in {target.mention}. Please give me View Channel and Send Messages "
+                "there, or choose another channel."
+            ) from None
+        await self.service.attach_post(meeting.id, target.id, message.id)
+        meeting = await self.service.get_by_id(meeting.id) or meeting
+        event_note = await self._create_event(guild, meeting, voice, message.jump_url)
+        kept = ", ".join(format_duration(r) for r in made.reminders) or "none"
+        await interaction.followup.send(
+            f"Meeting #{meeting.number} is posted for {len(made.audience)} people: "
+            f"{message.jump_url}\nReminders before the start: {kept}.{event_note}",
+            ephemeral=True,
+        )
+
+    async def _create_event(
+        self, guild: discord.Guild, meeting: Meeting,
+        voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
+    ) -> str:
+        """Make the matching scheduled event; a note for the organiser if it could not be made."""
+        common = {
+            "name": clip(meeting.title, 100),
+            "start_time": from_unix(meeting.starts_at),
+            "end_time": from_unix(meeting.ends_at),
+            "privacy_level": discord.PrivacyLevel.guild_only,
+            "description": clip(f"Meeting #{meeting.number}. Details: {link}", 1000),
+        }
+        try:
+            if voice is not None:
+                kind = (
+                    discord.EntityType.stage_instance if isinstance(voice, discord.StageChannel)
+                    else discord.EntityType.voice
+                )
+                event = await guild.create_scheduled_event(entity_type=kind, channel=voice, **common)
+            else:
+                event = await guild.create_scheduled_event(
+                    entity_type=discord.EntityType.external,
+                    location=clip(meeting.location or link, 100), **common,
+                )
+        except discord.Forbidden:
+            return (
+                "\nI couldn't create a server event because I don't have the **Manage Events** "
+                "permission (Create Events). The meeting and its reminders work without it; give "
+                "me that permission to get events for the next meetings."
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not create an event for meeting %s: %s", meeting.id, exc)
+            return f"\nI couldn't create a server event (Discord said {exc.status}); the meeting still works."
+        await self.service.set_event(meeting.id, event.id)
+        return f"\nServer event: {event.url}"
+
+    @app_commands.command(name="list")
+    async def list_meetings(self, interaction: discord.Interaction) -> None:
+        """Upcoming meetings in this server."""
+        assert interaction.guild_id is not None
+        found = await self.service.upcoming(interaction.guild_id)
+        if not found:
+            await interaction.response.send_message(
+                "There are no upcoming meetings. Plan one with `/meeting create`.", ephemeral=True
+            )
+            return
+        lines = [
+            f"**#{m.number}** {clip(m.title, 80)}: {when(m.starts_at)}, "
+            f"{format_duration(from_unix(m.ends_at) - from_unix(m.starts_at))}, "
+            f"{where_text(m)}" + (f" ({post_link(m)})" if m.message_id else "")
+            for m in found
+        ]
+        await interaction.response.send_message(
+            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(name="cancel")
+    @app_commands.describe(meeting="The meeting's number")
+    async def cancel(self, interaction: discord.Interaction, meeting: MeetingOption) -> None:
+        """Cancel a meeting: tell its members, remove the event, stop reminders."""
+        guild = interaction.guild
+        assert guild is not None
+        cancelled, audience = await self.service.cancel(guild.id, meeting, interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        notes: list[str] = []
+        channel = self.bot.get_partial_messageable(cancelled.channel_id, guild_id=guild.id)
+
+        async def render(mentions: str) -> str:
+            return await self.bot.services.wording.render(
+                guild.id, words.CANCELLED, mentions=mentions, title=cancelled.title,
+                starts=when(cancelled.starts_at),
+            )
+
+        try:
+            await send_mentioning(channel, render, audience)
+        except discord.HTTPException:
+            notes.append("I couldn't post the cancellation in the meeting's channel.")
+        if cancelled.message_id is not None:
+            try:
+                await channel.get_partial_message(cancelled.message_id).edit(
+                    content=clip(f"**Cancelled.** ~~{cancelled.title}~~ on {when(cancelled.starts_at)}", 2000),
+                    view=None, allowed_mentions=NO_MENTIONS,
+                )
+            except discord.HTTPException:
+                log.info("could not mark meeting %s's post as cancelled", cancelled.id)
+        if cancelled.event_id is not None:
+            try:
+                event = await guild.fetch_scheduled_event(cancelled.event_id)
+                await event.delete(reason=f"Meeting #{cancelled.number} cancelled")
+            except discord.NotFound:
+                pass
+            except discord.HTTPException:
+                notes.append("I couldn't remove the server event; please delete it by hand.")
+        await interaction.followup.send(
+            " ".join([f"Meeting #{cancelled.number} is cancelled and its members are told; "
+                      "no reminders will be sent.", *notes]),
+            ephemeral=True,
+        )
+
+    async def run_reminder_job(self, job: Job) -> None:
+        await self.service.handle_reminder_job(job, self.reminders)
+
+
+async def setup(bot: CoproBot) -> None:
+    await bot.add_cog(MeetingsCog(bot))

@@ -1,0 +1,282 @@
+"""The draw cog's Discord side against a tiny fake client: posting the recorded result once,
+one message per member (also after a crash or a second run), closed DMs, replacements, roles."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain.draw_service import PROMOTED_DM, SELECTED_DM
+from bot.scheduling import JobScheduler
+from bot.services import Services, build_services
+from cogs.draws import ANYONE, DrawButton, Draws
+from db.connection import Database
+
+GUILD = 1000
+CHANNEL = 10
+EXPERIENCED = list(range(101, 111))
+NEW = list(range(201, 208))
+_ids = itertools.count(90_000)
+
+
+def forbidden(code: int = 50013) -> discord.Forbidden:
+    return discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), {"code": code, "message": "no"})
+
+
+class FakeChannel:
+    def __init__(self, bot: FakeBot, channel_id: int) -> None:
+        self.bot = bot
+        self.id = channel_id
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> Any:
+        if self.bot.channel_error is not None:
+            raise self.bot.channel_error
+        message = SimpleNamespace(id=next(_ids), content=content, kwargs=kwargs)
+        self.bot.posts.append(message)
+        return message
+
+
+class FakeDM:
+    def __init__(self, bot: FakeBot, user_id: int) -> None:
+        self.bot = bot
+        self.user_id = user_id
+
+    async def send(self, content: str | None = None, **kwargs: Any) -> Any:
+        if self.user_id in self.bot.closed_dms:
+            raise forbidden(50007)
+        message = SimpleNamespace(id=next(_ids), content=content, kwargs=kwargs)
+        self.bot.dms.append((self.user_id, message))
+        return message
+
+
+class FakeBot:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.posts: list[Any] = []
+        self.dms: list[tuple[int, Any]] = []
+        self.closed_dms: set[int] = set()
+        self.channel_error: Exception | None = None
+        self.guilds = [SimpleNamespace(id=GUILD)]
+        self.guild: Any = None
+
+    def get_partial_messageable(self, channel_id: int, *, guild_id: int | None = None) -> FakeChannel:
+        return FakeChannel(self, channel_id)
+
+    async def create_dm(self, user: discord.abc.Snowflake) -> FakeDM:
+        return FakeDM(self, user.id)
+
+    def get_guild(self, guild_id: int) -> Any:
+        return self.guild
+
+    def get_cog(self, name: str) -> None:
+        return None
+
+    def add_dynamic_items(self, *items: Any) -> None:
+        pass
+
+
+@pytest.fixture
+async def setup(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeBot, Draws, Services]:
+    services = build_services(db, clock, jobs, "Europe/London")
+    bot = FakeBot(services)
+    return bot, Draws(bot), services  # type: ignore[arg-type]
+
+
+async def story(services: Services, clock: FakeClock, *, record: bool = True) -> int:
+    details = await services.calls.create(
+        guild_id=GUILD, channel_id=CHANNEL, author_id=1, title="LinkedIn session",
+        categories="🧭 Experienced; 🌱 New", places="🧭=3, 🌱=3", tz="Europe/London",
+    )
+    await services.calls.attach_post(details.call.id, CHANNEL, 5000)
+    for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
+        for user in users:
+            await services.calls.react(5000, user, key, added=True)
+            clock.advance(timedelta(seconds=1))
+    if record:
+        await services.draws.run(guild_id=GUILD, number=1, actor_id=1)
+    return details.call.id
+
+
+async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    report = await cog.finish(call_id)
+    assert report.posted_now and report.dms == 17 and not report.problems
+    [post] = bot.posts
+    assert post.kwargs["reference"].message_id == 5000  # a reply to the call post
+    assert post.kwargs["file"].filename == "call-1-draw.json"
+    view = await services.draws.view(call_id)
+    assert {u.id for u in post.kwargs["allowed_mentions"].users} == set(view.drawn)
+    assert post.kwargs["allowed_mentions"].everyone is False and post.kwargs["allowed_mentions"].roles is False
+    assert view.draw.result_message_id == post.id and view.draw.seed in post.content
+    told = [u for u, _ in bot.dms]
+    assert sorted(told) == sorted(EXPERIENCED + NEW)
+    for user, message in bot.dms:
+        labels = [item.item.label for item in message.kwargs["view"].children]
+        if user in view.drawn:
+            assert labels == ["Confirm my place", "I can't take part"]
+        else:
+            assert labels == ["Yes, I'd like to review", "No, thanks"]
+    # Running again (or a restart) sends nothing new.
+    again = await cog.finish(call_id)
+    assert not again.posted_now and again.dms == 0
+    await cog.finish_all()
+    assert len(bot.posts) == 1 and len(bot.dms) == 17
+    assert await services.draws.unfinished() == []
+
+
+async def test_crash_after_recording_posts_the_recorded_result_at_start(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)  # recorded; "crashed" before posting
+    recorded = await services.draws.view(call_id)
+    assert not recorded.posted and bot.posts == []
+    await cog.finish_all()  # what on_ready does
+    [post] = bot.posts
+    after = await services.draws.view(call_id)
+    assert [c.order for c in after.categories] == [c.order for c in recorded.categories]
+    assert after.draw.drawn_at == recorded.draw.drawn_at
+    for user in recorded.drawn:
+        assert f"<@{user}>" in post.content
+    again = await services.draws.run(guild_id=GUILD, number=1, actor_id=1)
+    assert not again.created
+
+
+async def test_cannot_post_then_fixed(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    bot.channel_error = forbidden()
+    report = await cog.finish(call_id)
+    assert not report.posted_now and report.problems and "Send Messages" in report.problems[0]
+    assert bot.dms == []  # nobody is pointed to a result that isn't there
+    bot.channel_error = None
+    assert (await cog.finish(call_id)).posted_now and len(bot.dms) == 17
+
+
+async def test_closed_dms_are_mentioned_in_the_channel_once(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    view = await services.draws.view(call_id)
+    drawn, reserve = view.drawn[0], view.categories[0].reserve_order[0]
+    bot.closed_dms = {drawn, reserve}
+    report = await cog.finish(call_id)
+    assert report.dms == 15 and sorted(report.in_channel) == sorted([drawn, reserve])
+    result, place, review = bot.posts
+    assert f"<@{drawn}>" in place.content and [u.id for u in place.kwargs["allowed_mentions"].users] == [drawn]
+    assert f"<@{reserve}>" in review.content
+    assert place.kwargs["reference"].message_id == result.id
+    ids = [item.custom_id for item in place.kwargs["view"].children]
+    assert ids == [f"draw:confirm:{call_id}:{ANYONE}", f"draw:decline:{call_id}:{ANYONE}"]
+    entry = (await services.draws.view(call_id)).entry(drawn)
+    assert entry is not None and entry.notified_via == "channel"
+    await cog.finish(call_id)
+    assert len(bot.posts) == 3
+
+
+async def test_decline_announces_and_offers_the_place_to_the_next_reserve(
+    setup: Any, clock: FakeClock
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    leaving, next_up = view.categories[1].drawn[0], view.categories[1].reserve_order[0]
+    outcome = await services.draws.decline(call_id, leaving)
+    problems = await cog.after_replace(outcome)
+    assert problems == []
+    announcement = bot.posts[-1]
+    assert f"<@{leaving}>" in announcement.content and f"<@{next_up}>" in announcement.content
+    assert [u.id for u in announcement.kwargs["allowed_mentions"].users] == [next_up]
+    user, dm = bot.dms[-1]
+    promoted_text = await services.wording.render(GUILD, PROMOTED_DM, number=1, title="LinkedIn session",
+                                                  category="🌱 New")
+    assert user == next_up and dm.content == promoted_text
+    assert dm.content != await services.wording.render(GUILD, SELECTED_DM)
+
+
+async def test_role_problem_is_explained_and_the_draw_stays(
+    setup: Any, clock: FakeClock, db: Database
+) -> None:
+    bot, cog, services = setup
+    details = await services.calls.create(
+        guild_id=GUILD, channel_id=CHANNEL, author_id=1, title="t", categories="🧭 A", places="1",
+        tz="Europe/London",
+    )
+    await services.calls.attach_post(details.call.id, CHANNEL, 5001)
+    await services.calls.react(5001, 7, "🧭", added=True)
+    await services.draws.run(guild_id=GUILD, number=1, actor_id=1, group_role_id=555)
+
+    class Member:
+        async def add_roles(self, *roles: Any, reason: str | None = None) -> None:
+            raise forbidden()
+
+    role = SimpleNamespace(id=555, mention="<@&555>", name="Group")
+    bot.guild = SimpleNamespace(
+        get_member=lambda uid: Member(), get_role=lambda rid: role,
+        me=SimpleNamespace(guild_permissions=discord.Permissions.none(), top_role=SimpleNamespace(name="Bot")),
+    )
+    report = await cog.finish(details.call.id)
+    assert report.posted_now and any("Manage Roles" in p for p in report.problems)
+    assert await db.fetchval("SELECT COUNT(*) FROM draws") == 1
+    assert (await services.draws.deliveries(details.call.id)).roles == (7,)  # retried next run
+
+
+async def test_buttons_answer_only_their_member(setup: Any, clock: FakeClock) -> None:
+    _bot, cog, services = setup
+    call_id = await story(services, clock)
+    view = await services.draws.view(call_id)
+    member = view.drawn[0]
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    class Response:
+        def is_done(self) -> bool:
+            return False
+
+        async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
+            sent.append((content or "", kwargs))
+
+    def interaction(user_id: int) -> Any:
+        return SimpleNamespace(user=SimpleNamespace(id=user_id), response=Response(), guild_id=None)
+
+    await cog.on_button(interaction(4242), "confirm", call_id, member)
+    assert sent[-1][1]["ephemeral"] and "someone else" in sent[-1][0]
+    assert (await services.draws.view(call_id)).entry(member).confirmation == "pending"  # type: ignore[union-attr]
+    await cog.on_button(interaction(member), "confirm", call_id, member)
+    assert (await services.draws.view(call_id)).entry(member).confirmation == "confirmed"  # type: ignore[union-attr]
+    # "I can't take part" asks once more before giving the place away.
+    await cog.on_button(interaction(member), "decline", call_id, member)
+    assert "view" in sent[-1][1] and (await services.draws.view(call_id)).entry(member).status == "selected"  # type: ignore[union-attr]
+    button = DrawButton("review", call_id, 77)
+    assert button.custom_id == f"draw:review:{call_id}:77"
+    assert DrawButton.__discord_ui_compiled_template__.fullmatch(button.custom_id)
+
+
+async def test_non_organisers_are_refused_before_anything_happens(
+    setup: Any, clock: FakeClock, db: Database
+) -> None:
+    from bot.errors import NotOrganiser
+
+    bot, cog, services = setup
+    await story(services, clock, record=False)
+    member = SimpleNamespace(id=4242, roles=[])  # not a discord.Member with Manage Events
+    interaction = SimpleNamespace(guild=SimpleNamespace(id=GUILD), user=member, client=bot)
+    with pytest.raises(NotOrganiser):
+        await cog.interaction_check(interaction)
+    assert await db.fetchval("SELECT COUNT(*) FROM draws") == 0
+
+
+async def test_draw_commands_and_options(setup: Any) -> None:
+    _, cog, _ = setup
+    group = cog.app_command
+    assert group is not None and group.name == "draw"
+    commands = {c.name: c for c in group.commands}
+    assert set(commands) == {"run", "show", "replace", "verify"}
+    assert [p.display_name for p in commands["run"].parameters] == [
+        "call", "places", "group-role", "reviewer-role"
+    ]
+    assert [p.name for p in commands["replace"].parameters] == ["call", "member"]

@@ -1,0 +1,203 @@
+"""Members' data: show everything, delete it (bookings pass on, draws still verify), retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain.audit import AuditService
+from bot.domain.call_service import CallService
+from bot.domain.draw_service import DrawService
+from bot.domain.errors import InvalidInput
+from bot.domain.mydata import RETENTION_JOB, RETENTION_KEY, MyDataService
+from bot.domain.session_service import SessionService
+from bot.scheduling import JobScheduler
+from db.connection import Database
+
+GUILD = 1000
+ORGANISER = 7777
+ME = 501
+TZ = "Europe/London"
+ANSWERS = {"experience": "New to it", "aims": "Connecting with people",
+           "barriers": "I use a screen reader"}
+
+
+async def drawn_call(calls: CallService, draws: DrawService, members: list[int]) -> int:
+    details = await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
+                                 title="Co-produce the session", categories="🧭 Experienced; 🌱 New",
+                                 places="🧭=3, 🌱=1", tz=TZ)  # every 🧭 volunteer is drawn
+    await calls.attach_post(details.call.id, 10, 9000 + details.call.id)
+    for i, user in enumerate(members):
+        await calls.react(9000 + details.call.id, user, "🧭" if i % 2 == 0 else "🌱", added=True)
+    await draws.run(guild_id=GUILD, number=details.call.number, actor_id=ORGANISER)
+    return details.call.number
+
+
+async def open_call(calls: CallService, members: list[int]) -> int:
+    details = await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
+                                 title="Review the plan", categories="📝 Reviewer", tz=TZ)
+    await calls.attach_post(details.call.id, 10, 9500)
+    for user in members:
+        await calls.react(9500, user, "📝", added=True)
+    return details.call.id
+
+
+async def session_for(sessions: SessionService, capacity: int, bookers: list[int]) -> int:
+    session = await sessions.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
+                                    title="LinkedIn: an introduction", starts="in 3 days",
+                                    capacity=capacity, tz=TZ)
+    for user in bookers:
+        await sessions.book(session.id, user, dict(ANSWERS))
+    return session.id
+
+
+async def test_show_collects_everything_about_the_member(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
+    await drawn_call(calls, draws, [ME, 502, 503, 504])
+    await open_call(calls, [ME])
+    await session_for(sessions, 22, [ME])
+    data = await mydata.collect(GUILD, ME)
+    counts = data.counts()
+    for section in ("call sign-ups", "draws", "bookings", "survey answers", "audit trail entries"):
+        assert counts.get(section), section
+    answers = next(s for s in data.sections if s.name == "survey answers")
+    assert len(answers.rows) == 3
+    dumped = json.dumps(data.as_json())
+    assert "I use a screen reader" in dumped
+    # Nobody else's data: another member sees only their own.
+    other = await mydata.collect(GUILD, 503)
+    assert "I use a screen reader" not in json.dumps(other.as_json())
+    assert (await mydata.collect(GUILD + 1, ME)).empty
+    await calls.close_writer()
+
+
+async def test_delete_booked_and_drawn_member(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
+    audit = AuditService(db, clock)
+    number = await drawn_call(calls, draws, [ME, 502, 503, 504])
+    assert ME in (await draws.show(GUILD, number)).categories[0].drawn
+    call_id = await open_call(calls, [ME, 502])
+    session_id = await session_for(sessions, 1, [ME, 502])  # ME has the place, 502 waits
+    assert [b.status for b in await sessions.bookings(session_id)] == ["confirmed", "waiting"]
+    rows_before = await db.fetchval("SELECT COUNT(*) FROM audit_log")
+    assert await audit.rows_about(GUILD, ME)
+
+    report = await mydata.delete(GUILD, ME, cancel_booking=sessions.cancel_booking)
+
+    # The waiting list promoted as usual (and the promotion notice is scheduled).
+    bookings = await sessions.bookings(session_id)
+    assert [(b.user_id, b.status) for b in bookings] == [(502, "confirmed")]
+    assert await db.fetchval(
+        "SELECT COUNT(*) FROM scheduled_jobs WHERE key LIKE 'session:%:notice:promoted:%'"
+    ) == 1
+    # Withdrawn from the open call; the post's counter needs a refresh.
+    assert [s.user_id for s in await calls.repo.signups(call_id)] == [502]
+    assert [s.call_id for s in report.open_signups] == [call_id]
+    # Nothing personal left outside the draw.
+    assert await db.fetchval("SELECT COUNT(*) FROM session_answers WHERE user_id = ?", (ME,)) == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM call_signups WHERE user_id = ?", (ME,)) == 0
+    left = await mydata.collect(GUILD, ME)
+    assert [s.name for s in left.sections] == ["draws"] and not left.audit
+    # The published draw still verifies; the audit chain too, with nothing removed.
+    assert (await draws.verify(GUILD, number)).ok
+    assert (await audit.verify(GUILD)).ok
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") > rows_before
+    # The audit rows stay but can't be linked to the member any more.
+    assert await audit.rows_about(GUILD, ME) == []
+    actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY id")]
+    assert actions[-1] == "member.data_deleted" and "booking.cancelled" in actions
+    await calls.close_writer()
+
+
+async def test_delete_with_nothing_stored_and_without_sessions_service(
+    db: Database, clock: FakeClock
+) -> None:
+    mydata = MyDataService(db, clock)
+    report = await mydata.delete(GUILD, ME)
+    assert report.total == 0
+    assert await db.fetchval("SELECT action FROM audit_log") == "member.data_deleted"
+
+
+async def test_absent_tables_are_skipped(db: Database, clock: FakeClock) -> None:
+    """An older or partial schema: the feature's tables are simply not there."""
+    for table in ("session_answers", "session_priority", "member_meeting_dms", "call_reviewers"):
+        await db.execute(f"DROP TABLE {table}")
+    mydata = MyDataService(db, clock)
+    assert (await mydata.collect(GUILD, ME)).empty
+    await mydata.delete(GUILD, ME)
+    assert (await mydata.sweep()).sessions == 0
+
+
+async def test_retention_removes_answers_and_comments_after_the_period(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
+    await mydata.set_retention_days(GUILD, 30, actor_id=ORGANISER)
+    assert await mydata.retention_days(GUILD) == 30
+    session_id = await session_for(sessions, 22, [ME, 502, 503])
+    await db.execute("UPDATE session_answers SET answer = 'Very experienced' "
+                     "WHERE user_id = 503 AND key = 'experience'")
+    clock.advance(timedelta(days=3, hours=2))  # the session has happened
+    await sessions.evaluate(session_id, ME, 5, "The examples", "More time")
+    await sessions.evaluate(session_id, 502, 4, "", "")
+    survey_before = await sessions.survey(session_id)
+    evaluation_before, _ = await sessions.evaluation(session_id)
+
+    clock.advance(timedelta(days=29))  # not yet 30 days after the end
+    assert (await mydata.sweep()).sessions == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM session_answers") == 9
+
+    clock.advance(timedelta(days=2))
+    report = await mydata.sweep()
+    assert (report.sessions, report.answers, report.comments) == (1, 9, 1)
+    assert await db.fetchval("SELECT COUNT(*) FROM session_answers") == 0
+    evaluation_after, rows = await sessions.evaluation(session_id)
+    assert all(not e.useful and not e.better for e in rows)
+    # Ratings stay, so the evaluation's counts and average are unchanged.
+    assert evaluation_after.ratings == evaluation_before.ratings
+    assert evaluation_after.average == evaluation_before.average
+    # The survey's counts are kept without the answers.
+    kept = {(c.key, c.answer): c.count for c in await mydata.retained_counts(session_id)}
+    assert kept[("", "")] == survey_before.responses == 3
+    choice = survey_before.chart
+    assert choice is not None
+    for c in choice.counts:
+        assert kept.get(("experience", c.option), 0) == c.count
+    assert kept[("aims", "")] == 3  # text questions: how many answered, not what
+    # A second sweep changes nothing (the job may run again after a crash).
+    assert (await mydata.sweep()).sessions == 0
+    assert {(c.key, c.answer): c.count for c in await mydata.retained_counts(session_id)} == kept
+    actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]
+    assert "data.retention" in actions
+
+
+async def test_retention_days_are_validated(db: Database, clock: FakeClock) -> None:
+    mydata = MyDataService(db, clock)
+    assert await mydata.retention_days(GUILD) == 90
+    with pytest.raises(InvalidInput):
+        await mydata.set_retention_days(GUILD, 0)
+
+
+async def test_daily_job_sweeps_and_reschedules(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    mydata = MyDataService(db, clock)
+    jobs.register(RETENTION_JOB, lambda job: mydata.run_daily(jobs, job))
+    await mydata.ensure_daily(jobs)
+    await mydata.ensure_daily(jobs)  # at every start: keeps the one there is
+    first = await jobs.repo.get_by_key(RETENTION_KEY)
+    assert first is not None and first.status == "pending"
+    clock.advance(timedelta(days=1))
+    assert await jobs.run_due() == 1
+    after = await jobs.repo.get_by_key(RETENTION_KEY)
+    assert after is not None and after.status == "pending" and after.run_at > first.run_at
+    assert after.run_at - clock.now().timestamp() <= 86400
