@@ -1,0 +1,181 @@
+"""Pure session rules: capacity, times, survey questions and answers, summaries, the chart."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.charts import bar_chart_png
+from bot.domain.errors import InvalidInput
+from bot.domain.sessions import (
+    EXPERIENCE_LEVELS,
+    MAX_LABEL,
+    MAX_QUESTION,
+    build_questions,
+    capacity_line,
+    default_questions,
+    digest_time,
+    parse_capacity,
+    parse_question,
+    parse_rating,
+    parse_reminders,
+    parse_session_duration,
+    public_post_lines,
+    reminder_runs,
+    summarise_evaluations,
+    summarise_survey,
+    survey_summary_text,
+    validate_answers,
+    validate_session_times,
+)
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "", "2.5", 0, -1, "1001", "22 places"])
+def test_bad_capacity_is_refused_kindly(value: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_capacity(value)  # type: ignore[arg-type]
+    assert "place" in str(info.value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("22", 22), (22, 22), (" 1 ", 1), ("+5", 5)])
+def test_capacity(value: object, expected: int) -> None:
+    assert parse_capacity(value) == expected  # type: ignore[arg-type]
+
+
+def test_duration() -> None:
+    assert parse_session_duration(None) == timedelta(hours=1)
+    assert parse_session_duration("90m") == timedelta(minutes=90)
+    assert parse_session_duration("1h30m") == timedelta(minutes=90)
+    for bad in ("forever", "8d", "1m", "soon"):
+        with pytest.raises(InvalidInput):
+            parse_session_duration(bad)
+
+
+def test_reminders() -> None:
+    assert parse_reminders(None) == [timedelta(hours=24), timedelta(hours=1)]
+    assert parse_reminders("1h, 48h") == [timedelta(hours=48), timedelta(hours=1)]
+    assert parse_reminders("none") == []
+    for bad in ("soon", "1h,2h,3h,4h,5h,6h", "40d"):
+        with pytest.raises(InvalidInput):
+            parse_reminders(bad)
+    starts = NOW.timestamp() + 2 * 3600
+    assert reminder_runs(starts, [86400, 3600], NOW.timestamp()) == [(3600, starts - 3600)]
+    assert digest_time(starts, [86400, 3600], NOW.timestamp()) is None  # would be now: skipped
+    later = NOW.timestamp() + 3 * 86400
+    assert digest_time(later, [86400, 3600], NOW.timestamp()) == later - 86400 - 3600
+
+
+def test_session_times() -> None:
+    starts = NOW + timedelta(days=3)
+    assert validate_session_times(starts=starts, closes=None, now=NOW) == starts
+    assert validate_session_times(starts=starts, closes=starts - timedelta(days=1), now=NOW) < starts
+    with pytest.raises(InvalidInput, match="past"):
+        validate_session_times(starts=NOW - timedelta(minutes=1), closes=None, now=NOW)
+    with pytest.raises(InvalidInput, match="after the session starts"):
+        validate_session_times(starts=starts, closes=starts + timedelta(minutes=1), now=NOW)
+    with pytest.raises(InvalidInput, match="past"):
+        validate_session_times(starts=starts, closes=NOW - timedelta(hours=1), now=NOW)
+
+
+def test_default_questions_fit_discord_limits() -> None:
+    for title in ("LinkedIn", "x" * 100):
+        questions = default_questions(title)
+        assert [q.key for q in questions] == ["experience", "aims", "barriers"]
+        assert all(len(q.label) <= MAX_LABEL and len(q.text) <= MAX_QUESTION for q in questions)
+        assert questions[0].options == EXPERIENCE_LEVELS and questions[0].required
+        assert not questions[2].required  # nobody has to disclose a barrier
+    assert "LinkedIn" in default_questions("LinkedIn")[0].text
+
+
+def test_parse_question() -> None:
+    q = parse_question("How often? [Never; Monthly, Weekly]", 2, required=False)
+    assert (q.key, q.text, q.kind, q.options, q.required) == (
+        "q2", "How often?", "choice", ("Never", "Monthly", "Weekly"), False)
+    long = parse_question("W" * 60 + "?", 1, required=True)
+    assert long.label == "Question 1" and long.kind == "text"
+    for bad in ("[a; b]", "Pick [one]", "Same [a; A]", "x" * 101):
+        with pytest.raises(InvalidInput):
+            parse_question(bad, 1, required=True)
+    built = build_questions(["A?", None, "B? [x; y]"], optional="2")
+    assert [(q.key, q.required) for q in built] == [("q1", True), ("q2", False)]
+
+
+def test_validate_answers() -> None:
+    questions = default_questions("LinkedIn")
+    assert validate_answers(questions, {"experience": "new to it", "aims": "  ", "barriers": "x"}) == {
+        "experience": "New to it", "barriers": "x"}
+    by_text = validate_answers(questions, {questions[0].text: "Very experienced"})
+    assert by_text == {"experience": "Very experienced"}
+    for bad in ({}, {"experience": "expert"}, {"experience": "New to it", "age": "40"},
+                {"experience": "New to it", "aims": "x" * 1001}):
+        with pytest.raises(InvalidInput):
+            validate_answers(questions, bad)
+
+
+def test_survey_summary_has_counts_and_no_names() -> None:
+    questions = default_questions("LinkedIn")
+    answers = [
+        {"experience": "New to it", "aims": "Jobs", "barriers": "Anxiety in groups"},
+        {"experience": "New to it", "aims": "Connecting with people"},
+        {"experience": "Very experienced"},
+    ]
+    summary = summarise_survey(questions, answers)
+    chart = summary.chart
+    assert chart is not None
+    assert [(c.option, c.count) for c in chart.counts] == [
+        ("New to it", 2), ("A little experience", 0), ("Quite experienced", 0),
+        ("Very experienced", 1)]
+    assert summary.questions[1].answers == ("Connecting with people", "Jobs")
+    assert summary.questions[2].unanswered == 2
+    text = survey_summary_text(summary)
+    assert "New to it: 2" in text and "Anxiety in groups" in text and "<@" not in text
+
+
+def test_public_post_lines_carry_counts_and_state() -> None:
+    now = NOW.timestamp()
+    common = {"starts_at": now + 3600, "ends_at": now + 7200, "closes_at": now + 1800,
+              "capacity": 22, "priority_until": None}
+    fields = dict(public_post_lines(confirmed=12, waiting=3, cancelled=False, now=now, **common))
+    assert fields["Places"] == "12 of 22 places booked · 3 on the waiting list"
+    assert "How to book" in fields
+    assert "Booking closed" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=False,
+                                                      now=now + 1900, **common))
+    assert "Cancelled" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=True,
+                                                 now=now, **common))
+    assert capacity_line(1, 1, 0) == "1 of 1 place booked"
+
+
+def test_ratings_and_evaluation_summary() -> None:
+    assert parse_rating("4") == 4 and parse_rating(5) == 5 and parse_rating("3: okay") == 3
+    for bad in ("0", "6", "", "good"):
+        with pytest.raises(InvalidInput):
+            parse_rating(bad)
+    summary = summarise_evaluations([(5, "Demo", ""), (4, "", "Slower")], attendees=22)
+    assert summary.average == 4.5 and summary.ratings == (0, 0, 0, 1, 1)
+    assert "2 of 22" in summary.text()
+
+
+def test_bar_chart_is_a_valid_png() -> None:
+    png = bar_chart_png([("New to it", 3), ("A little experience", 0), ("Very experienced", 10)])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    offset = 8
+    chunks: dict[bytes, bytes] = {}
+    while offset < len(png):
+        (length,) = struct.unpack(">I", png[offset:offset + 4])
+        kind = png[offset + 4:offset + 8]
+        data = png[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", png[offset + 8 + length:offset + 12 + length])
+        assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
+        chunks[kind] = data
+        offset += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour_type) == (8, 2)
+    raw = zlib.decompress(chunks[b"IDAT"])
+    assert len(raw) == height * (1 + width * 3)
+    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
+    assert bar_chart_png([])  # no bars: still an image
