@@ -397,6 +397,8 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         session = await self.sessions.get_by_id(session_id)
         if session is None:
             raise NotFound("This session no longer exists.")
+        if session.is_cancelled:
+            await self.sessions.check_can_book(session, interaction.user.id)  # says it's cancelled
         status = await self.sessions.member_status(session_id, interaction.user.id)
         if status is not None:
             await reply(interaction, await self.words(

@@ -56,3 +56,29 @@ async def test_closed_call_reaction_is_removed(world: World, running: RunningBot
                           what="the late reaction removed")
     assert await roster(running) == {}
     await fake.wait_until(lambda: fake.dms(late), timeout=5, what="a kind 'closed' DM")
+
+
+async def test_missing_manage_roles_still_records_the_draw(world: World, running: RunningBot) -> None:
+    import discord
+
+    from tests.e2e.fake_discord import DEFAULT_BOT_PERMISSIONS
+
+    fake = world.fake
+    fake.set_bot_permissions(
+        world.guild, DEFAULT_BOT_PERMISSIONS & ~discord.Permissions(manage_roles=True).value
+    )
+    group_role = fake.add_role(world.guild, "Co-production group")
+    await running.settle()
+    post = await create_story_call(world, running)
+    for m in world.members[:4]:
+        await fake.react(m, world.channel, post, "🧭")
+    await running.settle()
+    handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1,
+                                    places="2", group_role=group_role)
+    reply = await handle.wait(timeout=10)
+    assert reply.flags & EPHEMERAL
+    assert "Manage Roles" in reply.content  # the organiser is told exactly what to fix
+    assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 1
+    assert await running.db.fetchval(
+        "SELECT COUNT(*) FROM draw_entries WHERE status = 'selected'") == 2
+    assert all(group_role not in fake.member_roles(m) for m in world.members[:4])
