@@ -233,6 +233,11 @@ class CallService:
         categories = await self.repo.categories(call.id)
         new_places: dict[int, int] = {}
         if places is not None:
+            if await self._is_drawn(call.id):
+                raise Conflict(
+                    f"Call #{number} has been drawn, so its places can't change. To draw more "
+                    f"people, use `/draw replace`, or start a new call."
+                )
             specs = parse_places(
                 places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
             )

@@ -47,6 +47,7 @@ from bot.domain.sessions import (
     discord_when,
     jump_link,
     mentions_text,
+    merge_retained,
     parse_capacity,
     parse_priority,
     parse_rating,
@@ -586,7 +587,8 @@ class SessionService:
     async def survey(self, session_id: int) -> SurveySummary:
         questions = await self.questions(session_id)
         answers = await self.repo.answers(session_id)
-        return summarise_survey(questions, list(answers.values()))
+        summary = summarise_survey(questions, list(answers.values()))
+        return merge_retained(summary, await self.repo.retained_counts(session_id))
 
     async def evaluate(
         self, session_id: int, user_id: int, rating: int | str, useful: str | None = None,

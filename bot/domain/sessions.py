@@ -466,6 +466,7 @@ class QuestionSummary:
     counts: tuple[ChoiceCount, ...] = ()  # choice questions
     answers: tuple[str, ...] = ()  # text questions: the answers, without names, sorted
     unanswered: int = 0
+    retained: int = 0  # text answers removed by the retention period (only their number is kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +500,33 @@ def summarise_survey(
     return SurveySummary(len(answers_by_member), tuple(parts))
 
 
+def merge_retained(
+    summary: SurveySummary, retained: Sequence[tuple[str, str, int]]
+) -> SurveySummary:
+    """Add the counts kept after retention deleted the answers (``(key, answer, count)`` rows;
+    ``("", "", n)`` is the number of people who answered)."""
+    if not retained:
+        return summary
+    people = sum(n for key, answer, n in retained if key == "" and answer == "")
+    parts = []
+    for part in summary.questions:
+        rows = [(answer, n) for key, answer, n in retained if key == part.question.key]
+        if part.question.kind == "choice":
+            counts = {c.option: c.count for c in part.counts}
+            for answer, n in rows:
+                counts[answer] = counts.get(answer, 0) + n
+            parts.append(QuestionSummary(
+                part.question, counts=tuple(ChoiceCount(o, c) for o, c in counts.items()),
+                unanswered=part.unanswered, retained=part.retained,
+            ))
+        else:
+            parts.append(QuestionSummary(
+                part.question, answers=part.answers, unanswered=part.unanswered,
+                retained=part.retained + sum(n for _, n in rows),
+            ))
+    return SurveySummary(summary.responses + people, tuple(parts))
+
+
 def survey_summary_text(summary: SurveySummary, *, limit_per_question: int = 30) -> str:
     """Plain text for the facilitators (no names)."""
     people = "person" if summary.responses == 1 else "people"
@@ -513,7 +541,10 @@ def survey_summary_text(summary: SurveySummary, *, limit_per_question: int = 30)
                 lines.append(f"- “{' '.join(answer.split())}”")
             if len(part.answers) > limit_per_question:
                 lines.append(f"- … and {len(part.answers) - limit_per_question} more (in the CSV)")
-            if not part.answers:
+            if part.retained:
+                lines.append(f"- {part.retained} earlier answer(s) were deleted after the "
+                             "retention period; only their number is kept.")
+            if not part.answers and not part.retained:
                 lines.append("- No answers yet.")
         if part.unanswered:
             lines.append(f"- Not answered: {part.unanswered}")

@@ -477,6 +477,17 @@ class SessionRepository:
         )
         return [int(r[0]) for r in rows]
 
+    async def retained_counts(self, session_id: int) -> list[tuple[str, str, int]]:
+        """Counts kept after the retention sweep deleted the answers (absent table: none)."""
+        try:
+            rows = await self.db.fetchall(
+                "SELECT key, answer, count FROM survey_answer_counts WHERE session_id = ?",
+                (session_id,),
+            )
+        except sqlite3.OperationalError:
+            return []
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
     async def answers(self, session_id: int) -> dict[int, dict[str, str]]:
         """Private survey answers of current bookings: {user_id: {question key: answer}}."""
         rows = await self.db.fetchall(
