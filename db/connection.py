@@ -114,49 +114,76 @@ class Database:
         """Run ``fn`` inside ``BEGIN IMMEDIATE``/``COMMIT`` as a single call; roll back on error."""
 
         def wrapped(conn: sqlite3.Connection) -> T:
+            if conn.in_transaction:  # never nest into (or commit) someone else's work
+                raise RuntimeError("a transaction is already open on the shared connection")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
         return await self.run_sync(wrapped)
 
+    # Every helper below runs execute + fetch + close as ONE call on the worker thread. If a
+    # statement (an ``UPDATE ... RETURNING``) stayed in progress across awaits, another task's
+    # COMMIT would fail with "SQL statements in progress" and leave the connection stuck.
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of changed rows."""
-        cursor = await self.conn.execute(sql, params)
-        try:
-            return cursor.rowcount
-        finally:
-            await cursor.close()
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(sql, params)
+            try:
+                return cursor.rowcount
+            finally:
+                cursor.close()
+
+        return await self.run_sync(work)
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one INSERT; return ``lastrowid``."""
-        cursor = await self.conn.execute(sql, params)
-        try:
-            return int(cursor.lastrowid or 0)
-        finally:
-            await cursor.close()
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(sql, params)
+            try:
+                return int(cursor.lastrowid or 0)
+            finally:
+                cursor.close()
+
+        return await self.run_sync(work)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.transaction(lambda conn: conn.executemany(sql, list(rows)) and None)
+        batch = list(rows)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(sql, batch).close()
+
+        await self.transaction(work)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        cursor = await self.conn.execute(sql, params)
-        try:
-            return await cursor.fetchone()
-        finally:
-            await cursor.close()
+        def work(conn: sqlite3.Connection) -> sqlite3.Row | None:
+            cursor = conn.execute(sql, params)
+            try:
+                row: sqlite3.Row | None = cursor.fetchone()
+                return row
+            finally:
+                cursor.close()
+
+        return await self.run_sync(work)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        cursor = await self.conn.execute(sql, params)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            cursor = conn.execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+
+        return await self.run_sync(work)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)

@@ -71,3 +71,28 @@ async def test_transaction_rolls_back_as_one(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await db.transaction(work)
     assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 0
+
+
+async def test_returning_writes_and_transactions_interleave_safely(db: Database) -> None:
+    """A regression: ``UPDATE/INSERT ... RETURNING`` fetched over several awaits used to leave a
+    statement in progress, so a concurrent transaction's COMMIT failed and the connection stayed
+    stuck in an open transaction (every later write was lost)."""
+    import asyncio
+
+    from db.repositories.jobs import JobRepository
+
+    jobs = JobRepository(db)
+
+    async def upsert(i: int) -> object:
+        return await jobs.upsert(key=f"k{i}", kind="x", guild_id=1, run_at=0, payload={}, now=0)
+
+    async def tx(i: int) -> object:
+        return await db.transaction(lambda c: c.execute(
+            "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, 0)", (i,)).close())
+
+    results = await asyncio.gather(*(f(i) for i in range(50) for f in (upsert, tx)),
+                                   return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert not db.conn._conn.in_transaction  # noqa: SLF001
+    assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 50
+    assert await db.fetchval("SELECT COUNT(*) FROM scheduled_jobs") == 50
