@@ -61,6 +61,8 @@ async def send_dm(client: discord.Client, user_id: int, content: str | None = No
     retry later.
     """
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
+    if content is not None and len(content) > 2000:  # organisers' wording can grow past the limit
+        content = content[:1999] + "…"
     await dm_limiter(client).acquire()
     try:
         channel = await client.create_dm(discord.Object(user_id))  # type: ignore[arg-type]

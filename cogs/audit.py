@@ -46,11 +46,10 @@ class AuditCog(commands.GroupCog, group_name="audit", group_description="The rec
         assert guild is not None
         tz = await self.bot.services.settings.timezone(guild.id)
         start, end = self.audit.parse_period(since, until, tz)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a big export takes time
         export = await self.audit.export(guild.id, start, end)
         if not export.rows:
-            await interaction.response.send_message(
-                "Nothing was recorded in that period.", ephemeral=True
-            )
+            await interaction.followup.send("Nothing was recorded in that period.", ephemeral=True)
             return
 
         def name_of(user_id: int) -> str | None:
@@ -64,7 +63,7 @@ class AuditCog(commands.GroupCog, group_name="audit", group_description="The rec
             io.BytesIO(buffer.getvalue().encode("utf-8")),
             filename=f"audit-{guild.id}-{first.seq}-{last.seq}.csv",
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"{len(export.rows)} decisions recorded (rows {first.seq} to {last.seq}). "
             "Each row carries the hash of the row before it; check the file with "
             "`python -m bot.verify_audit FILE.csv`. Keep the last hash "

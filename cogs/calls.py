@@ -188,6 +188,10 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                 f"I can't post in {target.mention}. Please give me View Channel, Send Messages, "
                 "Embed Links and Add Reactions there, or choose another channel."
             ) from None
+        except BaseException:
+            # Any other failure (Discord 4xx/5xx after retries, a stop): no post, so no call.
+            await self.calls.discard(details.call.id)
+            raise
         await self.calls.attach_post(details.call.id, target.id, message.id)
         missing = []
         for cat in details.categories:
@@ -413,12 +417,18 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         categories = await self.calls.categories(call.id)
         keys = {c.key for c in categories}
         observed: dict[str, list[int]] = {}
-        for reaction in message.reactions:
-            key = emoji_key_of(discord.PartialEmoji.from_str(str(reaction.emoji)))
-            if key not in keys:
-                continue
-            observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
-        plan = await self.calls.reconcile(call.id, observed)
+        self.calls.begin_reconcile(call.message_id)
+        try:
+            for reaction in message.reactions:
+                key = emoji_key_of(discord.PartialEmoji.from_str(str(reaction.emoji)))
+                if key not in keys:
+                    continue
+                observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
+            plan = await self.calls.reconcile(
+                call.id, observed, touched=self.calls.touched_during_reconcile(call.message_id)
+            )
+        finally:
+            self.calls.end_reconcile(call.message_id)
         by_key = {c.key: c for c in categories}
         for user_id, key in plan.reactions_to_remove:
             await remove_reaction(self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id)

@@ -2,8 +2,9 @@
 
 The domain (bot/domain/draw_service.py) records everything first; this cog then does the Discord
 side in one idempotent pass (:meth:`Draws.finish`): post the recorded result, give roles, send
-each member's message once. The pass runs after ``/draw run``, after a replacement, and at start,
-so a crash anywhere is completed later without a second draw or a second message.
+each member's message once. The pass runs after ``/draw run``, after a replacement, at start, and
+in the ``draw.member_left`` job (a group member deleted their data with ``/mydata delete``), so a
+crash anywhere is completed later without a second draw or a second message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.checks import ensure_organiser
 from bot.domain.draw_service import (
     CONFIRMED,
     DECLINED,
+    MEMBER_LEFT_JOB,
     PLACE_OPEN,
     PROMOTED_DM,
     REPLACED,
@@ -34,18 +36,23 @@ from bot.domain.draw_service import (
     REVIEW_YES,
     SELECTED_DM,
     SELECTED_FALLBACK,
+    WITHDRAWN_OPEN,
+    WITHDRAWN_REPLACED,
+    YOUR_REF,
     DrawView,
     ReplaceOutcome,
     result_post_text,
     status_text,
     verification_text,
 )
-from bot.domain.draws import ALGORITHM, ALGORITHM_VERSION
+from bot.domain.draws import ALGORITHM_ID
 from bot.domain.errors import InvalidInput
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
 from bot.render import NO_MENTIONS, clip, mention, mentions_for
+from bot.scheduling import RetryLater
 from cogs.calls import CallOption
+from db.repositories.jobs import Job
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -60,6 +67,18 @@ BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "noreview": ("No, thanks", discord.ButtonStyle.secondary),
 }
 ANYONE = 0  # user id in a button meant for several members (posted in a channel)
+
+
+def result_nonce(call_id: int) -> str:
+    """Discord de-duplicates a second send with the same nonce (enforce_nonce) for a few
+    minutes: a crash right after posting does not post the result twice."""
+    return f"draw-{call_id}"
+
+
+def leave_nonce(call_id: int, ref: str) -> str:
+    """One "has left the group" post per entry (<= 25 characters, as Discord requires)."""
+    head = f"dl{call_id}-"
+    return head + ref[: max(4, 25 - len(head))]
 
 
 class DrawButton(
@@ -163,6 +182,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DrawButton)
+        self.bot.jobs.register(MEMBER_LEFT_JOB, self.on_member_left)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(DrawButton)
@@ -262,8 +282,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         def yes(flag: bool | None) -> str:
             return "yes" if flag else "NO"
 
+        algorithm = report.computed.algorithm if report.computed is not None else ALGORITHM_ID
         lines = [
-            f"**Checking the draw for call #{call}** ({ALGORITHM}, version {ALGORITHM_VERSION})",
+            f"**Checking the draw for call #{call}** ({algorithm})",
             f"The revealed seed matches the commitment on the call post: {yes(report.commitment_ok)}",
             f"The roster matches its published fingerprint: {yes(report.fingerprint_ok)}",
             f"Re-running the draw gives exactly the published result: {yes(report.order_ok)}",
@@ -310,7 +331,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         try:
             message = await channel.send(
                 text, file=self._export_file(view), allowed_mentions=mentions_for(view.drawn[:100]),
-                **kwargs,
+                nonce=result_nonce(call.id), **kwargs,
             )
         except discord.Forbidden:
             report.problems.append(
@@ -390,6 +411,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         closed: dict[str, list[int]] = {"notice": [], "invite": []}
         for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
             for entry in entries:
+                assert entry.user_id is not None  # deliveries only lists members with an id
                 if not await self.draws.claim(kind, call.id, entry.user_id):  # type: ignore[arg-type]
                     continue
                 cat = view.category_of(entry.user_id)
@@ -404,6 +426,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                                             title=call.title, category=cat.name,
                                             position=entry.rank - cat.places)
                     buttons = answer_buttons("review", call.id, entry.user_id)
+                text += "\n\n" + await self.words(call.guild_id, YOUR_REF, ref=entry.ref)
                 try:
                     sent = await send_dm(self.bot, entry.user_id, text, view=buttons)
                 except discord.HTTPException:
@@ -467,7 +490,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         call = outcome.call
         problems: list[str] = []
         guild = self.bot.get_guild(call.guild_id)
-        if outcome.group_role_id and guild is not None:
+        if outcome.group_role_id and outcome.left_user_id is not None and guild is not None:
             try:
                 member = await self._member(guild, outcome.left_user_id)
                 if member is not None:
@@ -478,14 +501,31 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 problems.append(self._role_problem(guild, outcome.group_role_id, call.number))
             except discord.HTTPException:
                 log.warning("could not remove the group role from %s", outcome.left_user_id, exc_info=True)
+        problems.extend(await self._announce_leave(outcome))
+        report = await self.finish(call.id)
+        problems.extend(report.problems)
+        return problems
+
+    async def _announce_leave(self, outcome: ReplaceOutcome, *, retry: bool = False) -> list[str]:
+        """The one post in the call's channel saying who left and who is offered the place.
+
+        Claimed per entry before posting (a re-run never posts twice) and given back if Discord
+        refused. ``retry``: raise RetryLater on a transient failure (when run as a job).
+        """
+        call = outcome.call
+        if outcome.left_ref and not await self.draws.claim_announcement(call.id, outcome.left_ref):
+            return []
         category = f"{outcome.category.emoji} {outcome.category.label}"
+        promoted = [outcome.promoted_user_id] if outcome.promoted_user_id else []
+        values: dict[str, object] = {"number": call.number, "category": category}
         if outcome.promoted_user_id is not None:
-            text = await self.words(call.guild_id, REPLACED, left=mention(outcome.left_user_id),
-                                    promoted=mention(outcome.promoted_user_id), number=call.number,
-                                    category=category)
+            values["promoted"] = mention(outcome.promoted_user_id)
+        if outcome.left_user_id is None:  # deleted their data: not named any more
+            tpl = WITHDRAWN_REPLACED if promoted else WITHDRAWN_OPEN
         else:
-            text = await self.words(call.guild_id, PLACE_OPEN, left=mention(outcome.left_user_id),
-                                    number=call.number, category=category)
+            tpl = REPLACED if promoted else PLACE_OPEN
+            values["left"] = mention(outcome.left_user_id)
+        text = await self.words(call.guild_id, tpl, **values)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         kwargs: dict[str, Any] = {}
         if outcome.result_message_id:
@@ -493,15 +533,32 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 message_id=outcome.result_message_id, channel_id=call.channel_id,
                 fail_if_not_exists=False,
             )
-        promoted = [outcome.promoted_user_id] if outcome.promoted_user_id else []
+        if outcome.left_ref:
+            kwargs["nonce"] = leave_nonce(call.id, outcome.left_ref)
         try:
             await channel.send(clip(text, 2000), allowed_mentions=mentions_for(promoted), **kwargs)
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
+            if outcome.left_ref:
+                await self.draws.release_announcement(call.id, outcome.left_ref)
+            if retry and (exc.status >= 500 or exc.status == 429):
+                raise RetryLater(f"Discord could not take the announcement ({exc.status})") from exc
             log.warning("could not announce a replacement in call %s", call.id, exc_info=True)
-            problems.append(f"I couldn't post the change in <#{call.channel_id}>.")
-        report = await self.finish(call.id)
-        problems.extend(report.problems)
-        return problems
+            return [f"I couldn't post the change in <#{call.channel_id}>."]
+        return []
+
+    async def on_member_left(self, job: Job) -> None:
+        """Job :data:`MEMBER_LEFT_JOB`: a group member deleted their data (``/mydata delete``).
+        Announce it, then offer the place to the promoted reserve (DM, role), once each."""
+        payload = job.payload
+        outcome = await self.draws.left_outcome(
+            int(payload["call_id"]), str(payload["ref"]), payload.get("promoted_ref")
+        )
+        if outcome is None:
+            return  # the call or its draw was deleted since
+        problems = await self._announce_leave(outcome, retry=True)
+        problems.extend((await self.finish(outcome.call.id)).problems)
+        for problem in problems:
+            log.warning("draw for call %s: %s", outcome.call.id, problem)
 
     def _refresh_call_post(self, call_id: int) -> None:
         calls_cog = self.bot.get_cog("Calls")

@@ -501,6 +501,9 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
                 f"I can't post in {target.mention}. Please give me View Channel, Send Messages "
                 "and Embed Links there, or choose another channel."
             ) from None
+        except BaseException:
+            await self.sessions.discard(session.id)  # no post, so no session and no reminders
+            raise
         await self.sessions.attach_post(session.id, target.id, message.id)
         note = await self._create_event(guild, session, voice, message.jump_url)
         kept = ", ".join(format_duration(timedelta(seconds=o)) for o in session.reminders)

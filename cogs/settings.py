@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_manage_server
+from bot.domain.errors import InvalidInput
 from bot.timeparse import zone_names
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
     async def organiser_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         """Choose the role whose members are organisers."""
         assert interaction.guild_id is not None
+        if role is not None and (role.is_default() or role.managed):
+            raise InvalidInput(
+                "Please choose a role you give to organisers yourself, not @everyone or a bot's "
+                "own role: organisers can see private survey answers."
+            )
         await self.settings.set_organiser_role(interaction.guild_id, role.id if role else None,
                                                interaction.user.id)
         text = f"Members with {role.mention} are now organisers." if role else "The organiser role is cleared."

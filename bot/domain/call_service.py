@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,6 +134,7 @@ class CallService:
             self._apply_reactions
         )
         self._post_ids: set[int] | None = None
+        self._reconciling: dict[int, set[int]] = {}
 
     # -- organisers ----------------------------------------------------------------------------
 
@@ -341,16 +342,40 @@ class CallService:
         """Apply a reaction add/remove. Batched with other events; returns after the commit."""
         if not await self.is_call_post(message_id):
             return ReactionResult("ignored")
+        watchers = self._reconciling.get(message_id)
+        if watchers is not None:
+            watchers.add(user_id)
         event = ReactionEvent(added, message_id, user_id, key, self.clock.now().timestamp())
         return await self._writer.submit(event)
 
+    def begin_reconcile(self, message_id: int) -> None:
+        """Start watching live reactions on a post while its reactions are being fetched."""
+        self._reconciling[message_id] = set()
+
+    def end_reconcile(self, message_id: int) -> None:
+        self._reconciling.pop(message_id, None)
+
+    def touched_during_reconcile(self, message_id: int) -> set[int]:
+        """Members who reacted live since :meth:`begin_reconcile`: their live events win."""
+        return set(self._reconciling.get(message_id, ()))
+
     async def reconcile(
-        self, call_id: int, observed: dict[str, list[int]]
+        self, call_id: int, observed: dict[str, list[int]], *, touched: Collection[int] = ()
     ) -> ReconcilePlan:
-        """Make the roster match the reactions on the post (changes made while offline)."""
+        """Make the roster match the reactions on the post (changes made while offline).
+
+        Fetching a post's reactions takes many awaits while live reaction events keep being
+        applied; members in ``touched`` (see :meth:`begin_reconcile`) reacted live meanwhile,
+        so their live events decide and reconciliation leaves them alone.
+        """
+        skip = set(touched)
         categories = await self.repo.categories(call_id)
         by_id = {c.id: c.key for c in categories}
-        stored = {s.user_id: by_id[s.category_id] for s in await self.repo.signups(call_id)}
+        stored = {
+            s.user_id: by_id[s.category_id] for s in await self.repo.signups(call_id)
+            if s.user_id not in skip
+        }
+        observed = {k: [u for u in users if u not in skip] for k, users in observed.items()}
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
         by_key = {c.key: c.id for c in categories}
         now = self.clock.now().timestamp()

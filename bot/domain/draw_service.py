@@ -4,6 +4,12 @@ members' answers (confirm / decline a place, accept / decline reviewing).
 The algorithm itself is in :mod:`bot.domain.draws`; this module stores and explains its result.
 The cog does the Discord side (posting, DMs, roles) and asks this service what is still to do,
 so a crash at any point is finished by the next pass without a second draw or a second message.
+
+Volunteers are published by an *entry reference* (``ref``, algorithm v2), never by user id: the
+refs are HMACs of the user ids under a secret per-draw salt. Each member is told their own ref.
+When a member deletes their data (:meth:`DrawService.withdraw_member`, called by ``/mydata
+delete``), they leave the group or the reserve list and their user id is removed from the draw
+rows; the refs stay, so the published draw still verifies.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from bot.domain.call_service import close_job_key
 from bot.domain.calls import CategorySpec, parse_places
 from bot.domain.draws import (
     ALGORITHM,
-    ALGORITHM_VERSION,
     VerifyReport,
     chance_words,
+    entrant_ref,
+    new_ref_salt,
     run_draw,
     verify_published,
 )
@@ -30,9 +37,18 @@ from bot.domain.wording import template
 from bot.scheduling import JobScheduler
 from db.connection import Database
 from db.repositories.calls import Call, CallRepository, Category
-from db.repositories.draws import DrawEntry, DrawRecord, DrawRepository, NewDraw, Reviewer
+from db.repositories.draws import (
+    DrawEntry,
+    DrawRecord,
+    DrawRepository,
+    NewDraw,
+    ReplaceRow,
+    Reviewer,
+)
+from db.repositories.jobs import JobRepository
 
 __all__ = [
+    "MEMBER_LEFT_JOB",
     "CategoryView",
     "ConfirmOutcome",
     "Deliveries",
@@ -49,8 +65,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "coprobot-draw"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: volunteers listed by entry reference ("ref"); 1: by "user_id"
 DOCS = "docs/draw.md"
+# A job the draws cog runs after a member left the group outside Discord's interaction flow
+# (their data was deleted): announce it and offer the place to the next reserve.
+MEMBER_LEFT_JOB = "draw.member_left"
+DELETED = "data_deleted"  # left_reason of an entry whose member deleted their data
 
 # -- member-facing wording (organisers can change each with /wording) ---------------------------
 
@@ -133,6 +153,24 @@ PLACE_OPEN = template(
     "category's reserve list, so the place is open.",
     "Announcement in the call's channel when a member leaves and no reserve is left",
 )
+WITHDRAWN_REPLACED = template(
+    "draw.withdrawn",
+    "A member of the group for call #{number} ({category}) has withdrawn. {promoted} was next on "
+    "the reserve list and is offered the place.",
+    "Announcement when a member of the group deleted their data and a reserve is offered the place",
+)
+WITHDRAWN_OPEN = template(
+    "draw.withdrawn.place_open",
+    "A member of the group for call #{number} ({category}) has withdrawn. Nobody is left on "
+    "that category's reserve list, so the place is open.",
+    "Announcement when a member of the group deleted their data and no reserve is left",
+)
+YOUR_REF = template(
+    "draw.your_ref",
+    "The published draw lists every volunteer by a reference instead of their name. Yours is "
+    "`{ref}`: with it you can find your own place in the result file and check it.",
+    "Added to the draw messages sent to each volunteer: their own entry reference",
+)
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -149,18 +187,31 @@ class CategoryView:
         return len(self.entries)
 
     @property
-    def drawn(self) -> tuple[int, ...]:
-        """Who the draw itself chose (never changes after the draw)."""
+    def drawn(self) -> tuple[int | None, ...]:
+        """Who the draw itself chose (never changes after the draw); None: data deleted."""
         return tuple(e.user_id for e in self.entries if e.rank <= self.places)
 
     @property
-    def reserve_order(self) -> tuple[int, ...]:
-        """The draw's reserve list, as published (never changes after the draw)."""
+    def reserve_order(self) -> tuple[int | None, ...]:
+        """The draw's reserve list (never changes after the draw); None: data deleted."""
         return tuple(e.user_id for e in self.entries if e.rank > self.places)
 
     @property
-    def order(self) -> tuple[int, ...]:
+    def order(self) -> tuple[int | None, ...]:
         return tuple(e.user_id for e in self.entries)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The draw order as published: entry references, drawn first, then the reserve list."""
+        return tuple(e.ref for e in self.entries)
+
+    @property
+    def drawn_refs(self) -> tuple[str, ...]:
+        return tuple(e.ref for e in self.entries if e.rank <= self.places)
+
+    @property
+    def reserve_refs(self) -> tuple[str, ...]:
+        return tuple(e.ref for e in self.entries if e.rank > self.places)
 
     @property
     def current(self) -> tuple[DrawEntry, ...]:
@@ -174,7 +225,8 @@ class CategoryView:
 
     @property
     def left(self) -> tuple[DrawEntry, ...]:
-        return tuple(e for e in self.entries if e.status == "replaced")
+        """Who left the group, or withdrew from the reserve list."""
+        return tuple(e for e in self.entries if e.status in ("replaced", "withdrawn"))
 
     @property
     def open_places(self) -> int:
@@ -198,7 +250,8 @@ class DrawView:
 
     @property
     def drawn(self) -> tuple[int, ...]:
-        return tuple(u for c in self.categories for u in c.drawn)
+        """The members the draw chose who still have an id (for mentions)."""
+        return tuple(u for c in self.categories for u in c.drawn if u is not None)
 
     @property
     def group(self) -> tuple[DrawEntry, ...]:
@@ -243,10 +296,12 @@ class RunOutcome:
 class ReplaceOutcome:
     call: Call
     category: Category
-    left_user_id: int
+    left_user_id: int | None  # None: the member deleted their data
     promoted_user_id: int | None
     group_role_id: int | None
     result_message_id: int | None
+    left_ref: str = ""
+    promoted_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,9 +329,17 @@ class Deliveries:
 
 
 def _compute(seed: str, roster: list[tuple[int, str]], places: dict[str, int], order: list[str]) -> NewDraw:
-    result = run_draw(seed, roster, places, order)
-    return NewDraw(result.algorithm, result.roster_fingerprint,
-                   {c.key: list(c.order) for c in result.categories})
+    """Give every volunteer an entry reference under a fresh secret salt, then draw on the refs."""
+    while True:
+        salt = new_ref_salt()
+        refs = {user_id: entrant_ref(salt, user_id) for user_id, _ in roster}
+        if len(set(refs.values())) == len(refs):  # a clash needs a 128-bit collision
+            break
+    published = sorted((refs[user_id], key) for user_id, key in roster)
+    result = run_draw(seed, published, places, order)
+    user_of = {ref: user_id for user_id, ref in refs.items()}
+    return NewDraw(result.algorithm, result.roster_fingerprint, salt, published,
+                   {c.key: [(ref, user_of[ref]) for ref in c.order] for c in result.categories})
 
 
 class DrawService:
@@ -420,7 +483,75 @@ class DrawService:
             category=category.key, place_open=row.promoted_user_id is None,
         )
         return ReplaceOutcome(call, category, user_id, row.promoted_user_id, draw.group_role_id,
-                              draw.result_message_id)
+                              draw.result_message_id, row.left_ref, row.promoted_ref)
+
+    async def withdraw_member(self, guild_id: int, user_id: int) -> list[ReplaceOutcome]:
+        """The member deleted their data: withdraw them from every draw of this server.
+
+        In the group: they leave it and the next reserve of the category is offered the place,
+        exactly as with ``/draw replace`` (one transaction per draw); a job then lets the draws
+        cog announce it and tell the promoted member (:data:`MEMBER_LEFT_JOB`). On a reserve
+        list: they leave the list, so they are never offered a place. Each is audited. Returns
+        the places given up (reserve withdrawals are not returned).
+        """
+        freed: list[ReplaceOutcome] = []
+        for call_id in await self.repo.active_calls_of(guild_id, user_id):
+            row = await self.repo.withdraw(call_id, user_id, now=self.clock.now().timestamp())
+            call = await self.calls.get(call_id)
+            if row is None or call is None:
+                continue
+            category = next(c for c in await self.calls.categories(call_id) if c.id == row.category_id)
+            await self.audit.record(
+                guild_id, user_id, "draw.withdrawn", f"call:{call.number}",
+                left_user_id=user_id, was_in_group=row.was_selected,
+                promoted_user_id=row.promoted_user_id, category=category.key,
+                place_open=row.was_selected and row.promoted_user_id is None,
+            )
+            if not row.was_selected:
+                continue
+            draw = await self.repo.get(call_id)
+            assert draw is not None
+            freed.append(ReplaceOutcome(call, category, None, row.promoted_user_id,
+                                        draw.group_role_id, draw.result_message_id, row.left_ref,
+                                        row.promoted_ref))
+            await self._finish_later(call, row)
+        return freed
+
+    async def _finish_later(self, call: Call, row: ReplaceRow) -> None:
+        """Ask the draws cog (through a persisted job) to announce a place given up outside an
+        interaction and to offer it to the promoted member. Without a scheduler at hand the job
+        is only written; the running scheduler arms it at its next top-up or at start."""
+        key = f"draw:{call.id}:left:{row.left_ref}"
+        payload = {"call_id": call.id, "ref": row.left_ref, "promoted_ref": row.promoted_ref}
+        now = self.clock.now()
+        if self.jobs is not None:
+            await self.jobs.schedule(key, MEMBER_LEFT_JOB, now, payload, guild_id=call.guild_id)
+        else:
+            await JobRepository(self.db).upsert(
+                key=key, kind=MEMBER_LEFT_JOB, guild_id=call.guild_id, run_at=now.timestamp(),
+                payload=payload, now=now.timestamp(),
+            )
+
+    async def left_outcome(self, call_id: int, ref: str, promoted_ref: str | None) -> ReplaceOutcome | None:
+        """A recorded departure, rebuilt from the database (for the :data:`MEMBER_LEFT_JOB`)."""
+        call = await self.calls.get(call_id)
+        draw = await self.repo.get(call_id)
+        left = await self.repo.entry_by_ref(call_id, ref)
+        if call is None or draw is None or left is None:
+            return None
+        promoted = await self.repo.entry_by_ref(call_id, promoted_ref) if promoted_ref else None
+        category = next(c for c in await self.calls.categories(call_id) if c.id == left.category_id)
+        return ReplaceOutcome(call, category, left.user_id,
+                              promoted.user_id if promoted is not None else None,
+                              draw.group_role_id, draw.result_message_id, left.ref,
+                              promoted.ref if promoted is not None else None)
+
+    async def claim_announcement(self, call_id: int, ref: str) -> bool:
+        """Claim the one "has left the group" post about this entry; False if it was made."""
+        return await self.repo.claim_announcement(call_id, ref, self.clock.now().timestamp())
+
+    async def release_announcement(self, call_id: int, ref: str) -> None:
+        await self.repo.release_announcement(call_id, ref)
 
     @staticmethod
     def _not_in_group(call: Call, user_id: int, entry: DrawEntry | None, *, by_member: bool) -> str:
@@ -433,6 +564,8 @@ class DrawService:
                 "group at the moment, so there's nothing to change."
             )
         who = f"<@{user_id}>"
+        if entry is not None and entry.status == "withdrawn":
+            return f"{who} has withdrawn from the draw for call #{n}; nothing was changed."
         if entry is None:
             return (f"{who} didn't volunteer for call #{n}, so they're not in its group. "
                     f"`/draw show call:{n}` lists who is.")
@@ -448,16 +581,21 @@ class DrawService:
             algorithm=view.draw.algorithm, seed=view.draw.seed, roster=view.draw.roster,
             places=view.draw.places, category_order=[c.category.key for c in view.categories],
             commitment=view.call.seed_commitment, fingerprint=view.draw.roster_hash,
-            published={c.category.key: list(c.order) for c in view.categories},
+            published={c.category.key: list(c.refs) for c in view.categories},
         )
 
     def export(self, view: DrawView) -> dict[str, Any]:
-        """Everything needed to re-run the draw anywhere (``python -m bot.verify_draw --json``)."""
+        """Everything needed to re-run the draw anywhere (``python -m bot.verify_draw --json``).
+
+        No user ids (algorithm v2): volunteers are listed by their entry reference.
+        """
+        version = view.draw.version
+        who = "user_id" if version == 1 else "ref"
         return {
             "format": EXPORT_FORMAT,
-            "format_version": EXPORT_VERSION,
+            "format_version": 1 if version == 1 else EXPORT_VERSION,
             "algorithm": ALGORITHM,
-            "algorithm_version": ALGORITHM_VERSION,
+            "algorithm_version": version,
             "call": {"guild_id": str(view.call.guild_id), "number": view.call.number,
                      "title": view.call.title},
             "seed": view.draw.seed,
@@ -468,10 +606,9 @@ class DrawService:
                  "places": c.places}
                 for c in view.categories
             ],
-            "roster": [{"user_id": str(u), "category": k} for u, k in view.draw.roster],
+            "roster": [{who: entrant, "category": k} for entrant, k in view.draw.roster],
             "result": {
-                c.category.key: {"selected": [str(u) for u in c.drawn],
-                                 "reserve": [str(u) for u in c.reserve_order]}
+                c.category.key: {"selected": list(c.drawn_refs), "reserve": list(c.reserve_refs)}
                 for c in view.categories
             },
         }
@@ -539,10 +676,12 @@ class DrawService:
     async def deliveries(self, call_id: int) -> Deliveries:
         view = await self.view(call_id)
         entries = [e for c in view.categories for e in c.entries]
+        entries = [e for e in entries if e.user_id is not None]  # nobody to tell once deleted
         return Deliveries(
             notices=tuple(e for e in entries if e.status == "selected" and e.notified_at is None),
             invites=tuple(e for e in entries if e.status == "reserve" and e.invited_at is None),
-            roles=tuple(e.user_id for e in entries if e.status == "selected" and e.role_at is None)
+            roles=tuple(e.user_id for e in entries
+                        if e.user_id is not None and e.status == "selected" and e.role_at is None)
             if view.draw.group_role_id else (),
             reviewer_roles=tuple(r.user_id for r in view.reviewers
                                  if r.status == "accepted" and r.role_at is None)
@@ -571,13 +710,25 @@ class DrawService:
 # -- texts (pure; the cog fills in the templates' words) ----------------------------------------
 
 
-def _mentions(users: tuple[int, ...] | list[int]) -> str:
-    return ", ".join(f"<@{u}>" for u in users)
+GONE = "a member who withdrew"  # shown instead of a mention once a member deleted their data
 
 
-def _numbered(users: tuple[int, ...] | list[int], limit: int | None) -> str:
+def _who(user_id: int | None) -> str:
+    return GONE if user_id is None else f"<@{user_id}>"
+
+
+def _mentions(users: tuple[int | None, ...] | list[int | None]) -> str:
+    return ", ".join(_who(u) for u in users)
+
+
+def _short(ref: str) -> str:
+    """The first 8 characters of a ref: enough to find it in the result file."""
+    return f"`{ref[:8]}`"
+
+
+def _numbered(users: tuple[int | None, ...] | list[int | None], limit: int | None) -> str:
     shown = users if limit is None else users[:limit]
-    text = ", ".join(f"{i}. <@{u}>" for i, u in enumerate(shown, start=1))
+    text = ", ".join(f"{i}. {_who(u)}" for i, u in enumerate(shown, start=1))
     hidden = len(users) - len(shown)
     if hidden:
         text += f", … and {hidden} more (the full order is in the attached file)"
@@ -585,13 +736,19 @@ def _numbered(users: tuple[int, ...] | list[int], limit: int | None) -> str:
 
 
 def verification_text(view: DrawView) -> str:
+    listed = (
+        "The attached file lists volunteers by user id. "
+        if view.draw.version == 1 else
+        "The attached file lists every volunteer by a reference, not their user id; each "
+        "volunteer was told their own. "
+    )
     return "\n".join([
         "**Check this draw yourself**",
         f"Seed (kept secret until now): `{view.draw.seed}`",
         f"Its SHA-256, shown on the call post since it was created: `{view.call.seed_commitment}`",
         f"Roster fingerprint (SHA-256 of the sorted list of volunteers): `{view.draw.roster_hash}`",
-        f"Algorithm: {ALGORITHM}, version {ALGORITHM_VERSION} (specified in {DOCS}). "
-        "Re-run it with `python -m bot.verify_draw --json` on the attached file, or by hand.",
+        f"Algorithm: {ALGORITHM}, version {view.draw.version} (specified in {DOCS}). " + listed
+        + "Re-run it with `python -m bot.verify_draw --json` on that file, or by hand.",
     ])
 
 
@@ -618,13 +775,19 @@ def result_post_text(view: DrawView, intro: str, closing: str, limit: int = 2000
 
 
 _CONFIRM_WORDS = {"pending": "no answer yet", "confirmed": "confirmed", "declined": "can't take part"}
+_LEFT_WORDS = {
+    "declined": "said they can't take part",
+    "organiser": "replaced",
+    DELETED: "withdrew (deleted their data)",
+}
 
 
 def status_text(view: DrawView, limit: int = 2000) -> str:
     """The current state for organisers: who is in, who confirmed, reserves, reviewers."""
     drawn_at = int(view.draw.drawn_at)
     lines = [f"**Draw for call #{view.call.number}: {view.call.title}**",
-             f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers."]
+             f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
+             "by the start of their entry reference in the published result."]
     if view.result_link:
         lines.append(f"Result post: {view.result_link}")
     else:
@@ -638,15 +801,19 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
                 state += ", from the reserve list"
             if e.notified_via == "channel":
                 state += ", DMs closed (mentioned in the channel)"
-            lines.append(f"• <@{e.user_id}>: {state}")
+            lines.append(f"• {_who(e.user_id)} {_short(e.ref)}: {state}")
         for e in cat.left:
-            why = "said they can't take part" if e.left_reason == "declined" else "replaced"
-            lines.append(f"• ~~<@{e.user_id}>~~: {why}")
+            why = _LEFT_WORDS.get(e.left_reason or "", "replaced")
+            lines.append(f"• ~~{_who(e.user_id)}~~ {_short(e.ref)}: {why}")
         if cat.open_places:
             word = "place is" if cat.open_places == 1 else "places are"
             lines.append(f"{cat.open_places} {word} open.")
         if cat.waiting:
-            lines.append(f"Reserve list: {_numbered([e.user_id for e in cat.waiting], 10)}")
+            shown = cat.waiting[:10]
+            text = ", ".join(f"{i}. {_who(e.user_id)} {_short(e.ref)}" for i, e in enumerate(shown, 1))
+            if len(cat.waiting) > len(shown):
+                text += f", … and {len(cat.waiting) - len(shown)} more"
+            lines.append(f"Reserve list: {text}")
     counts = {s: sum(1 for r in view.reviewers if r.status == s) for s in ("accepted", "declined", "invited")}
     lines.append("")
     lines.append(

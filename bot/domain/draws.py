@@ -1,24 +1,34 @@
 """The draw algorithm: a documented, deterministic function of (seed, roster, places).
 
-Algorithm ``hmac-sha256-rank``, version 1 (the full specification, with a worked example, is in
-``docs/draw.md``; keep the two in step):
+Algorithm ``hmac-sha256-rank``, version 2 (the full specification, with a worked example, is in
+``docs/draw.md``; keep the two in step). Version 1 is kept so that a draw stored or exported with
+it can still be checked.
 
 * **Seed**: 32 random bytes, written as 64 lowercase hexadecimal characters. The *commitment*
   published on the call post is ``SHA-256(seed hex text as ASCII)`` in lowercase hex.
-* **Roster**: the frozen list of ``(user id, category key)``; each user appears once. A user id
-  is written in decimal without leading zeros; a category key is the category's emoji without
-  U+FE0F (variation selector 16), or a custom emoji's numeric id in decimal.
+* **Entrant**: how the algorithm names a volunteer.
+
+  - v2: an *entry reference* (``ref``), 32 lowercase hex characters. The bot makes it as the
+    first 32 hex characters of ``HMAC-SHA256(key = a secret per-draw salt, message = the user
+    id in decimal)``. The salt is never published, so a ref can't be linked to a member by anyone
+    outside the bot; each member is told their own ref. Checking a draw needs only the refs.
+  - v1: the Discord user id in decimal without leading zeros.
+* **Roster**: the frozen list of ``(entrant, category key)``; each entrant appears once. A
+  category key is the category's emoji without U+FE0F (variation selector 16), or a custom
+  emoji's numeric id in decimal.
 * **Roster fingerprint**: ``SHA-256`` of the UTF-8 text made of one line per volunteer,
-  ``"<user id>:<category key>\\n"``, sorted by user id as a number (ascending).
+  ``"<entrant>:<category key>\\n"``, sorted by entrant (v2: refs as text, ascending; v1: user
+  ids as numbers, ascending).
 * **Order**: in each category, every volunteer gets the score
-  ``HMAC-SHA256(key = the 32 seed bytes, message = UTF-8 of "<category key>:<user id>")`` as
+  ``HMAC-SHA256(key = the 32 seed bytes, message = UTF-8 of "<category key>:<entrant>")`` as
   lowercase hex. The category's draw order is the volunteers sorted by score ascending (ties,
-  which need a SHA-256 collision, by user id ascending). The first ``places`` are drawn; the rest,
-  in that order, are the category's reserve list.
+  which need a SHA-256 collision, by entrant ascending as above). The first ``places`` are
+  drawn; the rest, in that order, are the category's reserve list.
 
 Because the seed is fixed (and committed) before anyone volunteers and HMAC-SHA256 with a secret
 random key behaves as a random function, the order is a uniformly random permutation of each
-category: everyone in a category has the same chance, ``places / volunteers``.
+category: everyone in a category has the same chance, ``places / volunteers``. (The refs are
+fixed at the draw from a fresh salt, but the scores depend on the seed, which nobody knew.)
 
 Pure: no discord, no database, no clock.
 """
@@ -28,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,12 +48,18 @@ __all__ = [
     "ALGORITHM",
     "ALGORITHM_ID",
     "ALGORITHM_VERSION",
+    "REF_LENGTH",
+    "VERSIONS",
     "CategoryResult",
     "DrawResult",
     "VerifyReport",
+    "algorithm_id",
     "chance_words",
     "check_commitment",
     "commitment_of",
+    "entrant_ref",
+    "entrant_text",
+    "new_ref_salt",
     "parse_algorithm_id",
     "roster_fingerprint",
     "roster_text",
@@ -53,10 +70,19 @@ __all__ = [
 ]
 
 ALGORITHM = "hmac-sha256-rank"
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2  # what new draws use
+VERSIONS = (1, 2)  # what can be checked
 ALGORITHM_ID = f"{ALGORITHM}/v{ALGORITHM_VERSION}"
+REF_LENGTH = 32
 
 _SEED = re.compile(r"^[0-9a-f]{64}$")
+_SALT = re.compile(r"^[0-9a-f]{32}$")
+_REF = re.compile(r"^[0-9a-f]{32}$")
+_USER = re.compile(r"^(0|[1-9][0-9]*)$")
+
+
+def algorithm_id(version: int) -> str:
+    return f"{ALGORITHM}/v{version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +91,14 @@ class CategoryResult:
 
     key: str
     places: int
-    order: tuple[int, ...]  # every volunteer of the category, in draw order
+    order: tuple[str, ...]  # every entrant of the category, in draw order
 
     @property
-    def selected(self) -> tuple[int, ...]:
+    def selected(self) -> tuple[str, ...]:
         return self.order[: self.places]
 
     @property
-    def reserve(self) -> tuple[int, ...]:
+    def reserve(self) -> tuple[str, ...]:
         return self.order[self.places:]
 
     @property
@@ -98,7 +124,7 @@ class DrawResult:
                 return result
         raise KeyError(key)
 
-    def selected(self) -> dict[str, tuple[int, ...]]:
+    def selected(self) -> dict[str, tuple[str, ...]]:
         return {c.key: c.selected for c in self.categories}
 
 
@@ -119,57 +145,105 @@ def check_commitment(seed: str, commitment: str) -> bool:
     return hmac.compare_digest(commitment_of(seed), commitment.strip().lower())
 
 
+# -- entry references (v2) ------------------------------------------------------------------------
+
+
+def new_ref_salt() -> str:
+    """A fresh secret salt for one draw's entry references: 16 random bytes, hex."""
+    return secrets.token_hex(16)
+
+
+def entrant_ref(ref_salt: str, user_id: int) -> str:
+    """The member's entry reference in a v2 draw: the first 32 hex characters of
+    HMAC-SHA256(key = the salt's 16 bytes, message = the user id in decimal)."""
+    salt = ref_salt.strip().lower()
+    if not _SALT.match(salt):
+        raise InvalidInput("A reference salt is 32 hexadecimal characters.")
+    message = _user_text(user_id).encode("ascii")
+    return hmac.new(bytes.fromhex(salt), message, hashlib.sha256).hexdigest()[:REF_LENGTH]
+
+
+# -- entrants and rosters -------------------------------------------------------------------------
+
+
 def _user_text(user_id: int | str) -> str:
     text = str(user_id).strip()
-    if not re.fullmatch(r"0|[1-9][0-9]*", text):
+    if not _USER.match(text):
         raise InvalidInput(f"`{text}` is not a user id (digits only, no leading zeros).")
     return text
 
 
-def _check_roster(roster: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
-    entries: list[tuple[int, str]] = []
-    seen: set[int] = set()
-    for user_id, key in roster:
-        uid = int(_user_text(user_id))
-        if uid in seen:
-            raise InvalidInput(f"User {uid} appears twice in the roster; each volunteer is in one category.")
+def _version(version: int) -> int:
+    if version not in VERSIONS:
+        raise InvalidInput(f"This checker knows {ALGORITHM} versions 1 and 2, not version {version}.")
+    return version
+
+
+def entrant_text(entrant: int | str, version: int = ALGORITHM_VERSION) -> str:
+    """An entrant as the algorithm writes it: v2 a 32-hex ref, v1 a decimal user id."""
+    if _version(version) == 1:
+        return _user_text(entrant)
+    text = str(entrant).strip().lower()
+    if not _REF.match(text):
+        raise InvalidInput(
+            f"`{text}` is not an entry reference (32 hexadecimal characters, 0-9 and a-f)."
+        )
+    return text
+
+
+def _order_key(version: int) -> type[int] | type[str]:
+    """How entrants are sorted: v1 user ids as numbers, v2 refs as text."""
+    return int if version == 1 else str
+
+
+def _check_roster(roster: Iterable[tuple[int | str, str]], version: int) -> list[tuple[str, str]]:
+    entries: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entrant, key in roster:
+        text = entrant_text(entrant, version)
+        if text in seen:
+            raise InvalidInput(f"{text} appears twice in the roster; each volunteer is in one category.")
         if not key or "\n" in key:
-            raise InvalidInput(f"User {uid} has no category in the roster.")
-        seen.add(uid)
-        entries.append((uid, key))
+            raise InvalidInput(f"{text} has no category in the roster.")
+        seen.add(text)
+        entries.append((text, key))
     return entries
 
 
-def roster_text(roster: Iterable[tuple[int, str]]) -> str:
+def roster_text(roster: Iterable[tuple[int | str, str]], version: int = ALGORITHM_VERSION) -> str:
     """The canonical roster text that the fingerprint hashes (see the module docstring)."""
-    entries = sorted(_check_roster(roster), key=lambda e: e[0])
-    return "".join(f"{uid}:{key}\n" for uid, key in entries)
+    order = _order_key(version)
+    entries = sorted(_check_roster(roster, version), key=lambda e: order(e[0]))
+    return "".join(f"{entrant}:{key}\n" for entrant, key in entries)
 
 
-def roster_fingerprint(roster: Iterable[tuple[int, str]]) -> str:
-    return hashlib.sha256(roster_text(roster).encode("utf-8")).hexdigest()
+def roster_fingerprint(roster: Iterable[tuple[int | str, str]], version: int = ALGORITHM_VERSION) -> str:
+    return hashlib.sha256(roster_text(roster, version).encode("utf-8")).hexdigest()
 
 
-def score(seed: str, category_key: str, user_id: int) -> str:
-    """HMAC-SHA256(seed bytes, "<category key>:<user id>") as lowercase hex."""
+def score(seed: str, category_key: str, entrant: int | str, version: int = ALGORITHM_VERSION) -> str:
+    """HMAC-SHA256(seed bytes, "<category key>:<entrant>") as lowercase hex."""
     key = bytes.fromhex(validate_seed(seed))
-    message = f"{category_key}:{_user_text(user_id)}".encode()
+    message = f"{category_key}:{entrant_text(entrant, version)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def run_draw(
     seed: str,
-    roster: Sequence[tuple[int, str]],
+    roster: Sequence[tuple[int | str, str]],
     places: Mapping[str, int],
     category_order: Sequence[str] | None = None,
+    *,
+    version: int = ALGORITHM_VERSION,
 ) -> DrawResult:
     """Draw ``places[key]`` volunteers in every category; the rest are that category's reserves.
 
-    ``category_order`` only orders the categories in the result (default: ``places``' order);
-    it never changes who is drawn. A roster entry whose category has no places entry is refused.
+    ``roster`` names entrants as ``version`` does (v2: refs; v1: user ids). ``category_order``
+    only orders the categories in the result (default: ``places``' order); it never changes who
+    is drawn. A roster entry whose category has no places entry is refused.
     """
     clean_seed = validate_seed(seed)
-    entries = _check_roster(roster)
+    entries = _check_roster(roster, _version(version))
     order = list(category_order) if category_order is not None else list(places)
     for key in places:
         if key not in order:
@@ -177,31 +251,33 @@ def run_draw(
     for key, n in places.items():
         if not isinstance(n, int) or n < 1:
             raise InvalidInput(f"Places for {key} must be a whole number of 1 or more.")
-    members: dict[str, list[int]] = {key: [] for key in order}
-    for uid, key in entries:
+    members: dict[str, list[str]] = {key: [] for key in order}
+    for entrant, key in entries:
         if key not in places:
             raise InvalidInput(f"The roster has category `{key}`, which has no places.")
-        members[key].append(uid)
+        members[key].append(entrant)
     key_bytes = bytes.fromhex(clean_seed)
+    tie = _order_key(version)
     results = []
     for key in order:
         if key not in places:
             continue
         scored = sorted(
-            (hmac.new(key_bytes, f"{key}:{uid}".encode(), hashlib.sha256).hexdigest(), uid)
-            for uid in members[key]
+            (hmac.new(key_bytes, f"{key}:{entrant}".encode(), hashlib.sha256).hexdigest(),
+             tie(entrant), entrant)
+            for entrant in members[key]
         )
-        results.append(CategoryResult(key, places[key], tuple(uid for _, uid in scored)))
-    return DrawResult(ALGORITHM_ID, clean_seed, roster_fingerprint(entries), tuple(results))
+        results.append(CategoryResult(key, places[key], tuple(e for _, _, e in scored)))
+    return DrawResult(algorithm_id(version), clean_seed, roster_fingerprint(entries, version),
+                      tuple(results))
 
 
 def parse_algorithm_id(text: str) -> tuple[str, int]:
-    """``"hmac-sha256-rank/v1"`` -> ``("hmac-sha256-rank", 1)``; refuses unknown algorithms."""
+    """``"hmac-sha256-rank/v2"`` -> ``("hmac-sha256-rank", 2)``; refuses unknown algorithms."""
     name, _, version = text.strip().partition("/v")
-    if name != ALGORITHM or version != str(ALGORITHM_VERSION):
-        raise InvalidInput(
-            f"This checker knows the algorithm {ALGORITHM_ID}, not `{text}`."
-        )
+    if name != ALGORITHM or version not in {str(v) for v in VERSIONS}:
+        known = " and ".join(algorithm_id(v) for v in VERSIONS)
+        raise InvalidInput(f"This checker knows the algorithms {known}, not `{text}`.")
     return name, int(version)
 
 
@@ -262,21 +338,22 @@ def verify_published(
     *,
     algorithm: str,
     seed: str,
-    roster: Sequence[tuple[int, str]],
+    roster: Sequence[tuple[int | str, str]],
     places: Mapping[str, int],
     category_order: Sequence[str] | None = None,
     commitment: str | None = None,
     fingerprint: str | None = None,
-    published: Mapping[str, Sequence[int]] | None = None,
+    published: Mapping[str, Sequence[int | str]] | None = None,
 ) -> VerifyReport:
     """Re-run the draw from published values and compare with what was published.
 
-    ``published`` is each category's published order: the drawn members first, then the reserve
-    list, as posted (a prefix is accepted: only the drawn part may have been given).
+    The algorithm's version says how ``roster`` and ``published`` name entrants (v2: refs; v1:
+    user ids). ``published`` is each category's published order: the drawn first, then the
+    reserve list, as posted (a prefix is accepted: only the drawn part may have been given).
     """
     problems: list[str] = []
     try:
-        parse_algorithm_id(algorithm)
+        _, version = parse_algorithm_id(algorithm)
     except InvalidInput as exc:
         return VerifyReport(False, None, None, None, None, (str(exc),))
     commitment_ok: bool | None = None
@@ -284,7 +361,7 @@ def verify_published(
         commitment_ok = check_commitment(seed, commitment)
         if not commitment_ok:
             problems.append("The seed does not match the commitment published on the call post.")
-    computed = run_draw(seed, roster, places, category_order)
+    computed = run_draw(seed, roster, places, category_order, version=version)
     fingerprint_ok: bool | None = None
     if fingerprint is not None:
         fingerprint_ok = computed.roster_fingerprint == fingerprint.strip().lower()
@@ -294,7 +371,7 @@ def verify_published(
     if published is not None:
         order_ok = True
         for key in sorted(set(published) | {c.key for c in computed.categories}):
-            given = [int(u) for u in published.get(key, ())]
+            given = [str(u).strip().lower() for u in published.get(key, ())]
             try:
                 expected = list(computed.category(key).order)
             except KeyError:

@@ -2,8 +2,10 @@
 
 * ``/mydata show``: everything stored about the member in one server (:meth:`MyDataService.collect`).
 * ``/mydata delete``: cancels their upcoming bookings through the sessions service (so the
-  waiting list promotes as usual), then deletes their rows everywhere in one transaction, except
-  draw rows (a published draw must keep verifying), and deletes their audit key so the audit
+  waiting list promotes as usual) and withdraws them from draws through the draw service (a place
+  in a group goes to the next reserve, as with ``/draw replace``), then deletes their rows
+  everywhere in one transaction. Draw entries stay without the member's id: published draws name
+  volunteers by entry reference, so they keep verifying. Their audit key is deleted so the audit
   rows that stay can no longer be linked to them.
 * Retention: a daily job deletes survey answers and evaluation comments a server-chosen number
   of days after their session ends; the counts are kept (``survey_answer_counts``) and ratings stay.
@@ -19,6 +21,7 @@ from typing import Any
 
 from bot.clock import Clock, from_unix
 from bot.domain.audit import AuditService
+from bot.domain.draw_service import DrawService
 from bot.domain.errors import InvalidInput
 from bot.scheduling import JobScheduler
 from db.connection import Database
@@ -95,8 +98,10 @@ class MemberData:
             ],
             "notes": [
                 "Audit trail entries name members by a salted reference, never by their id.",
-                "Deleting your data keeps published draw results (so they can still be verified) "
-                "and the audit trail, which can then no longer be linked to you.",
+                "Published draw results list volunteers by an entry reference, not by user id; "
+                "yours is the 'reference' under 'draws'. Deleting your data removes your id from "
+                "the draw and keeps the reference, so the draw can still be verified.",
+                "The audit trail is kept too, and can then no longer be linked to you.",
             ],
         }
 
@@ -108,10 +113,14 @@ def next_sweep_time(now: datetime) -> datetime:
 
 
 class MyDataService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, draws: DrawService | None = None) -> None:
         self.repo = MyDataRepository(db)
         self.audit = AuditService(db, clock)
         self.clock = clock
+        # Without the bot's shared draw service (which has the job scheduler), the job that
+        # announces a freed place is written to the table and armed at the scheduler's next
+        # top-up instead of at once.
+        self.draws = draws or DrawService(db, clock)
 
     # -- seeing and deleting a member's data ----------------------------------------------------
 
@@ -127,7 +136,8 @@ class MyDataService:
 
         Upcoming bookings are cancelled first through ``cancel_booking`` (the sessions service),
         so the next person on the waiting list is promoted and told as usual. A booking that
-        cannot be cancelled that way is still deleted below.
+        cannot be cancelled that way is still deleted below. Then the member withdraws from
+        draws: a place in a group goes to the next reserve, who is told by the draws cog.
         """
         cancelled = 0
         if cancel_booking is not None:
@@ -138,9 +148,16 @@ class MyDataService:
                     cancelled += 1
                 except Exception:
                     log.exception("could not cancel the booking for session %s", session_id)
+        passed_on = 0
+        try:
+            passed_on = len(await self.draws.withdraw_member(guild_id, user_id))
+        except Exception:  # the deletion below still withdraws them, in its transaction
+            log.exception("could not withdraw member from draws in guild %s", guild_id)
         report = await self.repo.delete(guild_id, user_id, self.clock.now().timestamp())
         if cancelled:
             report.removed["bookings cancelled (places passed on)"] = cancelled
+        if passed_on:
+            report.removed["places in a draw's group (passed to the next reserve)"] = passed_on
         return report
 
     # -- retention ------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ __all__ = ["accepted_reviewers", "call_audience", "drawn_group"]
 
 
 async def drawn_group(db: Database, call_id: int) -> list[int]:
-    """Members currently in the drawn group (selected and not replaced), in draw order."""
+    """Members currently in the drawn group (selected and not replaced), in draw order.
+    An entry whose member deleted their data has no user id and is never listed."""
     rows = await db.fetchall(
         "SELECT e.user_id FROM draw_entries e JOIN call_categories c ON c.id = e.category_id "
-        "WHERE e.call_id = ? AND e.status = 'selected' ORDER BY c.position, e.rank",
+        "WHERE e.call_id = ? AND e.status = 'selected' AND e.user_id IS NOT NULL "
+        "ORDER BY c.position, e.rank",
         (call_id,),
     )
     return [r[0] for r in rows]

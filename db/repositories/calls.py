@@ -259,7 +259,8 @@ class CallRepository:
     async def reopen(self, call_id: int, closes_at: float | None) -> bool:
         return await self.db.execute(
             "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
-            "WHERE id = ? AND status = 'closed'",
+            "WHERE id = ? AND status = 'closed' "
+            "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id)",
             (closes_at, call_id),
         ) > 0
 

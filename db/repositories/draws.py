@@ -1,8 +1,12 @@
 """Draws, each volunteer's entry in a draw, and the reviewers invited after it.
 
 Every decision here is one statement or one transaction issued as one call:
-recording a draw (with closing the call and freezing the roster), a replacement (leave + promote
-the next reserve), a confirmation, a reviewer's answer, and each claim of a notification.
+recording a draw (with closing the call and freezing the roster), a replacement or a withdrawal
+(leave + promote the next reserve), a confirmation, a reviewer's answer, and each claim of a
+notification or announcement.
+
+Entries are keyed by their published entry reference (``ref``); ``user_id`` is kept to run the
+group and becomes NULL when the member deletes their data (db/repositories/mydata.py).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from db.connection import Database
 
@@ -24,6 +28,8 @@ __all__ = [
     "RecordOutcome",
     "ReplaceRow",
     "Reviewer",
+    "leave_group_sync",
+    "withdraw_sync",
 ]
 
 
@@ -43,31 +49,40 @@ class DrawRecord:
     posted_at: float | None
 
     @property
-    def roster(self) -> list[tuple[int, str]]:
-        """The frozen roster ``[(user_id, category_key), ...]`` in sign-up order."""
-        return [(int(u), str(k)) for u, k in json.loads(self.roster_json)]
+    def roster(self) -> list[tuple[str, str]]:
+        """The published roster ``[(entrant, category_key), ...]``: v2 refs sorted by ref,
+        v1 user ids (as text) in sign-up order."""
+        return [(str(u), str(k)) for u, k in json.loads(self.roster_json)]
 
     @property
     def places(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in json.loads(self.places_json).items()}
 
+    @property
+    def version(self) -> int:
+        """The algorithm's version number (0 if the name has none)."""
+        _, _, version = self.algorithm.rpartition("/v")
+        return int(version) if version.isdigit() else 0
+
 
 @dataclass(frozen=True, slots=True)
 class DrawEntry:
     call_id: int
-    user_id: int
+    ref: str  # the published entry reference
+    user_id: int | None  # None once the member deleted their data
     category_id: int
     rank: int
-    status: str  # selected | reserve | replaced
+    status: str  # selected | reserve | replaced | withdrawn
     confirmation: str  # pending | confirmed | declined
     promoted_at: float | None
     left_at: float | None
-    left_reason: str | None
+    left_reason: str | None  # organiser | declined | data_deleted
     notified_at: float | None
     notified_via: str | None
     invited_at: float | None
     invited_via: str | None
     role_at: float | None
+    announced_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +97,13 @@ class Reviewer:
 
 @dataclass(frozen=True, slots=True)
 class NewDraw:
-    """What the domain computed for a frozen roster: every category's full draw order."""
+    """What the domain computed for a frozen roster."""
 
     algorithm: str
     roster_hash: str
-    order: dict[str, list[int]]  # category key -> user ids in draw order
+    ref_salt: str | None  # secret; stored, never published
+    roster: list[tuple[str, str]]  # the published roster [(ref, category key)], sorted
+    order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
 
 
 # compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
@@ -102,8 +119,13 @@ class RecordOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ReplaceRow:
+    """Someone left: their entry, and who (if anyone) was promoted to the freed place."""
+
     category_id: int
+    left_ref: str
+    was_selected: bool  # False: a reserve withdrew, no place was freed
     promoted_user_id: int | None
+    promoted_ref: str | None
 
 
 _DRAW_COLUMNS = (
@@ -111,8 +133,9 @@ _DRAW_COLUMNS = (
     "reviewer_role_id, drawn_by, drawn_at, result_message_id, posted_at"
 )
 _ENTRY_COLUMNS = (
-    "e.call_id, e.user_id, e.category_id, e.rank, e.status, e.confirmation, e.promoted_at, "
-    "e.left_at, e.left_reason, e.notified_at, e.notified_via, e.invited_at, e.invited_via, e.role_at"
+    "e.call_id, e.ref, e.user_id, e.category_id, e.rank, e.status, e.confirmation, "
+    "e.promoted_at, e.left_at, e.left_reason, e.notified_at, e.notified_via, e.invited_at, "
+    "e.invited_via, e.role_at, e.announced_at"
 )
 
 # Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
@@ -132,6 +155,63 @@ _RELEASE = {
     "invite": "UPDATE draw_entries SET invited_at = NULL, invited_via = NULL "
               "WHERE call_id = ? AND user_id = ?",
 }
+
+# Leaving the group (organiser's replace, or the member's "I can't take part").
+_LEAVE_GROUP = (
+    "UPDATE draw_entries SET status = 'replaced', left_at = ?1, left_reason = ?2, "
+    "confirmation = CASE WHEN ?3 THEN 'declined' ELSE confirmation END "
+    "WHERE call_id = ?4 AND user_id = ?5 AND status = 'selected' RETURNING category_id, ref, status"
+)
+# Withdrawing from a draw altogether (data deletion): a group member leaves the group, a reserve
+# leaves the reserve list (so they are never offered a place).
+_WITHDRAW = (
+    "UPDATE draw_entries SET left_at = ?1, left_reason = ?2, "
+    "status = CASE status WHEN 'selected' THEN 'replaced' ELSE 'withdrawn' END "
+    "WHERE call_id = ?3 AND user_id = ?4 AND status IN ('selected', 'reserve') "
+    "RETURNING category_id, ref, status"
+)
+_PROMOTE = (
+    "UPDATE draw_entries SET status = 'selected', promoted_at = ?1 "
+    "WHERE call_id = ?2 AND ref = (SELECT ref FROM draw_entries "
+    "WHERE call_id = ?2 AND category_id = ?3 AND status = 'reserve' ORDER BY rank LIMIT 1) "
+    "RETURNING user_id, ref"
+)
+
+
+def _promote_after(conn: sqlite3.Connection, call_id: int, left: Any, now: float) -> ReplaceRow | None:
+    """``left`` is the (category_id, ref, new status) a leave returned, or None."""
+    if left is None:
+        return None
+    category_id, left_ref, status = int(left[0]), str(left[1]), str(left[2])
+    if status != "replaced":
+        return ReplaceRow(category_id, left_ref, False, None, None)
+    promoted = conn.execute(_PROMOTE, (now, call_id, category_id)).fetchone()
+    promoted_user = int(promoted[0]) if promoted is not None and promoted[0] is not None else None
+    if promoted_user is not None:  # in the group now: no longer waiting to answer as a reviewer
+        conn.execute(
+            "DELETE FROM call_reviewers WHERE call_id = ? AND user_id = ? AND status = 'invited'",
+            (call_id, promoted_user),
+        )
+    return ReplaceRow(category_id, left_ref, True, promoted_user,
+                      str(promoted[1]) if promoted is not None else None)
+
+
+def leave_group_sync(
+    conn: sqlite3.Connection, call_id: int, user_id: int, *, now: float, reason: str, declined: bool
+) -> ReplaceRow | None:
+    """Inside a transaction: ``user_id`` leaves the group and the next reserve of the same
+    category takes the place. ``None`` if they are not in the group."""
+    left = conn.execute(_LEAVE_GROUP, (now, reason, 1 if declined else 0, call_id, user_id)).fetchone()
+    return _promote_after(conn, call_id, left, now)
+
+
+def withdraw_sync(
+    conn: sqlite3.Connection, call_id: int, user_id: int, *, now: float, reason: str = "data_deleted"
+) -> ReplaceRow | None:
+    """Inside a transaction: ``user_id`` withdraws from the draw. A group member's place goes to
+    the next reserve; a reserve leaves the list. ``None`` if they were neither."""
+    left = conn.execute(_WITHDRAW, (now, reason, call_id, user_id)).fetchone()
+    return _promote_after(conn, call_id, left, now)
 
 
 def _draw(row: sqlite3.Row) -> DrawRecord:
@@ -207,29 +287,29 @@ class DrawRepository:
             ).rowcount > 0
             row = conn.execute(
                 f"""
-                INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json,
-                                   group_role_id, reviewer_role_id, drawn_by, drawn_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, ref_salt,
+                                   places_json, group_role_id, reviewer_role_id, drawn_by, drawn_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING {_DRAW_COLUMNS}
                 """,
                 (call_id, computed.algorithm, str(call[0]), computed.roster_hash,
-                 json.dumps([[u, k] for u, k in roster], ensure_ascii=False),
-                 json.dumps(used, ensure_ascii=False), group_role_id, reviewer_role_id,
-                 drawn_by, now),
+                 json.dumps([[r, k] for r, k in computed.roster], ensure_ascii=False),
+                 computed.ref_salt, json.dumps(used, ensure_ascii=False), group_role_id,
+                 reviewer_role_id, drawn_by, now),
             ).fetchone()
             category_ids = {str(c[1]): int(c[0]) for c in categories}
             entries = []
             reviewers = []
-            for key, users in computed.order.items():
-                for rank, user_id in enumerate(users, start=1):
+            for key, members in computed.order.items():
+                for rank, (ref, user_id) in enumerate(members, start=1):
                     selected = rank <= used[key]
-                    entries.append((call_id, user_id, category_ids[key], rank,
+                    entries.append((call_id, ref, user_id, category_ids[key], rank,
                                     "selected" if selected else "reserve"))
                     if not selected:
                         reviewers.append((call_id, user_id, now))
             conn.executemany(
-                "INSERT INTO draw_entries (call_id, user_id, category_id, rank, status) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO draw_entries (call_id, ref, user_id, category_id, rank, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 entries,
             )
             conn.executemany(
@@ -266,7 +346,8 @@ class DrawRepository:
         rows = await self.db.fetchall(
             "SELECT d.call_id, c.guild_id FROM draws d JOIN calls c ON c.id = d.call_id "
             "WHERE d.result_message_id IS NULL OR EXISTS (SELECT 1 FROM draw_entries e "
-            "WHERE e.call_id = d.call_id AND ((e.status = 'selected' AND e.notified_at IS NULL) "
+            "WHERE e.call_id = d.call_id AND e.user_id IS NOT NULL "
+            "AND ((e.status = 'selected' AND e.notified_at IS NULL) "
             "OR (e.status = 'reserve' AND e.invited_at IS NULL))) ORDER BY d.call_id"
         )
         return [(int(r[0]), int(r[1])) for r in rows]
@@ -289,6 +370,23 @@ class DrawRepository:
             (call_id, user_id),
         )
         return _entry(row) if row else None
+
+    async def entry_by_ref(self, call_id: int, ref: str) -> DrawEntry | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ENTRY_COLUMNS} FROM draw_entries e WHERE e.call_id = ? AND e.ref = ?",
+            (call_id, ref),
+        )
+        return _entry(row) if row else None
+
+    async def active_calls_of(self, guild_id: int, user_id: int) -> list[int]:
+        """Calls of this server where the member is in the group or on a reserve list."""
+        rows = await self.db.fetchall(
+            "SELECT e.call_id FROM draw_entries e JOIN calls c ON c.id = e.call_id "
+            "WHERE c.guild_id = ? AND e.user_id = ? AND e.status IN ('selected', 'reserve') "
+            "ORDER BY e.call_id",
+            (guild_id, user_id),
+        )
+        return [int(r[0]) for r in rows]
 
     async def reviewers(self, call_id: int) -> list[Reviewer]:
         rows = await self.db.fetchall(
@@ -313,32 +411,15 @@ class DrawRepository:
     ) -> ReplaceRow | None:
         """``user_id`` leaves the group and the next reserve of the same category takes the place,
         in one transaction. ``None`` (nothing changed) if they are not in the group."""
+        return await self.db.transaction(
+            lambda conn: leave_group_sync(conn, call_id, user_id, now=now, reason=reason,
+                                          declined=declined)
+        )
 
-        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
-            left = conn.execute(
-                "UPDATE draw_entries SET status = 'replaced', left_at = ?, left_reason = ?, "
-                "confirmation = CASE WHEN ? THEN 'declined' ELSE confirmation END "
-                "WHERE call_id = ? AND user_id = ? AND status = 'selected' RETURNING category_id",
-                (now, reason, 1 if declined else 0, call_id, user_id),
-            ).fetchone()
-            if left is None:
-                return None
-            category_id = int(left[0])
-            promoted = conn.execute(
-                "UPDATE draw_entries SET status = 'selected', promoted_at = ? "
-                "WHERE call_id = ? AND user_id = (SELECT user_id FROM draw_entries "
-                "WHERE call_id = ? AND category_id = ? AND status = 'reserve' "
-                "ORDER BY rank LIMIT 1) RETURNING user_id",
-                (now, call_id, call_id, category_id),
-            ).fetchone()
-            if promoted is not None:  # in the group now: no longer waiting to answer as a reviewer
-                conn.execute(
-                    "DELETE FROM call_reviewers WHERE call_id = ? AND user_id = ? AND status = 'invited'",
-                    (call_id, int(promoted[0])),
-                )
-            return ReplaceRow(category_id, int(promoted[0]) if promoted else None)
-
-        return await self.db.transaction(work)
+    async def withdraw(self, call_id: int, user_id: int, *, now: float) -> ReplaceRow | None:
+        """``user_id`` withdraws from the draw (data deletion), in one transaction: a group
+        member's place goes to the next reserve, a reserve leaves the list."""
+        return await self.db.transaction(lambda conn: withdraw_sync(conn, call_id, user_id, now=now))
 
     async def confirm(self, call_id: int, user_id: int) -> bool:
         """Confirm a place; False if not in the group or confirmed already."""
@@ -369,6 +450,20 @@ class DrawRepository:
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
         """Give a claim back after a failed send, so a later pass can try again."""
         await self.db.execute(_RELEASE[kind], (call_id, user_id))
+
+    async def claim_announcement(self, call_id: int, ref: str, now: float) -> bool:
+        """Claim the one "has left the group" post about this entry (True once, unless released)."""
+        return await self.db.execute(
+            "UPDATE draw_entries SET announced_at = ? WHERE call_id = ? AND ref = ? "
+            "AND status IN ('replaced', 'withdrawn') AND announced_at IS NULL",
+            (now, call_id, ref),
+        ) > 0
+
+    async def release_announcement(self, call_id: int, ref: str) -> None:
+        await self.db.execute(
+            "UPDATE draw_entries SET announced_at = NULL WHERE call_id = ? AND ref = ?",
+            (call_id, ref),
+        )
 
     async def mark_role(self, call_id: int, user_id: int, now: float | None) -> None:
         await self.db.execute(

@@ -15,6 +15,7 @@ from typing import Any
 
 from db.connection import Database
 from db.repositories.audit import append_row, forget_member
+from db.repositories.draws import withdraw_sync
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -89,8 +90,8 @@ _COLLECT: tuple[_Query, ...] = (
            "JOIN call_categories cc ON cc.id = s.category_id "
            "WHERE c.guild_id = ? AND s.user_id = ? ORDER BY c.number"),
     _Query("draws", ("calls", "draw_entries", "call_categories"),
-           "SELECT c.number AS call, c.title, cc.label AS category, e.rank, e.status, "
-           "e.confirmation, e.promoted_at, e.left_at, e.left_reason FROM draw_entries e "
+           "SELECT c.number AS call, c.title, cc.label AS category, e.ref AS reference, e.rank, "
+           "e.status, e.confirmation, e.promoted_at, e.left_at, e.left_reason FROM draw_entries e "
            "JOIN calls c ON c.id = e.call_id JOIN call_categories cc ON cc.id = e.category_id "
            "WHERE c.guild_id = ? AND e.user_id = ? ORDER BY c.number"),
     _Query("reviews", ("calls", "call_reviewers"),
@@ -135,11 +136,15 @@ _COLLECT: tuple[_Query, ...] = (
            "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number"),
 )
 
-# What /mydata delete removes, in order. Draw rows (draws, draw_entries) are kept on purpose:
-# a published draw must keep verifying. The audit log is kept and made unlinkable instead.
+# What /mydata delete removes, in order. Draw entries are kept without the member's id: a
+# published draw names volunteers by entry reference (ref), so it keeps verifying. The audit log
+# is kept and made unlinkable instead.
 _DELETE: tuple[_Query, ...] = (
     _Query("call sign-ups", ("calls", "call_signups"),
            "DELETE FROM call_signups WHERE user_id = ?2 AND call_id IN "
+           "(SELECT id FROM calls WHERE guild_id = ?1)"),
+    _Query("your id in draw results (your anonymous reference stays)", ("calls", "draw_entries"),
+           "UPDATE draw_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
            "(SELECT id FROM calls WHERE guild_id = ?1)"),
     _Query("review invitations", ("calls", "call_reviewers"),
            "DELETE FROM call_reviewers WHERE user_id = ?2 AND call_id IN "
@@ -234,6 +239,35 @@ def _retain_session(conn: sqlite3.Connection, session_id: int) -> tuple[int, int
         (session_id,),
     ).rowcount
     return answers, comments
+
+
+def _leave_draws(conn: sqlite3.Connection, guild_id: int, user_id: int, now: float) -> None:
+    """Before the member's id is removed from draw entries (same transaction).
+
+    The draw service has normally withdrawn them already (so a freed place is announced and
+    offered); any entry still active (a draw run in between) is withdrawn here, promoting the
+    next reserve. Then the draws' reference salts are forgotten, so nobody holding the database
+    can re-link the member's ref by hashing candidate user ids.
+    """
+    active = conn.execute(
+        "SELECT e.call_id, c.number FROM draw_entries e JOIN calls c ON c.id = e.call_id "
+        "WHERE c.guild_id = ? AND e.user_id = ? AND e.status IN ('selected', 'reserve') "
+        "ORDER BY e.call_id",
+        (guild_id, user_id),
+    ).fetchall()
+    for call_id, number in active:
+        row = withdraw_sync(conn, call_id, user_id, now=now)
+        if row is not None:
+            append_row(conn, guild_id, now, user_id, "draw.withdrawn", f"call:{number}",
+                       {"left_user_id": user_id, "was_in_group": row.was_selected,
+                        "promoted_user_id": row.promoted_user_id,
+                        "place_open": row.was_selected and row.promoted_user_id is None})
+    conn.execute(
+        "UPDATE draws SET ref_salt = NULL WHERE ref_salt IS NOT NULL AND call_id IN "
+        "(SELECT e.call_id FROM draw_entries e JOIN calls c ON c.id = e.call_id "
+        "WHERE c.guild_id = ? AND e.user_id = ?)",
+        (guild_id, user_id),
+    )
 
 
 class MyDataRepository:
@@ -332,6 +366,8 @@ class MyDataRepository:
                     "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
                     (guild_id, user_id),
                 ).fetchall()]
+            if _has(present, ("calls", "draws", "draw_entries")):
+                _leave_draws(conn, guild_id, user_id, now)
             for query in _DELETE:
                 if _has(present, query.tables):
                     count = conn.execute(query.sql, (guild_id, user_id)).rowcount

@@ -166,3 +166,34 @@ async def test_numbers_are_per_server_and_edit(db: Database, clock: FakeClock, j
     edited = await service.edit(GUILD, 2, places="🌱=5", closes="in 1 hour", tz="Europe/London")
     assert [c.places for c in edited.categories] == [3, 5]
     assert (await jobs.repo.get_by_key(f"call:{b}:close")).status == "pending"  # type: ignore[union-attr]
+
+
+async def test_live_reactions_during_reconcile_win(db: Database, clock: FakeClock) -> None:
+    """Reactions fetched at start-up are a snapshot; live events during the fetch decide."""
+    service = CallService(db, clock)
+    call_id, msg = await make_call(service)
+    await service.react(msg, 1, "🧭", added=True)
+    service.begin_reconcile(msg)
+    # The snapshot (fetched over many awaits) says: 1 reacted 🧭, 2 reacted 🌱. Meanwhile, live:
+    await service.react(msg, 3, "🧭", added=True)  # joins after the snapshot was taken
+    await service.react(msg, 2, "🌱", added=True)
+    await service.react(msg, 2, "🌱", added=False)  # ... and 2 removed their reaction again
+    plan = await service.reconcile(call_id, {"🧭": [1], "🌱": [2]},
+                                   touched=service.touched_during_reconcile(msg))
+    service.end_reconcile(msg)
+    assert plan.withdrawals == [] and plan.joins == []
+    roster = {e.category.key: [s.user_id for s in e.signups] for e in await service.roster(call_id)}
+    assert roster == {"🧭": [1, 3], "🌱": []}
+
+
+async def test_reopen_refused_once_drawn(db: Database, clock: FakeClock) -> None:
+    service = CallService(db, clock)
+    call_id, msg = await make_call(service)
+    await service.close(call_id)
+    await db.execute(
+        "INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json, "
+        "drawn_by, drawn_at) VALUES (?, 'x', 's', 'h', '[]', '{}', 1, 0)", (call_id,),
+    )
+    with pytest.raises(DomainError):
+        await service.reopen(GUILD, 1, None, "Europe/London")
+    assert (await service.get_by_id(call_id)).status == "closed"  # type: ignore[union-attr]
