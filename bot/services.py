@@ -26,7 +26,6 @@ class Services:
     calls: CallService
     wording: WordingService
     audit: AuditService
-    # Feature services are added below, one field each (draws, feedback, sessions, ...).
     draws: DrawService
     mydata: MyDataService
     sessions: SessionService
@@ -35,13 +34,14 @@ class Services:
 
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
+    draws = DrawService(db, clock, jobs)
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
         wording=WordingService(db, clock),
         audit=AuditService(db, clock),
-        draws=DrawService(db, clock, jobs),
-        mydata=MyDataService(db, clock),
+        draws=draws,
+        mydata=MyDataService(db, clock, draws),
         sessions=SessionService(db, clock, jobs),
         feedback=FeedbackService(db, clock, jobs),
         meetings=MeetingService(db, clock, jobs),

@@ -12,10 +12,10 @@ import discord
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.draw_service import PROMOTED_DM, SELECTED_DM
+from bot.domain.draw_service import MEMBER_LEFT_JOB, PROMOTED_DM, SELECTED_DM
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
-from cogs.draws import ANYONE, DrawButton, Draws
+from cogs.draws import ANYONE, DrawButton, Draws, leave_nonce
 from db.connection import Database
 
 GUILD = 1000
@@ -110,6 +110,7 @@ async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: Fake
     assert report.posted_now and report.dms == 17 and not report.problems
     [post] = bot.posts
     assert post.kwargs["reference"].message_id == 5000  # a reply to the call post
+    assert post.kwargs["nonce"] == f"draw-{call_id}"  # Discord drops a repeat after a crash
     assert post.kwargs["file"].filename == "call-1-draw.json"
     view = await services.draws.view(call_id)
     assert {u.id for u in post.kwargs["allowed_mentions"].users} == set(view.drawn)
@@ -117,7 +118,10 @@ async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: Fake
     assert view.draw.result_message_id == post.id and view.draw.seed in post.content
     told = [u for u, _ in bot.dms]
     assert sorted(told) == sorted(EXPERIENCED + NEW)
+    refs = {e.user_id: e.ref for c in view.categories for e in c.entries}
     for user, message in bot.dms:
+        assert refs[user] in message.content  # each volunteer is told their own reference
+        assert not any(ref in message.content for u, ref in refs.items() if u != user)
         labels = [item.item.label for item in message.kwargs["view"].children]
         if user in view.drawn:
             assert labels == ["Confirm my place", "I can't take part"]
@@ -192,11 +196,49 @@ async def test_decline_announces_and_offers_the_place_to_the_next_reserve(
     announcement = bot.posts[-1]
     assert f"<@{leaving}>" in announcement.content and f"<@{next_up}>" in announcement.content
     assert [u.id for u in announcement.kwargs["allowed_mentions"].users] == [next_up]
+    left_ref = view.categories[1].entries[0].ref
+    assert announcement.kwargs["nonce"] == leave_nonce(call_id, left_ref)
+    assert len(announcement.kwargs["nonce"]) <= 25
     user, dm = bot.dms[-1]
     promoted_text = await services.wording.render(GUILD, PROMOTED_DM, number=1, title="LinkedIn session",
                                                   category="🌱 New")
-    assert user == next_up and dm.content == promoted_text
-    assert dm.content != await services.wording.render(GUILD, SELECTED_DM)
+    assert user == next_up and dm.content.startswith(promoted_text)
+    assert view.entry(next_up).ref in dm.content  # type: ignore[union-attr]
+    assert not dm.content.startswith(await services.wording.render(GUILD, SELECTED_DM))
+    # The same departure is never announced twice (e.g. the pass runs again after a crash).
+    posts = len(bot.posts)
+    await cog.after_replace(outcome)
+    assert len(bot.posts) == posts
+
+
+async def test_a_drawn_member_deleting_their_data_is_announced_and_replaced_once(
+    setup: Any, clock: FakeClock, db: Database, jobs: JobScheduler
+) -> None:
+    bot, cog, services = setup
+    jobs.register(MEMBER_LEFT_JOB, cog.on_member_left)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    leaving, next_up = view.categories[0].drawn[0], view.categories[0].reserve_order[0]
+    posts, dms = len(bot.posts), len(bot.dms)
+
+    await services.mydata.delete(GUILD, leaving)  # what /mydata delete does
+    assert await jobs.run_due() == 1
+
+    [announcement] = bot.posts[posts:]
+    assert f"<@{next_up}>" in announcement.content and f"<@{leaving}>" not in announcement.content
+    assert [u.id for u in announcement.kwargs["allowed_mentions"].users] == [next_up]
+    assert announcement.kwargs["reference"].message_id == view.draw.result_message_id
+    [(user, dm)] = bot.dms[dms:]
+    assert user == next_up and [item.item.label for item in dm.kwargs["view"].children] == [
+        "Confirm my place", "I can't take part"]
+    # A re-run (the job after a crash, or a restart) sends nothing more.
+    await cog.on_member_left(await jobs.repo.get_by_key(
+        f"draw:{call_id}:left:{view.categories[0].entries[0].ref}"))  # type: ignore[arg-type]
+    await cog.finish_all()
+    assert len(bot.posts) == posts + 1 and len(bot.dms) == dms + 1
+    assert (await services.draws.verify(GUILD, 1)).ok
+    assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE user_id = ?", (leaving,)) == 0
 
 
 async def test_role_problem_is_explained_and_the_draw_stays(

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.domain.call_service import CallService
-from bot.domain.draw_service import DrawService, result_post_text, status_text
-from bot.domain.draws import commitment_of, run_draw
+from bot.domain.draw_service import (
+    MEMBER_LEFT_JOB,
+    DrawService,
+    result_post_text,
+    status_text,
+    verification_text,
+)
+from bot.domain.draws import commitment_of, entrant_ref, run_draw
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.scheduling import JobScheduler
 from db.connection import Database
@@ -47,7 +54,7 @@ async def snapshot(db: Database) -> list[tuple[object, ...]]:
         "SELECT 'c', id, status, closed_at, 0 FROM calls UNION ALL "
         "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups UNION ALL "
         "SELECT 'd', call_id, roster_hash, drawn_at, 0 FROM draws UNION ALL "
-        "SELECT 'e', call_id, user_id, status, confirmation FROM draw_entries UNION ALL "
+        "SELECT 'e', call_id, ref, status, confirmation FROM draw_entries UNION ALL "
         "SELECT 'r', call_id, user_id, status, answered_at FROM call_reviewers UNION ALL "
         "SELECT 'j', id, key, status, run_at FROM scheduled_jobs UNION ALL "
         "SELECT 'a', guild_id, seq, action, 0 FROM audit_log ORDER BY 1, 2, 3"
@@ -76,13 +83,21 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     assert (await jobs.repo.get_by_key(f"call:{call_id}:close")).status == "cancelled"  # type: ignore[union-attr]
     assert [(c.category.key, c.places, c.volunteers, len(c.drawn), len(c.reserve_order))
             for c in view.categories] == [("🧭", 3, 10, 3, 7), ("🌱", 3, 7, 3, 4)]
-    # The stored result is exactly the documented function of the published seed and roster.
-    roster = [(u, "🧭") for u in EXPERIENCED] + [(u, "🌱") for u in NEW]
+    # Every volunteer has an entry reference: an HMAC of their id under the draw's secret salt.
+    salt = await db.fetchval("SELECT ref_salt FROM draws WHERE call_id = ?", (call_id,))
+    assert isinstance(salt, str) and len(salt) == 32
+    refs = {e.user_id: e.ref for c in view.categories for e in c.entries}
+    assert refs == {u: entrant_ref(salt, u) for u in EXPERIENCED + NEW}
+    # The published roster is the refs (sorted), never the ids, and the stored result is exactly
+    # the documented function of the published seed and roster.
+    roster = sorted([(refs[u], "🧭") for u in EXPERIENCED] + [(refs[u], "🌱") for u in NEW])
+    assert view.draw.roster == roster and view.draw.algorithm == "hmac-sha256-rank/v2"
+    assert not {e for e, _ in json.loads(view.draw.roster_json)} & {str(u) for u in EXPERIENCED + NEW}
     expected = run_draw(view.call.seed, roster, {"🧭": 3, "🌱": 3})
-    assert view.draw.roster == roster  # frozen in sign-up order
     assert view.draw.roster_hash == expected.roster_fingerprint
     for cat in view.categories:
-        assert cat.order == expected.category(cat.category.key).order
+        assert cat.refs == expected.category(cat.category.key).order
+        assert cat.order == tuple(next(u for u, r in refs.items() if r == ref) for ref in cat.refs)
     assert commitment_of(view.draw.seed) == view.call.seed_commitment
     # The group and the 11 invited reviewers, for the later features.
     group = await drawn_group(db, call_id)
@@ -94,7 +109,9 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     assert "3 of 10 volunteers" in text and "30% chance" in text and "3 of 7" in text
     assert all(f"<@{u}>" in text for u in EXPERIENCED + NEW)
     assert view.draw.seed in text and view.draw.roster_hash in text and len(text) <= 2000
+    assert salt not in text and salt not in status_text(view)  # the salt is never shown
     assert "no answer yet" in status_text(view)
+    assert all(f"`{e.ref[:8]}`" in status_text(view) for e in view.categories[0].current)
     report = await draws.verify(GUILD, 1)
     assert report.ok and report.commitment_ok and report.fingerprint_ok and report.order_ok
 
@@ -119,6 +136,7 @@ async def test_concurrent_runs_draw_once(db: Database, calls: CallService, draws
     assert sum(o.created for o in outcomes) == 1
     assert len({tuple(c.order for c in o.view.categories) for o in outcomes}) == 1
     assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
+    assert await db.fetchval("SELECT COUNT(DISTINCT ref) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
 
 
 async def test_sign_ups_after_the_draw_are_refused(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
@@ -140,6 +158,7 @@ async def test_places_override_and_fewer_volunteers_than_places(
     exp, new = view.categories
     assert (exp.places, len(exp.drawn), len(exp.reserve_order)) == (2, 2, 2)
     assert (new.places, new.drawn, new.open_places) == (3, (9,), 2)
+    assert (await draws.verify(GUILD, 1)).ok
     assert view.draw.places == {"🧭": 2, "🌱": 3}
     assert "2 places are still open" in result_post_text(view, "", "")
 
@@ -292,16 +311,76 @@ async def test_verify_detects_a_tampered_record(
     assert not report.ok and report.order_ok is False and report.commitment_ok
     await db.execute("UPDATE calls SET seed_commitment = ? WHERE id = ?", ("0" * 64, call_id))
     assert (await draws.verify(GUILD, 1)).commitment_ok is False
+    roster = json.loads(view.draw.roster_json)
+    roster[0][1] = "🌱" if roster[0][1] == "🧭" else "🧭"  # someone moved to the other category
+    await db.execute("UPDATE draws SET roster_json = ? WHERE call_id = ?", (json.dumps(roster), call_id))
+    assert (await draws.verify(GUILD, 1)).fingerprint_ok is False
 
 
 async def test_export_has_everything_to_re_run(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
     await story_call(calls, clock)
     view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     data = draws.export(view)
-    roster = [(int(r["user_id"]), r["category"]) for r in data["roster"]]
+    assert (data["format_version"], data["algorithm_version"]) == (2, 2)
+    roster = [(r["ref"], r["category"]) for r in data["roster"]]
     places = {c["key"]: c["places"] for c in data["categories"]}
     again = run_draw(data["seed"], roster, places)
     assert again.roster_fingerprint == data["roster_fingerprint"]
-    assert {k: [str(u) for u in v] for k, v in again.selected().items()} == {
+    assert {k: list(v) for k, v in again.selected().items()} == {
         k: v["selected"] for k, v in data["result"].items()
     }
+    # No user id anywhere in the published file.
+    ids = {str(u) for u in EXPERIENCED + NEW}
+
+    def values(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [v for x in node.values() for v in values(x)]
+        if isinstance(node, list):
+            return [v for x in node for v in values(x)]
+        return [str(node)]
+
+    assert not set(values(json.loads(draws.export_json(view)))) & ids
+    assert "user_id" not in draws.export_json(view)
+    assert "reference" in verification_text(view)
+
+
+async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still_verifies(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    exp = view.categories[0]
+    leaving, reserve = exp.drawn[0], exp.reserve_order[0]
+    assert isinstance(leaving, int) and isinstance(reserve, int)
+    reserve_leaving = exp.reserve_order[1]
+    assert isinstance(reserve_leaving, int)
+    freed = await draws.withdraw_member(GUILD, leaving)
+    assert [(o.left_user_id, o.promoted_user_id) for o in freed] == [(None, reserve)]
+    assert freed[0].left_ref == exp.entries[0].ref
+    # A reserve withdrawing frees no place and is never offered one.
+    assert await draws.withdraw_member(GUILD, reserve_leaving) == []
+    assert await draws.withdraw_member(GUILD, reserve_leaving) == []  # nothing left to do
+    after = (await draws.view(call_id)).categories[0]
+    assert reserve in [e.user_id for e in after.current] and leaving not in [e.user_id for e in after.current]
+    assert [e.status for e in after.left] == ["replaced", "withdrawn"]
+    assert {e.left_reason for e in after.left} == {"data_deleted"}
+    group = await drawn_group(db, call_id)
+    assert len(group) == 6 and leaving not in group
+    # The draws cog is asked (by a job) to announce it and tell the promoted member.
+    job = await jobs.repo.get_by_key(f"draw:{call_id}:left:{freed[0].left_ref}")
+    assert job is not None and job.kind == MEMBER_LEFT_JOB and job.status == "pending"
+    assert str(leaving) not in json.dumps(job.payload)
+    # Once the ids are removed (what /mydata delete does next), everything still verifies.
+    await db.execute("UPDATE draw_entries SET user_id = NULL WHERE user_id IN (?, ?)",
+                     (leaving, reserve_leaving))
+    again = await draws.view(call_id)
+    assert (await draws.verify(GUILD, 1)).ok
+    assert again.categories[0].refs == exp.refs  # the published order never changes
+    assert "a member who withdrew" in status_text(again)
+    assert "a member who withdrew" in result_post_text(again, "", "")
+    outcome = await draws.left_outcome(call_id, freed[0].left_ref, freed[0].promoted_ref)
+    assert outcome is not None and outcome.left_user_id is None and outcome.promoted_user_id == reserve
+    assert await draws.claim_announcement(call_id, freed[0].left_ref)
+    assert not await draws.claim_announcement(call_id, freed[0].left_ref)  # posted once
+    actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]
+    assert actions.count("draw.withdrawn") == 2

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,8 @@ from bot.domain.draws import (
     chance_words,
     check_commitment,
     commitment_of,
+    entrant_ref,
+    new_ref_salt,
     roster_fingerprint,
     roster_text,
     run_draw,
@@ -25,10 +30,22 @@ from bot.domain.draws import (
 from bot.domain.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPERIENCED = [(100 + i, "🧭") for i in range(1, 11)]  # 10
-NEW = [(200 + i, "🌱") for i in range(1, 8)]  # 7
+SALT = "5a" * 16  # fixed, so the statistical test is repeatable
+EXP_IDS = [100 + i for i in range(1, 11)]  # 10
+NEW_IDS = [200 + i for i in range(1, 8)]  # 7
+EXPERIENCED = [(entrant_ref(SALT, u), "🧭") for u in EXP_IDS]
+NEW = [(entrant_ref(SALT, u), "🌱") for u in NEW_IDS]
 ROSTER = EXPERIENCED + NEW
 PLACES = {"🧭": 3, "🌱": 3}
+
+
+def doc_block(marker: str, lang: str) -> str:
+    text = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
+    return text.split(f"<!-- {marker} -->", 1)[1].split(f"```{lang}", 1)[1].split("```", 1)[0]
+
+
+def worked_example() -> dict[str, Any]:
+    return json.loads(doc_block("worked-example", "json"))
 
 
 def test_same_seed_and_roster_give_the_same_result() -> None:
@@ -36,7 +53,7 @@ def test_same_seed_and_roster_give_the_same_result() -> None:
     first = run_draw(seed, ROSTER, PLACES)
     again = run_draw(seed, list(reversed(ROSTER)), dict(reversed(PLACES.items())), ["🧭", "🌱"])
     assert first == again
-    assert first.algorithm == ALGORITHM_ID
+    assert first.algorithm == ALGORITHM_ID == "hmac-sha256-rank/v2"
 
 
 def test_story_shape_3_plus_3_and_11_reserves() -> None:
@@ -44,21 +61,33 @@ def test_story_shape_3_plus_3_and_11_reserves() -> None:
     exp, new = result.categories
     assert (exp.key, len(exp.selected), len(exp.reserve)) == ("🧭", 3, 7)
     assert (new.key, len(new.selected), len(new.reserve)) == ("🌱", 3, 4)
-    assert set(exp.order) == {u for u, _ in EXPERIENCED} and set(new.order) == {u for u, _ in NEW}
+    assert set(exp.order) == {r for r, _ in EXPERIENCED} and set(new.order) == {r for r, _ in NEW}
     assert len(exp.reserve) + len(new.reserve) == 11
 
 
-def test_order_is_hmac_sha256_of_category_and_user_ascending() -> None:
+def test_entry_references_are_salted_hmacs_of_the_user_id() -> None:
+    ref = entrant_ref(SALT, 101)
+    expected = hmac.new(bytes.fromhex(SALT), b"101", hashlib.sha256).hexdigest()[:32]
+    assert ref == expected and len(ref) == 32
+    assert entrant_ref(SALT, 101) == ref  # deterministic for a draw
+    assert entrant_ref(new_ref_salt(), 101) != ref  # but another draw's salt gives another ref
+    assert len({r for r, _ in ROSTER}) == len(ROSTER)
+    assert "101" not in roster_text(ROSTER)  # the published roster holds no user ids
+    with pytest.raises(InvalidInput):
+        entrant_ref("nothex", 101)
+
+
+def test_order_is_hmac_sha256_of_category_and_ref_ascending() -> None:
     seed = "ab" * 32
     result = run_draw(seed, ROSTER, PLACES)
     for cat in result.categories:
-        members = [u for u, k in ROSTER if k == cat.key]
+        members = [r for r, k in ROSTER if k == cat.key]
         expected = sorted(
             members,
-            key=lambda u, k=cat.key: hmac.new(bytes.fromhex(seed), f"{k}:{u}".encode(), hashlib.sha256).hexdigest(),
+            key=lambda r, k=cat.key: hmac.new(bytes.fromhex(seed), f"{k}:{r}".encode(), hashlib.sha256).hexdigest(),
         )
         assert list(cat.order) == expected
-        scores = [score(seed, cat.key, u) for u in cat.order]
+        scores = [score(seed, cat.key, r) for r in cat.order]
         assert scores == sorted(scores)
 
 
@@ -75,19 +104,29 @@ def test_commitment_matches_the_revealed_seed() -> None:
 
 
 def test_roster_fingerprint_is_sha256_of_sorted_lines() -> None:
-    roster = [(30, "🌱"), (4, "🧭"), (200, "1234567890")]
-    assert roster_text(roster) == "4:🧭\n30:🌱\n200:1234567890\n"
-    assert roster_fingerprint(roster) == hashlib.sha256("4:🧭\n30:🌱\n200:1234567890\n".encode()).hexdigest()
+    a, b, c = "0" * 32, "a" * 32, "f" * 31 + "0"
+    roster = [(c, "🌱"), (a, "🧭"), (b, "1234567890")]
+    text = f"{a}:🧭\n{b}:1234567890\n{c}:🌱\n"
+    assert roster_text(roster) == text
+    assert roster_fingerprint(roster) == hashlib.sha256(text.encode()).hexdigest()
     assert roster_fingerprint(list(reversed(roster))) == roster_fingerprint(roster)
-    assert roster_fingerprint([(30, "🧭"), (4, "🧭"), (200, "1234567890")]) != roster_fingerprint(roster)
+    assert roster_fingerprint([(c, "🧭"), (a, "🧭"), (b, "1234567890")]) != roster_fingerprint(roster)
+    assert roster_fingerprint([(a.upper(), "🧭")]) == roster_fingerprint([(a, "🧭")])
+
+
+def test_version_1_still_sorts_user_ids_as_numbers() -> None:
+    roster = [(30, "🌱"), (4, "🧭"), (200, "1234567890")]
+    assert roster_text(roster, 1) == "4:🧭\n30:🌱\n200:1234567890\n"
+    result = run_draw("ab" * 32, roster, {"🧭": 1, "🌱": 1, "1234567890": 1}, version=1)
+    assert result.algorithm == "hmac-sha256-rank/v1" and result.category("🧭").order == ("4",)
 
 
 def test_each_volunteer_is_drawn_with_probability_places_over_volunteers() -> None:
     """4000 draws with fixed seeds: every volunteer's share is within 0.04 of places/volunteers
     (about 5 standard deviations), every draw fills exactly the places, and each rank is fair."""
     runs = 4000
-    drawn: Counter[int] = Counter()
-    first_reserve: Counter[int] = Counter()
+    drawn: Counter[str] = Counter()
+    first_reserve: Counter[str] = Counter()
     for i in range(runs):
         seed = hashlib.sha256(f"statistical test seed {i}".encode()).hexdigest()
         result = run_draw(seed, ROSTER, PLACES)
@@ -95,17 +134,18 @@ def test_each_volunteer_is_drawn_with_probability_places_over_volunteers() -> No
             assert len(cat.selected) == 3
             drawn.update(cat.selected)
             first_reserve[cat.reserve[0]] += 1
-    for users, places in ((EXPERIENCED, 3), (NEW, 3)):
-        expected = places / len(users)
-        for user, _ in users:
-            assert abs(drawn[user] / runs - expected) < 0.04, (user, drawn[user] / runs, expected)
-            assert abs(first_reserve[user] / runs - 1 / len(users)) < 0.04
+    for members, places in ((EXPERIENCED, 3), (NEW, 3)):
+        expected = places / len(members)
+        for ref, _ in members:
+            assert abs(drawn[ref] / runs - expected) < 0.04, (ref, drawn[ref] / runs, expected)
+            assert abs(first_reserve[ref] / runs - 1 / len(members)) < 0.04
 
 
 def test_fewer_volunteers_than_places_takes_everyone() -> None:
-    result = run_draw(new_seed(), [(1, "🧭"), (2, "🧭")], {"🧭": 3, "🌱": 2})
+    a, b = "1" * 32, "2" * 32
+    result = run_draw(new_seed(), [(a, "🧭"), (b, "🧭")], {"🧭": 3, "🌱": 2})
     exp = result.category("🧭")
-    assert set(exp.selected) == {1, 2} and exp.reserve == () and exp.open_places == 1
+    assert set(exp.selected) == {a, b} and exp.reserve == () and exp.open_places == 1
     assert result.category("🌱").open_places == 2
 
 
@@ -114,13 +154,15 @@ def test_fewer_volunteers_than_places_takes_everyone() -> None:
     [
         ("xyz", ROSTER, PLACES),
         ("ab" * 31, ROSTER, PLACES),
-        ("ab" * 32, [(1, "🧭"), (1, "🌱")], PLACES),
-        ("ab" * 32, [(1, "🎲")], PLACES),
+        ("ab" * 32, [("1" * 32, "🧭"), ("1" * 32, "🌱")], PLACES),
+        ("ab" * 32, [("1" * 32, "🎲")], PLACES),
         ("ab" * 32, ROSTER, {"🧭": 0, "🌱": 3}),
-        ("ab" * 32, [("007", "🧭")], PLACES),
+        ("ab" * 32, [("1" * 31, "🧭")], PLACES),
+        ("ab" * 32, [("g" * 32, "🧭")], PLACES),
+        ("ab" * 32, [(101, "🧭")], PLACES),  # a user id is not a v2 entrant
     ],
 )
-def test_bad_inputs_are_refused(seed: str, roster: list[tuple[int, str]], places: dict[str, int]) -> None:
+def test_bad_inputs_are_refused(seed: str, roster: list[tuple[str, str]], places: dict[str, int]) -> None:
     with pytest.raises(InvalidInput):
         run_draw(seed, roster, places)
 
@@ -154,21 +196,73 @@ def test_verify_published_detects_changes() -> None:
     assert not other.ok and other.commitment_ok is False
     unknown = verify_published(algorithm="coin-flip/v9", seed=seed, roster=ROSTER, places=PLACES)
     assert not unknown.ok
+    future = verify_published(algorithm="hmac-sha256-rank/v3", seed=seed, roster=ROSTER, places=PLACES)
+    assert not future.ok
+
+
+def test_a_version_1_draw_still_verifies() -> None:
+    """The worked example of version 1 (user ids in the roster), as it was published."""
+    seed = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    roster = [(111111111111111111, "🧭"), (222222222222222222, "🧭"), (333333333333333333, "🧭"),
+              (444444444444444444, "🧭"), (555555555555555555, "🌱"), (666666666666666666, "🌱"),
+              (88888888888888888, "🌱")]
+    report = verify_published(
+        algorithm="hmac-sha256-rank/v1", seed=seed, roster=roster, places={"🧭": 2, "🌱": 1},
+        commitment="a8ae6e6ee929abea3afcfc5258c8ccd6f85273e0d4626d26c7279f3250f77c8e",
+        fingerprint="ce9e99a365b2ec330d4ca73d3498b9bf33691a4c1e1f0a757bcadc407fb99f2b",
+        published={"🧭": [222222222222222222, 333333333333333333, 444444444444444444,
+                         111111111111111111],
+                   "🌱": [666666666666666666, 555555555555555555, 88888888888888888]},
+    )
+    assert report.ok and report.fingerprint_ok and report.order_ok
 
 
 def test_the_worked_example_in_docs_is_what_the_code_computes() -> None:
     """docs/draw.md carries a worked example as a JSON block; the code must agree with it."""
-    text = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
-    block = text.split("<!-- worked-example -->", 1)[1].split("```json", 1)[1].split("```", 1)[0]
-    example = json.loads(block)
-    roster = [(int(r["user_id"]), r["category"]) for r in example["roster"]]
+    example = worked_example()
+    assert example["algorithm_version"] == 2
+    roster = [(r["ref"], r["category"]) for r in example["roster"]]
     places = {c["key"]: c["places"] for c in example["categories"]}
     result = run_draw(example["seed"], roster, places, [c["key"] for c in example["categories"]])
     assert commitment_of(example["seed"]) == example["seed_commitment"]
     assert result.roster_fingerprint == example["roster_fingerprint"]
     for cat in result.categories:
         published = example["result"][cat.key]
-        assert [str(u) for u in cat.selected] == published["selected"]
-        assert [str(u) for u in cat.reserve] == published["reserve"]
-    for line in example.get("scores", []):
-        assert score(example["seed"], line["category"], int(line["user_id"])) == line["score"]
+        assert list(cat.selected) == published["selected"]
+        assert list(cat.reserve) == published["reserve"]
+    for line in example["scores"]:
+        assert score(example["seed"], line["category"], line["ref"]) == line["score"]
+    # The example's references really come from the user ids and salt the page names.
+    text = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
+    for user_id, ref in (("444444444444444444", "10a3f3cba272ea8d54de24813982d427"),
+                         ("88888888888888888", "b310292a66d1a981be5ed33e2ba2b6f3")):
+        assert f"| {user_id} |" in text and ref in text
+        assert entrant_ref("00112233445566778899aabbccddeeff", int(user_id)) == ref
+
+
+def test_the_python_snippet_in_docs_computes_the_worked_example() -> None:
+    example = worked_example()
+    namespace: dict[str, Any] = {}
+    exec(doc_block("python-snippet", "python"), namespace)  # the documentation's own code
+    roster = [(r["ref"], r["category"]) for r in example["roster"]]
+    places = {c["key"]: c["places"] for c in example["categories"]}
+    assert namespace["fingerprint"](roster) == example["roster_fingerprint"]
+    got = namespace["draw"](example["seed"], roster, places)
+    assert {k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in got.items()} == example["result"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_node_snippet_in_docs_computes_the_worked_example() -> None:
+    example = worked_example()
+    roster = [[r["ref"], r["category"]] for r in example["roster"]]
+    places = {c["key"]: c["places"] for c in example["categories"]}
+    script = doc_block("node-snippet", "js") + (
+        f"\nconst roster = {json.dumps(roster)};\n"
+        f"console.log(JSON.stringify({{fp: fingerprint(roster), "
+        f"result: draw({json.dumps(example['seed'])}, roster, {json.dumps(places)})}}));\n"
+    )
+    done = subprocess.run(["node", "-e", script], capture_output=True, text=True, encoding="utf-8",
+                          check=True, timeout=30)
+    out = json.loads(done.stdout)
+    assert out["fp"] == example["roster_fingerprint"]
+    assert {k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in out["result"].items()} == example["result"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -10,12 +11,14 @@ import pytest
 from bot.clock import FakeClock
 from bot.domain.audit import AuditService
 from bot.domain.call_service import CallService
-from bot.domain.draw_service import DrawService
+from bot.domain.draw_service import MEMBER_LEFT_JOB, DrawService
 from bot.domain.errors import InvalidInput
 from bot.domain.mydata import RETENTION_JOB, RETENTION_KEY, MyDataService
 from bot.domain.session_service import SessionService
 from bot.scheduling import JobScheduler
+from bot.verify_draw import main as verify_draw
 from db.connection import Database
+from db.repositories.audiences import drawn_group
 
 GUILD = 1000
 ORGANISER = 7777
@@ -66,6 +69,9 @@ async def test_show_collects_everything_about_the_member(
     counts = data.counts()
     for section in ("call sign-ups", "draws", "bookings", "survey answers", "audit trail entries"):
         assert counts.get(section), section
+    [entry] = next(s for s in data.sections if s.name == "draws").rows
+    ref = await db.fetchval("SELECT ref FROM draw_entries WHERE user_id = ?", (ME,))
+    assert entry["reference"] == ref and len(ref) == 32  # the member can find their own line
     answers = next(s for s in data.sections if s.name == "survey answers")
     assert len(answers.rows) == 3
     dumped = json.dumps(data.as_json())
@@ -106,15 +112,57 @@ async def test_delete_booked_and_drawn_member(
     assert await db.fetchval("SELECT COUNT(*) FROM session_answers WHERE user_id = ?", (ME,)) == 0
     assert await db.fetchval("SELECT COUNT(*) FROM call_signups WHERE user_id = ?", (ME,)) == 0
     left = await mydata.collect(GUILD, ME)
-    assert [s.name for s in left.sections] == ["draws"] and not left.audit
-    # The published draw still verifies; the audit chain too, with nothing removed.
+    assert left.empty  # the draw entry stays, but without the member's id
+    assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE user_id = ?", (ME,)) == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE user_id IS NULL") == 1
+    assert await db.fetchval("SELECT ref_salt FROM draws") is None  # refs can't be re-derived
+    # ME was in the group with nobody on the reserve list: the place is reported open.
+    view = await draws.show(GUILD, number)
+    assert view.categories[0].open_places == 2  # 3 places, 2 volunteers, one withdrew
+    assert await db.fetchval("SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)) == 1
+    # The published draw still verifies, in Discord and from its exported file; the audit
+    # chain too, with nothing removed.
     assert (await draws.verify(GUILD, number)).ok
+    out = io.StringIO()
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(draws.export_json(view)), stdout=out) == 0, out.getvalue()
     assert (await audit.verify(GUILD)).ok
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") > rows_before
     # The audit rows stay but can't be linked to the member any more.
     assert await audit.rows_about(GUILD, ME) == []
     actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-1] == "member.data_deleted" and "booking.cancelled" in actions
+    await calls.close_writer()
+
+
+async def test_delete_a_drawn_member_promotes_the_next_reserve(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    mydata = MyDataService(db, clock, draws)
+    number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])  # 🌱: 1 of 3
+    view = await draws.show(GUILD, number)
+    new = view.categories[1]
+    leaving, next_up, reserve_2 = new.order
+    assert isinstance(leaving, int) and isinstance(reserve_2, int)
+    published = draws.export_json(view)
+
+    report = await mydata.delete(GUILD, leaving)
+    await mydata.delete(GUILD, reserve_2)  # a reserve deleting: leaves the list, frees nothing
+
+    assert any("draw" in name for name in report.removed)
+    after = await draws.show(GUILD, number)
+    assert [(e.user_id, e.status) for e in after.categories[1].entries] == [
+        (None, "replaced"), (next_up, "selected"), (None, "withdrawn")]
+    assert next_up in await drawn_group(db, after.call.id)
+    # The promoted member is told by the draws cog: a job, without anyone's id in it.
+    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+             if j.kind == MEMBER_LEFT_JOB]
+    assert job.payload["promoted_ref"] == after.categories[1].entries[1].ref
+    assert str(leaving) not in json.dumps(job.payload)
+    # Verification: unchanged, from the service and from the file published before.
+    assert (await draws.verify(GUILD, number)).ok
+    assert draws.export_json(after) == published
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(published), stdout=io.StringIO()) == 0
     await calls.close_writer()
 
 
