@@ -14,7 +14,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
@@ -22,9 +22,13 @@ from discord.ext import commands
 
 from bot.checks import ensure_organiser
 from bot.domain.draw_service import (
+    ALREADY_CONFIRMED,
     CONFIRMED,
+    DECLINE_CHECK,
     DECLINED,
     MEMBER_LEFT_JOB,
+    NOT_YOUR_BUTTONS,
+    PLACE_KEPT,
     PLACE_OPEN,
     PROMOTED_DM,
     REPLACED,
@@ -41,6 +45,8 @@ from bot.domain.draw_service import (
     YOUR_REF,
     DrawView,
     ReplaceOutcome,
+    delivery_nonce,
+    fallback_nonce,
     result_post_text,
     status_text,
     verification_text,
@@ -52,10 +58,13 @@ from bot.notify import send_dm
 from bot.render import NO_MENTIONS, clip, mention, mentions_for
 from bot.scheduling import RetryLater
 from cogs.calls import CallOption
+from db.repositories.draws import DrawEntry
 from db.repositories.jobs import Job
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
+
+Kind = Literal["notice", "invite"]
 
 log = logging.getLogger(__name__)
 
@@ -123,30 +132,52 @@ def answer_buttons(kind: str, call_id: int, user_id: int) -> discord.ui.View:
     return view
 
 
-class DeclineCheck(discord.ui.View):
-    """One more press before a place is given away (an accidental press can't be undone)."""
+# answer -> (label, style) of the "are you sure?" buttons shown before a place is given away.
+DECLINE_CHECK_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
+    "yes": ("Yes, offer my place to someone else", discord.ButtonStyle.danger),
+    "no": ("No, keep my place", discord.ButtonStyle.secondary),
+}
 
-    def __init__(self, cog: Draws, call_id: int) -> None:
-        super().__init__(timeout=300)
-        self.cog = cog
+
+class DeclineCheckButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"draw:decline-(?P<answer>yes|no):(?P<call_id>\d+):(?P<user_id>\d+)",
+):
+    """One more press before a place is given away (an accidental press can't be undone).
+    Persistent: works after a restart, for the member it was shown to only."""
+
+    def __init__(self, answer: str, call_id: int, user_id: int) -> None:
+        label, style = DECLINE_CHECK_BUTTONS[answer]
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=f"draw:decline-{answer}:{call_id}:{user_id}"
+            )
+        )
+        self.answer = answer
         self.call_id = call_id
+        self.user_id = user_id
 
-    @discord.ui.button(label="Yes, offer my place to someone else", style=discord.ButtonStyle.danger)
-    async def yes(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> DeclineCheckButton:
+        return cls(match["answer"], int(match["call_id"]), int(match["user_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         try:
-            outcome = await self.cog.draws.decline(self.call_id, interaction.user.id)
-            text = await self.cog.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
-                                        title=outcome.call.title)
-            await interaction.response.edit_message(content=text, view=None)
-            self.stop()
-            await self.cog.after_replace(outcome)
+            cog = interaction.client.get_cog("Draws")  # type: ignore[attr-defined]
+            if not isinstance(cog, Draws):
+                raise RuntimeError("the draws cog is not loaded")
+            await cog.on_decline_check(interaction, self.answer == "yes", self.call_id, self.user_id)
         except Exception as exc:
-            await handle_interaction_error(interaction, exc, where="draw decline")
+            await handle_interaction_error(interaction, exc, where=f"draw decline-{self.answer}")
 
-    @discord.ui.button(label="No, keep my place", style=discord.ButtonStyle.secondary)
-    async def no(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        await interaction.response.edit_message(content="Your place is kept. Thank you!", view=None)
-        self.stop()
+
+def decline_check_buttons(call_id: int, user_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in DECLINE_CHECK_BUTTONS:
+        view.add_item(DeclineCheckButton(answer, call_id, user_id))
+    return view
 
 
 @dataclass(slots=True)
@@ -181,16 +212,16 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(DrawButton)
+        self.bot.add_dynamic_items(DrawButton, DeclineCheckButton)
         self.bot.jobs.register(MEMBER_LEFT_JOB, self.on_member_left)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(DrawButton)
+        self.bot.remove_dynamic_items(DrawButton, DeclineCheckButton)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         return await ensure_organiser(interaction)
 
-    async def words(self, guild_id: int, tpl: Any, **values: object) -> str:
+    async def words(self, guild_id: int | None, tpl: Any, **values: object) -> str:
         return await self.bot.services.wording.render(guild_id, tpl, **values)
 
     # -- commands ------------------------------------------------------------------------------
@@ -312,6 +343,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             if not view.posted:
                 return report  # members are told only once the result they are pointed to exists
             await self._give_roles(view, report)
+            # Claims a crash left without ``via``: too old ones are marked unknown here (never
+            # sent twice), recent ones are sent again below with the same nonce.
+            await self.draws.expire_claims(call_id)
             await self._notify(view, report)
             return report
 
@@ -406,69 +440,106 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 await mark(view.call.id, user_id)
 
     async def _notify(self, view: DrawView, report: FinishReport) -> None:
+        """Tell each member once. Every message is claimed first (a re-run skips it) and sent
+        with a nonce of its own, so a send repeated after a crash is de-duplicated by Discord;
+        any failure or interruption gives the claim back before anything else happens."""
         call = view.call
         todo = await self.draws.deliveries(call.id)
-        closed: dict[str, list[int]] = {"notice": [], "invite": []}
-        for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
-            for entry in entries:
-                assert entry.user_id is not None  # deliveries only lists members with an id
-                if not await self.draws.claim(kind, call.id, entry.user_id):  # type: ignore[arg-type]
-                    continue
-                cat = view.category_of(entry.user_id)
-                assert cat is not None
-                if kind == "notice":
-                    tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
-                    text = await self.words(call.guild_id, tpl, number=call.number, title=call.title,
-                                            category=cat.name, link=view.result_link or "")
-                    buttons = answer_buttons("place", call.id, entry.user_id)
-                else:
-                    text = await self.words(call.guild_id, REVIEW_INVITE_DM, number=call.number,
-                                            title=call.title, category=cat.name,
-                                            position=entry.rank - cat.places)
-                    buttons = answer_buttons("review", call.id, entry.user_id)
-                text += "\n\n" + await self.words(call.guild_id, YOUR_REF, ref=entry.ref)
-                try:
-                    sent = await send_dm(self.bot, entry.user_id, text, view=buttons)
-                except discord.HTTPException:
-                    log.warning("could not DM %s about call %s", entry.user_id, call.id, exc_info=True)
-                    await self.draws.release(kind, call.id, entry.user_id)  # type: ignore[arg-type]
-                    report.failed += 1
-                    continue
-                if sent is None:
-                    closed[kind].append(entry.user_id)
-                else:
-                    await self.draws.delivered(kind, call.id, entry.user_id, "dm")  # type: ignore[arg-type]
-                    report.dms += 1
-        for kind, users in closed.items():
-            if users:
-                await self._fallback(view, kind, users, report)
+        closed: dict[Kind, list[DrawEntry]] = {"notice": [], "invite": []}
+        try:
+            for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
+                for entry in entries:
+                    await self._notify_one(view, kind, entry, closed[kind], report)
+            for kind, pending in closed.items():
+                if pending:
+                    await self._fallback(view, kind, pending, report)
+        except BaseException:
+            # Stopped mid-pass: members still waiting for the closed-DM post are told next time
+            # (a release never undoes a delivery on record).
+            for kind, pending in closed.items():
+                await self._release_all(kind, call.id, [e.user_id for e in pending])
+            raise
 
-    async def _fallback(self, view: DrawView, kind: str, users: list[int], report: FinishReport) -> None:
+    async def _notify_one(
+        self, view: DrawView, kind: Kind, entry: DrawEntry, closed: list[DrawEntry],
+        report: FinishReport,
+    ) -> None:
+        call = view.call
+        user_id = entry.user_id
+        assert user_id is not None  # deliveries only lists members with an id
+        try:
+            if not await self.draws.claim(kind, call.id, user_id):
+                return
+        except BaseException:  # stopped while claiming: the claim may or may not be recorded
+            await self.draws.release(kind, call.id, user_id)
+            raise
+        try:
+            cat = view.category_of(user_id)
+            assert cat is not None
+            if kind == "notice":
+                tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
+                text = await self.words(call.guild_id, tpl, number=call.number, title=call.title,
+                                        category=cat.name, link=view.result_link or "")
+                buttons = answer_buttons("place", call.id, user_id)
+            else:
+                text = await self.words(call.guild_id, REVIEW_INVITE_DM, number=call.number,
+                                        title=call.title, category=cat.name,
+                                        position=entry.rank - cat.places)
+                buttons = answer_buttons("review", call.id, user_id)
+            text += "\n\n" + await self.words(call.guild_id, YOUR_REF, ref=entry.ref)
+            sent = await send_dm(self.bot, user_id, text, view=buttons,
+                                 nonce=delivery_nonce(kind, call.id, entry.ref))
+        except Exception:
+            log.warning("could not DM %s about call %s", user_id, call.id, exc_info=True)
+            await self.draws.release(kind, call.id, user_id)
+            report.failed += 1
+            return
+        except BaseException:  # stopped during the send: the next pass tries again
+            await self.draws.release(kind, call.id, user_id)
+            raise
+        if sent is None:
+            closed.append(entry)  # still claimed: told in the channel below
+        else:
+            await self.draws.delivered(kind, call.id, user_id, "dm")
+            report.dms += 1
+
+    async def _release_all(self, kind: Kind, call_id: int, user_ids: list[int | None]) -> None:
+        for user_id in user_ids:
+            if user_id is not None:
+                await self.draws.release(kind, call_id, user_id)
+
+    async def _fallback(
+        self, view: DrawView, kind: Kind, entries: list[DrawEntry], report: FinishReport
+    ) -> None:
         """Members with closed DMs: one message in the call's channel that mentions them."""
         call = view.call
-        tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
-        text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
-                                number=call.number, title=call.title)
-        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
-        kwargs: dict[str, Any] = {}
-        if view.draw.result_message_id:
-            kwargs["reference"] = discord.MessageReference(
-                message_id=view.draw.result_message_id, channel_id=call.channel_id,
-                fail_if_not_exists=False,
-            )
+        users = [e.user_id for e in entries if e.user_id is not None]
         try:
+            tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
+            text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
+                                    number=call.number, title=call.title)
+            channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+            kwargs: dict[str, Any] = {}
+            if view.draw.result_message_id:
+                kwargs["reference"] = discord.MessageReference(
+                    message_id=view.draw.result_message_id, channel_id=call.channel_id,
+                    fail_if_not_exists=False,
+                )
             await channel.send(
-                clip(text, 2000), view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
-                allowed_mentions=mentions_for(users[:100]), **kwargs,
+                clip(text, 2000),
+                view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
+                allowed_mentions=mentions_for(users[:100]),
+                nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]), **kwargs,
             )
-        except discord.HTTPException:
+        except Exception:
             log.warning("could not post the closed-DM fallback for call %s", call.id, exc_info=True)
-            for user_id in users:
-                await self.draws.release(kind, call.id, user_id)  # type: ignore[arg-type]
+            await self._release_all(kind, call.id, list(users))
             report.failed += len(users)
             return
-        for user_id in users:
-            await self.draws.delivered(kind, call.id, user_id, "channel")  # type: ignore[arg-type]
+        except BaseException:
+            await self._release_all(kind, call.id, list(users))
+            raise
+        await self.draws.delivered(kind, call.id, users, "channel")  # one statement for all
         report.in_channel.extend(users)
 
     @staticmethod
@@ -537,11 +608,14 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             kwargs["nonce"] = leave_nonce(call.id, outcome.left_ref)
         try:
             await channel.send(clip(text, 2000), allowed_mentions=mentions_for(promoted), **kwargs)
-        except discord.HTTPException as exc:
-            if outcome.left_ref:
+        except BaseException as exc:
+            if outcome.left_ref:  # not posted (or unknown): a later run posts it, same nonce
                 await self.draws.release_announcement(call.id, outcome.left_ref)
-            if retry and (exc.status >= 500 or exc.status == 429):
-                raise RetryLater(f"Discord could not take the announcement ({exc.status})") from exc
+            if not isinstance(exc, Exception):
+                raise
+            transient = not isinstance(exc, discord.HTTPException) or exc.status >= 500 or exc.status == 429
+            if retry and transient:
+                raise RetryLater(f"Discord could not take the announcement ({exc!r})") from exc
             log.warning("could not announce a replacement in call %s", call.id, exc_info=True)
             return [f"I couldn't post the change in <#{call.channel_id}>."]
         return []
@@ -572,17 +646,14 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         self, interaction: discord.Interaction, action: str, call_id: int, user_id: int
     ) -> None:
         if user_id != ANYONE and interaction.user.id != user_id:
-            await reply(interaction, "These buttons are for someone else, so I've left them as they "
-                                     "are. If you have a question about the draw, please ask an organiser.")
+            await self._not_yours(interaction, call_id)
             return
         me = interaction.user.id
         if action == "confirm":
             outcome = await self.draws.confirm(call_id, me)
-            if outcome.changed:
-                text = await self.words(outcome.call.guild_id, CONFIRMED, number=outcome.call.number,
-                                        title=outcome.call.title)
-            else:
-                text = f"You've already confirmed your place in call #{outcome.call.number}. Thank you!"
+            text = await self.words(outcome.call.guild_id,
+                                    CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
+                                    number=outcome.call.number, title=outcome.call.title)
             await reply(interaction, text)
         elif action == "decline":
             view = await self.draws.view_if_drawn(call_id)
@@ -595,12 +666,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                     title=outcome.call.title))
                 await self.after_replace(outcome)
                 return
-            await reply(
-                interaction,
-                f"Are you sure you can't take part in call #{view.call.number}? Your place will be "
-                "offered to the next person on the reserve list, and this can't be undone.",
-                view=DeclineCheck(self, call_id),
-            )
+            text = await self.words(view.call.guild_id, DECLINE_CHECK, number=view.call.number,
+                                    title=view.call.title)
+            await reply(interaction, text, view=decline_check_buttons(call_id, me))
         else:
             accept = action == "review"
             outcome = await self.draws.answer_review(call_id, me, accept=accept)
@@ -611,6 +679,29 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             if outcome.changed and outcome.reviewer_role_id:
                 await self._reviewer_role(call.guild_id, call.id, call.number, me,
                                           outcome.reviewer_role_id, give=accept)
+
+    async def _not_yours(self, interaction: discord.Interaction, call_id: int) -> None:
+        guild_id = await self.draws.guild_of(call_id)
+        await reply(interaction, await self.words(guild_id, NOT_YOUR_BUTTONS))
+
+    async def on_decline_check(
+        self, interaction: discord.Interaction, give_up: bool, call_id: int, user_id: int
+    ) -> None:
+        """The answer to "are you sure you can't take part?". Idempotent: the place is given up
+        by one atomic update, so a second "yes" changes nothing and is answered kindly."""
+        if interaction.user.id != user_id:
+            await self._not_yours(interaction, call_id)
+            return
+        if not give_up:
+            call = await self.draws.keep_place(call_id, user_id)
+            text = await self.words(call.guild_id, PLACE_KEPT, number=call.number, title=call.title)
+            await interaction.response.edit_message(content=text, view=None)
+            return
+        outcome = await self.draws.decline(call_id, user_id)
+        text = await self.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
+                                title=outcome.call.title)
+        await interaction.response.edit_message(content=text, view=None)
+        await self.after_replace(outcome)
 
     async def _reviewer_role(
         self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.call_service import close_job_key
 from bot.domain.calls import CategorySpec, parse_places
+from bot.domain.delivery import RESEND_WINDOW, nonce_for
 from bot.domain.draws import (
     ALGORITHM,
     VerifyReport,
@@ -49,6 +52,7 @@ from db.repositories.jobs import JobRepository
 
 __all__ = [
     "MEMBER_LEFT_JOB",
+    "RESEND_WINDOW",
     "CategoryView",
     "ConfirmOutcome",
     "Deliveries",
@@ -57,6 +61,8 @@ __all__ = [
     "ReplaceOutcome",
     "ReviewOutcome",
     "RunOutcome",
+    "delivery_nonce",
+    "fallback_nonce",
     "result_post_text",
     "status_text",
     "verification_text",
@@ -71,6 +77,21 @@ DOCS = "docs/draw.md"
 # (their data was deleted): announce it and offer the place to the next reserve.
 MEMBER_LEFT_JOB = "draw.member_left"
 DELETED = "data_deleted"  # left_reason of an entry whose member deleted their data
+# RESEND_WINDOW (shared with every other delivery, bot/domain/delivery.py): how long after a claim
+# a message a crash interrupted is sent again with the same nonce. Within it Discord returns the
+# first message instead of posting a second; an older claim with no record of how it went out is
+# marked 'unknown' and never sent again.
+
+
+def delivery_nonce(kind: str, call_id: int, ref: str) -> str:
+    """The Discord nonce of the one ``kind`` message ("notice" or "invite") to the member whose
+    entry reference is ``ref``: every attempt to send it uses the same one."""
+    return nonce_for(f"draw:{call_id}:{kind}:{ref}")
+
+
+def fallback_nonce(kind: str, call_id: int, refs: Iterable[str]) -> str:
+    """The nonce of the channel post that mentions the members with closed DMs (by their refs)."""
+    return nonce_for(f"draw:{call_id}:{kind}-fallback:{','.join(sorted(refs))}")
 
 # -- member-facing wording (organisers can change each with /wording) ---------------------------
 
@@ -129,6 +150,29 @@ DECLINED = template(
     "Thank you for letting us know. Your place in call #{number} will be offered to the next "
     "person on the reserve list. We hope to see you another time.",
     "Reply when a member says they can't take part",
+)
+ALREADY_CONFIRMED = template(
+    "draw.confirmed.again",
+    "You've already confirmed your place in call #{number}, {title}. Thank you!",
+    "Reply when a member presses Confirm my place again",
+)
+DECLINE_CHECK = template(
+    "draw.decline.check",
+    "Are you sure you can't take part in call #{number}, {title}? If so, your place will be "
+    "offered to the next person on the reserve list, and it can't be given back afterwards. "
+    "It's fine either way: please choose below.",
+    "Question asked once more before a member gives up their place",
+)
+PLACE_KEPT = template(
+    "draw.decline.kept",
+    "Your place in call #{number}, {title}, is kept. Thank you!",
+    "Reply when a member decides to keep their place after all",
+)
+NOT_YOUR_BUTTONS = template(
+    "draw.buttons.not_yours",
+    "These buttons are for someone else, so I've left them as they are. If you have a question "
+    "about the draw, please ask an organiser.",
+    "Reply when someone presses draw buttons that were meant for another member",
 )
 REVIEW_YES = template(
     "draw.review.yes",
@@ -350,6 +394,9 @@ class DrawService:
         self.repo = DrawRepository(db)
         self.calls = CallRepository(db)
         self.audit = AuditService(db, clock)
+        # Marks this process's delivery claims: a claim without ``via`` of another process was
+        # left by a crash, one of this process is a send in progress (never taken over).
+        self.claimer = secrets.token_hex(8)
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -391,6 +438,11 @@ class DrawService:
         if await self.repo.get(call_id) is None:
             return None
         return await self.view(call_id)
+
+    async def guild_of(self, call_id: int) -> int | None:
+        """The server of a call (for its wording), or None if it no longer exists."""
+        call = await self.calls.get(call_id)
+        return call.guild_id if call is not None else None
 
     # -- organisers -----------------------------------------------------------------------------
 
@@ -640,6 +692,15 @@ class DrawService:
         call = await self._call_by_id(call_id)
         return await self._replace(call, user_id, user_id, reason="declined", by_member=True)
 
+    async def keep_place(self, call_id: int, user_id: int) -> Call:
+        """The member decided to keep their place after all: nothing changes, but they must
+        still be in the group (otherwise they are told kindly why not)."""
+        call = await self._call_by_id(call_id)
+        entry = await self.repo.entry(call_id, user_id)
+        if entry is None or entry.status != "selected":
+            raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=True))
+        return call
+
     async def answer_review(self, call_id: int, user_id: int, *, accept: bool) -> ReviewOutcome:
         call = await self._call_by_id(call_id)
         if await self.repo.reviewer(call_id, user_id) is None:
@@ -673,13 +734,25 @@ class DrawService:
                                         message_id=message_id)
         return posted
 
+    def _resend_since(self) -> float:
+        return (self.clock.now() - RESEND_WINDOW).timestamp()
+
     async def deliveries(self, call_id: int) -> Deliveries:
+        """Who is still to be told: never claimed, or claimed by a pass a crash interrupted less
+        than :data:`RESEND_WINDOW` ago (sent again with the same nonce)."""
         view = await self.view(call_id)
+        since = self._resend_since()
         entries = [e for c in view.categories for e in c.entries]
         entries = [e for e in entries if e.user_id is not None]  # nobody to tell once deleted
+
+        def due(claimed_at: float | None, via: str | None) -> bool:
+            return claimed_at is None or (via is None and claimed_at >= since)
+
         return Deliveries(
-            notices=tuple(e for e in entries if e.status == "selected" and e.notified_at is None),
-            invites=tuple(e for e in entries if e.status == "reserve" and e.invited_at is None),
+            notices=tuple(e for e in entries
+                          if e.status == "selected" and due(e.notified_at, e.notified_via)),
+            invites=tuple(e for e in entries
+                          if e.status == "reserve" and due(e.invited_at, e.invited_via)),
             roles=tuple(e.user_id for e in entries
                         if e.user_id is not None and e.status == "selected" and e.role_at is None)
             if view.draw.group_role_id else (),
@@ -689,11 +762,42 @@ class DrawService:
         )
 
     async def claim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> bool:
-        """Claim the one delivery of ``kind`` to this member; False if it was claimed before."""
-        return await self.repo.claim(kind, call_id, user_id, self.clock.now().timestamp())
+        """Claim the one delivery of ``kind`` to this member; False if it was claimed before.
 
-    async def delivered(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, via: str) -> None:
-        await self.repo.delivered(kind, call_id, user_id, via)
+        A claim a crash (an earlier process) left without ``via`` less than
+        :data:`RESEND_WINDOW` ago is taken over once (the caller sends again with the same
+        nonce; Discord returns the first message instead of posting a second)."""
+        return await self.repo.claim(kind, call_id, user_id, self.clock.now().timestamp(),
+                                     resend_since=self._resend_since(), claimer=self.claimer)
+
+    async def delivered(
+        self, kind: Literal["notice", "invite"], call_id: int, user_ids: int | list[int], via: str
+    ) -> None:
+        """Record that the member(s) were told (``via`` "dm" or "channel")."""
+        users = [user_ids] if isinstance(user_ids, int) else list(user_ids)
+        if users:
+            await self.repo.delivered(kind, call_id, users, via)
+
+    async def expire_claims(self, call_id: int) -> int:
+        """Claims a crash (an earlier process) left without ``via`` longer than
+        :data:`RESEND_WINDOW` ago: Discord no longer de-duplicates them, and the message may have
+        gone out, so they are marked 'unknown' (never sent twice), logged and audited. Returns
+        how many."""
+        before = self._resend_since()
+        call = await self.calls.get(call_id)
+        count = 0
+        for kind in ("notice", "invite"):
+            expired = await self.repo.expire_claims(kind, call_id, before, claimer=self.claimer)  # type: ignore[arg-type]
+            for user_id, ref, claimed_at in expired:
+                count += 1
+                log.warning(
+                    "draw for call %s: the %s to entry %s (claimed at %s) was interrupted and is "
+                    "too old to send again safely; marked as unknown", call_id, kind, ref, claimed_at,
+                )
+                if call is not None:
+                    await self.audit.record(call.guild_id, None, f"draw.{kind}_unknown",
+                                            f"call:{call.number}", user_id=user_id, ref=ref)
+        return count
 
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
         await self.repo.release(kind, call_id, user_id)
@@ -801,6 +905,8 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
                 state += ", from the reserve list"
             if e.notified_via == "channel":
                 state += ", DMs closed (mentioned in the channel)"
+            elif e.notified_via == "unknown":
+                state += ", a restart interrupted their message: they may not have received it"
             lines.append(f"• {_who(e.user_id)} {_short(e.ref)}: {state}")
         for e in cat.left:
             why = _LEFT_WORDS.get(e.left_reason or "", "replaced")

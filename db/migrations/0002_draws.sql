@@ -36,6 +36,10 @@ CREATE INDEX draws_unposted ON draws (call_id) WHERE result_message_id IS NULL;
 -- announced_at: the "X has left the group" post in the call's channel (claimed before posting).
 -- notified_at/notified_via: the "you have a place" message (claimed before sending; via 'dm' or
 -- 'channel' when DMs were closed). invited_at/invited_via: the "would you review?" message.
+-- notify_claim/invite_claim: which bot process holds the claim (a random id per start).
+-- A claim with no via is a send in progress, or one a crash interrupted: a later process re-sends
+-- it with the same Discord nonce while Discord still de-duplicates it (5 minutes), and otherwise
+-- marks it via 'unknown' (the message may have gone out: never sent a second time).
 -- role_at: when the group role was given.
 CREATE TABLE draw_entries (
     call_id       INTEGER NOT NULL REFERENCES draws (call_id) ON DELETE CASCADE,
@@ -50,8 +54,10 @@ CREATE TABLE draw_entries (
     left_reason   TEXT,
     notified_at   REAL,
     notified_via  TEXT,
+    notify_claim  TEXT,
     invited_at    REAL,
     invited_via   TEXT,
+    invite_claim  TEXT,
     role_at       REAL,
     announced_at  REAL,
     PRIMARY KEY (call_id, ref),

@@ -139,21 +139,44 @@ _ENTRY_COLUMNS = (
 )
 
 # Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
+# ``?1`` now, ``?2`` call, ``?3`` user, ``?4`` the oldest claim that may be taken over, ``?5`` the
+# claiming process. A claim an earlier process (a crash) left without ``via`` (the send may or may
+# not have reached Discord) is taken over once, and only while Discord still de-duplicates the
+# same nonce; it keeps its first claim time, so a second crash can't stretch that window. A claim
+# of the same process is never taken over: it is a send in progress.
 _CLAIM = {
-    "notice": "UPDATE draw_entries SET notified_at = ? WHERE call_id = ? AND user_id = ? "
-              "AND status = 'selected' AND notified_at IS NULL",
-    "invite": "UPDATE draw_entries SET invited_at = ? WHERE call_id = ? AND user_id = ? "
-              "AND status = 'reserve' AND invited_at IS NULL",
+    "notice": "UPDATE draw_entries SET notified_at = COALESCE(notified_at, ?1), notify_claim = ?5 "
+              "WHERE call_id = ?2 AND user_id = ?3 AND status = 'selected' "
+              "AND (notified_at IS NULL OR (notified_via IS NULL AND notified_at >= ?4 "
+              "AND notify_claim IS NOT ?5))",
+    "invite": "UPDATE draw_entries SET invited_at = COALESCE(invited_at, ?1), invite_claim = ?5 "
+              "WHERE call_id = ?2 AND user_id = ?3 AND status = 'reserve' "
+              "AND (invited_at IS NULL OR (invited_via IS NULL AND invited_at >= ?4 "
+              "AND invite_claim IS NOT ?5))",
 }
 _VIA = {
-    "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? AND user_id = ?",
-    "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? AND user_id = ?",
+    "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? "
+              "AND user_id IN (SELECT value FROM json_each(?))",
+    "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? "
+              "AND user_id IN (SELECT value FROM json_each(?))",
 }
+# Only a claim still without ``via`` is given back: a delivery on record is never undone.
 _RELEASE = {
-    "notice": "UPDATE draw_entries SET notified_at = NULL, notified_via = NULL "
-              "WHERE call_id = ? AND user_id = ?",
-    "invite": "UPDATE draw_entries SET invited_at = NULL, invited_via = NULL "
-              "WHERE call_id = ? AND user_id = ?",
+    "notice": "UPDATE draw_entries SET notified_at = NULL, notify_claim = NULL "
+              "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
+    "invite": "UPDATE draw_entries SET invited_at = NULL, invite_claim = NULL "
+              "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
+}
+# Claims an earlier process left without ``via`` for longer than Discord de-duplicates: whether
+# the message went out is unknown, so they are marked 'unknown' (never re-sent: never a second
+# message). ``?1`` call, ``?2`` the oldest claim still re-sent, ``?3`` this process.
+_EXPIRE = {
+    "notice": "UPDATE draw_entries SET notified_via = 'unknown' WHERE call_id = ?1 "
+              "AND status = 'selected' AND notified_at IS NOT NULL AND notified_via IS NULL "
+              "AND notified_at < ?2 AND notify_claim IS NOT ?3 RETURNING user_id, ref, notified_at",
+    "invite": "UPDATE draw_entries SET invited_via = 'unknown' WHERE call_id = ?1 "
+              "AND status = 'reserve' AND invited_at IS NOT NULL AND invited_via IS NULL "
+              "AND invited_at < ?2 AND invite_claim IS NOT ?3 RETURNING user_id, ref, invited_at",
 }
 
 # Leaving the group (organiser's replace, or the member's "I can't take part").
@@ -342,13 +365,14 @@ class DrawRepository:
         )
 
     async def unfinished(self) -> list[tuple[int, int]]:
-        """``(call_id, guild_id)`` of draws not yet posted or with members still to be told."""
+        """``(call_id, guild_id)`` of draws not yet posted or with members still to be told,
+        including messages a crash left claimed but not known to be sent (no ``via``)."""
         rows = await self.db.fetchall(
             "SELECT d.call_id, c.guild_id FROM draws d JOIN calls c ON c.id = d.call_id "
             "WHERE d.result_message_id IS NULL OR EXISTS (SELECT 1 FROM draw_entries e "
             "WHERE e.call_id = d.call_id AND e.user_id IS NOT NULL "
-            "AND ((e.status = 'selected' AND e.notified_at IS NULL) "
-            "OR (e.status = 'reserve' AND e.invited_at IS NULL))) ORDER BY d.call_id"
+            "AND ((e.status = 'selected' AND e.notified_via IS NULL) "
+            "OR (e.status = 'reserve' AND e.invited_via IS NULL))) ORDER BY d.call_id"
         )
         return [(int(r[0]), int(r[1])) for r in rows]
 
@@ -440,12 +464,30 @@ class DrawRepository:
 
     # -- deliveries -----------------------------------------------------------------------------
 
-    async def claim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, now: float) -> bool:
-        """Claim the right to send ``kind`` to the member (True once, ever, unless released)."""
-        return await self.db.execute(_CLAIM[kind], (now, call_id, user_id)) > 0
+    async def claim(
+        self, kind: Literal["notice", "invite"], call_id: int, user_id: int, now: float, *,
+        resend_since: float, claimer: str,
+    ) -> bool:
+        """Claim the right to send ``kind`` to the member (True once, unless released), or take
+        over a claim another ``claimer`` (a crashed process) left without ``via`` since
+        ``resend_since``, to send it again with the same nonce (Discord de-duplicates it)."""
+        return await self.db.execute(
+            _CLAIM[kind], (now, call_id, user_id, resend_since, claimer)
+        ) > 0
 
-    async def delivered(self, kind: Literal["notice", "invite"], call_id: int, user_id: int, via: str) -> None:
-        await self.db.execute(_VIA[kind], (via, call_id, user_id))
+    async def delivered(
+        self, kind: Literal["notice", "invite"], call_id: int, user_ids: list[int], via: str
+    ) -> None:
+        """Record how the members were told, all in one statement."""
+        await self.db.execute(_VIA[kind], (via, call_id, json.dumps(user_ids)))
+
+    async def expire_claims(
+        self, kind: Literal["notice", "invite"], call_id: int, before: float, *, claimer: str
+    ) -> list[tuple[int | None, str, float]]:
+        """Mark claims another ``claimer`` (a crashed process) left without ``via`` before
+        ``before`` as 'unknown' (never re-sent); returns ``(user_id, ref, claimed_at)`` of each."""
+        rows = await self.db.fetchall(_EXPIRE[kind], (call_id, before, claimer))
+        return [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
 
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
         """Give a claim back after a failed send, so a later pass can try again."""

@@ -3,6 +3,7 @@ one message per member (also after a crash or a second run), closed DMs, replace
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 from types import SimpleNamespace
@@ -12,10 +13,10 @@ import discord
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.draw_service import MEMBER_LEFT_JOB, PROMOTED_DM, SELECTED_DM
+from bot.domain.draw_service import MEMBER_LEFT_JOB, PROMOTED_DM, SELECTED_DM, delivery_nonce
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
-from cogs.draws import ANYONE, DrawButton, Draws, leave_nonce
+from cogs.draws import ANYONE, DeclineCheckButton, DrawButton, Draws, leave_nonce
 from db.connection import Database
 
 GUILD = 1000
@@ -50,6 +51,8 @@ class FakeDM:
     async def send(self, content: str | None = None, **kwargs: Any) -> Any:
         if self.user_id in self.bot.closed_dms:
             raise forbidden(50007)
+        if self.user_id in self.bot.dm_errors:
+            raise self.bot.dm_errors.pop(self.user_id)
         message = SimpleNamespace(id=next(_ids), content=content, kwargs=kwargs)
         self.bot.dms.append((self.user_id, message))
         return message
@@ -61,7 +64,9 @@ class FakeBot:
         self.posts: list[Any] = []
         self.dms: list[tuple[int, Any]] = []
         self.closed_dms: set[int] = set()
+        self.dm_errors: dict[int, BaseException] = {}  # raised once by the next DM to the user
         self.channel_error: Exception | None = None
+        self.cog: Any = None
         self.guilds = [SimpleNamespace(id=GUILD)]
         self.guild: Any = None
 
@@ -74,8 +79,8 @@ class FakeBot:
     def get_guild(self, guild_id: int) -> Any:
         return self.guild
 
-    def get_cog(self, name: str) -> None:
-        return None
+    def get_cog(self, name: str) -> Any:
+        return self.cog if name == "Draws" else None
 
     def add_dynamic_items(self, *items: Any) -> None:
         pass
@@ -83,9 +88,15 @@ class FakeBot:
 
 @pytest.fixture
 async def setup(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeBot, Draws, Services]:
+    return fresh_bot(db, clock, jobs)
+
+
+def fresh_bot(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeBot, Draws, Services]:
+    """A new bot process on the same database (as after a restart)."""
     services = build_services(db, clock, jobs, "Europe/London")
     bot = FakeBot(services)
-    return bot, Draws(bot), services  # type: ignore[arg-type]
+    bot.cog = Draws(bot)  # type: ignore[arg-type]
+    return bot, bot.cog, services
 
 
 async def story(services: Services, clock: FakeClock, *, record: bool = True) -> int:
@@ -322,3 +333,198 @@ async def test_draw_commands_and_options(setup: Any) -> None:
         "call", "places", "group-role", "reviewer-role"
     ]
     assert [p.name for p in commands["replace"].parameters] == ["call", "member"]
+
+
+class HardCrash(BaseException):
+    """The process dies: nothing after it runs (tests re-raise it past every handler)."""
+
+
+def nonces_to(bot: FakeBot, user: int) -> list[Any]:
+    return [m.kwargs.get("nonce") for u, m in bot.dms if u == user]
+
+
+async def test_a_stop_or_network_error_during_a_dm_gives_the_claim_back(
+    setup: Any, clock: FakeClock
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    view = await services.draws.view(call_id)
+    first, second, third = (e.user_id for e in view.categories[0].current)
+    bot.closed_dms = {first}  # waiting for the closed-DM post when the stop comes
+    bot.dm_errors = {second: asyncio.CancelledError()}
+    with pytest.raises(asyncio.CancelledError):
+        await cog.finish(call_id)
+    for user in (first, second):
+        entry = (await services.draws.view(call_id)).entry(user)
+        assert entry is not None and entry.notified_at is None  # nobody is left unclaimable
+    assert (call_id, GUILD) in await services.draws.unfinished()
+    # A network error (after discord.py's retries) is given back too, and the pass goes on.
+    bot.closed_dms = set()
+    bot.dm_errors = {third: OSError("connection reset")}
+    report = await cog.finish(call_id)
+    assert report.failed == 1 and (await services.draws.view(call_id)).entry(third).notified_at is None  # type: ignore[union-attr]
+    await cog.finish(call_id)
+    for user in (first, second, third):
+        entry = (await services.draws.view(call_id)).entry(user)
+        assert entry is not None and entry.notified_via == "dm"
+        assert nonces_to(bot, user) == [delivery_nonce("notice", call_id, entry.ref)]
+    assert sorted(u for u, _ in bot.dms) == sorted(EXPERIENCED + NEW)  # everyone once
+    assert await services.draws.unfinished() == []
+
+
+async def test_a_stopped_closed_dm_post_gives_the_claims_back(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)  # posts the result; everyone told
+    view = await services.draws.view(call_id)
+    leaving, next_up = view.categories[0].drawn[0], view.categories[0].reserve_order[0]
+    outcome = await services.draws.decline(call_id, leaving)
+    bot.closed_dms = {next_up}
+    bot.channel_error = asyncio.CancelledError()  # type: ignore[assignment]
+    with pytest.raises(asyncio.CancelledError):
+        await cog.after_replace(outcome)
+    assert (await services.draws.view(call_id)).entry(next_up).notified_at is None  # type: ignore[union-attr]
+    bot.channel_error = None
+    await cog.finish(call_id)
+    entry = (await services.draws.view(call_id)).entry(next_up)
+    assert entry is not None and entry.notified_via == "channel"
+    assert bot.posts[-1].kwargs["nonce"] and len(bot.posts[-1].kwargs["nonce"]) <= 25
+
+
+async def crash_after_sending(
+    db: Database, clock: FakeClock, jobs: JobScheduler, monkeypatch: pytest.MonkeyPatch
+) -> tuple[FakeBot, Services, int, int]:
+    """A first process posts the result and DMs the first drawn member, then dies before it
+    records that the DM went out. Returns (its bot, its services, call id, that member)."""
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    call_id = await story(services, clock)
+
+    async def die(*args: Any, **kwargs: Any) -> None:
+        raise HardCrash
+
+    monkeypatch.setattr(services.draws, "delivered", die)
+    with pytest.raises(HardCrash):
+        await cog.finish(call_id)
+    [(member, dm)] = bot.dms
+    assert dm.kwargs["nonce"]
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
+    return bot, services, call_id, member
+
+
+async def test_a_crash_left_dm_is_sent_again_with_the_same_nonce_within_5_minutes(
+    db: Database, clock: FakeClock, jobs: JobScheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_bot, _, call_id, member = await crash_after_sending(db, clock, jobs, monkeypatch)
+    first_nonce = old_bot.dms[0][1].kwargs["nonce"]
+    clock.advance(timedelta(minutes=4))
+    bot, cog, services = fresh_bot(db, clock, jobs)  # the restart
+    await cog.finish_all()
+    # Sent again with the same nonce: Discord returns the first message, no second one.
+    assert nonces_to(bot, member) == [first_nonce]
+    assert sorted(u for u, _ in bot.dms) == sorted(EXPERIENCED + NEW)
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_via == "dm"
+    assert await services.draws.unfinished() == []
+    await cog.finish_all()
+    assert len(bot.dms) == 17
+
+
+async def test_a_crash_left_dm_older_than_5_minutes_is_never_sent_again(
+    db: Database, clock: FakeClock, jobs: JobScheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, call_id, member = await crash_after_sending(db, clock, jobs, monkeypatch)
+    clock.advance(timedelta(minutes=6))
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    await cog.finish_all()
+    assert nonces_to(bot, member) == []  # it may have gone out: never a second message
+    assert sorted(u for u, _ in bot.dms) == sorted(set(EXPERIENCED + NEW) - {member})
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_via == "unknown"
+    assert await services.draws.unfinished() == []
+
+
+class Response:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.edited: list[dict[str, Any]] = []
+
+    def is_done(self) -> bool:
+        return bool(self.sent or self.edited)
+
+    async def send_message(self, content: str | None = None, **kwargs: Any) -> None:
+        self.sent.append((content or "", kwargs))
+
+    async def edit_message(self, **kwargs: Any) -> None:
+        self.edited.append(kwargs)
+
+
+def press(bot: FakeBot, user_id: int) -> Any:
+    followups: list[Any] = []
+
+    async def followup_send(content: str | None = None, **kwargs: Any) -> None:
+        followups.append((content, kwargs))
+
+    return SimpleNamespace(user=SimpleNamespace(id=user_id), client=bot, response=Response(),
+                           followup=SimpleNamespace(send=followup_send), guild_id=None,
+                           followups=followups)
+
+
+async def click(bot: FakeBot, custom_id: str, user_id: int) -> Any:
+    """What discord.py does for a press on a persistent button: rebuild it from its custom_id."""
+    interaction = press(bot, user_id)
+    for cls in (DrawButton, DeclineCheckButton):
+        match = cls.__discord_ui_compiled_template__.fullmatch(custom_id)
+        if match:
+            item = await cls.from_custom_id(interaction, None, match)  # type: ignore[arg-type]
+            await item.callback(interaction)
+            return interaction
+    raise AssertionError(f"no persistent button handles {custom_id}")
+
+
+async def test_decline_check_buttons_work_after_a_restart_and_only_for_their_member(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    member, keeper = view.categories[1].drawn[0], view.categories[1].drawn[1]
+    next_up = view.categories[1].reserve_order[0]
+
+    asked = await click(bot, f"draw:decline:{call_id}:{member}", member)
+    (_, kwargs), = asked.response.sent
+    ids = [item.custom_id for item in kwargs["view"].children]
+    assert ids == [f"draw:decline-yes:{call_id}:{member}", f"draw:decline-no:{call_id}:{member}"]
+    assert kwargs["view"].timeout is None
+    assert all(not DrawButton.__discord_ui_compiled_template__.fullmatch(i) for i in ids)
+
+    bot, cog, services = fresh_bot(db, clock, jobs)  # the bot restarted; the buttons still work
+    dms = len(bot.dms)
+    other = await click(bot, ids[0], keeper)  # someone else presses it
+    assert other.response.sent and other.response.sent[0][1]["ephemeral"]
+    assert not other.response.edited
+    assert (await services.draws.view(call_id)).entry(member).status == "selected"  # type: ignore[union-attr]
+
+    yes = await click(bot, ids[0], member)
+    assert yes.response.edited and yes.response.edited[0]["view"] is None
+    after = await services.draws.view(call_id)
+    assert after.entry(member).status == "replaced"  # type: ignore[union-attr]
+    assert after.entry(next_up).status == "selected"  # type: ignore[union-attr]
+    assert [u for u, _ in bot.dms[dms:]] == [next_up]  # the place is offered once
+    posts, dms = len(bot.posts), len(bot.dms)
+
+    again = await click(bot, ids[0], member)  # pressed twice (or from a second device)
+    assert again.response.sent and again.response.sent[0][1]["ephemeral"]
+    again_view = await services.draws.view(call_id)
+    assert sum(1 for e in again_view.categories[1].entries if e.status == "replaced") == 1
+    assert [e.user_id for e in again_view.categories[1].current] == [
+        e.user_id for e in after.categories[1].current]
+    assert (len(bot.posts), len(bot.dms)) == (posts, dms)
+
+    # "No, keep my place" keeps it (and also answers only its member).
+    keep = await click(bot, f"draw:decline-no:{call_id}:{keeper}", keeper)
+    assert keep.response.edited and keep.response.edited[0]["view"] is None
+    assert (await services.draws.view(call_id)).entry(keeper).status == "selected"  # type: ignore[union-attr]
+    late = await click(bot, f"draw:decline-no:{call_id}:{member}", member)  # already gave it up
+    assert late.response.sent and not late.response.edited

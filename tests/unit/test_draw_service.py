@@ -290,6 +290,10 @@ async def test_deliveries_are_claimed_once_and_finished_draws_drop_out(
         await draws.claim("notice", call_id, entry.user_id)
     for entry in todo.invites:
         await draws.claim("invite", call_id, entry.user_id)
+    # Claimed but not known to be sent (in flight, or a crash): still unfinished.
+    assert await draws.unfinished() == [(call_id, GUILD)]
+    await draws.delivered("notice", call_id, [e.user_id for e in todo.notices], "dm")  # type: ignore[misc]
+    await draws.delivered("invite", call_id, [e.user_id for e in todo.invites], "channel")  # type: ignore[misc]
     assert await draws.unfinished() == []
     # A promotion makes the draw unfinished again: the promoted member must be told.
     out = await draws.replace(GUILD, 1, todo.notices[0].user_id, ORGANISER)
@@ -384,3 +388,36 @@ async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still
     assert not await draws.claim_announcement(call_id, freed[0].left_ref)  # posted once
     actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]
     assert actions.count("draw.withdrawn") == 2
+
+
+async def test_a_claim_left_by_a_crash_is_taken_over_once_while_discord_dedupes(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    call_id, _ = await story_call(calls, clock)
+    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    todo = await draws.deliveries(call_id)
+    recent, old = todo.notices[0].user_id, todo.notices[1].user_id
+    assert recent is not None and old is not None
+    assert await draws.claim("notice", call_id, old)
+    clock.advance(timedelta(minutes=4))
+    assert await draws.claim("notice", call_id, recent)
+    clock.advance(timedelta(minutes=2))  # old: claimed 6 minutes ago, recent: 2 minutes ago
+    # The same process never takes over its own claim (a send in progress).
+    assert not await draws.claim("notice", call_id, recent)
+    assert await draws.expire_claims(call_id) == 0
+
+    restarted = DrawService(db, clock, jobs)  # the bot after a crash
+    assert await restarted.unfinished() == [(call_id, GUILD)]
+    assert await restarted.expire_claims(call_id) == 1  # the 6-minute-old claim
+    due = {e.user_id for e in (await restarted.deliveries(call_id)).notices}
+    assert recent in due and old not in due
+    assert await restarted.claim("notice", call_id, recent)  # re-sent (same nonce)
+    assert not await restarted.claim("notice", call_id, recent)  # ...once
+    assert not await restarted.claim("notice", call_id, old)  # never re-sent
+    old_entry = await restarted.repo.entry(call_id, old)
+    assert old_entry is not None and old_entry.notified_via == "unknown"
+    # Releasing never undoes a delivery on record.
+    await restarted.release("notice", call_id, old)
+    assert (await restarted.repo.entry(call_id, old)).notified_via == "unknown"  # type: ignore[union-attr]
+    actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log")]
+    assert "draw.notice_unknown" in actions
