@@ -24,7 +24,7 @@ class RateLimiter:
     go through this bucket and stay well below the limit, leaving room for interactions.
     """
 
-    def __init__(self, rate: float = 20.0, burst: int = 10) -> None:
+    def __init__(self, rate: float = 20.0, burst: int = 4) -> None:
         self.rate = rate
         self.burst = burst
         self._tokens = float(burst)
@@ -43,14 +43,13 @@ class RateLimiter:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
-_limiters: dict[int, RateLimiter] = {}
-
-
 def dm_limiter(client: discord.Client) -> RateLimiter:
-    """The DM bucket of this client (two requests per DM: 20/s is 40 requests/s at most)."""
-    limiter = _limiters.get(id(client))
+    """The DM bucket of this client. A DM is up to two requests (open the DM, send), so 20 DMs/s
+    with a burst of 4 stays at or under 48 requests in any second."""
+    limiter: RateLimiter | None = getattr(client, "_dm_limiter", None)
     if limiter is None:
-        limiter = _limiters[id(client)] = RateLimiter()
+        limiter = RateLimiter()
+        client._dm_limiter = limiter  # type: ignore[attr-defined]
     return limiter
 
 

@@ -100,10 +100,14 @@ class JobScheduler:
         )
         return armed
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace: float = 2.0) -> None:
+        """Stop arming; give running jobs ``grace`` seconds to finish, then cancel them (a
+        cancelled job goes back to pending and runs again at the next start)."""
         if self._aps.running:
             self._aps.shutdown(wait=False)
         self._started = False
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -222,12 +226,15 @@ class JobScheduler:
             try:
                 await handler(job)
             except asyncio.CancelledError:
-                await self.repo.retry_later(job.id, job.run_at, "cancelled at shutdown")
+                await asyncio.shield(
+                    self.repo.retry_later(job.id, job.run_at, "cancelled at shutdown")
+                )
                 raise
-            except Exception as exc:
+            except Exception as exc:  # a job must never kill the scheduler
                 await self._after_failure(job, exc)
                 return True
-            await self.repo.finish(job.id, self.clock.now().timestamp())
+            # The effect happened: record it even if a shutdown cancels us right now.
+            await asyncio.shield(self.repo.finish(job.id, self.clock.now().timestamp()))
             return True
         finally:
             self._running.discard(job_id)

@@ -35,14 +35,15 @@ class Services:
 
 def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
     draws = DrawService(db, clock, jobs)
+    wording = WordingService(db, clock)  # one instance: its cache is cleared by /wording set
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
-        wording=WordingService(db, clock),
+        wording=wording,
         audit=AuditService(db, clock),
         draws=draws,
         mydata=MyDataService(db, clock, draws),
-        sessions=SessionService(db, clock, jobs),
+        sessions=SessionService(db, clock, jobs, wording=wording),
         feedback=FeedbackService(db, clock, jobs),
         meetings=MeetingService(db, clock, jobs),
     )

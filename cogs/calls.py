@@ -25,7 +25,7 @@ from bot.domain.call_service import (
 from bot.domain.errors import InvalidInput
 from bot.notify import emoji_key_of, reaction_emoji, remove_reaction, send_dm
 from bot.render import NO_MENTIONS, clip, mention, ts, when
-from db.repositories.calls import Call, Category
+from db.repositories.calls import Call, ReactionResult
 from db.repositories.jobs import Job
 
 if TYPE_CHECKING:
@@ -328,14 +328,10 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             await self._refuse_closed(payload)
         elif result.outcome in ("joined", "switched") and result.call_id is not None:
             self.refresh_post(result.call_id)
-            categories = await self.calls.categories(result.call_id)
-            if result.previous_key is not None:
-                previous = next((c for c in categories if c.key == result.previous_key), None)
-                if previous is not None:
-                    await remove_reaction(self.bot, payload.channel_id, payload.message_id,
-                                          previous.emoji, payload.user_id)
-            joined = next((c for c in categories if c.id == result.category_id), None)
-            await self._confirm(payload.guild_id, payload.user_id, result.call_id, joined)
+            if result.previous_emoji is not None:
+                await remove_reaction(self.bot, payload.channel_id, payload.message_id,
+                                      result.previous_emoji, payload.user_id)
+            await self._confirm(payload.guild_id, payload.user_id, result)
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
@@ -361,17 +357,14 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         except discord.HTTPException:
             log.info("could not tell %s that call %s is closed", payload.user_id, call.id)
 
-    async def _confirm(self, guild_id: int, user_id: int, call_id: int, category: Category | None) -> None:
+    async def _confirm(self, guild_id: int, user_id: int, result: ReactionResult) -> None:
         settings = await self.bot.services.settings.get(guild_id)
-        if not settings.dm_confirmations or category is None:
-            return
-        call = await self.calls.get_by_id(call_id)
-        if call is None:
+        if not settings.dm_confirmations or result.emoji is None:
             return
         try:
             text = await self.bot.services.wording.render(
-                guild_id, CALL_SIGNUP_DM, number=call.number, title=clip(call.title, 80),
-                category=f"{category.emoji} {category.label}",
+                guild_id, CALL_SIGNUP_DM, number=result.call_number,
+                title=clip(result.call_title or "", 80), category=f"{result.emoji} {result.label}",
             )
             await send_dm(self.bot, user_id, text)
         except discord.HTTPException:

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.checks import ensure_organiser
 from bot.domain import feedback as words
+from bot.domain.delivery import nonce_for
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback import QUESTIONS
 from bot.domain.feedback_service import REMIND_JOB, FeedbackService
@@ -68,10 +69,15 @@ async def send_mentioning(
     target: discord.abc.Messageable,
     render: Callable[[str], Awaitable[str]],
     user_ids: list[int],
+    *,
+    nonce: str | None = None,
     **kwargs: Any,
 ) -> discord.Message:
     """Send ``await render(mentions)``, pinging exactly ``user_ids`` once each (the mentions go
-    on in follow-up messages if they don't fit). Returns the first message."""
+    on in follow-up messages if they don't fit). Returns the first message.
+
+    ``nonce`` (a delivery's nonce, bot/domain/delivery.py) makes a re-send after a crash return
+    the messages Discord already made; follow-ups get nonces derived from it."""
     groups = mention_groups(user_ids)
     first_group = groups[0] if groups else []
     first_text = await render(mentions_text(first_group))
@@ -79,11 +85,14 @@ async def send_mentioning(
         first_text, first_group = await render(""), []
     else:
         groups = groups[1:]
+    if nonce is not None:
+        kwargs["nonce"] = nonce
     first = await target.send(
         clip(first_text, MAX_MESSAGE), allowed_mentions=mentions_for(first_group), **kwargs
     )
-    for group in groups:
-        await target.send(mentions_text(group), allowed_mentions=mentions_for(group))
+    for i, group in enumerate(groups, start=1):
+        extra: dict[str, Any] = {"nonce": nonce_for(f"{nonce}:{i}")} if nonce is not None else {}
+        await target.send(mentions_text(group), allowed_mentions=mentions_for(group), **extra)
     return first
 
 
@@ -197,28 +206,30 @@ def round_view(round_id: int) -> discord.ui.View:
 
 
 class DiscordNudges:
-    """The FeedbackNotifier for real Discord: DMs, falling back to one mention in the thread."""
+    """The FeedbackNotifier for real Discord: DMs, falling back to one mention in the thread.
+    Every send carries the delivery's nonce; a 429 or 5xx (after discord.py's own retries)
+    becomes RetryLater, so the delivery goes back to pending and the job is retried."""
 
     def __init__(self, cog: FeedbackCog) -> None:
         self.cog = cog
         self.bot = cog.bot
 
-    async def nudge_dm(self, round: FeedbackRound, user_id: int) -> bool:
+    async def nudge_dm(self, round: FeedbackRound, user_id: int, *, nonce: str) -> bool:
         text = await self.bot.services.wording.render(
             round.guild_id, words.REMINDER_DM, title=round.title, deadline=when(round.closes_at),
             link=thread_link(round),
         )
         try:
-            return await send_dm(self.bot, user_id, text) is not None
+            return await send_dm(self.bot, user_id, text, nonce=nonce) is not None
         except discord.HTTPException as exc:
             if transient(exc):
                 raise RetryLater(f"DM failed: {exc.status}") from exc
             log.warning("could not DM a feedback reminder to %s: %s", user_id, exc)
             return False
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int]) -> None:
+    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
         if round.thread_id is None:
-            return
+            return False
         thread = self.bot.get_partial_messageable(round.thread_id, guild_id=round.guild_id)
 
         async def render(mentions: str) -> str:
@@ -228,11 +239,13 @@ class DiscordNudges:
             )
 
         try:
-            await send_mentioning(thread, render, user_ids)
+            await send_mentioning(thread, render, user_ids, nonce=nonce)
         except discord.HTTPException as exc:
             if transient(exc):
                 raise RetryLater(f"thread post failed: {exc.status}") from exc
             log.warning("could not post a feedback reminder in thread %s: %s", round.thread_id, exc)
+            return False
+        return True
 
 
 @app_commands.guild_only()
@@ -246,6 +259,7 @@ class FeedbackCog(
         self.bot = bot
         self.service: FeedbackService = bot.services.feedback
         self.nudges = DiscordNudges(self)
+        self._posts_refreshed = False
 
     async def cog_load(self) -> None:
         self.bot.jobs.register(REMIND_JOB, self.run_reminder_job)
@@ -283,19 +297,35 @@ class FeedbackCog(
             )
         return embed
 
+    async def render_post(self, round_id: int) -> None:
+        """Edit the first message: live counter, version, status."""
+        found = await self.service.get_by_id(round_id)
+        if found is None or found.message_id is None or found.message_channel_id is None:
+            return
+        message = self.bot.get_partial_messageable(
+            found.message_channel_id, guild_id=found.guild_id
+        ).get_partial_message(found.message_id)
+        await message.edit(embed=await self.render_round(found), allowed_mentions=NO_MENTIONS)
+
     def refresh_post(self, round_id: int) -> None:
-        """Edit the first message: live counter, version, status (coalesced)."""
+        """Ask for the first message to be refreshed soon (coalesced; for the live counter)."""
 
         async def render() -> None:
-            found = await self.service.get_by_id(round_id)
-            if found is None or found.message_id is None or found.message_channel_id is None:
-                return
-            message = self.bot.get_partial_messageable(
-                found.message_channel_id, guild_id=found.guild_id
-            ).get_partial_message(found.message_id)
-            await message.edit(embed=await self.render_round(found), allowed_mentions=NO_MENTIONS)
+            await self.render_post(round_id)
 
         self.bot.posts.request(("feedback", round_id), render)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once per process: refresh the first message of every open round, so its counter and
+        state are current after a restart (an edit queued before a stop may have been lost)."""
+        if self._posts_refreshed:
+            return
+        self._posts_refreshed = True
+        guild_ids = {g.id for g in self.bot.guilds}
+        for found in await self.service.open_rounds():
+            if found.guild_id in guild_ids:
+                self.refresh_post(found.id)
 
     # -- commands ------------------------------------------------------------------------------
 

@@ -123,12 +123,14 @@ def meeting_view(meeting_id: int) -> discord.ui.View:
 
 
 class DiscordMeetingReminders:
-    """The MeetingNotifier for real Discord."""
+    """The MeetingNotifier for real Discord. Every send carries the delivery's nonce; a 429 or
+    5xx (after discord.py's own retries) becomes RetryLater, so the delivery goes back to
+    pending and the job is retried."""
 
     def __init__(self, bot: CoproBot) -> None:
         self.bot = bot
 
-    async def post_reminder(self, meeting: Meeting, audience: list[int]) -> None:
+    async def post_reminder(self, meeting: Meeting, audience: list[int], *, nonce: str) -> bool:
         channel = self.bot.get_partial_messageable(meeting.channel_id, guild_id=meeting.guild_id)
 
         async def render(mentions: str) -> str:
@@ -138,19 +140,21 @@ class DiscordMeetingReminders:
             )
 
         try:
-            await send_mentioning(channel, render, audience)
+            await send_mentioning(channel, render, audience, nonce=nonce)
         except discord.HTTPException as exc:
             if transient(exc):
                 raise RetryLater(f"reminder post failed: {exc.status}") from exc
             log.warning("could not post a reminder for meeting %s: %s", meeting.id, exc)
+            return False
+        return True
 
-    async def dm_reminder(self, meeting: Meeting, user_id: int) -> bool:
+    async def dm_reminder(self, meeting: Meeting, user_id: int, *, nonce: str) -> bool:
         text = await self.bot.services.wording.render(
             meeting.guild_id, words.REMINDER_DM, title=meeting.title,
             starts=when(meeting.starts_at), where=where_text(meeting), link=post_link(meeting),
         )
         try:
-            return await send_dm(self.bot, user_id, text) is not None
+            return await send_dm(self.bot, user_id, text, nonce=nonce) is not None
         except discord.HTTPException as exc:
             if transient(exc):
                 raise RetryLater(f"DM failed: {exc.status}") from exc

@@ -13,7 +13,6 @@ import io
 import logging
 import re
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -23,18 +22,23 @@ from discord.ext import commands
 from bot.charts import bar_chart_png
 from bot.checks import ensure_organiser
 from bot.clock import from_unix
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.session_service import JOB_KINDS, SessionDetails
 from bot.domain.sessions import (
+    BOOK_BUTTON_LABELS,
     BOOKING_CANCELLED,
+    BUTTON_BOOK,
+    BUTTON_FEEDBACK,
+    BUTTON_UNBOOK,
     EVALUATION_THANKS,
     NOT_BOOKED,
+    SESSION_GONE,
     Question,
     discord_when,
-    public_post_lines,
+    public_post_fields,
     survey_summary_text,
 )
-from bot.domain.wording import Template
+from bot.domain.wording import Template, WordingService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
 from bot.render import NO_MENTIONS, clip, mention, mentions_for, ts
@@ -91,9 +95,9 @@ class BookButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:b
 
 
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:unbook:(?P<id>[0-9]+)"):
-    def __init__(self, session_id: int) -> None:
+    def __init__(self, session_id: int, label: str = "Cancel my booking") -> None:
         super().__init__(discord.ui.Button(
-            label="Cancel my booking", style=discord.ButtonStyle.secondary,
+            label=label, style=discord.ButtonStyle.secondary,
             custom_id=f"session:unbook:{session_id}",
         ))
         self.session_id = session_id
@@ -112,9 +116,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:feedback:(?P<id>[0-9]+)"):
-    def __init__(self, session_id: int) -> None:
+    def __init__(self, session_id: int, label: str = "Give feedback") -> None:
         super().__init__(discord.ui.Button(
-            label="Give feedback", style=discord.ButtonStyle.primary,
+            label=label, style=discord.ButtonStyle.primary,
             custom_id=f"session:feedback:{session_id}",
         ))
         self.session_id = session_id
@@ -132,23 +136,26 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sessi
             await handle_interaction_error(interaction, exc, where="session feedback button")
 
 
-def session_view(session: Session, state: str) -> discord.ui.View:
+async def session_view(wording: WordingService, session: Session, state: str) -> discord.ui.View:
+    """The post's buttons; the Book button's label says when booking is closed or over."""
+    book = BOOK_BUTTON_LABELS.get(state, BUTTON_BOOK)
     view = discord.ui.View(timeout=None)
-    labels = {"booking open": "Book a place", "booking closed": "Booking closed",
-              "happening now": "Booking closed", "finished": "Session finished",
-              "cancelled": "Session cancelled"}
-    view.add_item(BookButton(session.id, labels.get(state, "Book a place")))
-    view.add_item(CancelButton(session.id))
+    view.add_item(BookButton(session.id, clip(await wording.render(session.guild_id, book), 80)))
+    view.add_item(CancelButton(session.id, clip(await wording.render(session.guild_id,
+                                                                     BUTTON_UNBOOK), 80)))
     return view
 
 
-def feedback_view(session_id: int) -> discord.ui.View:
+async def feedback_view(wording: WordingService, guild_id: int, session_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(session_id))
+    view.add_item(FeedbackButton(session_id,
+                                 clip(await wording.render(guild_id, BUTTON_FEEDBACK), 80)))
     return view
 
 
-def render_session(details: SessionDetails, state: str, now: float) -> discord.Embed:
+async def render_session(
+    wording: WordingService, details: SessionDetails, state: str, now: float
+) -> discord.Embed:
     """The public session post: times, places and how to book. Never any survey answers."""
     s = details.session
     embed = discord.Embed(
@@ -156,12 +163,14 @@ def render_session(details: SessionDetails, state: str, now: float) -> discord.E
         description=clip(s.description, 3000) if s.description else None,
         colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
     )
-    for name, value in public_post_lines(
+    for item in public_post_fields(
         starts_at=s.starts_at, ends_at=s.ends_at, closes_at=s.closes_at, capacity=s.capacity,
         confirmed=details.confirmed, waiting=details.waiting, cancelled=s.is_cancelled,
         priority_until=s.priority_until, now=now,
     ):
-        embed.add_field(name=name, value=clip(value, 1024), inline=False)
+        name = await wording.render(s.guild_id, item.heading)
+        value = item.sep.join([await wording.render(s.guild_id, t, **v) for t, v in item.parts])
+        embed.add_field(name=clip(name, 256) or "-", value=clip(value, 1024) or "-", inline=False)
     embed.set_footer(text=f"Session #{s.number} · {state}")
     return embed
 
@@ -257,7 +266,10 @@ class EvaluationModal(discord.ui.Modal):
 
 
 class DiscordMessenger:
-    """DMs and channel posts for the session service's jobs."""
+    """DMs, channel posts and post refreshes for the session service's jobs. Every send carries
+    the delivery's nonce; a 429 or 5xx (after discord.py's own retries) becomes RetryLater, so the
+    delivery goes back to pending and the job is retried. Closed DMs and other refusals return
+    False (the member is mentioned in the channel instead)."""
 
     def __init__(self, cog: Sessions) -> None:
         self.cog = cog
@@ -266,24 +278,37 @@ class DiscordMessenger:
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.bot.services.wording.render(guild_id, tpl, **values)
 
-    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None) -> bool:
-        extra: dict[str, Any] = {}
-        if feedback_session is not None:
-            extra["view"] = feedback_view(feedback_session)
+    async def _feedback_view(self, session_id: int | None) -> dict[str, Any]:
+        if session_id is None:
+            return {}
+        session = await self.cog.sessions.get_by_id(session_id)
+        if session is None:
+            return {}
+        return {"view": await feedback_view(self.bot.services.wording, session.guild_id, session_id)}
+
+    async def dm(
+        self, user_id: int, text: str, *, feedback_session: int | None = None,
+        nonce: str | None = None,
+    ) -> bool:
+        extra = await self._feedback_view(feedback_session)
+        if nonce is not None:
+            extra["nonce"] = nonce
         try:
             return await send_dm(self.bot, user_id, clip(text, 2000), **extra) is not None
         except discord.HTTPException as exc:
             if _transient(exc):
-                raise RetryLater(f"Discord is busy ({exc.status})") from exc
-            raise
+                raise RetryLater(f"Discord said {exc.status} to a DM") from exc
+            log.warning("could not DM %s (Discord said %s); a channel mention instead",
+                        user_id, exc.status)
+            return False
 
     async def post(
         self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-        feedback_session: int | None = None,
+        feedback_session: int | None = None, nonce: str | None = None,
     ) -> bool:
-        extra: dict[str, Any] = {}
-        if feedback_session is not None:
-            extra["view"] = feedback_view(feedback_session)
+        extra = await self._feedback_view(feedback_session)
+        if nonce is not None:
+            extra["nonce"] = nonce
         channel = self.bot.get_partial_messageable(channel_id)
         try:
             await channel.send(clip(text, 2000), allowed_mentions=mentions_for(mention_ids), **extra)
@@ -291,12 +316,21 @@ class DiscordMessenger:
             return False
         except discord.HTTPException as exc:
             if _transient(exc):
-                raise RetryLater(f"Discord is busy ({exc.status})") from exc
-            raise
+                raise RetryLater(f"Discord said {exc.status} to a channel post") from exc
+            log.warning("could not post in channel %s (Discord said %s)", channel_id, exc.status)
+            return False
         return True
 
     async def refresh(self, session_id: int) -> None:
-        self.cog.refresh_post(session_id)
+        """Edit the post now, inside the job (a queued edit could be lost at shutdown)."""
+        try:
+            await self.cog.render_post(session_id)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            log.warning("could not refresh the post of session %s: %s", session_id, exc)
+        except discord.HTTPException as exc:
+            if _transient(exc):
+                raise RetryLater(f"Discord said {exc.status} to a post edit") from exc
+            log.warning("could not refresh the post of session %s: %s", session_id, exc)
 
 
 # -- the cog ----------------------------------------------------------------------------------------
@@ -350,6 +384,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         self.bot = bot
         self.sessions = bot.services.sessions
         self.messenger = DiscordMessenger(self)
+        self._posts_refreshed = False
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(BookButton, CancelButton, FeedbackButton)
@@ -365,7 +400,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
     async def run_job(self, job: Job) -> None:
         await self.sessions.handle_job(job, self.messenger)
 
-    async def words(self, guild_id: int, tpl: Template, **values: object) -> str:
+    async def words(self, guild_id: int | None, tpl: Template, **values: object) -> str:
         return await self.bot.services.wording.render(guild_id, tpl, **values)
 
     async def _tz(self, interaction: discord.Interaction) -> str:
@@ -376,27 +411,49 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
 
     # -- the post -------------------------------------------------------------------------------
 
+    async def render_post(self, session_id: int) -> None:
+        """Edit the session post to show the current places and state."""
+        details = await self.sessions.details(session_id)
+        s = details.session
+        if s.message_id is None:
+            return
+        state = self.sessions.state_word(s)
+        wording = self.bot.services.wording
+        message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
+        await message.edit(embed=await render_session(wording, details, state, self._now()),
+                           view=await session_view(wording, s, state),
+                           allowed_mentions=NO_MENTIONS)
+
     def refresh_post(self, session_id: int) -> None:
-        """Edit the session post to show the current places and state (coalesced)."""
+        """Ask for the session post to be refreshed soon (coalesced; for live counters)."""
 
         async def render() -> None:
-            details = await self.sessions.details(session_id)
-            s = details.session
-            if s.message_id is None:
-                return
-            state = self.sessions.state_word(s)
-            message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
-            await message.edit(embed=render_session(details, state, self._now()),
-                               view=session_view(s, state), allowed_mentions=NO_MENTIONS)
+            await self.render_post(session_id)
 
         self.bot.posts.request(("session", session_id), render)
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once per process: refresh the posts of sessions whose state may have changed while
+        the bot was offline (booking closed, started, finished)."""
+        if self._posts_refreshed:
+            return
+        self._posts_refreshed = True
+        guild_ids = {g.id for g in self.bot.guilds}
+        for session in await self.sessions.open_posts():
+            if session.guild_id in guild_ids:
+                self.refresh_post(session.id)
+
     # -- members' buttons -----------------------------------------------------------------------
 
-    async def press_book(self, interaction: discord.Interaction, session_id: int) -> None:
+    async def _existing(self, session_id: int) -> Session:
         session = await self.sessions.get_by_id(session_id)
         if session is None:
-            raise NotFound("This session no longer exists.")
+            raise NotFound(await self.words(None, SESSION_GONE))
+        return session
+
+    async def press_book(self, interaction: discord.Interaction, session_id: int) -> None:
+        session = await self._existing(session_id)
         if session.is_cancelled:
             await self.sessions.check_can_book(session, interaction.user.id)  # says it's cancelled
         status = await self.sessions.member_status(session_id, interaction.user.id)
@@ -431,17 +488,8 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             self.refresh_post(session_id)
 
     async def press_feedback(self, interaction: discord.Interaction, session_id: int) -> None:
-        session = await self.sessions.get_by_id(session_id)
-        if session is None:
-            raise NotFound("This session no longer exists.")
-        status = await self.sessions.member_status(session_id, interaction.user.id)
-        if status is None or status.status != "already_confirmed":
-            raise NotAllowed(
-                f"This feedback form is for the people who had a place at **{session.title}**. "
-                "Thank you for wanting to help; you can tell an organiser your thoughts any time."
-            )
-        if not session.has_started(self._now()):
-            raise Conflict(f"**{session.title}** hasn't happened yet; feedback opens when it ends.")
+        session = await self._existing(session_id)
+        await self.sessions.check_can_evaluate(session, interaction.user.id)
         await interaction.response.send_modal(EvaluationModal(self, session))
 
     # -- commands -------------------------------------------------------------------------------
@@ -492,9 +540,11 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         details = await self.sessions.details(session.id)
         state = self.sessions.state_word(session)
         try:
-            message = await target.send(embed=render_session(details, state, self._now()),
-                                        view=session_view(session, state),
-                                        allowed_mentions=NO_MENTIONS)
+            wording = self.bot.services.wording
+            message = await target.send(
+                embed=await render_session(wording, details, state, self._now()),
+                view=await session_view(wording, session, state), allowed_mentions=NO_MENTIONS,
+            )
         except discord.Forbidden:
             await self.sessions.discard(session.id)
             raise InvalidInput(
@@ -506,7 +556,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             raise
         await self.sessions.attach_post(session.id, target.id, message.id)
         note = await self._create_event(guild, session, voice, message.jump_url)
-        kept = ", ".join(format_duration(timedelta(seconds=o)) for o in session.reminders)
+        kept = ", ".join(format_duration(o) for o in self.sessions.reminders_to_send(session))
         text = (f"Session #{session.number} is posted: {message.jump_url}\n"
                 f"Reminders before the start: {kept or 'none'}.{note}")
         if session.priority_until is not None:
@@ -619,7 +669,10 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             text += (f"\n{len(outcome.promoted)} people moved from the waiting list into places "
                      "and are being told.")
         if outcome.start_changed:
-            text += "\nEveryone booked or waiting is being told the new time; reminders moved."
+            kept = ", ".join(format_duration(o)
+                             for o in self.sessions.reminders_to_send(outcome.session))
+            text += ("\nEveryone booked or waiting is being told the new time; reminders moved "
+                     f"(before the start: {kept or 'none'}).")
         if outcome.session.capacity < (await self.sessions.details(outcome.session.id)).confirmed:
             text += ("\nMore people have places than the new capacity; nobody loses their place, "
                      "and new bookings go to the waiting list.")

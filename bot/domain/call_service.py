@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Collection, Sequence
@@ -27,7 +28,7 @@ from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.batching import BatchWriter
 from db.connection import Database
-from db.repositories.audit import append_row
+from db.repositories.audit import AuditBatch
 from db.repositories.calls import (
     Call,
     CallRepository,
@@ -85,21 +86,16 @@ _AUDITED = {"joined": "call.signup", "switched": "call.switch", "withdrawn": "ca
 
 
 def _record_signup_change(
-    conn: sqlite3.Connection, call_id: int, user_id: int, outcome: str, category_id: int | None,
-    at: float, source: str, previous: str | None = None,
+    audit: AuditBatch, result: ReactionResult, user_id: int, outcome: str, at: float,
+    source: str,
 ) -> None:
     """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
-    found = conn.execute(
-        "SELECT c.guild_id, c.number, cc.label FROM calls c "
-        "LEFT JOIN call_categories cc ON cc.id = ? WHERE c.id = ?",
-        (category_id, call_id),
-    ).fetchone()
-    if found is None:
-        return
-    details: dict[str, object] = {"category": found[2], "source": source}
-    if previous is not None:
-        details["previous"] = previous
-    append_row(conn, found[0], at, user_id, _AUDITED[outcome], f"call:{found[1]}", details)
+    assert result.guild_id is not None
+    details: dict[str, object] = {"category": result.label, "source": source}
+    if result.previous_label is not None:
+        details["previous"] = result.previous_label
+    audit.append(result.guild_id, at, user_id, _AUDITED[outcome], f"call:{result.call_number}",
+                 details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +131,7 @@ class CallService:
         )
         self._post_ids: set[int] | None = None
         self._reconciling: dict[int, set[int]] = {}
+        self._post_ids_lock = asyncio.Lock()
 
     # -- organisers ----------------------------------------------------------------------------
 
@@ -335,7 +332,9 @@ class CallService:
     async def is_call_post(self, message_id: int) -> bool:
         """Cheap filter for reaction events (a cached set of call post ids)."""
         if self._post_ids is None:
-            self._post_ids = await self.repo.message_ids()
+            async with self._post_ids_lock:  # concurrent first events share one load
+                if self._post_ids is None:
+                    self._post_ids = await self.repo.message_ids()
         return message_id in self._post_ids
 
     async def react(self, message_id: int, user_id: int, key: str, *, added: bool) -> ReactionResult:
@@ -383,15 +382,26 @@ class CallService:
         stored_keys = dict(stored)
 
         def work(conn: sqlite3.Connection) -> None:
-            open_row = conn.execute("SELECT status FROM calls WHERE id = ?", (call_id,)).fetchone()
-            if open_row is None or open_row[0] != "open":
+            row = conn.execute(
+                "SELECT status, guild_id, number, title FROM calls WHERE id = ?", (call_id,)
+            ).fetchone()
+            if row is None or row[0] != "open":
                 return
-            labels = {c.key: c.label for c in categories}
+            audit = AuditBatch(conn)
+            by_cat = {c.key: c for c in categories}
+
+            def result(key: str, previous: str | None = None) -> ReactionResult:
+                cat, prev = by_cat[key], by_cat.get(previous or "")
+                return ReactionResult(
+                    "joined", call_id, cat.id, guild_id=row[1], call_number=row[2],
+                    call_title=row[3], emoji=cat.emoji, label=cat.label,
+                    previous_label=prev.label if prev else None,
+                )
+
             for i, (user, key) in enumerate(plan.joins + plan.switches):
                 outcome = "switched" if user in stored_keys else "joined"
-                previous = labels.get(stored_keys.get(user, ""))
-                _record_signup_change(conn, call_id, user, outcome, by_key[key], now,
-                                      "reconciliation", previous)
+                _record_signup_change(audit, result(key, stored_keys.get(user)), user, outcome,
+                                      now, "reconciliation")
                 conn.execute(
                     "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
                     "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO UPDATE "
@@ -405,8 +415,10 @@ class CallService:
                     (call_id, user),
                 ).fetchone()
                 if gone is not None:
-                    _record_signup_change(conn, call_id, user, "withdrawn", gone[0], now,
+                    key = next(k for k, c in by_cat.items() if c.id == gone[0])
+                    _record_signup_change(audit, result(key), user, "withdrawn", now,
                                           "reconciliation")
+            audit.flush()
 
         await self.db.transaction(work)
         return plan
@@ -415,20 +427,15 @@ class CallService:
         """A batch of reaction events and their audit rows, in one transaction issued as one call."""
 
         def work(conn: sqlite3.Connection) -> list[ReactionResult]:
+            audit = AuditBatch(conn)
             results = []
             for event in events:
                 result = apply_reaction(conn, event)
                 if result.outcome in _AUDITED and result.call_id is not None:
-                    previous = None
-                    if result.previous_key is not None:
-                        row = conn.execute(
-                            "SELECT label FROM call_categories WHERE call_id = ? AND emoji_key = ?",
-                            (result.call_id, result.previous_key),
-                        ).fetchone()
-                        previous = row[0] if row else result.previous_key
-                    _record_signup_change(conn, result.call_id, event.user_id, result.outcome,
-                                          result.category_id, event.at, event.source, previous)
+                    _record_signup_change(audit, result, event.user_id, result.outcome, event.at,
+                                          event.source)
                 results.append(result)
+            audit.flush()
             return results
 
         return await self.db.transaction(work)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.audit import AuditService
+from bot.domain.delivery import DM, DeliveryRun
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.feedback import (
     DEFAULT_CLOSE_AFTER,
@@ -59,14 +60,15 @@ def remind_key(round_id: int, offset_seconds: int) -> str:
 
 
 class FeedbackNotifier(Protocol):
-    """How nudges reach members (the cog implements it with Discord)."""
+    """How nudges reach members (the cog implements it with Discord). Every send carries the
+    delivery's deterministic Discord ``nonce`` (bot/domain/delivery.py)."""
 
-    async def nudge_dm(self, round: FeedbackRound, user_id: int) -> bool:
-        """DM one member; False if their DMs are closed. Raise to retry later."""
+    async def nudge_dm(self, round: FeedbackRound, user_id: int, *, nonce: str) -> bool:
+        """DM one member; False if their DMs are closed. Raise RetryLater to retry later."""
         ...
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int]) -> None:
-        """Mention these members once in the round's thread."""
+    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
+        """Mention these members once in the round's thread; False if that can't be done."""
         ...
 
 
@@ -101,6 +103,8 @@ class Revision:
 class ReminderOutcome:
     dm: list[int] = field(default_factory=list)
     thread: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
 
 
 def merge_audience(*groups: Sequence[int]) -> list[int]:
@@ -222,6 +226,10 @@ class FeedbackService:
 
     async def search(self, guild_id: int, text: str) -> list[FeedbackRound]:
         return await self.repo.search(guild_id, text.strip().lstrip("#"))
+
+    async def open_rounds(self) -> list[FeedbackRound]:
+        """Every open round (their first messages are refreshed once at start-up)."""
+        return await self.repo.open_rounds()
 
     async def counter(self, round_id: int) -> tuple[int, int]:
         """(responded, audience size) for the live counter."""
@@ -353,37 +361,35 @@ class FeedbackService:
     async def run_reminder(
         self, round_id: int, offset: int, notifier: FeedbackNotifier
     ) -> ReminderOutcome:
-        """Nudge every audience member who has not responded and not had this reminder.
+        """Nudge every audience member who has not responded and not had this reminder: a DM,
+        or (DMs closed) one mention in the thread.
 
-        Each recipient is claimed (a unique row) before the nudge, so a re-run after a crash or a
-        restart never sends twice; claims whose nudge failed are released so a retry sends them.
+        Each recipient goes through the delivery state machine of bot/domain/delivery.py, so a
+        re-run after a crash, a restart or a Discord error never sends twice and loses nobody.
         """
         outcome = ReminderOutcome()
         found = await self.repo.get(round_id)
-        if found is None or self.clock.now().timestamp() >= found.closes_at:
-            return outcome  # gone, or past its deadline (the bot was down): a nudge is too late
-        claimed = await self.repo.claim_reminder(round_id, offset, self.clock.now().timestamp())
-        for i, user in enumerate(claimed):
-            try:
-                delivered = await notifier.nudge_dm(found, user)
-            except BaseException:
-                await self.repo.release_claims(round_id, offset, claimed[i:])
-                raise
-            status = "dm" if delivered else "dm_closed"
-            await self.repo.mark_delivery(round_id, offset, user, status, self.clock.now().timestamp())
-            if delivered:
-                outcome.dm.append(user)
-        mention = await self.repo.claim_thread_mentions(round_id, offset, self.clock.now().timestamp())
-        if mention:
-            try:
-                await notifier.nudge_in_thread(found, mention)
-            except BaseException:
-                await self.repo.unclaim_thread_mentions(round_id, offset, mention)
-                raise
-            outcome.thread = mention
-        if claimed:
-            log.info("feedback round %s reminder %ss: %d DM(s), %d mention(s)",
-                     round_id, offset, len(outcome.dm), len(outcome.thread))
+        if found is None or not found.is_open or self.clock.now().timestamp() >= found.closes_at:
+            return outcome  # gone, closed, or past its deadline (the bot was down): too late
+        current: FeedbackRound = found
+        waiting = await self.repo.not_responded(round_id)
+        run = DeliveryRun(self.repo.deliveries_log, self.clock, round_id, offset,
+                          remind_key(round_id, offset))
+        outcome.unknown = await run.start([(u, DM) for u in waiting])
+
+        async def dm(user_id: int, nonce: str) -> bool:
+            return await notifier.nudge_dm(current, user_id, nonce=nonce)
+
+        async def mention(user_ids: list[int], nonce: str) -> bool:
+            return await notifier.nudge_in_thread(current, user_ids, nonce=nonce)
+
+        dms = await run.each(waiting, dm, reroute=True)
+        thread = await run.group(waiting, mention)
+        outcome.dm, outcome.thread = dms.sent, thread.sent
+        outcome.failed = dms.failed + thread.failed
+        if dms.sent or thread.sent or thread.failed:
+            log.info("feedback round %s reminder %ss: %d DM(s), %d mention(s), %d undelivered",
+                     round_id, offset, len(outcome.dm), len(outcome.thread), len(outcome.failed))
         return outcome
 
     async def handle_reminder_job(self, job: Job, notifier: FeedbackNotifier) -> ReminderOutcome:

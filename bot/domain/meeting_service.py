@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.domain.audit import AuditService
+from bot.domain.delivery import CHANNEL, DM, DeliveryRun
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.feedback_service import merge_audience
 from bot.domain.meetings import (
@@ -49,14 +50,16 @@ def remind_key(meeting_id: int, offset_seconds: int) -> str:
 
 
 class MeetingNotifier(Protocol):
-    """How meeting reminders reach members (the cog implements it with Discord)."""
+    """How meeting reminders reach members (the cog implements it with Discord). Every send
+    carries the delivery's deterministic Discord ``nonce`` (bot/domain/delivery.py)."""
 
-    async def post_reminder(self, meeting: Meeting, audience: list[int]) -> None:
-        """One post in the meeting's channel mentioning the audience. Raise to retry later."""
+    async def post_reminder(self, meeting: Meeting, audience: list[int], *, nonce: str) -> bool:
+        """One post in the meeting's channel mentioning the audience; False if the bot may not
+        post there. Raise RetryLater to retry later."""
         ...
 
-    async def dm_reminder(self, meeting: Meeting, user_id: int) -> bool:
-        """DM one member; False if their DMs are closed. Raise to retry later."""
+    async def dm_reminder(self, meeting: Meeting, user_id: int, *, nonce: str) -> bool:
+        """DM one member; False if their DMs are closed. Raise RetryLater to retry later."""
         ...
 
 
@@ -71,6 +74,7 @@ class CreatedMeeting:
 class MeetingReminderOutcome:
     posted: bool = False
     dms: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
 
 
 class MeetingService:
@@ -218,35 +222,34 @@ class MeetingService:
     ) -> MeetingReminderOutcome:
         """One channel post mentioning the audience, then DMs to those who opted in.
 
-        Each delivery is claimed (a unique row) before it is made, so a re-run never repeats it;
-        claims whose delivery failed are released so a retry makes them.
+        The post (recipient 0) and each DM go through the delivery state machine of
+        bot/domain/delivery.py, so a re-run after a crash, a restart or a Discord error never
+        repeats one and loses none.
         """
         outcome = MeetingReminderOutcome()
         found = await self.repo.get(meeting_id)
-        if found is None or self.clock.now().timestamp() >= found.starts_at:
-            return outcome  # gone, or it has started already (the bot was down): too late
+        if (found is None or not found.is_scheduled
+                or self.clock.now().timestamp() >= found.starts_at):
+            return outcome  # gone, cancelled, or it has started already (the bot was down)
+        meeting: Meeting = found
         audience = await self.repo.audience(meeting_id)
-        if await self.repo.claim_post(meeting_id, offset, self.clock.now().timestamp()):
-            try:
-                await notifier.post_reminder(found, audience)
-            except BaseException:
-                await self.repo.release(meeting_id, offset, [POST_RECIPIENT])
-                raise
-            await self.repo.mark(meeting_id, offset, POST_RECIPIENT, "sent", self.clock.now().timestamp())
-            outcome.posted = True
-        claimed = await self.repo.claim_dms(meeting_id, offset, self.clock.now().timestamp())
-        for i, user in enumerate(claimed):
-            try:
-                delivered = await notifier.dm_reminder(found, user)
-            except BaseException:
-                await self.repo.release(meeting_id, offset, claimed[i:])
-                raise
-            await self.repo.mark(
-                meeting_id, offset, user, "sent" if delivered else "dm_closed",
-                self.clock.now().timestamp(),
-            )
-            if delivered:
-                outcome.dms.append(user)
+        opted_in = await self.repo.dm_recipients(meeting_id)
+        run = DeliveryRun(self.repo.deliveries_log, self.clock, meeting_id, offset,
+                          remind_key(meeting_id, offset))
+        outcome.unknown = await run.start(
+            [(POST_RECIPIENT, CHANNEL), *((u, DM) for u in opted_in)]
+        )
+
+        async def post(_: list[int], nonce: str) -> bool:
+            return await notifier.post_reminder(meeting, audience, nonce=nonce)
+
+        async def dm(user_id: int, nonce: str) -> bool:
+            return await notifier.dm_reminder(meeting, user_id, nonce=nonce)
+
+        posted = await run.group([POST_RECIPIENT], post)
+        outcome.posted = bool(posted.sent)
+        # DMs closed: nothing more to do, the channel post already mentions everyone.
+        outcome.dms = (await run.each(opted_in, dm, reroute=False)).sent
         return outcome
 
     async def handle_reminder_job(self, job: Job, notifier: MeetingNotifier) -> MeetingReminderOutcome:

@@ -17,13 +17,20 @@ from typing import Any, Literal, Protocol
 from bot.clock import Clock, from_unix
 from bot.domain.audit import AuditService
 from bot.domain.calls import validate_description, validate_title
+from bot.domain.delivery import DM, DeliveryRun
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.sessions import (
     ALREADY_CONFIRMED,
     ALREADY_WAITING,
+    BOOK_CANCELLED,
+    BOOK_CLOSED,
+    BOOK_PRIORITY,
     BOOKED,
     EVALUATION,
+    EVALUATION_CANCELLED,
     EVALUATION_CHANNEL,
+    EVALUATION_NOT_ATTENDEE,
+    EVALUATION_TOO_EARLY,
     MOVED,
     MOVED_CHANNEL,
     PRIORITY,
@@ -34,6 +41,9 @@ from bot.domain.sessions import (
     REMINDER_CHANNEL,
     SESSION_CANCELLED,
     SESSION_CANCELLED_CHANNEL,
+    SESSION_GONE,
+    UNBOOK_CANCELLED,
+    UNBOOK_STARTED,
     WAITING,
     EvaluationSummary,
     Question,
@@ -51,8 +61,8 @@ from bot.domain.sessions import (
     parse_capacity,
     parse_priority,
     parse_rating,
-    parse_reminders,
     parse_session_duration,
+    plan_session_reminders,
     questions_from_json,
     reminder_runs,
     summarise_evaluations,
@@ -61,14 +71,13 @@ from bot.domain.sessions import (
     validate_answers,
     validate_session_times,
 )
-from bot.domain.wording import Template
+from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.connection import Database
 from db.repositories.jobs import Job
 from db.repositories.sessions import (
     Booking,
-    Delivery,
     Evaluation,
     Session,
     SessionRepository,
@@ -98,23 +107,28 @@ MENTIONS_PER_POST = 40
 
 
 class Messenger(Protocol):
-    """What the service needs from Discord (the cog implements it; tests fake it)."""
+    """What the service needs from Discord (the cog implements it; tests fake it). Every send
+    carries the delivery's deterministic Discord ``nonce`` (bot/domain/delivery.py), so a
+    re-send after a crash returns the message Discord already made instead of a second one."""
 
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         """The server's wording for ``tpl``."""
 
-    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None) -> bool:
+    async def dm(
+        self, user_id: int, text: str, *, feedback_session: int | None = None,
+        nonce: str | None = None,
+    ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
         ``feedback_session`` adds a Give feedback button for that session."""
 
     async def post(
         self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-        feedback_session: int | None = None,
+        feedback_session: int | None = None, nonce: str | None = None,
     ) -> bool:
         """Post in a channel pinging exactly ``mention_ids``; False if the bot may not post."""
 
     async def refresh(self, session_id: int) -> None:
-        """Re-render the session's public post."""
+        """Re-render the session's public post now (awaited: a job is done only after it)."""
 
 
 BookingStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting"]
@@ -175,6 +189,7 @@ class DeliveryReport:
     channel: list[int] = field(default_factory=list)
     undelivered: list[int] = field(default_factory=list)
     skipped: int = 0  # already delivered before (a re-run)
+    unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
 
 
 def _key(session_id: int, *parts: object) -> str:
@@ -192,12 +207,18 @@ class SessionService:
         clock: Clock,
         jobs: JobScheduler | None = None,
         audit: AuditService | None = None,
+        wording: WordingService | None = None,
     ) -> None:
         self.db = db
         self.repo = SessionRepository(db)
         self.clock = clock
         self.jobs = jobs
         self.audit = audit or AuditService(db, clock)
+        self.wording = wording or WordingService(db, clock, self.audit)
+
+    async def _say(self, session: Session, tpl: Template, **values: object) -> str:
+        """A member-facing text in the server's wording (for refusals)."""
+        return await self.wording.render(session.guild_id, tpl, title=session.title, **values)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -216,8 +237,19 @@ class SessionService:
     async def _require(self, session_id: int) -> Session:
         session = await self.repo.get(session_id)
         if session is None:
-            raise NotFound("That session no longer exists.")
+            raise NotFound(await self.wording.render(None, SESSION_GONE))
         return session
+
+    async def open_posts(self) -> list[Session]:
+        """Sessions whose posts may show a stale state (not cancelled, ended less than a day
+        ago): refreshed once at start-up."""
+        return await self.repo.open_since(self.clock.now().timestamp() - 86400)
+
+    def reminders_to_send(self, session: Session) -> list[timedelta]:
+        """The session's reminders that are still ahead (those that will really be sent)."""
+        now = self.clock.now().timestamp()
+        return [timedelta(seconds=o) for o, _ in reminder_runs(session.starts_at,
+                                                                  session.reminders, now)]
 
     async def details(self, session_id: int) -> SessionDetails:
         session = await self._require(session_id)
@@ -278,7 +310,7 @@ class SessionService:
         starts_at = self._when(starts, tz, now)
         closes_at = self._when(closes, tz, now) if closes is not None and str(closes).strip() else None
         closes_at = validate_session_times(starts=starts_at, closes=closes_at, now=now)
-        offsets = parse_reminders(reminders)
+        offsets = plan_session_reminders(reminders, starts=starts_at, now=now)
         earlier: Session | None = None
         priority_until: float | None = None
         if repeat_of is not None:
@@ -476,24 +508,15 @@ class SessionService:
         """Raise a kind Conflict if the member can't book now (closed, cancelled, priority)."""
         now = self.clock.now().timestamp()
         if session.is_cancelled:
-            raise Conflict(f"**{session.title}** has been cancelled, so it can't be booked.")
+            raise Conflict(await self._say(session, BOOK_CANCELLED))
         if not session.booking_open(now):
-            raise Conflict(
-                f"Booking for **{session.title}** has closed. Thank you for your interest; keep an "
-                "eye out for the next one."
-            )
+            raise Conflict(await self._say(session, BOOK_CLOSED))
         if (session.priority_until is not None and now < session.priority_until
                 and not await self.repo.has_priority(session.id, user_id)):
-            raise Conflict(self._priority_text(session))
-
-    @staticmethod
-    def _priority_text(session: Session) -> str:
-        assert session.priority_until is not None
-        return (
-            f"People who missed out on the last session can book **{session.title}** first. "
-            f"Booking opens to everyone at {discord_ts(session.priority_until, 'F')} "
-            f"({discord_ts(session.priority_until, 'R')}); please come back then."
-        )
+            raise Conflict(await self._say(
+                session, BOOK_PRIORITY, opens=discord_ts(session.priority_until, "F"),
+                opens_relative=discord_ts(session.priority_until, "R"),
+            ))
 
     async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
         """Book a place (or a waiting-list spot) with the member's survey answers.
@@ -520,7 +543,7 @@ class SessionService:
         if result.status in ("already_confirmed", "already_waiting"):
             return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
         if result.status == "missing":
-            raise NotFound("That session no longer exists.")
+            raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
         fresh = await self._require(session_id)
         await self.check_can_book(fresh, user_id)
         raise Conflict(f"**{fresh.title}** can't be booked just now.")  # pragma: no cover
@@ -531,14 +554,11 @@ class SessionService:
         session = await self._require(session_id)
         result = await self.repo.cancel_booking(session_id, user_id, self.clock.now().timestamp())
         if result.refused == "missing":
-            raise NotFound("That session no longer exists.")
+            raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
         if result.refused == "cancelled_session":
-            raise Conflict(f"**{session.title}** has been cancelled, so there is nothing to cancel.")
+            raise Conflict(await self._say(session, UNBOOK_CANCELLED))
         if result.refused == "started":
-            raise Conflict(
-                f"**{session.title}** has already started, so bookings can't be cancelled now. "
-                "If you can't be there, please tell an organiser."
-            )
+            raise Conflict(await self._say(session, UNBOOK_STARTED))
         if result.previous is None:
             return CancelOutcome(False, None, [], session)
         await self.audit.record(
@@ -590,6 +610,16 @@ class SessionService:
         summary = summarise_survey(questions, list(answers.values()))
         return merge_retained(summary, await self.repo.retained_counts(session_id))
 
+    async def check_can_evaluate(self, session: Session, user_id: int) -> None:
+        """Raise a kind refusal unless the member had a place and the session has started."""
+        if session.is_cancelled:
+            raise Conflict(await self._say(session, EVALUATION_CANCELLED))
+        status = await self.repo.member_status(session.id, user_id)
+        if status is None or status[0] != "confirmed":
+            raise NotAllowed(await self._say(session, EVALUATION_NOT_ATTENDEE))
+        if not session.has_started(self.clock.now().timestamp()):
+            raise Conflict(await self._say(session, EVALUATION_TOO_EARLY))
+
     async def evaluate(
         self, session_id: int, user_id: int, rating: int | str, useful: str | None = None,
         better: str | None = None,
@@ -597,21 +627,15 @@ class SessionService:
         session = await self._require(session_id)
         now = self.clock.now().timestamp()
         if session.is_cancelled:
-            raise Conflict(f"**{session.title}** was cancelled, so there is nothing to evaluate.")
+            raise Conflict(await self._say(session, EVALUATION_CANCELLED))
         if not session.has_started(now):
-            raise Conflict(
-                f"**{session.title}** hasn't happened yet. You'll be invited to give feedback "
-                "when it ends."
-            )
+            raise Conflict(await self._say(session, EVALUATION_TOO_EARLY))
         score = parse_rating(rating)
         most_useful = clean_comment(useful, "What was most useful")
         could_be_better = clean_comment(better, "What could be better")
         if not await self.repo.save_evaluation(session_id, user_id, score, most_useful,
                                                could_be_better, now):
-            raise NotAllowed(
-                f"Feedback on **{session.title}** is for the people who had a place. Thank you "
-                "for wanting to help; you can tell an organiser your thoughts any time."
-            )
+            raise NotAllowed(await self._say(session, EVALUATION_NOT_ATTENDEE))
         await self.audit.record(
             session.guild_id, user_id, "evaluation.submitted", f"session:{session.number}",
             user_id=user_id, rating=score,
@@ -667,7 +691,8 @@ class SessionService:
                                      guild_id=session.guild_id)
 
     async def handle_job(self, job: Job, messenger: Messenger) -> DeliveryReport | None:
-        """Run one of this feature's jobs. Idempotent: deliveries are recorded per recipient."""
+        """Run one of this feature's jobs. Idempotent: every delivery goes through the state
+        machine of bot/domain/delivery.py, per recipient."""
         session = await self.repo.get(int(job.payload["session_id"]))
         if session is None:
             return None
@@ -681,8 +706,18 @@ class SessionService:
         if job.payload.get("starts_at") not in (None, session.starts_at):
             log.info("session %s: skipping a job for an old start time", session.id)
             return None
+        now = self.clock.now().timestamp()
+        if job.kind in (JOB_REMINDER, JOB_DIGEST) and now >= session.starts_at:
+            # The bot was down past the start: a reminder saying "started 3 hours ago" helps
+            # nobody.
+            log.info("session %s: skipping a %s after the start", session.id, job.kind)
+            return None
         if job.kind == JOB_REMINDER:
             offset = int(job.payload["offset"])
+            if any(o < offset and session.starts_at - o <= now for o in session.reminders):
+                log.info("session %s: the %ss reminder is late and a later one is due too; "
+                         "only that one is sent", session.id, offset)
+                return None
             confirmed = await self.repo.user_ids(session.id, ["confirmed"])
             return await self._deliver(
                 session, f"reminder:{offset}:{int(session.starts_at)}", confirmed,
@@ -699,22 +734,23 @@ class SessionService:
         log.warning("unknown session job kind %s", job.kind)
         return None
 
+    def _run(self, session: Session, kind: str) -> DeliveryRun:
+        return DeliveryRun(self.repo.deliveries_log, self.clock, session.id, kind,
+                           _key(session.id, kind))
+
     async def _digest(self, session: Session, messenger: Messenger) -> DeliveryReport:
         """Organisers only: a DM to the session's organiser. Never posted in a channel."""
-        kind = f"digest:{int(session.starts_at)}"
-        report = DeliveryReport()
-        if session.created_by in await self.repo.delivered(session.id, kind):
-            report.skipped = 1
-            return report
-        sent = await messenger.dm(session.created_by, await self.digest_text(session.id))
-        via = "dm" if sent else "none"
-        if not sent:
+        run = self._run(session, f"digest:{int(session.starts_at)}")
+        report = DeliveryReport(unknown=await run.start([(session.created_by, DM)]))
+        text = await self.digest_text(session.id)
+
+        async def dm(user_id: int, nonce: str) -> bool:
+            return await messenger.dm(user_id, text, nonce=nonce)
+
+        result = await run.each([session.created_by], dm, reroute=False)
+        report.dm, report.undelivered, report.skipped = result.sent, result.failed, result.skipped
+        if result.failed:
             log.warning("session %s: the organiser's DMs are closed; digest not sent", session.id)
-            report.undelivered.append(session.created_by)
-        else:
-            report.dm.append(session.created_by)
-        await self.repo.mark_delivered(session.id, kind, [Delivery(session.created_by, via)],
-                                       self.clock.now().timestamp())
         return report
 
     async def _notice(
@@ -763,41 +799,33 @@ class SessionService:
         **extra: object,
     ) -> DeliveryReport:
         """DM each recipient once; those whose DMs are closed get one channel post mentioning
-        them (the text names no survey answers). Each delivery is recorded before the next."""
-        report = DeliveryReport()
-        done = await self.repo.delivered(session.id, kind)
-        todo = [u for u in dict.fromkeys(recipients) if u not in done]
-        report.skipped = len(recipients) - len(todo)
-        if not todo:
-            return report
+        them (the text names no survey answers). Every recipient's row is claimed before the
+        send and marked after it (bot/domain/delivery.py): a crash, a restart or a Discord
+        error never sends twice and loses nobody."""
+        people = list(dict.fromkeys(recipients))
+        run = self._run(session, kind)
+        report = DeliveryReport(unknown=await run.start([(u, DM) for u in people]))
         values: dict[str, object] = {
             "title": session.title, "when": discord_when(session.starts_at),
             "link": jump_link(session.guild_id, session.channel_id, session.message_id), **extra,
         }
         feedback_session = session.id if feedback else None
         text = await messenger.render(session.guild_id, dm_template, **values)
-        closed: list[int] = []
-        for user_id in todo:
-            if await messenger.dm(user_id, text, feedback_session=feedback_session):
-                await self.repo.mark_delivered(session.id, kind, [Delivery(user_id, "dm")],
-                                               self.clock.now().timestamp())
-                report.dm.append(user_id)
-            else:
-                closed.append(user_id)
-        for start in range(0, len(closed), MENTIONS_PER_POST):
-            chunk = closed[start:start + MENTIONS_PER_POST]
+
+        async def dm(user_id: int, nonce: str) -> bool:
+            return await messenger.dm(user_id, text, feedback_session=feedback_session,
+                                      nonce=nonce)
+
+        async def post(user_ids: list[int], nonce: str) -> bool:
             note = await messenger.render(session.guild_id, channel_template,
-                                          mentions=mentions_text(chunk), **values)
-            posted = await messenger.post(session.channel_id, note, mention_ids=chunk,
-                                          feedback_session=feedback_session)
-            if posted:
-                report.channel.extend(chunk)
-            else:
-                log.warning("session %s: could not post a %s note in channel %s", session.id,
-                            kind, session.channel_id)
-                report.undelivered.extend(chunk)
-            await self.repo.mark_delivered(
-                session.id, kind, [Delivery(u, "channel" if posted else "none") for u in chunk],
-                self.clock.now().timestamp(),
-            )
+                                          mentions=mentions_text(user_ids), **values)
+            return await messenger.post(session.channel_id, note, mention_ids=user_ids,
+                                        feedback_session=feedback_session, nonce=nonce)
+
+        dms = await run.each(people, dm, reroute=True)
+        posts = await run.group(people, post, size=MENTIONS_PER_POST)
+        report.dm, report.channel = dms.sent, posts.sent
+        report.undelivered = dms.failed + posts.failed
+        acted = set(dms.sent + dms.rerouted + dms.failed + posts.sent + posts.failed)
+        report.skipped = sum(1 for u in people if u not in acted)
         return report

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.errors import InvalidInput
-from bot.domain.wording import template
+from bot.domain.wording import Template, template
 from bot.timeparse import TIME_EXAMPLES, format_duration, parse_duration, parse_offsets
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_QUESTIONS",
     "ChoiceCount",
     "EvaluationSummary",
+    "PostField",
     "Question",
     "SurveySummary",
     "capacity_line",
@@ -37,6 +38,8 @@ __all__ = [
     "parse_rating",
     "parse_reminders",
     "parse_session_duration",
+    "plan_session_reminders",
+    "public_post_fields",
     "public_post_lines",
     "questions_from_json",
     "summarise_evaluations",
@@ -178,6 +181,144 @@ EVALUATION_THANKS = template(
     "Reply after a member gives feedback",
 )
 
+# Refusals members may see (booking buttons, the feedback form).
+BOOK_CANCELLED = template(
+    "session.book_cancelled",
+    "**{title}** has been cancelled, so it can't be booked. We're sorry; we hope to see you at "
+    "another session.",
+    "Reply when a member presses Book on a cancelled session",
+)
+BOOK_CLOSED = template(
+    "session.book_closed",
+    "Booking for **{title}** has closed. Thank you for your interest; keep an eye out for the "
+    "next one.",
+    "Reply when a member presses Book after booking has closed",
+)
+BOOK_PRIORITY = template(
+    "session.book_priority",
+    "People who missed out on the last session can book **{title}** first. Booking opens to "
+    "everyone at {opens} ({opens_relative}); please come back then.",
+    "Reply when a member presses Book during a repeat's priority window",
+)
+UNBOOK_CANCELLED = template(
+    "session.unbook_cancelled",
+    "**{title}** has been cancelled, so there is no booking to cancel.",
+    "Reply when a member presses Cancel my booking on a cancelled session",
+)
+UNBOOK_STARTED = template(
+    "session.unbook_started",
+    "**{title}** has already started, so bookings can't be cancelled now. If you can't be "
+    "there, please tell an organiser.",
+    "Reply when a member presses Cancel my booking after the start",
+)
+SESSION_GONE = template(
+    "session.gone",
+    "This session no longer exists. `/session list` shows the sessions there are.",
+    "Reply when a member presses a button of a deleted session",
+)
+EVALUATION_NOT_ATTENDEE = template(
+    "session.evaluation_not_attendee",
+    "This feedback form is for the people who had a place at **{title}**. Thank you for "
+    "wanting to help; you can tell an organiser your thoughts any time.",
+    "Reply when someone without a place presses Give feedback",
+)
+EVALUATION_TOO_EARLY = template(
+    "session.evaluation_too_early",
+    "**{title}** hasn't happened yet. You'll be invited to give feedback when it ends.",
+    "Reply when someone presses Give feedback before the session",
+)
+EVALUATION_CANCELLED = template(
+    "session.evaluation_cancelled",
+    "**{title}** was cancelled, so there is nothing to give feedback on.",
+    "Reply when someone gives feedback on a cancelled session",
+)
+
+# The public session post: headings, lines and button labels.
+POST_WHEN_HEADING = template("session.post_when_heading", "When", "Heading of the time on the session post")
+POST_WHEN = template(
+    "session.post_when", "{starts} to {ends} ({relative})", "The time on the session post"
+)
+POST_PLACES_HEADING = template(
+    "session.post_places_heading", "Places", "Heading of the places line on the session post"
+)
+POST_PLACES = template(
+    "session.post_places", "{confirmed} of {capacity} places booked",
+    "The live places line on the session post",
+)
+POST_ONE_PLACE = template(
+    "session.post_one_place", "{confirmed} of 1 place booked",
+    "The live places line on the post of a session with one place",
+)
+POST_WAITING = template(
+    "session.post_waiting", "{waiting} on the waiting list",
+    "Added to the places line when people are waiting",
+)
+POST_HOW_HEADING = template(
+    "session.post_how_heading", "How to book", "Heading of the booking instructions on the post"
+)
+POST_HOW = template(
+    "session.post_how",
+    "Press **Book a place** to book (a short survey helps the facilitators prepare; only "
+    "organisers see your answers). Booking closes {closes}.",
+    "Booking instructions on the session post while places are free",
+)
+POST_HOW_FULL = template(
+    "session.post_how_full",
+    "All places are taken: press **Book a place** to join the waiting list, first come, first "
+    "served. Booking closes {closes}.",
+    "Booking instructions on the session post when every place is taken",
+)
+POST_PRIORITY = template(
+    "session.post_priority",
+    "People who missed out last time can book first, until {until}; then booking opens to "
+    "everyone.",
+    "Added to the booking instructions of a repeat during its priority window",
+)
+POST_CLOSED_HEADING = template(
+    "session.post_closed_heading", "Booking closed", "Heading on the post once booking has closed"
+)
+POST_CLOSED = template(
+    "session.post_closed", "Booking for this session has closed.",
+    "On the session post once booking has closed",
+)
+POST_FINISHED_HEADING = template(
+    "session.post_finished_heading", "Finished", "Heading on the post once the session has ended"
+)
+POST_FINISHED = template(
+    "session.post_finished", "This session has finished. Thank you to everyone who came.",
+    "On the session post once the session has ended",
+)
+POST_CANCELLED_HEADING = template(
+    "session.post_cancelled_heading", "Cancelled", "Heading on the post of a cancelled session"
+)
+POST_CANCELLED = template(
+    "session.post_cancelled", "This session has been cancelled. We're sorry.",
+    "On the post of a cancelled session",
+)
+BUTTON_BOOK = template("session.button_book", "Book a place", "The Book button while booking is open")
+BUTTON_BOOKING_CLOSED = template(
+    "session.button_booking_closed", "Booking closed", "The Book button once booking has closed"
+)
+BUTTON_FINISHED = template(
+    "session.button_finished", "Session finished", "The Book button once the session has ended"
+)
+BUTTON_CANCELLED = template(
+    "session.button_cancelled", "Session cancelled", "The Book button of a cancelled session"
+)
+BUTTON_UNBOOK = template(
+    "session.button_unbook", "Cancel my booking", "The Cancel my booking button on the post"
+)
+BUTTON_FEEDBACK = template(
+    "session.button_feedback", "Give feedback", "The button in evaluation invitations"
+)
+BOOK_BUTTON_LABELS: dict[str, Template] = {
+    "booking open": BUTTON_BOOK,
+    "booking closed": BUTTON_BOOKING_CLOSED,
+    "happening now": BUTTON_BOOKING_CLOSED,
+    "finished": BUTTON_FINISHED,
+    "cancelled": BUTTON_CANCELLED,
+}
+
 # -- times and numbers --------------------------------------------------------------------------
 
 
@@ -246,6 +387,25 @@ def parse_reminders(value: str | Sequence[timedelta] | None) -> list[timedelta]:
             raise InvalidInput(
                 "Reminders can be from 1 minute to 30 days before the start, like `24h, 1h`."
             )
+    return offsets
+
+
+def plan_session_reminders(
+    value: str | Sequence[timedelta] | None, *, starts: datetime, now: datetime
+) -> list[timedelta]:
+    """Reminder offsets for a session starting at ``starts``. Offsets the organiser typed must
+    all fit in the time left (refused otherwise); default ones that don't fit are kept (they
+    come back if the start moves later) but are not sent: see :func:`reminder_runs`."""
+    offsets = parse_reminders(value)
+    typed = value is not None and not (isinstance(value, str) and not value.strip())
+    left = starts - now
+    too_long = [o for o in offsets if o >= left]
+    if typed and too_long:
+        raise InvalidInput(
+            f"A reminder {format_duration(too_long[0])} before the start would be in the past: "
+            f"there are only {format_duration(left)} left. Please give shorter reminder times, "
+            "like `1h`, or `none`."
+        )
     return offsets
 
 
@@ -610,7 +770,26 @@ def summarise_evaluations(
 # -- public texts (never take answers) ----------------------------------------------------------
 
 
-def public_post_lines(
+Part = tuple[Template, dict[str, object]]
+
+
+@dataclass(frozen=True, slots=True)
+class PostField:
+    """One field of the public session post: a heading and its text, made of template parts
+    (rendered with each server's wording and joined by ``sep``)."""
+
+    heading: Template
+    parts: tuple[Part, ...]
+    sep: str = "\n"
+
+    def default_text(self) -> tuple[str, str]:
+        """The field with the default wording (no server's changes)."""
+        return self.heading.default, self.sep.join(
+            t.default.format_map(dict(v)) for t, v in self.parts
+        )
+
+
+def public_post_fields(
     *,
     starts_at: float,
     ends_at: float,
@@ -621,31 +800,41 @@ def public_post_lines(
     cancelled: bool,
     priority_until: float | None,
     now: float,
-) -> list[tuple[str, str]]:
-    """The session post's fields as ``(name, value)``: times, places and what to do."""
+) -> list[PostField]:
+    """The session post's fields: times, places and what to do. Never any survey answers."""
+    places: list[Part] = [
+        (POST_ONE_PLACE if capacity == 1 else POST_PLACES,
+         {"confirmed": confirmed, "capacity": capacity}),
+    ]
+    if waiting:
+        places.append((POST_WAITING, {"waiting": waiting}))
     fields = [
-        ("When", f"{discord_ts(starts_at, 'F')} to {discord_ts(ends_at, 't')} "
-                 f"({discord_ts(starts_at, 'R')})"),
-        ("Places", capacity_line(confirmed, capacity, waiting)),
+        PostField(POST_WHEN_HEADING, ((POST_WHEN, {
+            "starts": discord_ts(starts_at, "F"), "ends": discord_ts(ends_at, "t"),
+            "relative": discord_ts(starts_at, "R"),
+        }),)),
+        PostField(POST_PLACES_HEADING, tuple(places), " · "),
     ]
     if cancelled:
-        fields.append(("Cancelled", "This session has been cancelled. We're sorry."))
+        fields.append(PostField(POST_CANCELLED_HEADING, ((POST_CANCELLED, {}),)))
     elif now >= ends_at:
-        fields.append(("Finished", "This session has finished. Thank you to everyone who came."))
+        fields.append(PostField(POST_FINISHED_HEADING, ((POST_FINISHED, {}),)))
     elif now >= closes_at:
-        fields.append(("Booking closed", "Booking for this session has closed."))
+        fields.append(PostField(POST_CLOSED_HEADING, ((POST_CLOSED, {}),)))
     else:
-        how = "Press **Book a place** to book (a short survey helps the facilitators prepare; "
-        how += "only organisers see your answers). "
-        if confirmed >= capacity:
-            how = "All places are taken: press **Book a place** to join the waiting list, first "
-            how += "come, first served. "
-        how += f"Booking closes {discord_ts(closes_at, 'R')}."
+        how: list[Part] = [
+            (POST_HOW_FULL if confirmed >= capacity else POST_HOW,
+             {"closes": discord_ts(closes_at, "R")}),
+        ]
         if priority_until is not None and now < priority_until:
-            how += (f"\nPeople who missed out last time can book first, until "
-                    f"{discord_ts(priority_until, 'F')}; then booking opens to everyone.")
-        fields.append(("How to book", how))
+            how.append((POST_PRIORITY, {"until": discord_ts(priority_until, "F")}))
+        fields.append(PostField(POST_HOW_HEADING, tuple(how)))
     return fields
+
+
+def public_post_lines(**kwargs: object) -> list[tuple[str, str]]:
+    """The post's fields as ``(heading, text)`` with the default wording."""
+    return [f.default_text() for f in public_post_fields(**kwargs)]  # type: ignore[arg-type]
 
 
 def jump_link(guild_id: int, channel_id: int, message_id: int | None) -> str:

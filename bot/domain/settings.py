@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.domain.audit import AuditService
+from bot.domain.cache import SharedCache
 from bot.timeparse import validate_timezone
 from db.connection import Database
 from db.repositories.settings import GuildSettings, SettingsRepository
@@ -16,14 +17,11 @@ class SettingsService:
         self.repo = SettingsRepository(db)
         self.clock = clock
         self.default_timezone = default_timezone
-        self._cache: dict[int, GuildSettings] = {}
+        self._cache: SharedCache[int, GuildSettings] = SharedCache()
         self.audit = AuditService(db, clock)
 
     async def get(self, guild_id: int) -> GuildSettings:
-        cached = self._cache.get(guild_id)
-        if cached is None:
-            cached = self._cache[guild_id] = await self.repo.get(guild_id)
-        return cached
+        return await self._cache.get(guild_id, lambda: self.repo.get(guild_id))
 
     async def timezone(self, guild_id: int | None) -> str:
         if guild_id is None:
@@ -34,19 +32,19 @@ class SettingsService:
         self, guild_id: int, role_id: int | None, actor_id: int | None = None
     ) -> None:
         await self.repo.set_organiser_role(guild_id, role_id, self.clock.now().timestamp())
-        self._cache.pop(guild_id, None)
+        self._cache.invalidate(guild_id)
         await self._record(guild_id, actor_id, "organiser_role", role_id)
 
     async def set_timezone(self, guild_id: int, name: str, actor_id: int | None = None) -> str:
         zone = validate_timezone(name)
         await self.repo.set_timezone(guild_id, zone.key, self.clock.now().timestamp())
-        self._cache.pop(guild_id, None)
+        self._cache.invalidate(guild_id)
         await self._record(guild_id, actor_id, "timezone", zone.key)
         return zone.key
 
     async def set_dm_confirmations(self, guild_id: int, on: bool, actor_id: int | None = None) -> None:
         await self.repo.set_dm_confirmations(guild_id, on, self.clock.now().timestamp())
-        self._cache.pop(guild_id, None)
+        self._cache.invalidate(guild_id)
         await self._record(guild_id, actor_id, "dm_confirmations", on)
 
     async def _record(self, guild_id: int, actor_id: int | None, name: str, value: object) -> None:

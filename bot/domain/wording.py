@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.domain.audit import AuditService
+from bot.domain.cache import SharedCache
 from bot.domain.errors import InvalidInput, NotFound
 from db.connection import Database
 from db.repositories.wording import WordingOverride, WordingRepository
@@ -123,16 +124,17 @@ class WordingService:
         self.repo = WordingRepository(db)
         self.clock = clock
         self.audit = audit or AuditService(db, clock)
-        self._cache: dict[tuple[int, str], str | None] = {}
+        # One query per server loads all its overrides; concurrent first sends share it.
+        self._cache: SharedCache[int, dict[str, str]] = SharedCache()
 
     async def text_for(self, guild_id: int | None, tpl: Template) -> str:
         if guild_id is None:
             return tpl.default
-        cache_key = (guild_id, tpl.key)
-        if cache_key not in self._cache:
-            found = await self.repo.get(guild_id, tpl.key)
-            self._cache[cache_key] = found.text if found else None
-        return self._cache[cache_key] or tpl.default
+        overrides = await self._cache.get(guild_id, lambda: self._load(guild_id))
+        return overrides.get(tpl.key) or tpl.default
+
+    async def _load(self, guild_id: int) -> dict[str, str]:
+        return {o.key: o.text for o in await self.repo.for_guild(guild_id)}
 
     async def render(self, guild_id: int | None, tpl: Template, **values: object) -> str:
         """The server's text for ``tpl`` with ``values`` filled in.
@@ -189,14 +191,14 @@ class WordingService:
         tpl = get_template(key)
         clean = self.validate(tpl, text)
         await self.repo.upsert(guild_id, tpl.key, clean, actor_id, self.clock.now().timestamp())
-        self._cache.pop((guild_id, tpl.key), None)
+        self._cache.invalidate(guild_id)
         await self.audit.record(guild_id, actor_id, "wording.set", f"wording:{tpl.key}", text=clean)
         return clean
 
     async def reset(self, guild_id: int, key: str, actor_id: int | None = None) -> bool:
         tpl = get_template(key)
         changed = await self.repo.delete(guild_id, tpl.key)
-        self._cache.pop((guild_id, tpl.key), None)
+        self._cache.invalidate(guild_id)
         if changed:
             await self.audit.record(guild_id, actor_id, "wording.reset", f"wording:{tpl.key}")
         return changed

@@ -74,16 +74,19 @@ CREATE TABLE feedback_versions (
     PRIMARY KEY (round_id, version)
 );
 
--- Per-recipient reminder deliveries: a row is claimed before the nudge is sent, so a re-run
--- never sends twice. status: claimed (being sent), dm, dm_closed (to mention in the thread),
--- thread (mentioned in the thread).
+-- Per-recipient reminder deliveries, one row per member and reminder, moved pending -> sending ->
+-- sent/failed by single UPDATE ... RETURNING statements (bot/domain/delivery.py), so a re-run
+-- after a crash, a restart or a Discord error never sends twice and loses nobody.
+-- via: a DM, or (DMs closed) a mention in the thread. claimed_at: when the current send began.
 CREATE TABLE feedback_reminder_deliveries (
     round_id       INTEGER NOT NULL REFERENCES feedback_rounds (id) ON DELETE CASCADE,
     offset_seconds INTEGER NOT NULL,
     user_id        INTEGER NOT NULL,
-    status         TEXT NOT NULL DEFAULT 'claimed'
-                   CHECK (status IN ('claimed', 'dm', 'dm_closed', 'thread')),
-    at             REAL NOT NULL,
+    state          TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+    via            TEXT NOT NULL DEFAULT 'dm' CHECK (via IN ('dm', 'channel')),
+    claimed_at     REAL,
+    updated_at     REAL NOT NULL,
     PRIMARY KEY (round_id, offset_seconds, user_id)
 );
 
@@ -117,13 +120,17 @@ CREATE TABLE meeting_audience (
     PRIMARY KEY (meeting_id, user_id)
 );
 
--- user_id 0 is the reminder's channel post; other rows are DMs. status: claimed, sent, dm_closed.
+-- Per-recipient reminder deliveries (same states as feedback_reminder_deliveries). user_id 0 is
+-- the reminder's channel post (via 'channel'); other rows are DMs to members who opted in.
 CREATE TABLE meeting_reminder_deliveries (
     meeting_id     INTEGER NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
     offset_seconds INTEGER NOT NULL,
     user_id        INTEGER NOT NULL,
-    status         TEXT NOT NULL DEFAULT 'claimed' CHECK (status IN ('claimed', 'sent', 'dm_closed')),
-    at             REAL NOT NULL,
+    state          TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+    via            TEXT NOT NULL DEFAULT 'dm' CHECK (via IN ('dm', 'channel')),
+    claimed_at     REAL,
+    updated_at     REAL NOT NULL,
     PRIMARY KEY (meeting_id, offset_seconds, user_id)
 );
 

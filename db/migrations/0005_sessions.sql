@@ -90,13 +90,19 @@ CREATE TABLE session_evaluations (
     PRIMARY KEY (session_id, user_id)
 );
 
--- Who has been sent what (reminder:<offset>:<start>, evaluation, promoted:<seq>, ...), so a job
--- that runs again after a crash or restart never sends twice.
+-- Who is sent what (reminder:<offset>:<start>, evaluation, promoted:<seq>, ...): one row per
+-- recipient, moved pending -> sending -> sent/failed by single UPDATE ... RETURNING statements
+-- (bot/domain/delivery.py), so a job that runs again after a crash, a restart or a Discord error
+-- never sends twice and loses nobody. via: how it goes (or went): a DM, or a channel mention.
+-- claimed_at: when the current send began ('sending' rows older than 5 minutes become 'unknown').
 CREATE TABLE session_deliveries (
-    session_id   INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-    kind         TEXT NOT NULL,
-    user_id      INTEGER NOT NULL,
-    via          TEXT NOT NULL CHECK (via IN ('dm', 'channel', 'none')),
-    delivered_at REAL NOT NULL,
+    session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    user_id    INTEGER NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending'
+               CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'unknown')),
+    via        TEXT NOT NULL DEFAULT 'dm' CHECK (via IN ('dm', 'channel')),
+    claimed_at REAL,
+    updated_at REAL NOT NULL,
     PRIMARY KEY (session_id, kind, user_id)
 );

@@ -71,10 +71,19 @@ Outcome = Literal["ignored", "closed", "joined", "switched", "already", "withdra
 
 @dataclass(frozen=True, slots=True)
 class ReactionResult:
+    """What a reaction did, with everything the cog needs to answer (no further reads)."""
+
     outcome: Outcome
     call_id: int | None = None
     category_id: int | None = None
     previous_key: str | None = None
+    guild_id: int | None = None
+    call_number: int | None = None
+    call_title: str | None = None
+    emoji: str | None = None
+    label: str | None = None
+    previous_emoji: str | None = None
+    previous_label: str | None = None
 
 
 _CALL_COLUMNS = (
@@ -97,28 +106,33 @@ def _category(row: sqlite3.Row) -> Category:
 def apply_reaction(conn: sqlite3.Connection, event: ReactionEvent) -> ReactionResult:
     """Apply one reaction event inside the caller's transaction (sync, worker thread)."""
     found = conn.execute(
-        "SELECT c.id, c.status, cc.id FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
+        "SELECT c.id, c.status, cc.id, c.guild_id, c.number, c.title, cc.emoji, cc.label "
+        "FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
         "WHERE c.message_id = ? AND cc.emoji_key = ?",
         (event.message_id, event.key),
     ).fetchone()
     if found is None:
         return ReactionResult("ignored")
     call_id, status, category_id = found[0], found[1], found[2]
+    about = {
+        "call_id": call_id, "category_id": category_id, "guild_id": found[3],
+        "call_number": found[4], "call_title": found[5], "emoji": found[6], "label": found[7],
+    }
     if status != "open":
-        return ReactionResult("closed" if event.added else "noop", call_id, category_id)
+        return ReactionResult("closed" if event.added else "noop", **about)
     if not event.added:
         deleted = conn.execute(
             "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? AND category_id = ?",
             (call_id, event.user_id, category_id),
         ).rowcount
-        return ReactionResult("withdrawn" if deleted else "noop", call_id, category_id)
+        return ReactionResult("withdrawn" if deleted else "noop", **about)
     previous = conn.execute(
-        "SELECT cc.id, cc.emoji_key FROM call_signups s "
+        "SELECT cc.id, cc.emoji_key, cc.emoji, cc.label FROM call_signups s "
         "JOIN call_categories cc ON cc.id = s.category_id WHERE s.call_id = ? AND s.user_id = ?",
         (call_id, event.user_id),
     ).fetchone()
     if previous is not None and previous[0] == category_id:
-        return ReactionResult("already", call_id, category_id)
+        return ReactionResult("already", **about)
     conn.execute(
         "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id, user_id) DO UPDATE SET "
@@ -126,8 +140,11 @@ def apply_reaction(conn: sqlite3.Connection, event: ReactionEvent) -> ReactionRe
         (call_id, event.user_id, category_id, event.at, event.source),
     )
     if previous is None:
-        return ReactionResult("joined", call_id, category_id)
-    return ReactionResult("switched", call_id, category_id, previous_key=previous[1])
+        return ReactionResult("joined", **about)
+    return ReactionResult(
+        "switched", previous_key=previous[1], previous_emoji=previous[2],
+        previous_label=previous[3], **about,
+    )
 
 
 class CallRepository:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db.connection import Database
+from db.repositories.deliveries import DeliveryLog
 
 __all__ = [
     "Delivery",
@@ -87,7 +88,8 @@ class Revised:
 class Delivery:
     offset_seconds: int
     user_id: int
-    status: str
+    state: str  # see bot/domain/delivery.py
+    via: str  # 'dm' or 'channel' (a mention in the thread)
     at: float
 
 
@@ -156,6 +158,7 @@ def _upsert_response(
 class FeedbackRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.deliveries_log = DeliveryLog(db, "feedback_reminder_deliveries")
 
     # -- rounds ---------------------------------------------------------------------------------
 
@@ -371,59 +374,26 @@ class FeedbackRepository:
 
     # -- reminder deliveries --------------------------------------------------------------------
 
-    async def claim_reminder(self, round_id: int, offset: int, at: float) -> list[int]:
-        """Claim, in one statement, every audience member of an open round who has not responded
-        and has not had this reminder: only the returned members may be nudged."""
+    async def not_responded(self, round_id: int) -> list[int]:
+        """Audience members of an open round who have not responded, in audience order."""
         rows = await self.db.fetchall(
-            "INSERT INTO feedback_reminder_deliveries (round_id, offset_seconds, user_id, status, at) "
-            "SELECT a.round_id, ?, a.user_id, 'claimed', ? FROM feedback_audience a "
+            "SELECT a.user_id FROM feedback_audience a "
             "JOIN feedback_rounds r ON r.id = a.round_id "
             "WHERE a.round_id = ? AND r.status = 'open' AND NOT EXISTS ("
             "  SELECT 1 FROM feedback_responses x WHERE x.round_id = a.round_id "
             "  AND x.user_id = a.user_id) "
-            "ORDER BY a.position "
-            "ON CONFLICT DO NOTHING RETURNING user_id",
-            (offset, at, round_id),
-        )
-        return [r[0] for r in rows]
-
-    async def mark_delivery(
-        self, round_id: int, offset: int, user_id: int, status: str, at: float
-    ) -> None:
-        await self.db.execute(
-            "UPDATE feedback_reminder_deliveries SET status = ?, at = ? "
-            "WHERE round_id = ? AND offset_seconds = ? AND user_id = ?",
-            (status, at, round_id, offset, user_id),
-        )
-
-    async def release_claims(self, round_id: int, offset: int, users: Sequence[int]) -> None:
-        """Forget claims whose nudge was not sent (a transient failure), so a retry sends them."""
-        await self.db.executemany(
-            "DELETE FROM feedback_reminder_deliveries WHERE round_id = ? AND offset_seconds = ? "
-            "AND user_id = ? AND status = 'claimed'",
-            [(round_id, offset, u) for u in users],
-        )
-
-    async def claim_thread_mentions(self, round_id: int, offset: int, at: float) -> list[int]:
-        """Members whose DMs were closed, claimed (one statement) for one mention in the thread."""
-        rows = await self.db.fetchall(
-            "UPDATE feedback_reminder_deliveries SET status = 'thread', at = ? "
-            "WHERE round_id = ? AND offset_seconds = ? AND status = 'dm_closed' RETURNING user_id",
-            (at, round_id, offset),
-        )
-        return sorted(r[0] for r in rows)
-
-    async def unclaim_thread_mentions(self, round_id: int, offset: int, users: Sequence[int]) -> None:
-        await self.db.executemany(
-            "UPDATE feedback_reminder_deliveries SET status = 'dm_closed' WHERE round_id = ? "
-            "AND offset_seconds = ? AND user_id = ? AND status = 'thread'",
-            [(round_id, offset, u) for u in users],
-        )
-
-    async def deliveries(self, round_id: int) -> list[Delivery]:
-        rows = await self.db.fetchall(
-            "SELECT offset_seconds, user_id, status, at FROM feedback_reminder_deliveries "
-            "WHERE round_id = ? ORDER BY offset_seconds DESC, user_id",
+            "ORDER BY a.position",
             (round_id,),
         )
-        return [Delivery(r[0], r[1], r[2], r[3]) for r in rows]
+        return [int(r[0]) for r in rows]
+
+    async def open_rounds(self) -> list[FeedbackRound]:
+        """Every open round (to refresh their first messages at start-up)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM feedback_rounds WHERE status = 'open' ORDER BY id"
+        )
+        return [_round(r) for r in rows]
+
+    async def deliveries(self, round_id: int) -> list[Delivery]:
+        rows = await self.deliveries_log.rows(round_id)
+        return [Delivery(int(r.part), r.user_id, r.state, r.via, r.updated_at) for r in rows]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db.connection import Database
+from db.repositories.deliveries import DeliveryLog
 
 __all__ = ["POST_RECIPIENT", "Meeting", "MeetingDelivery", "MeetingRepository"]
 
@@ -49,7 +50,8 @@ class Meeting:
 class MeetingDelivery:
     offset_seconds: int
     user_id: int
-    status: str
+    state: str  # see bot/domain/delivery.py
+    via: str  # 'channel' for the post (user 0), 'dm' for DMs
 
 
 _COLUMNS = (
@@ -68,6 +70,7 @@ def _meeting(row: sqlite3.Row) -> Meeting:
 class MeetingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.deliveries_log = DeliveryLog(db, "meeting_reminder_deliveries")
 
     async def create(
         self,
@@ -207,48 +210,17 @@ class MeetingRepository:
 
     # -- reminder deliveries --------------------------------------------------------------------
 
-    async def claim_post(self, meeting_id: int, offset: int, now: float) -> bool:
-        """Claim this reminder's channel post (only while the meeting is scheduled)."""
+    async def dm_recipients(self, meeting_id: int) -> list[int]:
+        """Audience members of a scheduled meeting who turned meeting DMs on, in audience order."""
         rows = await self.db.fetchall(
-            "INSERT INTO meeting_reminder_deliveries (meeting_id, offset_seconds, user_id, status, at) "
-            "SELECT id, ?, ?, 'claimed', ? FROM meetings WHERE id = ? AND status = 'scheduled' "
-            "ON CONFLICT DO NOTHING RETURNING user_id",
-            (offset, POST_RECIPIENT, now, meeting_id),
-        )
-        return bool(rows)
-
-    async def claim_dms(self, meeting_id: int, offset: int, now: float) -> list[int]:
-        """Claim, in one statement, the audience members who opted in to DMs and have not had
-        this reminder."""
-        rows = await self.db.fetchall(
-            "INSERT INTO meeting_reminder_deliveries (meeting_id, offset_seconds, user_id, status, at) "
-            "SELECT a.meeting_id, ?, a.user_id, 'claimed', ? FROM meeting_audience a "
+            "SELECT a.user_id FROM meeting_audience a "
             "JOIN meetings m ON m.id = a.meeting_id "
             "JOIN member_meeting_dms d ON d.guild_id = m.guild_id AND d.user_id = a.user_id "
-            "WHERE a.meeting_id = ? AND m.status = 'scheduled' ORDER BY a.position "
-            "ON CONFLICT DO NOTHING RETURNING user_id",
-            (offset, now, meeting_id),
-        )
-        return [r[0] for r in rows]
-
-    async def mark(self, meeting_id: int, offset: int, user_id: int, status: str, now: float) -> None:
-        await self.db.execute(
-            "UPDATE meeting_reminder_deliveries SET status = ?, at = ? "
-            "WHERE meeting_id = ? AND offset_seconds = ? AND user_id = ?",
-            (status, now, meeting_id, offset, user_id),
-        )
-
-    async def release(self, meeting_id: int, offset: int, users: Sequence[int]) -> None:
-        await self.db.executemany(
-            "DELETE FROM meeting_reminder_deliveries WHERE meeting_id = ? AND offset_seconds = ? "
-            "AND user_id = ? AND status = 'claimed'",
-            [(meeting_id, offset, u) for u in users],
-        )
-
-    async def deliveries(self, meeting_id: int) -> list[MeetingDelivery]:
-        rows = await self.db.fetchall(
-            "SELECT offset_seconds, user_id, status FROM meeting_reminder_deliveries "
-            "WHERE meeting_id = ? ORDER BY offset_seconds DESC, user_id",
+            "WHERE a.meeting_id = ? AND m.status = 'scheduled' ORDER BY a.position",
             (meeting_id,),
         )
-        return [MeetingDelivery(r[0], r[1], r[2]) for r in rows]
+        return [int(r[0]) for r in rows]
+
+    async def deliveries(self, meeting_id: int) -> list[MeetingDelivery]:
+        rows = await self.deliveries_log.rows(meeting_id)
+        return [MeetingDelivery(int(r.part), r.user_id, r.state, r.via) for r in rows]

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.connection import Database
+from db.repositories.deliveries import DeliveryLog, DeliveryRow
 
 __all__ = [
     "BookResult",
     "Booking",
     "CancelResult",
-    "Delivery",
     "Evaluation",
     "Session",
     "SessionRepository",
@@ -112,12 +112,6 @@ class Evaluation:
     submitted_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    user_id: int
-    via: str
-
-
 # -- sync helpers run inside a transaction (aiosqlite's worker thread) --------------------------
 
 
@@ -152,6 +146,7 @@ def _promote(conn: sqlite3.Connection, session_id: int, now: float) -> list[tupl
 class SessionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.deliveries_log = DeliveryLog(db, "session_deliveries")
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -237,6 +232,15 @@ class SessionRepository:
             f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? AND number = ?", (guild_id, number)
         )
         return _session(row) if row else None
+
+    async def open_since(self, since: float) -> list[Session]:
+        """Sessions not cancelled that end after ``since`` (their posts are refreshed at start)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM sessions WHERE status = 'open' AND ends_at > ? "
+            "AND message_id IS NOT NULL ORDER BY id",
+            (since,),
+        )
+        return [_session(r) for r in rows]
 
     async def list_for_guild(self, guild_id: int, limit: int = 25) -> list[Session]:
         rows = await self.db.fetchall(
@@ -536,20 +540,6 @@ class SessionRepository:
 
     # -- deliveries -----------------------------------------------------------------------------
 
-    async def delivered(self, session_id: int, kind: str) -> set[int]:
-        rows = await self.db.fetchall(
-            "SELECT user_id FROM session_deliveries WHERE session_id = ? AND kind = ?",
-            (session_id, kind),
-        )
-        return {int(r[0]) for r in rows}
-
-    async def mark_delivered(
-        self, session_id: int, kind: str, deliveries: Sequence[Delivery], now: float
-    ) -> None:
-        if not deliveries:
-            return
-        await self.db.executemany(
-            "INSERT INTO session_deliveries (session_id, kind, user_id, via, delivered_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, kind, user_id) DO NOTHING",
-            [(session_id, kind, d.user_id, d.via, now) for d in deliveries],
-        )
+    async def deliveries(self, session_id: int, kind: str | None = None) -> list[DeliveryRow]:
+        """Who is (or was) sent what; the states are those of bot/domain/delivery.py."""
+        return await self.deliveries_log.rows(session_id, kind)

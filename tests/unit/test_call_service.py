@@ -197,3 +197,18 @@ async def test_reopen_refused_once_drawn(db: Database, clock: FakeClock) -> None
     with pytest.raises(DomainError):
         await service.reopen(GUILD, 1, None, "Europe/London")
     assert (await service.get_by_id(call_id)).status == "closed"  # type: ignore[union-attr]
+
+
+async def test_batched_signups_keep_the_audit_chain_valid(db: Database, clock: FakeClock, db_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.verify_audit import verify_db
+
+    service = CallService(db, clock)
+    _, msg = await make_call(service)
+    await asyncio.gather(*(service.react(msg, u, "🧭" if u % 3 else "🌱", added=True)
+                           for u in range(1, 301)))
+    await asyncio.gather(*(service.react(msg, u, "🌱", added=True) for u in range(1, 301, 7)))
+    await asyncio.gather(*(service.react(msg, u, "🌱", added=False) for u in range(1, 301, 11)))
+    signups = await db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'call.%'")
+    assert signups >= 300
+    report = verify_db(db_path)
+    assert report.ok, report

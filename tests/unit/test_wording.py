@@ -16,6 +16,7 @@ from bot.domain.wording import WordingService, all_templates, get_template, temp
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
 from db.connection import Database
+from db.repositories.calls import ReactionResult
 
 GUILD = 1000
 OTHER_GUILD = 2000
@@ -44,7 +45,10 @@ async def test_custom_template_is_used_in_a_real_send(
     monkeypatch.setattr(sys.modules["cogs.calls"], "send_dm", fake_send_dm)
     cog = bot.get_cog("Calls")
     category = details.categories[1]
-    await cog._confirm(GUILD, 42, details.call.id, category)  # type: ignore[union-attr]
+    result = ReactionResult("joined", details.call.id, category.id, guild_id=GUILD,
+                            call_number=details.call.number, call_title=details.call.title,
+                            emoji=category.emoji, label=category.label)
+    await cog._confirm(GUILD, 42, result)  # type: ignore[union-attr]
 
     expected = custom.format(number=details.call.number, title="LinkedIn session",
                              category=f"{category.emoji} {category.label}")
