@@ -33,7 +33,7 @@ class FakeNotifier:
         self.dms: list[tuple[int, int]] = []
         self.thread: list[tuple[int, list[int]]] = []
 
-    async def nudge_dm(self, round: FeedbackRound, user_id: int) -> bool:
+    async def nudge_dm(self, round: FeedbackRound, user_id: int, *, nonce: str) -> bool:
         if user_id == self.fail_on:
             self.fail_on = None
             raise RuntimeError("Discord is having a moment")
@@ -42,8 +42,9 @@ class FakeNotifier:
         self.dms.append((round.id, user_id))
         return True
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int]) -> None:
+    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
         self.thread.append((round.id, list(user_ids)))
+        return True
 
 
 def wire(service: FeedbackService, jobs: JobScheduler, notifier: FakeNotifier) -> None:
@@ -278,7 +279,7 @@ async def test_restart_during_open_round_reminders_fire_once_each(
     # Every DM matches exactly one (reminder, member) delivery row: none doubled, none lost.
     assert Counter(u for _, u in notifier.dms) == Counter(d.user_id for d in deliveries)
     assert len(notifier.dms) == 10 + 9 + 9
-    assert all(d.status == "dm" for d in deliveries)
+    assert all((d.state, d.via) == ("sent", "dm") for d in deliveries)
     assert jobs_left == 0
 
 

@@ -24,13 +24,14 @@ class FakeNotifier:
         self.posts: list[tuple[int, list[int]]] = []
         self.dms: list[tuple[int, int]] = []
 
-    async def post_reminder(self, meeting: Meeting, audience: list[int]) -> None:
+    async def post_reminder(self, meeting: Meeting, audience: list[int], *, nonce: str) -> bool:
         if self.fail_post_once:
             self.fail_post_once = False
             raise RuntimeError("Discord is having a moment")
         self.posts.append((meeting.id, list(audience)))
+        return True
 
-    async def dm_reminder(self, meeting: Meeting, user_id: int) -> bool:
+    async def dm_reminder(self, meeting: Meeting, user_id: int, *, nonce: str) -> bool:
         if user_id in self.closed:
             return False
         self.dms.append((meeting.id, user_id))
@@ -59,7 +60,7 @@ async def snapshot(db: Database) -> list[tuple[object, ...]]:
     rows = await db.fetchall(
         "SELECT 'm', id, status, starts_at, duration_seconds FROM meetings UNION ALL "
         "SELECT 'a', meeting_id, user_id, position, 0 FROM meeting_audience UNION ALL "
-        "SELECT 'd', meeting_id, offset_seconds, user_id, status FROM meeting_reminder_deliveries "
+        "SELECT 'd', meeting_id, offset_seconds, user_id, state FROM meeting_reminder_deliveries "
         "UNION ALL SELECT 'o', guild_id, user_id, 0, 0 FROM member_meeting_dms UNION ALL "
         "SELECT 'j', id, key, status, run_at FROM scheduled_jobs ORDER BY 1, 2, 3"
     )
@@ -98,9 +99,10 @@ async def test_meeting_reminders_post_once_and_dm_only_opted_in(
     assert await jobs.run_due() == 0
     assert len(notifier.posts) == 2
     assert notifier.dms == [(meeting.id, 101), (meeting.id, 101)]
-    statuses = {(d.offset_seconds, d.user_id): d.status for d in await service.repo.deliveries(meeting.id)}
-    assert statuses[(3600, 103)] == "dm_closed"
-    assert statuses[(3600, 0)] == "sent"
+    states = {(d.offset_seconds, d.user_id): (d.state, d.via)
+              for d in await service.repo.deliveries(meeting.id)}
+    assert states[(3600, 103)] == ("failed", "dm")  # DMs closed: the post mentioned them
+    assert states[(3600, 0)] == ("sent", "channel")
 
     listed = await service.upcoming(GUILD)
     assert [m.number for m in listed] == [meeting.number]

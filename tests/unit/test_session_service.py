@@ -40,7 +40,8 @@ class FakeMessenger:
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.wording.render(guild_id, tpl, **values)
 
-    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None) -> bool:
+    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None,
+                 nonce: str | None = None) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
             raise RuntimeError("the bot stopped here")
         if user_id in self.closed:
@@ -49,7 +50,7 @@ class FakeMessenger:
         return True
 
     async def post(self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-                   feedback_session: int | None = None) -> bool:
+                   feedback_session: int | None = None, nonce: str | None = None) -> bool:
         self.posts.append((channel_id, text, list(mention_ids), feedback_session))
         return True
 

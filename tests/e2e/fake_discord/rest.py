@@ -751,6 +751,10 @@ class RestApi:
         payload = self._json(request)
         if request[FILES] and channel.guild_id:
             self._require(channel, Perm.ATTACH_FILES)
+        if payload.get("nonce") is not None and payload.get("enforce_nonce"):
+            earlier = self.world.message_by_nonce(channel, self.world.bot_user, payload["nonce"])
+            if earlier is not None:  # Discord returns the message it already made
+                return self.world.message_payload(earlier)
         msg = self.world.create_message(
             channel, self.world.bot_user, **self._message_fields(request, payload, channel)
         )

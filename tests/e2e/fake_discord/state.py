@@ -364,6 +364,9 @@ def _mention_ids(pattern: str, content: str) -> list[int]:
     return list(dict.fromkeys(int(x) for x in re.findall(pattern, content)))
 
 
+NONCE_WINDOW = 300.0  # seconds Discord remembers an enforced nonce ("a few minutes")
+
+
 class World:
     """All server-side state plus the operations that change it and emit events."""
 
@@ -381,6 +384,8 @@ class World:
         self.attachment_data: dict[int, bytes] = {}
         self.commands: dict[int | None, list[JSON]] = {}
         self.base_url = ""
+        # (channel, author, nonce) -> (message id, time.monotonic() when made), for enforce_nonce
+        self.nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
 
     # -- events -----------------------------------------------------------------------------
     def emit(self, event: str, data: JSON) -> None:
@@ -834,6 +839,8 @@ class World:
             msg.type = 19
         self.compute_mentions(msg, author)
         self.messages[msg.id] = msg
+        if msg.nonce is not None:
+            self.nonces[(channel.id, author.id, str(msg.nonce))] = (msg.id, time.monotonic())
         if not msg.ephemeral:
             channel.last_message_id = msg.id
             channel.message_count += 1 if channel.is_thread else 0
@@ -845,6 +852,14 @@ class World:
                 self.channels[channel.parent_id].last_message_id = channel.id
             self.emit("MESSAGE_CREATE", self.message_payload(msg))
         return msg
+
+    def message_by_nonce(self, channel: Channel, author: User, nonce: str | int) -> Message | None:
+        """The message ``author`` made with ``nonce`` in ``channel`` within NONCE_WINDOW
+        seconds (Discord's ``enforce_nonce``: a re-send returns it instead of a new one)."""
+        found = self.nonces.get((channel.id, author.id, str(nonce)))
+        if found is None or time.monotonic() - found[1] > NONCE_WINDOW:
+            return None
+        return self.messages.get(found[0])
 
     def edit_message(self, msg: Message, author: User, fields: JSON) -> Message:
         """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does)."""
