@@ -25,6 +25,7 @@ from bot.domain.call_service import (
 from bot.domain.errors import InvalidInput
 from bot.notify import emoji_key_of, reaction_emoji, remove_reaction, send_dm
 from bot.render import NO_MENTIONS, clip, mention, ts, when
+from bot.scheduling import RetryLater
 from db.repositories.calls import Call, ReactionResult
 from db.repositories.jobs import Job
 
@@ -131,21 +132,21 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
 
     # -- posts ---------------------------------------------------------------------------------
 
+    async def render_post(self, call_id: int) -> None:
+        """Edit the call post now to show the current roster counts and status."""
+        details = await self.calls.details(call_id)
+        call = details.call
+        if call.message_id is None:
+            return
+        message = self.bot.get_partial_messageable(call.channel_id).get_partial_message(
+            call.message_id
+        )
+        how = await call_instructions(self.bot, call)
+        await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
+
     def refresh_post(self, call_id: int) -> None:
-        """Edit the call post to show the current roster counts and status (coalesced)."""
-
-        async def render() -> None:
-            details = await self.calls.details(call_id)
-            call = details.call
-            if call.message_id is None:
-                return
-            message = self.bot.get_partial_messageable(call.channel_id).get_partial_message(
-                call.message_id
-            )
-            how = await call_instructions(self.bot, call)
-            await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
-
-        self.bot.posts.request(("call", call_id), render)
+        """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""
+        self.bot.posts.request(("call", call_id), lambda: self.render_post(call_id))
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -376,7 +377,15 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         call_id = int(job.payload["call_id"])
         if await self.calls.close(call_id, reason="schedule"):
             log.info("call %s closed on schedule", call_id)
-        self.refresh_post(call_id)
+        # The job is done only once the post says "closed" (edited here, not queued).
+        try:
+            await self.render_post(call_id)
+        except discord.NotFound:
+            log.warning("call %s closed, but its post is gone", call_id)
+        except discord.HTTPException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise RetryLater(f"Discord {exc.status} while editing the call post") from exc
+            log.warning("call %s closed, but its post could not be edited: %s", call_id, exc)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -120,3 +120,27 @@ async def test_restart_reconciles_reactions_made_while_down(world: World, runnin
                           what="the extra reaction removed")
     got = await roster(running)
     assert got == {"🧭": [a.user.id, d.user.id], "🌱": [c.user.id]}
+
+
+async def test_call_closes_itself_on_time_also_across_a_restart(world: World, running: RunningBot) -> None:
+    from datetime import timedelta
+
+    fake = world.fake
+    post = await create_story_call(world, running, closes="in 1 minute")
+    await fake.react(world.members[0], world.channel, post, "🧭")
+    await running.settle()
+    await running.stop()
+    running.clock.advance(timedelta(minutes=5))  # the closing time passes while the bot is down
+    await running.start()
+    await running.bot.jobs.run_due()  # type: ignore[union-attr]
+    await running.settle()
+    assert await running.db.fetchval("SELECT status FROM calls") == "closed"
+    assert await running.db.fetchval(
+        "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = 'call.close' AND status = 'done'") == 1
+    await fake.wait_until(lambda: "closed" in str(fake.message(post).embeds).lower(), timeout=5,
+                          what="the post saying the call is closed")
+    late = world.members[1]
+    await fake.react(late, world.channel, post, "🌱")
+    await fake.wait_until(lambda: late.user.id not in fake.reactions(post).get("🌱", []), timeout=5,
+                          what="the late reaction removed")
+    assert await roster(running) == {"🧭": [world.members[0].user.id]}
