@@ -7,10 +7,14 @@ dispatch through the real gateway parser and waits for the bot's ``on_ready``. P
 line: the wall-clock time at ready, RSS and peak RSS.
 """
 
-import asyncio
-import json
-import sys
-import time
+import gc
+
+gc.disable()  # exactly as ``python -m bot`` does before its imports (bot/__main__.py)
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 
 
 async def _main(db_path: str) -> dict[str, float]:

@@ -6,6 +6,14 @@ Settings are read here (never at import time); the database and the scheduler ar
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":
+    # Start-up creates many long-lived objects (modules, dataclasses, command trees): running the
+    # cyclic collector over them again and again is wasted work. CoproBot.on_ready re-enables it
+    # (after gc.freeze()). Only when run as ``python -m bot``, never on import.
+    gc.disable()
+
 import asyncio
 import logging
 import sys

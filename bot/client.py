@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import pkgutil
 from typing import Any
@@ -94,6 +95,9 @@ class CoproBot(commands.Bot):
             log.info("synced %d global commands (may take a while to appear)", len(synced))
 
     async def on_ready(self) -> None:
+        if not gc.isenabled():  # disabled during start-up by bot.__main__
+            gc.freeze()
+            gc.enable()
         log.info("ready as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"),
                  len(self.guilds))
         self.started.set()

@@ -12,7 +12,6 @@ template's placeholders.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import string
 from dataclasses import dataclass
@@ -103,6 +102,8 @@ def all_templates() -> list[Template]:
 def get_template(key: str) -> Template:
     found = _REGISTRY.get(key.strip())
     if found is None:
+        import difflib  # only when suggesting (it costs ~20 ms at start-up)
+
         close = difflib.get_close_matches(key.strip(), list(_REGISTRY), n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
         raise NotFound(f"There is no message called `{key}`.{hint} `/wording list` shows them all.")
@@ -159,6 +160,8 @@ class WordingService:
         unknown = [n for n in placeholders_of(text) if n not in tpl.placeholders]
         if unknown:
             allowed = ", ".join(f"`{{{p}}}`" for p in tpl.placeholders) or "none"
+            import difflib
+
             close = difflib.get_close_matches(unknown[0], tpl.placeholders, n=1)
             hint = f" Did you mean `{{{close[0]}}}`?" if close else ""
             raise InvalidInput(
