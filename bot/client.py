@@ -105,5 +105,6 @@ class CoproBot(commands.Bot):
     async def close(self) -> None:
         await self.posts.close()
         await self.services.calls.close_writer()
+        await self.services.sessions.close_writer()
         await self.jobs.shutdown()
         await super().close()

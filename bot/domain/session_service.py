@@ -9,6 +9,7 @@ tested without Discord.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from bot.clock import Clock, from_unix
 from bot.domain.audit import AuditService
+from bot.domain.cache import SharedCache
 from bot.domain.calls import validate_description, validate_title
 from bot.domain.delivery import DM, DeliveryRun
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -74,13 +76,18 @@ from bot.domain.sessions import (
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
+from db.batching import BatchWriter
 from db.connection import Database
+from db.repositories.audit import AuditBatch
 from db.repositories.jobs import Job
 from db.repositories.sessions import (
     Booking,
+    BookRequest,
+    BookResult,
     Evaluation,
     Session,
     SessionRepository,
+    book_sync,
 )
 
 __all__ = [
@@ -192,6 +199,15 @@ class DeliveryReport:
     unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
 
 
+@dataclass(frozen=True, slots=True)
+class _BookingItem:
+    """A validated booking waiting for the writer, with what its audit row names."""
+
+    request: BookRequest
+    guild_id: int
+    number: int
+
+
 def _key(session_id: int, *parts: object) -> str:
     return ":".join(["session", str(session_id), *(str(p) for p in parts)])
 
@@ -215,6 +231,15 @@ class SessionService:
         self.jobs = jobs
         self.audit = audit or AuditService(db, clock)
         self.wording = wording or WordingService(db, clock, self.audit)
+        # A session and its survey questions, per id, for the booking path. Every write here
+        # that changes either calls ``_forget`` (the booking decision itself never trusts the
+        # cache: its SQL re-checks status, closing time and priority on the real row).
+        self._booking_cache: SharedCache[int, tuple[Session, tuple[Question, ...]]] = (
+            SharedCache()
+        )
+        # Bookings that arrive together are written in one transaction (each still decided by
+        # its own INSERT ... SELECT), in submission order.
+        self._writer: BatchWriter[_BookingItem, BookResult] = BatchWriter(self._apply_bookings)
 
     async def _say(self, session: Session, tpl: Template, **values: object) -> str:
         """A member-facing text in the server's wording (for refusals)."""
@@ -239,6 +264,22 @@ class SessionService:
         if session is None:
             raise NotFound(await self.wording.render(None, SESSION_GONE))
         return session
+
+    async def _booking_view(self, session_id: int) -> tuple[Session, tuple[Question, ...]]:
+        """The session and its questions from the cache (one shared load on a miss). A missing
+        session raises NotFound and is not cached."""
+
+        async def load() -> tuple[Session, tuple[Question, ...]]:
+            session, rows = await self.repo.session_and_questions(session_id)
+            if session is None:
+                raise NotFound(await self.wording.render(None, SESSION_GONE))
+            return session, tuple(questions_from_json(rows))
+
+        return await self._booking_cache.get(session_id, load)
+
+    def _forget(self, session_id: int) -> None:
+        """The session or its questions changed: the next booking reads them again."""
+        self._booking_cache.invalidate(session_id)
 
     async def open_posts(self) -> list[Session]:
         """Sessions whose posts may show a stale state (not cancelled, ended less than a day
@@ -267,7 +308,11 @@ class SessionService:
         return await self.repo.search(guild_id, text.strip().lstrip("#"))
 
     async def questions(self, session_id: int) -> list[Question]:
-        return questions_from_json(await self.repo.questions(session_id))
+        try:
+            _, questions = await self._booking_view(session_id)
+        except NotFound:
+            return []
+        return list(questions)
 
     def state_word(self, session: Session) -> str:
         now = self.clock.now().timestamp()
@@ -331,6 +376,7 @@ class SessionService:
             created_by=author_id, created_at=now.timestamp(),
             questions=[q.to_row(i) for i, q in enumerate(default_questions(clean_title), start=1)],
         )
+        self._forget(session.id)  # an id can be reused after a discard
         await self._schedule_timeline(session)
         await self.audit.record(
             guild_id, author_id, "session.created", f"session:{session.number}",
@@ -350,6 +396,7 @@ class SessionService:
     async def attach_post(self, session_id: int, channel_id: int, message_id: int) -> None:
         """The post exists: remember it, and tell people with priority (a repeat)."""
         await self.repo.set_message(session_id, channel_id, message_id)
+        self._forget(session_id)
         session = await self._require(session_id)
         if session.priority_until is not None and self.jobs is not None:
             await self.jobs.schedule(
@@ -359,12 +406,14 @@ class SessionService:
 
     async def attach_event(self, session_id: int, event_id: int | None) -> None:
         await self.repo.set_event(session_id, event_id)
+        self._forget(session_id)
 
     async def discard(self, session_id: int) -> None:
         """Remove a session whose post could not be made (nobody could have booked)."""
         if self.jobs is not None:
             await self.jobs.cancel_prefix(_prefix(session_id))
         await self.repo.delete(session_id)
+        self._forget(session_id)
 
     def _ensure_changeable(self, session: Session) -> None:
         now = self.clock.now().timestamp()
@@ -426,6 +475,7 @@ class SessionService:
             ends_at=starts_at.timestamp() + length, closes_at=closes_at.timestamp(),
             capacity=new_capacity, now=now.timestamp(),
         )
+        self._forget(session.id)
         if result is None:
             raise Conflict(f"Session #{number} was cancelled or finished meanwhile; nothing changed.")
         updated, promoted = result
@@ -453,6 +503,7 @@ class SessionService:
         self._ensure_changeable(session)
         now = self.clock.now()
         cancelled = await self.repo.cancel(session.id, now.timestamp())
+        self._forget(session.id)
         if cancelled is None:
             raise Conflict(f"Session #{number} was cancelled or finished meanwhile.")
         if self.jobs is not None:
@@ -481,9 +532,11 @@ class SessionService:
         session = await self.get(guild_id, number)
         self._ensure_changeable(session)
         questions = build_questions(texts, optional)
-        if not await self.repo.replace_questions(
+        replaced = await self.repo.replace_questions(
             session.id, [q.to_row(i) for i, q in enumerate(questions, start=1)]
-        ):
+        )
+        self._forget(session.id)
+        if not replaced:
             raise Conflict(
                 f"People have already booked session #{number}, so its questions can't change "
                 "now (their answers were given to the old ones)."
@@ -500,7 +553,7 @@ class SessionService:
         found = await self.repo.member_status(session_id, user_id)
         if found is None:
             return None
-        session = await self._require(session_id)
+        session, _ = await self._booking_view(session_id)
         status: BookingStatus = "already_confirmed" if found[0] == "confirmed" else "already_waiting"
         return BookingOutcome(status, found[1], session)
 
@@ -521,32 +574,61 @@ class SessionService:
     async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
         """Book a place (or a waiting-list spot) with the member's survey answers.
 
-        The decision is one atomic SQL statement, so whatever the concurrency there are never
-        more confirmed bookings than places and the waiting list is in submission order."""
-        session = await self._require(session_id)
-        existing = await self.member_status(session_id, user_id)
-        if existing is not None:
-            return existing
-        questions = await self.questions(session_id)
-        clean = validate_answers(questions, answers)
-        rows = [
+        The answers are checked first, so a mistake never reaches the database. The decision is
+        one atomic SQL statement (capacity, waiting list and submission number together), so
+        whatever the concurrency there are never more confirmed bookings than places and the
+        waiting list is in submission order. Bookings arriving together share one transaction
+        (with their answers and audit rows) through the writer, in the order they arrived."""
+        session, questions = await self._booking_view(session_id)
+        try:
+            clean = validate_answers(questions, answers)
+        except InvalidInput:
+            existing = await self.member_status(session_id, user_id)
+            if existing is not None:  # booked already: their status, not a complaint
+                return existing
+            raise
+        rows = tuple(
             (i, q.key, q.text, clean[q.key])
             for i, q in enumerate(questions, start=1) if q.key in clean
-        ]
-        result = await self.repo.book(session_id, user_id, self.clock.now().timestamp(), rows)
-        if result.status in ("confirmed", "waiting"):
-            await self.audit.record(
-                session.guild_id, user_id, f"booking.{result.status}", f"session:{session.number}",
-                user_id=user_id, seq=result.seq,
-            )
+        )
+        request = BookRequest(session_id, user_id, self.clock.now().timestamp(), rows)
+        result = await self._writer.submit(_BookingItem(request, session.guild_id, session.number))
+        if result.status in ("confirmed", "waiting", "already_confirmed", "already_waiting"):
             return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
-        if result.status in ("already_confirmed", "already_waiting"):
-            return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
+        self._forget(session_id)  # refused: the cached session may be out of date
         if result.status == "missing":
             raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
         fresh = await self._require(session_id)
         await self.check_can_book(fresh, user_id)
         raise Conflict(f"**{fresh.title}** can't be booked just now.")  # pragma: no cover
+
+    async def _apply_bookings(self, items: Sequence[_BookingItem]) -> list[BookResult]:
+        """A batch of bookings with their answers and audit rows: one transaction, one call.
+
+        Each booking is its own decisive INSERT, run in submission order; a refusal (closed,
+        already booked, ...) is that item's result and never affects the others. If the batch
+        raises, the writer rolls it back and applies the items one by one."""
+
+        def work(conn: sqlite3.Connection) -> list[BookResult]:
+            audit = AuditBatch(conn)
+            waiting: dict[int, int] = {}
+            results = []
+            for item in items:
+                result = book_sync(conn, item.request, waiting)
+                if result.status in ("confirmed", "waiting"):
+                    user_id = item.request.user_id
+                    audit.append(item.guild_id, item.request.now, user_id,
+                                 f"booking.{result.status}", f"session:{item.number}",
+                                 {"user_id": user_id, "seq": result.seq})
+                results.append(result)
+            audit.flush()
+            return results
+
+        return await self.db.transaction(work)
+
+    async def close_writer(self) -> None:
+        """Let bookings already submitted finish (at shutdown)."""
+        await self._writer.close()
 
     async def cancel_booking(self, session_id: int, user_id: int) -> CancelOutcome:
         """Cancel the member's booking; the first people waiting are promoted in the same

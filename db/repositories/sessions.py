@@ -19,12 +19,14 @@ from db.connection import Database
 from db.repositories.deliveries import DeliveryLog, DeliveryRow
 
 __all__ = [
+    "BookRequest",
     "BookResult",
     "Booking",
     "CancelResult",
     "Evaluation",
     "Session",
     "SessionRepository",
+    "book_sync",
 ]
 
 _COLUMNS = (
@@ -141,6 +143,97 @@ def _promote(conn: sqlite3.Connection, session_id: int, now: float) -> list[tupl
         (now, session_id, session_id, free),
     ).fetchall()
     return sorted(((int(r[0]), int(r[1])) for r in rows), key=lambda p: p[1])
+
+
+@dataclass(frozen=True, slots=True)
+class BookRequest:
+    """One member's booking: the survey answers are (position, key, question, answer) rows,
+    already validated."""
+
+    session_id: int
+    user_id: int
+    now: float
+    answers: tuple[tuple[int, str, str, str], ...]
+
+
+# The booking decision. Capacity, the waiting list and the submission number (seq) are all
+# decided inside this ONE statement, so it can never overbook, whatever runs around it.
+_BOOK = """
+INSERT INTO session_bookings (session_id, user_id, status, seq, booked_at)
+SELECT s.id, ?,
+       CASE WHEN (SELECT COUNT(*) FROM session_bookings b
+                  WHERE b.session_id = s.id AND b.status = 'confirmed') < s.capacity
+             AND NOT EXISTS (SELECT 1 FROM session_bookings b
+                             WHERE b.session_id = s.id AND b.status = 'waiting')
+            THEN 'confirmed' ELSE 'waiting' END,
+       (SELECT COALESCE(MAX(b.seq), 0) + 1 FROM session_bookings b
+        WHERE b.session_id = s.id),
+       ?
+FROM sessions s
+WHERE s.id = ? AND s.status = 'open' AND s.closes_at > ?
+  AND (s.priority_until IS NULL OR s.priority_until <= ?
+       OR EXISTS (SELECT 1 FROM session_priority p
+                  WHERE p.session_id = s.id AND p.user_id = ?))
+ON CONFLICT (session_id, user_id) DO UPDATE SET
+    status = excluded.status, seq = excluded.seq, booked_at = excluded.booked_at,
+    promoted_at = NULL, cancelled_at = NULL
+WHERE session_bookings.status = 'cancelled'
+RETURNING status, seq
+"""
+
+
+def book_sync(
+    conn: sqlite3.Connection, request: BookRequest, waiting: dict[int, int] | None = None
+) -> BookResult:
+    """Book inside the caller's transaction (sync, worker thread): the decisive INSERT, then the
+    member's answers, so a booking never lacks its answers.
+
+    ``waiting`` (session id -> people waiting) lets a batch of bookings in one transaction skip
+    re-counting the waiting list: a new booking always takes the highest seq, so a new waiting
+    booking's position is the number waiting once it is added. Only bookings may be written in
+    that transaction while the dict is in use.
+    """
+    session_id, user_id, now = request.session_id, request.user_id, request.now
+    row = conn.execute(_BOOK, (user_id, now, session_id, now, now, user_id)).fetchone()
+    if row is not None:
+        status, seq = str(row[0]), int(row[1])
+        conn.execute(
+            "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
+            (session_id, user_id),
+        )
+        if request.answers:
+            conn.executemany(
+                "INSERT INTO session_answers (session_id, user_id, position, key, question, "
+                "answer) VALUES (?, ?, ?, ?, ?, ?)",
+                [(session_id, user_id, *a) for a in request.answers],
+            )
+        if status != "waiting":
+            return BookResult(status, seq)  # type: ignore[arg-type]
+        if waiting is None:
+            return BookResult(status, seq, _position(conn, session_id, seq))  # type: ignore[arg-type]
+        count = waiting.get(session_id)
+        count = _position(conn, session_id, seq) if count is None else count + 1
+        waiting[session_id] = count
+        return BookResult(status, seq, count)  # type: ignore[arg-type]
+    existing = conn.execute(
+        "SELECT status, seq FROM session_bookings WHERE session_id = ? AND user_id = ?",
+        (session_id, user_id),
+    ).fetchone()
+    if existing is not None and existing[0] == "confirmed":
+        return BookResult("already_confirmed", int(existing[1]))
+    if existing is not None and existing[0] == "waiting":
+        return BookResult("already_waiting", int(existing[1]),
+                          _position(conn, session_id, int(existing[1])))
+    session = conn.execute(
+        "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if session is None:
+        return BookResult("missing")
+    if session[0] != "open":
+        return BookResult("cancelled_session")
+    if session[1] <= now:
+        return BookResult("closed")
+    return BookResult("priority")
 
 
 class SessionRepository:
@@ -333,69 +426,31 @@ class SessionRepository:
         now: float,
         answers: Sequence[tuple[int, str, str, str]],
     ) -> BookResult:
-        """Book a place or a waiting-list spot. The decision is the single INSERT below; the
-        answers are written in the same transaction, so a booking never lacks its answers."""
+        """Book a place or a waiting-list spot, alone in its own transaction (see
+        :func:`book_sync`; a burst of bookings is written by :meth:`book_many` instead)."""
+        return await self.db.transaction(
+            lambda conn: book_sync(conn, BookRequest(session_id, user_id, now, tuple(answers)))
+        )
 
-        def work(conn: sqlite3.Connection) -> BookResult:
+    async def session_and_questions(
+        self, session_id: int
+    ) -> tuple[Session | None, list[sqlite3.Row]]:
+        """The session and its survey questions in one round trip (what booking needs)."""
+
+        def work(conn: sqlite3.Connection) -> tuple[Session | None, list[sqlite3.Row]]:
             row = conn.execute(
-                """
-                INSERT INTO session_bookings (session_id, user_id, status, seq, booked_at)
-                SELECT s.id, ?,
-                       CASE WHEN (SELECT COUNT(*) FROM session_bookings b
-                                  WHERE b.session_id = s.id AND b.status = 'confirmed') < s.capacity
-                             AND NOT EXISTS (SELECT 1 FROM session_bookings b
-                                             WHERE b.session_id = s.id AND b.status = 'waiting')
-                            THEN 'confirmed' ELSE 'waiting' END,
-                       (SELECT COALESCE(MAX(b.seq), 0) + 1 FROM session_bookings b
-                        WHERE b.session_id = s.id),
-                       ?
-                FROM sessions s
-                WHERE s.id = ? AND s.status = 'open' AND s.closes_at > ?
-                  AND (s.priority_until IS NULL OR s.priority_until <= ?
-                       OR EXISTS (SELECT 1 FROM session_priority p
-                                  WHERE p.session_id = s.id AND p.user_id = ?))
-                ON CONFLICT (session_id, user_id) DO UPDATE SET
-                    status = excluded.status, seq = excluded.seq, booked_at = excluded.booked_at,
-                    promoted_at = NULL, cancelled_at = NULL
-                WHERE session_bookings.status = 'cancelled'
-                RETURNING status, seq
-                """,
-                (user_id, now, session_id, now, now, user_id),
+                f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
-            if row is not None:
-                status, seq = str(row[0]), int(row[1])
-                conn.execute(
-                    "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
-                    (session_id, user_id),
-                )
-                conn.executemany(
-                    "INSERT INTO session_answers (session_id, user_id, position, key, question, "
-                    "answer) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(session_id, user_id, *a) for a in answers],
-                )
-                position = _position(conn, session_id, seq) if status == "waiting" else None
-                return BookResult(status, seq, position)  # type: ignore[arg-type]
-            existing = conn.execute(
-                "SELECT status, seq FROM session_bookings WHERE session_id = ? AND user_id = ?",
-                (session_id, user_id),
-            ).fetchone()
-            if existing is not None and existing[0] == "confirmed":
-                return BookResult("already_confirmed", int(existing[1]))
-            if existing is not None and existing[0] == "waiting":
-                return BookResult("already_waiting", int(existing[1]),
-                                  _position(conn, session_id, int(existing[1])))
-            session = conn.execute(
-                "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if session is None:
-                return BookResult("missing")
-            if session[0] != "open":
-                return BookResult("cancelled_session")
-            if session[1] <= now:
-                return BookResult("closed")
-            return BookResult("priority")
+            if row is None:
+                return None, []
+            questions = conn.execute(
+                "SELECT key, text, label, kind, options, required FROM session_questions "
+                "WHERE session_id = ? ORDER BY position",
+                (session_id,),
+            ).fetchall()
+            return _session(row), list(questions)
 
-        return await self.db.transaction(work)
+        return await self.db.run_sync(work)
 
     async def member_status(self, session_id: int, user_id: int) -> tuple[str, int | None] | None:
         """('confirmed', None), ('waiting', position) or None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -533,3 +534,167 @@ async def test_create_accepts_datetimes_and_numbers(clock: FakeClock, service: S
         starts=datetime(2030, 1, 5, 14, 0, tzinfo=UTC), capacity="3", tz=TZ,
     )
     assert second.number == 2
+
+
+# -- bookings in batches, the booking cache ----------------------------------------------------
+
+
+async def test_a_burst_is_written_in_few_transactions_with_answers_and_audit_rows(
+    db: Database, service: SessionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = await make(service, capacity=5)
+    await service.questions(sid)  # the cache is warm, as after someone pressed Book
+    transactions = 0
+    real = db.transaction
+
+    async def counting(fn):  # type: ignore[no-untyped-def]
+        nonlocal transactions
+        transactions += 1
+        return await real(fn)
+
+    monkeypatch.setattr(db, "transaction", counting)
+    members = list(range(1, 51))
+    outcomes = await asyncio.gather(*(service.book(sid, m, STORY_ANSWERS) for m in members))
+    assert transactions <= 2  # bookings that arrive together share one transaction
+    assert [o.status for o in outcomes] == ["confirmed"] * 5 + ["waiting"] * 45
+    assert [o.position for o in outcomes[5:]] == list(range(1, 46))
+    answers = await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM session_answers WHERE session_id = ? GROUP BY user_id",
+        (sid,),
+    )
+    assert {r[0]: r[1] for r in answers} == {m: 3 for m in members}
+    rows = [r for r in await service.audit.repo.rows(GUILD) if r.action.startswith("booking.")]
+    assert [r.action for r in rows] == ["booking.confirmed"] * 5 + ["booking.waiting"] * 45
+    refs = [json.loads(r.details)["user_id"] for r in rows]
+    assert all(isinstance(x, str) and len(x) == 32 for x in refs)  # ids are hashed
+    assert len(set(refs)) == 50
+    assert (await service.audit.verify(GUILD)).ok
+
+
+async def test_one_bad_booking_in_a_burst_fails_only_itself(
+    db: Database, service: SessionService
+) -> None:
+    sid = await make(service, capacity=3)
+    await service.questions(sid)
+    bad = {"experience": "Expert beyond words"}  # not one of the choices
+    results = await asyncio.gather(
+        *(service.book(sid, m, bad if m == 3 else {"experience": "New to it"})
+          for m in range(1, 7)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], InvalidInput)
+    assert [getattr(r, "status", None) for r in results] == [
+        "confirmed", "confirmed", None, "confirmed", "waiting", "waiting"]
+    assert await service.member_status(sid, 3) is None
+
+
+async def test_a_failing_batch_is_retried_one_by_one(
+    db: Database, service: SessionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.domain.session_service as module
+
+    sid = await make(service, capacity=2)
+    await service.questions(sid)
+    real = module.book_sync
+
+    def flaky(conn, request, waiting=None):  # type: ignore[no-untyped-def]
+        if request.user_id == 3:
+            raise RuntimeError("disk trouble for this one")
+        return real(conn, request, waiting)
+
+    monkeypatch.setattr(module, "book_sync", flaky)
+    results = await asyncio.gather(
+        *(service.book(sid, m, {"experience": "New to it"}) for m in range(1, 6)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[2], RuntimeError)
+    assert [getattr(r, "status", None) for r in results] == [
+        "confirmed", "confirmed", None, "waiting", "waiting"]
+    assert [o.position for o in results[3:]] == [1, 2]  # type: ignore[union-attr]
+    rows = await db.fetchall("SELECT user_id FROM session_bookings WHERE session_id = ?", (sid,))
+    assert sorted(r[0] for r in rows) == [1, 2, 4, 5]  # nothing half-written for member 3
+    assert await db.fetchval("SELECT COUNT(*) FROM session_answers WHERE user_id = 3") == 0
+    booked = [r for r in await service.audit.repo.rows(GUILD) if r.action.startswith("booking.")]
+    assert len(booked) == 4 and (await service.audit.verify(GUILD)).ok
+
+
+async def test_the_same_member_twice_in_one_burst_books_once(service: SessionService) -> None:
+    sid = await make(service, capacity=2)
+    await service.questions(sid)
+    first, second = await asyncio.gather(
+        service.book(sid, 1, STORY_ANSWERS), service.book(sid, 1, STORY_ANSWERS)
+    )
+    assert (first.status, second.status) == ("confirmed", "already_confirmed")
+    assert (await service.details(sid)).confirmed == 1
+
+
+async def test_refusals_in_a_burst_leave_the_others_booked(
+    db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
+) -> None:
+    first = await make(service, capacity=1)
+    first_number = (await service.get_by_id(first)).number  # type: ignore[union-attr]
+    for m in (1, 2, 3):
+        await service.book(first, m, {"experience": "New to it"})
+    repeat = await make(service, starts="in 10 days", capacity=5, repeat_of=first_number)
+    await service.questions(repeat)
+    results = await asyncio.gather(
+        *(service.book(repeat, m, {"experience": "New to it"}) for m in (2, 9, 3)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], Conflict)  # no priority: the window is for 2 and 3
+    assert [getattr(r, "status", None) for r in results] == ["confirmed", None, "confirmed"]
+
+
+async def test_an_already_booked_member_sees_their_status_whatever_they_typed(
+    service: SessionService,
+) -> None:
+    sid = await make(service, capacity=1)
+    await service.book(sid, 1, STORY_ANSWERS)
+    again = await service.book(sid, 1, {"experience": "not a choice"})
+    assert again.status == "already_confirmed"
+    with pytest.raises(InvalidInput):
+        await service.book(sid, 2, {"experience": "not a choice"})
+
+
+async def test_the_booking_cache_follows_every_change(
+    db: Database, clock: FakeClock, service: SessionService
+) -> None:
+    sid = await make(service, capacity=1, closes="in 2 days")
+    number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
+    assert [q.key for q in await service.questions(sid)] == ["experience", "aims", "barriers"]
+    # New questions: the next booking answers those, not the cached ones.
+    await service.set_questions(GUILD, number, actor_id=ORGANISER,
+                                texts=["How often? [Never; Weekly]"])
+    assert [q.key for q in await service.questions(sid)] == ["q1"]
+    with pytest.raises(InvalidInput):
+        await service.book(sid, 1, {"experience": "New to it"})
+    # A new title shows in the outcome; a raised capacity decides the place.
+    await service.edit(GUILD, number, actor_id=ORGANISER, title="Renamed", capacity=2, tz=TZ)
+    assert [(await service.book(sid, m, {"q1": "weekly"})).status for m in (1, 2, 3)] == [
+        "confirmed", "confirmed", "waiting"]
+    outcome = await service.book(sid, 1, {"q1": "weekly"})
+    assert outcome.session.title == "Renamed"
+    # The post is attached again (e.g. re-posted): the outcome carries the new message.
+    await service.attach_post(sid, CHANNEL, 424242)
+    assert (await service.book(sid, 1, {"q1": "weekly"})).session.message_id == 424242
+    await service.attach_event(sid, 777)
+    status = await service.member_status(sid, 1)
+    assert status is not None and status.session.event_id == 777
+    # Closing earlier, then cancelling: refused at once, whatever was cached.
+    await service.edit(GUILD, number, actor_id=ORGANISER, closes="in 1 hour", tz=TZ)
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(Conflict, match="closed"):
+        await service.book(sid, 4, {"q1": "weekly"})
+    assert await service.member_status(sid, 1) is not None  # cached again
+    await service.cancel(GUILD, number, actor_id=ORGANISER)
+    status = await service.member_status(sid, 1)
+    assert status is not None and status.session.is_cancelled
+    with pytest.raises(Conflict):
+        await service.book(sid, 4, {"q1": "weekly"})
+    # A discarded session is gone for booking too.
+    other = await make(service, capacity=1)
+    await service.questions(other)
+    await service.discard(other)
+    with pytest.raises(NotFound):
+        await service.book(other, 5, STORY_ANSWERS)
+    assert await service.questions(other) == []
