@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from typing import TYPE_CHECKING
 
@@ -13,6 +11,7 @@ from discord.ext import commands
 
 from bot.checks import ensure_organiser
 from bot.render import NO_MENTIONS
+from cogs._shared import csv_file
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -56,13 +55,8 @@ class AuditCog(commands.GroupCog, group_name="audit", group_description="The rec
             member = guild.get_member(user_id)
             return member.display_name if member else None
 
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(export.csv_rows(name_of))
         first, last = export.rows[0], export.rows[-1]
-        file = discord.File(
-            io.BytesIO(buffer.getvalue().encode("utf-8")),
-            filename=f"audit-{guild.id}-{first.seq}-{last.seq}.csv",
-        )
+        file = csv_file(export.csv_rows(name_of), f"audit-{guild.id}-{first.seq}-{last.seq}.csv")
         await interaction.followup.send(
             f"{len(export.rows)} decisions recorded (rows {first.seq} to {last.seq}). "
             "Each row carries the hash of the row before it; check the file with "

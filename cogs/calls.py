@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from typing import TYPE_CHECKING
 
@@ -24,8 +22,10 @@ from bot.domain.call_service import (
 )
 from bot.domain.errors import InvalidInput
 from bot.notify import emoji_key_of, reaction_emoji, remove_reaction, send_dm
+from bot.options import number_option
 from bot.render import NO_MENTIONS, clip, mention, ts, when
 from bot.scheduling import RetryLater
+from cogs._shared import csv_file, transient
 from db.repositories.calls import Call, ReactionResult
 from db.repositories.jobs import Job
 
@@ -83,33 +83,11 @@ async def call_instructions(bot: CoproBot, call: Call) -> str:
     return how
 
 
-class CallNumber(app_commands.Transformer):
-    """A call chosen by number, with autocomplete of this server's calls."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.integer
-
-    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
-        return int(value)
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: int | float | str
-    ) -> list[app_commands.Choice[int]]:
-        bot: CoproBot = interaction.client  # type: ignore[assignment]
-        if interaction.guild_id is None:
-            return []
-        calls = await bot.services.calls.search(interaction.guild_id, str(value or ""))
-        return [
-            app_commands.Choice(
-                name=clip(f"#{c.number} {c.title} ({STATUS_WORDS[c.status].lower()})", 100),
-                value=c.number,
-            )
-            for c in calls
-        ]
-
-
-CallOption = app_commands.Transform[int, CallNumber]
+CallOption = number_option(
+    lambda bot, guild_id, text: bot.services.calls.search(guild_id, text),
+    lambda bot, c: f"#{c.number} {c.title} ({STATUS_WORDS[c.status].lower()})",
+)
+"""A call chosen by number, with autocomplete of this server's calls."""
 
 
 @app_commands.guild_only()
@@ -306,10 +284,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                 ])
             if not entry.signups:
                 lines.append("Nobody yet.")
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        file = discord.File(io.BytesIO(buffer.getvalue().encode("utf-8")),
-                            filename=f"call-{found.number}-volunteers.csv")
+        file = csv_file(rows, f"call-{found.number}-volunteers.csv")
         await interaction.response.send_message(
             clip("\n".join(lines), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -383,7 +358,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         except discord.NotFound:
             log.warning("call %s closed, but its post is gone", call_id)
         except discord.HTTPException as exc:
-            if exc.status == 429 or exc.status >= 500:
+            if transient(exc):
                 raise RetryLater(f"Discord {exc.status} while editing the call post") from exc
             log.warning("call %s closed, but its post could not be edited: %s", call_id, exc)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -14,15 +13,16 @@ from discord.ext import commands
 
 from bot.checks import ensure_organiser
 from bot.domain import feedback as words
-from bot.domain.delivery import nonce_for
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback import QUESTIONS
 from bot.domain.feedback_service import REMIND_JOB, FeedbackService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
-from bot.render import NO_MENTIONS, clip, mention, mentions_for, when
-from bot.scheduling import RetryLater
+from bot.options import number_option
+from bot.render import NO_MENTIONS, clip, mention, when
 from bot.timeparse import format_duration
+from cogs._shared import MAX_MESSAGE, delivered, role_members, send_mentioning
+from cogs._shared import mention_groups as mention_groups  # its old home; tests import it here
 from cogs.calls import CallOption
 from db.repositories.feedback import FeedbackRound
 from db.repositories.jobs import Job
@@ -32,97 +32,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 2000
-
-
 def thread_link(round: FeedbackRound) -> str:
     return f"https://discord.com/channels/{round.guild_id}/{round.thread_id or round.channel_id}"
 
 
-def transient(exc: discord.HTTPException) -> bool:
-    return exc.status >= 500 or exc.status == 429
-
-
-def mention_groups(user_ids: list[int], room: int = 1500, most: int = 100) -> list[list[int]]:
-    """Members split into groups whose mentions fit in a message (Discord allows at most 100
-    users in one message's allowed mentions)."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    length = 0
-    for user in user_ids:
-        size = len(mention(user)) + 1
-        if current and (length + size > room or len(current) >= most):
-            groups.append(current)
-            current, length = [], 0
-        current.append(user)
-        length += size
-    if current:
-        groups.append(current)
-    return groups
-
-
-def mentions_text(user_ids: list[int]) -> str:
-    return " ".join(mention(u) for u in user_ids)
-
-
-async def send_mentioning(
-    target: discord.abc.Messageable,
-    render: Callable[[str], Awaitable[str]],
-    user_ids: list[int],
-    *,
-    nonce: str | None = None,
-    **kwargs: Any,
-) -> discord.Message:
-    """Send ``await render(mentions)``, pinging exactly ``user_ids`` once each (the mentions go
-    on in follow-up messages if they don't fit). Returns the first message.
-
-    ``nonce`` (a delivery's nonce, bot/domain/delivery.py) makes a re-send after a crash return
-    the messages Discord already made; follow-ups get nonces derived from it."""
-    groups = mention_groups(user_ids)
-    first_group = groups[0] if groups else []
-    first_text = await render(mentions_text(first_group))
-    if len(first_text) > MAX_MESSAGE:
-        first_text, first_group = await render(""), []
-    else:
-        groups = groups[1:]
-    if nonce is not None:
-        kwargs["nonce"] = nonce
-    first = await target.send(
-        clip(first_text, MAX_MESSAGE), allowed_mentions=mentions_for(first_group), **kwargs
-    )
-    for i, group in enumerate(groups, start=1):
-        extra: dict[str, Any] = {"nonce": nonce_for(f"{nonce}:{i}")} if nonce is not None else {}
-        await target.send(mentions_text(group), allowed_mentions=mentions_for(group), **extra)
-    return first
-
-
-class RoundNumber(app_commands.Transformer):
-    """A feedback round chosen by number, with autocomplete of this server's rounds."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.integer
-
-    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
-        return int(value)
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: int | float | str
-    ) -> list[app_commands.Choice[int]]:
-        bot: CoproBot = interaction.client  # type: ignore[assignment]
-        if interaction.guild_id is None:
-            return []
-        rounds = await bot.services.feedback.search(interaction.guild_id, str(value or ""))
-        return [
-            app_commands.Choice(
-                name=clip(f"#{r.number} {r.title} ({'open' if r.is_open else 'closed'})", 100),
-                value=r.number,
-            )
-            for r in rounds
-        ]
-
-
-RoundOption = app_commands.Transform[int, RoundNumber]
+RoundOption = number_option(
+    lambda bot, guild_id, text: bot.services.feedback.search(guild_id, text),
+    lambda bot, r: f"#{r.number} {r.title} ({'open' if r.is_open else 'closed'})",
+)
+"""A feedback round chosen by number, with autocomplete of this server's rounds."""
 
 
 class FeedbackModal(discord.ui.Modal):
@@ -219,13 +137,9 @@ class DiscordNudges:
             round.guild_id, words.REMINDER_DM, title=round.title, deadline=when(round.closes_at),
             link=thread_link(round),
         )
-        try:
-            return await send_dm(self.bot, user_id, text, nonce=nonce) is not None
-        except discord.HTTPException as exc:
-            if transient(exc):
-                raise RetryLater(f"DM failed: {exc.status}") from exc
-            log.warning("could not DM a feedback reminder to %s: %s", user_id, exc)
-            return False
+        return await delivered(
+            send_dm(self.bot, user_id, text, nonce=nonce), f"a feedback reminder DM to {user_id}"
+        )
 
     async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
         if round.thread_id is None:
@@ -238,14 +152,10 @@ class DiscordNudges:
                 deadline=when(round.closes_at),
             )
 
-        try:
-            await send_mentioning(thread, render, user_ids, nonce=nonce)
-        except discord.HTTPException as exc:
-            if transient(exc):
-                raise RetryLater(f"thread post failed: {exc.status}") from exc
-            log.warning("could not post a feedback reminder in thread %s: %s", round.thread_id, exc)
-            return False
-        return True
+        return await delivered(
+            send_mentioning(thread, render, user_ids, nonce=nonce),
+            f"a feedback reminder in thread {round.thread_id}",
+        )
 
 
 @app_commands.guild_only()
@@ -357,9 +267,7 @@ class FeedbackCog(
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.ForumChannel):
             raise InvalidInput("Please pick a text channel or a forum channel for the thread.")
-        if role is not None and role.is_default():
-            raise InvalidInput("Please choose a specific role rather than @everyone.")
-        members = [m.id for m in role.members if not m.bot] if role is not None else []
+        members = role_members(role)
         opened = await self.service.open(
             guild_id=interaction.guild.id, author_id=interaction.user.id, title=title, plan=plan,
             channel_id=target.id, call_number=call, role_id=role.id if role else None,

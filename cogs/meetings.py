@@ -17,11 +17,11 @@ from bot.domain.errors import InvalidInput
 from bot.domain.meeting_service import REMIND_JOB, MeetingService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
+from bot.options import number_option
 from bot.render import NO_MENTIONS, clip, ts, when
-from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
+from cogs._shared import create_event, delivered, role_members, send_mentioning
 from cogs.calls import CallOption
-from cogs.feedback import send_mentioning, transient
 from db.repositories.jobs import Job
 from db.repositories.meetings import Meeting
 
@@ -43,34 +43,13 @@ def post_link(meeting: Meeting) -> str:
     return f"https://discord.com/channels/{meeting.guild_id}/{meeting.channel_id}/{meeting.message_id}"
 
 
-class MeetingNumber(app_commands.Transformer):
-    """A meeting chosen by number, with autocomplete of this server's meetings."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.integer
-
-    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
-        return int(value)
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: int | float | str
-    ) -> list[app_commands.Choice[int]]:
-        bot: CoproBot = interaction.client  # type: ignore[assignment]
-        if interaction.guild_id is None:
-            return []
-        found = await bot.services.meetings.search(interaction.guild_id, str(value or ""))
-        return [
-            app_commands.Choice(
-                name=clip(f"#{m.number} {m.title} ({m.status}, "
-                          f"{from_unix(m.starts_at):%Y-%m-%d %H:%M} UTC)", 100),
-                value=m.number,
-            )
-            for m in found
-        ]
-
-
-MeetingOption = app_commands.Transform[int, MeetingNumber]
+MeetingOption = number_option(
+    lambda bot, guild_id, text: bot.services.meetings.search(guild_id, text),
+    lambda bot, m: (
+        f"#{m.number} {m.title} ({m.status}, {from_unix(m.starts_at):%Y-%m-%d %H:%M} UTC)"
+    ),
+)
+"""A meeting chosen by number, with autocomplete of this server's meetings."""
 
 
 class MeetingDmButton(
@@ -139,27 +118,19 @@ class DiscordMeetingReminders:
                 starts=when(meeting.starts_at), where=where_text(meeting),
             )
 
-        try:
-            await send_mentioning(channel, render, audience, nonce=nonce)
-        except discord.HTTPException as exc:
-            if transient(exc):
-                raise RetryLater(f"reminder post failed: {exc.status}") from exc
-            log.warning("could not post a reminder for meeting %s: %s", meeting.id, exc)
-            return False
-        return True
+        return await delivered(
+            send_mentioning(channel, render, audience, nonce=nonce),
+            f"a reminder post for meeting {meeting.id}",
+        )
 
     async def dm_reminder(self, meeting: Meeting, user_id: int, *, nonce: str) -> bool:
         text = await self.bot.services.wording.render(
             meeting.guild_id, words.REMINDER_DM, title=meeting.title,
             starts=when(meeting.starts_at), where=where_text(meeting), link=post_link(meeting),
         )
-        try:
-            return await send_dm(self.bot, user_id, text, nonce=nonce) is not None
-        except discord.HTTPException as exc:
-            if transient(exc):
-                raise RetryLater(f"DM failed: {exc.status}") from exc
-            log.warning("could not DM a meeting reminder to %s: %s", user_id, exc)
-            return False
+        return await delivered(
+            send_dm(self.bot, user_id, text, nonce=nonce), f"a meeting reminder DM to {user_id}"
+        )
 
 
 @app_commands.guild_only()
@@ -215,9 +186,7 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
             raise InvalidInput("Please pick a text channel for the meeting post.")
         if where and voice is not None:
             raise InvalidInput("Please give either `where` or `voice`, not both.")
-        if role is not None and role.is_default():
-            raise InvalidInput("Please choose a specific role rather than @everyone.")
-        members = [m.id for m in role.members if not m.bot] if role is not None else []
+        members = role_members(role)
         made = await self.service.create(
             guild_id=guild.id, author_id=interaction.user.id, title=title, starts=starts,
             channel_id=target.id, duration=duration, call_number=call,
@@ -261,36 +230,15 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
         voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
     ) -> str:
         """Make the matching scheduled event; a note for the organiser if it could not be made."""
-        common = {
-            "name": clip(meeting.title, 100),
-            "start_time": from_unix(meeting.starts_at),
-            "end_time": from_unix(meeting.ends_at),
-            "privacy_level": discord.PrivacyLevel.guild_only,
-            "description": clip(f"Meeting #{meeting.number}. Details: {link}", 1000),
-        }
-        try:
-            if voice is not None:
-                kind = (
-                    discord.EntityType.stage_instance if isinstance(voice, discord.StageChannel)
-                    else discord.EntityType.voice
-                )
-                event = await guild.create_scheduled_event(entity_type=kind, channel=voice, **common)
-            else:
-                event = await guild.create_scheduled_event(
-                    entity_type=discord.EntityType.external,
-                    location=clip(meeting.location or link, 100), **common,
-                )
-        except discord.Forbidden:
-            return (
-                "\nI couldn't create a server event because I don't have the **Manage Events** "
-                "permission (Create Events). The meeting and its reminders work without it; give "
-                "me that permission to get events for the next meetings."
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not create an event for meeting %s: %s", meeting.id, exc)
-            return f"\nI couldn't create a server event (Discord said {exc.status}); the meeting still works."
-        await self.service.set_event(meeting.id, event.id)
-        return f"\nServer event: {event.url}"
+        return await create_event(
+            guild, what="meeting", item_id=meeting.id, title=meeting.title,
+            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
+            description=f"Meeting #{meeting.number}. Details: {link}", voice=voice,
+            location=meeting.location or link,
+            works_without="The meeting and its reminders work without it; give me that "
+            "permission to get events for the next meetings.",
+            save=lambda event_id: self.service.set_event(meeting.id, event_id),
+        )
 
     @app_commands.command(name="list")
     async def list_meetings(self, interaction: discord.Interaction) -> None:

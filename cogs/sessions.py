@@ -8,7 +8,6 @@ Survey answers are only ever shown to organisers, ephemerally or in a CSV file.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -41,9 +40,11 @@ from bot.domain.sessions import (
 from bot.domain.wording import Template, WordingService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
+from bot.options import number_option
 from bot.render import NO_MENTIONS, clip, mention, mentions_for, ts
 from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
+from cogs._shared import create_event, csv_file, delivered, transient
 from db.repositories.jobs import Job
 from db.repositories.sessions import Session
 
@@ -65,10 +66,6 @@ def _cog(interaction: discord.Interaction) -> Sessions:
     cog = interaction.client.get_cog("Sessions")  # type: ignore[attr-defined]
     assert isinstance(cog, Sessions)
     return cog
-
-
-def _transient(exc: discord.HTTPException) -> bool:
-    return exc.status >= 500 or exc.status == 429
 
 
 # -- persistent buttons ---------------------------------------------------------------------------
@@ -293,14 +290,8 @@ class DiscordMessenger:
         extra = await self._feedback_view(feedback_session)
         if nonce is not None:
             extra["nonce"] = nonce
-        try:
-            return await send_dm(self.bot, user_id, clip(text, 2000), **extra) is not None
-        except discord.HTTPException as exc:
-            if _transient(exc):
-                raise RetryLater(f"Discord said {exc.status} to a DM") from exc
-            log.warning("could not DM %s (Discord said %s); a channel mention instead",
-                        user_id, exc.status)
-            return False
+        return await delivered(send_dm(self.bot, user_id, clip(text, 2000), **extra),
+                               f"a DM to {user_id}")
 
     async def post(
         self, channel_id: int, text: str, *, mention_ids: Sequence[int],
@@ -310,16 +301,10 @@ class DiscordMessenger:
         if nonce is not None:
             extra["nonce"] = nonce
         channel = self.bot.get_partial_messageable(channel_id)
-        try:
-            await channel.send(clip(text, 2000), allowed_mentions=mentions_for(mention_ids), **extra)
-        except (discord.Forbidden, discord.NotFound):
-            return False
-        except discord.HTTPException as exc:
-            if _transient(exc):
-                raise RetryLater(f"Discord said {exc.status} to a channel post") from exc
-            log.warning("could not post in channel %s (Discord said %s)", channel_id, exc.status)
-            return False
-        return True
+        return await delivered(
+            channel.send(clip(text, 2000), allowed_mentions=mentions_for(mention_ids), **extra),
+            f"a post in channel {channel_id}",
+        )
 
     async def refresh(self, session_id: int) -> None:
         """Edit the post now, inside the job (a queued edit could be lost at shutdown)."""
@@ -328,7 +313,7 @@ class DiscordMessenger:
         except (discord.Forbidden, discord.NotFound) as exc:
             log.warning("could not refresh the post of session %s: %s", session_id, exc)
         except discord.HTTPException as exc:
-            if _transient(exc):
+            if transient(exc):
                 raise RetryLater(f"Discord said {exc.status} to a post edit") from exc
             log.warning("could not refresh the post of session %s: %s", session_id, exc)
 
@@ -336,39 +321,11 @@ class DiscordMessenger:
 # -- the cog ----------------------------------------------------------------------------------------
 
 
-class SessionNumber(app_commands.Transformer):
-    """A session chosen by number, with autocomplete of this server's sessions."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.integer
-
-    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
-        return int(value)
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: int | float | str
-    ) -> list[app_commands.Choice[int]]:
-        bot: CoproBot = interaction.client  # type: ignore[assignment]
-        if interaction.guild_id is None:
-            return []
-        service = bot.services.sessions
-        found = await service.search(interaction.guild_id, str(value or ""))
-        return [
-            app_commands.Choice(
-                name=clip(f"#{s.number} {s.title} ({service.state_word(s)})", 100), value=s.number
-            )
-            for s in found
-        ]
-
-
-SessionOption = app_commands.Transform[int, SessionNumber]
-
-
-def _csv_file(rows: list[list[str]], filename: str) -> discord.File:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return discord.File(io.BytesIO(buffer.getvalue().encode("utf-8")), filename=filename)
+SessionOption = number_option(
+    lambda bot, guild_id, text: bot.services.sessions.search(guild_id, text),
+    lambda bot, s: f"#{s.number} {s.title} ({bot.services.sessions.state_word(s)})",
+)
+"""A session chosen by number, with autocomplete of this server's sessions."""
 
 
 def _utc(seconds: float | None) -> str:
@@ -570,32 +527,14 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
     ) -> str:
         """Make the matching server event; a note for the organiser if it could not be made."""
-        common: dict[str, Any] = {
-            "name": clip(session.title, 100),
-            "start_time": from_unix(session.starts_at),
-            "end_time": from_unix(session.ends_at),
-            "privacy_level": discord.PrivacyLevel.guild_only,
-            "description": clip(f"Session #{session.number}. Book a place on the post: {link}", 1000),
-        }
-        try:
-            if voice is not None:
-                kind = (discord.EntityType.stage_instance if isinstance(voice, discord.StageChannel)
-                        else discord.EntityType.voice)
-                event = await guild.create_scheduled_event(entity_type=kind, channel=voice, **common)
-            else:
-                event = await guild.create_scheduled_event(
-                    entity_type=discord.EntityType.external, location=clip(link, 100), **common
-                )
-        except discord.Forbidden:
-            return (
-                "\nI couldn't create a server event because I don't have the **Manage Events** "
-                "permission (Create Events). The session, bookings and reminders work without it."
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not create an event for session %s: %s", session.id, exc)
-            return f"\nI couldn't create a server event (Discord said {exc.status}); the session still works."
-        await self.sessions.attach_event(session.id, event.id)
-        return f"\nServer event: {event.url}"
+        return await create_event(
+            guild, what="session", item_id=session.id, title=session.title,
+            starts_at=session.starts_at, ends_at=session.ends_at,
+            description=f"Session #{session.number}. Book a place on the post: {link}",
+            voice=voice, location=link,
+            works_without="The session, bookings and reminders work without it.",
+            save=lambda event_id: self.sessions.attach_event(session.id, event_id),
+        )
 
     async def _event(self, session: Session) -> discord.ScheduledEvent | None:
         guild = self.bot.get_guild(session.guild_id)
@@ -721,7 +660,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
                          _utc(a.promoted_at), *(a.answers.get(q.key, "") for q in questions)])
         await interaction.response.send_message(
             clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS,
-            file=_csv_file(rows, f"session-{found.number}-attendees.csv"),
+            file=csv_file(rows, f"session-{found.number}-attendees.csv"),
         )
 
     @app_commands.command(name="survey")
@@ -758,7 +697,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
                 member = guild.get_member(a.user_id)
                 rows.append([a.status, str(a.user_id), member.display_name if member else "",
                              *(a.answers.get(q.key, "") for q in questions)])
-            files.append(_csv_file(rows, f"session-{found.number}-survey.csv"))
+            files.append(csv_file(rows, f"session-{found.number}-survey.csv"))
         await interaction.response.send_message(text, ephemeral=True, files=files,
                                                 allowed_mentions=NO_MENTIONS)
 
@@ -835,7 +774,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
                           r.useful, r.better, _utc(r.submitted_at)])
         await interaction.response.send_message(
             clip(text, 2000), ephemeral=True, allowed_mentions=NO_MENTIONS,
-            file=_csv_file(table, f"session-{found.number}-evaluation.csv"),
+            file=csv_file(table, f"session-{found.number}-evaluation.csv"),
         )
 
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.domain.audience_reminders import ReminderJobs, merge_audience, resolve_audience
 from bot.domain.audit import AuditService
 from bot.domain.delivery import DM, DeliveryRun
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Conflict, NotAllowed, NotFound
 from bot.domain.feedback import (
     DEFAULT_CLOSE_AFTER,
     build_summary,
@@ -48,15 +49,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REMIND_JOB = "feedback.remind"
-
-
-def job_prefix(round_id: int) -> str:
-    return f"feedback:{round_id}:"
-
-
-def remind_key(round_id: int, offset_seconds: int) -> str:
-    return f"{job_prefix(round_id)}remind:{offset_seconds}"
+REMINDERS = ReminderJobs(kind="feedback.remind", prefix="feedback", id_field="round_id")
+REMIND_JOB = REMINDERS.kind
 
 
 class FeedbackNotifier(Protocol):
@@ -107,15 +101,6 @@ class ReminderOutcome:
     unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
 
 
-def merge_audience(*groups: Sequence[int]) -> list[int]:
-    """Members of all groups, first appearance first, no duplicates."""
-    seen: dict[int, None] = {}
-    for group in groups:
-        for user in group:
-            seen.setdefault(int(user), None)
-    return list(seen)
-
-
 class FeedbackService:
     def __init__(
         self,
@@ -153,27 +138,14 @@ class FeedbackService:
         now = self.clock.now()
         clean_title = validate_title(title)
         clean_plan = validate_plan(plan)
-        if call_number is None and role_id is None:
-            raise InvalidInput(
-                "Please choose who the feedback is from: a `call` (its drawn group and the "
-                "reviewers who accepted) and/or a `role`."
-            )
-        call_id: int | None = None
-        from_call: list[int] = []
-        if call_number is not None:
-            call = await self.calls.by_number(guild_id, call_number)
-            if call is None:
-                raise NotFound(
-                    f"There is no call #{call_number} in this server. `/call list` shows them."
-                )
-            call_id = call.id
-            from_call = await call_audience(self.db, call.id)
-        audience = merge_audience(from_call, role_member_ids if role_id is not None else ())
-        if not audience:
-            raise InvalidInput(
-                "Nobody would be asked: the call has no drawn group or accepted reviewers yet, "
-                "and the role has no members. Run the draw first, or choose a role with members."
-            )
+        call_id, audience = await resolve_audience(
+            self.calls, guild_id=guild_id, call_number=call_number, role_id=role_id,
+            role_member_ids=role_member_ids, people_of_call=call_audience,
+            choose="Please choose who the feedback is from: a `call` (its drawn group and the "
+            "reviewers who accepted) and/or a `role`.",
+            nobody="Nobody would be asked: the call has no drawn group or accepted reviewers "
+            "yet, and the role has no members. Run the draw first, or choose a role with members.",
+        )
         closes_at = (
             parse_when(closes, tz=tz, now=now) if closes and closes.strip()
             else now + DEFAULT_CLOSE_AFTER
@@ -185,13 +157,7 @@ class FeedbackService:
             reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
             created_at=now.timestamp(), audience=audience,
         )
-        if self.jobs is not None:
-            for offset in made.reminders:
-                await self.jobs.schedule(
-                    remind_key(made.id, offset), REMIND_JOB,
-                    closes_at - timedelta(seconds=offset),
-                    {"round_id": made.id, "offset": offset}, guild_id=guild_id,
-                )
+        await REMINDERS.schedule(self.jobs, made.id, closes_at, made.reminders, guild_id=guild_id)
         await self.audit.record(
             guild_id, author_id, "feedback.opened", f"feedback:{made.number}",
             title=clean_title, call_id=call_id, role_id=role_id, audience=len(audience),
@@ -208,8 +174,7 @@ class FeedbackService:
 
     async def discard(self, round_id: int) -> None:
         """Remove a round whose thread could not be made (nobody could have answered)."""
-        if self.jobs is not None:
-            await self.jobs.cancel_prefix(job_prefix(round_id))
+        await REMINDERS.cancel(self.jobs, round_id)
         await self.repo.delete(round_id)
 
     async def get(self, guild_id: int, number: int) -> FeedbackRound:
@@ -286,8 +251,7 @@ class FeedbackService:
         closed = await self.repo.close(found.id, self.clock.now().timestamp(), "organiser")
         if closed is None:
             raise Conflict(f"Feedback round #{number} is already closed.")
-        if self.jobs is not None:
-            await self.jobs.cancel_prefix(job_prefix(found.id))
+        await REMINDERS.cancel(self.jobs, found.id)
         await self.audit.record(guild_id, author_id, "feedback.closed", f"feedback:{number}")
         return closed
 
@@ -374,7 +338,7 @@ class FeedbackService:
         current: FeedbackRound = found
         waiting = await self.repo.not_responded(round_id)
         run = DeliveryRun(self.repo.deliveries_log, self.clock, round_id, offset,
-                          remind_key(round_id, offset))
+                          REMINDERS.key(round_id, offset))
         outcome.unknown = await run.start([(u, DM) for u in waiting])
 
         async def dm(user_id: int, nonce: str) -> bool:
@@ -393,6 +357,4 @@ class FeedbackService:
         return outcome
 
     async def handle_reminder_job(self, job: Job, notifier: FeedbackNotifier) -> ReminderOutcome:
-        return await self.run_reminder(
-            int(job.payload["round_id"]), int(job.payload["offset"]), notifier
-        )
+        return await self.run_reminder(*REMINDERS.payload(job), notifier)

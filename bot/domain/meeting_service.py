@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.domain.audience_reminders import ReminderJobs, resolve_audience
 from bot.domain.audit import AuditService
 from bot.domain.delivery import CHANNEL, DM, DeliveryRun
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.domain.feedback_service import merge_audience
+from bot.domain.errors import Conflict, NotAllowed, NotFound
 from bot.domain.meetings import (
     meeting_reminders,
     parse_meeting_duration,
@@ -38,15 +38,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REMIND_JOB = "meeting.remind"
-
-
-def job_prefix(meeting_id: int) -> str:
-    return f"meeting:{meeting_id}:"
-
-
-def remind_key(meeting_id: int, offset_seconds: int) -> str:
-    return f"{job_prefix(meeting_id)}remind:{offset_seconds}"
+REMINDERS = ReminderJobs(kind="meeting.remind", prefix="meeting", id_field="meeting_id")
+REMIND_JOB = REMINDERS.kind
 
 
 class MeetingNotifier(Protocol):
@@ -114,26 +107,14 @@ class MeetingService:
         clean_title = validate_meeting_title(title)
         location = validate_location(where)
         length = parse_meeting_duration(duration)
-        if call_number is None and role_id is None:
-            raise InvalidInput(
-                "Please choose who the meeting is for: a `call` (its drawn group) and/or a `role`."
-            )
-        call_id: int | None = None
-        group: list[int] = []
-        if call_number is not None:
-            call = await self.calls.by_number(guild_id, call_number)
-            if call is None:
-                raise NotFound(
-                    f"There is no call #{call_number} in this server. `/call list` shows them."
-                )
-            call_id = call.id
-            group = await drawn_group(self.db, call.id)
-        audience = merge_audience(group, role_member_ids if role_id is not None else ())
-        if not audience:
-            raise InvalidInput(
-                "Nobody would be invited: the call has no drawn group yet and the role has no "
-                "members. Run the draw first, or choose a role with members."
-            )
+        call_id, audience = await resolve_audience(
+            self.calls, guild_id=guild_id, call_number=call_number, role_id=role_id,
+            role_member_ids=role_member_ids, people_of_call=drawn_group,
+            choose="Please choose who the meeting is for: a `call` (its drawn group) and/or a "
+            "`role`.",
+            nobody="Nobody would be invited: the call has no drawn group yet and the role has no "
+            "members. Run the draw first, or choose a role with members.",
+        )
         starts_at = parse_when(starts, tz=tz, now=now)
         offsets = meeting_reminders(reminders, starts_at=starts_at, now=now)
         made = await self.repo.create(
@@ -143,12 +124,7 @@ class MeetingService:
             reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
             created_at=now.timestamp(), audience=audience,
         )
-        if self.jobs is not None:
-            for offset in made.reminders:
-                await self.jobs.schedule(
-                    remind_key(made.id, offset), REMIND_JOB, starts_at - timedelta(seconds=offset),
-                    {"meeting_id": made.id, "offset": offset}, guild_id=guild_id,
-                )
+        await REMINDERS.schedule(self.jobs, made.id, starts_at, made.reminders, guild_id=guild_id)
         await self.audit.record(
             guild_id, author_id, "meeting.created", f"meeting:{made.number}", title=clean_title,
             starts_at=made.starts_at, call_id=call_id, role_id=role_id, audience=len(audience),
@@ -164,8 +140,7 @@ class MeetingService:
 
     async def discard(self, meeting_id: int) -> None:
         """Remove a meeting whose post could not be made."""
-        if self.jobs is not None:
-            await self.jobs.cancel_prefix(job_prefix(meeting_id))
+        await REMINDERS.cancel(self.jobs, meeting_id)
         await self.repo.delete(meeting_id)
 
     async def get(self, guild_id: int, number: int) -> Meeting:
@@ -195,8 +170,7 @@ class MeetingService:
         cancelled = await self.repo.cancel(found.id, self.clock.now().timestamp())
         if cancelled is None:
             raise Conflict(f"Meeting #{number} is already cancelled.")
-        if self.jobs is not None:
-            await self.jobs.cancel_prefix(job_prefix(found.id))
+        await REMINDERS.cancel(self.jobs, found.id)
         await self.audit.record(guild_id, author_id, "meeting.cancelled", f"meeting:{number}")
         return cancelled, await self.repo.audience(found.id)
 
@@ -235,7 +209,7 @@ class MeetingService:
         audience = await self.repo.audience(meeting_id)
         opted_in = await self.repo.dm_recipients(meeting_id)
         run = DeliveryRun(self.repo.deliveries_log, self.clock, meeting_id, offset,
-                          remind_key(meeting_id, offset))
+                          REMINDERS.key(meeting_id, offset))
         outcome.unknown = await run.start(
             [(POST_RECIPIENT, CHANNEL), *((u, DM) for u in opted_in)]
         )
@@ -253,6 +227,4 @@ class MeetingService:
         return outcome
 
     async def handle_reminder_job(self, job: Job, notifier: MeetingNotifier) -> MeetingReminderOutcome:
-        return await self.run_reminder(
-            int(job.payload["meeting_id"]), int(job.payload["offset"]), notifier
-        )
+        return await self.run_reminder(*REMINDERS.payload(job), notifier)

@@ -188,7 +188,7 @@ async def test_live_reactions_during_reconcile_win(db: Database, clock: FakeCloc
 
 async def test_reopen_refused_once_drawn(db: Database, clock: FakeClock) -> None:
     service = CallService(db, clock)
-    call_id, msg = await make_call(service)
+    call_id, _msg = await make_call(service)
     await service.close(call_id)
     await db.execute(
         "INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json, "

@@ -93,6 +93,6 @@ async def test_returning_writes_and_transactions_interleave_safely(db: Database)
     results = await asyncio.gather(*(f(i) for i in range(50) for f in (upsert, tx)),
                                    return_exceptions=True)
     assert [r for r in results if isinstance(r, BaseException)] == []
-    assert not db.conn._conn.in_transaction  # noqa: SLF001
+    assert not db.conn._conn.in_transaction
     assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 50
     assert await db.fetchval("SELECT COUNT(*) FROM scheduled_jobs") == 50
