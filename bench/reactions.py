@@ -151,16 +151,20 @@ async def _check_rows(conn: Any, payloads: list[tuple[int, str, str]]) -> tuple[
 
 async def _settle(cfg: Config, observe: float | None) -> tuple[bool, int]:
     """Wait for the handlers (all, or for ``observe`` seconds); (all finished, stopped count)."""
+    # The handlers (discord.py's event tasks) and the paced worker that sends their courtesy
+    # DMs (bot.notify.DmQueue, task "dm-queue").
     if observe is None:
         await drain_tasks("discord.py", cfg.timeout)
+        await drain_tasks("dm-queue", cfg.timeout)
         return True, 0
     try:
         await drain_tasks("discord.py", observe)
+        await drain_tasks("dm-queue", observe)
         return True, 0
     except TimeoutError:
         me = asyncio.current_task()
         pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()
-                   and t.get_name().startswith("discord.py")]
+                   and t.get_name().startswith(("discord.py", "dm-queue"))]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -14,6 +14,7 @@ from discord.ext import commands
 import cogs
 from bot.clock import Clock, SystemClock
 from bot.errors import on_tree_error
+from bot.notify import DmQueue
 from bot.post_updates import PostUpdater
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
@@ -72,6 +73,7 @@ class CoproBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.services: Services = build_services(db, self.clock, jobs, settings.default_timezone)
         self.posts = PostUpdater(post_interval)
+        self.dm_queue = DmQueue(self)
         self.started = asyncio.Event()
 
     async def setup_hook(self) -> None:
@@ -104,6 +106,7 @@ class CoproBot(commands.Bot):
 
     async def close(self) -> None:
         await self.posts.close()
+        await self.dm_queue.close()
         await self.services.calls.close_writer()
         await self.services.sessions.close_writer()
         await self.jobs.shutdown()

@@ -9,7 +9,15 @@ from typing import Any
 
 import discord
 
-__all__ = ["emoji_key_of", "reaction_emoji", "remove_reaction", "send_dm"]
+__all__ = [
+    "DmQueue",
+    "RateLimiter",
+    "dm_limiter",
+    "emoji_key_of",
+    "reaction_emoji",
+    "remove_reaction",
+    "send_dm",
+]
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +107,43 @@ async def remove_reaction(
     except discord.Forbidden:
         log.warning("missing Manage Messages to remove a reaction in channel %s", channel_id)
         return False
+
+
+class DmQueue:
+    """Courtesy DMs (sign-up confirmations) sent by one paced worker, in order.
+
+    A burst of 500 sign-ups would otherwise leave 500 handlers waiting on the DM bucket; here
+    each handler only enqueues, and the worker drains the queue at the bucket's pace. These DMs
+    are a courtesy: one that fails (closed DMs, Discord error) is logged and dropped, and any
+    still queued at shutdown are not sent (the sign-up itself is already committed).
+    """
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, user_id: int, content: str) -> None:
+        self._queue.put_nowait((user_id, content))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="dm-queue")
+
+    async def _run(self) -> None:
+        while not self._queue.empty():
+            user_id, content = self._queue.get_nowait()
+            try:
+                await send_dm(self.client, user_id, content)
+            except discord.HTTPException as exc:
+                log.info("could not send a courtesy DM to %s: %s", user_id, exc)
+            except Exception:
+                log.exception("courtesy DM to %s failed", user_id)
+
+    async def join(self) -> None:
+        """Wait until everything queued has been tried (tests)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -337,14 +337,11 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         settings = await self.bot.services.settings.get(guild_id)
         if not settings.dm_confirmations or result.emoji is None:
             return
-        try:
-            text = await self.bot.services.wording.render(
-                guild_id, CALL_SIGNUP_DM, number=result.call_number,
-                title=clip(result.call_title or "", 80), category=f"{result.emoji} {result.label}",
-            )
-            await send_dm(self.bot, user_id, text)
-        except discord.HTTPException:
-            log.info("could not send a sign-up confirmation to %s", user_id)
+        text = await self.bot.services.wording.render(
+            guild_id, CALL_SIGNUP_DM, number=result.call_number,
+            title=clip(result.call_title or "", 80), category=f"{result.emoji} {result.label}",
+        )
+        self.bot.dm_queue.put(user_id, text)  # paced by one worker; the handler returns now
 
     # -- timed and start-up work ---------------------------------------------------------------
 

@@ -42,13 +42,14 @@ async def test_custom_template_is_used_in_a_real_send(
     async def fake_send_dm(client: Any, user_id: int, content: str | None = None, **_: Any) -> None:
         sent.append((user_id, content or ""))
 
-    monkeypatch.setattr(sys.modules["cogs.calls"], "send_dm", fake_send_dm)
+    monkeypatch.setattr(sys.modules["bot.notify"], "send_dm", fake_send_dm)
     cog = bot.get_cog("Calls")
     category = details.categories[1]
     result = ReactionResult("joined", details.call.id, category.id, guild_id=GUILD,
                             call_number=details.call.number, call_title=details.call.title,
                             emoji=category.emoji, label=category.label)
     await cog._confirm(GUILD, 42, result)  # type: ignore[union-attr]
+    await bot.dm_queue.join()
 
     expected = custom.format(number=details.call.number, title="LinkedIn session",
                              category=f"{category.emoji} {category.label}")
