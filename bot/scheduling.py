@@ -197,15 +197,15 @@ class JobScheduler:
                 pass
 
     async def _fire(self, job_id: int) -> None:
+        """APScheduler's callback: start the job in a task of our own and return at once.
+
+        APScheduler cancels the jobs it is still running when it shuts down; running the work
+        in our own task lets :meth:`shutdown` give it a grace period first.
+        """
         self._armed.pop(job_id, None)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await self.run_job(job_id)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        task = asyncio.create_task(self.run_job(job_id), name=f"job-{job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def run_job(self, job_id: int) -> bool:
         """Claim and run one job. Returns True if this call ran it."""

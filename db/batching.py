@@ -40,32 +40,56 @@ class BatchWriter(Generic[T, R]):
         return await future
 
     async def _run(self) -> None:
-        while not self._queue.empty():
-            batch = [self._queue.get_nowait()]
-            while len(batch) < self._max_batch and not self._queue.empty():
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while not self._queue.empty():
+                batch = [self._queue.get_nowait()]
+                while len(batch) < self._max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                await self._apply_batch(batch)
+                batch = []
+        except BaseException as exc:
+            # Nobody may wait forever: fail what this batch and the queue still hold.
+            error = exc if isinstance(exc, Exception) else RuntimeError("the writer was stopped")
+            while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            items = [item for item, _ in batch]
-            try:
-                results = await self._apply(items)
-            except Exception:
-                log.warning("batch of %d failed; applying one by one", len(items), exc_info=True)
-                for item, future in batch:
-                    try:
-                        (result,) = await self._apply([item])
-                    except Exception as exc:
-                        if not future.done():
-                            future.set_exception(exc)
-                    else:
-                        if not future.done():
-                            future.set_result(result)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("batch writer failed")
+
+    async def _apply_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = await self._apply(items)
+            if len(results) != len(items):
+                raise RuntimeError(f"{len(results)} results for {len(items)} items")
+        except Exception:
+            log.warning("batch of %d failed; applying one by one", len(items), exc_info=True)
+            for item, future in batch:
+                try:
+                    (result,) = await self._apply([item])
+                except Exception as exc:
+                    if not future.done():
+                        future.set_exception(exc)
+                else:
+                    if not future.done():
+                        future.set_result(result)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
 
     async def close(self) -> None:
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
+        """Let the queued work finish (up to 5 s); never raise (shutdown must go on)."""
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        except Exception:
+            log.exception("batch writer failed while closing")

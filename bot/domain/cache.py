@@ -26,25 +26,21 @@ class SharedCache(Generic[K, V]):
         if key in self._values:
             return self._values[key]
         pending = self._loading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        generation = self._generation
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
+        if pending is None:
+            # The load runs in a task of its own: a caller being cancelled (an interaction
+            # abandoned, a shutdown) never cancels the load the other callers are waiting for.
+            pending = asyncio.ensure_future(self._load(key, load, self._generation))
+            self._loading[key] = pending
+        return await asyncio.shield(pending)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V]], generation: int) -> V:
         try:
             value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
+            if generation == self._generation:  # not invalidated while loading
+                self._values[key] = value
+            return value
         finally:
-            if self._loading.get(key) is future:
-                del self._loading[key]
-        if generation == self._generation:  # not invalidated while loading
-            self._values[key] = value
-        if not future.done():
-            future.set_result(value)
-        return value
+            self._loading.pop(key, None)
 
     def invalidate(self, key: K | None = None) -> None:
         """Forget ``key`` (or everything); a load already running won't store its stale value."""

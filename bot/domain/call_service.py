@@ -364,22 +364,22 @@ class CallService:
         """Make the roster match the reactions on the post (changes made while offline).
 
         Fetching a post's reactions takes many awaits while live reaction events keep being
-        applied; members in ``touched`` (see :meth:`begin_reconcile`) reacted live meanwhile,
-        so their live events decide and reconciliation leaves them alone.
+        applied. Two guards keep live events in charge: members who reacted live since
+        :meth:`begin_reconcile` (``touched``, re-read after the roster) are left alone, and
+        every change is applied only if that member's row is still exactly as it was read.
         """
-        skip = set(touched)
+        call = await self.repo.get(call_id)
         categories = await self.repo.categories(call_id)
         by_id = {c.id: c.key for c in categories}
-        stored = {
-            s.user_id: by_id[s.category_id] for s in await self.repo.signups(call_id)
-            if s.user_id not in skip
-        }
+        rows = {s.user_id: s for s in await self.repo.signups(call_id)}
+        skip = set(touched)
+        if call is not None and call.message_id is not None:
+            skip |= self.touched_during_reconcile(call.message_id)
+        stored = {u: by_id[s.category_id] for u, s in rows.items() if u not in skip}
         observed = {k: [u for u in users if u not in skip] for k, users in observed.items()}
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
         by_key = {c.key: c.id for c in categories}
         now = self.clock.now().timestamp()
-
-        stored_keys = dict(stored)
 
         def work(conn: sqlite3.Connection) -> None:
             row = conn.execute(
@@ -398,26 +398,38 @@ class CallService:
                     previous_label=prev.label if prev else None,
                 )
 
-            for i, (user, key) in enumerate(plan.joins + plan.switches):
-                outcome = "switched" if user in stored_keys else "joined"
-                _record_signup_change(audit, result(key, stored_keys.get(user)), user, outcome,
-                                      now, "reconciliation")
-                conn.execute(
+            for i, (user, key) in enumerate(plan.joins):
+                # Only if the member still has no row (a live event would have made one).
+                done = conn.execute(
                     "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
-                    "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO UPDATE "
-                    "SET category_id = excluded.category_id, joined_at = excluded.joined_at, "
-                    "source = excluded.source",
+                    "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO NOTHING",
                     (call_id, user, by_key[key], now + i * 1e-6),
-                )
-            for user in plan.withdrawals:
-                gone = conn.execute(
-                    "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? RETURNING category_id",
-                    (call_id, user),
-                ).fetchone()
-                if gone is not None:
-                    key = next(k for k, c in by_cat.items() if c.id == gone[0])
-                    _record_signup_change(audit, result(key), user, "withdrawn", now,
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(key), user, "joined", now,
                                           "reconciliation")
+            for i, (user, key) in enumerate(plan.switches):
+                was = rows[user]
+                done = conn.execute(
+                    "UPDATE call_signups SET category_id = ?, joined_at = ?, "
+                    "source = 'reconciliation' WHERE call_id = ? AND user_id = ? "
+                    "AND category_id = ? AND joined_at = ?",
+                    (by_key[key], now + (len(plan.joins) + i) * 1e-6, call_id, user,
+                     was.category_id, was.joined_at),
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(key, by_id[was.category_id]), user,
+                                          "switched", now, "reconciliation")
+            for user in plan.withdrawals:
+                was = rows[user]
+                done = conn.execute(
+                    "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? "
+                    "AND category_id = ? AND joined_at = ?",
+                    (call_id, user, was.category_id, was.joined_at),
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(by_id[was.category_id]), user,
+                                          "withdrawn", now, "reconciliation")
             audit.flush()
 
         await self.db.transaction(work)

@@ -148,10 +148,12 @@ def append_row(
     actor = audit_ref(conn, guild_id, actor_id) if actor_id is not None else None
     text = _clean_details(conn, guild_id, details)
     last = conn.execute(
-        "SELECT seq, hash FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
+        "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
         (guild_id,),
     ).fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    if last is not None:
+        at = max(at, float(last[2]))  # time never goes backwards along the chain
     digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
     cur = conn.execute(
         "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
@@ -173,7 +175,7 @@ class AuditBatch:
         self.conn = conn
         self._salts: dict[int, str] = {}
         self._keys: dict[tuple[int, int], str] = {}
-        self._last: dict[int, tuple[int, str]] = {}
+        self._last: dict[int, tuple[int, str, float]] = {}
         self._rows: list[tuple[Any, ...]] = []
 
     def _ref(self, guild_id: int, user_id: int) -> str:
@@ -192,24 +194,33 @@ class AuditBatch:
         details: dict[str, Any],
     ) -> None:
         actor = self._ref(guild_id, actor_id) if actor_id is not None else None
-        clean = {
-            k: (self._ref(guild_id, v) if k.endswith("user_id") and isinstance(v, int)
-                and not isinstance(v, bool) else v)
-            for k, v in details.items()
-        }
+        def ref(v: object) -> object:
+            return self._ref(guild_id, v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+        clean: dict[str, Any] = {}
+        for k, v in details.items():
+            if k.endswith("user_id"):
+                clean[k] = ref(v)
+            elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+                clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
+            else:
+                clean[k] = v
         text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                           default=str)
         last = self._last.get(guild_id)
         if last is None:
             row = self.conn.execute(
-                "SELECT seq, hash FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
                 (guild_id,),
             ).fetchone()
-            last = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+            last = (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
         seq, prev = last[0] + 1, last[1]
+        # Items are stamped when submitted but chained when their batch commits: keep time
+        # monotonic along the chain so a date-range export never has a hole in the sequence.
+        at = max(at, last[2])
         digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
         self._rows.append((guild_id, seq, at, actor, action, subject, text, prev, digest))
-        self._last[guild_id] = (seq, digest)
+        self._last[guild_id] = (seq, digest, at)
 
     def flush(self) -> int:
         """Write the collected rows (still inside the caller's transaction)."""

@@ -133,3 +133,21 @@ async def test_only_near_horizon_is_armed_with_many_pending(db: Database, clock:
     armed = await jobs.start()
     assert armed == 50 and jobs.armed_count == 50
     await jobs.shutdown()
+
+
+async def test_shutdown_lets_a_running_job_finish_its_effect(db: Database, clock: FakeClock) -> None:
+    jobs = JobScheduler(db, clock)
+    started, effects = asyncio.Event(), []
+
+    async def handler(j: Job) -> None:
+        started.set()
+        await asyncio.sleep(0.2)  # e.g. a DM on its way to Discord
+        effects.append(j.id)
+
+    jobs.register("x", handler)
+    await jobs.start()
+    job = await jobs.schedule("k", "x", clock.now())
+    await asyncio.wait_for(started.wait(), 5)
+    await jobs.shutdown(grace=2.0)
+    assert effects == [job.id]
+    assert (await jobs.repo.get(job.id)).status == "done"  # type: ignore[union-attr]
