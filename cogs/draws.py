@@ -2,9 +2,13 @@
 
 The domain (bot/domain/draw_service.py) records everything first; this cog then does the Discord
 side in one idempotent pass (:meth:`Draws.finish`): post the recorded result, give roles, send
-each member's message once. The pass runs after ``/draw run``, after a replacement, at start, and
-in the ``draw.member_left`` job (a group member deleted their data with ``/mydata delete``), so a
-crash anywhere is completed later without a second draw or a second message.
+each member's message once. The pass runs after ``/draw run``, after a replacement, at start, in
+the ``draw.member_left`` job (a group member deleted their data with ``/mydata delete``) and in
+the call's ``draw.finish`` job (written before a replacement's offer goes out, and after a pass
+that Discord failed transiently), so a crash or a Discord outage anywhere is completed later
+without a second draw or a second message. A send Discord refused (an HTTP error) made nothing
+and is simply tried again; one that may have reached Discord (a stop, a network error) is sent
+again only with the same nonce while Discord de-duplicates it (bot/domain/delivery.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from bot.domain.draw_service import (
     CONFIRMED,
     DECLINE_CHECK,
     DECLINED,
+    FINISH_CHECK,
+    FINISH_JOB,
     MEMBER_LEFT_JOB,
     NOT_YOUR_BUTTONS,
     PLACE_KEPT,
@@ -57,8 +63,9 @@ from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
 from bot.render import NO_MENTIONS, clip, mention, mentions_for
 from bot.scheduling import RetryLater
+from cogs._shared import transient
 from cogs.calls import CallOption
-from db.repositories.draws import DrawEntry
+from db.repositories.draws import ClaimKind, DrawEntry
 from db.repositories.jobs import Job
 
 if TYPE_CHECKING:
@@ -186,7 +193,11 @@ class FinishReport:
     dms: int = 0
     in_channel: list[int] = field(default_factory=list)
     failed: int = 0
+    retry: bool = False  # something failed that may work soon (Discord 429/5xx, network, stop)
     problems: list[str] = field(default_factory=list)
+
+
+Claimed = tuple[DrawEntry, ClaimKind]  # a member's entry and how their delivery was claimed
 
 
 def _role_ok(role: discord.Role | None, what: str) -> None:
@@ -214,6 +225,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DrawButton, DeclineCheckButton)
         self.bot.jobs.register(MEMBER_LEFT_JOB, self.on_member_left)
+        self.bot.jobs.register(FINISH_JOB, self.on_finish_job)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(DrawButton, DeclineCheckButton)
@@ -255,6 +267,8 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         if outcome.closed_call:
             self._refresh_call_post(outcome.view.call.id)
         report = await self.finish(outcome.view.call.id)
+        if report.retry:
+            await self.draws.finish_later(outcome.view.call.id, interaction.guild.id)
         view = await self.draws.view(outcome.view.call.id)
         lines = []
         if outcome.created:
@@ -380,6 +394,16 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 f"recorded: `/draw show call:{call.number}` shows it."
             )
             return
+        except discord.HTTPException as exc:  # Discord answered: nothing was posted
+            log.warning("could not post the draw result for call %s", call.id, exc_info=True)
+            report.retry = report.retry or transient(exc)
+            again = ("I'll try again in a few minutes." if transient(exc) else
+                     f"Running `/draw run call:{call.number}` again posts it.")
+            report.problems.append(
+                f"Discord didn't take the result post just now (it said {exc.status}). The draw is "
+                f"recorded and won't change. {again}"
+            )
+            return
         await self.draws.mark_posted(call.id, message.id)
         report.posted_now = True
 
@@ -434,45 +458,83 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 except discord.Forbidden:
                     report.problems.append(self._role_problem(guild, role_id, view.call.number))
                     break
-                except discord.HTTPException:
+                except discord.HTTPException as exc:
                     log.warning("could not give role %s to %s", role_id, user_id, exc_info=True)
+                    report.retry = report.retry or transient(exc)
                     continue
                 await mark(view.call.id, user_id)
 
     async def _notify(self, view: DrawView, report: FinishReport) -> None:
         """Tell each member once. Every message is claimed first (a re-run skips it) and sent
         with a nonce of its own, so a send repeated after a crash is de-duplicated by Discord;
-        any failure or interruption gives the claim back before anything else happens."""
+        any failure or interruption gives the claim back (see :meth:`_give_back`) before
+        anything else happens."""
         call = view.call
         todo = await self.draws.deliveries(call.id)
-        closed: dict[Kind, list[DrawEntry]] = {"notice": [], "invite": []}
+        closed: dict[Kind, list[Claimed]] = {"notice": [], "invite": []}
         try:
             for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
                 for entry in entries:
                     await self._notify_one(view, kind, entry, closed[kind], report)
-            for kind, pending in closed.items():
+            for kind in ("notice", "invite"):
+                pending, closed[kind] = closed[kind], []  # handed over: _fallback gives back
                 if pending:
                     await self._fallback(view, kind, pending, report)
         except BaseException:
-            # Stopped mid-pass: members still waiting for the closed-DM post are told next time
-            # (a release never undoes a delivery on record).
+            # Stopped mid-pass: members still waiting for the closed-DM post were sent nothing
+            # (their DMs are closed), so they are told next time.
             for kind, pending in closed.items():
-                await self._release_all(kind, call.id, [e.user_id for e in pending])
+                await self._give_back_all(kind, call.id, pending, refused=True)
             raise
 
+    async def _claim(self, kind: Kind, call_id: int, user_id: int) -> ClaimKind | None:
+        """Claim one delivery. A stop while claiming waits for the claim statement (it runs to
+        its end anyway) and gives back what it took: nothing was sent."""
+        claiming = asyncio.ensure_future(self.draws.claim(kind, call_id, user_id))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            claim = await asyncio.shield(claiming)
+            if claim is not None:
+                await self._give_back(kind, call_id, user_id, claim, refused=True)
+            raise
+
+    async def _give_back(
+        self, kind: Kind, call_id: int, user_id: int, claim: ClaimKind, *, refused: bool
+    ) -> None:
+        """Give a claim back, shielded (a stop must not leave it taken). ``refused``: Discord
+        answered with an error (discord.HTTPException; discord.py has already retried 429 and
+        5xx with the same payload), so nothing was made and a first claim is forgotten. Anything
+        else (a stop, a network error or timeout, an unknown error) may have reached Discord:
+        the claim keeps its first time, so it is sent again with the same nonce only while
+        Discord de-duplicates it, and is marked unknown after that."""
+        await asyncio.shield(self.draws.give_back(kind, call_id, user_id, claim, refused=refused))
+
+    async def _give_back_all(
+        self, kind: Kind, call_id: int, claimed: list[Claimed], *, refused: bool
+    ) -> None:
+        for entry, claim in claimed:
+            if entry.user_id is not None:
+                await self._give_back(kind, call_id, entry.user_id, claim, refused=refused)
+
+    @staticmethod
+    def _note_failure(exc: Exception, report: FinishReport, count: int = 1) -> None:
+        """Count a failed send; one worth trying again soon (a 429 or 5xx after discord.py's own
+        retries, or a network error) asks for a retry."""
+        report.failed += count
+        if not isinstance(exc, discord.HTTPException) or transient(exc):
+            report.retry = True
+
     async def _notify_one(
-        self, view: DrawView, kind: Kind, entry: DrawEntry, closed: list[DrawEntry],
+        self, view: DrawView, kind: Kind, entry: DrawEntry, closed: list[Claimed],
         report: FinishReport,
     ) -> None:
         call = view.call
         user_id = entry.user_id
         assert user_id is not None  # deliveries only lists members with an id
-        try:
-            if not await self.draws.claim(kind, call.id, user_id):
-                return
-        except BaseException:  # stopped while claiming: the claim may or may not be recorded
-            await self.draws.release(kind, call.id, user_id)
-            raise
+        claim = await self._claim(kind, call.id, user_id)
+        if claim is None:
+            return
         try:
             cat = view.category_of(user_id)
             assert cat is not None
@@ -487,57 +549,69 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                                         position=entry.rank - cat.places)
                 buttons = answer_buttons("review", call.id, user_id)
             text += "\n\n" + await self.words(call.guild_id, YOUR_REF, ref=entry.ref)
+        except BaseException:  # nothing was sent yet
+            await self._give_back(kind, call.id, user_id, claim, refused=True)
+            raise
+        try:
             sent = await send_dm(self.bot, user_id, text, view=buttons,
                                  nonce=delivery_nonce(kind, call.id, entry.ref))
-        except Exception:
-            log.warning("could not DM %s about call %s", user_id, call.id, exc_info=True)
-            await self.draws.release(kind, call.id, user_id)
-            report.failed += 1
+        except discord.HTTPException as exc:  # Discord answered: no message was made
+            log.warning("could not DM %s about call %s (Discord said %s)", user_id, call.id,
+                        exc.status, exc_info=True)
+            await self._give_back(kind, call.id, user_id, claim, refused=True)
+            self._note_failure(exc, report)
             return
-        except BaseException:  # stopped during the send: the next pass tries again
-            await self.draws.release(kind, call.id, user_id)
+        except Exception as exc:  # a network error, a timeout, ...: it may have reached Discord
+            log.warning("DM to %s about call %s may or may not have been sent", user_id, call.id,
+                        exc_info=True)
+            await self._give_back(kind, call.id, user_id, claim, refused=False)
+            self._note_failure(exc, report)
+            return
+        except BaseException:  # stopped during the send: it may have reached Discord
+            await self._give_back(kind, call.id, user_id, claim, refused=False)
             raise
         if sent is None:
-            closed.append(entry)  # still claimed: told in the channel below
+            closed.append((entry, claim))  # still claimed: told in the channel below
         else:
             await self.draws.delivered(kind, call.id, user_id, "dm")
             report.dms += 1
 
-    async def _release_all(self, kind: Kind, call_id: int, user_ids: list[int | None]) -> None:
-        for user_id in user_ids:
-            if user_id is not None:
-                await self.draws.release(kind, call_id, user_id)
-
     async def _fallback(
-        self, view: DrawView, kind: Kind, entries: list[DrawEntry], report: FinishReport
+        self, view: DrawView, kind: Kind, claimed: list[Claimed], report: FinishReport
     ) -> None:
         """Members with closed DMs: one message in the call's channel that mentions them."""
         call = view.call
+        entries = [e for e, _ in claimed]
         users = [e.user_id for e in entries if e.user_id is not None]
         try:
             tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
             text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
                                     number=call.number, title=call.title)
-            channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
-            kwargs: dict[str, Any] = {}
-            if view.draw.result_message_id:
-                kwargs["reference"] = discord.MessageReference(
-                    message_id=view.draw.result_message_id, channel_id=call.channel_id,
-                    fail_if_not_exists=False,
-                )
+        except BaseException:  # nothing was posted yet
+            await self._give_back_all(kind, call.id, claimed, refused=True)
+            raise
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if view.draw.result_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=view.draw.result_message_id, channel_id=call.channel_id,
+                fail_if_not_exists=False,
+            )
+        try:
             await channel.send(
                 clip(text, 2000),
                 view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
                 allowed_mentions=mentions_for(users[:100]),
                 nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]), **kwargs,
             )
-        except Exception:
+        except Exception as exc:
+            refused = isinstance(exc, discord.HTTPException)
             log.warning("could not post the closed-DM fallback for call %s", call.id, exc_info=True)
-            await self._release_all(kind, call.id, list(users))
-            report.failed += len(users)
+            await self._give_back_all(kind, call.id, claimed, refused=refused)
+            self._note_failure(exc, report, len(users))
             return
         except BaseException:
-            await self._release_all(kind, call.id, list(users))
+            await self._give_back_all(kind, call.id, claimed, refused=False)
             raise
         await self.draws.delivered(kind, call.id, users, "channel")  # one statement for all
         report.in_channel.extend(users)
@@ -552,13 +626,19 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             parts.append(f"{n} member{'s have' if n != 1 else ' has'} closed DMs, so I mentioned "
                          "them in the call's channel instead.")
         if report.failed:
-            parts.append(f"{report.failed} message(s) couldn't be sent just now; I'll try again "
-                         "when the bot restarts or the command is run again.")
+            later = ("I'll try again in a few minutes." if report.retry else
+                     "Running the command again (or a restart) tries them again.")
+            parts.append(f"{report.failed} message(s) couldn't be sent just now. {later}")
         return " ".join(parts)
 
     async def after_replace(self, outcome: ReplaceOutcome) -> list[str]:
-        """Announce a replacement, move the group role, and offer the place to the next reserve."""
+        """Announce a replacement, move the group role, and offer the place to the next reserve.
+
+        The offer goes out at once, and the call's persisted :data:`FINISH_JOB` is written first
+        as a safety net: it runs the same idempotent pass a little later (and again while Discord
+        fails transiently, or after a restart), finding nothing to do if the offer went out."""
         call = outcome.call
+        await self.draws.finish_later(call.id, call.guild_id, FINISH_CHECK)
         problems: list[str] = []
         guild = self.bot.get_guild(call.guild_id)
         if outcome.group_role_id and outcome.left_user_id is not None and guild is not None:
@@ -630,9 +710,23 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         if outcome is None:
             return  # the call or its draw was deleted since
         problems = await self._announce_leave(outcome, retry=True)
-        problems.extend((await self.finish(outcome.call.id)).problems)
-        for problem in problems:
+        report = await self.finish(outcome.call.id)
+        for problem in [*problems, *report.problems]:
             log.warning("draw for call %s: %s", outcome.call.id, problem)
+        if report.retry:  # e.g. the promoted member's DM hit a 503: the job runs again soon
+            raise RetryLater(f"draw for call {outcome.call.id}: {report.failed} message(s) to retry")
+
+    async def on_finish_job(self, job: Job) -> None:
+        """Job :data:`FINISH_JOB`: finish the call's draw (post, roles, one message per member);
+        RetryLater while something failed that may work soon."""
+        call_id = int(job.payload["call_id"])
+        if await self.draws.view_if_drawn(call_id) is None:
+            return  # the call or its draw was deleted since
+        report = await self.finish(call_id)
+        for problem in report.problems:
+            log.warning("draw for call %s: %s", call_id, problem)
+        if report.retry:
+            raise RetryLater(f"draw for call {call_id}: {report.failed} message(s) to retry")
 
     def _refresh_call_post(self, call_id: int) -> None:
         calls_cog = self.bot.get_cog("Calls")

@@ -6,15 +6,24 @@ Every intended recipient of a job gets a row (``db/repositories/deliveries.py``)
     pending --claim--> sending --Discord took it--------------> sent (via dm or channel)
                           |----DM closed, a channel may mention--> pending (via channel)
                           |----DM closed / can't post, no way on--> failed
-                          '----Discord error or cancelled---------> pending, and RetryLater
+                          |----Discord refused (NotDelivered)------> pending, claim forgotten;
+                          |                                          RetryLater
+                          '----anything else (cancelled, network,--> pending, claim KEPT;
+                               timeout, unknown error): maybe sent   RetryLater
 
-A claim is one ``UPDATE ... WHERE state = 'pending' RETURNING`` statement, and the DB write that
-marks a row ``sending`` comes before the send, so after a hard crash a row can only be left in
-``sending``: *maybe sent*. The next run re-sends it only if it was claimed less than
-:data:`RESEND_WINDOW` ago, with the same deterministic Discord nonce (:func:`nonce_for`), so
-Discord returns the message it already made instead of posting a second one (discord.py sends
-``enforce_nonce`` with every nonce). Older ``sending`` rows become ``unknown``: logged, never
-re-sent, because Discord's nonce memory lasts only a few minutes.
+A claim is one transaction issued as one call, and the DB write that marks a row ``sending``
+comes before the send, so after a hard crash a row can only be left in ``sending``: *maybe
+sent*. Such a row, and a ``pending`` row still holding the claim time of an attempt whose fate
+is unknown, is sent again only if it was first claimed less than :data:`RESEND_WINDOW` ago, with
+the same deterministic Discord nonce (:func:`nonce_for`), so Discord returns the message it
+already made instead of posting a second one (discord.py sends ``enforce_nonce`` with every
+nonce). Older ones become ``unknown``: logged, never re-sent, because Discord's nonce memory
+lasts only a few minutes.
+
+How a failed send is classified is the sender's business (the cogs know discord): a sender
+raises :class:`NotDelivered` (or any :class:`~bot.scheduling.RetryLater`, which senders raise only
+when Discord answered with an error status, after discord.py's own retries of 429 and 5xx) when
+Discord definitely did NOT create the message. Everything else may have reached Discord.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ __all__ = [
     "UNKNOWN",
     "DeliveryResult",
     "DeliveryRun",
+    "NotDelivered",
     "nonce_for",
 ]
 
@@ -60,6 +70,11 @@ CHANNEL = "channel"
 
 RESEND_WINDOW = timedelta(minutes=5)
 NONCE_LENGTH = 25  # Discord accepts nonces of up to 25 characters
+
+
+class NotDelivered(RetryLater):
+    """Raised by a send when Discord answered with an error: the message was not created, so the
+    delivery is simply tried again later (the job is retried)."""
 
 
 def nonce_for(delivery_key: str) -> str:
@@ -100,19 +115,14 @@ class DeliveryRun:
         return nonce_for(f"{self.key}:{via}:{','.join(str(u) for u in user_ids)}")
 
     async def start(self, recipients: Sequence[tuple[int, str]]) -> list[int]:
-        """Settle what a crashed run left 'sending', then add a 'pending' row per ``(user_id,
-        via)`` that has none. Returns the recipients whose delivery is now 'unknown'."""
+        """Settle what an earlier run left: 'sending' (a crash) or 'pending' with a claim time (an
+        interrupted attempt) is sent again if first claimed within :data:`RESEND_WINDOW`, else
+        marked 'unknown'. Then add a 'pending' row per ``(user_id, via)`` that has none. Returns
+        the recipients whose delivery is now 'unknown'."""
         now = self._now()
         cutoff = now - RESEND_WINDOW.total_seconds()
-        self.unknown = await self.store.move(
-            self.owner, self.part, src=SENDING, dst=UNKNOWN, now=now, claimed_before=cutoff
-        )
-        if self.unknown:
-            log.warning(
-                "%s: %d delivery(ies) may or may not have been sent before a stop more than %s "
-                "ago; not sending them again (users %s)",
-                self.key, len(self.unknown), RESEND_WINDOW, self.unknown,
-            )
+        self.unknown = []
+        await self._expire(None, cutoff, (SENDING, PENDING))
         again = await self.store.move(
             self.owner, self.part, src=SENDING, dst=PENDING, now=now, claimed_since=cutoff
         )
@@ -120,7 +130,7 @@ class DeliveryRun:
             log.info("%s: re-sending %d delivery(ies) interrupted by a stop, with the same nonce",
                      self.key, len(again))
         await self.store.add(self.owner, self.part, recipients, PENDING, now)
-        return self.unknown
+        return list(self.unknown)
 
     async def each(self, users: Sequence[int], send: SendOne, *, reroute: bool) -> DeliveryResult:
         """Send to each of ``users`` whose row is pending by DM: claim, send, record.
@@ -129,14 +139,11 @@ class DeliveryRun:
         channel mention (``reroute``) or is marked failed."""
         result = DeliveryResult()
         for user in dict.fromkeys(users):
-            claimed = await self.store.move(
-                self.owner, self.part, users=[user], via_is=DM, src=PENDING, dst=SENDING,
-                now=self._now(), claim="stamp",
-            )
-            if not claimed:
+            fresh = await self._claim([user], DM)
+            if fresh is None:
                 result.skipped += 1
                 continue
-            delivered = await self._attempt([user], send(user, self.nonce(DM, [user])))
+            delivered = await self._attempt([user], fresh, send(user, self.nonce(DM, [user])))
             if delivered:
                 await self._settle([user], SENT)
                 result.sent.append(user)
@@ -164,14 +171,18 @@ class DeliveryRun:
         step = size or max(1, len(todo))
         for start in range(0, len(todo), step):
             chunk = todo[start:start + step]
-            claimed = set(await self.store.move(
-                self.owner, self.part, users=chunk, via_is=CHANNEL, src=PENDING, dst=SENDING,
-                now=self._now(), claim="stamp",
-            ))
-            chunk = [u for u in chunk if u in claimed]
+            claimed = await self.store.claim(
+                self.owner, self.part, chunk, src=PENDING, dst=SENDING, via_is=CHANNEL,
+                now=self._now(), fresh_since=self._cutoff(),
+            )
+            taken = {u for u, _ in claimed}
+            await self._expire([u for u in chunk if u not in taken], self._cutoff())
+            result.skipped += len(chunk) - len(taken)
+            chunk = [u for u in chunk if u in taken]
             if not chunk:
                 continue
-            posted = await self._attempt(chunk, send(chunk, self.nonce(CHANNEL, chunk)))
+            fresh = {u for u, first in claimed if first}
+            posted = await self._attempt(chunk, fresh, send(chunk, self.nonce(CHANNEL, chunk)))
             await self._settle(chunk, SENT if posted else FAILED)
             (result.sent if posted else result.failed).extend(chunk)
             if not posted:
@@ -183,20 +194,74 @@ class DeliveryRun:
         await self.store.move(self.owner, self.part, users=users, src=SENDING, dst=state,
                               now=self._now())
 
-    async def _attempt(self, users: list[int], sending: Awaitable[bool]) -> bool:
-        """Await one send. On any failure (a Discord error after discord.py's own retries, a
-        cancellation at shutdown) the rows go back to 'pending' and the job is retried."""
+    def _cutoff(self) -> float:
+        """Claims older than this are past Discord's nonce memory: never sent again."""
+        return self._now() - RESEND_WINDOW.total_seconds()
+
+    async def _claim(self, users: list[int], via: str) -> set[int] | None:
+        """Claim ``users``' pending rows going ``via``; the users whose claim is their first
+        (None if nothing was claimed). A row whose earlier attempt may have reached Discord more
+        than :data:`RESEND_WINDOW` ago is not claimed but becomes 'unknown'."""
+        claimed = await self.store.claim(
+            self.owner, self.part, users, src=PENDING, dst=SENDING, via_is=via, now=self._now(),
+            fresh_since=self._cutoff(),
+        )
+        if not claimed:
+            await self._expire(users, self._cutoff())
+            return None
+        return {u for u, first in claimed if first}
+
+    async def _expire(
+        self, users: list[int] | None, cutoff: float, states: Sequence[str] = (PENDING,)
+    ) -> None:
+        """Rows (of ``users``, or all) in ``states`` whose send may have reached Discord, first
+        claimed before ``cutoff``: an interrupted attempt put them back 'pending' with their
+        claim time, or (at :meth:`start`) a crash left them 'sending'. Marked 'unknown': never
+        sent again."""
+        if users is not None and not users:
+            return
+        now = self._now()
+        gone: list[int] = []
+        for src in states:
+            gone += await self.store.move(self.owner, self.part, users=users, src=src,
+                                          dst=UNKNOWN, now=now, claimed_before=cutoff)
+        if gone:
+            self.unknown.extend(gone)
+            log.warning(
+                "%s: %d delivery(ies) may or may not have been sent by an attempt more than %s "
+                "ago (a stop, a network error); not sending them again (users %s)",
+                self.key, len(gone), RESEND_WINDOW, gone,
+            )
+
+    async def _put_back(self, forget: list[int], keep: list[int]) -> None:
+        now = self._now()
+        await self.store.move(self.owner, self.part, users=forget, src=SENDING, dst=PENDING,
+                              now=now, claim="clear")
+        await self.store.move(self.owner, self.part, users=keep, src=SENDING, dst=PENDING,
+                              now=now, claim="keep")
+
+    async def _attempt(self, users: list[int], fresh: set[int], sending: Awaitable[bool]) -> bool:
+        """Await one send; the rows go back to 'pending' on any failure and the job is retried.
+
+        :class:`NotDelivered` (any RetryLater: Discord refused, nothing was created) forgets the
+        claim of rows claimed for the first time, so the retry simply sends them. Anything else
+        (a cancellation at shutdown, a network error or timeout, an unknown error) may have
+        reached Discord: the rows keep their first claim time, so a retry within
+        :data:`RESEND_WINDOW` sends them again with the same nonce (Discord de-duplicates) and
+        after it they become 'unknown' instead of a second message. A row that already had an
+        earlier claim keeps it in both cases (that earlier attempt may have gone out)."""
         try:
             return await sending
         except BaseException as exc:
+            refused = isinstance(exc, RetryLater)
+            forget = [u for u in users if refused and u in fresh]
+            keep = [u for u in users if u not in forget]
             try:  # shielded: a second cancellation must not leave the rows 'sending'
-                await asyncio.shield(self.store.move(
-                    self.owner, self.part, users=users, src=SENDING, dst=PENDING,
-                    now=self._now(), claim="clear",
-                ))
+                await asyncio.shield(self._put_back(forget, keep))
             except Exception:
                 log.exception("%s: could not put %s back to pending", self.key, users)
-            if isinstance(exc, RetryLater) or not isinstance(exc, Exception):
+            if refused or not isinstance(exc, Exception):
                 raise
-            log.warning("%s: sending failed; retrying later", self.key, exc_info=exc)
+            log.warning("%s: sending may or may not have reached Discord; retrying with the same "
+                        "nonce within %s", self.key, RESEND_WINDOW, exc_info=exc)
             raise RetryLater(f"{self.key}: {type(exc).__name__}: {exc}") from exc

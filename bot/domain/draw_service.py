@@ -19,6 +19,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from bot.clock import Clock
@@ -41,16 +42,19 @@ from bot.scheduling import JobScheduler
 from db.connection import Database
 from db.repositories.calls import Call, CallRepository, Category
 from db.repositories.draws import (
+    ClaimKind,
     DrawEntry,
     DrawRecord,
     DrawRepository,
     NewDraw,
-    ReplaceRow,
     Reviewer,
 )
 from db.repositories.jobs import JobRepository
 
 __all__ = [
+    "DELETED",
+    "FINISH_CHECK",
+    "FINISH_JOB",
     "MEMBER_LEFT_JOB",
     "RESEND_WINDOW",
     "CategoryView",
@@ -63,6 +67,7 @@ __all__ = [
     "RunOutcome",
     "delivery_nonce",
     "fallback_nonce",
+    "finish_job_key",
     "result_post_text",
     "status_text",
     "verification_text",
@@ -76,6 +81,13 @@ DOCS = "docs/draw.md"
 # A job the draws cog runs after a member left the group outside Discord's interaction flow
 # (their data was deleted): announce it and offer the place to the next reserve.
 MEMBER_LEFT_JOB = "draw.member_left"
+# A job the draws cog runs to finish a draw's Discord side (post, roles, one message per member)
+# after a change such as a replacement, and again (RetryLater) while Discord fails transiently.
+# One per call (its key), so asking again only moves it.
+FINISH_JOB = "draw.finish"
+# When the finish job runs after a replacement whose pass is also tried at once: a safety net
+# that finds nothing to do if that pass went through.
+FINISH_CHECK = timedelta(minutes=1)
 DELETED = "data_deleted"  # left_reason of an entry whose member deleted their data
 # RESEND_WINDOW (shared with every other delivery, bot/domain/delivery.py): how long after a claim
 # a message a crash interrupted is sent again with the same nonce. Within it Discord returns the
@@ -87,6 +99,10 @@ def delivery_nonce(kind: str, call_id: int, ref: str) -> str:
     """The Discord nonce of the one ``kind`` message ("notice" or "invite") to the member whose
     entry reference is ``ref``: every attempt to send it uses the same one."""
     return nonce_for(f"draw:{call_id}:{kind}:{ref}")
+
+
+def finish_job_key(call_id: int) -> str:
+    return f"draw:{call_id}:finish"
 
 
 def fallback_nonce(kind: str, call_id: int, refs: Iterable[str]) -> str:
@@ -541,10 +557,11 @@ class DrawService:
         """The member deleted their data: withdraw them from every draw of this server.
 
         In the group: they leave it and the next reserve of the category is offered the place,
-        exactly as with ``/draw replace`` (one transaction per draw); a job then lets the draws
-        cog announce it and tell the promoted member (:data:`MEMBER_LEFT_JOB`). On a reserve
-        list: they leave the list, so they are never offered a place. Each is audited. Returns
-        the places given up (reserve withdrawals are not returned).
+        exactly as with ``/draw replace`` (one transaction per draw). On a reserve list: they
+        leave the list, so they are never offered a place. Each is audited. Returns the places
+        given up (reserve withdrawals are not returned); the caller passes them to
+        :meth:`announce_departures` once the member's data is deleted, so the announcement can
+        never run while the member's id is still on the entry.
         """
         freed: list[ReplaceOutcome] = []
         for call_id in await self.repo.active_calls_of(guild_id, user_id):
@@ -566,26 +583,39 @@ class DrawService:
             freed.append(ReplaceOutcome(call, category, None, row.promoted_user_id,
                                         draw.group_role_id, draw.result_message_id, row.left_ref,
                                         row.promoted_ref))
-            await self._finish_later(call, row)
         return freed
 
-    async def _finish_later(self, call: Call, row: ReplaceRow) -> None:
-        """Ask the draws cog (through a persisted job) to announce a place given up outside an
-        interaction and to offer it to the promoted member. Without a scheduler at hand the job
-        is only written; the running scheduler arms it at its next top-up or at start."""
-        key = f"draw:{call.id}:left:{row.left_ref}"
-        payload = {"call_id": call.id, "ref": row.left_ref, "promoted_ref": row.promoted_ref}
-        now = self.clock.now()
+    async def announce_departures(self, guild_id: int, departures: Iterable[tuple[int, str, str | None]]) -> None:
+        """Ask the draws cog, through a persisted job per departure (:data:`MEMBER_LEFT_JOB`), to
+        announce places given up outside an interaction (``(call_id, left_ref, promoted_ref)``)
+        and to offer each to the promoted member. Without a scheduler at hand the jobs are only
+        written; the running scheduler arms them at its next top-up or at start."""
+        for call_id, left_ref, promoted_ref in departures:
+            payload = {"call_id": call_id, "ref": left_ref, "promoted_ref": promoted_ref}
+            await self._job(f"draw:{call_id}:left:{left_ref}", MEMBER_LEFT_JOB, guild_id, payload)
+
+    async def finish_later(self, call_id: int, guild_id: int, delay: timedelta = timedelta(0)) -> None:
+        """Ask the draws cog, through the call's persisted :data:`FINISH_JOB`, to finish the
+        draw's Discord side after ``delay`` (asking again only moves the one job)."""
+        await self._job(finish_job_key(call_id), FINISH_JOB, guild_id, {"call_id": call_id}, delay)
+
+    async def _job(
+        self, key: str, kind: str, guild_id: int, payload: dict[str, Any],
+        delay: timedelta = timedelta(0),
+    ) -> None:
+        run_at = self.clock.now() + delay
         if self.jobs is not None:
-            await self.jobs.schedule(key, MEMBER_LEFT_JOB, now, payload, guild_id=call.guild_id)
+            await self.jobs.schedule(key, kind, run_at, payload, guild_id=guild_id)
         else:
             await JobRepository(self.db).upsert(
-                key=key, kind=MEMBER_LEFT_JOB, guild_id=call.guild_id, run_at=now.timestamp(),
-                payload=payload, now=now.timestamp(),
+                key=key, kind=kind, guild_id=guild_id, run_at=run_at.timestamp(),
+                payload=payload, now=self.clock.now().timestamp(),
             )
 
     async def left_outcome(self, call_id: int, ref: str, promoted_ref: str | None) -> ReplaceOutcome | None:
-        """A recorded departure, rebuilt from the database (for the :data:`MEMBER_LEFT_JOB`)."""
+        """A recorded departure, rebuilt from the database (for the :data:`MEMBER_LEFT_JOB`).
+        A member who left by deleting their data is never named, even while their id is still
+        on the entry."""
         call = await self.calls.get(call_id)
         draw = await self.repo.get(call_id)
         left = await self.repo.entry_by_ref(call_id, ref)
@@ -593,7 +623,8 @@ class DrawService:
             return None
         promoted = await self.repo.entry_by_ref(call_id, promoted_ref) if promoted_ref else None
         category = next(c for c in await self.calls.categories(call_id) if c.id == left.category_id)
-        return ReplaceOutcome(call, category, left.user_id,
+        left_user = None if left.left_reason == DELETED else left.user_id
+        return ReplaceOutcome(call, category, left_user,
                               promoted.user_id if promoted is not None else None,
                               draw.group_role_id, draw.result_message_id, left.ref,
                               promoted.ref if promoted is not None else None)
@@ -738,8 +769,9 @@ class DrawService:
         return (self.clock.now() - RESEND_WINDOW).timestamp()
 
     async def deliveries(self, call_id: int) -> Deliveries:
-        """Who is still to be told: never claimed, or claimed by a pass a crash interrupted less
-        than :data:`RESEND_WINDOW` ago (sent again with the same nonce)."""
+        """Who is still to be told: never claimed, or claimed by a pass that a crash, a stop or
+        a network error interrupted less than :data:`RESEND_WINDOW` ago (sent again with the
+        same nonce)."""
         view = await self.view(call_id)
         since = self._resend_since()
         entries = [e for c in view.categories for e in c.entries]
@@ -761,11 +793,15 @@ class DrawService:
             if view.draw.reviewer_role_id else (),
         )
 
-    async def claim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> bool:
-        """Claim the one delivery of ``kind`` to this member; False if it was claimed before.
+    async def claim(
+        self, kind: Literal["notice", "invite"], call_id: int, user_id: int
+    ) -> ClaimKind | None:
+        """Claim the one delivery of ``kind`` to this member: "fresh" the first time, None if it
+        is not claimable (sent, or being sent).
 
-        A claim a crash (an earlier process) left without ``via`` less than
-        :data:`RESEND_WINDOW` ago is taken over once (the caller sends again with the same
+        "resend": a claim a crash (an earlier process) left without ``via``, or one given back
+        after an attempt that may have reached Discord, first made less than
+        :data:`RESEND_WINDOW` ago, is taken over once (the caller sends again with the same
         nonce; Discord returns the first message instead of posting a second)."""
         return await self.repo.claim(kind, call_id, user_id, self.clock.now().timestamp(),
                                      resend_since=self._resend_since(), claimer=self.claimer)
@@ -779,8 +815,9 @@ class DrawService:
             await self.repo.delivered(kind, call_id, users, via)
 
     async def expire_claims(self, call_id: int) -> int:
-        """Claims a crash (an earlier process) left without ``via`` longer than
-        :data:`RESEND_WINDOW` ago: Discord no longer de-duplicates them, and the message may have
+        """Claims without ``via`` made longer than :data:`RESEND_WINDOW` ago, left by a crash
+        (an earlier process) or given back after an attempt that may have reached Discord (a
+        stop, a network error): Discord no longer de-duplicates them, and the message may have
         gone out, so they are marked 'unknown' (never sent twice), logged and audited. Returns
         how many."""
         before = self._resend_since()
@@ -799,7 +836,23 @@ class DrawService:
                                             f"call:{call.number}", user_id=user_id, ref=ref)
         return count
 
+    async def give_back(
+        self, kind: Literal["notice", "invite"], call_id: int, user_id: int, claim: ClaimKind,
+        *, refused: bool,
+    ) -> None:
+        """A claimed send did not go through. ``refused``: Discord answered with an error, so
+        this attempt made nothing, and a first claim is forgotten (a later pass sends it at any
+        time). Otherwise (cancelled, network error, unknown error) the message may exist: the
+        claim keeps its first time, so a later pass sends it again with the same nonce only
+        within :data:`RESEND_WINDOW`, and after that it is marked unknown. A claim that took over
+        an earlier attempt always keeps its time (that attempt may have gone out)."""
+        if refused and claim == "fresh":
+            await self.repo.release(kind, call_id, user_id)
+        else:
+            await self.repo.unclaim(kind, call_id, user_id)
+
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
+        """Forget a claim outright (nothing was ever sent for it)."""
         await self.repo.release(kind, call_id, user_id)
 
     async def role_given(self, call_id: int, user_id: int, given: bool = True) -> None:

@@ -137,7 +137,10 @@ class MyDataService:
         Upcoming bookings are cancelled first through ``cancel_booking`` (the sessions service),
         so the next person on the waiting list is promoted and told as usual. A booking that
         cannot be cancelled that way is still deleted below. Then the member withdraws from
-        draws: a place in a group goes to the next reserve, who is told by the draws cog.
+        draws: a place in a group goes to the next reserve. Only once the deletion has
+        committed (the member's id is off the draw entries) are the jobs written that let the
+        draws cog announce each freed place (never naming the member) and tell the promoted
+        member.
         """
         cancelled = 0
         if cancel_booking is not None:
@@ -148,17 +151,32 @@ class MyDataService:
                     cancelled += 1
                 except Exception:
                     log.exception("could not cancel the booking for session %s", session_id)
-        passed_on = 0
+        departures: list[tuple[int, str, str | None]] = []
         try:
-            passed_on = len(await self.draws.withdraw_member(guild_id, user_id))
+            departures = [(o.call.id, o.left_ref, o.promoted_ref)
+                          for o in await self.draws.withdraw_member(guild_id, user_id)]
         except Exception:  # the deletion below still withdraws them, in its transaction
             log.exception("could not withdraw member from draws in guild %s", guild_id)
-        report = await self.repo.delete(guild_id, user_id, self.clock.now().timestamp())
+        try:
+            report = await self.repo.delete(guild_id, user_id, self.clock.now().timestamp())
+        finally:
+            # Also if the deletion failed: those places were given up all the same (and the
+            # announcement never names a member who left this way).
+            await self._announce(guild_id, departures)
+        await self._announce(guild_id, report.departures)
+        passed_on = len(departures) + len(report.departures)
         if cancelled:
             report.removed["bookings cancelled (places passed on)"] = cancelled
         if passed_on:
             report.removed["places in a draw's group (passed to the next reserve)"] = passed_on
         return report
+
+    async def _announce(self, guild_id: int, departures: list[tuple[int, str, str | None]]) -> None:
+        try:
+            await self.draws.announce_departures(guild_id, departures)
+        except Exception:  # the promoted members are still told by the draws cog at start
+            log.exception("could not schedule the announcement of %d freed place(s) in guild %s",
+                          len(departures), guild_id)
 
     # -- retention ------------------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ Each feature has its own table with the same shape (see migrations 0004 and 0005
 where ``owner`` is the session, round or meeting and ``part`` says which message (a session's
 ``kind`` such as ``reminder:3600:<start>``, or a reminder's offset in seconds). Rows move between
 states only through :meth:`DeliveryLog.move`, ONE ``UPDATE ... WHERE state = ? RETURNING``
-statement, so a row is claimed by exactly one sender. The states and what they mean are chosen by
+statement, or :meth:`DeliveryLog.claim`, one transaction (issued as one call), so a row is
+claimed by exactly one sender. The states and what they mean are chosen by
 ``bot/domain/delivery.py``; this module only stores them. Table and column names come from the
 fixed map below, never from callers' values.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -116,6 +118,44 @@ class DeliveryLog:
             params,
         )
         return [int(r[0]) for r in rows]
+
+    async def claim(
+        self,
+        owner: int,
+        part: Part,
+        users: Sequence[int],
+        *,
+        src: str,
+        dst: str,
+        via_is: str,
+        now: float,
+        fresh_since: float,
+    ) -> list[tuple[int, bool]]:
+        """Claim the rows of ``users`` in state ``src`` going ``via_is`` that were never claimed
+        or were claimed since ``fresh_since``: they move to ``dst`` and keep the claim time of an
+        earlier attempt (else ``now``). One transaction. Returns ``(user_id, fresh)`` per row
+        taken, ``fresh`` meaning it had no earlier claim."""
+        if not users:
+            return []
+        marks = ", ".join("?" for _ in users)
+        where = (
+            f"{self._owner} = ? AND {self._part} = ? AND state = ? AND via = ? "
+            f"AND user_id IN ({marks}) AND (claimed_at IS NULL OR claimed_at >= ?)"
+        )
+        params: list[object] = [owner, part, src, via_is, *users, fresh_since]
+        select = f"SELECT user_id, claimed_at FROM {self._table} WHERE {where} ORDER BY user_id"
+        update = (
+            f"UPDATE {self._table} SET state = ?, updated_at = ?, "
+            f"claimed_at = COALESCE(claimed_at, ?) WHERE {where}"
+        )
+
+        def work(conn: sqlite3.Connection) -> list[tuple[int, bool]]:
+            taken = [(int(r[0]), r[1] is None) for r in conn.execute(select, params).fetchall()]
+            if taken:
+                conn.execute(update, [dst, now, now, *params])
+            return taken
+
+        return await self.db.transaction(work)
 
     async def rows(self, owner: int, part: Part | None = None) -> list[DeliveryRow]:
         """The rows of one owner (and one part), by part then user."""

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from db.connection import Database
 
 __all__ = [
+    "ClaimKind",
     "Compute",
     "DrawEntry",
     "DrawRecord",
@@ -106,6 +107,9 @@ class NewDraw:
     order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
 
 
+# How a delivery was claimed: the first time, or taking over an earlier attempt.
+ClaimKind = Literal["fresh", "resend"]
+
 # compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
 Compute = Callable[[str, list[tuple[int, str]], dict[str, int], list[str]], NewDraw]
 
@@ -140,10 +144,11 @@ _ENTRY_COLUMNS = (
 
 # Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
 # ``?1`` now, ``?2`` call, ``?3`` user, ``?4`` the oldest claim that may be taken over, ``?5`` the
-# claiming process. A claim an earlier process (a crash) left without ``via`` (the send may or may
-# not have reached Discord) is taken over once, and only while Discord still de-duplicates the
-# same nonce; it keeps its first claim time, so a second crash can't stretch that window. A claim
-# of the same process is never taken over: it is a send in progress.
+# claiming process. A claim an earlier process (a crash) left without ``via``, or one given back
+# after an attempt that may have reached Discord (``_UNCLAIM``: no claiming process), is taken
+# over once, and only while Discord still de-duplicates the same nonce; it keeps its first claim
+# time, so a second crash or failure can't stretch that window. A claim of the same process is
+# never taken over: it is a send in progress.
 _CLAIM = {
     "notice": "UPDATE draw_entries SET notified_at = COALESCE(notified_at, ?1), notify_claim = ?5 "
               "WHERE call_id = ?2 AND user_id = ?3 AND status = 'selected' "
@@ -160,16 +165,33 @@ _VIA = {
     "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? "
               "AND user_id IN (SELECT value FROM json_each(?))",
 }
+# The claim time before a claim: NULL means the claim is the member's first (nothing was ever
+# attempted), else an earlier attempt's fate is unknown and its claim time must be kept.
+_CLAIMED_AT = {
+    "notice": "SELECT notified_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
+    "invite": "SELECT invited_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
+}
 # Only a claim still without ``via`` is given back: a delivery on record is never undone.
+# _RELEASE: Discord refused a first attempt (nothing was made), so the claim is forgotten.
 _RELEASE = {
     "notice": "UPDATE draw_entries SET notified_at = NULL, notify_claim = NULL "
               "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
     "invite": "UPDATE draw_entries SET invited_at = NULL, invite_claim = NULL "
               "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
 }
-# Claims an earlier process left without ``via`` for longer than Discord de-duplicates: whether
-# the message went out is unknown, so they are marked 'unknown' (never re-sent: never a second
-# message). ``?1`` call, ``?2`` the oldest claim still re-sent, ``?3`` this process.
+# _UNCLAIM: the attempt may have reached Discord (cancelled, network error, ...): any process
+# may send it again with the same nonce, but only while the FIRST claim time is recent enough
+# (``_CLAIM``); after that ``_EXPIRE`` marks it unknown.
+_UNCLAIM = {
+    "notice": "UPDATE draw_entries SET notify_claim = NULL "
+              "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
+    "invite": "UPDATE draw_entries SET invite_claim = NULL "
+              "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
+}
+# Claims an earlier process left (or an interrupted attempt gave back, ``_UNCLAIM``) without
+# ``via`` for longer than Discord de-duplicates: whether the message went out is unknown, so they
+# are marked 'unknown' (never re-sent: never a second message). ``?1`` call, ``?2`` the oldest
+# claim still re-sent, ``?3`` this process.
 _EXPIRE = {
     "notice": "UPDATE draw_entries SET notified_via = 'unknown' WHERE call_id = ?1 "
               "AND status = 'selected' AND notified_at IS NOT NULL AND notified_via IS NULL "
@@ -467,13 +489,21 @@ class DrawRepository:
     async def claim(
         self, kind: Literal["notice", "invite"], call_id: int, user_id: int, now: float, *,
         resend_since: float, claimer: str,
-    ) -> bool:
-        """Claim the right to send ``kind`` to the member (True once, unless released), or take
-        over a claim another ``claimer`` (a crashed process) left without ``via`` since
-        ``resend_since``, to send it again with the same nonce (Discord de-duplicates it)."""
-        return await self.db.execute(
-            _CLAIM[kind], (now, call_id, user_id, resend_since, claimer)
-        ) > 0
+    ) -> ClaimKind | None:
+        """Claim the right to send ``kind`` to the member, in one transaction: "fresh" (the first
+        claim), or "resend": taking over a claim left without ``via`` since ``resend_since`` by
+        another ``claimer`` (a crashed process) or given back after an attempt that may have
+        reached Discord, to send it again with the same nonce (Discord de-duplicates it). None
+        if it is not claimable."""
+        args = (now, call_id, user_id, resend_since, claimer)
+
+        def work(conn: sqlite3.Connection) -> ClaimKind | None:
+            before = conn.execute(_CLAIMED_AT[kind], (call_id, user_id)).fetchone()
+            if conn.execute(_CLAIM[kind], args).rowcount == 0:
+                return None
+            return "fresh" if before is None or before[0] is None else "resend"
+
+        return await self.db.transaction(work)
 
     async def delivered(
         self, kind: Literal["notice", "invite"], call_id: int, user_ids: list[int], via: str
@@ -490,8 +520,14 @@ class DrawRepository:
         return [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
 
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
-        """Give a claim back after a failed send, so a later pass can try again."""
+        """Forget a first claim whose send Discord refused (nothing was made): a later pass
+        sends it, at any time."""
         await self.db.execute(_RELEASE[kind], (call_id, user_id))
+
+    async def unclaim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
+        """Give back a claim whose send may have reached Discord, keeping its first claim time:
+        a later pass sends it again with the same nonce only while Discord de-duplicates it."""
+        await self.db.execute(_UNCLAIM[kind], (call_id, user_id))
 
     async def claim_announcement(self, call_id: int, ref: str, now: float) -> bool:
         """Claim the one "has left the group" post about this entry (True once, unless released)."""

@@ -69,6 +69,8 @@ class RemovedSignup:
 class DeletionReport:
     removed: dict[str, int] = field(default_factory=dict)
     open_signups: list[RemovedSignup] = field(default_factory=list)
+    # Places in a draw's group the deletion itself gave up: (call_id, left ref, promoted ref).
+    departures: list[tuple[int, str, str | None]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -241,14 +243,18 @@ def _retain_session(conn: sqlite3.Connection, session_id: int) -> tuple[int, int
     return answers, comments
 
 
-def _leave_draws(conn: sqlite3.Connection, guild_id: int, user_id: int, now: float) -> None:
+def _leave_draws(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, now: float
+) -> list[tuple[int, str, str | None]]:
     """Before the member's id is removed from draw entries (same transaction).
 
-    The draw service has normally withdrawn them already (so a freed place is announced and
-    offered); any entry still active (a draw run in between) is withdrawn here, promoting the
-    next reserve. Then the draws' reference salts are forgotten, so nobody holding the database
-    can re-link the member's ref by hashing candidate user ids.
+    The draw service has normally withdrawn them already; any entry still active (a draw run in
+    between) is withdrawn here, promoting the next reserve. Returns the places in a group given
+    up here, ``(call_id, left ref, promoted ref)``, to be announced and offered once this
+    transaction has committed. Then the draws' reference salts are forgotten, so nobody holding
+    the database can re-link the member's ref by hashing candidate user ids.
     """
+    departures: list[tuple[int, str, str | None]] = []
     active = conn.execute(
         "SELECT e.call_id, c.number FROM draw_entries e JOIN calls c ON c.id = e.call_id "
         "WHERE c.guild_id = ? AND e.user_id = ? AND e.status IN ('selected', 'reserve') "
@@ -262,12 +268,15 @@ def _leave_draws(conn: sqlite3.Connection, guild_id: int, user_id: int, now: flo
                        {"left_user_id": user_id, "was_in_group": row.was_selected,
                         "promoted_user_id": row.promoted_user_id,
                         "place_open": row.was_selected and row.promoted_user_id is None})
+            if row.was_selected:
+                departures.append((int(call_id), row.left_ref, row.promoted_ref))
     conn.execute(
         "UPDATE draws SET ref_salt = NULL WHERE ref_salt IS NOT NULL AND call_id IN "
         "(SELECT e.call_id FROM draw_entries e JOIN calls c ON c.id = e.call_id "
         "WHERE c.guild_id = ? AND e.user_id = ?)",
         (guild_id, user_id),
     )
+    return departures
 
 
 class MyDataRepository:
@@ -367,7 +376,7 @@ class MyDataRepository:
                     (guild_id, user_id),
                 ).fetchall()]
             if _has(present, ("calls", "draws", "draw_entries")):
-                _leave_draws(conn, guild_id, user_id, now)
+                report.departures = _leave_draws(conn, guild_id, user_id, now)
             for query in _DELETE:
                 if _has(present, query.tables):
                     count = conn.execute(query.sql, (guild_id, user_id)).rowcount

@@ -19,12 +19,15 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.domain.delivery import (
+    DM,
     FAILED,
     NONCE_LENGTH,
     PENDING,
     SENDING,
     SENT,
     UNKNOWN,
+    DeliveryRun,
+    NotDelivered,
     nonce_for,
 )
 from bot.domain.errors import Conflict, InvalidInput
@@ -37,6 +40,7 @@ from bot.domain.sessions import BOOK_CLOSED, POST_PLACES, public_post_fields
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler, RetryLater
 from db.connection import Database
+from db.repositories.deliveries import DeliveryLog
 from db.repositories.feedback import FeedbackRound
 from db.repositories.jobs import Job
 from db.repositories.meetings import POST_RECIPIENT, Meeting
@@ -452,7 +456,10 @@ async def test_no_session_reminder_or_digest_after_an_outage_past_the_start(
     await jobs.run_due()
     assert discord.messages == []
     assert await service.repo.deliveries(sid) == []
-    assert await jobs.repo.count("pending") == 1  # only the evaluation, at the end
+    pending = [r[0] for r in await db.fetchall(
+        "SELECT key FROM scheduled_jobs WHERE status = 'pending'")]
+    assert f"session:{sid}:evaluation" in pending  # at the end
+    assert not [k for k in pending if "reminder" in k or "digest" in k]
 
 
 async def test_after_a_shorter_outage_only_the_latest_due_reminder_is_sent(
@@ -556,3 +563,157 @@ async def test_split_mentions_each_carry_a_deterministic_nonce() -> None:
     assert len(first.nonces) > 1 and first.nonces == second.nonces  # a re-send repeats them
     assert first.nonces[0] == "n1" and len(set(first.nonces)) == len(first.nonces)
     assert all(n is not None and len(n) <= NONCE_LENGTH for n in first.nonces)
+
+
+# -- (d) a send that fails: refused by Discord, or maybe sent ---------------------------------------
+
+
+class Flaky:
+    """A send whose outcome is chosen per attempt: 'ok', 'refused' (Discord answered with an
+    error: nothing made), 'lost' (the request reached Discord, the answer never came: a network
+    error) or 'cancel' (a shutdown while the request was in flight, after it reached Discord)."""
+
+    def __init__(self, discord: FakeDiscord, *outcomes: str) -> None:
+        self.discord = discord
+        self.outcomes = list(outcomes)
+
+    async def __call__(self, user: int, nonce: str) -> bool:
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "refused":
+            self.discord.attempts.append((("dm", user), nonce))
+            raise NotDelivered("Discord said 503")
+        await self.discord.send(("dm", user), nonce)  # Discord makes it (once per nonce)
+        if outcome == "lost":
+            raise OSError("connection reset")
+        if outcome == "cancel":
+            raise asyncio.CancelledError
+        return True
+
+
+async def delivery_run(db: Database, clock: FakeClock) -> tuple[DeliveryRun, int]:
+    service = SessionService(db, clock, JobScheduler(db, clock))
+    sid = await booked_session(service, [])
+    return DeliveryRun(DeliveryLog(db, "session_deliveries"), clock, sid, "test",
+                       f"session:{sid}:test"), sid
+
+
+async def attempt(run: DeliveryRun, send: Flaky, user: int = 7) -> BaseException | None:
+    await run.start([(user, DM)])
+    try:
+        await run.each([user], send, reroute=True)
+    except BaseException as exc:  # the outcome is what is tested
+        return exc
+    return None
+
+
+async def row_of(run: DeliveryRun, user: int = 7) -> tuple[str, float | None]:
+    [row] = [r for r in await run.store.rows(run.owner, run.part) if r.user_id == user]
+    return row.state, row.claimed_at
+
+
+@pytest.mark.parametrize("outcome", ["lost", "cancel"])
+async def test_a_send_that_may_have_reached_discord_is_resent_with_its_nonce_only_within_5_minutes(
+    db: Database, clock: FakeClock, outcome: str
+) -> None:
+    discord = FakeDiscord()
+    run, _ = await delivery_run(db, clock)
+    before = clock.now().timestamp()
+    exc = await attempt(run, Flaky(discord, outcome))
+    expected = RetryLater if outcome == "lost" else asyncio.CancelledError
+    assert isinstance(exc, expected)
+    state, claimed_at = await row_of(run)
+    assert state == PENDING and claimed_at is not None and claimed_at >= before  # claim kept
+    clock.advance(timedelta(minutes=3))  # a retry within Discord's nonce memory
+    assert await attempt(run, Flaky(discord, outcome)) is not None  # and again unlucky
+    assert await row_of(run) == (PENDING, claimed_at)  # a retry never stretches the window
+    clock.advance(timedelta(minutes=1))
+    assert await attempt(run, Flaky(discord)) is None
+    assert await row_of(run) == (SENT, claimed_at)
+    nonces = discord.nonces_for(("dm", 7))
+    assert len(nonces) == 3 and len(set(nonces)) == 1
+    assert discord.count(("dm", 7)) == 1  # Discord de-duplicated the repeats
+
+
+@pytest.mark.parametrize("outcome", ["lost", "cancel"])
+async def test_a_send_that_may_have_reached_discord_is_never_resent_after_5_minutes(
+    db: Database, clock: FakeClock, outcome: str
+) -> None:
+    discord = FakeDiscord()
+    run, _ = await delivery_run(db, clock)
+    assert await attempt(run, Flaky(discord, outcome)) is not None
+    clock.advance(timedelta(minutes=10))
+    await run.start([(7, DM)])
+    assert run.unknown == [7]
+    assert (await run.each([7], Flaky(discord), reroute=True)).skipped == 1
+    assert (await row_of(run))[0] == UNKNOWN
+    assert len(discord.nonces_for(("dm", 7))) == 1 and discord.count(("dm", 7)) == 1
+
+
+async def test_a_pending_row_past_the_window_is_not_claimed_even_without_a_new_start(
+    db: Database, clock: FakeClock
+) -> None:
+    discord = FakeDiscord()
+    run, _ = await delivery_run(db, clock)
+    assert await attempt(run, Flaky(discord, "lost")) is not None
+    clock.advance(timedelta(minutes=6))  # e.g. a long run reaches this member late
+    assert (await run.each([7], Flaky(discord), reroute=True)).skipped == 1
+    assert (await row_of(run))[0] == UNKNOWN and run.unknown == [7]
+    assert len(discord.nonces_for(("dm", 7))) == 1
+
+
+async def test_a_refused_send_is_released_and_sent_later_even_after_5_minutes(
+    db: Database, clock: FakeClock
+) -> None:
+    discord = FakeDiscord()
+    run, _ = await delivery_run(db, clock)
+    exc = await attempt(run, Flaky(discord, "refused"))
+    assert isinstance(exc, NotDelivered) and isinstance(exc, RetryLater)
+    assert await row_of(run) == (PENDING, None)  # nothing was made: the claim is forgotten
+    clock.advance(timedelta(minutes=10))
+    assert await attempt(run, Flaky(discord)) is None
+    assert (await row_of(run))[0] == SENT and discord.count(("dm", 7)) == 1
+
+
+async def test_a_refusal_after_an_attempt_that_may_have_gone_out_keeps_the_first_claim(
+    db: Database, clock: FakeClock
+) -> None:
+    discord = FakeDiscord()
+    run, _ = await delivery_run(db, clock)
+    assert await attempt(run, Flaky(discord, "lost")) is not None  # maybe made
+    _, claimed_at = await row_of(run)
+    assert claimed_at is not None
+    clock.advance(timedelta(minutes=1))
+    assert isinstance(await attempt(run, Flaky(discord, "refused")), NotDelivered)
+    assert await row_of(run) == (PENDING, claimed_at)  # the first attempt may have gone out
+    clock.advance(timedelta(minutes=10))
+    assert await attempt(run, Flaky(discord)) is None
+    assert (await row_of(run))[0] == UNKNOWN and discord.count(("dm", 7)) == 1
+
+
+async def test_a_network_error_in_a_job_is_retried_by_the_scheduler_with_the_same_nonce(
+    db: Database, clock: FakeClock
+) -> None:
+    discord = FakeDiscord()
+    jobs, service = session_stack(db, clock, discord)
+    sid = await booked_session(service, [1, 2, 3])
+    clock.advance(timedelta(days=2, minutes=1))
+    real_send = discord.send
+    lost = {"left": 1}
+
+    async def send(target: Target, nonce: str | None) -> None:
+        await real_send(target, nonce)
+        if target == ("dm", 2) and lost["left"]:
+            lost["left"] -= 1
+            raise OSError("connection reset")  # made, but the answer never came back
+
+    discord.send = send  # type: ignore[method-assign]
+    await jobs.run_due()
+    job = await jobs.repo.get_by_key(f"session:{sid}:reminder:86400")
+    assert job is not None and job.status == "pending"  # RetryLater: tried again soon
+    clock.advance(timedelta(minutes=1))
+    await jobs.run_due()
+    assert [discord.count(("dm", u)) for u in (1, 2, 3)] == [1, 1, 1]
+    first, retry = discord.nonces_for(("dm", 2))
+    assert first == retry
+    job = await jobs.repo.get_by_key(f"session:{sid}:reminder:86400")
+    assert job is not None and job.status == "done"

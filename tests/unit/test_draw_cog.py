@@ -13,7 +13,16 @@ import discord
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.draw_service import MEMBER_LEFT_JOB, PROMOTED_DM, SELECTED_DM, delivery_nonce
+from bot.domain.draw_service import (
+    FINISH_CHECK,
+    FINISH_JOB,
+    MEMBER_LEFT_JOB,
+    PROMOTED_DM,
+    SELECTED_DM,
+    delivery_nonce,
+    finish_job_key,
+)
+from bot.notify import RateLimiter
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from cogs.draws import ANYONE, DeclineCheckButton, DrawButton, Draws, leave_nonce
@@ -69,6 +78,7 @@ class FakeBot:
         self.cog: Any = None
         self.guilds = [SimpleNamespace(id=GUILD)]
         self.guild: Any = None
+        self._dm_limiter = RateLimiter(rate=1e9, burst=10**6)  # no real-time pacing in tests
 
     def get_partial_messageable(self, channel_id: int, *, guild_id: int | None = None) -> FakeChannel:
         return FakeChannel(self, channel_id)
@@ -343,7 +353,11 @@ def nonces_to(bot: FakeBot, user: int) -> list[Any]:
     return [m.kwargs.get("nonce") for u, m in bot.dms if u == user]
 
 
-async def test_a_stop_or_network_error_during_a_dm_gives_the_claim_back(
+def unavailable(status: int = 503) -> discord.HTTPException:
+    return discord.HTTPException(SimpleNamespace(status=status, reason="x"), "unavailable")
+
+
+async def test_a_stop_or_network_error_during_a_dm_keeps_the_claim_and_resends_with_its_nonce(
     setup: Any, clock: FakeClock
 ) -> None:
     bot, cog, services = setup
@@ -351,18 +365,23 @@ async def test_a_stop_or_network_error_during_a_dm_gives_the_claim_back(
     view = await services.draws.view(call_id)
     first, second, third = (e.user_id for e in view.categories[0].current)
     bot.closed_dms = {first}  # waiting for the closed-DM post when the stop comes
-    bot.dm_errors = {second: asyncio.CancelledError()}
+    bot.dm_errors = {second: asyncio.CancelledError()}  # the request may have reached Discord
     with pytest.raises(asyncio.CancelledError):
         await cog.finish(call_id)
-    for user in (first, second):
-        entry = (await services.draws.view(call_id)).entry(user)
-        assert entry is not None and entry.notified_at is None  # nobody is left unclaimable
+    entry = (await services.draws.view(call_id)).entry(first)
+    assert entry is not None and entry.notified_at is None  # nothing was sent: forgotten
+    entry = (await services.draws.view(call_id)).entry(second)
+    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
     assert (call_id, GUILD) in await services.draws.unfinished()
-    # A network error (after discord.py's retries) is given back too, and the pass goes on.
+    # A network error (after discord.py's retries) may have reached Discord too: the claim
+    # keeps its time, the pass goes on, and a retry is asked for.
     bot.closed_dms = set()
     bot.dm_errors = {third: OSError("connection reset")}
     report = await cog.finish(call_id)
-    assert report.failed == 1 and (await services.draws.view(call_id)).entry(third).notified_at is None  # type: ignore[union-attr]
+    assert report.failed == 1 and report.retry
+    entry = (await services.draws.view(call_id)).entry(third)
+    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
+    clock.advance(timedelta(minutes=2))  # within Discord's nonce memory: sent again
     await cog.finish(call_id)
     for user in (first, second, third):
         entry = (await services.draws.view(call_id)).entry(user)
@@ -370,6 +389,200 @@ async def test_a_stop_or_network_error_during_a_dm_gives_the_claim_back(
         assert nonces_to(bot, user) == [delivery_nonce("notice", call_id, entry.ref)]
     assert sorted(u for u, _ in bot.dms) == sorted(EXPERIENCED + NEW)  # everyone once
     assert await services.draws.unfinished() == []
+
+
+@pytest.mark.parametrize("error", ["cancel", "network"])
+async def test_a_dm_that_may_have_gone_out_is_never_sent_again_after_5_minutes(
+    setup: Any, clock: FakeClock, db: Database, jobs: JobScheduler, error: str
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    member = (await services.draws.view(call_id)).categories[0].current[0].user_id
+    assert member is not None
+    bot.dm_errors = {member: asyncio.CancelledError() if error == "cancel" else TimeoutError()}
+    if error == "cancel":
+        with pytest.raises(asyncio.CancelledError):
+            await cog.finish(call_id)
+    else:
+        assert (await cog.finish(call_id)).retry
+    clock.advance(timedelta(minutes=10))
+    bot2, cog2, services2 = fresh_bot(db, clock, jobs)  # also after a restart
+    for c in (cog, cog2):
+        await c.finish(call_id)
+    assert nonces_to(bot, member) == [] and nonces_to(bot2, member) == []
+    entry = (await services2.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_via == "unknown"  # shown to organisers
+    assert await services2.draws.unfinished() == []
+
+
+@pytest.mark.parametrize(("status", "retry"), [(503, True), (429, True), (400, False)])
+async def test_a_dm_discord_refused_is_released_and_sent_by_a_later_pass(
+    setup: Any, clock: FakeClock, status: int, retry: bool
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    member = (await services.draws.view(call_id)).categories[0].current[0].user_id
+    assert member is not None
+    bot.dm_errors = {member: unavailable(status)}
+    report = await cog.finish(call_id)
+    assert report.failed == 1 and report.retry is retry
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_at is None  # nothing was made: released
+    clock.advance(timedelta(minutes=10))  # any time later
+    await cog.finish(call_id)
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.notified_via == "dm" and len(nonces_to(bot, member)) == 1
+
+
+async def test_a_refusal_after_a_dm_that_may_have_gone_out_keeps_the_first_claim(
+    setup: Any, clock: FakeClock
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    member = (await services.draws.view(call_id)).categories[0].current[0].user_id
+    assert member is not None
+    bot.dm_errors = {member: OSError("reset")}
+    await cog.finish(call_id)
+    claimed_at = (await services.draws.view(call_id)).entry(member).notified_at  # type: ignore[union-attr]
+    clock.advance(timedelta(minutes=1))
+    bot.dm_errors = {member: unavailable()}
+    await cog.finish(call_id)
+    assert (await services.draws.view(call_id)).entry(member).notified_at == claimed_at  # type: ignore[union-attr]
+    clock.advance(timedelta(minutes=10))
+    await cog.finish(call_id)
+    assert nonces_to(bot, member) == []  # the first attempt may have gone out
+    assert (await services.draws.view(call_id)).entry(member).notified_via == "unknown"  # type: ignore[union-attr]
+
+
+async def test_a_member_left_job_retries_a_promoted_reserves_dm_after_a_503(
+    setup: Any, clock: FakeClock, db: Database, jobs: JobScheduler
+) -> None:
+    bot, cog, services = setup
+    jobs.register(MEMBER_LEFT_JOB, cog.on_member_left)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    leaving, next_up = view.categories[0].drawn[0], view.categories[0].reserve_order[0]
+    dms, posts = len(bot.dms), len(bot.posts)
+    bot.dm_errors[next_up] = unavailable()  # type: ignore[index]
+    await services.mydata.delete(GUILD, leaving)  # type: ignore[arg-type]
+    assert await jobs.run_due() == 1
+    [job] = [j for j in await db.fetchall("SELECT key, status FROM scheduled_jobs WHERE kind = ?",
+                                          (MEMBER_LEFT_JOB,))]
+    assert job["status"] == "pending"  # RetryLater: not done while the offer is untold
+    assert bot.dms[dms:] == [] and len(bot.posts) == posts + 1  # announced once already
+    clock.advance(timedelta(minutes=1))
+    assert await jobs.run_due() == 1
+    assert [u for u, _ in bot.dms[dms:]] == [next_up] and len(bot.posts) == posts + 1
+    job = await jobs.repo.get_by_key(job["key"])
+    assert job is not None and job.status == "done"
+
+
+@pytest.mark.parametrize("path", ["decline", "organiser"])
+async def test_a_replacement_offer_hit_by_a_503_is_retried_by_the_finish_job(
+    setup: Any, clock: FakeClock, jobs: JobScheduler, path: str
+) -> None:
+    bot, cog, services = setup
+    jobs.register(FINISH_JOB, cog.on_finish_job)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    leaving, next_up = view.categories[1].drawn[0], view.categories[1].reserve_order[0]
+    assert leaving is not None and next_up is not None
+    if path == "decline":
+        outcome = await services.draws.decline(call_id, leaving)
+    else:
+        outcome = await services.draws.replace(GUILD, 1, leaving, 1)
+    dms = len(bot.dms)
+    bot.dm_errors = {next_up: unavailable()}
+    await cog.after_replace(outcome)
+    assert bot.dms[dms:] == []
+    job = await jobs.repo.get_by_key(finish_job_key(call_id))
+    assert job is not None and job.kind == FINISH_JOB and job.status == "pending"
+    bot.dm_errors = {next_up: unavailable()}  # still failing at the first retry
+    clock.advance(FINISH_CHECK)
+    assert await jobs.run_due() == 1
+    job = await jobs.repo.get_by_key(finish_job_key(call_id))
+    assert job is not None and job.status == "pending" and bot.dms[dms:] == []
+    clock.advance(timedelta(minutes=1))
+    assert await jobs.run_due() == 1
+    assert [u for u, _ in bot.dms[dms:]] == [next_up]
+    job = await jobs.repo.get_by_key(finish_job_key(call_id))
+    assert job is not None and job.status == "done"
+    clock.advance(timedelta(hours=1))
+    assert await jobs.run_due() == 0 and [u for u, _ in bot.dms[dms:]] == [next_up]
+
+
+async def test_a_replacement_that_went_through_leaves_a_finish_job_with_nothing_to_do(
+    setup: Any, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    bot, cog, services = setup
+    jobs.register(FINISH_JOB, cog.on_finish_job)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    outcome = await services.draws.decline(call_id, view.categories[1].drawn[0])  # type: ignore[arg-type]
+    await cog.after_replace(outcome)
+    dms, posts = len(bot.dms), len(bot.posts)
+    clock.advance(FINISH_CHECK)
+    assert await jobs.run_due() == 1
+    assert (len(bot.dms), len(bot.posts)) == (dms, posts)
+    assert (await jobs.repo.get_by_key(finish_job_key(call_id))).status == "done"  # type: ignore[union-attr]
+
+
+async def test_deleting_data_in_two_draws_never_names_the_member(
+    setup: Any, clock: FakeClock, db: Database, jobs: JobScheduler
+) -> None:
+    bot, cog, services = setup
+    jobs.register(MEMBER_LEFT_JOB, cog.on_member_left)
+    call_ids = []
+    for number, message_id in ((1, 5000), (2, 5001)):
+        details = await services.calls.create(
+            guild_id=GUILD, channel_id=CHANNEL, author_id=1, title=f"call {number}",
+            categories="🧭 Experienced; 🌱 New", places="🧭=10, 🌱=7", tz="Europe/London",
+        )
+        await services.calls.attach_post(details.call.id, CHANNEL, message_id)
+        for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
+            for user in users:
+                await services.calls.react(message_id, user, key, added=True)
+        await services.draws.run(guild_id=GUILD, number=number, actor_id=1)
+        await cog.finish(details.call.id)
+        call_ids.append(details.call.id)
+    leaving = EXPERIENCED[0]  # in both groups
+    posts = len(bot.posts)
+    real_delete = services.mydata.repo.delete
+    jobs_before_delete: list[int] = []
+
+    async def delete(guild_id: int, user_id: int, now: float) -> Any:
+        jobs_before_delete.append(await db.fetchval(
+            "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)))
+        return await real_delete(guild_id, user_id, now)
+
+    services.mydata.repo.delete = delete  # type: ignore[method-assign]
+    report = await services.mydata.delete(GUILD, leaving)
+    assert jobs_before_delete == [0]  # nothing can announce before the id is gone
+    assert report.removed["places in a draw's group (passed to the next reserve)"] == 2
+    assert await jobs.run_due() == 2
+    texts = [p.content for p in bot.posts[posts:]]
+    assert len(texts) == 2 and not any(str(leaving) in t for t in texts)
+
+
+async def test_a_departure_by_data_deletion_is_anonymous_even_before_the_id_is_removed(
+    setup: Any, clock: FakeClock
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    leaving = (await services.draws.view(call_id)).categories[0].drawn[0]
+    assert leaving is not None
+    [freed] = await services.draws.withdraw_member(GUILD, leaving)
+    outcome = await services.draws.left_outcome(call_id, freed.left_ref, freed.promoted_ref)
+    assert outcome is not None and outcome.left_user_id is None
+    posts = len(bot.posts)
+    await cog.on_member_left(SimpleNamespace(payload={  # type: ignore[arg-type]
+        "call_id": call_id, "ref": freed.left_ref, "promoted_ref": freed.promoted_ref}))
+    [post] = bot.posts[posts:]
+    assert str(leaving) not in post.content and f"<@{freed.promoted_user_id}>" in post.content
 
 
 async def test_a_stopped_closed_dm_post_gives_the_claims_back(setup: Any, clock: FakeClock) -> None:
@@ -528,3 +741,22 @@ async def test_decline_check_buttons_work_after_a_restart_and_only_for_their_mem
     assert (await services.draws.view(call_id)).entry(keeper).status == "selected"  # type: ignore[union-attr]
     late = await click(bot, f"draw:decline-no:{call_id}:{member}", member)  # already gave it up
     assert late.response.sent and not late.response.edited
+
+
+async def test_a_result_post_hit_by_a_503_is_posted_by_the_finish_job(
+    setup: Any, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    bot, cog, services = setup
+    jobs.register(FINISH_JOB, cog.on_finish_job)
+    call_id = await story(services, clock)
+    bot.channel_error = unavailable()
+    report = await cog.finish(call_id)
+    assert report.retry and report.problems and not bot.posts and not bot.dms
+    await services.draws.finish_later(call_id, GUILD)  # what /draw run does then
+    assert await jobs.run_due() == 1  # still failing: RetryLater
+    assert (await jobs.repo.get_by_key(finish_job_key(call_id))).status == "pending"  # type: ignore[union-attr]
+    bot.channel_error = None
+    clock.advance(timedelta(minutes=1))
+    assert await jobs.run_due() == 1
+    assert len(bot.posts) == 1 and len(bot.dms) == 17
+    assert (await jobs.repo.get_by_key(finish_job_key(call_id))).status == "done"  # type: ignore[union-attr]

@@ -370,8 +370,15 @@ async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still
     assert {e.left_reason for e in after.left} == {"data_deleted"}
     group = await drawn_group(db, call_id)
     assert len(group) == 6 and leaving not in group
-    # The draws cog is asked (by a job) to announce it and tell the promoted member.
-    job = await jobs.repo.get_by_key(f"draw:{call_id}:left:{freed[0].left_ref}")
+    # The announcement is not asked for yet (the member's data is deleted first), and even
+    # while their id is still on the entry, the departure never names them.
+    key = f"draw:{call_id}:left:{freed[0].left_ref}"
+    assert await jobs.repo.get_by_key(key) is None
+    early = await draws.left_outcome(call_id, freed[0].left_ref, freed[0].promoted_ref)
+    assert early is not None and early.left_user_id is None and early.promoted_user_id == reserve
+    # Then the draws cog is asked (by a job) to announce it and tell the promoted member.
+    await draws.announce_departures(GUILD, [(call_id, freed[0].left_ref, freed[0].promoted_ref)])
+    job = await jobs.repo.get_by_key(key)
     assert job is not None and job.kind == MEMBER_LEFT_JOB and job.status == "pending"
     assert str(leaving) not in json.dumps(job.payload)
     # Once the ids are removed (what /mydata delete does next), everything still verifies.

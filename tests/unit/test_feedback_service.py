@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.domain.delivery import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.feedback import QUESTIONS, parse_changes
 from bot.domain.feedback_service import REMIND_JOB, FeedbackService
@@ -36,7 +37,7 @@ class FakeNotifier:
     async def nudge_dm(self, round: FeedbackRound, user_id: int, *, nonce: str) -> bool:
         if user_id == self.fail_on:
             self.fail_on = None
-            raise RuntimeError("Discord is having a moment")
+            raise NotDelivered("Discord is having a moment")
         if user_id in self.closed:
             return False
         self.dms.append((round.id, user_id))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.domain.delivery import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.meeting_service import REMIND_JOB, MeetingService
 from bot.scheduling import JobScheduler
@@ -27,7 +28,7 @@ class FakeNotifier:
     async def post_reminder(self, meeting: Meeting, audience: list[int], *, nonce: str) -> bool:
         if self.fail_post_once:
             self.fail_post_once = False
-            raise RuntimeError("Discord is having a moment")
+            raise NotDelivered("Discord is having a moment")
         self.posts.append((meeting.id, list(audience)))
         return True
 

@@ -166,6 +166,55 @@ async def test_delete_a_drawn_member_promotes_the_next_reserve(
     await calls.close_writer()
 
 
+async def test_a_place_the_deletion_itself_gives_up_is_announced_after_it_commits(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    mydata = MyDataService(db, clock, draws)
+    number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])
+    new = (await draws.show(GUILD, number)).categories[1]
+    leaving, next_up = new.order[0], new.order[1]
+    assert isinstance(leaving, int)
+
+    async def missed(guild_id: int, user_id: int) -> list[object]:
+        return []  # e.g. a draw was run between the service's pass and the deletion
+
+    draws.withdraw_member = missed  # type: ignore[method-assign,assignment]
+    report = await mydata.delete(GUILD, leaving)
+    assert report.departures == [(new.entries[0].call_id, new.entries[0].ref, new.entries[1].ref)]
+    assert report.removed["places in a draw's group (passed to the next reserve)"] == 1
+    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+             if j.kind == MEMBER_LEFT_JOB]
+    assert job.payload == {"call_id": new.entries[0].call_id, "ref": new.entries[0].ref,
+                           "promoted_ref": new.entries[1].ref}
+    assert next_up in await drawn_group(db, new.entries[0].call_id)
+    await calls.close_writer()
+
+
+async def test_a_failed_deletion_still_announces_the_places_given_up_without_naming_anyone(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    mydata = MyDataService(db, clock, draws)
+    number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])
+    new = (await draws.show(GUILD, number)).categories[1]
+    leaving = new.order[0]
+    assert isinstance(leaving, int)
+
+    async def broken(guild_id: int, user_id: int, now: float) -> object:
+        raise RuntimeError("disk full")
+
+    mydata.repo.delete = broken  # type: ignore[method-assign,assignment]
+    with pytest.raises(RuntimeError):
+        await mydata.delete(GUILD, leaving)
+    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+             if j.kind == MEMBER_LEFT_JOB]
+    outcome = await draws.left_outcome(int(job.payload["call_id"]), job.payload["ref"],
+                                       job.payload["promoted_ref"])
+    assert outcome is not None and outcome.left_user_id is None  # the id is still stored
+    await calls.close_writer()
+
+
 async def test_delete_with_nothing_stored_and_without_sessions_service(
     db: Database, clock: FakeClock
 ) -> None:

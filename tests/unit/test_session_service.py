@@ -11,9 +11,18 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.domain.delivery import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.session_service import JOB_KINDS, SessionService
-from bot.domain.sessions import public_post_lines
+from bot.domain.sessions import (
+    ALREADY_CONFIRMED,
+    ALREADY_CONFIRMED_STARTED,
+    ALREADY_WAITING,
+    BOOKING_CANCELLED,
+    BOOKING_CANCELLED_CLOSED,
+    WAITING_NO_PLACE,
+    public_post_lines,
+)
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler
 from db.connection import Database
@@ -35,6 +44,7 @@ class FakeMessenger:
         self.closed = set(closed)
         self.crash_after = crash_after
         self.dms: list[tuple[int, str, int | None]] = []
+        self.files: dict[int, list[tuple[str, str]]] = {}  # user id -> attachments
         self.posts: list[tuple[int, str, list[int], int | None]] = []
         self.refreshed: list[int] = []
 
@@ -42,12 +52,15 @@ class FakeMessenger:
         return await self.wording.render(guild_id, tpl, **values)
 
     async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None,
-                 nonce: str | None = None) -> bool:
+                 nonce: str | None = None, file: tuple[str, str] | None = None) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
-            raise RuntimeError("the bot stopped here")
+            raise NotDelivered("the bot stopped here")
         if user_id in self.closed:
             return False
+        assert len(text) <= 2000, "a DM must fit in one Discord message"
         self.dms.append((user_id, text, feedback_session))
+        if file is not None:
+            self.files.setdefault(user_id, []).append(file)
         return True
 
     async def post(self, channel_id: int, text: str, *, mention_ids: Sequence[int],
@@ -115,7 +128,7 @@ async def test_story_30_book_at_once_for_22_places_then_3_cancel(
     attendees = await service.attendees(sid)
     assert [a.user_id for a in attendees if a.status == "waiting"] == waiting
     details = await service.details(sid)
-    assert details.capacity_line == "22 of 22 places booked · 8 on the waiting list"
+    assert details.capacity_line == "22 of 22 places booked, 8 on the waiting list"
 
     # Three people with places cancel; the first three waiting are promoted, in order.
     messenger = FakeMessenger(db, clock, closed=[124])
@@ -425,8 +438,9 @@ async def test_evaluation(clock: FakeClock, db: Database, jobs: JobScheduler,
     messenger = FakeMessenger(db, clock)
     wire(jobs, service, messenger)
     await jobs.run_due()
-    invited = [(u, f) for u, _, f in messenger.dms if u != ORGANISER]
+    invited = [(u, f) for u, _, f in messenger.dms if u != ORGANISER and f is not None]
     assert sorted(invited) == [(1, sid), (2, sid)]  # with a Give feedback button
+    assert [u for u, _, f in messenger.dms if f is None] == [3]  # waiting: told no place came
     await service.evaluate(sid, 1, "5", "Connecting with people", "More time")
     await service.evaluate(sid, 2, 3, "", "Slower please")
     await service.evaluate(sid, 2, 4, "The demo", "")  # a second answer replaces the first
@@ -698,3 +712,167 @@ async def test_the_booking_cache_follows_every_change(
     with pytest.raises(NotFound):
         await service.book(other, 5, STORY_ANSWERS)
     assert await service.questions(other) == []
+
+
+# -- what members are told, and when (UX review) -----------------------------------------------
+
+
+async def test_pressing_book_checks_the_session_state_before_the_members_status(
+    clock: FakeClock, service: SessionService
+) -> None:
+    sid = await make(service, capacity=1, starts="in 3 days", closes="in 2 days")
+    assert (await service.press_book(sid, 1)).opens_form
+    assert not (await service.press_book(sid, 1)).full
+    await service.book(sid, 1, STORY_ANSWERS)
+    await service.book(sid, 2, STORY_ANSWERS)
+    full = await service.press_book(sid, 3)
+    assert full.opens_form and full.full  # the form says it leads to the waiting list
+    assert (await service.press_book(sid, 1)).reply is ALREADY_CONFIRMED
+    waiting = await service.press_book(sid, 2)
+    assert waiting.reply is ALREADY_WAITING and waiting.position == 1
+    # Booking closed, not started: a cancellation can still free a place, so 2 keeps waiting.
+    clock.advance(timedelta(days=2, minutes=1))
+    assert (await service.press_book(sid, 2)).reply is ALREADY_WAITING
+    with pytest.raises(Conflict):
+        await service.press_book(sid, 3)
+    # After the start: no false hope for the people still waiting.
+    clock.advance(timedelta(days=1))
+    after = await service.press_book(sid, 2)
+    assert after.reply is WAITING_NO_PLACE and not after.opens_form
+    assert (await service.press_book(sid, 1)).reply is ALREADY_CONFIRMED_STARTED
+    clock.advance(timedelta(days=1))  # finished
+    assert (await service.press_book(sid, 2)).reply is WAITING_NO_PLACE
+    with pytest.raises(Conflict):
+        await service.press_book(sid, 3)
+
+
+async def test_press_book_on_a_cancelled_session_or_outside_the_priority_window(
+    service: SessionService,
+) -> None:
+    first = await make(service, capacity=1)
+    first_number = (await service.get_by_id(first)).number  # type: ignore[union-attr]
+    for m in (1, 2):
+        await service.book(first, m, STORY_ANSWERS)
+    repeat = await make(service, capacity=5, starts="in 10 days", repeat_of=first_number)
+    assert (await service.press_book(repeat, 2)).opens_form  # was waiting last time
+    with pytest.raises(Conflict):
+        await service.press_book(repeat, 9)
+    await service.cancel(GUILD, first_number, actor_id=ORGANISER)
+    with pytest.raises(Conflict):
+        await service.press_book(first, 1)  # even with a booking: it is cancelled
+
+
+async def test_cancelling_after_booking_closed_does_not_invite_booking_again(
+    clock: FakeClock, service: SessionService
+) -> None:
+    sid = await make(service, capacity=2, starts="in 3 days", closes="in 2 days")
+    for m in (1, 2, 3):
+        await service.book(sid, m, STORY_ANSWERS)
+    while_open = await service.cancel_booking(sid, 1)
+    assert while_open.booking_open and while_open.template is BOOKING_CANCELLED
+    clock.advance(timedelta(days=2, minutes=1))
+    closed = await service.cancel_booking(sid, 2)
+    assert closed.cancelled and not closed.booking_open
+    assert closed.template is BOOKING_CANCELLED_CLOSED
+    assert not (await service.cancel_booking(sid, 99)).booking_open
+
+
+async def test_a_long_digest_attaches_the_full_summary_and_groups_identical_answers(
+    db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
+) -> None:
+    sid = await make(service, capacity=22, starts="in 3 days")
+    members = list(range(101, 131))
+    for i, m in enumerate(members):
+        await service.book(sid, m, {
+            "experience": "New to it", "aims": "Connecting with people",
+            "barriers": f"Answer {i:02d}: " + "I need captions and extra time to read. " * 3,
+        })
+    messenger = FakeMessenger(db, clock)
+    wire(jobs, service, messenger)
+    clock.advance(timedelta(days=2, minutes=-59))  # the digest is due
+    await jobs.run_due()
+    assert messenger.dm_users() == [ORGANISER]
+    _, shown, _ = messenger.dms[0]
+    assert len(shown) <= 2000
+    [(name, full)] = messenger.files[ORGANISER]
+    assert name.endswith(".txt")
+    assert all(f"Answer {i:02d}:" in full for i in range(30))  # nothing left out of the file
+    assert shown.count("Connecting with people") == 1 and "30" in shown  # grouped, counted
+    assert "Answer 29:" not in shown  # the message was cut short, and it says so
+    # A short digest has no attachment.
+    small = await make(service, capacity=5, starts="in 2 days")
+    await service.book(small, 1, STORY_ANSWERS)
+    clock.advance(timedelta(days=1))
+    await jobs.run_due()
+    assert messenger.dm_users().count(ORGANISER) == 2 and len(messenger.files[ORGANISER]) == 1
+
+
+async def test_the_waiting_list_is_told_once_when_the_session_ends(
+    db_path: Path, db: Database, clock: FakeClock
+) -> None:
+    jobs1 = JobScheduler(db, clock)
+    service1 = SessionService(db, clock, jobs1)
+    sid = await make(service1, capacity=2, starts="in 1 day", duration="1h", reminders="none")
+    for m in (1, 2, 3, 4, 5):
+        await service1.book(sid, m, STORY_ANSWERS)
+    await service1.cancel_booking(sid, 5)  # left the waiting list: not told
+    messenger = FakeMessenger(db, clock, closed=[4])
+    wire(jobs1, service1, messenger)
+    clock.advance(timedelta(hours=24, minutes=30))  # started, not finished
+    await jobs1.run_due()
+    assert [u for u, _, f in messenger.dms if f is None] == []
+    clock.advance(timedelta(minutes=31))  # finished
+    await jobs1.run_due()
+    told = [u for u, _, f in messenger.dms if f is None]
+    assert told == [3] and messenger.posted_users() == [4]  # closed DMs: one mention
+    # The bot stops after sending but before the job is marked done; after a restart the job
+    # runs again and sends nothing twice.
+    await db.execute("UPDATE scheduled_jobs SET status = 'running' WHERE key = ?",
+                     (f"session:{sid}:ended",))
+    await jobs1.shutdown()
+    async with Database.open(db_path) as db2:
+        jobs2 = JobScheduler(db2, clock)
+        service2 = SessionService(db2, clock, jobs2)
+        again = FakeMessenger(db2, clock, closed=[4])
+        wire(jobs2, service2, again)
+        assert await jobs2.repo.release_running() == 1
+        await jobs2.run_due()
+        await jobs2.run_due()
+        assert again.dms == [] and again.posts == []
+        rows = await db2.fetchall(
+            "SELECT user_id, state, via FROM session_deliveries WHERE session_id = ? "
+            "AND kind = 'waiting_ended' ORDER BY user_id", (sid,),
+        )
+        assert [tuple(r) for r in rows] == [(3, "sent", "dm"), (4, "sent", "channel")]
+        # They stay on the waiting list: a repeat tells them first.
+        assert [b.user_id for b in await service2.bookings(sid) if b.status == "waiting"] == [3, 4]
+        await jobs2.shutdown()
+
+
+async def test_a_cancelled_session_sends_no_end_of_session_note(
+    db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
+) -> None:
+    sid = await make(service, capacity=1, starts="in 1 day", reminders="none")
+    number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
+    for m in (1, 2):
+        await service.book(sid, m, STORY_ANSWERS)
+    await service.cancel(GUILD, number, actor_id=ORGANISER)
+    messenger = FakeMessenger(db, clock)
+    wire(jobs, service, messenger)
+    clock.advance(timedelta(days=2))
+    await jobs.run_due()
+    assert sorted(messenger.dm_users()) == [1, 2]  # only the cancellation notice
+    rows = await db.fetchall("SELECT DISTINCT kind FROM session_deliveries")
+    assert [r[0] for r in rows] == ["cancelled"]
+
+
+async def test_create_uses_the_topic_in_the_survey(service: SessionService) -> None:
+    sid = await make(service, title="LinkedIn: an introduction (repeat)", topic="LinkedIn")
+    questions = await service.questions(sid)
+    assert "LinkedIn" in questions[0].text and "(repeat)" not in questions[0].text
+    plain = await make(service, title="LinkedIn: an introduction (repeat)")
+    assert "(repeat)" not in (await service.questions(plain))[0].text
+    before = await service.list(GUILD)
+    with pytest.raises(InvalidInput):
+        await make(service, topic="x" * 200)
+    assert len(await service.list(GUILD)) == len(before)  # nothing stored
