@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import discord
 
 __all__ = [
     "DmQueue",
+    "DmRender",
     "RateLimiter",
     "dm_limiter",
     "emoji_key_of",
@@ -109,6 +112,10 @@ async def remove_reaction(
         return False
 
 
+DmRender = Callable[[], Awaitable[str | None]]
+"""Text decided just before sending; ``None`` means there is nothing to say any more."""
+
+
 class DmQueue:
     """Courtesy DMs (sign-up confirmations) sent by one paced worker, in order.
 
@@ -116,23 +123,42 @@ class DmQueue:
     each handler only enqueues, and the worker drains the queue at the bucket's pace. These DMs
     are a courtesy: one that fails (closed DMs, Discord error) is logged and dropped, and any
     still queued at shutdown are not sent (the sign-up itself is already committed).
+
+    Under a burst a DM can wait a while, and the member may change their mind meanwhile. So a
+    DM's text can be an async function called just before sending (it reads the state then, and
+    returns ``None`` if there is nothing left to say), and DMs put with the same ``key`` (one
+    member on one call) coalesce: a newer one replaces the one still waiting, keeping its place
+    in the queue, so only the latest state is sent.
     """
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
-        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self._order: deque[Hashable] = deque()
+        self._items: dict[Hashable, tuple[int, str | DmRender]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def put(self, user_id: int, content: str) -> None:
-        self._queue.put_nowait((user_id, content))
+    def put(self, user_id: int, content: str | DmRender, *, key: Hashable | None = None) -> None:
+        """Queue a DM: its text, or an async function giving the text when it is sent."""
+        slot: Hashable = object() if key is None else ("key", key)
+        if slot not in self._items:
+            self._order.append(slot)
+        self._items[slot] = (user_id, content)  # a waiting DM with this key is replaced
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="dm-queue")
 
+    def __len__(self) -> int:
+        return len(self._order)
+
     async def _run(self) -> None:
-        while not self._queue.empty():
-            user_id, content = self._queue.get_nowait()
+        while self._order:
+            slot = self._order.popleft()
+            user_id, content = self._items.pop(slot)
             try:
-                await send_dm(self.client, user_id, content)
+                text = content if isinstance(content, str) else await content()
+                if text is None:
+                    log.debug("courtesy DM to %s no longer needed", user_id)
+                    continue
+                await send_dm(self.client, user_id, text)
             except discord.HTTPException as exc:
                 log.info("could not send a courtesy DM to %s: %s", user_id, exc)
             except Exception:

@@ -16,9 +16,11 @@ from bot.domain.call_service import (
     CALL_CLOSED_NOTE,
     CALL_CLOSES,
     CALL_INSTRUCTIONS,
-    CALL_SIGNUP_DM,
     CLOSE_JOB,
+    NOTICE_TEMPLATES,
     CallDetails,
+    SignupConfirmations,
+    choices_text,
 )
 from bot.domain.errors import InvalidInput
 from bot.notify import emoji_key_of, reaction_emoji, remove_reaction, send_dm
@@ -37,8 +39,21 @@ log = logging.getLogger(__name__)
 STATUS_WORDS = {"open": "Open for volunteers", "closed": "Closed"}
 
 
+FAIRNESS_FIELD = "Fairness code (for checking the draw)"
+FAIRNESS_NOTE = (
+    "Fair draw: this code locks in the draw before anyone signs up. How to check it: docs/draw.md"
+)
+
+
+def post_link(call: Call) -> str:
+    """The call post's address (the channel's if the post is not known)."""
+    tail = f"/{call.message_id}" if call.message_id else ""
+    return f"https://discord.com/channels/{call.guild_id}/{call.channel_id}{tail}"
+
+
 def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
-    """The call post. Every emoji is followed by words, so screen readers lose nothing.
+    """The call post. Every emoji is followed by words, and no symbol stands between numbers
+    (a screen reader reads " · " as "dot"), so screen readers lose nothing.
 
     ``how`` is the server's wording for the status field (see :func:`call_instructions`); without
     it the default wording is used.
@@ -49,7 +64,7 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
         count = details.counts.get(cat.id, 0)
         place_word = "place" if cat.places == 1 else "places"
         vol_word = "volunteer" if count == 1 else "volunteers"
-        lines.append(f"{cat.emoji} **{cat.label}**: {cat.places} {place_word} · {count} {vol_word}")
+        lines.append(f"{cat.emoji} **{cat.label}**: {cat.places} {place_word}, {count} {vol_word}")
     embed = discord.Embed(
         title=clip(f"Call #{call.number}: {call.title}", 256),
         description=clip(call.description, 3000) if call.description else None,
@@ -58,17 +73,17 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
     embed.add_field(name="Categories", value=clip("\n".join(lines), 1024), inline=False)
     if how is None:
         if call.is_open:
-            how = CALL_INSTRUCTIONS.default
+            how = CALL_INSTRUCTIONS.default.format(choices=choices_text(details.categories))
             if call.closes_at:
                 how += "\n" + CALL_CLOSES.default.format(when=when(call.closes_at))
         else:
             how = CALL_CLOSED_NOTE.default
     embed.add_field(name=STATUS_WORDS.get(call.status, call.status), value=clip(how, 1024),
                     inline=False)
-    embed.set_footer(
-        text=f"Call #{call.number} · Draw commitment (SHA-256 of the secret seed): "
-        f"{call.seed_commitment}"
-    )
+    # The commitment must be visible before the draw; short, so a screen reader reads the name,
+    # the code and one plain sentence.
+    embed.add_field(name=FAIRNESS_FIELD, value=call.seed_commitment, inline=False)
+    embed.set_footer(text=FAIRNESS_NOTE)
     return embed
 
 
@@ -77,7 +92,8 @@ async def call_instructions(bot: CoproBot, call: Call) -> str:
     wording = bot.services.wording
     if not call.is_open:
         return await wording.render(call.guild_id, CALL_CLOSED_NOTE)
-    how = await wording.render(call.guild_id, CALL_INSTRUCTIONS)
+    choices = choices_text(await bot.services.calls.categories(call.id))
+    how = await wording.render(call.guild_id, CALL_INSTRUCTIONS, choices=choices)
     if call.closes_at:
         how += "\n" + await wording.render(call.guild_id, CALL_CLOSES, when=when(call.closes_at))
     return how
@@ -98,6 +114,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     def __init__(self, bot: CoproBot) -> None:
         self.bot = bot
         self.calls = bot.services.calls
+        self.confirmations = SignupConfirmations(self.calls)
 
     async def cog_load(self) -> None:
         self.bot.jobs.register(CLOSE_JOB, self.run_close_job)
@@ -318,6 +335,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         )
         if result.outcome == "withdrawn" and result.call_id is not None:
             self.refresh_post(result.call_id)
+            await self._confirm(payload.guild_id, payload.user_id, result)
 
     async def _refuse_closed(self, payload: discord.RawReactionActionEvent) -> None:
         call = await self.calls.by_message(payload.message_id)
@@ -327,21 +345,40 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                               str(payload.emoji), payload.user_id)
         try:
             text = await self.bot.services.wording.render(
-                call.guild_id, CALL_CLOSED_DM, number=call.number, title=clip(call.title, 80)
+                call.guild_id, CALL_CLOSED_DM, number=call.number, title=clip(call.title, 80),
+                link=post_link(call),
             )
             await send_dm(self.bot, payload.user_id, text)
         except discord.HTTPException:
             log.info("could not tell %s that call %s is closed", payload.user_id, call.id)
 
     async def _confirm(self, guild_id: int, user_id: int, result: ReactionResult) -> None:
-        settings = await self.bot.services.settings.get(guild_id)
-        if not settings.dm_confirmations or result.emoji is None:
+        """Queue a courtesy DM about a join, switch or withdrawal (with DM confirmations on).
+
+        The DM is paced, so its words are decided when it is sent, from the roster then (see
+        SignupConfirmations): a stale one is dropped, a switch says "moved", and several queued
+        for one member on one call coalesce into the latest state.
+        """
+        if result.call_id is None:
             return
-        text = await self.bot.services.wording.render(
-            guild_id, CALL_SIGNUP_DM, number=result.call_number,
-            title=clip(result.call_title or "", 80), category=f"{result.emoji} {result.label}",
-        )
-        self.bot.dm_queue.put(user_id, text)  # paced by one worker; the handler returns now
+        settings = await self.bot.services.settings.get(guild_id)
+        if not settings.dm_confirmations:
+            return
+        call_id = result.call_id
+
+        async def render() -> str | None:
+            notice = await self.confirmations.due(call_id, user_id)
+            if notice is None:
+                return None
+            category = notice.category
+            return await self.bot.services.wording.render(
+                guild_id, NOTICE_TEMPLATES[notice.kind], number=notice.call.number,
+                title=clip(notice.call.title, 80), link=post_link(notice.call),
+                category=f"{category.emoji} {category.label}" if category else "",
+            )
+
+        # Paced by one worker; the handler returns now.
+        self.bot.dm_queue.put(user_id, render, key=("call", call_id, user_id))
 
     # -- timed and start-up work ---------------------------------------------------------------
 

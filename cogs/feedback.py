@@ -15,13 +15,14 @@ from bot.checks import ensure_organiser
 from bot.domain import feedback as words
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback import QUESTIONS
-from bot.domain.feedback_service import REMIND_JOB, FeedbackService
+from bot.domain.feedback_service import DEADLINE_JOB, REMIND_JOB, FeedbackService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
 from bot.options import number_option
 from bot.render import NO_MENTIONS, clip, mention, when
+from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
-from cogs._shared import MAX_MESSAGE, delivered, role_members, send_mentioning
+from cogs._shared import MAX_MESSAGE, delivered, role_members, send_mentioning, transient
 from cogs._shared import mention_groups as mention_groups  # its old home; tests import it here
 from cogs.calls import CallOption
 from db.repositories.feedback import FeedbackRound
@@ -173,6 +174,7 @@ class FeedbackCog(
 
     async def cog_load(self) -> None:
         self.bot.jobs.register(REMIND_JOB, self.run_reminder_job)
+        self.bot.jobs.register(DEADLINE_JOB, self.run_deadline_job)
         self.bot.add_dynamic_items(GiveFeedbackButton)
 
     async def cog_unload(self) -> None:
@@ -186,8 +188,11 @@ class FeedbackCog(
     async def render_round(self, found: FeedbackRound) -> discord.Embed:
         wording = self.bot.services.wording
         responded, total = await self.service.counter(found.id)
+        # Closed, or past its deadline: thank people instead of asking (late comments are kept).
+        on_time = words.takes_feedback_on_time(found.is_open, found.closes_at, self.bot.clock.now())
         intro = await wording.render(
-            found.guild_id, words.INTRO, title=found.title, deadline=when(found.closes_at)
+            found.guild_id, words.INTRO if on_time else words.INTRO_CLOSED, title=found.title,
+            deadline=when(found.closes_at),
         )
         counter = await wording.render(
             found.guild_id, words.COUNTER, responded=responded, total=total
@@ -195,16 +200,15 @@ class FeedbackCog(
         embed = discord.Embed(
             title=clip(f"Feedback round #{found.number}: {found.title}", 256),
             description=clip(f"{intro}\n\n{found.plan}", 4096),
-            colour=discord.Colour.blurple() if found.is_open else discord.Colour.dark_grey(),
+            colour=discord.Colour.blurple() if on_time else discord.Colour.dark_grey(),
         )
         embed.add_field(name="Plan version", value=str(found.version), inline=True)
-        embed.add_field(name="Deadline", value=when(found.closes_at), inline=True)
+        if on_time:
+            embed.add_field(name="Deadline", value=when(found.closes_at), inline=True)
+        else:  # closed early by an organiser, or at its deadline
+            ended = found.closed_at if found.closed_at is not None else found.closes_at
+            embed.add_field(name="Closed", value=when(min(ended, found.closes_at)), inline=True)
         embed.add_field(name="Responses", value=counter, inline=False)
-        if not found.is_open:
-            embed.add_field(
-                name="Closed", value="This round is closed. Thank you for your feedback.",
-                inline=False,
-            )
         return embed
 
     async def render_post(self, round_id: int) -> None:
@@ -242,7 +246,7 @@ class FeedbackCog(
     @app_commands.command(name="open")
     @app_commands.describe(
         title="What the feedback is on, e.g. 'LinkedIn session plan'",
-        plan="The plan's text, or a link to the document",
+        plan="The plan's text or a link. Write \\n for a new line, or attach a file (attachment)",
         call="A call: its drawn group and the reviewers who accepted are asked",
         role="A role: its members are asked (with or without a call)",
         closes="Deadline, e.g. '2026-12-03 17:00' or 'in 5 days' (default: in 7 days)",
@@ -301,6 +305,7 @@ class FeedbackCog(
                 f"there, or choose another channel. (Discord said: {exc.status})"
             ) from None
         await self.service.attach_thread(found.id, thread.id, first.channel.id, first.id)
+        await self.service.schedule_deadline_refresh(found)
 
         async def invite(mentions: str) -> str:
             return await self.bot.services.wording.render(
@@ -358,7 +363,8 @@ class FeedbackCog(
             member = guild.get_member(user_id)
             return member.display_name if member else None
 
-        found, text = await self.service.summary(guild.id, round, name_of)
+        tz = await self.bot.services.settings.timezone(guild.id)
+        found, text = await self.service.summary(guild.id, round, name_of, tz=tz)
         file = discord.File(
             io.BytesIO(text.encode("utf-8")), filename=f"feedback-{found.number}-summary.md"
         )
@@ -370,8 +376,8 @@ class FeedbackCog(
     @app_commands.command(name="revise")
     @app_commands.describe(
         round="The round's number",
-        plan="The new plan's text, or a link to it",
-        changes="What changed, one per line or separated by ';' (a 'You said, we did' list)",
+        plan="The new plan's text or a link. Write \\n for a new line",
+        changes="What changed (a 'You said, we did' list): separate items with ';' or \\n",
     )
     async def revise(
         self, interaction: discord.Interaction, round: RoundOption, plan: str,
@@ -456,6 +462,18 @@ class FeedbackCog(
 
     async def run_reminder_job(self, job: Job) -> None:
         await self.service.handle_reminder_job(job, self.nudges)
+
+    async def run_deadline_job(self, job: Job) -> None:
+        """At the deadline the first message stops asking and thanks (done only once edited)."""
+        round_id = int(job.payload["round_id"])
+        try:
+            await self.render_post(round_id)
+        except discord.NotFound:
+            log.info("feedback round %s: its first message is gone", round_id)
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"Discord {exc.status} while editing round {round_id}") from exc
+            log.warning("feedback round %s: could not edit its first message: %s", round_id, exc)
 
 
 async def setup(bot: CoproBot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,6 +15,7 @@ from bot.checks import ensure_organiser
 from bot.clock import from_unix
 from bot.domain import meetings as words
 from bot.domain.errors import InvalidInput
+from bot.domain.feedback import local_time_text
 from bot.domain.meeting_service import REMIND_JOB, MeetingService
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
@@ -38,18 +40,31 @@ def where_text(meeting: Meeting) -> str:
 
 
 def post_link(meeting: Meeting) -> str:
-    if meeting.message_id is None:
-        return ""
-    return f"https://discord.com/channels/{meeting.guild_id}/{meeting.channel_id}/{meeting.message_id}"
+    """The meeting post's address (its channel's, if the post is not known)."""
+    tail = f"/{meeting.message_id}" if meeting.message_id is not None else ""
+    return f"https://discord.com/channels/{meeting.guild_id}/{meeting.channel_id}{tail}"
 
 
-MeetingOption = number_option(
-    lambda bot, guild_id, text: bot.services.meetings.search(guild_id, text),
-    lambda bot, m: (
-        f"#{m.number} {m.title} ({m.status}, {from_unix(m.starts_at):%Y-%m-%d %H:%M} UTC)"
-    ),
-)
-"""A meeting chosen by number, with autocomplete of this server's meetings."""
+@dataclass(frozen=True, slots=True)
+class MeetingChoice:
+    """One autocomplete choice: a meeting's number and its label in the server's time zone."""
+
+    number: int
+    label: str
+
+
+async def search_meetings(bot: CoproBot, guild_id: int, text: str) -> list[MeetingChoice]:
+    tz = await bot.services.settings.timezone(guild_id)
+    return [
+        MeetingChoice(m.number, f"#{m.number} {m.title} ({m.status}, "
+                                f"{local_time_text(m.starts_at, tz)})")
+        for m in await bot.services.meetings.search(guild_id, text)
+    ]
+
+
+MeetingOption = number_option(search_meetings, lambda bot, choice: choice.label)
+"""A meeting chosen by number, with autocomplete of this server's meetings (times shown in the
+server's time zone, with the zone named)."""
 
 
 class MeetingDmButton(

@@ -28,14 +28,46 @@ log = logging.getLogger(__name__)
 NOT_YOURS = "This button is for someone else. Use `/mydata delete` to manage your own data."
 
 
-def summary_text(data: MemberData) -> str:
+# What each kind of stored data is, in plain words (the store's names are for the JSON file).
+# A name missing here is shown as it is.
+PLAIN_NAMES = {
+    "call sign-ups": "calls for volunteers you signed up to",
+    "draws": "draws you were in",
+    "reviews": "invitations to review a plan",
+    "review invitations": "invitations to review a plan",
+    "feedback rounds you were asked to": "feedback rounds you were asked to",
+    "feedback": "feedback you gave with the Give feedback button",
+    "feedback messages": "messages you wrote in feedback threads",
+    "feedback reminders": "feedback reminders I sent you",
+    "meetings": "meetings you were invited to",
+    "meeting reminders": "meeting reminders I sent you",
+    "meeting reminders by DM": "your choice to get meeting reminders by DM",
+    "bookings": "session bookings (including waiting lists)",
+    "survey answers": "answers you gave on booking forms",
+    "evaluations": "evaluation answers after a session",
+    "first-to-hear lists for repeats": "lists to hear first when a session is repeated",
+    "session messages": "messages I sent you about sessions",
+    "audit trail entries": "records of your choices, like signing up or booking (kept without "
+    "your name if you delete your data)",
+    "your id in draw results (your anonymous reference stays)": "the link between you and "
+    "draw results (the anonymous reference stays, so the draw can still be checked)",
+}
+
+
+def plain_name(name: str) -> str:
+    return PLAIN_NAMES.get(name, name)
+
+
+def summary_text(data: MemberData, retention_days: int | None = None) -> str:
     if data.empty:
         return "I don't store anything about you in this server."
     lines = ["Here is what I store about you in this server (the file has every detail):"]
-    lines += [f"- {name}: {count}" for name, count in data.counts().items()]
+    lines += [f"- {plain_name(name)}: {count}" for name, count in data.counts().items()]
+    after = (f"{retention_days} days after each session" if retention_days is not None
+             else "some time after each session")
     lines.append(
-        "Only you can see this. To delete it, use `/mydata delete`. Survey answers and "
-        "evaluation comments are also deleted automatically some time after each session."
+        "Only you can see this. To delete it, use `/mydata delete`. Answers on booking forms and "
+        f"evaluation comments are also deleted automatically {after}."
     )
     return "\n".join(lines)
 
@@ -43,13 +75,13 @@ def summary_text(data: MemberData) -> str:
 def deletion_text(report: DeletionReport) -> str:
     if not report.removed:
         return (
-            "Done. There was nothing about you to delete here. The audit trail can no longer be "
-            "linked to you."
+            "Done. There was nothing about you to delete here. The records of your choices can "
+            "no longer be linked to you."
         )
     lines = ["Done. I deleted:"]
-    lines += [f"- {name}: {count}" for name, count in report.removed.items()]
+    lines += [f"- {plain_name(name)}: {count}" for name, count in report.removed.items()]
     lines.append(
-        "The audit trail keeps its records of decisions, but they can no longer be linked to you. "
+        "The records of decisions are kept, but they can no longer be linked to you. "
         "Published draw results stay as they were, so anyone can still check they were fair. "
         "If you react to a call or book again, that is stored as new."
     )
@@ -127,11 +159,12 @@ class MyData(commands.GroupCog, group_name="mydata",
         if data.empty:
             await interaction.response.send_message(summary_text(data), ephemeral=True)
             return
+        days = await self.mydata.retention_days(interaction.guild_id)
         body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
         file = discord.File(io.BytesIO(body.encode("utf-8")),
                             filename=f"my-data-{interaction.guild_id}.json")
         await interaction.response.send_message(
-            clip(summary_text(data), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+            clip(summary_text(data, days), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     @app_commands.command(name="delete")
@@ -145,7 +178,8 @@ class MyData(commands.GroupCog, group_name="mydata",
             "- withdraw you from open calls for volunteers,\n"
             "- cancel your upcoming bookings (your place goes to the next person waiting),\n"
             "- delete your survey answers, feedback, evaluations and review invitations,\n"
-            "- make the audit trail's records of your actions impossible to link to you.\n"
+            "- make the records of your choices (kept so decisions can be checked) impossible to "
+            "link to you.\n"
             "Published draw results stay, so everyone can still check they were fair. "
             "This can't be undone. Delete your data?",
             view=view, ephemeral=True,

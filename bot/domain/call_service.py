@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from bot.clock import Clock, from_unix
 from bot.domain.audit import AuditService
@@ -44,22 +45,33 @@ __all__ = [
     "CALL_CLOSED_NOTE",
     "CALL_CLOSES",
     "CALL_INSTRUCTIONS",
+    "CALL_MOVED_DM",
     "CALL_SIGNUP_DM",
+    "CALL_WITHDRAWN_DM",
     "CLOSE_JOB",
+    "NOTICE_TEMPLATES",
     "CallDetails",
     "CallService",
     "RosterEntry",
+    "SignupConfirmations",
+    "SignupNotice",
+    "choices_text",
+    "signup_notice",
 ]
 
 log = logging.getLogger(__name__)
 
 CLOSE_JOB = "call.close"
 
-# Member-facing words (organisers can change them with /wording set).
+# Member-facing words (organisers can change them with /wording set). Plain words for people new
+# to Discord: what to click and where, each emoji with its meaning in words, and "call for
+# volunteers" in full (a "call" alone can read as a phone call).
 CALL_INSTRUCTIONS = template(
     "call.instructions",
-    "React with the emoji of your category to volunteer; remove your reaction to withdraw.",
-    "On an open call post: how to volunteer and withdraw",
+    "To volunteer, click the emoji of your group in the reactions under this post: {choices}. "
+    "To change your mind, click your emoji again to remove it. Not sure how? Ask an organiser "
+    "and they'll help you.",
+    "On an open call post: how to volunteer and withdraw ({choices} lists each emoji and its group)",
 )
 CALL_CLOSES = template(
     "call.closes", "Closes {when}.", "On an open call post with a closing time",
@@ -71,16 +83,62 @@ CALL_CLOSED_NOTE = template(
 )
 CALL_SIGNUP_DM = template(
     "call.signup_dm",
-    "Thank you for volunteering! You're signed up for call #{number} ({title}) as {category}. "
-    "To withdraw, remove your reaction from the call post.",
+    "Thank you for volunteering! You're signed up for call for volunteers #{number} ({title}) "
+    "as {category}. If you change your mind, click your emoji under [the call post]({link}) "
+    "again to remove it.",
     "DM to a member who volunteered on a call",
+)
+CALL_MOVED_DM = template(
+    "call.moved_dm",
+    "You've moved to {category} on call for volunteers #{number} ({title}), so you're no "
+    "longer in your other group. To withdraw, click your emoji under [the call post]({link}) "
+    "again.",
+    "DM to a volunteer who switched to another group on a call",
+)
+CALL_WITHDRAWN_DM = template(
+    "call.withdrawn_dm",
+    "You've withdrawn from call for volunteers #{number} ({title}). Thank you for letting us "
+    "know. If you change your mind while it is open, click your group's emoji under "
+    "[the call post]({link}) again.",
+    "DM to a volunteer who withdrew from a call (only after they were told they signed up)",
 )
 CALL_CLOSED_DM = template(
     "call.closed_dm",
-    "Thank you for wanting to take part! Call #{number} ({title}) has closed, so I couldn't "
-    "sign you up. Keep an eye out for the next one.",
+    "Thank you for wanting to take part! Call for volunteers #{number} ({title}) has closed, "
+    "so your reaction doesn't sign you up. Keep an eye out for the next one.",
     "DM to a member who reacted after a call closed",
 )
+
+NoticeKind = Literal["joined", "moved", "withdrawn"]
+NOTICE_TEMPLATES = {"joined": CALL_SIGNUP_DM, "moved": CALL_MOVED_DM,
+                    "withdrawn": CALL_WITHDRAWN_DM}
+
+
+def choices_text(categories: Sequence[Category]) -> str:
+    """Each category's emoji with its group in words: ``🧭 for Experienced, or 🌱 for New``."""
+    parts = [f"{c.emoji} for {c.label}" for c in categories]
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + ", or " + parts[-1]
+
+
+def signup_notice(told: int | None, current: int | None) -> NoticeKind | None:
+    """What a member should hear now about their sign-up, given the category they were last
+    told about (``told``) and the one they are in now (``current``; ``None``: not signed up).
+    ``None``: nothing (no change since the last DM, or a join withdrawn before it was told)."""
+    if current == told:
+        return None
+    if current is None:
+        return "withdrawn"
+    return "joined" if told is None else "moved"
+
+
+@dataclass(frozen=True, slots=True)
+class SignupNotice:
+    kind: NoticeKind
+    call: Call
+    category: Category | None  # the group joined or moved to; None for a withdrawal
+
 
 _AUDITED = {"joined": "call.signup", "switched": "call.switch", "withdrawn": "call.withdrawal"}
 
@@ -327,6 +385,14 @@ class CallService:
     async def open_calls(self) -> list[Call]:
         return await self.repo.open_calls()
 
+    async def current_category(self, call_id: int, user_id: int) -> int | None:
+        """The category a member is signed up in on a call now (``None``: not signed up)."""
+        row = await self.db.fetchone(
+            "SELECT category_id FROM call_signups WHERE call_id = ? AND user_id = ?",
+            (call_id, user_id),
+        )
+        return int(row[0]) if row is not None else None
+
     # -- members -------------------------------------------------------------------------------
 
     async def is_call_post(self, message_id: int) -> bool:
@@ -474,3 +540,51 @@ class CallService:
     async def _cancel_close(self, call_id: int) -> None:
         if self.jobs is not None:
             await self.jobs.cancel(close_job_key(call_id))
+
+
+class SignupConfirmations:
+    """Decides what a queued sign-up DM says at the moment it is sent, from the roster then.
+
+    Sign-up DMs are paced (bot.notify.DmQueue), so under a burst one is sent a while after the
+    reaction that asked for it; by then the member may have withdrawn or switched. Each member
+    is told only the change since what they were last told: a join withdrawn before its DM went
+    out says nothing, a switch after a confirmed join says "moved", a withdrawal after a
+    confirmed join is acknowledged. What each member was told is kept in memory only (these DMs
+    are a courtesy; after a restart a withdrawal is simply not acknowledged), bounded in size.
+    """
+
+    def __init__(self, calls: CallService, limit: int = 50_000) -> None:
+        self.calls = calls
+        self.limit = limit
+        self._told: dict[tuple[int, int], int] = {}  # (call id, user id) -> category id
+
+    def told(self, call_id: int, user_id: int) -> int | None:
+        return self._told.get((call_id, user_id))
+
+    async def due(self, call_id: int, user_id: int) -> SignupNotice | None:
+        """The notice to send now, or ``None``; remembers it as told."""
+        call = await self.calls.get_by_id(call_id)
+        if call is None:
+            return None
+        told = self._told.get((call_id, user_id))
+        current = await self.calls.current_category(call_id, user_id)
+        kind = signup_notice(told, current)
+        if kind is None:
+            return None
+        self._remember(call_id, user_id, current)
+        category = None
+        if current is not None:
+            category = next((c for c in await self.calls.categories(call_id) if c.id == current),
+                            None)
+            if category is None:
+                return None
+        return SignupNotice(kind, call, category)
+
+    def _remember(self, call_id: int, user_id: int, category_id: int | None) -> None:
+        key = (call_id, user_id)
+        self._told.pop(key, None)
+        if category_id is None:
+            return
+        self._told[key] = category_id
+        while len(self._told) > self.limit:
+            self._told.pop(next(iter(self._told)))

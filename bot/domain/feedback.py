@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.errors import InvalidInput
 from bot.domain.wording import template
@@ -24,8 +25,10 @@ __all__ = [
     "Question",
     "build_summary",
     "clean_answers",
+    "local_time_text",
     "parse_changes",
     "plan_reminders",
+    "takes_feedback_on_time",
     "validate_plan",
     "validate_title",
 ]
@@ -58,7 +61,13 @@ INTRO = template(
     "feedback.intro",
     "Here is the plan for **{title}**. We'd love to know what you think before {deadline}. "
     "Press **Give feedback** below, or simply write in this thread.",
-    "Top of a feedback round's first message",
+    "Top of a feedback round's first message while it is open",
+)
+INTRO_CLOSED = template(
+    "feedback.intro_closed",
+    "Thank you: this round has closed. You can still add a late comment with **Give feedback** "
+    "or by writing in this thread; it is kept, marked as late.",
+    "Top of a feedback round's first message once it is closed or past its deadline",
 )
 COUNTER = template(
     "feedback.counter",
@@ -67,20 +76,20 @@ COUNTER = template(
 )
 INVITE = template(
     "feedback.invite",
-    "{mentions}\nYou're invited to give feedback on **{title}** by {deadline}. Every view "
-    "helps: press **Give feedback** on the first message, or write here.",
+    "You're invited to give feedback on **{title}** by {deadline}. Every view helps: press "
+    "**Give feedback** on the first message, or write here.\nFor: {mentions}",
     "Posted once in a new feedback thread, mentioning everyone it is for",
 )
 REMINDER_DM = template(
     "feedback.reminder_dm",
     "Hello! A gentle reminder: we'd love your feedback on **{title}** by {deadline}. "
-    "A few words are enough: {link}",
+    "A few words are enough: [open the feedback thread]({link}).",
     "A DM to members who have not given feedback yet",
 )
 REMINDER_THREAD = template(
     "feedback.reminder_thread",
-    "{mentions}\nA gentle reminder: we'd love your feedback on **{title}** by {deadline}. "
-    "Press **Give feedback** on the first message, or write here.",
+    "A gentle reminder: we'd love your feedback on **{title}** by {deadline}. Press "
+    "**Give feedback** on the first message, or write here.\nFor: {mentions}",
     "A reminder in the thread for members whose DMs are closed",
 )
 THANKS = template(
@@ -102,8 +111,8 @@ NOT_AUDIENCE = template(
 )
 REVISED = template(
     "feedback.revised",
-    "{mentions}\nThank you for your feedback on **{title}**. Here is version {version} of the "
-    "plan.",
+    "Thank you for your feedback on **{title}**. Here is version {version} of the plan, "
+    "with what changed.\nFor: {mentions}",
     "Posted in the thread with a new version, mentioning everyone who gave feedback",
 )
 CLOSED = template(
@@ -113,6 +122,19 @@ CLOSED = template(
 )
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
+
+
+def takes_feedback_on_time(round_is_open: bool, closes_at: float, now: datetime) -> bool:
+    """Whether a round still asks for feedback before its deadline (not closed, not past it)."""
+    return round_is_open and now.timestamp() < closes_at
+
+
+def local_time_text(moment: float, tz: str) -> str:
+    """A time for organisers' files, in the server's time zone with the zone named, e.g.
+    ``2026-11-29 10:00 GMT (Europe/London)``."""
+    local = datetime.fromtimestamp(moment, ZoneInfo(tz))
+    zone = local.tzname() or tz
+    return f"{local:%Y-%m-%d %H:%M} {zone}" + ("" if zone == tz else f" ({tz})")
 
 
 def validate_title(title: str) -> str:

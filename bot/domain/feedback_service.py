@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
-from bot.clock import Clock
+from bot.clock import Clock, from_unix
 from bot.domain.audience_reminders import ReminderJobs, merge_audience, resolve_audience
 from bot.domain.audit import AuditService
 from bot.domain.delivery import DM, DeliveryRun
@@ -18,6 +18,7 @@ from bot.domain.feedback import (
     DEFAULT_CLOSE_AFTER,
     build_summary,
     clean_answers,
+    local_time_text,
     parse_changes,
     plan_reminders,
     validate_plan,
@@ -37,6 +38,7 @@ from db.repositories.feedback import (
 from db.repositories.jobs import Job
 
 __all__ = [
+    "DEADLINE_JOB",
     "REMIND_JOB",
     "FeedbackNotifier",
     "FeedbackService",
@@ -51,6 +53,12 @@ log = logging.getLogger(__name__)
 
 REMINDERS = ReminderJobs(kind="feedback.remind", prefix="feedback", id_field="round_id")
 REMIND_JOB = REMINDERS.kind
+DEADLINE_JOB = "feedback.deadline"
+"""At a round's deadline: its first message changes from "please give feedback" to "closed"."""
+
+
+def deadline_job_key(round_id: int) -> str:
+    return f"{REMINDERS.job_prefix(round_id)}deadline"  # cancelled with the reminders
 
 
 class FeedbackNotifier(Protocol):
@@ -165,6 +173,15 @@ class FeedbackService:
         )
         return OpenedRound(made, audience, offsets)
 
+    async def schedule_deadline_refresh(self, found: FeedbackRound) -> None:
+        """Arm the job that refreshes the round's first message at its deadline (once the
+        message exists), so it stops asking for feedback on time, also across restarts."""
+        if self.jobs is not None and found.is_open:
+            await self.jobs.schedule(
+                deadline_job_key(found.id), DEADLINE_JOB, from_unix(found.closes_at),
+                {"round_id": found.id}, guild_id=found.guild_id,
+            )
+
     async def attach_thread(
         self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
     ) -> None:
@@ -213,16 +230,17 @@ class FeedbackService:
 
     async def summary(
         self, guild_id: int, number: int, name_of: Callable[[int], str | None] = lambda _: None,
+        tz: str = "UTC",
     ) -> tuple[FeedbackRound, str]:
-        """All feedback as Markdown, grouped by question and member."""
+        """All feedback as Markdown, grouped by question and member; times in ``tz`` (the
+        server's time zone), with the zone named."""
         state = await self.status(guild_id, number)
         messages = await self.repo.messages(state.round.id)
         users = set(state.audience) | {m.user_id for m in messages}
         names = {u: n for u in users if (n := name_of(u))}
-        deadline = datetime.fromtimestamp(state.round.closes_at, self.clock.now().tzinfo)
         text = build_summary(
             number=state.round.number, title=state.round.title, version=state.round.version,
-            closes_at=deadline.strftime("%Y-%m-%d %H:%M UTC"), audience=state.audience,
+            closes_at=local_time_text(state.round.closes_at, tz), audience=state.audience,
             responses=state.responded, messages=messages, names=names,
         )
         return state.round, text

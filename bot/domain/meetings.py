@@ -27,24 +27,26 @@ MAX_LOCATION = 100  # Discord's limit for an external event's location
 
 POST = template(
     "meeting.post",
-    "{mentions}\n**{title}**\n{starts} to {ends} ({duration})\nWhere: {where}\n"
-    "I'll post a reminder here before it starts. Press **DM me reminders** to also get them by DM.",
+    "**{title}**\n{starts} to {ends} ({duration})\nWhere: {where}\n"
+    "I'll post a reminder here before it starts. Press **DM me reminders** to also get them by "
+    "DM.\nFor: {mentions}",
     "The meeting post, mentioning everyone it is for",
 )
 REMINDER_POST = template(
     "meeting.reminder_post",
-    "{mentions}\nA reminder: **{title}** starts {starts}. Where: {where}",
+    "A reminder: **{title}** starts {starts}.\nWhere: {where}\nFor: {mentions}",
     "The reminder posted in the meeting's channel",
 )
 REMINDER_DM = template(
     "meeting.reminder_dm",
-    "Hello! A reminder: **{title}** starts {starts}. Where: {where} {link}",
+    "Hello! A reminder: **{title}** starts {starts}.\nWhere: {where}\n"
+    "[See the meeting post]({link})",
     "The reminder DM, only to members who pressed DM me reminders",
 )
 CANCELLED = template(
     "meeting.cancelled",
-    "{mentions}\n**{title}** on {starts} is cancelled. Sorry for the change; we'll let you know "
-    "about a new date.",
+    "**{title}** on {starts} is cancelled. Sorry for the change; we'll let you know about a new "
+    "date.\nFor: {mentions}",
     "Posted when a meeting is cancelled",
 )
 DMS_ON = template(

@@ -16,7 +16,6 @@ from bot.domain.wording import WordingService, all_templates, get_template, temp
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
 from db.connection import Database
-from db.repositories.calls import ReactionResult
 
 GUILD = 1000
 OTHER_GUILD = 2000
@@ -45,9 +44,9 @@ async def test_custom_template_is_used_in_a_real_send(
     monkeypatch.setattr(sys.modules["bot.notify"], "send_dm", fake_send_dm)
     cog = bot.get_cog("Calls")
     category = details.categories[1]
-    result = ReactionResult("joined", details.call.id, category.id, guild_id=GUILD,
-                            call_number=details.call.number, call_title=details.call.title,
-                            emoji=category.emoji, label=category.label)
+    await bot.services.calls.attach_post(details.call.id, 10, 555)
+    result = await bot.services.calls.react(555, 42, category.key, added=True)
+    assert result.outcome == "joined"
     await cog._confirm(GUILD, 42, result)  # type: ignore[union-attr]
     await bot.dm_queue.join()
 
