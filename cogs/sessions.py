@@ -12,6 +12,7 @@ import io
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -24,18 +25,25 @@ from bot.clock import from_unix
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.session_service import JOB_KINDS, SessionDetails
 from bot.domain.sessions import (
-    BOOK_BUTTON_LABELS,
-    BOOKING_CANCELLED,
-    BUTTON_BOOK,
     BUTTON_FEEDBACK,
     BUTTON_UNBOOK,
     EVALUATION_THANKS,
-    NOT_BOOKED,
+    FORM_NOTE,
+    FORM_NOTE_FULL,
+    FORM_OPTIONAL,
+    FORM_REQUIRED,
+    FORM_TITLE,
+    FORM_TITLE_FULL,
+    MAX_QUESTIONS,
     SESSION_GONE,
     Question,
+    book_button,
     discord_when,
+    fit_message,
+    plain_text,
     public_post_fields,
     survey_summary_text,
+    unbook_enabled,
 )
 from bot.domain.wording import Template, WordingService
 from bot.errors import handle_interaction_error, reply
@@ -72,9 +80,11 @@ def _cog(interaction: discord.Interaction) -> Sessions:
 
 
 class BookButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:book:(?P<id>[0-9]+)"):
-    def __init__(self, session_id: int, label: str = "Book a place") -> None:
+    def __init__(self, session_id: int, label: str = "Book a place", *,
+                 disabled: bool = False) -> None:
         super().__init__(discord.ui.Button(
-            label=label, style=discord.ButtonStyle.success, custom_id=f"session:book:{session_id}",
+            label=label, custom_id=f"session:book:{session_id}", disabled=disabled,
+            style=discord.ButtonStyle.secondary if disabled else discord.ButtonStyle.success,
         ))
         self.session_id = session_id
 
@@ -92,10 +102,11 @@ class BookButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:b
 
 
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"session:unbook:(?P<id>[0-9]+)"):
-    def __init__(self, session_id: int, label: str = "Cancel my booking") -> None:
+    def __init__(self, session_id: int, label: str = "Cancel my booking", *,
+                 disabled: bool = False) -> None:
         super().__init__(discord.ui.Button(
             label=label, style=discord.ButtonStyle.secondary,
-            custom_id=f"session:unbook:{session_id}",
+            custom_id=f"session:unbook:{session_id}", disabled=disabled,
         ))
         self.session_id = session_id
 
@@ -133,13 +144,21 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sessi
             await handle_interaction_error(interaction, exc, where="session feedback button")
 
 
-async def session_view(wording: WordingService, session: Session, state: str) -> discord.ui.View:
-    """The post's buttons; the Book button's label says when booking is closed or over."""
-    book = BOOK_BUTTON_LABELS.get(state, BUTTON_BOOK)
+async def session_view(
+    wording: WordingService, details: SessionDetails, state: str
+) -> discord.ui.View:
+    """The post's buttons. The Book button says "Join the waiting list" when every place is
+    taken, and is greyed out (with a label saying why) once booking has closed; Cancel my
+    booking is greyed out from the start."""
+    session = details.session
+    book = book_button(state, confirmed=details.confirmed, capacity=session.capacity,
+                       waiting=details.waiting)
     view = discord.ui.View(timeout=None)
-    view.add_item(BookButton(session.id, clip(await wording.render(session.guild_id, book), 80)))
+    view.add_item(BookButton(session.id, clip(await wording.render(session.guild_id, book.label), 80),
+                             disabled=not book.enabled))
     view.add_item(CancelButton(session.id, clip(await wording.render(session.guild_id,
-                                                                     BUTTON_UNBOOK), 80)))
+                                                                     BUTTON_UNBOOK), 80),
+                               disabled=not unbook_enabled(state)))
     return view
 
 
@@ -168,21 +187,35 @@ async def render_session(
         name = await wording.render(s.guild_id, item.heading)
         value = item.sep.join([await wording.render(s.guild_id, t, **v) for t, v in item.parts])
         embed.add_field(name=clip(name, 256) or "-", value=clip(value, 1024) or "-", inline=False)
-    embed.set_footer(text=f"Session #{s.number} · {state}")
+    embed.set_footer(text=f"Session #{s.number}, {state}")
     return embed
 
 
 # -- modals ---------------------------------------------------------------------------------------
 
 
-class BookingModal(discord.ui.Modal):
-    """The booking survey, built from the session's questions (no fixed custom_id)."""
+@dataclass(frozen=True, slots=True)
+class FormWords:
+    """The booking form's texts in the server's wording."""
 
-    def __init__(self, cog: Sessions, session: Session, questions: Sequence[Question]) -> None:
-        super().__init__(title=clip(f"Book: {session.title}", 45), timeout=900)
+    title: str
+    note: str
+    optional: str
+    required: str
+
+
+class BookingModal(discord.ui.Modal):
+    """The booking survey, built from the session's questions (no fixed custom_id). It says who
+    sees the answers and, when every place is taken, that it leads to the waiting list."""
+
+    def __init__(self, cog: Sessions, session: Session, questions: Sequence[Question],
+                 words: FormWords) -> None:
+        super().__init__(title=clip(words.title, 45), timeout=900)
         self.cog = cog
         self.session = session
         self.inputs: list[tuple[Question, discord.ui.TextInput[Any] | discord.ui.Select[Any]]] = []
+        if len(questions) < MAX_QUESTIONS:  # a modal holds at most 5 components
+            self.add_item(discord.ui.TextDisplay(clip(words.note, 4000)))
         for q in questions:
             component: discord.ui.TextInput[Any] | discord.ui.Select[Any]
             if q.kind == "choice":
@@ -196,7 +229,7 @@ class BookingModal(discord.ui.Modal):
                 component = discord.ui.TextInput(
                     custom_id=q.key, style=discord.TextStyle.paragraph, required=q.required,
                     max_length=1000,
-                    placeholder="Optional" if not q.required else None,
+                    placeholder=clip(words.required if q.required else words.optional, 100),
                 )
             self.add_item(discord.ui.Label(
                 text=q.label, description=q.text if q.text != q.label else None,
@@ -285,11 +318,14 @@ class DiscordMessenger:
 
     async def dm(
         self, user_id: int, text: str, *, feedback_session: int | None = None,
-        nonce: str | None = None,
+        nonce: str | None = None, file: tuple[str, str] | None = None,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
         if nonce is not None:
             extra["nonce"] = nonce
+        if file is not None:
+            name, content = file
+            extra["file"] = discord.File(io.BytesIO(content.encode("utf-8")), filename=name)
         return await delivered(send_dm(self.bot, user_id, clip(text, 2000), **extra),
                                f"a DM to {user_id}")
 
@@ -378,7 +414,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
         await message.edit(embed=await render_session(wording, details, state, self._now()),
-                           view=await session_view(wording, s, state),
+                           view=await session_view(wording, details, state),
                            allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, session_id: int) -> None:
@@ -410,19 +446,23 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         return session
 
     async def press_book(self, interaction: discord.Interaction, session_id: int) -> None:
-        session = await self._existing(session_id)
-        if session.is_cancelled:
-            await self.sessions.check_can_book(session, interaction.user.id)  # says it's cancelled
-        status = await self.sessions.member_status(session_id, interaction.user.id)
-        if status is not None:
+        press = await self.sessions.press_book(session_id, interaction.user.id)
+        session = press.session
+        if press.reply is not None:
             await reply(interaction, await self.words(
-                session.guild_id, status.template, title=session.title,
-                when=discord_when(session.starts_at), position=status.position,
+                session.guild_id, press.reply, title=session.title,
+                when=discord_when(session.starts_at), position=press.position,
             ))
             return
-        await self.sessions.check_can_book(session, interaction.user.id)
-        questions = await self.sessions.questions(session_id)
-        await interaction.response.send_modal(BookingModal(self, session, questions))
+        g = session.guild_id
+        words = FormWords(
+            title=await self.words(g, FORM_TITLE_FULL if press.full else FORM_TITLE,
+                                   title=session.title),
+            note=await self.words(g, FORM_NOTE_FULL if press.full else FORM_NOTE),
+            optional=await self.words(g, FORM_OPTIONAL),
+            required=await self.words(g, FORM_REQUIRED),
+        )
+        await interaction.response.send_modal(BookingModal(self, session, press.questions, words))
 
     async def submit_booking(
         self, interaction: discord.Interaction, session_id: int, answers: dict[str, str]
@@ -439,8 +479,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
     async def press_cancel(self, interaction: discord.Interaction, session_id: int) -> None:
         outcome = await self.sessions.cancel_booking(session_id, interaction.user.id)
         s = outcome.session
-        tpl = BOOKING_CANCELLED if outcome.cancelled else NOT_BOOKED
-        await reply(interaction, await self.words(s.guild_id, tpl, title=s.title))
+        await reply(interaction, await self.words(s.guild_id, outcome.template, title=s.title))
         if outcome.cancelled:
             self.refresh_post(session_id)
 
@@ -455,6 +494,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
     @app_commands.rename(repeat_of="repeat-of")
     @app_commands.describe(
         title="What the session is, e.g. 'LinkedIn: an introduction'",
+        topic="What it is about, for the survey: 'How much have you used <topic> before?'",
         starts="When it starts, e.g. '2026-12-03 14:00' or 'in 2 days'",
         capacity="How many places, e.g. 22",
         duration="How long it lasts, e.g. '90m' or '1h30m' (default 1h)",
@@ -480,6 +520,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         repeat_of: SessionOption | None = None,
         priority: str | None = None,
         voice: discord.VoiceChannel | discord.StageChannel | None = None,
+        topic: str | None = None,
     ) -> None:
         """Post a session with limited places, a waiting list and a booking survey."""
         guild = interaction.guild
@@ -491,7 +532,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             guild_id=guild.id, channel_id=target.id, author_id=interaction.user.id, title=title,
             starts=starts, capacity=capacity, duration=duration, description=description,
             closes=closes, reminders=reminders, repeat_of=repeat_of, priority=priority,
-            tz=await self._tz(interaction),
+            topic=topic, tz=await self._tz(interaction),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         details = await self.sessions.details(session.id)
@@ -500,7 +541,7 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             wording = self.bot.services.wording
             message = await target.send(
                 embed=await render_session(wording, details, state, self._now()),
-                view=await session_view(wording, session, state), allowed_mentions=NO_MENTIONS,
+                view=await session_view(wording, details, state), allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:
             await self.sessions.discard(session.id)
@@ -519,7 +560,9 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         if session.priority_until is not None:
             text += (f"\nPeople left on the earlier waiting list are being told first; they can "
                      f"book until {ts(session.priority_until)}, then booking opens to everyone.")
-        text += "\nChange the survey questions with `/session questions` before anyone books."
+        asked = await self.sessions.questions(session.id)
+        text += "\nThe booking survey asks: " + "; ".join(f"“{q.text}”" for q in asked)
+        text += ".\nChange the questions with `/session questions` before anyone books."
         await interaction.followup.send(text, ephemeral=True)
 
     async def _create_event(
@@ -685,10 +728,11 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             files.append(discord.File(io.BytesIO(png), filename=f"session-{found.number}-experience.png",
                                       description=clip("Bar chart of the counts listed in the message: "
                                                        + ", ".join(f"{c.option} {c.count}" for c in chart.counts), 1000)))
-        if len(text) > 1900:
-            files.append(discord.File(io.BytesIO(text.encode("utf-8")),
+        shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
+        if cut:
+            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
                                       filename=f"session-{found.number}-survey.txt"))
-            text = clip(text, 1900) + "\n(The full summary is in the attached text file.)"
+            text = shown
         if names:
             people = await self.sessions.attendees(found.id)
             questions = await self.sessions.questions(found.id)
@@ -766,15 +810,20 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         summary, rows = await self.sessions.evaluation(found.id)
         text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
         text += summary.text()
+        files: list[discord.File] = []
+        shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
+        if cut:
+            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
+                                      filename=f"session-{found.number}-evaluation.txt"))
         table = [["user_id", "display_name", "rating", "most_useful", "could_be_better",
                   "submitted_at_utc"]]
         for r in rows:
             member = guild.get_member(r.user_id)
             table.append([str(r.user_id), member.display_name if member else "", str(r.rating),
                           r.useful, r.better, _utc(r.submitted_at)])
+        files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
         await interaction.response.send_message(
-            clip(text, 2000), ephemeral=True, allowed_mentions=NO_MENTIONS,
-            file=csv_file(table, f"session-{found.number}-evaluation.csv"),
+            shown, ephemeral=True, allowed_mentions=NO_MENTIONS, files=files,
         )
 
 

@@ -23,11 +23,14 @@ from bot.domain.delivery import DM, DeliveryRun
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.sessions import (
     ALREADY_CONFIRMED,
+    ALREADY_CONFIRMED_STARTED,
     ALREADY_WAITING,
     BOOK_CANCELLED,
     BOOK_CLOSED,
     BOOK_PRIORITY,
     BOOKED,
+    BOOKING_CANCELLED,
+    BOOKING_CANCELLED_CLOSED,
     EVALUATION,
     EVALUATION_CANCELLED,
     EVALUATION_CHANNEL,
@@ -35,6 +38,8 @@ from bot.domain.sessions import (
     EVALUATION_TOO_EARLY,
     MOVED,
     MOVED_CHANNEL,
+    NOT_BOOKED,
+    NOT_BOOKED_CLOSED,
     PRIORITY,
     PRIORITY_CHANNEL,
     PROMOTED,
@@ -47,6 +52,9 @@ from bot.domain.sessions import (
     UNBOOK_CANCELLED,
     UNBOOK_STARTED,
     WAITING,
+    WAITING_ENDED,
+    WAITING_ENDED_CHANNEL,
+    WAITING_NO_PLACE,
     EvaluationSummary,
     Question,
     SurveySummary,
@@ -57,6 +65,8 @@ from bot.domain.sessions import (
     digest_time,
     discord_ts,
     discord_when,
+    fit_message,
+    is_full,
     jump_link,
     mentions_text,
     merge_retained,
@@ -64,6 +74,7 @@ from bot.domain.sessions import (
     parse_priority,
     parse_rating,
     parse_session_duration,
+    plain_text,
     plan_session_reminders,
     questions_from_json,
     reminder_runs,
@@ -93,6 +104,7 @@ from db.repositories.sessions import (
 __all__ = [
     "JOB_KINDS",
     "Attendee",
+    "BookPress",
     "BookingOutcome",
     "CancelOutcome",
     "DeliveryReport",
@@ -109,8 +121,11 @@ JOB_DIGEST = "session.digest"
 JOB_EVALUATION = "session.evaluation"
 JOB_NOTICE = "session.notice"
 JOB_REFRESH = "session.refresh"
-JOB_KINDS = (JOB_REMINDER, JOB_DIGEST, JOB_EVALUATION, JOB_NOTICE, JOB_REFRESH)
+JOB_ENDED = "session.ended"  # the people still waiting hear that no place came free
+JOB_KINDS = (JOB_REMINDER, JOB_DIGEST, JOB_EVALUATION, JOB_NOTICE, JOB_REFRESH, JOB_ENDED)
 MENTIONS_PER_POST = 40
+DIGEST_NOTE = ("(This is cut short to fit in one message: the full summary is in the attached "
+               "text file.)")
 
 
 class Messenger(Protocol):
@@ -123,10 +138,11 @@ class Messenger(Protocol):
 
     async def dm(
         self, user_id: int, text: str, *, feedback_session: int | None = None,
-        nonce: str | None = None,
+        nonce: str | None = None, file: tuple[str, str] | None = None,
     ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
-        ``feedback_session`` adds a Give feedback button for that session."""
+        ``feedback_session`` adds a Give feedback button for that session; ``file`` is
+        ``(filename, text)`` to attach (only passed when there is one)."""
 
     async def post(
         self, channel_id: int, text: str, *, mention_ids: Sequence[int],
@@ -154,11 +170,34 @@ class BookingOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class BookPress:
+    """What pressing Book does: show the member's status (``reply``) or open the form."""
+
+    session: Session
+    reply: Template | None  # None: open the booking form
+    position: int | None = None  # on the waiting list
+    questions: tuple[Question, ...] = ()
+    full: bool = False  # every place is taken: the form leads to the waiting list
+
+    @property
+    def opens_form(self) -> bool:
+        return self.reply is None
+
+
+@dataclass(frozen=True, slots=True)
 class CancelOutcome:
     cancelled: bool  # False: the member had no booking
     was: str | None  # 'confirmed' or 'waiting'
     promoted: list[int]  # user ids moved from the waiting list into places, in order
     session: Session
+    booking_open: bool = True  # when they cancelled
+
+    @property
+    def template(self) -> Template:
+        """The reply: no "book again while booking is open" once booking has closed."""
+        if not self.cancelled:
+            return NOT_BOOKED if self.booking_open else NOT_BOOKED_CLOSED
+        return BOOKING_CANCELLED if self.booking_open else BOOKING_CANCELLED_CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,12 +382,16 @@ class SessionService:
         reminders: str | Sequence[timedelta] | None = None,
         repeat_of: int | None = None,
         priority: str | timedelta | None = None,
+        topic: str | None = None,
         tz: str,
     ) -> Session:
         """Validate everything first (nothing is stored if anything is wrong), then store the
-        session with the default survey questions and schedule its reminders."""
+        session with the default survey questions and schedule its reminders. ``topic``
+        (``LinkedIn``) is used in the default questions ("How much have you used LinkedIn
+        before?")."""
         now = self.clock.now()
         clean_title = validate_title(title)
+        questions = default_questions(topic)
         clean_description = validate_description(description)
         places = parse_capacity(capacity)
         length = parse_session_duration(duration)
@@ -374,7 +417,7 @@ class SessionService:
             capacity=places, reminders=[int(o.total_seconds()) for o in offsets],
             repeat_of=earlier.id if earlier else None, priority_until=priority_until,
             created_by=author_id, created_at=now.timestamp(),
-            questions=[q.to_row(i) for i, q in enumerate(default_questions(clean_title), start=1)],
+            questions=[q.to_row(i) for i, q in enumerate(questions, start=1)],
         )
         self._forget(session.id)  # an id can be reused after a discard
         await self._schedule_timeline(session)
@@ -557,6 +600,28 @@ class SessionService:
         status: BookingStatus = "already_confirmed" if found[0] == "confirmed" else "already_waiting"
         return BookingOutcome(status, found[1], session)
 
+    async def press_book(self, session_id: int, user_id: int) -> BookPress:
+        """What pressing Book shows. The session's state comes first: after the start, a member
+        still waiting is told plainly that no place came free (not "I'll tell you when one
+        does"). Before the start a place can still come free (someone cancels), so people
+        waiting keep their number even after booking has closed. Refusals raise Conflict."""
+        session = await self._require(session_id)
+        now = self.clock.now().timestamp()
+        if session.is_cancelled:
+            raise Conflict(await self._say(session, BOOK_CANCELLED))
+        found = await self.repo.member_status(session_id, user_id)
+        started = session.has_started(now)
+        if found is not None:
+            status, position = found
+            if status == "confirmed":
+                return BookPress(session, ALREADY_CONFIRMED_STARTED if started else ALREADY_CONFIRMED)
+            return BookPress(session, WAITING_NO_PLACE if started else ALREADY_WAITING, position)
+        await self.check_can_book(session, user_id)  # closed, or a repeat's priority window
+        _, questions = await self._booking_view(session_id)
+        confirmed, waiting = await self.repo.counts(session_id)
+        return BookPress(session, None, None, questions,
+                         is_full(confirmed, session.capacity, waiting))
+
     async def check_can_book(self, session: Session, user_id: int) -> None:
         """Raise a kind Conflict if the member can't book now (closed, cancelled, priority)."""
         now = self.clock.now().timestamp()
@@ -634,21 +699,24 @@ class SessionService:
         """Cancel the member's booking; the first people waiting are promoted in the same
         transaction, and told (DM, or a channel mention naming no answers)."""
         session = await self._require(session_id)
-        result = await self.repo.cancel_booking(session_id, user_id, self.clock.now().timestamp())
+        now = self.clock.now().timestamp()
+        result = await self.repo.cancel_booking(session_id, user_id, now)
         if result.refused == "missing":
             raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
         if result.refused == "cancelled_session":
             raise Conflict(await self._say(session, UNBOOK_CANCELLED))
         if result.refused == "started":
             raise Conflict(await self._say(session, UNBOOK_STARTED))
+        open_now = session.booking_open(now)
         if result.previous is None:
-            return CancelOutcome(False, None, [], session)
+            return CancelOutcome(False, None, [], session, open_now)
         await self.audit.record(
             session.guild_id, user_id, "booking.cancelled", f"session:{session.number}",
             user_id=user_id, was=result.previous,
         )
         await self._after_promotion(session, list(result.promoted), None)
-        return CancelOutcome(True, result.previous, [u for u, _ in result.promoted], session)
+        return CancelOutcome(True, result.previous, [u for u, _ in result.promoted], session,
+                             open_now)
 
     async def _after_promotion(
         self, session: Session, promoted: list[tuple[int, int]], actor_id: int | None
@@ -731,14 +799,17 @@ class SessionService:
                                      confirmed), rows
 
     async def digest_text(self, session_id: int) -> str:
-        """The organisers' digest: bookings, waiting list and the survey summary (no names)."""
+        """The organisers' digest: bookings, waiting list and the whole survey summary (no
+        names). It may be longer than one message: see :meth:`_digest`."""
         details = await self.details(session_id)
         s = details.session
         head = (
             f"**Session #{s.number}: {s.title}** starts {discord_when(s.starts_at)}.\n"
             f"{details.capacity_line}."
         )
-        return head + "\n\n" + survey_summary_text(await self.survey(session_id))
+        summary = survey_summary_text(await self.survey(session_id), limit_per_question=10_000,
+                                      where="in the CSV of `/session attendees`")
+        return head + "\n\n" + summary
 
     # -- timed work -----------------------------------------------------------------------------
 
@@ -764,6 +835,8 @@ class SessionService:
         else:
             await self.jobs.cancel(_key(session.id, "digest"))
         await self.jobs.schedule(_key(session.id, "evaluation"), JOB_EVALUATION,
+                                 from_unix(session.ends_at), payload, guild_id=session.guild_id)
+        await self.jobs.schedule(_key(session.id, "ended"), JOB_ENDED,
                                  from_unix(session.ends_at), payload, guild_id=session.guild_id)
         await self.jobs.schedule(_key(session.id, "refresh", "closes"), JOB_REFRESH,
                                  from_unix(session.closes_at), payload, guild_id=session.guild_id)
@@ -813,6 +886,13 @@ class SessionService:
                                          EVALUATION_CHANNEL, messenger, feedback=True)
             await messenger.refresh(session.id)
             return report
+        if job.kind == JOB_ENDED:
+            # Nobody can get a place any more: those still waiting hear so, once each (the
+            # delivery rows make a re-run or a restart send nothing twice). They stay on the
+            # list, which is who a repeat tells first.
+            waiting = await self.repo.user_ids(session.id, ["waiting"])
+            return await self._deliver(session, "waiting_ended", waiting, WAITING_ENDED,
+                                       WAITING_ENDED_CHANNEL, messenger)
         log.warning("unknown session job kind %s", job.kind)
         return None
 
@@ -824,9 +904,13 @@ class SessionService:
         """Organisers only: a DM to the session's organiser. Never posted in a channel."""
         run = self._run(session, f"digest:{int(session.starts_at)}")
         report = DeliveryReport(unknown=await run.start([(session.created_by, DM)]))
-        text = await self.digest_text(session.id)
+        full = await self.digest_text(session.id)
+        text, cut = fit_message(full, DIGEST_NOTE)
+        attachment = (f"session-{session.number}-digest.txt", plain_text(full)) if cut else None
 
         async def dm(user_id: int, nonce: str) -> bool:
+            if attachment is not None:  # never cut short silently: the whole text is attached
+                return await messenger.dm(user_id, text, nonce=nonce, file=attachment)
             return await messenger.dm(user_id, text, nonce=nonce)
 
         result = await run.each([session.created_by], dm, reroute=False)

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.errors import InvalidInput
 from bot.domain.wording import Template, template
@@ -24,20 +24,29 @@ __all__ = [
     "EXPERIENCE_LEVELS",
     "MAX_CAPACITY",
     "MAX_QUESTIONS",
+    "MAX_TOPIC",
+    "MESSAGE_LIMIT",
+    "BookButtonState",
     "ChoiceCount",
     "EvaluationSummary",
     "PostField",
     "Question",
     "SurveySummary",
+    "book_button",
     "capacity_line",
+    "clean_topic",
     "default_questions",
     "discord_ts",
+    "fit_message",
+    "group_answers",
+    "is_full",
     "parse_capacity",
     "parse_optional_positions",
     "parse_question",
     "parse_rating",
     "parse_reminders",
     "parse_session_duration",
+    "plain_text",
     "plan_session_reminders",
     "public_post_fields",
     "public_post_lines",
@@ -45,6 +54,7 @@ __all__ = [
     "summarise_evaluations",
     "summarise_survey",
     "survey_summary_text",
+    "unbook_enabled",
     "validate_answers",
     "validate_session_times",
 ]
@@ -93,11 +103,29 @@ ALREADY_WAITING = template(
     "place opens up for you.",
     "Reply when a member on the waiting list presses Book again",
 )
+ALREADY_CONFIRMED_STARTED = template(
+    "session.already_confirmed_started",
+    "You have a place at **{title}**, {when}. Bookings can't change once it has started; if "
+    "something has come up, please tell an organiser.",
+    "Reply when a member with a place presses Book after the start",
+)
+WAITING_NO_PLACE = template(
+    "session.waiting_no_place",
+    "I'm sorry: no place came free at **{title}** for you this time, and it has now started. "
+    "Thank you for your patience. If we run it again, you'll hear about it first.",
+    "Reply when a member still on the waiting list presses Book after the start",
+)
 BOOKING_CANCELLED = template(
     "session.booking_cancelled",
     "Your booking for **{title}** is cancelled, and your survey answers are deleted. Thank you "
     "for letting us know; you are welcome to book again while booking is open.",
-    "Reply when a member cancels their booking",
+    "Reply when a member cancels their booking while booking is open",
+)
+BOOKING_CANCELLED_CLOSED = template(
+    "session.booking_cancelled_closed",
+    "Your booking for **{title}** is cancelled, and your survey answers are deleted. Thank you "
+    "for letting us know.",
+    "Reply when a member cancels their booking after booking has closed",
 )
 NOT_BOOKED = template(
     "session.not_booked",
@@ -105,38 +133,48 @@ NOT_BOOKED = template(
     "**Book a place** if you'd like to come.",
     "Reply when a member without a booking presses Cancel",
 )
+NOT_BOOKED_CLOSED = template(
+    "session.not_booked_closed",
+    "You don't have a booking for **{title}**, so there is nothing to cancel.",
+    "Reply when a member without a booking presses Cancel after booking has closed",
+)
 PROMOTED = template(
     "session.promoted",
     "Good news: a place has opened up at **{title}**, {when}, and it is yours. If you can't "
-    "come after all, please press **Cancel my booking** on the session post: {link}",
+    "come after all, please press **Cancel my booking** on the session post so someone else "
+    "can have it. [Open the session post]({link})",
     "DM to a member who moves from the waiting list to a place",
 )
 PROMOTED_CHANNEL = template(
     "session.promoted_channel",
-    "{mentions}: a place has opened up for you at **{title}**, {when}. It is yours; if you can't "
-    "come, press **Cancel my booking** on the session post.",
+    "Good news: a place has opened up at **{title}**, {when}, and it is yours, {mentions}. "
+    "If you can't come after all, press **Cancel my booking** on the session post.",
     "Channel note for promoted members whose DMs are closed",
 )
 REMINDER = template(
     "session.reminder",
     "A friendly reminder: **{title}** starts {when}. We look forward to seeing you! If you "
-    "can't come, please press **Cancel my booking** on the session post: {link}",
+    "can't come, please press **Cancel my booking** on the session post. "
+    "[Open the session post]({link})",
     "Reminder DM to members with a place",
 )
 REMINDER_CHANNEL = template(
     "session.reminder_channel",
-    "{mentions}: a friendly reminder that **{title}** starts {when}.",
+    "A friendly reminder that **{title}** starts {when}. We look forward to seeing you, "
+    "{mentions}.",
     "Channel reminder for members with a place whose DMs are closed",
 )
 MOVED = template(
     "session.moved",
     "**{title}** has a new time: it now starts {when}. Your booking stays as it is. If the new "
-    "time doesn't suit you, press **Cancel my booking** on the session post: {link}",
+    "time doesn't suit you, press **Cancel my booking** on the session post. "
+    "[Open the session post]({link})",
     "DM to booked and waiting members when the start changes",
 )
 MOVED_CHANNEL = template(
     "session.moved_channel",
-    "{mentions}: **{title}** has a new time: it now starts {when}. Your booking stays as it is.",
+    "**{title}** has a new time: it now starts {when}. Bookings stay as they are. This note "
+    "is for {mentions}.",
     "Channel note about a new start time for members whose DMs are closed",
 )
 SESSION_CANCELLED = template(
@@ -147,7 +185,7 @@ SESSION_CANCELLED = template(
 )
 SESSION_CANCELLED_CHANNEL = template(
     "session.cancelled_channel",
-    "{mentions}: we're sorry, **{title}** ({when}) has been cancelled.",
+    "We're sorry: **{title}** ({when}) has been cancelled. This note is for {mentions}.",
     "Channel note about a cancelled session for members whose DMs are closed",
 )
 EVALUATION = template(
@@ -158,7 +196,7 @@ EVALUATION = template(
 )
 EVALUATION_CHANNEL = template(
     "session.evaluation_channel",
-    "{mentions}: thank you for coming to **{title}**! Press **Give feedback** below to tell us "
+    "Thank you for coming to **{title}**, {mentions}! Press **Give feedback** below to tell us "
     "how it went; only the organisers see what you write.",
     "Channel evaluation invitation for attendees whose DMs are closed",
 )
@@ -166,14 +204,26 @@ PRIORITY = template(
     "session.priority",
     "You were on the waiting list for **{earlier}**, so you hear first: there is a new "
     "session, **{title}**, {when}. You can book before anyone else until {until}. "
-    "Press **Book a place** on the post: {link}",
+    "Press **Book a place** on the post. [Open the session post]({link})",
     "DM to people left on an earlier waiting list when a repeat is created",
 )
 PRIORITY_CHANNEL = template(
     "session.priority_channel",
-    "{mentions}: you were on the waiting list last time, so you hear first about **{title}**, "
-    "{when}. You can book before anyone else until {until}.",
+    "There is a new session, **{title}**, {when}. Because you were on the waiting list last "
+    "time, you can book before anyone else until {until}. This note is for {mentions}.",
     "Channel note to people from an earlier waiting list whose DMs are closed",
+)
+WAITING_ENDED = template(
+    "session.waiting_ended",
+    "**{title}** has now finished. I'm sorry no place came free for you this time. Thank you "
+    "for your patience; if we run it again, you'll hear about it first.",
+    "DM to people still on the waiting list when the session ends",
+)
+WAITING_ENDED_CHANNEL = template(
+    "session.waiting_ended_channel",
+    "**{title}** has now finished. We're sorry no place came free this time; if we run it "
+    "again, you'll hear about it first. This note is for {mentions}.",
+    "Channel note for people left on the waiting list whose DMs are closed",
 )
 EVALUATION_THANKS = template(
     "session.evaluation_thanks",
@@ -264,8 +314,10 @@ POST_HOW = template(
 )
 POST_HOW_FULL = template(
     "session.post_how_full",
-    "All places are taken: press **Book a place** to join the waiting list, first come, first "
-    "served. Booking closes {closes}.",
+    "All places are taken. Press **Join the waiting list** to wait for a place, first come, "
+    "first served: if someone cancels, their place goes to the next person in order. A short "
+    "survey helps the facilitators prepare; only organisers see your answers. Booking closes "
+    "{closes}.",
     "Booking instructions on the session post when every place is taken",
 )
 POST_PRIORITY = template(
@@ -295,7 +347,13 @@ POST_CANCELLED = template(
     "session.post_cancelled", "This session has been cancelled. We're sorry.",
     "On the post of a cancelled session",
 )
-BUTTON_BOOK = template("session.button_book", "Book a place", "The Book button while booking is open")
+BUTTON_BOOK = template(
+    "session.button_book", "Book a place", "The Book button while places are free"
+)
+BUTTON_JOIN_WAITING = template(
+    "session.button_join_waiting", "Join the waiting list",
+    "The Book button while booking is open but every place is taken",
+)
 BUTTON_BOOKING_CLOSED = template(
     "session.button_booking_closed", "Booking closed", "The Book button once booking has closed"
 )
@@ -318,6 +376,57 @@ BOOK_BUTTON_LABELS: dict[str, Template] = {
     "finished": BUTTON_FINISHED,
     "cancelled": BUTTON_CANCELLED,
 }
+
+# The booking form (only the member filling it in sees these).
+FORM_TITLE = template("session.form_title", "Book: {title}", "Title of the booking form")
+FORM_TITLE_FULL = template(
+    "session.form_title_full", "Waiting list: {title}",
+    "Title of the booking form when every place is taken",
+)
+FORM_NOTE = template(
+    "session.form_note",
+    "Your answers help the facilitators prepare. Only the organisers will see them.",
+    "Note at the top of the booking form",
+)
+FORM_NOTE_FULL = template(
+    "session.form_note_full",
+    "All places are taken just now, so sending this form puts you on the waiting list; I'll "
+    "tell you your number. Only the organisers will see your answers.",
+    "Note at the top of the booking form when every place is taken",
+)
+FORM_OPTIONAL = template(
+    "session.form_optional", "Optional. Only the organisers will see this.",
+    "Placeholder of an optional question in the booking form",
+)
+FORM_REQUIRED = template(
+    "session.form_required", "Only the organisers will see this.",
+    "Placeholder of a required written question in the booking form",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookButtonState:
+    label: Template
+    enabled: bool
+
+
+def is_full(confirmed: int, capacity: int, waiting: int) -> bool:
+    """A new booking would wait: every place is taken, or people are already waiting."""
+    return confirmed >= capacity or waiting > 0
+
+
+def book_button(state: str, *, confirmed: int, capacity: int, waiting: int) -> BookButtonState:
+    """The Book button's label and whether it can be pressed: "Join the waiting list" when
+    every place is taken, and greyed out once booking has closed, finished or been cancelled."""
+    if state == "booking open":
+        full = is_full(confirmed, capacity, waiting)
+        return BookButtonState(BUTTON_JOIN_WAITING if full else BUTTON_BOOK, True)
+    return BookButtonState(BOOK_BUTTON_LABELS.get(state, BUTTON_BOOKING_CLOSED), False)
+
+
+def unbook_enabled(state: str) -> bool:
+    """Bookings can be cancelled until the start (after booking has closed, too)."""
+    return state in ("booking open", "booking closed")
 
 # -- times and numbers --------------------------------------------------------------------------
 
@@ -453,12 +562,13 @@ def digest_time(starts: float, offsets: Iterable[int], now: float) -> float | No
 
 
 def capacity_line(confirmed: int, capacity: int, waiting: int) -> str:
-    """``12 of 22 places booked · 3 on the waiting list``."""
+    """``12 of 22 places booked, 3 on the waiting list`` (commas, not dots: screen readers
+    read a middle dot aloud)."""
     text = f"{confirmed} of {capacity} places booked"
     if capacity == 1:
         text = f"{confirmed} of 1 place booked"
     if waiting:
-        text += f" · {waiting} on the waiting list"
+        text += f", {waiting} on the waiting list"
     return text
 
 
@@ -493,16 +603,42 @@ def _short_label(text: str, fallback: str) -> str:
     return text if len(text) <= MAX_LABEL else fallback
 
 
-def default_questions(title: str) -> list[Question]:
-    """The story's three questions: experience, what for, and what makes it difficult."""
-    experience = f"How experienced are you with {title}?"
-    if len(experience) > MAX_QUESTION:
-        experience = "How experienced are you with the topic of this session?"
+MAX_TOPIC = 60
+
+
+def clean_topic(topic: str | None) -> str | None:
+    """What the session is about, for the survey questions (``LinkedIn``); None if not given."""
+    if topic is None:
+        return None
+    text = " ".join(topic.split()).strip(" ?.!")
+    if not text:
+        return None
+    if len(text) > MAX_TOPIC:
+        raise InvalidInput(
+            f"The topic can be at most {MAX_TOPIC} characters; it is used in the survey question "
+            "“How much have you used … before?”. Try something short, like `LinkedIn`."
+        )
+    return text
+
+
+def default_questions(topic: str | None = None) -> list[Question]:
+    """The story's three questions: experience, what for, and what makes it difficult.
+
+    ``topic`` (``LinkedIn``) makes them read naturally: "How much have you used LinkedIn
+    before?"; without one they speak of "this topic" and "this session"."""
+    topic = clean_topic(topic)
+    if topic is not None:
+        experience = f"How much have you used {topic} before?"
+        experience_label = _short_label(experience, "How much have you used it before?")
+        aims = f"What would you like to use {topic} for?"
+    else:
+        experience = "How much experience do you have with this topic?"
+        experience_label = "How much experience do you have?"
+        aims = "What would you like to get out of this session?"
     return [
-        Question("experience", experience, _short_label(experience, "How experienced are you?"),
-                 "choice", EXPERIENCE_LEVELS, True),
-        Question("aims", "What would you like to use it for?",
-                 "What would you like to use it for?", "text", (), False),
+        Question("experience", experience, experience_label, "choice", EXPERIENCE_LEVELS, True),
+        Question("aims", aims, _short_label(aims, "What would you like from this session?"),
+                 "text", (), False),
         Question(
             "barriers",
             "Is there anything that makes it difficult for you, or that we should know to support you?",
@@ -620,6 +756,33 @@ class ChoiceCount:
     count: int
 
 
+def group_answers(answers: Iterable[str]) -> list[tuple[str, int]]:
+    """Identical written answers once each with how many gave them (ignoring case, spacing and
+    a final full stop), most common first; each shown as its most common spelling."""
+    groups: dict[str, dict[str, int]] = {}
+    for answer in answers:
+        shown = " ".join(answer.split())
+        key = shown.casefold().rstrip(".!")
+        spellings = groups.setdefault(key, {})
+        spellings[shown] = spellings.get(shown, 0) + 1
+    result = []
+    for spellings in groups.values():
+        shown = max(spellings.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        result.append((shown, sum(spellings.values())))
+    result.sort(key=lambda item: (-item[1], item[0].casefold()))
+    return result
+
+
+def grouped_lines(answers: Sequence[str], limit: int, where: str) -> list[str]:
+    """``- “Connecting with people” (27 people)`` lines, at most ``limit`` different answers."""
+    groups = group_answers(answers)
+    lines = [f"- “{text}”" + (f" ({n} people)" if n > 1 else "") for text, n in groups[:limit]]
+    if len(groups) > limit:
+        rest = sum(n for _, n in groups[limit:])
+        lines.append(f"- … and {rest} more ({where})")
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionSummary:
     question: Question
@@ -627,6 +790,11 @@ class QuestionSummary:
     answers: tuple[str, ...] = ()  # text questions: the answers, without names, sorted
     unanswered: int = 0
     retained: int = 0  # text answers removed by the retention period (only their number is kept)
+
+    @property
+    def grouped(self) -> list[tuple[str, int]]:
+        """The written answers with identical ones counted together."""
+        return group_answers(self.answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,8 +855,10 @@ def merge_retained(
     return SurveySummary(summary.responses + people, tuple(parts))
 
 
-def survey_summary_text(summary: SurveySummary, *, limit_per_question: int = 30) -> str:
-    """Plain text for the facilitators (no names)."""
+def survey_summary_text(
+    summary: SurveySummary, *, limit_per_question: int = 30, where: str = "in the CSV"
+) -> str:
+    """Plain text for the facilitators (no names); identical answers are counted together."""
     people = "person" if summary.responses == 1 else "people"
     lines = [f"Survey answers from {summary.responses} {people} with a place or on the waiting list."]
     for part in summary.questions:
@@ -697,10 +867,7 @@ def survey_summary_text(summary: SurveySummary, *, limit_per_question: int = 30)
             for c in part.counts:
                 lines.append(f"- {c.option}: {c.count}")
         else:
-            for answer in part.answers[:limit_per_question]:
-                lines.append(f"- “{' '.join(answer.split())}”")
-            if len(part.answers) > limit_per_question:
-                lines.append(f"- … and {len(part.answers) - limit_per_question} more (in the CSV)")
+            lines.extend(grouped_lines(part.answers, limit_per_question, where))
             if part.retained:
                 lines.append(f"- {part.retained} earlier answer(s) were deleted after the "
                              "retention period; only their number is kept.")
@@ -746,9 +913,7 @@ class EvaluationSummary:
         for heading, items in (("What was most useful", self.useful),
                                ("What could be better", self.better)):
             lines.append(f"\n**{heading}**")
-            lines.extend(f"- “{' '.join(i.split())}”" for i in items[:limit])
-            if len(items) > limit:
-                lines.append(f"- … and {len(items) - limit} more (in the CSV)")
+            lines.extend(grouped_lines(items, limit, "in the CSV"))
             if not items:
                 lines.append("- Nothing written yet.")
         return "\n".join(lines)
@@ -765,6 +930,35 @@ def summarise_evaluations(
         useful=tuple(sorted((u for _, u, _ in rows if u), key=str.lower)),
         better=tuple(sorted((b for _, _, b in rows if b), key=str.lower)),
     )
+
+
+MESSAGE_LIMIT = 2000  # Discord: characters in one message
+
+
+def fit_message(text: str, note: str, limit: int = MESSAGE_LIMIT) -> tuple[str, bool]:
+    """``(text, False)`` if it fits in one message; otherwise ``(shortened, True)``: whole lines
+    up to the limit, then ``note`` (which should say the full text is attached)."""
+    if len(text) <= limit:
+        return text, False
+    room = limit - len(note) - 2
+    cut = text.rfind("\n", 0, room)
+    head = text[:cut] if cut > 0 else text[:room]
+    return f"{head.rstrip()}\n\n{note}", True
+
+
+_RELATIVE = re.compile(r"\s*\(<t:-?\d+:R>\)")
+_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[A-Za-z])?>")
+
+
+def plain_text(text: str) -> str:
+    """A message as plain text for an attached file: Discord timestamps become UTC times (a
+    relative one is dropped) and bold markers go."""
+    text = _RELATIVE.sub("", text)
+    text = _TIMESTAMP.sub(
+        lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        text,
+    )
+    return text.replace("**", "")
 
 
 # -- public texts (never take answers) ----------------------------------------------------------
@@ -801,19 +995,22 @@ def public_post_fields(
     priority_until: float | None,
     now: float,
 ) -> list[PostField]:
-    """The session post's fields: times, places and what to do. Never any survey answers."""
+    """The session post's fields: times, places and what to do. Never any survey answers.
+
+    Once the session has started (or was cancelled) the waiting list is over, so the post no
+    longer shows it as if it were live; those still waiting are told at the end."""
     places: list[Part] = [
         (POST_ONE_PLACE if capacity == 1 else POST_PLACES,
          {"confirmed": confirmed, "capacity": capacity}),
     ]
-    if waiting:
+    if waiting and not cancelled and now < starts_at:
         places.append((POST_WAITING, {"waiting": waiting}))
     fields = [
         PostField(POST_WHEN_HEADING, ((POST_WHEN, {
             "starts": discord_ts(starts_at, "F"), "ends": discord_ts(ends_at, "t"),
             "relative": discord_ts(starts_at, "R"),
         }),)),
-        PostField(POST_PLACES_HEADING, tuple(places), " · "),
+        PostField(POST_PLACES_HEADING, tuple(places), ", "),
     ]
     if cancelled:
         fields.append(PostField(POST_CANCELLED_HEADING, ((POST_CANCELLED, {}),)))
@@ -823,8 +1020,8 @@ def public_post_fields(
         fields.append(PostField(POST_CLOSED_HEADING, ((POST_CLOSED, {}),)))
     else:
         how: list[Part] = [
-            (POST_HOW_FULL if confirmed >= capacity else POST_HOW,
-             {"closes": discord_ts(closes_at, "R")}),
+            (POST_HOW_FULL if is_full(confirmed, capacity, waiting) else POST_HOW,
+             {"closes": discord_when(closes_at)}),
         ]
         if priority_until is not None and now < priority_until:
             how.append((POST_PRIORITY, {"until": discord_ts(priority_until, "F")}))

@@ -797,6 +797,7 @@ async def test_a_long_digest_attaches_the_full_summary_and_groups_identical_answ
     [(name, full)] = messenger.files[ORGANISER]
     assert name.endswith(".txt")
     assert all(f"Answer {i:02d}:" in full for i in range(30))  # nothing left out of the file
+    assert "<t:" not in full and "**" not in full  # plain text: times in UTC, no markdown
     assert shown.count("Connecting with people") == 1 and "30" in shown  # grouped, counted
     assert "Answer 29:" not in shown  # the message was cut short, and it says so
     # A short digest has no attachment.

@@ -11,23 +11,32 @@ import pytest
 from bot.charts import bar_chart_png
 from bot.domain.errors import InvalidInput
 from bot.domain.sessions import (
+    BUTTON_BOOK,
+    BUTTON_JOIN_WAITING,
     EXPERIENCE_LEVELS,
     MAX_LABEL,
     MAX_QUESTION,
+    MAX_TOPIC,
+    POST_WAITING,
+    book_button,
     build_questions,
     capacity_line,
     default_questions,
     digest_time,
+    fit_message,
+    group_answers,
     parse_capacity,
     parse_question,
     parse_rating,
     parse_reminders,
     parse_session_duration,
+    public_post_fields,
     public_post_lines,
     reminder_runs,
     summarise_evaluations,
     summarise_survey,
     survey_summary_text,
+    unbook_enabled,
     validate_answers,
     validate_session_times,
 )
@@ -83,13 +92,61 @@ def test_session_times() -> None:
 
 
 def test_default_questions_fit_discord_limits() -> None:
-    for title in ("LinkedIn", "x" * 100):
-        questions = default_questions(title)
+    for topic in ("LinkedIn", None, "  ", "x" * MAX_TOPIC):
+        questions = default_questions(topic)
         assert [q.key for q in questions] == ["experience", "aims", "barriers"]
         assert all(len(q.label) <= MAX_LABEL and len(q.text) <= MAX_QUESTION for q in questions)
         assert questions[0].options == EXPERIENCE_LEVELS and questions[0].required
+        assert not questions[1].required
         assert not questions[2].required  # nobody has to disclose a barrier
-    assert "LinkedIn" in default_questions("LinkedIn")[0].text
+
+
+def test_default_questions_use_the_topic_not_the_title() -> None:
+    linkedin = default_questions("LinkedIn")
+    assert "LinkedIn" in linkedin[0].text and "LinkedIn" in linkedin[1].text
+    plain = default_questions(None)
+    assert plain[0].text != linkedin[0].text and plain[1].text != linkedin[1].text
+    assert default_questions("  LinkedIn? ")[0].text == linkedin[0].text
+    with pytest.raises(InvalidInput):
+        default_questions("x" * (MAX_TOPIC + 1))
+
+
+def test_book_button_says_waiting_list_when_full_and_greys_out_when_closed() -> None:
+    open_free = book_button("booking open", confirmed=21, capacity=22, waiting=0)
+    assert open_free.label is BUTTON_BOOK and open_free.enabled
+    full = book_button("booking open", confirmed=22, capacity=22, waiting=0)
+    assert full.label is BUTTON_JOIN_WAITING and full.enabled
+    # Capacity lowered below the bookings, or people already waiting: a new booking waits.
+    assert book_button("booking open", confirmed=25, capacity=22, waiting=0).label is BUTTON_JOIN_WAITING
+    assert book_button("booking open", confirmed=3, capacity=22, waiting=2).label is BUTTON_JOIN_WAITING
+    for state in ("booking closed", "happening now", "finished", "cancelled"):
+        closed = book_button(state, confirmed=22, capacity=22, waiting=5)
+        assert not closed.enabled and closed.label not in (BUTTON_BOOK, BUTTON_JOIN_WAITING)
+    assert unbook_enabled("booking open") and unbook_enabled("booking closed")
+    assert not any(unbook_enabled(s) for s in ("happening now", "finished", "cancelled"))
+
+
+def test_identical_answers_are_grouped_with_their_count() -> None:
+    answers = ["Connecting with people"] * 26 + ["connecting  with people.", "Jobs"]
+    assert group_answers(answers) == [("Connecting with people", 27), ("Jobs", 1)]
+    questions = default_questions("LinkedIn")
+    summary = summarise_survey(questions, [{"experience": "New to it", "aims": a} for a in answers])
+    text = survey_summary_text(summary)
+    assert text.count("onnecting with people") == 1 and "27" in text
+    assert summary.questions[1].grouped == [("Connecting with people", 27), ("Jobs", 1)]
+    assert len(summary.questions[1].answers) == 28  # the answers themselves are all kept
+    evaluation = summarise_evaluations([(5, "The demo", "")] * 4, attendees=22)
+    assert evaluation.text().count("The demo") == 1
+
+
+def test_fit_message_cuts_whole_lines_and_says_so() -> None:
+    short, cut = fit_message("one\ntwo", "NOTE")
+    assert (short, cut) == ("one\ntwo", False)
+    text = "\n".join(f"- answer number {i}" for i in range(500))
+    shown, cut = fit_message(text, "NOTE")
+    assert cut and len(shown) <= 2000 and shown.endswith("NOTE")
+    kept = shown.removesuffix("NOTE").strip().splitlines()
+    assert kept == text.splitlines()[:len(kept)]  # whole lines only
 
 
 def test_parse_question() -> None:
@@ -141,8 +198,15 @@ def test_public_post_lines_carry_counts_and_state() -> None:
     common = {"starts_at": now + 3600, "ends_at": now + 7200, "closes_at": now + 1800,
               "capacity": 22, "priority_until": None}
     fields = dict(public_post_lines(confirmed=12, waiting=3, cancelled=False, now=now, **common))
-    assert fields["Places"] == "12 of 22 places booked · 3 on the waiting list"
+    assert fields["Places"] == "12 of 22 places booked, 3 on the waiting list"
     assert "How to book" in fields
+    closes = int(common["closes_at"])  # type: ignore[call-overload]
+    assert f"<t:{closes}:F>" in fields["How to book"] and f"<t:{closes}:R>" in fields["How to book"]
+    # Once it has started (or was cancelled) the waiting list is no longer shown as live.
+    for later, cancelled in ((now + 3700, False), (now + 7300, False), (now, True)):
+        parts = [t for f in public_post_fields(confirmed=22, waiting=3, cancelled=cancelled,
+                                               now=later, **common) for t, _ in f.parts]
+        assert POST_WAITING not in parts
     assert "Booking closed" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=False,
                                                       now=now + 1900, **common))
     assert "Cancelled" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=True,
