@@ -27,6 +27,10 @@ from discord.ext import commands
 from bot.checks import ensure_organiser
 from bot.domain.draw_service import (
     ALREADY_CONFIRMED,
+    ANSWER_CONFIRMED,
+    ANSWER_DECLINED,
+    ANSWER_REVIEW_NO,
+    ANSWER_REVIEW_YES,
     CONFIRMED,
     DECLINE_CHECK,
     DECLINED,
@@ -38,20 +42,24 @@ from bot.domain.draw_service import (
     PLACE_OPEN,
     PROMOTED_DM,
     REPLACED,
+    RESULT_CHECK,
     RESULT_INTRO,
     RESULT_REVIEWERS,
     REVIEW_FALLBACK,
     REVIEW_INVITE_DM,
     REVIEW_NO,
+    REVIEW_NO_PLAIN,
     REVIEW_YES,
     SELECTED_DM,
     SELECTED_FALLBACK,
+    STILL_RESERVE,
     WITHDRAWN_OPEN,
     WITHDRAWN_REPLACED,
     YOUR_REF,
     DrawView,
     ReplaceOutcome,
     delivery_nonce,
+    entry_code,
     fallback_nonce,
     result_post_text,
     status_text,
@@ -61,7 +69,7 @@ from bot.domain.draws import ALGORITHM_ID
 from bot.domain.errors import InvalidInput
 from bot.errors import handle_interaction_error, reply
 from bot.notify import send_dm
-from bot.render import NO_MENTIONS, clip, mention, mentions_for
+from bot.render import NO_MENTIONS, clip, mention, mentions_for, ts
 from bot.scheduling import RetryLater
 from cogs._shared import transient
 from cogs.calls import CallOption
@@ -83,6 +91,8 @@ BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "noreview": ("No, thanks", discord.ButtonStyle.secondary),
 }
 ANYONE = 0  # user id in a button meant for several members (posted in a channel)
+# The one button left on a drawn member's message once they have confirmed their place.
+DECLINE_AFTER_ALL = "I can't take part after all"
 
 
 def result_nonce(call_id: int) -> str:
@@ -103,8 +113,9 @@ class DrawButton(
 ):
     """A member's answer after a draw. ``user_id`` 0: for whichever member it concerns."""
 
-    def __init__(self, action: str, call_id: int, user_id: int) -> None:
-        label, style = BUTTONS[action]
+    def __init__(self, action: str, call_id: int, user_id: int, label: str | None = None) -> None:
+        default_label, style = BUTTONS[action]
+        label = label or default_label
         super().__init__(
             discord.ui.Button(
                 label=label, style=style, custom_id=f"draw:{action}:{call_id}:{user_id}"
@@ -139,6 +150,23 @@ def answer_buttons(kind: str, call_id: int, user_id: int) -> discord.ui.View:
     return view
 
 
+Answer = Literal["confirmed", "declined", "review_yes", "review_no"]
+
+
+def answered_buttons(answer: Answer, call_id: int, user_id: int) -> discord.ui.View | None:
+    """What is left on a member's message once they answered: only the other choice
+    (confirmed: "I can't take part after all"; reviewing: the opposite answer); none once a
+    place was given up."""
+    if answer == "declined":
+        return None
+    view = discord.ui.View(timeout=None)
+    if answer == "confirmed":
+        view.add_item(DrawButton("decline", call_id, user_id, label=DECLINE_AFTER_ALL))
+    else:
+        view.add_item(DrawButton("noreview" if answer == "review_yes" else "review", call_id, user_id))
+    return view
+
+
 # answer -> (label, style) of the "are you sure?" buttons shown before a place is given away.
 DECLINE_CHECK_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "yes": ("Yes, offer my place to someone else", discord.ButtonStyle.danger),
@@ -148,42 +176,46 @@ DECLINE_CHECK_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 
 class DeclineCheckButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"draw:decline-(?P<answer>yes|no):(?P<call_id>\d+):(?P<user_id>\d+)",
+    template=(r"draw:decline-(?P<answer>yes|no):(?P<call_id>\d+):(?P<user_id>\d+)"
+              r"(?::(?P<message_id>\d+))?"),
 ):
     """One more press before a place is given away (an accidental press can't be undone).
-    Persistent: works after a restart, for the member it was shown to only."""
+    Persistent: works after a restart, for the member it was shown to only. ``message_id``: the
+    member's direct message the question came from (0: none), edited to record the answer."""
 
-    def __init__(self, answer: str, call_id: int, user_id: int) -> None:
+    def __init__(self, answer: str, call_id: int, user_id: int, message_id: int = 0) -> None:
         label, style = DECLINE_CHECK_BUTTONS[answer]
-        super().__init__(
-            discord.ui.Button(
-                label=label, style=style, custom_id=f"draw:decline-{answer}:{call_id}:{user_id}"
-            )
-        )
+        custom_id = f"draw:decline-{answer}:{call_id}:{user_id}"
+        if message_id:
+            custom_id += f":{message_id}"
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.answer = answer
         self.call_id = call_id
         self.user_id = user_id
+        self.message_id = message_id
 
     @classmethod
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
     ) -> DeclineCheckButton:
-        return cls(match["answer"], int(match["call_id"]), int(match["user_id"]))
+        return cls(match["answer"], int(match["call_id"]), int(match["user_id"]),
+                   int(match["message_id"] or 0))
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         try:
             cog = interaction.client.get_cog("Draws")  # type: ignore[attr-defined]
             if not isinstance(cog, Draws):
                 raise RuntimeError("the draws cog is not loaded")
-            await cog.on_decline_check(interaction, self.answer == "yes", self.call_id, self.user_id)
+            await cog.on_decline_check(interaction, self.answer == "yes", self.call_id, self.user_id,
+                                       self.message_id)
         except Exception as exc:
             await handle_interaction_error(interaction, exc, where=f"draw decline-{self.answer}")
 
 
-def decline_check_buttons(call_id: int, user_id: int) -> discord.ui.View:
+def decline_check_buttons(call_id: int, user_id: int, message_id: int = 0) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for answer in DECLINE_CHECK_BUTTONS:
-        view.add_item(DeclineCheckButton(answer, call_id, user_id))
+        view.add_item(DeclineCheckButton(answer, call_id, user_id, message_id))
     return view
 
 
@@ -368,7 +400,8 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         intro = await self.words(call.guild_id, RESULT_INTRO, number=call.number, title=call.title,
                                  volunteers=view.volunteers)
         closing = await self.words(call.guild_id, RESULT_REVIEWERS)
-        text = result_post_text(view, intro, closing)
+        check = await self.words(call.guild_id, RESULT_CHECK)
+        text = result_post_text(view, intro, closing, check=check)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         reference = (
             discord.MessageReference(message_id=call.message_id, channel_id=call.channel_id,
@@ -548,7 +581,7 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                                         title=call.title, category=cat.name,
                                         position=entry.rank - cat.places)
                 buttons = answer_buttons("review", call.id, user_id)
-            text += "\n\n" + await self.words(call.guild_id, YOUR_REF, ref=entry.ref)
+            text += "\n\n" + await self.words(call.guild_id, YOUR_REF, code=entry_code(entry.ref))
         except BaseException:  # nothing was sent yet
             await self._give_back(kind, call.id, user_id, claim, refused=True)
             raise
@@ -658,7 +691,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         return problems
 
     async def _announce_leave(self, outcome: ReplaceOutcome, *, retry: bool = False) -> list[str]:
-        """The one post in the call's channel saying who left and who is offered the place.
+        """The one post in the call's channel saying a place opened up and who is offered it.
+        It never names the member who left (stepping back may be for health or other private
+        reasons); only the promoted member is mentioned.
 
         Claimed per entry before posting (a re-run never posts twice) and given back if Discord
         refused. ``retry``: raise RetryLater on a transient failure (when run as a job).
@@ -671,11 +706,10 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         values: dict[str, object] = {"number": call.number, "category": category}
         if outcome.promoted_user_id is not None:
             values["promoted"] = mention(outcome.promoted_user_id)
-        if outcome.left_user_id is None:  # deleted their data: not named any more
+        if outcome.left_user_id is None:  # deleted their data
             tpl = WITHDRAWN_REPLACED if promoted else WITHDRAWN_OPEN
         else:
             tpl = REPLACED if promoted else PLACE_OPEN
-            values["left"] = mention(outcome.left_user_id)
         text = await self.words(call.guild_id, tpl, **values)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         kwargs: dict[str, Any] = {}
@@ -736,15 +770,54 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
 
     # -- members' buttons ----------------------------------------------------------------------
 
+    @staticmethod
+    def _dm_message_id(interaction: discord.Interaction, user_id: int) -> int:
+        """The id of the member's own direct message the press came from (0: none, e.g. the
+        shared closed-DM post in the call's channel, which is never edited for one member)."""
+        message = getattr(interaction, "message", None)
+        if user_id == ANYONE or message is None:
+            return 0
+        return int(message.id)
+
+    async def answered_dm(
+        self, call_id: int, user_id: int, answer: Answer, at: float
+    ) -> tuple[str, discord.ui.View | None]:
+        """What a member's direct message becomes once they answered: their answer and its
+        date in plain words, their entry code, and only the choice still open to them."""
+        view = await self.draws.view(call_id)
+        call, gid = view.call, view.call.guild_id
+        values: dict[str, object] = {"number": call.number, "title": call.title,
+                                     "date": ts(at, "D"), "link": view.result_link or ""}
+        tpl = {"confirmed": ANSWER_CONFIRMED, "declined": ANSWER_DECLINED,
+               "review_yes": ANSWER_REVIEW_YES, "review_no": ANSWER_REVIEW_NO}[answer]
+        text = await self.words(gid, tpl, **values)
+        position = view.reserve_position(user_id)
+        cat = view.category_of(user_id)
+        if answer in ("review_yes", "review_no") and position is not None and cat is not None:
+            text += "\n" + await self.words(gid, STILL_RESERVE, position=position, category=cat.name)
+        entry = view.entry(user_id)
+        if entry is not None:
+            text += "\n\n" + await self.words(gid, YOUR_REF, code=entry_code(entry.ref))
+        return clip(text, 2000), answered_buttons(answer, call_id, user_id)
+
     async def on_button(
         self, interaction: discord.Interaction, action: str, call_id: int, user_id: int
     ) -> None:
+        """A member's answer. Pressed on their own direct message, that message is edited to
+        record the answer (it stays visible after a reload, unlike an ephemeral reply) and keeps
+        only the other choice; pressed on the shared closed-DM post, the answer is ephemeral."""
         if user_id != ANYONE and interaction.user.id != user_id:
             await self._not_yours(interaction, call_id)
             return
         me = interaction.user.id
+        dm_message = self._dm_message_id(interaction, user_id)
+        now = self.draws.clock.now().timestamp()
         if action == "confirm":
             outcome = await self.draws.confirm(call_id, me)
+            if dm_message:
+                text, buttons = await self.answered_dm(call_id, me, "confirmed", now)
+                await interaction.response.edit_message(content=text, view=buttons)
+                return
             text = await self.words(outcome.call.guild_id,
                                     CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
                                     number=outcome.call.number, title=outcome.call.title)
@@ -762,14 +835,29 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 return
             text = await self.words(view.call.guild_id, DECLINE_CHECK, number=view.call.number,
                                     title=view.call.title)
-            await reply(interaction, text, view=decline_check_buttons(call_id, me))
+            await reply(interaction, text, view=decline_check_buttons(call_id, me, dm_message))
         else:
             accept = action == "review"
             outcome = await self.draws.answer_review(call_id, me, accept=accept)
             call = outcome.call
-            text = await self.words(call.guild_id, REVIEW_YES if accept else REVIEW_NO,
-                                    number=call.number, title=call.title)
-            await reply(interaction, text)
+            if dm_message:
+                answered = (await self.draws.view(call_id)).reviewer(me)
+                at = answered.answered_at if answered and answered.answered_at else now
+                text, buttons = await self.answered_dm(
+                    call_id, me, "review_yes" if accept else "review_no", at)
+                await interaction.response.edit_message(content=text, view=buttons)
+            elif accept:
+                await reply(interaction, await self.words(call.guild_id, REVIEW_YES,
+                                                          number=call.number, title=call.title))
+            else:
+                view = await self.draws.view(call_id)
+                position, cat = view.reserve_position(me), view.category_of(me)
+                if position is not None and cat is not None:
+                    text = await self.words(call.guild_id, REVIEW_NO, number=call.number,
+                                            title=call.title, position=position, category=cat.name)
+                else:
+                    text = await self.words(call.guild_id, REVIEW_NO_PLAIN)
+                await reply(interaction, text)
             if outcome.changed and outcome.reviewer_role_id:
                 await self._reviewer_role(call.guild_id, call.id, call.number, me,
                                           outcome.reviewer_role_id, give=accept)
@@ -779,10 +867,13 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         await reply(interaction, await self.words(guild_id, NOT_YOUR_BUTTONS))
 
     async def on_decline_check(
-        self, interaction: discord.Interaction, give_up: bool, call_id: int, user_id: int
+        self, interaction: discord.Interaction, give_up: bool, call_id: int, user_id: int,
+        dm_message: int = 0,
     ) -> None:
         """The answer to "are you sure you can't take part?". Idempotent: the place is given up
-        by one atomic update, so a second "yes" changes nothing and is answered kindly."""
+        by one atomic update, so a second "yes" changes nothing and is answered kindly.
+        ``dm_message``: the member's direct message the question came from; after a "yes" it is
+        edited to record the answer, without buttons."""
         if interaction.user.id != user_id:
             await self._not_yours(interaction, call_id)
             return
@@ -795,7 +886,24 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         text = await self.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
                                 title=outcome.call.title)
         await interaction.response.edit_message(content=text, view=None)
+        if dm_message and interaction.channel_id is not None:
+            await self._record_in_dm(interaction.channel_id, dm_message, call_id, user_id)
         await self.after_replace(outcome)
+
+    async def _record_in_dm(
+        self, channel_id: int, message_id: int, call_id: int, user_id: int
+    ) -> None:
+        """Edit the member's direct message (the bot's own) to say they gave up their place,
+        without buttons. Best effort: the answer is recorded and confirmed either way."""
+        entry = (await self.draws.view(call_id)).entry(user_id)
+        at = entry.left_at if entry is not None and entry.left_at else self.draws.clock.now().timestamp()
+        text, _ = await self.answered_dm(call_id, user_id, "declined", at)
+        try:
+            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+            await message.edit(content=text, view=None)
+        except discord.HTTPException:
+            log.warning("could not update the direct message %s after a decline in call %s",
+                        message_id, call_id, exc_info=True)
 
     async def _reviewer_role(
         self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool

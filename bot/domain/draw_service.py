@@ -66,6 +66,7 @@ __all__ = [
     "ReviewOutcome",
     "RunOutcome",
     "delivery_nonce",
+    "entry_code",
     "fallback_nonce",
     "finish_job_key",
     "result_post_text",
@@ -126,14 +127,15 @@ RESULT_REVIEWERS = template(
 SELECTED_DM = template(
     "draw.selected.dm",
     "Good news: you were drawn for call #{number}, {title}, as {category}! Can you take part? "
-    "Please press **Confirm my place** or **I can't take part** below. The full result: {link}",
+    "Please press **Confirm my place** or **I can't take part** below. "
+    "[See the draw result]({link})",
     "Direct message to a member drawn for the group",
 )
 PROMOTED_DM = template(
     "draw.promoted.dm",
     "A place has opened up in call #{number}, {title}, and you were next on the reserve list for "
     "{category}. Would you like it? Please press **Confirm my place** or **I can't take part** "
-    "below.",
+    "below. [See the draw result]({link})",
     "Direct message to a reserve who is offered a place",
 )
 REVIEW_INVITE_DM = template(
@@ -143,16 +145,22 @@ REVIEW_INVITE_DM = template(
     "number {position} on the reserve list for {category}, so a place may still come your way.",
     "Direct message inviting a volunteer who wasn't drawn to review the plan",
 )
+DM_HELP = (
+    "(To get messages from me privately next time: open this server's menu → Privacy Settings → "
+    "allow direct messages.)"
+)
 SELECTED_FALLBACK = template(
     "draw.selected.fallback",
-    "{mentions}: I couldn't send you a direct message. You were drawn for call #{number}, "
-    "{title}: please use the buttons below to confirm your place or to say you can't take part.",
+    "You were drawn for call #{number}, {title}, but I couldn't send you a direct message. "
+    "Please use the buttons below to confirm your place or to say you can't take part. "
+    + DM_HELP + "\nThis is for: {mentions}",
     "Posted in the call's channel for drawn members whose direct messages are closed",
 )
 REVIEW_FALLBACK = template(
     "draw.review.fallback",
-    "{mentions}: I couldn't send you a direct message. Thank you for volunteering for call "
-    "#{number}, {title}. Would you like to review the plan instead? Use the buttons below.",
+    "Thank you for volunteering for call #{number}, {title}. I couldn't send you a direct "
+    "message: would you like to review the plan instead? Please use the buttons below. "
+    + DM_HELP + "\nThis is for: {mentions}",
     "Posted in the call's channel for invited reviewers whose direct messages are closed",
 )
 CONFIRMED = template(
@@ -198,38 +206,85 @@ REVIEW_YES = template(
 )
 REVIEW_NO = template(
     "draw.review.no",
-    "No problem, thank you for letting us know. You're very welcome in future calls.",
-    "Reply when a volunteer says no to reviewing",
+    "No problem, thank you for letting us know. You're still number {position} on the reserve "
+    "list for {category}.",
+    "Reply when a volunteer on the reserve list says no to reviewing",
 )
+REVIEW_NO_PLAIN = template(
+    "draw.review.no.plain",
+    "No problem, thank you for letting us know. You're very welcome in future calls.",
+    "Reply when a volunteer who is no longer on the reserve list says no to reviewing",
+)
+# The public announcements never name the member who left: stepping back may be for reasons
+# (health, caring, ...) that are nobody else's business.
 REPLACED = template(
     "draw.replaced",
-    "{left} has left the group for call #{number} ({category}). {promoted} was next on the "
-    "reserve list and is offered the place.",
-    "Announcement in the call's channel when a member is replaced by a reserve",
+    "A place in the group for call for volunteers #{number} ({category}) has opened up. "
+    "{promoted} was next on the reserve list and is offered it.",
+    "Announcement in the call's channel when a place opens up and a reserve is offered it "
+    "(never names who left)",
 )
 PLACE_OPEN = template(
     "draw.place_open",
-    "{left} has left the group for call #{number} ({category}). Nobody is left on that "
-    "category's reserve list, so the place is open.",
-    "Announcement in the call's channel when a member leaves and no reserve is left",
+    "A place in the group for call for volunteers #{number} ({category}) has opened up. Nobody "
+    "is left on that category's reserve list, so the place is open.",
+    "Announcement in the call's channel when a place opens up and no reserve is left "
+    "(never names who left)",
 )
 WITHDRAWN_REPLACED = template(
     "draw.withdrawn",
-    "A member of the group for call #{number} ({category}) has withdrawn. {promoted} was next on "
-    "the reserve list and is offered the place.",
+    "A place in the group for call for volunteers #{number} ({category}) has opened up. "
+    "{promoted} was next on the reserve list and is offered it.",
     "Announcement when a member of the group deleted their data and a reserve is offered the place",
 )
 WITHDRAWN_OPEN = template(
     "draw.withdrawn.place_open",
-    "A member of the group for call #{number} ({category}) has withdrawn. Nobody is left on "
-    "that category's reserve list, so the place is open.",
+    "A place in the group for call for volunteers #{number} ({category}) has opened up. Nobody "
+    "is left on that category's reserve list, so the place is open.",
     "Announcement when a member of the group deleted their data and no reserve is left",
 )
 YOUR_REF = template(
     "draw.your_ref",
-    "The published draw lists every volunteer by a reference instead of their name. Yours is "
-    "`{ref}`: with it you can find your own place in the result file and check it.",
-    "Added to the draw messages sent to each volunteer: their own entry reference",
+    "Your entry code: {code} — it lets you find yourself in the published list.",
+    "Added to the draw messages sent to each volunteer: the start of their own entry reference",
+)
+RESULT_CHECK = template(
+    "draw.result.check",
+    "This draw was fair and anyone can check it. You don't need to do anything.",
+    "Plain words before the verification data at the end of the draw result post",
+)
+# What a member's direct message is edited to once they have answered (so the answer stays
+# visible, and only the other choice is left as a button).
+ANSWER_CONFIRMED = template(
+    "draw.answer.confirmed",
+    "You confirmed your place in call #{number}, {title}, on {date}. Thank you! If something "
+    "changes, you can still press **I can't take part after all** below. "
+    "[See the draw result]({link})",
+    "The drawn member's message after they confirmed their place",
+)
+ANSWER_DECLINED = template(
+    "draw.answer.declined",
+    "You let us know on {date} that you can't take part in call #{number}, {title}. Thank you. "
+    "Your place has been offered to the next person on the reserve list.",
+    "The drawn member's message after they gave up their place",
+)
+ANSWER_REVIEW_YES = template(
+    "draw.answer.review_yes",
+    "You said yes to reviewing the plan for call #{number}, {title}, on {date}. Thank you! We'll "
+    "let you know when the plan is ready for your feedback. If you change your mind, press "
+    "**No, thanks** below.",
+    "The invitation message after the volunteer said yes to reviewing",
+)
+ANSWER_REVIEW_NO = template(
+    "draw.answer.review_no",
+    "You said no thanks to reviewing the plan for call #{number}, {title}, on {date}. Thank you "
+    "for letting us know. If you change your mind, press **Yes, I'd like to review** below.",
+    "The invitation message after the volunteer said no thanks to reviewing",
+)
+STILL_RESERVE = template(
+    "draw.reserve.still",
+    "You're still number {position} on the reserve list for {category}.",
+    "Added to a volunteer's answered invitation while they are on the reserve list",
 )
 
 
@@ -333,6 +388,20 @@ class DrawView:
                 if e.user_id == user_id:
                     return e
         return None
+
+    def reserve_position(self, user_id: int) -> int | None:
+        """The member's place on their category's reserve list now (1 = next to be offered a
+        place), or None if they are not waiting on it."""
+        cat = self.category_of(user_id)
+        if cat is None:
+            return None
+        for position, e in enumerate(cat.waiting, start=1):
+            if e.user_id == user_id:
+                return position
+        return None
+
+    def reviewer(self, user_id: int) -> Reviewer | None:
+        return next((r for r in self.reviewers if r.user_id == user_id), None)
 
     @property
     def result_link(self) -> str | None:
@@ -878,9 +947,14 @@ def _mentions(users: tuple[int | None, ...] | list[int | None]) -> str:
     return ", ".join(_who(u) for u in users)
 
 
+def entry_code(ref: str) -> str:
+    """A member's *entry code*: the first 8 characters of their entry reference, enough to find
+    themselves in the published file (the full reference is in /mydata show and the file)."""
+    return ref[:8]
+
+
 def _short(ref: str) -> str:
-    """The first 8 characters of a ref: enough to find it in the result file."""
-    return f"`{ref[:8]}`"
+    return f"`{entry_code(ref)}`"
 
 
 def _numbered(users: tuple[int | None, ...] | list[int | None], limit: int | None) -> str:
@@ -888,29 +962,30 @@ def _numbered(users: tuple[int | None, ...] | list[int | None], limit: int | Non
     text = ", ".join(f"{i}. {_who(u)}" for i, u in enumerate(shown, start=1))
     hidden = len(users) - len(shown)
     if hidden:
-        text += f", … and {hidden} more (the full order is in the attached file)"
+        text += f", … and {hidden} more (the full list is in the attached file)"
     return text
 
 
-def verification_text(view: DrawView) -> str:
-    listed = (
-        "The attached file lists volunteers by user id. "
-        if view.draw.version == 1 else
-        "The attached file lists every volunteer by a reference, not their user id; each "
-        "volunteer was told their own. "
-    )
-    return "\n".join([
-        "**Check this draw yourself**",
-        f"Seed (kept secret until now): `{view.draw.seed}`",
-        f"Its SHA-256, shown on the call post since it was created: `{view.call.seed_commitment}`",
-        f"Roster fingerprint (SHA-256 of the sorted list of volunteers): `{view.draw.roster_hash}`",
-        f"Algorithm: {ALGORITHM}, version {view.draw.version} (specified in {DOCS}). " + listed
-        + "Re-run it with `python -m bot.verify_draw --json` on that file, or by hand.",
-    ])
+def verification_text(view: DrawView, lead: str = RESULT_CHECK.default) -> str:
+    """The plain-words line, then one compact, clearly named section with the published values
+    (each on its own line, so a screen reader can skip it). Everything else needed to check the
+    draw, including every entry code, is in the attached JSON file; :data:`DOCS` explains how."""
+    listed = "by user id" if view.draw.version == 1 else "by entry code"
+    lines = [lead] if lead else []
+    lines += [
+        f"**For checking the draw** (everyone is listed {listed} in the attached file):",
+        f"Seed: `{view.draw.seed}` (its SHA-256 was on the call post from the start)",
+        f"Roster fingerprint: `{view.draw.roster_hash}`",
+        f"Algorithm: {ALGORITHM}, version {view.draw.version} ({DOCS})",
+    ]
+    return "\n".join(lines)
 
 
-def result_post_text(view: DrawView, intro: str, closing: str, limit: int = 2000) -> str:
-    """The published result: who was drawn, the reserve order and the odds, per category.
+def result_post_text(
+    view: DrawView, intro: str, closing: str, limit: int = 2000, check: str = RESULT_CHECK.default
+) -> str:
+    """The published result: who was drawn, the reserve list and the odds, per category, then
+    (last) the verification section.
 
     Long reserve lists are shortened to fit Discord's limit; the attached export has them all.
     """
@@ -921,10 +996,10 @@ def result_post_text(view: DrawView, intro: str, closing: str, limit: int = 2000
             if cat.drawn:
                 lines.append(f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}")
             if cat.reserve_order:
-                lines.append(f"Reserve order: {_numbered(cat.reserve_order, cap)}")
+                lines.append(f"Reserve list: {_numbered(cat.reserve_order, cap)}")
             parts.append("\n".join(lines))
         parts.append(closing)
-        parts.append(verification_text(view))
+        parts.append(verification_text(view, check))
         text = "\n\n".join(p for p in parts if p)
         if len(text) <= limit:
             return text
@@ -944,7 +1019,7 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
     drawn_at = int(view.draw.drawn_at)
     lines = [f"**Draw for call #{view.call.number}: {view.call.title}**",
              f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
-             "by the start of their entry reference in the published result."]
+             "by their entry code (the start of their entry reference in the published result)."]
     if view.result_link:
         lines.append(f"Result post: {view.result_link}")
     else:

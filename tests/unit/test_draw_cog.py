@@ -51,6 +51,14 @@ class FakeChannel:
         self.bot.posts.append(message)
         return message
 
+    def get_partial_message(self, message_id: int) -> Any:
+        bot, channel_id = self.bot, self.id
+
+        async def edit(**kwargs: Any) -> None:
+            bot.edits.append((channel_id, message_id, kwargs))
+
+        return SimpleNamespace(id=message_id, edit=edit)
+
 
 class FakeDM:
     def __init__(self, bot: FakeBot, user_id: int) -> None:
@@ -75,6 +83,7 @@ class FakeBot:
         self.closed_dms: set[int] = set()
         self.dm_errors: dict[int, BaseException] = {}  # raised once by the next DM to the user
         self.channel_error: Exception | None = None
+        self.edits: list[tuple[int, int, dict[str, Any]]] = []  # (channel, message, changes)
         self.cog: Any = None
         self.guilds = [SimpleNamespace(id=GUILD)]
         self.guild: Any = None
@@ -141,8 +150,10 @@ async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: Fake
     assert sorted(told) == sorted(EXPERIENCED + NEW)
     refs = {e.user_id: e.ref for c in view.categories for e in c.entries}
     for user, message in bot.dms:
-        assert refs[user] in message.content  # each volunteer is told their own reference
-        assert not any(ref in message.content for u, ref in refs.items() if u != user)
+        # Each volunteer is told their own entry code (the start of their reference), never the
+        # 32-character reference itself (a screen reader reads every character) nor another's.
+        assert refs[user][:8] in message.content and refs[user] not in message.content
+        assert not any(ref[:8] in message.content for u, ref in refs.items() if u != user)
         labels = [item.item.label for item in message.kwargs["view"].children]
         if user in view.drawn:
             assert labels == ["Confirm my place", "I can't take part"]
@@ -215,16 +226,18 @@ async def test_decline_announces_and_offers_the_place_to_the_next_reserve(
     problems = await cog.after_replace(outcome)
     assert problems == []
     announcement = bot.posts[-1]
-    assert f"<@{leaving}>" in announcement.content and f"<@{next_up}>" in announcement.content
+    # The member who stepped back is never named in public; only the promoted reserve is.
+    assert str(leaving) not in announcement.content and f"<@{next_up}>" in announcement.content
     assert [u.id for u in announcement.kwargs["allowed_mentions"].users] == [next_up]
     left_ref = view.categories[1].entries[0].ref
     assert announcement.kwargs["nonce"] == leave_nonce(call_id, left_ref)
     assert len(announcement.kwargs["nonce"]) <= 25
     user, dm = bot.dms[-1]
     promoted_text = await services.wording.render(GUILD, PROMOTED_DM, number=1, title="LinkedIn session",
-                                                  category="🌱 New")
+                                                  category="🌱 New", link=view.result_link)
     assert user == next_up and dm.content.startswith(promoted_text)
-    assert view.entry(next_up).ref in dm.content  # type: ignore[union-attr]
+    assert view.result_link and view.result_link in dm.content  # a named link to the result
+    assert view.entry(next_up).ref[:8] in dm.content  # type: ignore[union-attr]
     assert not dm.content.startswith(await services.wording.render(GUILD, SELECTED_DM))
     # The same departure is never announced twice (e.g. the pass runs again after a crash).
     posts = len(bot.posts)
@@ -672,20 +685,25 @@ class Response:
         self.edited.append(kwargs)
 
 
-def press(bot: FakeBot, user_id: int) -> Any:
+def press(bot: FakeBot, user_id: int, message: Any = None, channel_id: int | None = None) -> Any:
+    """A button press; ``message`` (with ``channel_id``): the message the button is on, e.g. the
+    member's direct message (without it: a press whose message the cog doesn't use)."""
     followups: list[Any] = []
 
     async def followup_send(content: str | None = None, **kwargs: Any) -> None:
         followups.append((content, kwargs))
 
+    extra = {} if message is None else {"message": message, "channel_id": channel_id}
     return SimpleNamespace(user=SimpleNamespace(id=user_id), client=bot, response=Response(),
                            followup=SimpleNamespace(send=followup_send), guild_id=None,
-                           followups=followups)
+                           followups=followups, **extra)
 
 
-async def click(bot: FakeBot, custom_id: str, user_id: int) -> Any:
+async def click(
+    bot: FakeBot, custom_id: str, user_id: int, message: Any = None, channel_id: int | None = None
+) -> Any:
     """What discord.py does for a press on a persistent button: rebuild it from its custom_id."""
-    interaction = press(bot, user_id)
+    interaction = press(bot, user_id, message, channel_id)
     for cls in (DrawButton, DeclineCheckButton):
         match = cls.__discord_ui_compiled_template__.fullmatch(custom_id)
         if match:
@@ -760,3 +778,199 @@ async def test_a_result_post_hit_by_a_503_is_posted_by_the_finish_job(
     assert await jobs.run_due() == 1
     assert len(bot.posts) == 1 and len(bot.dms) == 17
     assert (await jobs.repo.get_by_key(finish_job_key(call_id))).status == "done"  # type: ignore[union-attr]
+
+
+# -- UX review: privacy of who left, DMs that record the answer, compact verification ----------
+
+
+DM_CHANNEL = 55_555  # the member's DM channel (ids in these tests are arbitrary)
+
+
+def buttons_of(view: Any) -> list[tuple[str, str]]:
+    return [] if view is None else [(item.custom_id, item.item.label) for item in view.children]
+
+
+async def test_who_left_is_never_named_in_public_with_or_without_a_reserve(
+    setup: Any, clock: FakeClock
+) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    new = view.categories[1]  # 7 volunteers for 3 places: 4 reserves
+    # An organiser replaces each drawn member in turn until nobody is left on the reserve list.
+    leavers: list[int] = []
+    for _ in range(5):
+        current = (await services.draws.view(call_id)).categories[1].current
+        leaving = current[0].user_id
+        assert leaving is not None
+        leavers.append(leaving)
+        outcome = await services.draws.replace(GUILD, 1, leaving, actor_id=1)
+        posts = len(bot.posts)
+        assert await cog.after_replace(outcome) == []
+        [announcement] = bot.posts[posts:]
+        for left in leavers:  # neither this leaver nor any earlier one
+            assert str(left) not in announcement.content
+        allowed = announcement.kwargs["allowed_mentions"].users or []
+        assert not {u.id for u in allowed} & set(leavers)
+        if outcome.promoted_user_id is not None:
+            assert [u.id for u in allowed] == [outcome.promoted_user_id]
+        else:
+            assert allowed == []  # the place is reported open, nobody is mentioned
+    after = await services.draws.view(call_id)
+    assert after.categories[1].open_places == 1 and not after.categories[1].waiting
+    assert len(new.entries) == 7
+
+
+async def test_confirming_from_the_dm_edits_it_and_works_from_a_fresh_bot(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    member, next_up = view.categories[0].drawn[0], view.categories[0].reserve_order[0]
+    assert isinstance(member, int)
+    [dm] = [m for u, m in bot.dms if u == member]
+
+    bot, cog, services = fresh_bot(db, clock, jobs)  # a restart between the DM and the press
+    confirmed = await click(bot, f"draw:confirm:{call_id}:{member}", member, dm, DM_CHANNEL)
+    assert not confirmed.response.sent  # no ephemeral reply: the DM itself records the answer
+    [edit] = confirmed.response.edited
+    assert buttons_of(edit["view"]) == [(f"draw:decline:{call_id}:{member}", "I can't take part after all")]
+    assert edit["view"].timeout is None
+    entry = (await services.draws.view(call_id)).entry(member)
+    assert entry is not None and entry.confirmation == "confirmed" and entry.status == "selected"
+    assert entry.ref[:8] in edit["content"] and entry.ref not in edit["content"]
+    assert f"<t:{int(clock.now().timestamp())}:D>" in edit["content"]  # the date, as a timestamp
+
+    # "I can't take part after all" on the edited DM, after another restart: asked once more,
+    # and the question carries the DM so that it can be updated after the answer.
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    asked = await click(bot, f"draw:decline:{call_id}:{member}", member, dm, DM_CHANNEL)
+    [(_, kwargs)] = asked.response.sent
+    assert kwargs["ephemeral"]
+    ids = [cid for cid, _ in buttons_of(kwargs["view"])]
+    assert ids == [f"draw:decline-yes:{call_id}:{member}:{dm.id}",
+                   f"draw:decline-no:{call_id}:{member}:{dm.id}"]
+    assert all(DeclineCheckButton.__discord_ui_compiled_template__.fullmatch(i) for i in ids)
+
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    other = await click(bot, ids[0], next_up)  # someone else: nothing changes, nothing edited
+    assert other.response.sent and not other.response.edited and not bot.edits
+    question = SimpleNamespace(id=next(_ids))  # the ephemeral question, shown in the DM channel
+    yes = await click(bot, ids[0], member, question, DM_CHANNEL)
+    assert yes.response.edited and yes.response.edited[0]["view"] is None
+    after = await services.draws.view(call_id)
+    assert after.entry(member).status == "replaced"  # type: ignore[union-attr]
+    assert after.entry(next_up).status == "selected"  # type: ignore[union-attr]
+    # The DM itself now records that the place was given up, with no buttons left.
+    [(channel_id, message_id, changes)] = bot.edits
+    assert (channel_id, message_id) == (DM_CHANNEL, dm.id)
+    assert changes["view"] is None and after.entry(member).ref[:8] in changes["content"]  # type: ignore[union-attr]
+
+
+async def test_a_question_without_its_dm_still_works(setup: Any, clock: FakeClock) -> None:
+    """Questions asked before the DM id was added to the buttons (old custom ids) still work."""
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    member = (await services.draws.view(call_id)).categories[0].drawn[0]
+    assert isinstance(member, int)
+    yes = await click(bot, f"draw:decline-yes:{call_id}:{member}", member)
+    assert yes.response.edited and not bot.edits
+    assert (await services.draws.view(call_id)).entry(member).status == "replaced"  # type: ignore[union-attr]
+
+
+async def test_review_answers_from_the_dm_edit_it_with_the_other_choice(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    view = await services.draws.view(call_id)
+    reserve = view.categories[0].reserve_order[1]  # number 2 on the reserve list
+    assert isinstance(reserve, int)
+    [dm] = [m for u, m in bot.dms if u == reserve]
+
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    yes = await click(bot, f"draw:review:{call_id}:{reserve}", reserve, dm, DM_CHANNEL)
+    [edit] = yes.response.edited
+    assert not yes.response.sent
+    assert buttons_of(edit["view"]) == [(f"draw:noreview:{call_id}:{reserve}", "No, thanks")]
+    assert (await services.draws.view(call_id)).reviewer(reserve).status == "accepted"  # type: ignore[union-attr]
+
+    clock.advance(timedelta(days=1))
+    bot, cog, services = fresh_bot(db, clock, jobs)
+    no = await click(bot, f"draw:noreview:{call_id}:{reserve}", reserve, dm, DM_CHANNEL)
+    [edit] = no.response.edited
+    assert buttons_of(edit["view"]) == [(f"draw:review:{call_id}:{reserve}", "Yes, I'd like to review")]
+    after = await services.draws.view(call_id)
+    reviewer = after.reviewer(reserve)
+    assert reviewer is not None and reviewer.status == "declined"
+    assert reviewer.answered_at is not None and f"<t:{int(reviewer.answered_at)}:D>" in edit["content"]
+    # Still on the reserve list, at the same place, and told so.
+    assert after.reserve_position(reserve) == 2 and after.entry(reserve).status == "reserve"  # type: ignore[union-attr]
+
+
+async def test_answers_on_the_shared_closed_dm_post_stay_ephemeral(setup: Any, clock: FakeClock) -> None:
+    """The closed-DM post in the channel is for several members: it is never edited for one."""
+    bot, _cog, services = setup
+    call_id = await story(services, clock)
+    view = await services.draws.view(call_id)
+    reserve = view.categories[0].reserve_order[0]
+    assert isinstance(reserve, int)
+    post = SimpleNamespace(id=424242)
+    no = await click(bot, f"draw:noreview:{call_id}:{ANYONE}", reserve, post, CHANNEL)
+    assert no.response.sent and no.response.sent[0][1]["ephemeral"] and not no.response.edited
+    assert (await services.draws.view(call_id)).reviewer(reserve).status == "declined"  # type: ignore[union-attr]
+    assert (await services.draws.view(call_id)).reserve_position(reserve) == 1
+
+
+async def test_closed_dm_posts_mention_members_at_the_end(setup: Any, clock: FakeClock) -> None:
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    view = await services.draws.view(call_id)
+    drawn, reserve = view.categories[0].drawn[0], view.categories[0].reserve_order[0]
+    bot.closed_dms |= {drawn, reserve}  # type: ignore[arg-type]
+    await cog.finish(call_id)
+    fallbacks = [p for p in bot.posts[1:]]
+    assert len(fallbacks) == 2
+    for post, who in zip(fallbacks, (drawn, reserve), strict=True):
+        assert post.content.rstrip().endswith(f"<@{who}>")
+        assert [u.id for u in post.kwargs["allowed_mentions"].users] == [who]
+
+
+async def test_the_result_post_keeps_the_verification_data_and_the_export_still_verifies(
+    setup: Any, clock: FakeClock, tmp_path: Any
+) -> None:
+    import json
+    import sys
+
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await cog.finish(call_id)
+    [post] = bot.posts
+    view = await services.draws.view(call_id)
+    file = post.kwargs["file"]
+    file.fp.seek(0)
+    data = file.fp.read()
+    export = json.loads(data)
+    # The published values are unchanged and appear, once each, in the last section of the post.
+    assert export["seed"] == view.draw.seed and export["roster_fingerprint"] == view.draw.roster_hash
+    assert export["seed_commitment"] == view.call.seed_commitment
+    section = post.content[post.content.index(view.draw.seed) - 200:]
+    assert view.draw.roster_hash in section and post.content.count(view.draw.seed) == 1
+    assert "Reserve order" not in post.content
+    # No full entry reference in the post (they are in the file).
+    assert not any(e.ref in post.content for c in view.categories for e in c.entries)
+    path = tmp_path / "call-1-draw.json"
+    path.write_bytes(data)
+    # Exactly what a member would run on the downloaded file.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.verify_draw", "--json", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, out.decode()
+    assert (await services.draws.verify(GUILD, 1)).ok

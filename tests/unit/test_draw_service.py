@@ -345,7 +345,8 @@ async def test_export_has_everything_to_re_run(calls: CallService, draws: DrawSe
 
     assert not set(values(json.loads(draws.export_json(view)))) & ids
     assert "user_id" not in draws.export_json(view)
-    assert "reference" in verification_text(view)
+    shown = verification_text(view)
+    assert view.draw.seed in shown and view.draw.roster_hash in shown
 
 
 async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still_verifies(
@@ -380,7 +381,9 @@ async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still
     await draws.announce_departures(GUILD, [(call_id, freed[0].left_ref, freed[0].promoted_ref)])
     job = await jobs.repo.get_by_key(key)
     assert job is not None and job.kind == MEMBER_LEFT_JOB and job.status == "pending"
-    assert str(leaving) not in json.dumps(job.payload)
+    # (compared value by value: a short test id like 109 can occur inside a random hex ref)
+    assert str(leaving) not in {str(v) for v in job.payload.values()}
+    assert "user" not in json.dumps(job.payload)
     # Once the ids are removed (what /mydata delete does next), everything still verifies.
     await db.execute("UPDATE draw_entries SET user_id = NULL WHERE user_id IN (?, ?)",
                      (leaving, reserve_leaving))
