@@ -43,6 +43,9 @@ class BatchWriter(Generic[T, R]):
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while not self._queue.empty():
+                # Let every handler that is ready right now submit first: one bigger batch
+                # (one transaction) instead of a batch of one followed by the rest.
+                await asyncio.sleep(0)
                 batch = [self._queue.get_nowait()]
                 while len(batch) < self._max_batch and not self._queue.empty():
                     batch.append(self._queue.get_nowait())

@@ -506,9 +506,10 @@ class CallService:
 
         def work(conn: sqlite3.Connection) -> list[ReactionResult]:
             audit = AuditBatch(conn)
+            lookups: dict[tuple[int, str], object] = {}
             results = []
             for event in events:
-                result = apply_reaction(conn, event)
+                result = apply_reaction(conn, event, lookups)
                 if result.outcome in _AUDITED and result.call_id is not None:
                     _record_signup_change(audit, result, event.user_id, result.outcome, event.at,
                                           event.source)

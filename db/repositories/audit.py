@@ -168,70 +168,118 @@ class AuditBatch:
     """Many audit rows appended inside one transaction, chained in memory, written at once.
 
     A burst of reaction sign-ups otherwise spends most of its time re-reading the salt, the
-    member keys and the last hash for every row.
+    member keys and the last hash for every row. Rows are collected by :meth:`append` and
+    resolved by :meth:`flush`: one query for the members' keys, one ``executemany`` for the
+    keys of new members, and one for the rows.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._salts: dict[int, str] = {}
         self._keys: dict[tuple[int, int], str] = {}
+        self._refs: dict[tuple[int, int], str] = {}
         self._last: dict[int, tuple[int, str, float]] = {}
-        self._rows: list[tuple[Any, ...]] = []
-
-    def _ref(self, guild_id: int, user_id: int) -> str:
-        key = self._keys.get((guild_id, user_id))
-        if key is None:
-            key = self._keys[(guild_id, user_id)] = str(
-                _member_key(self.conn, guild_id, user_id, create=True)
-            )
-        salt = self._salts.get(guild_id)
-        if salt is None:
-            salt = self._salts[guild_id] = guild_salt(self.conn, guild_id)
-        return _ref(salt, key, user_id)
+        self._pending: list[tuple[int, float, int | None, str, str, dict[str, Any]]] = []
 
     def append(
         self, guild_id: int, at: float, actor_id: int | None, action: str, subject: str,
         details: dict[str, Any],
     ) -> None:
-        actor = self._ref(guild_id, actor_id) if actor_id is not None else None
-        def ref(v: object) -> object:
-            return self._ref(guild_id, v) if isinstance(v, int) and not isinstance(v, bool) else v
+        self._pending.append((guild_id, at, actor_id, action, subject, details))
 
-        clean: dict[str, Any] = {}
-        for k, v in details.items():
-            if k.endswith("user_id"):
-                clean[k] = ref(v)
-            elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
-            else:
-                clean[k] = v
-        text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                          default=str)
-        last = self._last.get(guild_id)
-        if last is None:
-            row = self.conn.execute(
-                "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
-                (guild_id,),
-            ).fetchone()
-            last = (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
-        seq, prev = last[0] + 1, last[1]
-        # Items are stamped when submitted but chained when their batch commits: keep time
-        # monotonic along the chain so a date-range export never has a hole in the sequence.
-        at = max(at, last[2])
-        digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
-        self._rows.append((guild_id, seq, at, actor, action, subject, text, prev, digest))
-        self._last[guild_id] = (seq, digest, at)
+    @staticmethod
+    def _is_id(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def _member_ids(self) -> dict[int, set[int]]:
+        wanted: dict[int, set[int]] = {}
+        for guild_id, _, actor_id, _, _, details in self._pending:
+            ids = wanted.setdefault(guild_id, set())
+            if actor_id is not None:
+                ids.add(actor_id)
+            for k, v in details.items():
+                if k.endswith("user_id") and self._is_id(v):
+                    ids.add(v)  # type: ignore[arg-type]
+                elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+                    ids.update(x for x in v if self._is_id(x))
+        return wanted
+
+    def _load_keys(self) -> None:
+        for guild_id, ids in self._member_ids().items():
+            missing = [u for u in ids if (guild_id, u) not in self._keys]
+            for i in range(0, len(missing), 500):
+                chunk = missing[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                # Only "?" placeholders are formatted in; every value is a bound parameter.
+                for user_id, key in self.conn.execute(
+                    f"SELECT user_id, key FROM member_keys WHERE guild_id = ? "
+                    f"AND user_id IN ({marks})",
+                    (guild_id, *chunk),
+                ):
+                    self._keys[(guild_id, int(user_id))] = str(key)
+            new = [(guild_id, u, secrets.token_hex(16)) for u in missing
+                   if (guild_id, u) not in self._keys]
+            if new:
+                self.conn.executemany(
+                    "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)", new
+                ).close()
+                self._keys.update({(g, u): k for g, u, k in new})
+
+    def _ref(self, guild_id: int, user_id: int) -> str:
+        found = self._refs.get((guild_id, user_id))
+        if found is None:
+            salt = self._salts.get(guild_id)
+            if salt is None:
+                salt = self._salts[guild_id] = guild_salt(self.conn, guild_id)
+            found = self._refs[(guild_id, user_id)] = _ref(
+                salt, self._keys[(guild_id, user_id)], user_id
+            )
+        return found
 
     def flush(self) -> int:
-        """Write the collected rows (still inside the caller's transaction)."""
-        if self._rows:
-            self.conn.executemany(
-                "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
-                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                self._rows,
-            ).close()
-        count, self._rows = len(self._rows), []
-        return count
+        """Resolve and write the collected rows (still inside the caller's transaction)."""
+        if not self._pending:
+            return 0
+        self._load_keys()
+        rows: list[tuple[Any, ...]] = []
+        for guild_id, at, actor_id, action, subject, details in self._pending:
+            actor = self._ref(guild_id, actor_id) if actor_id is not None else None
+
+            def ref(v: object, guild_id: int = guild_id) -> object:
+                return self._ref(guild_id, v) if self._is_id(v) else v  # type: ignore[arg-type]
+
+            clean: dict[str, Any] = {}
+            for k, v in details.items():
+                if k.endswith("user_id"):
+                    clean[k] = ref(v)
+                elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+                    clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
+                else:
+                    clean[k] = v
+            text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                              default=str)
+            last = self._last.get(guild_id)
+            if last is None:
+                row = self.conn.execute(
+                    "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? "
+                    "ORDER BY seq DESC LIMIT 1",
+                    (guild_id,),
+                ).fetchone()
+                last = (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
+            seq, prev = last[0] + 1, last[1]
+            # Items are stamped when submitted but chained when their batch commits: keep time
+            # monotonic along the chain so a date-range export never has a hole in the sequence.
+            at = max(at, last[2])
+            digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
+            rows.append((guild_id, seq, at, actor, action, subject, text, prev, digest))
+            self._last[guild_id] = (seq, digest, at)
+        self.conn.executemany(
+            "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        ).close()
+        self._pending = []
+        return len(rows)
 
 
 class AuditRepository:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from db.connection import Database
 
@@ -103,14 +103,27 @@ def _category(row: sqlite3.Row) -> Category:
     )
 
 
-def apply_reaction(conn: sqlite3.Connection, event: ReactionEvent) -> ReactionResult:
-    """Apply one reaction event inside the caller's transaction (sync, worker thread)."""
-    found = conn.execute(
-        "SELECT c.id, c.status, cc.id, c.guild_id, c.number, c.title, cc.emoji, cc.label "
-        "FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
-        "WHERE c.message_id = ? AND cc.emoji_key = ?",
-        (event.message_id, event.key),
-    ).fetchone()
+def apply_reaction(
+    conn: sqlite3.Connection, event: ReactionEvent,
+    lookups: dict[tuple[int, str], Any] | None = None,
+) -> ReactionResult:
+    """Apply one reaction event inside the caller's transaction (sync, worker thread).
+
+    ``lookups`` caches the call/category row per (post, emoji) for the rest of the batch: the
+    transaction is the only writer, so it cannot change under us.
+    """
+    cache_key = (event.message_id, event.key)
+    if lookups is not None and cache_key in lookups:
+        found = lookups[cache_key]
+    else:
+        found = conn.execute(
+            "SELECT c.id, c.status, cc.id, c.guild_id, c.number, c.title, cc.emoji, cc.label "
+            "FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
+            "WHERE c.message_id = ? AND cc.emoji_key = ?",
+            cache_key,
+        ).fetchone()
+        if lookups is not None:
+            lookups[cache_key] = found
     if found is None:
         return ReactionResult("ignored")
     call_id, status, category_id = found[0], found[1], found[2]
