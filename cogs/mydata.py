@@ -189,12 +189,27 @@ class MyData(commands.GroupCog, group_name="mydata",
         assert interaction.guild_id is not None
         await interaction.response.edit_message(content="Deleting your data…", view=None)
         sessions = getattr(self.bot.services, "sessions", None)
+        roles = await self.mydata.draw_roles(interaction.guild_id, interaction.user.id)
         report = await self.mydata.delete(
             interaction.guild_id, interaction.user.id,
             cancel_booking=getattr(sessions, "cancel_booking", None),
         )
         await self._tidy_calls(interaction.user.id, report)
+        await self._remove_draw_roles(interaction, roles)
         await interaction.edit_original_response(content=clip(deletion_text(report), 2000))
+
+    async def _remove_draw_roles(self, interaction: discord.Interaction, roles: set[int]) -> None:
+        """The group and reviewer roles the bot gave for draws go with the member's data."""
+        member = interaction.user
+        if not roles or not isinstance(member, discord.Member):
+            return
+        held = [r for r in member.roles if r.id in roles]
+        if not held:
+            return
+        try:
+            await member.remove_roles(*held, reason="The member deleted their data (/mydata delete)")
+        except discord.HTTPException as exc:
+            log.warning("could not remove draw roles from a member who deleted their data: %s", exc)
 
     async def _tidy_calls(self, user_id: int, report: DeletionReport) -> None:
         """Remove the member's reaction (so a restart does not sign them up again) and refresh

@@ -129,6 +129,11 @@ class MyDataService:
         audit = await self.audit.rows_about(guild_id, user_id)
         return MemberData(guild_id, user_id, self.clock.now(), sections, audit)
 
+    async def draw_roles(self, guild_id: int, user_id: int) -> set[int]:
+        """Roles given for draws that the member should lose when they delete their data (read
+        before :meth:`delete`, which forgets who they were)."""
+        return await self.repo.draw_roles(guild_id, user_id)
+
     async def delete(
         self, guild_id: int, user_id: int, *, cancel_booking: BookingCanceller | None = None
     ) -> DeletionReport:

@@ -345,6 +345,21 @@ class MyDataRepository:
 
         return await self.db.run_sync(work)
 
+    async def draw_roles(self, guild_id: int, user_id: int) -> set[int]:
+        """Roles the bot gave this member for draws: the group role of draws where they hold a
+        place, and the reviewer role of calls where they agreed to review."""
+        rows = await self.db.fetchall(
+            "SELECT d.group_role_id FROM draw_entries e JOIN draws d ON d.call_id = e.call_id "
+            "JOIN calls c ON c.id = e.call_id WHERE c.guild_id = ? AND e.user_id = ? "
+            "AND e.status = 'selected' AND d.group_role_id IS NOT NULL "
+            "UNION SELECT d.reviewer_role_id FROM call_reviewers r "
+            "JOIN draws d ON d.call_id = r.call_id JOIN calls c ON c.id = r.call_id "
+            "WHERE c.guild_id = ? AND r.user_id = ? AND r.status = 'accepted' "
+            "AND d.reviewer_role_id IS NOT NULL",
+            (guild_id, user_id, guild_id, user_id),
+        )
+        return {int(r[0]) for r in rows}
+
     async def active_bookings(self, guild_id: int, user_id: int, now: float) -> list[int]:
         """Ids of sessions not yet started where the member has a place or is waiting."""
 

@@ -4,6 +4,7 @@ and a member sees their own data."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from bot.verify_audit import main as verify_audit
@@ -54,3 +55,42 @@ async def test_custom_wording_audit_export_and_mydata(
     assert reply.flags & EPHEMERAL
     data = json.loads(fake.attachment_bytes(reply.message.attachments[0]))
     assert str(member.user.id) in json.dumps(data)
+
+
+async def test_a_drawn_member_deletes_their_data(world: World, running: RunningBot) -> None:
+    """The place passes to the next reserve, the group role goes, the draw still verifies."""
+    fake = world.fake
+    group_role = fake.add_role(world.guild, "Co-production group")
+    await running.settle()
+    post = await create_story_call(world, running)
+    for m in world.members[:4]:
+        await fake.react(m, world.channel, post, "🧭")
+    await running.settle()
+    handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1,
+                                    places="2", group_role=group_role)
+    await handle.wait(timeout=10)
+    await running.settle()
+    selected = [r[0] for r in await running.db.fetchall(
+        "SELECT user_id FROM draw_entries WHERE status = 'selected'")]
+    leaver = next(m for m in world.members[:4] if m.user.id == selected[0])
+    assert group_role in fake.member_roles(leaver)
+
+    handle = await fake.run_command(leaver, world.channel, "mydata delete")
+    reply = await handle.wait(timeout=5)
+    confirm = next(c["custom_id"] for row in reply.message.components
+                   for c in row["components"] if c["custom_id"].startswith("mydata:delete:"))
+    click = await fake.click(leaver, reply.message, confirm)
+    await click.wait(timeout=10)
+    await running.advance(timedelta(seconds=1))  # the place-freed job
+    await fake.wait_until(lambda: group_role not in fake.member_roles(leaver), timeout=5,
+                          what="the group role removed")
+    now_selected = [r[0] for r in await running.db.fetchall(
+        "SELECT user_id FROM draw_entries WHERE status = 'selected'")]
+    assert leaver.user.id not in now_selected and len(now_selected) == 2
+    assert await running.db.fetchval(
+        "SELECT COUNT(*) FROM draw_entries WHERE user_id = ?", (leaver.user.id,)) == 0
+    handle = await fake.run_command(world.organiser, world.channel, "draw verify", call=1)
+    verdict = await handle.wait(timeout=5)
+    assert verdict.flags & EPHEMERAL
+    assert (await running.bot.services.draws.verify(  # type: ignore[union-attr]
+        world.guild.id, 1)).ok
