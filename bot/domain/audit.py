@@ -1,8 +1,15 @@
 """Record every decision in the hash-chained audit log, and check the chain.
 
-Call ``await services.audit.record(guild_id, actor_id, "booking.confirmed", f"session:{n}",
-user_id=member)``. Keys ending in ``user_id`` (an int) or ``user_ids`` (a list of ints) are stored
-as member references (salted hashes that `/mydata delete` makes unlinkable), never as raw ids.
+A decision and its audit row commit together: build the row with
+``self.audit.entry(guild_id, actor_id, "call.closed", f"call:{n}", reason=...)`` (or a function of
+the decision's result returning entries) and pass it as the ``audit`` argument of the repository
+method that makes the decision; the method appends it (``db.repositories.audit.append_entries``)
+inside its own ``db.transaction``, only when the decision changed something. If the row can't be
+written, the decision is rolled back too. ``record`` (its own transaction, errors swallowed) is
+only for events that are not a database decision.
+
+Keys ending in ``user_id`` (an int) or ``user_ids`` (a list of ints) are stored as member
+references (salted hashes that `/mydata delete` makes unlinkable), never as raw ids.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from bot.clock import Clock, from_unix
 from bot.domain.errors import InvalidInput
 from bot.timeparse import parse_when
 from db.connection import Database
-from db.repositories.audit import GENESIS, AuditRepository, AuditRow
+from db.repositories.audit import GENESIS, AuditEntry, AuditRepository, AuditRow
 
 __all__ = ["CSV_COLUMNS", "AuditExport", "AuditService", "ChainReport", "verify_chain"]
 
@@ -131,10 +138,25 @@ class AuditService:
         self.repo = AuditRepository(db)
         self.clock = clock
 
+    def entry(
+        self, guild_id: int, actor_id: int | None, action: str, subject: str = "", **details: Any
+    ) -> AuditEntry:
+        """An audit row for a decision, stamped now, to hand to the repository method that makes
+        the decision (its ``audit`` argument): the row is appended in the decision's own
+        transaction, so both commit together or neither does."""
+        return AuditEntry(guild_id, self.clock.now().timestamp(), actor_id, action, subject,
+                          details)
+
     async def record(
         self, guild_id: int, actor_id: int | None, action: str, subject: str = "", **details: Any
     ) -> AuditRow | None:
-        """Append a row; an audit failure is logged, never shown to the member as their error."""
+        """Append a row in its own transaction; a failure is logged, never shown to the member.
+
+        Only for events that are not a database decision of their own. Every decision (a call
+        created, edited, closed; a draw run; a booking; a setting changed; ...) is recorded
+        through :meth:`entry` in the decision's own transaction instead, so a crash or an error
+        can never keep the decision without its row. No caller in bot/domain/ uses this today.
+        """
         try:
             return await self.repo.append(
                 guild_id, self.clock.now().timestamp(), actor_id, action, subject, details

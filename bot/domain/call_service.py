@@ -218,14 +218,14 @@ class CallService:
             closes_at=closes_at.timestamp() if closes_at else None, created_by=author_id,
             created_at=now.timestamp(), seed=seed, seed_commitment=seed_commitment(seed),
             categories=[(c.emoji, c.key, c.label, c.places) for c in specs],
+            audit=lambda made: self.audit.entry(
+                guild_id, author_id, "call.created", f"call:{made.number}", title=clean_title,
+                categories={c.label: c.places for c in specs},
+                closes_at=closes_at.timestamp() if closes_at else None,
+            ),
         )
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
-        await self.audit.record(
-            guild_id, author_id, "call.created", f"call:{call.number}", title=clean_title,
-            categories={c.label: c.places for c in specs},
-            closes_at=closes_at.timestamp() if closes_at else None,
-        )
         return await self.details(call.id)
 
     async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
@@ -237,11 +237,10 @@ class CallService:
         """Remove a call whose post could not be made (nobody could have signed up)."""
         if self.jobs is not None:
             await self.jobs.cancel(close_job_key(call_id))
-        call = await self.repo.get(call_id)
-        await self.repo.delete(call_id)
-        if call is not None:
-            await self.audit.record(call.guild_id, None, "call.discarded", f"call:{call.number}",
-                                    reason="the post could not be made")
+        await self.repo.delete(call_id, audit=lambda row: self.audit.entry(
+            int(row[0]), None, "call.discarded", f"call:{row[1]}",
+            reason="the post could not be made",
+        ))
 
     async def get(self, guild_id: int, number: int) -> Call:
         call = await self.repo.by_number(guild_id, number)
@@ -306,15 +305,6 @@ class CallService:
                 if not call.is_open:
                     raise Conflict("This call is closed. Reopen it with `/call reopen` first.")
                 closes_at = parse_when(closes, tz=tz, now=now)
-        await self.repo.update(
-            call.id, title=new_title, description=new_description,
-            closes_at=closes_at.timestamp() if closes_at else None, places=new_places,
-        )
-        if closes is not None:
-            if closes_at is None:
-                await self._cancel_close(call.id)
-            else:
-                await self._schedule_close(call, closes_at)
         changes: dict[str, object] = {}
         if new_title != call.title:
             changes["title"] = new_title
@@ -326,21 +316,30 @@ class CallService:
             changes["places"] = changed_places
         if closes is not None:
             changes["closes_at"] = closes_at.timestamp() if closes_at else None
-        await self.audit.record(guild_id, actor_id, "call.edited", f"call:{call.number}", **changes)
+        await self.repo.update(
+            call.id, title=new_title, description=new_description,
+            closes_at=closes_at.timestamp() if closes_at else None, places=new_places,
+            audit=self.audit.entry(guild_id, actor_id, "call.edited", f"call:{call.number}",
+                                   **changes),
+        )
+        if closes is not None:
+            if closes_at is None:
+                await self._cancel_close(call.id)
+            else:
+                await self._schedule_close(call, closes_at)
         return await self.details(call.id)
 
     async def close(
         self, call_id: int, reason: str = "organiser", actor_id: int | None = None
     ) -> bool:
         """Close the call; True if this call closed it (False if it was closed already)."""
-        closed = await self.repo.close(call_id, self.clock.now().timestamp(), reason)
+        closed = await self.repo.close(
+            call_id, self.clock.now().timestamp(), reason,
+            audit=lambda row: self.audit.entry(int(row[0]), actor_id, "call.closed",
+                                               f"call:{row[1]}", reason=reason),
+        )
         if closed and reason != "schedule":
             await self._cancel_close(call_id)
-        if closed:
-            call = await self.repo.get(call_id)
-            if call is not None:
-                await self.audit.record(call.guild_id, actor_id, "call.closed",
-                                        f"call:{call.number}", reason=reason)
         return closed
 
     async def close_by_number(self, guild_id: int, number: int, actor_id: int | None = None) -> Call:
@@ -357,12 +356,13 @@ class CallService:
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
         if await self._is_drawn(call.id):
             raise Conflict(f"Call #{number} has been drawn, so it can't be reopened.")
-        if not await self.repo.reopen(call.id, closes_at.timestamp() if closes_at else None):
+        audit = self.audit.entry(guild_id, actor_id, "call.reopened", f"call:{number}",
+                                 closes_at=closes_at.timestamp() if closes_at else None)
+        if not await self.repo.reopen(call.id, closes_at.timestamp() if closes_at else None,
+                                      audit=audit):
             raise Conflict(f"Call #{number} is already open.")
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
-        await self.audit.record(guild_id, actor_id, "call.reopened", f"call:{number}",
-                                closes_at=closes_at.timestamp() if closes_at else None)
         return call
 
     async def list(self, guild_id: int) -> list[CallDetails]:

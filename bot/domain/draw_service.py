@@ -40,6 +40,7 @@ from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.wording import template
 from bot.scheduling import JobScheduler
 from db.connection import Database
+from db.repositories.audit import AuditEntry
 from db.repositories.calls import Call, CallRepository, Category
 from db.repositories.draws import (
     ClaimKind,
@@ -47,6 +48,8 @@ from db.repositories.draws import (
     DrawRecord,
     DrawRepository,
     NewDraw,
+    RecordOutcome,
+    ReplaceRow,
     Reviewer,
 )
 from db.repositories.jobs import JobRepository
@@ -554,9 +557,20 @@ class DrawService:
             )
             override = {s.key: s.places for s in specs}
         now = self.clock.now().timestamp()
+
+        def audit(made: RecordOutcome) -> AuditEntry:
+            assert made.draw is not None
+            return self.audit.entry(
+                guild_id, actor_id, "draw.run", f"call:{number}",
+                algorithm=made.draw.algorithm, roster_hash=made.draw.roster_hash,
+                volunteers=len(made.draw.roster), places=made.draw.places,
+                closed_call=made.closed_call, group_role_id=group_role_id,
+                reviewer_role_id=reviewer_role_id,
+            )
+
         outcome = await self.repo.record(
             call.id, places=override, compute=_compute, drawn_by=actor_id, now=now,
-            group_role_id=group_role_id, reviewer_role_id=reviewer_role_id,
+            group_role_id=group_role_id, reviewer_role_id=reviewer_role_id, audit=audit,
         )
         if outcome.kind == "missing":
             raise NotFound("That call no longer exists.")
@@ -571,13 +585,6 @@ class DrawService:
         if self.jobs is not None:
             await self.jobs.cancel(close_job_key(call.id))
         view = await self.view(call.id)
-        await self.audit.record(
-            guild_id, actor_id, "draw.run", f"call:{number}",
-            algorithm=outcome.draw.algorithm, roster_hash=outcome.draw.roster_hash,
-            volunteers=view.volunteers, places=outcome.draw.places,
-            closed_call=outcome.closed_call, group_role_id=group_role_id,
-            reviewer_role_id=reviewer_role_id,
-        )
         return RunOutcome(view, created=True, closed_call=outcome.closed_call)
 
     async def _rerun(
@@ -605,20 +612,27 @@ class DrawService:
     async def _replace(
         self, call: Call, user_id: int, actor_id: int, *, reason: str, by_member: bool
     ) -> ReplaceOutcome:
+        categories = {c.id: c for c in await self.calls.categories(call.id)}
+
+        def audit(left: ReplaceRow) -> AuditEntry:
+            return self.audit.entry(
+                call.guild_id, actor_id, "draw.declined" if by_member else "draw.replaced",
+                f"call:{call.number}", left_user_id=user_id,
+                promoted_user_id=left.promoted_user_id,
+                category=categories[left.category_id].key,
+                place_open=left.promoted_user_id is None,
+            )
+
         row = await self.repo.replace(
-            call.id, user_id, now=self.clock.now().timestamp(), reason=reason, declined=by_member
+            call.id, user_id, now=self.clock.now().timestamp(), reason=reason, declined=by_member,
+            audit=audit,
         )
         if row is None:
             entry = await self.repo.entry(call.id, user_id)
             raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=by_member))
         draw = await self.repo.get(call.id)
         assert draw is not None
-        category = next(c for c in await self.calls.categories(call.id) if c.id == row.category_id)
-        await self.audit.record(
-            call.guild_id, actor_id, "draw.declined" if by_member else "draw.replaced",
-            f"call:{call.number}", left_user_id=user_id, promoted_user_id=row.promoted_user_id,
-            category=category.key, place_open=row.promoted_user_id is None,
-        )
+        category = categories[row.category_id]
         return ReplaceOutcome(call, category, user_id, row.promoted_user_id, draw.group_role_id,
                               draw.result_message_id, row.left_ref, row.promoted_ref)
 
@@ -634,17 +648,26 @@ class DrawService:
         """
         freed: list[ReplaceOutcome] = []
         for call_id in await self.repo.active_calls_of(guild_id, user_id):
-            row = await self.repo.withdraw(call_id, user_id, now=self.clock.now().timestamp())
             call = await self.calls.get(call_id)
+            categories = {c.id: c for c in await self.calls.categories(call_id)}
+
+            def audit(left: ReplaceRow, call: Call | None = call,
+                      categories: dict[int, Category] = categories) -> AuditEntry | None:
+                if call is None:
+                    return None
+                return self.audit.entry(
+                    guild_id, user_id, "draw.withdrawn", f"call:{call.number}",
+                    left_user_id=user_id, was_in_group=left.was_selected,
+                    promoted_user_id=left.promoted_user_id,
+                    category=categories[left.category_id].key,
+                    place_open=left.was_selected and left.promoted_user_id is None,
+                )
+
+            row = await self.repo.withdraw(call_id, user_id, now=self.clock.now().timestamp(),
+                                           audit=audit)
             if row is None or call is None:
                 continue
-            category = next(c for c in await self.calls.categories(call_id) if c.id == row.category_id)
-            await self.audit.record(
-                guild_id, user_id, "draw.withdrawn", f"call:{call.number}",
-                left_user_id=user_id, was_in_group=row.was_selected,
-                promoted_user_id=row.promoted_user_id, category=category.key,
-                place_open=row.was_selected and row.promoted_user_id is None,
-            )
+            category = categories[row.category_id]
             if not row.was_selected:
                 continue
             draw = await self.repo.get(call_id)
@@ -778,9 +801,9 @@ class DrawService:
 
     async def confirm(self, call_id: int, user_id: int) -> ConfirmOutcome:
         call = await self._call_by_id(call_id)
-        if await self.repo.confirm(call_id, user_id):
-            await self.audit.record(call.guild_id, user_id, "draw.confirmed", f"call:{call.number}",
-                                    user_id=user_id)
+        audit = self.audit.entry(call.guild_id, user_id, "draw.confirmed", f"call:{call.number}",
+                                 user_id=user_id)
+        if await self.repo.confirm(call_id, user_id, audit=audit):
             return ConfirmOutcome(call, changed=True)
         entry = await self.repo.entry(call_id, user_id)
         if entry is not None and entry.status == "selected" and entry.confirmation == "confirmed":
@@ -809,13 +832,12 @@ class DrawService:
                 "If you'd like to help review, please ask an organiser."
             )
         changed = await self.repo.answer_review(
-            call_id, user_id, accept=accept, now=self.clock.now().timestamp()
-        )
-        if changed:
-            await self.audit.record(
+            call_id, user_id, accept=accept, now=self.clock.now().timestamp(),
+            audit=self.audit.entry(
                 call.guild_id, user_id, "review.accepted" if accept else "review.declined",
                 f"call:{call.number}", user_id=user_id,
-            )
+            ),
+        )
         draw = await self.repo.get(call_id)
         return ReviewOutcome(call, accept, changed, draw.reviewer_role_id if draw else None)
 
@@ -826,13 +848,12 @@ class DrawService:
         return await self.repo.unfinished()
 
     async def mark_posted(self, call_id: int, message_id: int) -> bool:
-        posted = await self.repo.mark_posted(call_id, message_id, self.clock.now().timestamp())
-        if posted:
-            call = await self.calls.get(call_id)
-            if call is not None:
-                await self.audit.record(call.guild_id, None, "draw.posted", f"call:{call.number}",
-                                        message_id=message_id)
-        return posted
+        call = await self.calls.get(call_id)
+        audit = None if call is None else self.audit.entry(
+            call.guild_id, None, "draw.posted", f"call:{call.number}", message_id=message_id
+        )
+        return await self.repo.mark_posted(call_id, message_id, self.clock.now().timestamp(),
+                                           audit=audit)
 
     def _resend_since(self) -> float:
         return (self.clock.now() - RESEND_WINDOW).timestamp()
@@ -893,16 +914,23 @@ class DrawService:
         call = await self.calls.get(call_id)
         count = 0
         for kind in ("notice", "invite"):
-            expired = await self.repo.expire_claims(kind, call_id, before, claimer=self.claimer)  # type: ignore[arg-type]
-            for user_id, ref, claimed_at in expired:
+
+            def audit(expired: list[tuple[int | None, str, float]], kind: str = kind
+                      ) -> list[AuditEntry]:
+                if call is None:
+                    return []
+                return [self.audit.entry(call.guild_id, None, f"draw.{kind}_unknown",
+                                         f"call:{call.number}", user_id=user_id, ref=ref)
+                        for user_id, ref, _ in expired]
+
+            expired = await self.repo.expire_claims(kind, call_id, before, claimer=self.claimer,  # type: ignore[arg-type]
+                                                    audit=audit)
+            for _user_id, ref, claimed_at in expired:
                 count += 1
                 log.warning(
                     "draw for call %s: the %s to entry %s (claimed at %s) was interrupted and is "
                     "too old to send again safely; marked as unknown", call_id, kind, ref, claimed_at,
                 )
-                if call is not None:
-                    await self.audit.record(call.guild_id, None, f"draw.{kind}_unknown",
-                                            f"call:{call.number}", user_id=user_id, ref=ref)
         return count
 
     async def give_back(

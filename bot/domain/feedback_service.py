@@ -28,6 +28,7 @@ from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.connection import Database
 from db.repositories.audiences import call_audience
+from db.repositories.audit import AuditEntry
 from db.repositories.calls import CallRepository
 from db.repositories.feedback import (
     FeedbackRepository,
@@ -164,13 +165,13 @@ class FeedbackService:
             role_id=role_id, channel_id=channel_id, closes_at=closes_at.timestamp(),
             reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
             created_at=now.timestamp(), audience=audience,
+            audit=lambda made: self.audit.entry(
+                guild_id, author_id, "feedback.opened", f"feedback:{made.number}",
+                title=clean_title, call_id=call_id, role_id=role_id, audience=len(audience),
+                closes_at=made.closes_at, reminders=list(made.reminders),
+            ),
         )
         await REMINDERS.schedule(self.jobs, made.id, closes_at, made.reminders, guild_id=guild_id)
-        await self.audit.record(
-            guild_id, author_id, "feedback.opened", f"feedback:{made.number}",
-            title=clean_title, call_id=call_id, role_id=role_id, audience=len(audience),
-            closes_at=made.closes_at, reminders=list(made.reminders),
-        )
         return OpenedRound(made, audience, offsets)
 
     async def schedule_deadline_refresh(self, found: FeedbackRound) -> None:
@@ -253,24 +254,26 @@ class FeedbackService:
         clean_plan = validate_plan(plan)
         items = parse_changes(changes)
         revised = await self.repo.revise(
-            found.id, clean_plan, items, author_id, self.clock.now().timestamp()
+            found.id, clean_plan, items, author_id, self.clock.now().timestamp(),
+            audit=lambda revised: self.audit.entry(
+                guild_id, author_id, "feedback.revised", f"feedback:{found.number}",
+                version=revised.version, changes=len(items), told=len(revised.respondents),
+            ),
         )
         updated = await self.repo.get(found.id)
         assert updated is not None
-        await self.audit.record(
-            guild_id, author_id, "feedback.revised", f"feedback:{found.number}",
-            version=revised.version, changes=len(items), told=len(revised.respondents),
-        )
         return Revision(updated, revised.version, items, revised.respondents)
 
     async def close(self, guild_id: int, number: int, author_id: int) -> FeedbackRound:
         """Close early: no more reminders. Later responses are still kept, marked late."""
         found = await self.get(guild_id, number)
-        closed = await self.repo.close(found.id, self.clock.now().timestamp(), "organiser")
+        closed = await self.repo.close(
+            found.id, self.clock.now().timestamp(), "organiser",
+            audit=self.audit.entry(guild_id, author_id, "feedback.closed", f"feedback:{number}"),
+        )
         if closed is None:
             raise Conflict(f"Feedback round #{number} is already closed.")
         await REMINDERS.cancel(self.jobs, found.id)
-        await self.audit.record(guild_id, author_id, "feedback.closed", f"feedback:{number}")
         return closed
 
     # -- members -------------------------------------------------------------------------------
@@ -301,14 +304,14 @@ class FeedbackService:
             raise NotFound("This feedback round no longer exists.")
         answers = clean_answers(works_well, would_change, missing)
         recorded = await self.repo.record_form(
-            round_id, user_id, answers, self.clock.now().timestamp()
+            round_id, user_id, answers, self.clock.now().timestamp(),
+            audit=self._response_audit(found, user_id, "button"),
         )
         if recorded is None:
             raise NotAllowed(
                 "This feedback round is for the co-production group and its reviewers. If you'd "
                 "like to take part, please ask an organiser."
             )
-        await self._audit_response(found, user_id, "button", recorded)
         return found, recorded
 
     async def record_message(
@@ -322,21 +325,27 @@ class FeedbackService:
             return None
         text = content.strip() or "(no text: an attachment or sticker)"
         recorded = await self.repo.record_message(
-            found.id, user_id, message_id, text, self.clock.now().timestamp()
+            found.id, user_id, message_id, text, self.clock.now().timestamp(),
+            audit=self._response_audit(found, user_id, "message"),
         )
         if recorded is None:
             return None
-        await self._audit_response(found, user_id, "message", recorded)
         return found, recorded
 
-    async def _audit_response(
-        self, found: FeedbackRound, user_id: int, via: str, recorded: Recorded
-    ) -> None:
-        if recorded.new:
-            await self.audit.record(
+    def _response_audit(
+        self, found: FeedbackRound, user_id: int, via: str
+    ) -> Callable[[Recorded], AuditEntry | None]:
+        """The audit row of a member's first response (later ones are not recorded)."""
+
+        def audit(recorded: Recorded) -> AuditEntry | None:
+            if not recorded.new:
+                return None
+            return self.audit.entry(
                 found.guild_id, user_id, "feedback.responded", f"feedback:{found.number}",
                 via=via, late=recorded.late,
             )
+
+        return audit
 
     # -- reminders -----------------------------------------------------------------------------
 

@@ -123,13 +123,13 @@ class MeetingService:
             location=location, voice_channel_id=voice_channel_id, channel_id=channel_id,
             reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
             created_at=now.timestamp(), audience=audience,
+            audit=lambda made: self.audit.entry(
+                guild_id, author_id, "meeting.created", f"meeting:{made.number}",
+                title=clean_title, starts_at=made.starts_at, call_id=call_id, role_id=role_id,
+                audience=len(audience), reminders=list(made.reminders),
+            ),
         )
         await REMINDERS.schedule(self.jobs, made.id, starts_at, made.reminders, guild_id=guild_id)
-        await self.audit.record(
-            guild_id, author_id, "meeting.created", f"meeting:{made.number}", title=clean_title,
-            starts_at=made.starts_at, call_id=call_id, role_id=role_id, audience=len(audience),
-            reminders=list(made.reminders),
-        )
         return CreatedMeeting(made, audience, offsets)
 
     async def attach_post(self, meeting_id: int, channel_id: int, message_id: int) -> None:
@@ -167,11 +167,13 @@ class MeetingService:
     async def cancel(self, guild_id: int, number: int, author_id: int) -> tuple[Meeting, list[int]]:
         """Cancel: no more reminders. Returns the meeting and who is to be told."""
         found = await self.get(guild_id, number)
-        cancelled = await self.repo.cancel(found.id, self.clock.now().timestamp())
+        cancelled = await self.repo.cancel(
+            found.id, self.clock.now().timestamp(),
+            audit=self.audit.entry(guild_id, author_id, "meeting.cancelled", f"meeting:{number}"),
+        )
         if cancelled is None:
             raise Conflict(f"Meeting #{number} is already cancelled.")
         await REMINDERS.cancel(self.jobs, found.id)
-        await self.audit.record(guild_id, author_id, "meeting.cancelled", f"meeting:{number}")
         return cancelled, await self.repo.audience(found.id)
 
     async def toggle_dms(self, meeting_id: int, user_id: int) -> bool:
@@ -184,8 +186,10 @@ class MeetingService:
                 "This meeting is for its group. If you think you should be in it, please ask an "
                 "organiser."
             )
-        on = await self.repo.toggle_dms(found.guild_id, user_id, self.clock.now().timestamp())
-        await self.audit.record(found.guild_id, user_id, "meeting.dms", "", on=on)
+        on = await self.repo.toggle_dms(
+            found.guild_id, user_id, self.clock.now().timestamp(),
+            audit=lambda on: self.audit.entry(found.guild_id, user_id, "meeting.dms", "", on=on),
+        )
         return on
 
     async def wants_dms(self, guild_id: int, user_id: int) -> bool:

@@ -194,9 +194,11 @@ class MyDataService:
                 f"Please choose between 1 and {MAX_RETENTION_DAYS} days "
                 f"(the default is {DEFAULT_RETENTION_DAYS})."
             )
-        await self.repo.set_retention_days(guild_id, days, self.clock.now().timestamp())
-        await self.audit.record(guild_id, actor_id, "settings.changed", "setting:retention_days",
-                                value=days)
+        await self.repo.set_retention_days(
+            guild_id, days, self.clock.now().timestamp(),
+            audit=self.audit.entry(guild_id, actor_id, "settings.changed",
+                                   "setting:retention_days", value=days),
+        )
         return days
 
     async def sweep(self) -> RetentionReport:

@@ -89,12 +89,13 @@ from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.batching import BatchWriter
 from db.connection import Database
-from db.repositories.audit import AuditBatch
+from db.repositories.audit import AuditBatch, AuditEntry
 from db.repositories.jobs import Job
 from db.repositories.sessions import (
     Booking,
     BookRequest,
     BookResult,
+    CancelResult,
     Evaluation,
     Session,
     SessionRepository,
@@ -410,7 +411,7 @@ class SessionService:
                 "`priority` only applies to a repeat: give `repeat-of` (the earlier session's "
                 "number) too, or leave `priority` empty."
             )
-        session, with_priority = await self.repo.create(
+        session, _ = await self.repo.create(
             guild_id=guild_id, channel_id=channel_id, title=clean_title,
             description=clean_description, starts_at=starts_at.timestamp(),
             ends_at=(starts_at + length).timestamp(), closes_at=closes_at.timestamp(),
@@ -418,14 +419,14 @@ class SessionService:
             repeat_of=earlier.id if earlier else None, priority_until=priority_until,
             created_by=author_id, created_at=now.timestamp(),
             questions=[q.to_row(i) for i, q in enumerate(questions, start=1)],
+            audit=lambda made: self.audit.entry(
+                guild_id, author_id, "session.created", f"session:{made[0].number}",
+                capacity=places, starts_at=made[0].starts_at, repeat_of=repeat_of,
+                priority_people=made[1],
+            ),
         )
         self._forget(session.id)  # an id can be reused after a discard
         await self._schedule_timeline(session)
-        await self.audit.record(
-            guild_id, author_id, "session.created", f"session:{session.number}",
-            capacity=places, starts_at=session.starts_at, repeat_of=repeat_of,
-            priority_people=with_priority,
-        )
         return session
 
     @staticmethod
@@ -513,10 +514,17 @@ class SessionService:
                 ("closing time", closes_at.timestamp() != session.closes_at),
             ) if differs
         ]
+        def audit(made: tuple[Session, list[tuple[int, int]]]) -> list[AuditEntry]:
+            updated, promoted = made
+            return [*self._promotion_audit(updated, promoted, actor_id), self.audit.entry(
+                guild_id, actor_id, "session.edited", f"session:{number}", changed=changed,
+                capacity=updated.capacity, starts_at=updated.starts_at, promoted=len(promoted),
+            )]
+
         result = await self.repo.update(
             session.id, title=new_title, starts_at=starts_at.timestamp(),
             ends_at=starts_at.timestamp() + length, closes_at=closes_at.timestamp(),
-            capacity=new_capacity, now=now.timestamp(),
+            capacity=new_capacity, now=now.timestamp(), audit=audit,
         )
         self._forget(session.id)
         if result is None:
@@ -531,11 +539,7 @@ class SessionService:
                 {"session_id": updated.id, "reason": "moved", "starts_at": updated.starts_at},
                 guild_id=guild_id,
             )
-        await self._after_promotion(updated, promoted, actor_id)
-        await self.audit.record(
-            guild_id, actor_id, "session.edited", f"session:{number}", changed=changed,
-            capacity=updated.capacity, starts_at=updated.starts_at, promoted=len(promoted),
-        )
+        await self._after_promotion(updated, promoted)
         return EditOutcome(updated, [u for u, _ in promoted], start_changed, changed)
 
     async def cancel(self, guild_id: int, number: int, *, actor_id: int) -> Session:
@@ -545,7 +549,13 @@ class SessionService:
             raise Conflict(f"Session #{number} is already cancelled.")
         self._ensure_changeable(session)
         now = self.clock.now()
-        cancelled = await self.repo.cancel(session.id, now.timestamp())
+        cancelled = await self.repo.cancel(
+            session.id, now.timestamp(),
+            audit=lambda made: self.audit.entry(
+                guild_id, actor_id, "session.cancelled", f"session:{number}",
+                confirmed=made[1], waiting=made[2],
+            ),
+        )
         self._forget(session.id)
         if cancelled is None:
             raise Conflict(f"Session #{number} was cancelled or finished meanwhile.")
@@ -555,11 +565,6 @@ class SessionService:
                 _key(session.id, "notice", "cancelled"), JOB_NOTICE, now,
                 {"session_id": session.id, "reason": "cancelled"}, guild_id=guild_id,
             )
-        confirmed, waiting = await self.repo.counts(session.id)
-        await self.audit.record(
-            guild_id, actor_id, "session.cancelled", f"session:{number}",
-            confirmed=confirmed, waiting=waiting,
-        )
         return cancelled
 
     async def set_questions(
@@ -576,7 +581,9 @@ class SessionService:
         self._ensure_changeable(session)
         questions = build_questions(texts, optional)
         replaced = await self.repo.replace_questions(
-            session.id, [q.to_row(i) for i, q in enumerate(questions, start=1)]
+            session.id, [q.to_row(i) for i, q in enumerate(questions, start=1)],
+            audit=self.audit.entry(guild_id, actor_id, "session.questions_set",
+                                   f"session:{number}", count=len(questions)),
         )
         self._forget(session.id)
         if not replaced:
@@ -584,9 +591,6 @@ class SessionService:
                 f"People have already booked session #{number}, so its questions can't change "
                 "now (their answers were given to the old ones)."
             )
-        await self.audit.record(
-            guild_id, actor_id, "session.questions_set", f"session:{number}", count=len(questions)
-        )
         return questions
 
     # -- members --------------------------------------------------------------------------------
@@ -700,7 +704,14 @@ class SessionService:
         transaction, and told (DM, or a channel mention naming no answers)."""
         session = await self._require(session_id)
         now = self.clock.now().timestamp()
-        result = await self.repo.cancel_booking(session_id, user_id, now)
+
+        def audit(made: CancelResult) -> list[AuditEntry]:
+            return [self.audit.entry(
+                session.guild_id, user_id, "booking.cancelled", f"session:{session.number}",
+                user_id=user_id, was=made.previous,
+            ), *self._promotion_audit(session, list(made.promoted), None)]
+
+        result = await self.repo.cancel_booking(session_id, user_id, now, audit=audit)
         if result.refused == "missing":
             raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
         if result.refused == "cancelled_session":
@@ -710,24 +721,23 @@ class SessionService:
         open_now = session.booking_open(now)
         if result.previous is None:
             return CancelOutcome(False, None, [], session, open_now)
-        await self.audit.record(
-            session.guild_id, user_id, "booking.cancelled", f"session:{session.number}",
-            user_id=user_id, was=result.previous,
-        )
-        await self._after_promotion(session, list(result.promoted), None)
+        await self._after_promotion(session, list(result.promoted))
         return CancelOutcome(True, result.previous, [u for u, _ in result.promoted], session,
                              open_now)
 
-    async def _after_promotion(
+    def _promotion_audit(
         self, session: Session, promoted: list[tuple[int, int]], actor_id: int | None
-    ) -> None:
+    ) -> list[AuditEntry]:
+        """The audit rows of people promoted from the waiting list (appended in the
+        transaction that promoted them)."""
+        return [self.audit.entry(session.guild_id, actor_id, "booking.promoted",
+                                 f"session:{session.number}", user_id=user_id, seq=seq)
+                for user_id, seq in promoted]
+
+    async def _after_promotion(self, session: Session, promoted: list[tuple[int, int]]) -> None:
+        """Tell the people promoted (their audit rows were written with the promotion)."""
         if not promoted:
             return
-        for user_id, seq in promoted:
-            await self.audit.record(
-                session.guild_id, actor_id, "booking.promoted", f"session:{session.number}",
-                user_id=user_id, seq=seq,
-            )
         if self.jobs is not None:
             token = promoted[0][1]
             await self.jobs.schedule(
@@ -783,13 +793,13 @@ class SessionService:
         score = parse_rating(rating)
         most_useful = clean_comment(useful, "What was most useful")
         could_be_better = clean_comment(better, "What could be better")
-        if not await self.repo.save_evaluation(session_id, user_id, score, most_useful,
-                                               could_be_better, now):
-            raise NotAllowed(await self._say(session, EVALUATION_NOT_ATTENDEE))
-        await self.audit.record(
+        audit = self.audit.entry(
             session.guild_id, user_id, "evaluation.submitted", f"session:{session.number}",
             user_id=user_id, rating=score,
         )
+        if not await self.repo.save_evaluation(session_id, user_id, score, most_useful,
+                                               could_be_better, now, audit=audit):
+            raise NotAllowed(await self._say(session, EVALUATION_NOT_ATTENDEE))
         return session
 
     async def evaluation(self, session_id: int) -> tuple[EvaluationSummary, list[Evaluation]]:

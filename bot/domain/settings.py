@@ -7,6 +7,7 @@ from bot.domain.audit import AuditService
 from bot.domain.cache import SharedCache
 from bot.timeparse import validate_timezone
 from db.connection import Database
+from db.repositories.audit import AuditEntry
 from db.repositories.settings import GuildSettings, SettingsRepository
 
 __all__ = ["SettingsService"]
@@ -31,22 +32,29 @@ class SettingsService:
     async def set_organiser_role(
         self, guild_id: int, role_id: int | None, actor_id: int | None = None
     ) -> None:
-        await self.repo.set_organiser_role(guild_id, role_id, self.clock.now().timestamp())
+        await self.repo.set_organiser_role(
+            guild_id, role_id, self.clock.now().timestamp(),
+            audit=self._entry(guild_id, actor_id, "organiser_role", role_id),
+        )
         self._cache.invalidate(guild_id)
-        await self._record(guild_id, actor_id, "organiser_role", role_id)
 
     async def set_timezone(self, guild_id: int, name: str, actor_id: int | None = None) -> str:
         zone = validate_timezone(name)
-        await self.repo.set_timezone(guild_id, zone.key, self.clock.now().timestamp())
+        await self.repo.set_timezone(
+            guild_id, zone.key, self.clock.now().timestamp(),
+            audit=self._entry(guild_id, actor_id, "timezone", zone.key),
+        )
         self._cache.invalidate(guild_id)
-        await self._record(guild_id, actor_id, "timezone", zone.key)
         return zone.key
 
     async def set_dm_confirmations(self, guild_id: int, on: bool, actor_id: int | None = None) -> None:
-        await self.repo.set_dm_confirmations(guild_id, on, self.clock.now().timestamp())
+        await self.repo.set_dm_confirmations(
+            guild_id, on, self.clock.now().timestamp(),
+            audit=self._entry(guild_id, actor_id, "dm_confirmations", on),
+        )
         self._cache.invalidate(guild_id)
-        await self._record(guild_id, actor_id, "dm_confirmations", on)
 
-    async def _record(self, guild_id: int, actor_id: int | None, name: str, value: object) -> None:
-        await self.audit.record(guild_id, actor_id, "settings.changed", f"setting:{name}",
+    def _entry(self, guild_id: int, actor_id: int | None, name: str, value: object) -> AuditEntry:
+        """The change's audit row, appended in the same transaction as the change."""
+        return self.audit.entry(guild_id, actor_id, "settings.changed", f"setting:{name}",
                                 value=value)

@@ -193,15 +193,19 @@ class WordingService:
     async def set(self, guild_id: int, key: str, text: str, actor_id: int) -> str:
         tpl = get_template(key)
         clean = self.validate(tpl, text)
-        await self.repo.upsert(guild_id, tpl.key, clean, actor_id, self.clock.now().timestamp())
+        await self.repo.upsert(
+            guild_id, tpl.key, clean, actor_id, self.clock.now().timestamp(),
+            audit=self.audit.entry(guild_id, actor_id, "wording.set", f"wording:{tpl.key}",
+                                   text=clean),
+        )
         self._cache.invalidate(guild_id)
-        await self.audit.record(guild_id, actor_id, "wording.set", f"wording:{tpl.key}", text=clean)
         return clean
 
     async def reset(self, guild_id: int, key: str, actor_id: int | None = None) -> bool:
         tpl = get_template(key)
-        changed = await self.repo.delete(guild_id, tpl.key)
+        changed = await self.repo.delete(
+            guild_id, tpl.key,
+            audit=self.audit.entry(guild_id, actor_id, "wording.reset", f"wording:{tpl.key}"),
+        )
         self._cache.invalidate(guild_id)
-        if changed:
-            await self.audit.record(guild_id, actor_id, "wording.reset", f"wording:{tpl.key}")
         return changed

@@ -15,17 +15,24 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, Union
 
 from db.connection import Database
 
 __all__ = [
     "GENESIS",
+    "AuditEntry",
+    "AuditFor",
     "AuditRepository",
     "AuditRow",
+    "append_entries",
     "append_row",
     "audit_ref",
+    "execute_audited",
+    "fetchall_audited",
+    "fetchone_audited",
     "forget_member",
     "guild_salt",
     "member_ref",
@@ -162,6 +169,123 @@ def append_row(
     )
     return AuditRow(int(cur.lastrowid or 0), guild_id, seq, at, actor, action, subject, text,
                     prev, digest)
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit row to append inside the transaction of the decision it records.
+
+    A repository method that makes a decision takes an optional ``audit`` argument (an entry, or
+    a function of the decision's result giving the entry or entries) and appends the row(s)
+    with :func:`append_entries` in its own ``db.transaction``, only when the decision changed
+    something. The decision and its audit row then commit (or roll back) together: a crash or
+    an error in between can never keep one without the other.
+    """
+
+    guild_id: int
+    at: float
+    actor_id: int | None
+    action: str
+    subject: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def append(self, conn: sqlite3.Connection) -> AuditRow:
+        return append_row(conn, self.guild_id, self.at, self.actor_id, self.action, self.subject,
+                          dict(self.details))
+
+
+# What a decision's repository method accepts as ``audit``: nothing, an entry, or a function of
+# the decision's result (called inside the transaction, only when the decision changed
+# something) returning an entry, several entries, or None (nothing to record).
+AuditMade = Union[AuditEntry, Iterable[AuditEntry], None]  # noqa: UP007
+AuditFor = Union[AuditEntry, Callable[[R], AuditMade], None]  # noqa: UP007
+
+
+def append_entries(conn: sqlite3.Connection, audit: AuditFor[Any], result: Any = None) -> int:
+    """Inside the decision's transaction, once it changed something: append its audit row(s).
+
+    Returns how many rows were appended. An error here propagates, so the caller's
+    ``db.transaction`` rolls the decision back too.
+    """
+    made: AuditMade = audit(result) if callable(audit) else audit
+    if made is None:
+        return 0
+    entries = [made] if isinstance(made, AuditEntry) else list(made)
+    for entry in entries:
+        entry.append(conn)
+    return len(entries)
+
+
+async def execute_audited(
+    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[int]
+) -> int:
+    """One decisive statement and its audit row in one transaction; the changed row count.
+
+    The row is appended only if the statement changed something (``rowcount > 0``); without
+    ``audit`` this is plain :meth:`Database.execute`.
+    """
+    if audit is None:
+        return await db.execute(sql, params)
+
+    def work(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(sql, params)
+        try:
+            changed = cursor.rowcount
+        finally:
+            cursor.close()
+        if changed > 0:
+            append_entries(conn, audit, changed)
+        return changed
+
+    return await db.transaction(work)
+
+
+async def fetchone_audited(
+    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[sqlite3.Row]
+) -> sqlite3.Row | None:
+    """One decisive ``... RETURNING`` statement and its audit row in one transaction.
+
+    The row is appended (from the returned row) only if the statement returned one.
+    """
+    if audit is None:
+        return await db.fetchone(sql, params)
+
+    def work(conn: sqlite3.Connection) -> sqlite3.Row | None:
+        cursor = conn.execute(sql, params)
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        row: sqlite3.Row | None = rows[0] if rows else None
+        if row is not None:
+            append_entries(conn, audit, row)
+        return row
+
+    return await db.transaction(work)
+
+
+async def fetchall_audited(
+    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[list[sqlite3.Row]]
+) -> list[sqlite3.Row]:
+    """One decisive ``... RETURNING`` statement (many rows) and their audit rows in one
+    transaction; ``audit`` is called with the returned rows only if there are any."""
+    if audit is None:
+        return await db.fetchall(sql, params)
+
+    def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+        cursor = conn.execute(sql, params)
+        try:
+            rows = list(cursor.fetchall())
+        finally:
+            cursor.close()
+        if rows:
+            append_entries(conn, audit, rows)
+        return rows
+
+    return await db.transaction(work)
 
 
 class AuditBatch:

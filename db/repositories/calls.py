@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from db.connection import Database
+from db.repositories.audit import (
+    AuditFor,
+    append_entries,
+    execute_audited,
+    fetchone_audited,
+)
 
 __all__ = ["Call", "CallRepository", "Category", "ReactionEvent", "ReactionResult", "Signup"]
 
@@ -177,8 +183,10 @@ class CallRepository:
         seed: str,
         seed_commitment: str,
         categories: Sequence[tuple[str, str, str, int]],
+        audit: AuditFor[Call] = None,
     ) -> Call:
-        """Insert the call (with the next per-server number) and its categories in one transaction."""
+        """Insert the call (with the next per-server number), its categories and its audit row
+        (``audit(call)``) in one transaction."""
 
         def work(conn: sqlite3.Connection) -> Call:
             row = conn.execute(
@@ -199,12 +207,17 @@ class CallRepository:
                 [(call.id, i, emoji, key, label, places)
                  for i, (emoji, key, label, places) in enumerate(categories)],
             )
+            append_entries(conn, audit, call)
             return call
 
         return await self.db.transaction(work)
 
-    async def delete(self, call_id: int) -> None:
-        await self.db.execute("DELETE FROM calls WHERE id = ?", (call_id,))
+    async def delete(self, call_id: int, *, audit: AuditFor[sqlite3.Row] = None) -> None:
+        """Delete the call; ``audit(row)`` (the deleted call's ``guild_id, number``) gives its
+        audit row, appended in the same transaction only if a call was deleted."""
+        await fetchone_audited(
+            self.db, "DELETE FROM calls WHERE id = ? RETURNING guild_id, number", (call_id,), audit
+        )
 
     async def set_message(self, call_id: int, channel_id: int, message_id: int) -> None:
         await self.db.execute(
@@ -264,8 +277,10 @@ class CallRepository:
 
     async def update(
         self, call_id: int, *, title: str, description: str, closes_at: float | None,
-        places: dict[int, int],
+        places: dict[int, int], audit: AuditFor[None] = None,
     ) -> None:
+        """Change the call and its places, with its audit row, in one transaction."""
+
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE calls SET title = ?, description = ?, closes_at = ? WHERE id = ?",
@@ -275,23 +290,34 @@ class CallRepository:
                 "UPDATE call_categories SET places = ? WHERE id = ? AND call_id = ?",
                 [(n, cat_id, call_id) for cat_id, n in places.items()],
             )
+            append_entries(conn, audit)
 
         await self.db.transaction(work)
 
-    async def close(self, call_id: int, now: float, reason: str) -> bool:
-        """Close an open call; False if it was already closed (one atomic statement)."""
-        return await self.db.execute(
+    async def close(
+        self, call_id: int, now: float, reason: str, *, audit: AuditFor[sqlite3.Row] = None
+    ) -> bool:
+        """Close an open call; False if it was already closed (one atomic statement).
+        ``audit(row)`` (the call's ``guild_id, number``) gives its audit row, appended in the
+        same transaction only if this statement closed it."""
+        return await fetchone_audited(
+            self.db,
             "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = ? "
-            "WHERE id = ? AND status = 'open'",
-            (now, reason, call_id),
-        ) > 0
+            "WHERE id = ? AND status = 'open' RETURNING guild_id, number",
+            (now, reason, call_id), audit,
+        ) is not None
 
-    async def reopen(self, call_id: int, closes_at: float | None) -> bool:
-        return await self.db.execute(
+    async def reopen(
+        self, call_id: int, closes_at: float | None, *, audit: AuditFor[int] = None
+    ) -> bool:
+        """Reopen a closed call that was not drawn (one atomic statement, with its audit row in
+        the same transaction); False if nothing changed (then no audit row)."""
+        return await execute_audited(
+            self.db,
             "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
             "WHERE id = ? AND status = 'closed' "
             "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id)",
-            (closes_at, call_id),
+            (closes_at, call_id), audit,
         ) > 0
 
     async def signups(self, call_id: int) -> list[Signup]:

@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from db.connection import Database
+from db.repositories.audit import (
+    AuditFor,
+    AuditMade,
+    append_entries,
+    execute_audited,
+)
 
 __all__ = [
     "ClaimKind",
@@ -287,12 +293,14 @@ class DrawRepository:
         now: float,
         group_role_id: int | None,
         reviewer_role_id: int | None,
+        audit: Callable[[RecordOutcome], AuditMade] | None = None,
     ) -> RecordOutcome:
         """Close the call, freeze its roster and record the draw, all in ONE transaction.
 
         A no-op returning the existing draw if the call was drawn already; ``empty`` (nothing
         written) if nobody volunteered. Sign-ups are written in transactions on the same
         connection and check the call is open, so none can slip in after the roster is read.
+        ``audit(outcome)`` gives the audit row of a new draw, appended in the same transaction.
         """
 
         def work(conn: sqlite3.Connection) -> RecordOutcome:
@@ -362,7 +370,9 @@ class DrawRepository:
                 "VALUES (?, ?, 'invited', ?) ON CONFLICT (call_id, user_id) DO NOTHING",
                 reviewers,
             )
-            return RecordOutcome("created", _draw(row), closed_call=closed)
+            outcome = RecordOutcome("created", _draw(row), closed_call=closed)
+            append_entries(conn, audit, outcome)
+            return outcome
 
         return await self.db.transaction(work)
 
@@ -370,12 +380,15 @@ class DrawRepository:
         row = await self.db.fetchone(f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,))
         return _draw(row) if row else None
 
-    async def mark_posted(self, call_id: int, message_id: int, now: float) -> bool:
-        """Remember the result post; False if one was recorded already."""
-        return await self.db.execute(
+    async def mark_posted(
+        self, call_id: int, message_id: int, now: float, *, audit: AuditFor[int] = None
+    ) -> bool:
+        """Remember the result post; False if one was recorded already (then no audit row)."""
+        return await execute_audited(
+            self.db,
             "UPDATE draws SET result_message_id = ?, posted_at = ? "
             "WHERE call_id = ? AND result_message_id IS NULL",
-            (message_id, now, call_id),
+            (message_id, now, call_id), audit,
         ) > 0
 
     async def set_roles(self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None) -> None:
@@ -453,35 +466,57 @@ class DrawRepository:
     # -- decisions ------------------------------------------------------------------------------
 
     async def replace(
-        self, call_id: int, user_id: int, *, now: float, reason: str, declined: bool
+        self, call_id: int, user_id: int, *, now: float, reason: str, declined: bool,
+        audit: AuditFor[ReplaceRow] = None,
     ) -> ReplaceRow | None:
         """``user_id`` leaves the group and the next reserve of the same category takes the place,
-        in one transaction. ``None`` (nothing changed) if they are not in the group."""
-        return await self.db.transaction(
-            lambda conn: leave_group_sync(conn, call_id, user_id, now=now, reason=reason,
-                                          declined=declined)
-        )
+        in one transaction (with the audit row). ``None`` (nothing changed) if they are not in
+        the group."""
 
-    async def withdraw(self, call_id: int, user_id: int, *, now: float) -> ReplaceRow | None:
-        """``user_id`` withdraws from the draw (data deletion), in one transaction: a group
-        member's place goes to the next reserve, a reserve leaves the list."""
-        return await self.db.transaction(lambda conn: withdraw_sync(conn, call_id, user_id, now=now))
+        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
+            row = leave_group_sync(conn, call_id, user_id, now=now, reason=reason,
+                                   declined=declined)
+            if row is not None:
+                append_entries(conn, audit, row)
+            return row
 
-    async def confirm(self, call_id: int, user_id: int) -> bool:
-        """Confirm a place; False if not in the group or confirmed already."""
-        return await self.db.execute(
+        return await self.db.transaction(work)
+
+    async def withdraw(
+        self, call_id: int, user_id: int, *, now: float, audit: AuditFor[ReplaceRow] = None
+    ) -> ReplaceRow | None:
+        """``user_id`` withdraws from the draw (data deletion), in one transaction (with the
+        audit row): a group member's place goes to the next reserve, a reserve leaves the list."""
+
+        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
+            row = withdraw_sync(conn, call_id, user_id, now=now)
+            if row is not None:
+                append_entries(conn, audit, row)
+            return row
+
+        return await self.db.transaction(work)
+
+    async def confirm(self, call_id: int, user_id: int, *, audit: AuditFor[int] = None) -> bool:
+        """Confirm a place; False if not in the group or confirmed already (then no audit row)."""
+        return await execute_audited(
+            self.db,
             "UPDATE draw_entries SET confirmation = 'confirmed' WHERE call_id = ? AND user_id = ? "
             "AND status = 'selected' AND confirmation = 'pending'",
-            (call_id, user_id),
+            (call_id, user_id), audit,
         ) > 0
 
-    async def answer_review(self, call_id: int, user_id: int, *, accept: bool, now: float) -> bool:
-        """Record a reviewer's yes/no; False if not invited or the answer is unchanged."""
+    async def answer_review(
+        self, call_id: int, user_id: int, *, accept: bool, now: float,
+        audit: AuditFor[int] = None,
+    ) -> bool:
+        """Record a reviewer's yes/no; False if not invited or the answer is unchanged (then no
+        audit row)."""
         status = "accepted" if accept else "declined"
-        return await self.db.execute(
+        return await execute_audited(
+            self.db,
             "UPDATE call_reviewers SET status = ?, answered_at = ? "
             "WHERE call_id = ? AND user_id = ? AND status != ?",
-            (status, now, call_id, user_id, status),
+            (status, now, call_id, user_id, status), audit,
         ) > 0
 
     # -- deliveries -----------------------------------------------------------------------------
@@ -512,12 +547,25 @@ class DrawRepository:
         await self.db.execute(_VIA[kind], (via, call_id, json.dumps(user_ids)))
 
     async def expire_claims(
-        self, kind: Literal["notice", "invite"], call_id: int, before: float, *, claimer: str
+        self, kind: Literal["notice", "invite"], call_id: int, before: float, *, claimer: str,
+        audit: AuditFor[list[tuple[int | None, str, float]]] = None,
     ) -> list[tuple[int | None, str, float]]:
         """Mark claims another ``claimer`` (a crashed process) left without ``via`` before
-        ``before`` as 'unknown' (never re-sent); returns ``(user_id, ref, claimed_at)`` of each."""
-        rows = await self.db.fetchall(_EXPIRE[kind], (call_id, before, claimer))
-        return [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
+        ``before`` as 'unknown' (never re-sent); returns ``(user_id, ref, claimed_at)`` of each.
+        ``audit(expired)`` gives their audit rows, appended in the same transaction."""
+
+        def work(conn: sqlite3.Connection) -> list[tuple[int | None, str, float]]:
+            cursor = conn.execute(_EXPIRE[kind], (call_id, before, claimer))
+            try:
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            expired = [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
+            if expired:
+                append_entries(conn, audit, expired)
+            return expired
+
+        return await self.db.transaction(work)
 
     async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
         """Forget a first claim whose send Discord refused (nothing was made): a later pass

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db.connection import Database
+from db.repositories.audit import AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 __all__ = [
@@ -176,8 +177,10 @@ class FeedbackRepository:
         created_by: int,
         created_at: float,
         audience: Sequence[int],
+        audit: AuditFor[FeedbackRound] = None,
     ) -> FeedbackRound:
-        """The round (next per-server number), its frozen audience and version 1, in one go."""
+        """The round (next per-server number), its frozen audience, version 1 and its audit row
+        (``audit(round)``), in one transaction."""
 
         def work(conn: sqlite3.Connection) -> FeedbackRound:
             row = conn.execute(
@@ -202,6 +205,7 @@ class FeedbackRepository:
                 "created_at) VALUES (?, 1, ?, '[]', ?, ?)",
                 (made.id, plan, created_by, created_at),
             )
+            append_entries(conn, audit, made)
             return made
 
         return await self.db.transaction(work)
@@ -252,19 +256,25 @@ class FeedbackRepository:
         )
         return [_round(r) for r in rows]
 
-    async def close(self, round_id: int, now: float, reason: str) -> FeedbackRound | None:
-        """Close an open round (one atomic statement); ``None`` if it was closed already."""
-        row = await self.db.fetchone(
+    async def close(
+        self, round_id: int, now: float, reason: str, *, audit: AuditFor[sqlite3.Row] = None
+    ) -> FeedbackRound | None:
+        """Close an open round (one atomic statement, with its audit row in the same
+        transaction); ``None`` if it was closed already (then no audit row)."""
+        row = await fetchone_audited(
+            self.db,
             f"UPDATE feedback_rounds SET status = 'closed', closed_at = ?, close_reason = ? "
             f"WHERE id = ? AND status = 'open' RETURNING {_ROUND_COLUMNS}",
-            (now, reason, round_id),
+            (now, reason, round_id), audit,
         )
         return _round(row) if row else None
 
     async def revise(
-        self, round_id: int, plan: str, changes: Sequence[str], by: int, at: float
+        self, round_id: int, plan: str, changes: Sequence[str], by: int, at: float, *,
+        audit: AuditFor[Revised] = None,
     ) -> Revised:
-        """Next version of the plan and who had responded by then, in one transaction."""
+        """Next version of the plan and who had responded by then, with its audit row
+        (``audit(revised)``), in one transaction."""
 
         def work(conn: sqlite3.Connection) -> Revised:
             row = conn.execute(
@@ -284,7 +294,9 @@ class FeedbackRepository:
                 "WHERE r.round_id = ? ORDER BY a.position",
                 (round_id,),
             ).fetchall()
-            return Revised(version, [u[0] for u in users])
+            revised = Revised(version, [u[0] for u in users])
+            append_entries(conn, audit, revised)
+            return revised
 
         return await self.db.transaction(work)
 
@@ -323,22 +335,31 @@ class FeedbackRepository:
 
     async def record_form(
         self, round_id: int, user_id: int, answers: tuple[str | None, str | None, str | None],
-        at: float,
+        at: float, *, audit: AuditFor[Recorded] = None,
     ) -> Recorded | None:
-        """Save the member's form answers (replacing earlier ones); ``None`` if not in the audience."""
-        return await self.db.transaction(
-            lambda conn: _upsert_response(conn, round_id, user_id, at, "button", answers)
-        )
+        """Save the member's form answers (replacing earlier ones), with the audit row
+        (``audit(recorded)``) in the same transaction; ``None`` if not in the audience."""
+
+        def work(conn: sqlite3.Connection) -> Recorded | None:
+            result = _upsert_response(conn, round_id, user_id, at, "button", answers)
+            if result is not None:
+                append_entries(conn, audit, result)
+            return result
+
+        return await self.db.transaction(work)
 
     async def record_message(
-        self, round_id: int, user_id: int, message_id: int, content: str, at: float
+        self, round_id: int, user_id: int, message_id: int, content: str, at: float, *,
+        audit: AuditFor[Recorded] = None,
     ) -> Recorded | None:
-        """Count the member once and keep the message; ``None`` if not in the audience."""
+        """Count the member once and keep the message, with the audit row (``audit(recorded)``)
+        in the same transaction; ``None`` if not in the audience."""
 
         def work(conn: sqlite3.Connection) -> Recorded | None:
             result = _upsert_response(conn, round_id, user_id, at, "message", None)
             if result is None:
                 return None
+            append_entries(conn, audit, result)
             conn.execute(
                 "INSERT INTO feedback_messages (round_id, message_id, user_id, content, at, late) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, message_id) DO UPDATE SET "

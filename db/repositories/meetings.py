@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db.connection import Database
+from db.repositories.audit import AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 __all__ = ["POST_RECIPIENT", "Meeting", "MeetingDelivery", "MeetingRepository"]
@@ -88,8 +89,10 @@ class MeetingRepository:
         created_by: int,
         created_at: float,
         audience: Sequence[int],
+        audit: AuditFor[Meeting] = None,
     ) -> Meeting:
-        """The meeting (next per-server number) and its frozen audience in one transaction."""
+        """The meeting (next per-server number), its frozen audience and its audit row
+        (``audit(meeting)``) in one transaction."""
 
         def work(conn: sqlite3.Connection) -> Meeting:
             row = conn.execute(
@@ -111,6 +114,7 @@ class MeetingRepository:
                 "ON CONFLICT DO NOTHING",
                 [(made.id, user, i) for i, user in enumerate(audience)],
             )
+            append_entries(conn, audit, made)
             return made
 
         return await self.db.transaction(work)
@@ -158,12 +162,16 @@ class MeetingRepository:
         )
         return [_meeting(r) for r in rows]
 
-    async def cancel(self, meeting_id: int, now: float) -> Meeting | None:
-        """Cancel a scheduled meeting (one atomic statement); ``None`` if it was cancelled already."""
-        row = await self.db.fetchone(
+    async def cancel(
+        self, meeting_id: int, now: float, *, audit: AuditFor[sqlite3.Row] = None
+    ) -> Meeting | None:
+        """Cancel a scheduled meeting (one atomic statement, with its audit row in the same
+        transaction); ``None`` if it was cancelled already (then no audit row)."""
+        row = await fetchone_audited(
+            self.db,
             f"UPDATE meetings SET status = 'cancelled', cancelled_at = ? "
             f"WHERE id = ? AND status = 'scheduled' RETURNING {_COLUMNS}",
-            (now, meeting_id),
+            (now, meeting_id), audit,
         )
         return _meeting(row) if row else None
 
@@ -183,21 +191,26 @@ class MeetingRepository:
 
     # -- DM opt-in ------------------------------------------------------------------------------
 
-    async def toggle_dms(self, guild_id: int, user_id: int, now: float) -> bool:
-        """Turn the member's meeting DMs on if off, off if on (one transaction); the new state."""
+    async def toggle_dms(
+        self, guild_id: int, user_id: int, now: float, *, audit: AuditFor[bool] = None
+    ) -> bool:
+        """Turn the member's meeting DMs on if off, off if on (one transaction, with the audit
+        row ``audit(new_state)``); the new state."""
 
         def work(conn: sqlite3.Connection) -> bool:
             removed = conn.execute(
                 "DELETE FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
                 (guild_id, user_id),
             ).rowcount
-            if removed:
-                return False
-            conn.execute(
-                "INSERT INTO member_meeting_dms (guild_id, user_id, updated_at) VALUES (?, ?, ?)",
-                (guild_id, user_id, now),
-            )
-            return True
+            if not removed:
+                conn.execute(
+                    "INSERT INTO member_meeting_dms (guild_id, user_id, updated_at) "
+                    "VALUES (?, ?, ?)",
+                    (guild_id, user_id, now),
+                )
+            on = not removed
+            append_entries(conn, audit, on)
+            return on
 
         return await self.db.transaction(work)
 

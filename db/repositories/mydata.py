@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db.connection import Database
-from db.repositories.audit import append_row, forget_member
+from db.repositories.audit import AuditFor, append_row, execute_audited, forget_member
 from db.repositories.draws import withdraw_sync
 
 __all__ = [
@@ -291,12 +291,16 @@ class MyDataRepository:
         )
         return int(value) if value is not None else DEFAULT_RETENTION_DAYS
 
-    async def set_retention_days(self, guild_id: int, days: int, now: float) -> None:
-        await self.db.execute(
+    async def set_retention_days(
+        self, guild_id: int, days: int, now: float, *, audit: AuditFor[int] = None
+    ) -> None:
+        """One statement, with its audit row (if given) in the same transaction."""
+        await execute_audited(
+            self.db,
             "INSERT INTO guild_settings (guild_id, retention_days, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days, "
             "updated_at = excluded.updated_at",
-            (guild_id, days, now),
+            (guild_id, days, now), audit,
         )
 
     # -- retention sweep ------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Race-freedom: a booking is decided by ONE ``INSERT ... SELECT ... ON CONFLICT ..
 statement that counts the confirmed bookings and assigns the next submission number (``seq``)
 itself, so concurrent bookings can never overbook and the waiting list is in submission order.
 Cancelling a booking and promoting the first people waiting is one transaction issued as one
-call (``Database.transaction``); so is changing the capacity.
+call (``Database.transaction``); so is changing the capacity. Each decision's audit row (the
+``audit`` argument) is appended in the decision's own transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.connection import Database
+from db.repositories.audit import AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog, DeliveryRow
 
 __all__ = [
@@ -112,6 +114,12 @@ class Evaluation:
     useful: str
     better: str
     submitted_at: float
+
+
+_COUNTS = (
+    "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
+    "FROM session_bookings WHERE session_id = ?"
+)
 
 
 # -- sync helpers run inside a transaction (aiosqlite's worker thread) --------------------------
@@ -260,10 +268,11 @@ class SessionRepository:
         created_by: int,
         created_at: float,
         questions: Sequence[tuple[int, str, str, str, str, str, int]],
+        audit: AuditFor[tuple[Session, int]] = None,
     ) -> tuple[Session, int]:
         """Insert the session (next per-server number), its questions and, for a repeat, the
-        earlier waiting list as the priority list, in one transaction. Returns (session,
-        number of people with priority)."""
+        earlier waiting list as the priority list, with the audit row (``audit(result)``), in
+        one transaction. Returns (session, number of people with priority)."""
 
         def work(conn: sqlite3.Connection) -> tuple[Session, int]:
             row = conn.execute(
@@ -300,6 +309,7 @@ class SessionRepository:
                         (session.id,),
                     ).fetchone()
                     session = _session(row)
+            append_entries(conn, audit, (session, priority))
             return session, priority
 
         return await self.db.transaction(work)
@@ -362,9 +372,11 @@ class SessionRepository:
         closes_at: float,
         capacity: int,
         now: float,
+        audit: AuditFor[tuple[Session, list[tuple[int, int]]]] = None,
     ) -> tuple[Session, list[tuple[int, int]]] | None:
-        """Change a session that is open and not finished, and promote into any new places, in
-        one transaction. ``None`` if it was cancelled or finished meanwhile."""
+        """Change a session that is open and not finished, and promote into any new places, with
+        the audit rows (``audit(result)``), in one transaction. ``None`` if it was cancelled or
+        finished meanwhile."""
 
         def work(conn: sqlite3.Connection) -> tuple[Session, list[tuple[int, int]]] | None:
             row = conn.execute(
@@ -374,18 +386,34 @@ class SessionRepository:
             ).fetchone()
             if row is None:
                 return None
-            return _session(row), _promote(conn, session_id, now)
+            result = _session(row), _promote(conn, session_id, now)
+            append_entries(conn, audit, result)
+            return result
 
         return await self.db.transaction(work)
 
-    async def cancel(self, session_id: int, now: float) -> Session | None:
-        """Cancel an open, unfinished session (one statement); ``None`` if it was not."""
-        row = await self.db.fetchone(
-            f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
-            f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
-            (now, session_id, now),
-        )
-        return _session(row) if row else None
+    async def cancel(
+        self, session_id: int, now: float, *, audit: AuditFor[tuple[Session, int, int]] = None
+    ) -> Session | None:
+        """Cancel an open, unfinished session (one decisive statement); ``None`` if it was not.
+        ``audit((session, confirmed, waiting))`` gives its audit row, appended in the same
+        transaction with the booking counts at that moment."""
+
+        def work(conn: sqlite3.Connection) -> Session | None:
+            row = conn.execute(
+                f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
+                f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                (now, session_id, now),
+            ).fetchone()
+            if row is None:
+                return None
+            session = _session(row)
+            if audit is not None:
+                confirmed, waiting = conn.execute(_COUNTS, (session_id,)).fetchone()
+                append_entries(conn, audit, (session, int(confirmed), int(waiting)))
+            return session
+
+        return await self.db.transaction(work)
 
     # -- questions ------------------------------------------------------------------------------
 
@@ -397,9 +425,11 @@ class SessionRepository:
         )
 
     async def replace_questions(
-        self, session_id: int, questions: Sequence[tuple[int, str, str, str, str, str, int]]
+        self, session_id: int, questions: Sequence[tuple[int, str, str, str, str, str, int]],
+        *, audit: AuditFor[bool] = None,
     ) -> bool:
-        """Replace the questions if nobody has booked yet (checked in the same transaction)."""
+        """Replace the questions if nobody has booked yet (checked in the same transaction, with
+        the audit row appended only if they were replaced)."""
 
         def work(conn: sqlite3.Connection) -> bool:
             booked = conn.execute(
@@ -413,6 +443,7 @@ class SessionRepository:
                 "options, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(session_id, *q) for q in questions],
             )
+            append_entries(conn, audit, True)
             return True
 
         return await self.db.transaction(work)
@@ -472,10 +503,11 @@ class SessionRepository:
         return row is not None
 
     async def cancel_booking(
-        self, session_id: int, user_id: int, now: float
+        self, session_id: int, user_id: int, now: float, *, audit: AuditFor[CancelResult] = None
     ) -> CancelResult:
         """Cancel the member's booking, delete their answers, and promote the first people
-        waiting into any free place: one transaction."""
+        waiting into any free place, with the audit rows (``audit(result)``, only if a booking
+        was cancelled): one transaction."""
 
         def work(conn: sqlite3.Connection) -> CancelResult:
             session = conn.execute(
@@ -504,17 +536,15 @@ class SessionRepository:
                 (session_id, user_id),
             )
             promoted = _promote(conn, session_id, now) if row[0] == "confirmed" else []
-            return CancelResult(str(row[0]), tuple(promoted))
+            result = CancelResult(str(row[0]), tuple(promoted))
+            append_entries(conn, audit, result)
+            return result
 
         return await self.db.transaction(work)
 
     async def counts(self, session_id: int) -> tuple[int, int]:
         """(confirmed, waiting)."""
-        row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
-            "FROM session_bookings WHERE session_id = ?",
-            (session_id,),
-        )
+        row = await self.db.fetchone(_COUNTS, (session_id,))
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def bookings(self, session_id: int) -> list[Booking]:
@@ -571,17 +601,20 @@ class SessionRepository:
     # -- evaluations ----------------------------------------------------------------------------
 
     async def save_evaluation(
-        self, session_id: int, user_id: int, rating: int, useful: str, better: str, now: float
+        self, session_id: int, user_id: int, rating: int, useful: str, better: str, now: float,
+        *, audit: AuditFor[sqlite3.Row] = None,
     ) -> bool:
-        """Store (or replace) an attendee's evaluation; False if they had no confirmed place."""
-        row = await self.db.fetchone(
+        """Store (or replace) an attendee's evaluation, with its audit row in the same
+        transaction; False if they had no confirmed place (then no audit row)."""
+        row = await fetchone_audited(
+            self.db,
             "INSERT INTO session_evaluations (session_id, user_id, rating, useful, better, "
             "submitted_at) SELECT session_id, user_id, ?, ?, ?, ? FROM session_bookings "
             "WHERE session_id = ? AND user_id = ? AND status = 'confirmed' "
             "ON CONFLICT (session_id, user_id) DO UPDATE SET rating = excluded.rating, "
             "useful = excluded.useful, better = excluded.better, "
             "submitted_at = excluded.submitted_at RETURNING user_id",
-            (rating, useful, better, now, session_id, user_id),
+            (rating, useful, better, now, session_id, user_id), audit,
         )
         return row is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.connection import Database
+from db.repositories.audit import AuditFor, execute_audited
 
 __all__ = ["GuildSettings", "SettingsRepository"]
 
@@ -31,21 +32,31 @@ class SettingsRepository:
             return GuildSettings(guild_id, None, None, True)
         return GuildSettings(row[0], row[1], row[2], bool(row[3]))
 
-    async def _upsert(self, guild_id: int, column: str, value: object, now: float) -> None:
+    async def _upsert(
+        self, guild_id: int, column: str, value: object, now: float, audit: AuditFor[int]
+    ) -> None:
+        """One statement; its audit row (if given) is appended in the same transaction."""
         # column is one of a fixed set chosen by the methods below, never user input.
         assert column in {"organiser_role_id", "timezone", "dm_confirmations"}
-        await self.db.execute(
+        await execute_audited(
+            self.db,
             f"INSERT INTO guild_settings (guild_id, {column}, updated_at) VALUES (?, ?, ?) "
             f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}, "
             "updated_at = excluded.updated_at",
-            (guild_id, value, now),
+            (guild_id, value, now), audit,
         )
 
-    async def set_organiser_role(self, guild_id: int, role_id: int | None, now: float) -> None:
-        await self._upsert(guild_id, "organiser_role_id", role_id, now)
+    async def set_organiser_role(
+        self, guild_id: int, role_id: int | None, now: float, *, audit: AuditFor[int] = None
+    ) -> None:
+        await self._upsert(guild_id, "organiser_role_id", role_id, now, audit)
 
-    async def set_timezone(self, guild_id: int, tz: str, now: float) -> None:
-        await self._upsert(guild_id, "timezone", tz, now)
+    async def set_timezone(
+        self, guild_id: int, tz: str, now: float, *, audit: AuditFor[int] = None
+    ) -> None:
+        await self._upsert(guild_id, "timezone", tz, now, audit)
 
-    async def set_dm_confirmations(self, guild_id: int, on: bool, now: float) -> None:
-        await self._upsert(guild_id, "dm_confirmations", int(on), now)
+    async def set_dm_confirmations(
+        self, guild_id: int, on: bool, now: float, *, audit: AuditFor[int] = None
+    ) -> None:
+        await self._upsert(guild_id, "dm_confirmations", int(on), now, audit)
