@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,6 @@ from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.batching import BatchWriter
 from db.connection import Database
-from db.repositories.audit import AuditBatch
 from db.repositories.calls import (
     Call,
     CallRepository,
@@ -37,7 +35,6 @@ from db.repositories.calls import (
     ReactionEvent,
     ReactionResult,
     Signup,
-    apply_reaction,
 )
 
 __all__ = [
@@ -140,22 +137,6 @@ class SignupNotice:
     category: Category | None  # the group joined or moved to; None for a withdrawal
 
 
-_AUDITED = {"joined": "call.signup", "switched": "call.switch", "withdrawn": "call.withdrawal"}
-
-
-def _record_signup_change(
-    audit: AuditBatch, result: ReactionResult, user_id: int, outcome: str, at: float,
-    source: str,
-) -> None:
-    """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
-    assert result.guild_id is not None
-    details: dict[str, object] = {"category": result.label, "source": source}
-    if result.previous_label is not None:
-        details["previous"] = result.previous_label
-    audit.append(result.guild_id, at, user_id, _AUDITED[outcome], f"call:{result.call_number}",
-                 details)
-
-
 @dataclass(frozen=True, slots=True)
 class CallDetails:
     call: Call
@@ -185,7 +166,7 @@ class CallService:
         self.jobs = jobs
         self.audit = AuditService(db, clock)
         self._writer: BatchWriter[ReactionEvent, ReactionResult] = BatchWriter(
-            self._apply_reactions
+            self.repo.apply_reactions
         )
         self._post_ids: set[int] | None = None
         self._reconciling: dict[int, set[int]] = {}
@@ -288,7 +269,7 @@ class CallService:
         categories = await self.repo.categories(call.id)
         new_places: dict[int, int] = {}
         if places is not None:
-            if await self._is_drawn(call.id):
+            if await self.repo.is_drawn(call.id):
                 raise Conflict(
                     f"Call #{number} has been drawn, so its places can't change. To draw more "
                     f"people, use `/draw replace`, or start a new call."
@@ -354,7 +335,7 @@ class CallService:
         call = await self.get(guild_id, number)
         now = self.clock.now()
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
-        if await self._is_drawn(call.id):
+        if await self.repo.is_drawn(call.id):
             raise Conflict(f"Call #{number} has been drawn, so it can't be reopened.")
         audit = self.audit.entry(guild_id, actor_id, "call.reopened", f"call:{number}",
                                  closes_at=closes_at.timestamp() if closes_at else None)
@@ -387,11 +368,7 @@ class CallService:
 
     async def current_category(self, call_id: int, user_id: int) -> int | None:
         """The category a member is signed up in on a call now (``None``: not signed up)."""
-        row = await self.db.fetchone(
-            "SELECT category_id FROM call_signups WHERE call_id = ? AND user_id = ?",
-            (call_id, user_id),
-        )
-        return int(row[0]) if row is not None else None
+        return await self.repo.current_category(call_id, user_id)
 
     # -- members -------------------------------------------------------------------------------
 
@@ -445,91 +422,19 @@ class CallService:
         observed = {k: [u for u in users if u not in skip] for k, users in observed.items()}
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
         by_key = {c.key: c.id for c in categories}
-        now = self.clock.now().timestamp()
-
-        def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT status, guild_id, number, title FROM calls WHERE id = ?", (call_id,)
-            ).fetchone()
-            if row is None or row[0] != "open":
-                return
-            audit = AuditBatch(conn)
-            by_cat = {c.key: c for c in categories}
-
-            def result(key: str, previous: str | None = None) -> ReactionResult:
-                cat, prev = by_cat[key], by_cat.get(previous or "")
-                return ReactionResult(
-                    "joined", call_id, cat.id, guild_id=row[1], call_number=row[2],
-                    call_title=row[3], emoji=cat.emoji, label=cat.label,
-                    previous_label=prev.label if prev else None,
-                )
-
-            for i, (user, key) in enumerate(plan.joins):
-                # Only if the member still has no row (a live event would have made one).
-                done = conn.execute(
-                    "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
-                    "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO NOTHING",
-                    (call_id, user, by_key[key], now + i * 1e-6),
-                ).rowcount
-                if done:
-                    _record_signup_change(audit, result(key), user, "joined", now,
-                                          "reconciliation")
-            for i, (user, key) in enumerate(plan.switches):
-                was = rows[user]
-                done = conn.execute(
-                    "UPDATE call_signups SET category_id = ?, joined_at = ?, "
-                    "source = 'reconciliation' WHERE call_id = ? AND user_id = ? "
-                    "AND category_id = ? AND joined_at = ?",
-                    (by_key[key], now + (len(plan.joins) + i) * 1e-6, call_id, user,
-                     was.category_id, was.joined_at),
-                ).rowcount
-                if done:
-                    _record_signup_change(audit, result(key, by_id[was.category_id]), user,
-                                          "switched", now, "reconciliation")
-            for user in plan.withdrawals:
-                was = rows[user]
-                done = conn.execute(
-                    "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? "
-                    "AND category_id = ? AND joined_at = ?",
-                    (call_id, user, was.category_id, was.joined_at),
-                ).rowcount
-                if done:
-                    _record_signup_change(audit, result(by_id[was.category_id]), user,
-                                          "withdrawn", now, "reconciliation")
-            audit.flush()
-
-        await self.db.transaction(work)
+        await self.repo.apply_reconcile(
+            call_id, categories,
+            joins=[(user, by_key[key]) for user, key in plan.joins],
+            switches=[(rows[user], by_key[key]) for user, key in plan.switches],
+            withdrawals=[rows[user] for user in plan.withdrawals],
+            now=self.clock.now().timestamp(),
+        )
         return plan
-
-    async def _apply_reactions(self, events: Sequence[ReactionEvent]) -> list[ReactionResult]:
-        """A batch of reaction events and their audit rows, in one transaction issued as one call."""
-
-        def work(conn: sqlite3.Connection) -> list[ReactionResult]:
-            audit = AuditBatch(conn)
-            lookups: dict[tuple[int, str], object] = {}
-            results = []
-            for event in events:
-                result = apply_reaction(conn, event, lookups)
-                if result.outcome in _AUDITED and result.call_id is not None:
-                    _record_signup_change(audit, result, event.user_id, result.outcome, event.at,
-                                          event.source)
-                results.append(result)
-            audit.flush()
-            return results
-
-        return await self.db.transaction(work)
 
     async def close_writer(self) -> None:
         await self._writer.close()
 
     # -- internals -----------------------------------------------------------------------------
-
-    async def _is_drawn(self, call_id: int) -> bool:
-        try:
-            row = await self.db.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,))
-        except sqlite3.OperationalError:  # draws table not there (older schema)
-            return False
-        return row is not None
 
     async def _schedule_close(self, call: Call, when: datetime) -> None:
         if self.jobs is not None:

@@ -9,7 +9,6 @@ tested without Discord.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -89,7 +88,7 @@ from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
 from db.batching import BatchWriter
 from db.connection import Database
-from db.repositories.audit import AuditBatch, AuditEntry
+from db.repositories.audit import AuditEntry
 from db.repositories.jobs import Job
 from db.repositories.sessions import (
     Booking,
@@ -99,7 +98,6 @@ from db.repositories.sessions import (
     Evaluation,
     Session,
     SessionRepository,
-    book_sync,
 )
 
 __all__ = [
@@ -672,28 +670,9 @@ class SessionService:
         raise Conflict(f"**{fresh.title}** can't be booked just now.")  # pragma: no cover
 
     async def _apply_bookings(self, items: Sequence[_BookingItem]) -> list[BookResult]:
-        """A batch of bookings with their answers and audit rows: one transaction, one call.
-
-        Each booking is its own decisive INSERT, run in submission order; a refusal (closed,
-        already booked, ...) is that item's result and never affects the others. If the batch
-        raises, the writer rolls it back and applies the items one by one."""
-
-        def work(conn: sqlite3.Connection) -> list[BookResult]:
-            audit = AuditBatch(conn)
-            waiting: dict[int, int] = {}
-            results = []
-            for item in items:
-                result = book_sync(conn, item.request, waiting)
-                if result.status in ("confirmed", "waiting"):
-                    user_id = item.request.user_id
-                    audit.append(item.guild_id, item.request.now, user_id,
-                                 f"booking.{result.status}", f"session:{item.number}",
-                                 {"user_id": user_id, "seq": result.seq})
-                results.append(result)
-            audit.flush()
-            return results
-
-        return await self.db.transaction(work)
+        """The batch writer's step: the repository books the whole batch in one transaction
+        (if it raises, the writer rolls it back and applies the items one by one)."""
+        return await self.repo.book_many([(i.request, i.guild_id, i.number) for i in items])
 
     async def close_writer(self) -> None:
         """Let bookings already submitted finish (at shutdown)."""

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from db.connection import Database
 from db.repositories.audit import (
+    AuditBatch,
     AuditFor,
     append_entries,
     execute_audited,
@@ -164,6 +165,24 @@ def apply_reaction(
         "switched", previous_key=previous[1], previous_emoji=previous[2],
         previous_label=previous[3], **about,
     )
+
+
+AUDITED_OUTCOMES = {
+    "joined": "call.signup", "switched": "call.switch", "withdrawn": "call.withdrawal",
+}
+
+
+def _record_signup_change(
+    audit: AuditBatch, result: ReactionResult, user_id: int, outcome: str, at: float,
+    source: str,
+) -> None:
+    """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
+    assert result.guild_id is not None
+    details: dict[str, object] = {"category": result.label, "source": source}
+    if result.previous_label is not None:
+        details["previous"] = result.previous_label
+    audit.append(result.guild_id, at, user_id, AUDITED_OUTCOMES[outcome],
+                 f"call:{result.call_number}", details)
 
 
 class CallRepository:
@@ -338,5 +357,100 @@ class CallRepository:
         return {r[0]: r[1] for r in rows}
 
     async def apply_reactions(self, events: Sequence[ReactionEvent]) -> list[ReactionResult]:
-        """Apply a batch of reaction events in order, in one transaction issued as one call."""
-        return await self.db.transaction(lambda conn: [apply_reaction(conn, e) for e in events])
+        """Apply a batch of reaction events in order, with their audit rows, in one transaction
+        issued as one call (a burst of reactions is a handful of these, not one per event)."""
+
+        def work(conn: sqlite3.Connection) -> list[ReactionResult]:
+            audit = AuditBatch(conn)
+            lookups: dict[tuple[int, str], Any] = {}
+            results = []
+            for event in events:
+                result = apply_reaction(conn, event, lookups)
+                if result.outcome in AUDITED_OUTCOMES and result.call_id is not None:
+                    _record_signup_change(audit, result, event.user_id, result.outcome,
+                                          event.at, event.source)
+                results.append(result)
+            audit.flush()
+            return results
+
+        return await self.db.transaction(work)
+
+    async def apply_reconcile(
+        self,
+        call_id: int,
+        categories: Sequence[Category],
+        joins: Sequence[tuple[int, int]],
+        switches: Sequence[tuple[Signup, int]],
+        withdrawals: Sequence[Signup],
+        now: float,
+    ) -> None:
+        """Apply start-up reconciliation in one transaction, with its audit rows.
+
+        ``joins`` are (user, category id); ``switches`` (row as read, new category id);
+        ``withdrawals`` rows as read. Each change applies only if the member's row is still
+        exactly as it was read, so a live reaction made meanwhile always wins.
+        """
+        by_id = {c.id: c for c in categories}
+
+        def work(conn: sqlite3.Connection) -> None:
+            row = conn.execute(
+                "SELECT status, guild_id, number, title FROM calls WHERE id = ?", (call_id,)
+            ).fetchone()
+            if row is None or row[0] != "open":
+                return
+            audit = AuditBatch(conn)
+
+            def result(category_id: int, previous: int | None = None) -> ReactionResult:
+                cat, prev = by_id[category_id], by_id.get(previous or -1)
+                return ReactionResult(
+                    "joined", call_id, cat.id, guild_id=row[1], call_number=row[2],
+                    call_title=row[3], emoji=cat.emoji, label=cat.label,
+                    previous_label=prev.label if prev else None,
+                )
+
+            step = 0
+            for user, category_id in joins:
+                step += 1
+                done = conn.execute(
+                    "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
+                    "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO NOTHING",
+                    (call_id, user, category_id, now + step * 1e-6),
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(category_id), user, "joined", now,
+                                          "reconciliation")
+            for was, category_id in switches:
+                step += 1
+                done = conn.execute(
+                    "UPDATE call_signups SET category_id = ?, joined_at = ?, "
+                    "source = 'reconciliation' WHERE call_id = ? AND user_id = ? "
+                    "AND category_id = ? AND joined_at = ?",
+                    (category_id, now + step * 1e-6, call_id, was.user_id, was.category_id,
+                     was.joined_at),
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(category_id, was.category_id),
+                                          was.user_id, "switched", now, "reconciliation")
+            for was in withdrawals:
+                done = conn.execute(
+                    "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? "
+                    "AND category_id = ? AND joined_at = ?",
+                    (call_id, was.user_id, was.category_id, was.joined_at),
+                ).rowcount
+                if done:
+                    _record_signup_change(audit, result(was.category_id), was.user_id,
+                                          "withdrawn", now, "reconciliation")
+            audit.flush()
+
+        await self.db.transaction(work)
+
+    async def current_category(self, call_id: int, user_id: int) -> int | None:
+        """The category a member is signed up in on a call now (``None``: not signed up)."""
+        row = await self.db.fetchone(
+            "SELECT category_id FROM call_signups WHERE call_id = ? AND user_id = ?",
+            (call_id, user_id),
+        )
+        return int(row[0]) if row is not None else None
+
+    async def is_drawn(self, call_id: int) -> bool:
+        return await self.db.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,)) is not None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.connection import Database
-from db.repositories.audit import AuditFor, append_entries, fetchone_audited
+from db.repositories.audit import AuditBatch, AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog, DeliveryRow
 
 __all__ = [
@@ -462,6 +462,31 @@ class SessionRepository:
         return await self.db.transaction(
             lambda conn: book_sync(conn, BookRequest(session_id, user_id, now, tuple(answers)))
         )
+
+    async def book_many(
+        self, items: Sequence[tuple[BookRequest, int, int]]
+    ) -> list[BookResult]:
+        """A batch of bookings ``(request, guild id, session number)`` with their answers and
+        audit rows: one transaction, one call.
+
+        Each booking is its own decisive INSERT, run in submission order; a refusal (closed,
+        already booked, ...) is that item's result and never affects the others."""
+
+        def work(conn: sqlite3.Connection) -> list[BookResult]:
+            audit = AuditBatch(conn)
+            waiting: dict[int, int] = {}
+            results = []
+            for request, guild_id, number in items:
+                result = book_sync(conn, request, waiting)
+                if result.status in ("confirmed", "waiting"):
+                    audit.append(guild_id, request.now, request.user_id,
+                                 f"booking.{result.status}", f"session:{number}",
+                                 {"user_id": request.user_id, "seq": result.seq})
+                results.append(result)
+            audit.flush()
+            return results
+
+        return await self.db.transaction(work)
 
     async def session_and_questions(
         self, session_id: int

@@ -605,7 +605,7 @@ async def test_one_bad_booking_in_a_burst_fails_only_itself(
 async def test_a_failing_batch_is_retried_one_by_one(
     db: Database, service: SessionService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.domain.session_service as module
+    import db.repositories.sessions as module  # where the batch runs its bookings
 
     sid = await make(service, capacity=2)
     await service.questions(sid)
