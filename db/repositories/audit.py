@@ -126,18 +126,32 @@ def forget_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool
     ).rowcount > 0
 
 
-def _clean_details(conn: sqlite3.Connection, guild_id: int, details: dict[str, Any]) -> str:
-    def ref(value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return audit_ref(conn, guild_id, value)
-        return value
+def chain_head(conn: sqlite3.Connection, guild_id: int) -> tuple[int, str, float]:
+    """The server's last (seq, hash, time), or the genesis values for an empty chain."""
+    row = conn.execute(
+        "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
+        (guild_id,),
+    ).fetchone()
+    return (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def details_text(details: dict[str, Any], ref: Callable[[int], str | None]) -> str:
+    """Canonical JSON of a row's details, every ``*user_id``/``*user_ids`` value replaced by the
+    member's reference (raw member ids never reach the audit log)."""
+
+    def one(value: object) -> object:
+        return ref(value) if _is_id(value) else value  # type: ignore[arg-type]
 
     clean: dict[str, Any] = {}
     for k, v in details.items():
         if k.endswith("user_id"):
-            clean[k] = ref(v)
+            clean[k] = one(v)
         elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-            clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
+            clean[k] = [one(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
         else:
             clean[k] = v
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -153,14 +167,9 @@ def append_row(
     together (e.g. a batch of reaction sign-ups).
     """
     actor = audit_ref(conn, guild_id, actor_id) if actor_id is not None else None
-    text = _clean_details(conn, guild_id, details)
-    last = conn.execute(
-        "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
-        (guild_id,),
-    ).fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    if last is not None:
-        at = max(at, float(last[2]))  # time never goes backwards along the chain
+    text = details_text(details, lambda user_id: audit_ref(conn, guild_id, user_id))
+    last_seq, prev, last_at = chain_head(conn, guild_id)
+    seq, at = last_seq + 1, max(at, last_at)  # time never goes backwards along the chain
     digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
     cur = conn.execute(
         "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
@@ -311,10 +320,6 @@ class AuditBatch:
     ) -> None:
         self._pending.append((guild_id, at, actor_id, action, subject, details))
 
-    @staticmethod
-    def _is_id(value: object) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
     def _member_ids(self) -> dict[int, set[int]]:
         wanted: dict[int, set[int]] = {}
         for guild_id, _, actor_id, _, _, details in self._pending:
@@ -322,10 +327,10 @@ class AuditBatch:
             if actor_id is not None:
                 ids.add(actor_id)
             for k, v in details.items():
-                if k.endswith("user_id") and self._is_id(v):
+                if k.endswith("user_id") and _is_id(v):
                     ids.add(v)  # type: ignore[arg-type]
                 elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                    ids.update(x for x in v if self._is_id(x))
+                    ids.update(x for x in v if _is_id(x))
         return wanted
 
     def _load_keys(self) -> None:
@@ -368,28 +373,8 @@ class AuditBatch:
         rows: list[tuple[Any, ...]] = []
         for guild_id, at, actor_id, action, subject, details in self._pending:
             actor = self._ref(guild_id, actor_id) if actor_id is not None else None
-
-            def ref(v: object, guild_id: int = guild_id) -> object:
-                return self._ref(guild_id, v) if self._is_id(v) else v  # type: ignore[arg-type]
-
-            clean: dict[str, Any] = {}
-            for k, v in details.items():
-                if k.endswith("user_id"):
-                    clean[k] = ref(v)
-                elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                    clean[k] = [ref(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
-                else:
-                    clean[k] = v
-            text = json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                              default=str)
-            last = self._last.get(guild_id)
-            if last is None:
-                row = self.conn.execute(
-                    "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? "
-                    "ORDER BY seq DESC LIMIT 1",
-                    (guild_id,),
-                ).fetchone()
-                last = (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
+            text = details_text(details, lambda u, g=guild_id: self._ref(g, u))  # type: ignore[misc]
+            last = self._last.get(guild_id) or chain_head(self.conn, guild_id)
             seq, prev = last[0] + 1, last[1]
             # Items are stamped when submitted but chained when their batch commits: keep time
             # monotonic along the chain so a date-range export never has a hole in the sequence.
