@@ -34,6 +34,7 @@ from bench.common import (
     Section,
     capture_errors,
     percentile,
+    raw_connection,
     snowflake,
 )
 
@@ -158,13 +159,13 @@ async def bot_burst(cfg: Config, workdir: Path) -> BookingResult:
     from bot.clock import FakeClock
     from bot.domain.session_service import SessionService
     from bot.scheduling import JobScheduler
-    from db.connection import Database
+    from db import open_database
 
     clock = FakeClock(datetime.now(UTC))
     path = workdir / f"bot-{time.perf_counter_ns()}.sqlite3"
     result = BookingResult(cfg.attempts, cfg.capacity, 0.0, [])
     with capture_errors() as logged:
-        async with Database.open(path) as db:
+        async with open_database(path) as db:
             jobs = JobScheduler(db, clock)
             service = SessionService(db, clock, jobs)
             session_id = await _session(db, clock, cfg.capacity)
@@ -190,15 +191,15 @@ async def bot_burst(cfg: Config, workdir: Path) -> BookingResult:
             await asyncio.gather(*tasks)
             result.seconds = time.perf_counter() - t0
             seqs = {
-                r[0]: r[1] for r in await db.conn.execute_fetchall(
+                r[0]: r[1] for r in await db.fetchall(
                     "SELECT user_id, seq FROM session_bookings WHERE session_id = ?", (session_id,)
                 )
             }
             result.rows = [(i, s, seqs.get(users[i], -1), p) for i, s, _, p in result.rows]
-            result.answers_stored = int((await db.conn.execute_fetchall(
+            result.answers_stored = int(await db.fetchval(
                 "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
                 (session_id,),
-            ))[0][0])
+            ))
             await jobs.shutdown()
     result.errors.extend(r.getMessage()[:160] for r in logged.records)
     return result
@@ -206,14 +207,14 @@ async def bot_burst(cfg: Config, workdir: Path) -> BookingResult:
 
 async def baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
     from bot.clock import FakeClock
-    from db.connection import Database
+    from db import open_database
 
     clock = FakeClock(datetime.now(UTC))
     path = workdir / f"raw-{time.perf_counter_ns()}.sqlite3"
     result = BookingResult(cfg.attempts, cfg.capacity, 0.0, [])
-    async with Database.open(path) as db:
+    async with open_database(path) as db:
         session_id = await _session(db, clock, cfg.capacity)
-        conn = db.conn
+        conn = await raw_connection(path)
         users = [snowflake(i) for i in range(cfg.attempts)]
         release = asyncio.Event()
         raw: list[tuple[int, str, int]] = []
@@ -238,6 +239,7 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         release.set()
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - t0
+        await conn.close()
     waiting_seqs = sorted(seq for _, status, seq in raw if status == "waiting")
     position = {seq: i for i, seq in enumerate(waiting_seqs, start=1)}
     result.rows = [(i, s, q, position.get(q)) for i, s, q in raw]
@@ -245,19 +247,18 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
 
 
 async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
-    """Per attempt, one transaction (one aiosqlite call): the decisive statement, the three
+    """Per attempt, one transaction (one unit of work): the decisive statement, the three
     answer rows and the audit row, i.e. the rows the bot writes, without batching."""
     from bot.clock import FakeClock
-    from db.connection import Database
-    from db.repositories.audit import append_row
+    from db import Tx, open_database
+    from db.repositories.audit import AuditEntry, append_entries
 
     clock = FakeClock(datetime.now(UTC))
     path = workdir / f"raw-full-{time.perf_counter_ns()}.sqlite3"
     result = BookingResult(cfg.attempts, cfg.capacity, 0.0, [])
-    async with Database.open(path) as db:
+    async with open_database(path) as db:
         session_id = await _session(db, clock, cfg.capacity)
-        number = int((await db.conn.execute_fetchall(
-            "SELECT number FROM sessions WHERE id = ?", (session_id,)))[0][0])
+        number = int(await db.fetchval("SELECT number FROM sessions WHERE id = ?", (session_id,)))
         users = [snowflake(i) for i in range(cfg.attempts)]
         from bot.domain.sessions import default_questions
 
@@ -267,15 +268,16 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         release = asyncio.Event()
         raw: list[tuple[int, str, int]] = []
 
-        def book(conn: Any, user_id: int, now: float) -> tuple[str, int]:
-            status, seq = conn.execute(RAW_BOOK, (user_id, now, session_id, now)).fetchone()
-            conn.executemany(
+        async def book(tx: Tx, user_id: int, now: float) -> tuple[str, int]:
+            status, seq = await tx.fetchone(RAW_BOOK, (user_id, now, session_id, now))  # type: ignore[misc]
+            await tx.executemany(
                 "INSERT INTO session_answers (session_id, user_id, position, key, question, "
                 "answer) VALUES (?, ?, ?, ?, ?, ?)",
                 [(session_id, user_id, *a) for a in answers],
             )
-            append_row(conn, GUILD_ID, now, user_id, f"booking.{status}", f"session:{number}",
-                       {"user_id": user_id, "seq": seq})
+            await append_entries(tx, AuditEntry(GUILD_ID, now, user_id, f"booking.{status}",
+                                                f"session:{number}",
+                                                {"user_id": user_id, "seq": seq}))
             return str(status), int(seq)
 
         async def attempt(index: int, user_id: int) -> None:
@@ -283,7 +285,7 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
             start = time.perf_counter()
             now = clock.now().timestamp()
             try:
-                status, seq = await db.transaction(lambda conn: book(conn, user_id, now))
+                status, seq = await db.transaction(lambda tx: book(tx, user_id, now))
             except Exception as exc:
                 result.errors.append(f"{type(exc).__name__}: {exc}")
                 return
@@ -297,10 +299,10 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         release.set()
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - t0
-        result.answers_stored = int((await db.conn.execute_fetchall(
+        result.answers_stored = int(await db.fetchval(
             "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
             (session_id,),
-        ))[0][0])
+        ))
     waiting_seqs = sorted(seq for _, status, seq in raw if status == "waiting")
     position = {seq: i for i, seq in enumerate(waiting_seqs, start=1)}
     result.rows = [(i, s, q, position.get(q)) for i, s, q in raw]

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import discord
 
@@ -235,3 +237,16 @@ async def drain_tasks(prefix: str = "discord.py", within: float = 60.0) -> None:
         if remaining <= 0:
             raise TimeoutError(f"{len(pending)} task(s) named {prefix}* still running")
         await asyncio.wait(pending, timeout=remaining)
+
+
+async def raw_connection(path: Path | str) -> Any:
+    """A plain aiosqlite connection to ``path``, configured as the bot's writer is (WAL,
+    autocommit): the raw baseline every bot figure is measured against."""
+    import aiosqlite
+
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn

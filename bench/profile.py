@@ -1,7 +1,7 @@
 """``python -m bench --profile``: where the bot's hot paths spend their time.
 
 For the reaction burst and the booking burst: the database round trips per event (each
-aiosqlite call is one hop to its worker thread and back), grouped by statement; the time the
+statement or unit of work is one hop to the database thread and back), grouped by what runs; the time the
 worker thread spends in each transaction; and the event loop's own cProfile. For start-up: the
 slowest imports of the measured process (``-X importtime``).
 """
@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bench import booking, reactions, startup
 
 __all__ = ["count_hops", "main"]
@@ -30,25 +28,21 @@ __all__ = ["count_hops", "main"]
 
 @contextmanager
 def count_hops() -> Iterator[Counter[str]]:
-    """Count every aiosqlite call (one worker-thread round trip each) by what it runs."""
+    """Count every trip to a database thread (a statement or a whole unit of work)."""
+    from db.sqlite import _Connection
+
     hops: Counter[str] = Counter()
-    original = aiosqlite.Connection._execute
+    original = _Connection.call
 
-    async def counting(self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any,
-                       **kwargs: Any) -> Any:
-        name = getattr(fn, "__qualname__", type(fn).__name__)
-        if args and isinstance(args[0], str):
-            name += ": " + " ".join(args[0].split())[:70]
-        elif "run_sync" in name:
-            name = "Database.run_sync / transaction (one call)"
-        hops[name] += 1
-        return await original(self, fn, *args, **kwargs)
+    async def counting(self: _Connection, fn: Callable[..., Any]) -> Any:
+        hops[getattr(fn, "__qualname__", type(fn).__name__)] += 1
+        return await original(self, fn)
 
-    aiosqlite.Connection._execute = counting  # type: ignore[method-assign]
+    _Connection.call = counting  # type: ignore[method-assign]
     try:
         yield hops
     finally:
-        aiosqlite.Connection._execute = original  # type: ignore[method-assign]
+        _Connection.call = original  # type: ignore[method-assign]
 
 
 def _top(profile: cProfile.Profile, n: int = 15) -> str:
@@ -61,7 +55,7 @@ def _top(profile: cProfile.Profile, n: int = 15) -> str:
 
 def _hops_text(hops: Counter[str], per: int, what: str) -> str:
     total = sum(hops.values())
-    lines = [f"  {total} aiosqlite round trips = {total / per:.1f} per {what}"]
+    lines = [f"  {total} database round trips = {total / per:.1f} per {what}"]
     lines += [f"  {v:6d}  {k}" for k, v in hops.most_common(12)]
     return "\n".join(lines)
 

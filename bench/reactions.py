@@ -38,6 +38,7 @@ from bench.common import (
     drain_tasks,
     percentile,
     prepare_client,
+    raw_connection,
     reaction_payload,
     snowflake,
 )
@@ -138,8 +139,8 @@ async def _feed(ws: Any, payloads: list[tuple[int, str, str]], receipt: dict[int
     return t0
 
 
-async def _check_rows(conn: Any, payloads: list[tuple[int, str, str]]) -> tuple[int, int, int]:
-    rows = await conn.execute_fetchall(
+async def _check_rows(fetchall: Any, payloads: list[tuple[int, str, str]]) -> tuple[int, int, int]:
+    rows = await fetchall(
         "SELECT s.user_id, cc.emoji_key FROM call_signups s "
         "JOIN call_categories cc ON cc.id = s.category_id"
     )
@@ -234,7 +235,7 @@ async def bot_burst(
             t_effects = time.perf_counter() if finished else None
             if cfg.flush_posts:
                 await bot.posts.flush()
-            rows, distinct, wrong = await _check_rows(bot.db.conn, payloads)
+            rows, distinct, wrong = await _check_rows(bot.db.fetchall, payloads)
     return BurstResult(
         events=cfg.events, seconds=max(commit.values()) - t0,
         latencies_ms=[(commit[u] - receipt[u]) * 1000 for u in commit],
@@ -248,7 +249,7 @@ async def bot_burst(
 async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
     """Same payloads, same parsing, one raw ``INSERT … SELECT`` per event."""
     from bot.client import intents
-    from db.connection import Database
+    from db import open_database
     from db.repositories.calls import CallRepository
 
     path = workdir / f"raw-{time.perf_counter_ns()}.sqlite3"
@@ -259,7 +260,7 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
     outcomes: Counter[str] = Counter()
     all_in = asyncio.Event()
     with capture_errors() as errors:
-        async with Database.open(path) as db:
+        async with open_database(path) as db:
             repo = CallRepository(db)
             call = await repo.create(
                 guild_id=GUILD_ID, channel_id=CHANNEL_ID, title=TITLE, description="",
@@ -268,7 +269,7 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
                 categories=[(e, e, label, 1) for e, label in CATEGORIES],
             )
             await repo.set_message(call.id, CHANNEL_ID, POST_ID)
-            conn = db.conn
+            conn = await raw_connection(path)
             client = discord.Client(intents=intents(), max_messages=None)
             async with client:
                 ws = prepare_client(client)
@@ -290,7 +291,8 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
                 t0 = await _feed(ws, payloads, receipt)
                 await asyncio.wait_for(all_in.wait(), cfg.timeout)
                 await drain_tasks("discord.py", cfg.timeout)
-                rows_n, distinct, wrong = await _check_rows(conn, payloads)
+                rows_n, distinct, wrong = await _check_rows(conn.execute_fetchall, payloads)
+            await conn.close()
     return BurstResult(
         events=cfg.events, seconds=max(commit.values()) - t0,
         latencies_ms=[(commit[u] - receipt[u]) * 1000 for u in commit],

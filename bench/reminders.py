@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import GUILD_ID, Figure, Section, capture_errors, percentile
+from bench.common import GUILD_ID, Figure, Section, capture_errors, percentile, raw_connection
 
 __all__ = ["Config", "lateness_run", "outage_run", "rearm_run", "run"]
 
@@ -117,9 +117,13 @@ async def rearm_run(db: Any, *, memory: bool = False) -> tuple[float, int, float
 
 async def raw_rearm(db: Any, limit: int = 5000) -> tuple[float, int]:
     until = time.time() + 3600
-    t0 = time.perf_counter()
-    rows = await db.conn.execute_fetchall(RAW_DUE, (until, limit))
-    return time.perf_counter() - t0, len(rows)
+    conn = await raw_connection(db.path)
+    try:
+        t0 = time.perf_counter()
+        rows = await conn.execute_fetchall(RAW_DUE, (until, limit))
+        return time.perf_counter() - t0, len(rows)
+    finally:
+        await conn.close()
 
 
 async def _noop(job: Any) -> None:
@@ -130,9 +134,9 @@ async def _wait_done(db: Any, where: str, params: tuple[Any, ...], n: int, withi
     """Poll until ``n`` matching rows are ``done`` (a job is done after its handler returned)."""
     deadline = time.perf_counter() + within
     while True:
-        done = int((await db.conn.execute_fetchall(
+        done = int(await db.fetchval(
             f"SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND {where}", params
-        ))[0][0])
+        ))
         if done >= n or time.perf_counter() > deadline:
             return done
         await asyncio.sleep(0.005)
@@ -206,7 +210,7 @@ async def outage_run(cfg: Config, workdir: Path) -> tuple[Counter[str], int, int
     """(fired per key, rows done, rows expected, catch-up seconds, errors)."""
     from bot.clock import FakeClock
     from bot.scheduling import JobScheduler
-    from db.connection import Database
+    from db import open_database
 
     clock = FakeClock(datetime.now(UTC))
     fired: Counter[str] = Counter()
@@ -221,7 +225,7 @@ async def outage_run(cfg: Config, workdir: Path) -> tuple[Counter[str], int, int
 
     path = workdir / f"outage-{time.perf_counter_ns()}.sqlite3"
     with capture_errors() as errors:
-        async with Database.open(path) as db:
+        async with open_database(path) as db:
             before = JobScheduler(db, clock)
             before.register(KIND, handler)
             await before.start()
@@ -247,7 +251,7 @@ async def outage_run(cfg: Config, workdir: Path) -> tuple[Counter[str], int, int
 
 
 async def run(cfg: Config) -> Section:
-    from db.connection import Database
+    from db import open_database
 
     section = Section("Reminders at scale")
     within = round(cfg.pending / (cfg.spread_days * 24))
@@ -268,7 +272,7 @@ async def run(cfg: Config) -> Section:
                       "all run and are marked done", "ms", digits=0)
     with tempfile.TemporaryDirectory(prefix="bench-reminders-") as tmp:
         workdir = Path(tmp)
-        async with Database.open(workdir / "reminders.sqlite3") as db:
+        async with open_database(workdir / "reminders.sqlite3") as db:
             await fill(db, cfg)
             await rearm_run(db)  # warm the page cache once, as a running system would be
             for _ in range(cfg.runs):

@@ -50,10 +50,10 @@ class Config:
 
 async def prepare_db(path: Path, signups: int) -> None:
     """A migrated database holding one open call with ``signups`` sign-ups."""
-    from db.connection import Database
+    from db import open_database
     from db.repositories.calls import CallRepository
 
-    async with Database.open(path) as db:
+    async with open_database(path) as db:
         repo = CallRepository(db)
         call = await repo.create(
             guild_id=GUILD_ID, channel_id=CHANNEL_ID, title="A very popular call", description="",

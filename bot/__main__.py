@@ -27,7 +27,7 @@ from bot.client import CoproBot
 from bot.clock import Clock
 from bot.scheduling import JobScheduler
 from bot.settings import Settings, SettingsError, configure_logging, load_settings
-from db.connection import Database
+from db import open_database
 
 log = logging.getLogger("bot")
 
@@ -44,7 +44,7 @@ def point_at(settings: Settings) -> None:
 async def build_bot(settings: Settings, *, clock: Clock | None = None, **kwargs: object) -> AsyncIterator[CoproBot]:
     """Open the database and scheduler, and build the bot on them; close all at exit."""
     point_at(settings)
-    async with Database.open(settings.database_path) as db:
+    async with open_database(settings.database_path) as db:
         async with JobScheduler(db, clock) as jobs:
             async with CoproBot(settings=settings, db=db, jobs=jobs, clock=clock, **kwargs) as bot:
                 yield bot

@@ -19,7 +19,7 @@ from bot.post_updates import PostUpdater
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
-from db.connection import Database
+from db import Database
 
 __all__ = ["EXTENSIONS", "CoproBot", "intents"]
 

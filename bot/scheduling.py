@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock, SystemClock
-from db.connection import Database
+from db import Database
 from db.repositories.jobs import Job, JobRepository
 
 __all__ = ["JobHandler", "JobScheduler", "RetryLater"]

@@ -15,7 +15,7 @@ from bot.domain.session_service import SessionService
 from bot.domain.settings import SettingsService
 from bot.domain.wording import WordingService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 
 __all__ = ["Services", "build_services"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database, open_database
 
 STORY_START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def db(db_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(db_path) as database:
+    async with open_database(db_path) as database:
         yield database
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import InvalidInput, NotFound
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 from db.repositories.calls import CallRepository
 from db.repositories.jobs import Job
 

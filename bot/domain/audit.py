@@ -24,7 +24,7 @@ from typing import Any
 from bot.clock import Clock, from_unix
 from bot.domain.errors import InvalidInput
 from bot.timeparse import parse_when
-from db.connection import Database
+from db import Database
 from db.repositories.audit import GENESIS, AuditEntry, AuditRepository, AuditRow
 
 __all__ = ["CSV_COLUMNS", "AuditExport", "AuditService", "ChainReport", "verify_chain"]

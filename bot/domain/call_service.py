@@ -26,8 +26,8 @@ from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.wording import template
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
+from db import Database
 from db.batching import BatchWriter
-from db.connection import Database
 from db.repositories.calls import (
     Call,
     CallRepository,

@@ -39,7 +39,7 @@ from bot.domain.draws import (
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.wording import template
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 from db.repositories.audit import AuditEntry
 from db.repositories.calls import Call, CallRepository, Category
 from db.repositories.draws import (

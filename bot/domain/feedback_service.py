@@ -26,7 +26,7 @@ from bot.domain.feedback import (
 )
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
-from db.connection import Database
+from db import Database
 from db.repositories.audiences import call_audience
 from db.repositories.audit import AuditEntry
 from db.repositories.calls import CallRepository

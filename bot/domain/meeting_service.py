@@ -22,7 +22,7 @@ from bot.domain.meetings import (
 )
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
-from db.connection import Database
+from db import Database
 from db.repositories.audiences import drawn_group
 from db.repositories.calls import CallRepository
 from db.repositories.jobs import Job

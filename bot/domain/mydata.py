@@ -24,7 +24,7 @@ from bot.domain.audit import AuditService
 from bot.domain.draw_service import DrawService
 from bot.domain.errors import InvalidInput
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 from db.repositories.audit import AuditRow
 from db.repositories.jobs import Job
 from db.repositories.mydata import (

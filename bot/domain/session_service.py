@@ -86,8 +86,8 @@ from bot.domain.sessions import (
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler
 from bot.timeparse import parse_when
+from db import Database
 from db.batching import BatchWriter
-from db.connection import Database
 from db.repositories.audit import AuditEntry
 from db.repositories.jobs import Job
 from db.repositories.sessions import (

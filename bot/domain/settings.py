@@ -6,7 +6,7 @@ from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.cache import SharedCache
 from bot.timeparse import validate_timezone
-from db.connection import Database
+from db import Database
 from db.repositories.audit import AuditEntry
 from db.repositories.settings import GuildSettings, SettingsRepository
 

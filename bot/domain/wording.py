@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.domain.audit import AuditService
 from bot.domain.cache import SharedCache
 from bot.domain.errors import InvalidInput, NotFound
-from db.connection import Database
+from db import Database
 from db.repositories.wording import WordingOverride, WordingRepository
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.connection import Database
+from db.database import Database
 
 __all__ = ["accepted_reviewers", "call_audience", "drawn_group"]
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, Union
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 
 __all__ = [
     "GENESIS",
@@ -28,7 +27,6 @@ __all__ = [
     "AuditRepository",
     "AuditRow",
     "append_entries",
-    "append_row",
     "audit_ref",
     "execute_audited",
     "fetchall_audited",
@@ -75,18 +73,14 @@ def row_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def guild_salt(conn: sqlite3.Connection, guild_id: int) -> str:
+async def guild_salt(tx: Tx, guild_id: int) -> str:
     """The server's secret salt (created on first use), inside the caller's transaction."""
-    row = conn.execute("SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,)).fetchone()
+    row = await tx.fetchone("SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,))
     if row is not None:
         return str(row[0])
     salt = secrets.token_hex(16)
-    conn.execute("INSERT INTO guild_secrets (guild_id, salt) VALUES (?, ?)", (guild_id, salt))
+    await tx.execute("INSERT INTO guild_secrets (guild_id, salt) VALUES (?, ?)", (guild_id, salt))
     return salt
-
-
-# Kept for callers that hash with the server salt alone.
-_salt = guild_salt
 
 
 def member_ref(salt: str, user_id: int) -> str:
@@ -94,44 +88,42 @@ def member_ref(salt: str, user_id: int) -> str:
     return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:32]
 
 
-def _member_key(conn: sqlite3.Connection, guild_id: int, user_id: int, *, create: bool) -> str | None:
-    row = conn.execute(
-        "SELECT key FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ).fetchone()
-    if row is not None:
-        return str(row[0])
-    if not create:
-        return None
-    key = secrets.token_hex(16)
-    conn.execute(
-        "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)", (guild_id, user_id, key)
-    )
-    return key
-
-
 def _ref(salt: str, key: str, user_id: int) -> str:
     return hashlib.sha256(f"{salt}:{key}:{user_id}".encode()).hexdigest()[:32]
 
 
-def audit_ref(conn: sqlite3.Connection, guild_id: int, user_id: int, *, create: bool = True) -> str | None:
-    """The member's current reference in this server's audit log (inside a transaction)."""
-    key = _member_key(conn, guild_id, user_id, create=create)
-    return None if key is None else _ref(guild_salt(conn, guild_id), key, user_id)
+async def audit_ref(tx: Tx, guild_id: int, user_id: int, *, create: bool = True) -> str | None:
+    """The member's current reference in this server's audit log (inside a transaction);
+    ``None`` if they have no key and ``create`` is off."""
+    row = await tx.fetchone(
+        "SELECT key FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    if row is not None:
+        key = str(row[0])
+    elif create:
+        key = secrets.token_hex(16)
+        await tx.execute(
+            "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)",
+            (guild_id, user_id, key),
+        )
+    else:
+        return None
+    return _ref(await guild_salt(tx, guild_id), key, user_id)
 
 
-def forget_member(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool:
+async def forget_member(tx: Tx, guild_id: int, user_id: int) -> bool:
     """Delete the member's key: their past audit rows can no longer be linked to them."""
-    return conn.execute(
+    return await tx.execute(
         "DELETE FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ).rowcount > 0
+    ) > 0
 
 
-def chain_head(conn: sqlite3.Connection, guild_id: int) -> tuple[int, str, float]:
+async def chain_head(tx: Tx, guild_id: int) -> tuple[int, str, float]:
     """The server's last (seq, hash, time), or the genesis values for an empty chain."""
-    row = conn.execute(
+    row = await tx.fetchone(
         "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
         (guild_id,),
-    ).fetchone()
+    )
     return (int(row[0]), str(row[1]), float(row[2])) if row else (0, GENESIS, 0.0)
 
 
@@ -139,12 +131,12 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def details_text(details: dict[str, Any], ref: Callable[[int], str | None]) -> str:
+def details_text(details: Mapping[str, Any], ref: Callable[[int], str | None]) -> str:
     """Canonical JSON of a row's details, every ``*user_id``/``*user_ids`` value replaced by the
     member's reference (raw member ids never reach the audit log)."""
 
     def one(value: object) -> object:
-        return ref(value) if _is_id(value) else value  # type: ignore[arg-type]
+        return ref(value) if isinstance(value, int) and _is_id(value) else value
 
     clean: dict[str, Any] = {}
     for k, v in details.items():
@@ -155,29 +147,6 @@ def details_text(details: dict[str, Any], ref: Callable[[int], str | None]) -> s
         else:
             clean[k] = v
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def append_row(
-    conn: sqlite3.Connection, guild_id: int, at: float, actor_id: int | None, action: str,
-    subject: str, details: dict[str, Any],
-) -> AuditRow:
-    """Append one row inside the caller's transaction (sync, worker thread).
-
-    Use this to record a decision in the same transaction that makes it, so the two commit
-    together (e.g. a batch of reaction sign-ups).
-    """
-    actor = audit_ref(conn, guild_id, actor_id) if actor_id is not None else None
-    text = details_text(details, lambda user_id: audit_ref(conn, guild_id, user_id))
-    last_seq, prev, last_at = chain_head(conn, guild_id)
-    seq, at = last_seq + 1, max(at, last_at)  # time never goes backwards along the chain
-    digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
-    cur = conn.execute(
-        "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
-        "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (guild_id, seq, at, actor, action, subject, text, prev, digest),
-    )
-    return AuditRow(int(cur.lastrowid or 0), guild_id, seq, at, actor, action, subject, text,
-                    prev, digest)
 
 
 R = TypeVar("R")
@@ -201,10 +170,6 @@ class AuditEntry:
     subject: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
 
-    def append(self, conn: sqlite3.Connection) -> AuditRow:
-        return append_row(conn, self.guild_id, self.at, self.actor_id, self.action, self.subject,
-                          dict(self.details))
-
 
 # What a decision's repository method accepts as ``audit``: nothing, an entry, or a function of
 # the decision's result (called inside the transaction, only when the decision changed
@@ -213,19 +178,19 @@ AuditMade = Union[AuditEntry, Iterable[AuditEntry], None]  # noqa: UP007
 AuditFor = Union[AuditEntry, Callable[[R], AuditMade], None]  # noqa: UP007
 
 
-def append_entries(conn: sqlite3.Connection, audit: AuditFor[Any], result: Any = None) -> int:
+async def append_entries(tx: Tx, audit: AuditFor[Any], result: Any = None) -> list[AuditRow]:
     """Inside the decision's transaction, once it changed something: append its audit row(s).
 
-    Returns how many rows were appended. An error here propagates, so the caller's
-    ``db.transaction`` rolls the decision back too.
+    Returns the rows appended. An error here propagates, so the caller's ``db.transaction``
+    rolls the decision back too.
     """
     made: AuditMade = audit(result) if callable(audit) else audit
     if made is None:
-        return 0
-    entries = [made] if isinstance(made, AuditEntry) else list(made)
-    for entry in entries:
-        entry.append(conn)
-    return len(entries)
+        return []
+    batch = AuditBatch(tx)
+    for entry in [made] if isinstance(made, AuditEntry) else made:
+        batch.add(entry)
+    return await batch.flush()
 
 
 async def execute_audited(
@@ -239,22 +204,18 @@ async def execute_audited(
     if audit is None:
         return await db.execute(sql, params)
 
-    def work(conn: sqlite3.Connection) -> int:
-        cursor = conn.execute(sql, params)
-        try:
-            changed = cursor.rowcount
-        finally:
-            cursor.close()
+    async def work(tx: Tx) -> int:
+        changed = await tx.execute(sql, params)
         if changed > 0:
-            append_entries(conn, audit, changed)
+            await append_entries(tx, audit, changed)
         return changed
 
     return await db.transaction(work)
 
 
 async def fetchone_audited(
-    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[sqlite3.Row]
-) -> sqlite3.Row | None:
+    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[Row]
+) -> Row | None:
     """One decisive ``... RETURNING`` statement and its audit row in one transaction.
 
     The row is appended (from the returned row) only if the statement returned one.
@@ -262,85 +223,80 @@ async def fetchone_audited(
     if audit is None:
         return await db.fetchone(sql, params)
 
-    def work(conn: sqlite3.Connection) -> sqlite3.Row | None:
-        cursor = conn.execute(sql, params)
-        try:
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        row: sqlite3.Row | None = rows[0] if rows else None
+    async def work(tx: Tx) -> Row | None:
+        row = await tx.fetchone(sql, params)
         if row is not None:
-            append_entries(conn, audit, row)
+            await append_entries(tx, audit, row)
         return row
 
     return await db.transaction(work)
 
 
 async def fetchall_audited(
-    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[list[sqlite3.Row]]
-) -> list[sqlite3.Row]:
+    db: Database, sql: str, params: Sequence[Any], audit: AuditFor[list[Row]]
+) -> list[Row]:
     """One decisive ``... RETURNING`` statement (many rows) and their audit rows in one
     transaction; ``audit`` is called with the returned rows only if there are any."""
     if audit is None:
         return await db.fetchall(sql, params)
 
-    def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-        cursor = conn.execute(sql, params)
-        try:
-            rows = list(cursor.fetchall())
-        finally:
-            cursor.close()
+    async def work(tx: Tx) -> list[Row]:
+        rows = await tx.fetchall(sql, params)
         if rows:
-            append_entries(conn, audit, rows)
+            await append_entries(tx, audit, rows)
         return rows
 
     return await db.transaction(work)
 
 
 class AuditBatch:
-    """Many audit rows appended inside one transaction, chained in memory, written at once.
+    """Audit rows appended inside one transaction, chained in memory, written at once.
 
-    A burst of reaction sign-ups otherwise spends most of its time re-reading the salt, the
-    member keys and the last hash for every row. Rows are collected by :meth:`append` and
-    resolved by :meth:`flush`: one query for the members' keys, one ``executemany`` for the
-    keys of new members, and one for the rows.
+    Every audit row goes through here (one row or a burst of reaction sign-ups): rows are
+    collected by :meth:`add` and resolved by :meth:`flush` with one query for the members'
+    keys, one ``executemany`` for the keys of new members, one read of each server's chain
+    head and one ``executemany`` for the rows.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
         self._salts: dict[int, str] = {}
         self._keys: dict[tuple[int, int], str] = {}
-        self._refs: dict[tuple[int, int], str] = {}
         self._last: dict[int, tuple[int, str, float]] = {}
-        self._pending: list[tuple[int, float, int | None, str, str, dict[str, Any]]] = []
+        self._pending: list[AuditEntry] = []
+
+    def add(self, entry: AuditEntry) -> None:
+        self._pending.append(entry)
 
     def append(
         self, guild_id: int, at: float, actor_id: int | None, action: str, subject: str,
-        details: dict[str, Any],
+        details: Mapping[str, Any],
     ) -> None:
-        self._pending.append((guild_id, at, actor_id, action, subject, details))
+        self._pending.append(AuditEntry(guild_id, at, actor_id, action, subject, details))
 
     def _member_ids(self) -> dict[int, set[int]]:
         wanted: dict[int, set[int]] = {}
-        for guild_id, _, actor_id, _, _, details in self._pending:
-            ids = wanted.setdefault(guild_id, set())
-            if actor_id is not None:
-                ids.add(actor_id)
-            for k, v in details.items():
-                if k.endswith("user_id") and _is_id(v):
-                    ids.add(v)  # type: ignore[arg-type]
+        for entry in self._pending:
+            ids = wanted.setdefault(entry.guild_id, set())
+            if entry.actor_id is not None:
+                ids.add(entry.actor_id)
+            for k, v in entry.details.items():
+                if k.endswith("user_id") and isinstance(v, int) and _is_id(v):
+                    ids.add(v)
                 elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                    ids.update(x for x in v if _is_id(x))
+                    ids.update(x for x in v if isinstance(x, int) and _is_id(x))
         return wanted
 
-    def _load_keys(self) -> None:
+    async def _load_keys(self) -> None:
         for guild_id, ids in self._member_ids().items():
+            if guild_id not in self._salts:
+                self._salts[guild_id] = await guild_salt(self.tx, guild_id)
             missing = [u for u in ids if (guild_id, u) not in self._keys]
             for i in range(0, len(missing), 500):
                 chunk = missing[i:i + 500]
                 marks = ",".join("?" * len(chunk))
                 # Only "?" placeholders are formatted in; every value is a bound parameter.
-                for user_id, key in self.conn.execute(
+                for user_id, key in await self.tx.fetchall(
                     f"SELECT user_id, key FROM member_keys WHERE guild_id = ? "
                     f"AND user_id IN ({marks})",
                     (guild_id, *chunk),
@@ -349,46 +305,41 @@ class AuditBatch:
             new = [(guild_id, u, secrets.token_hex(16)) for u in missing
                    if (guild_id, u) not in self._keys]
             if new:
-                self.conn.executemany(
+                await self.tx.executemany(
                     "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)", new
-                ).close()
+                )
                 self._keys.update({(g, u): k for g, u, k in new})
 
     def _ref(self, guild_id: int, user_id: int) -> str:
-        found = self._refs.get((guild_id, user_id))
-        if found is None:
-            salt = self._salts.get(guild_id)
-            if salt is None:
-                salt = self._salts[guild_id] = guild_salt(self.conn, guild_id)
-            found = self._refs[(guild_id, user_id)] = _ref(
-                salt, self._keys[(guild_id, user_id)], user_id
-            )
-        return found
+        return _ref(self._salts[guild_id], self._keys[(guild_id, user_id)], user_id)
 
-    def flush(self) -> int:
+    async def flush(self) -> list[AuditRow]:
         """Resolve and write the collected rows (still inside the caller's transaction)."""
         if not self._pending:
-            return 0
-        self._load_keys()
-        rows: list[tuple[Any, ...]] = []
-        for guild_id, at, actor_id, action, subject, details in self._pending:
-            actor = self._ref(guild_id, actor_id) if actor_id is not None else None
-            text = details_text(details, lambda u, g=guild_id: self._ref(g, u))  # type: ignore[misc]
-            last = self._last.get(guild_id) or chain_head(self.conn, guild_id)
+            return []
+        await self._load_keys()
+        rows: list[AuditRow] = []
+        for entry in self._pending:
+            guild_id = entry.guild_id
+            actor = self._ref(guild_id, entry.actor_id) if entry.actor_id is not None else None
+            text = details_text(entry.details, lambda u, g=guild_id: self._ref(g, u))  # type: ignore[misc]
+            last = self._last.get(guild_id) or await chain_head(self.tx, guild_id)
             seq, prev = last[0] + 1, last[1]
-            # Items are stamped when submitted but chained when their batch commits: keep time
+            # Entries are stamped when decided but chained when their batch commits: keep time
             # monotonic along the chain so a date-range export never has a hole in the sequence.
-            at = max(at, last[2])
-            digest = row_hash(prev, guild_id, seq, at, actor, action, subject, text)
-            rows.append((guild_id, seq, at, actor, action, subject, text, prev, digest))
+            at = max(entry.at, last[2])
+            digest = row_hash(prev, guild_id, seq, at, actor, entry.action, entry.subject, text)
+            rows.append(AuditRow(0, guild_id, seq, at, actor, entry.action, entry.subject, text,
+                                 prev, digest))
             self._last[guild_id] = (seq, digest, at)
-        self.conn.executemany(
+        await self.tx.executemany(
             "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        ).close()
+            [(r.guild_id, r.seq, r.at, r.actor_ref, r.action, r.subject, r.details, r.prev_hash,
+              r.hash) for r in rows],
+        )
         self._pending = []
-        return len(rows)
+        return rows
 
 
 class AuditRepository:
@@ -400,9 +351,13 @@ class AuditRepository:
         details: dict[str, Any],
     ) -> AuditRow:
         """Append one row, chained to the server's previous row, in one transaction."""
-        return await self.db.transaction(
-            lambda conn: append_row(conn, guild_id, at, actor_id, action, subject, details)
-        )
+        entry = AuditEntry(guild_id, at, actor_id, action, subject, details)
+
+        async def work(tx: Tx) -> AuditRow:
+            (row,) = await append_entries(tx, entry)
+            return row
+
+        return await self.db.transaction(work)
 
     async def rows(self, guild_id: int, since: float | None = None, until: float | None = None) -> list[AuditRow]:
         rows = await self.db.fetchall(
@@ -417,9 +372,11 @@ class AuditRepository:
 
     async def member_ref(self, guild_id: int, user_id: int, *, create: bool = True) -> str | None:
         """The member's current audit reference (None if they have none and ``create`` is off)."""
-        if create:
-            return await self.db.transaction(lambda conn: audit_ref(conn, guild_id, user_id))
-        return await self.db.run_sync(lambda conn: audit_ref(conn, guild_id, user_id, create=False))
+
+        async def work(tx: Tx) -> str | None:
+            return await audit_ref(tx, guild_id, user_id, create=create)
+
+        return await self.db.transaction(work)
 
     async def rows_about(self, guild_id: int, ref: str) -> list[AuditRow]:
         """Rows made by the member, or naming them in their details."""
@@ -433,15 +390,15 @@ class AuditRepository:
     async def known_refs(self, guild_id: int) -> dict[str, int]:
         """Reference -> user id for members whose key still exists (organisers' export)."""
 
-        def work(conn: sqlite3.Connection) -> dict[str, int]:
-            salt_row = conn.execute(
+        async def work(tx: Tx) -> dict[str, int]:
+            salt_row = await tx.fetchone(
                 "SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,)
-            ).fetchone()
+            )
             if salt_row is None:
                 return {}
-            keys = conn.execute(
+            keys = await tx.fetchall(
                 "SELECT user_id, key FROM member_keys WHERE guild_id = ?", (guild_id,)
-            ).fetchall()
+            )
             return {_ref(str(salt_row[0]), str(k), int(u)): int(u) for u, k in keys}
 
-        return await self.db.run_sync(work)
+        return await self.db.transaction(work)

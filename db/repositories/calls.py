@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 from db.repositories.audit import (
     AuditBatch,
     AuditFor,
@@ -99,19 +98,19 @@ _CALL_COLUMNS = (
 )
 
 
-def _call(row: sqlite3.Row) -> Call:
+def _call(row: Row) -> Call:
     return Call(**{k: row[k] for k in row.keys()})
 
 
-def _category(row: sqlite3.Row) -> Category:
+def _category(row: Row) -> Category:
     return Category(
         id=row["id"], call_id=row["call_id"], position=row["position"], emoji=row["emoji"],
         key=row["emoji_key"], label=row["label"], places=row["places"],
     )
 
 
-def apply_reaction(
-    conn: sqlite3.Connection, event: ReactionEvent,
+async def apply_reaction(
+    tx: Tx, event: ReactionEvent,
     lookups: dict[tuple[int, str], Any] | None = None,
 ) -> ReactionResult:
     """Apply one reaction event inside the caller's transaction (sync, worker thread).
@@ -123,12 +122,12 @@ def apply_reaction(
     if lookups is not None and cache_key in lookups:
         found = lookups[cache_key]
     else:
-        found = conn.execute(
+        found = await tx.fetchone(
             "SELECT c.id, c.status, cc.id, c.guild_id, c.number, c.title, cc.emoji, cc.label "
             "FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
             "WHERE c.message_id = ? AND cc.emoji_key = ?",
             cache_key,
-        ).fetchone()
+        )
         if lookups is not None:
             lookups[cache_key] = found
     if found is None:
@@ -141,19 +140,19 @@ def apply_reaction(
     if status != "open":
         return ReactionResult("closed" if event.added else "noop", **about)
     if not event.added:
-        deleted = conn.execute(
+        deleted = await tx.execute(
             "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? AND category_id = ?",
             (call_id, event.user_id, category_id),
-        ).rowcount
+        )
         return ReactionResult("withdrawn" if deleted else "noop", **about)
-    previous = conn.execute(
+    previous = await tx.fetchone(
         "SELECT cc.id, cc.emoji_key, cc.emoji, cc.label FROM call_signups s "
         "JOIN call_categories cc ON cc.id = s.category_id WHERE s.call_id = ? AND s.user_id = ?",
         (call_id, event.user_id),
-    ).fetchone()
+    )
     if previous is not None and previous[0] == category_id:
         return ReactionResult("already", **about)
-    conn.execute(
+    await tx.execute(
         "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id, user_id) DO UPDATE SET "
         "category_id = excluded.category_id, joined_at = excluded.joined_at, source = excluded.source",
@@ -207,8 +206,8 @@ class CallRepository:
         """Insert the call (with the next per-server number), its categories and its audit row
         (``audit(call)``) in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> Call:
-            row = conn.execute(
+        async def work(tx: Tx) -> Call:
+            row = await tx.fetchone(
                 f"""
                 INSERT INTO calls (guild_id, number, channel_id, title, description, closes_at,
                                    created_by, created_at, seed, seed_commitment)
@@ -218,20 +217,20 @@ class CallRepository:
                 """,
                 (guild_id, channel_id, title, description, closes_at, created_by, created_at,
                  seed, seed_commitment, guild_id),
-            ).fetchone()
+            )
             call = _call(row)
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(call.id, i, emoji, key, label, places)
                  for i, (emoji, key, label, places) in enumerate(categories)],
             )
-            append_entries(conn, audit, call)
+            await append_entries(tx, audit, call)
             return call
 
         return await self.db.transaction(work)
 
-    async def delete(self, call_id: int, *, audit: AuditFor[sqlite3.Row] = None) -> None:
+    async def delete(self, call_id: int, *, audit: AuditFor[Row] = None) -> None:
         """Delete the call; ``audit(row)`` (the deleted call's ``guild_id, number``) gives its
         audit row, appended in the same transaction only if a call was deleted."""
         await fetchone_audited(
@@ -300,21 +299,21 @@ class CallRepository:
     ) -> None:
         """Change the call and its places, with its audit row, in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def work(tx: Tx) -> None:
+            await tx.execute(
                 "UPDATE calls SET title = ?, description = ?, closes_at = ? WHERE id = ?",
                 (title, description, closes_at, call_id),
             )
-            conn.executemany(
+            await tx.executemany(
                 "UPDATE call_categories SET places = ? WHERE id = ? AND call_id = ?",
                 [(n, cat_id, call_id) for cat_id, n in places.items()],
             )
-            append_entries(conn, audit)
+            await append_entries(tx, audit)
 
         await self.db.transaction(work)
 
     async def close(
-        self, call_id: int, now: float, reason: str, *, audit: AuditFor[sqlite3.Row] = None
+        self, call_id: int, now: float, reason: str, *, audit: AuditFor[Row] = None
     ) -> bool:
         """Close an open call; False if it was already closed (one atomic statement).
         ``audit(row)`` (the call's ``guild_id, number``) gives its audit row, appended in the
@@ -360,17 +359,17 @@ class CallRepository:
         """Apply a batch of reaction events in order, with their audit rows, in one transaction
         issued as one call (a burst of reactions is a handful of these, not one per event)."""
 
-        def work(conn: sqlite3.Connection) -> list[ReactionResult]:
-            audit = AuditBatch(conn)
+        async def work(tx: Tx) -> list[ReactionResult]:
+            audit = AuditBatch(tx)
             lookups: dict[tuple[int, str], Any] = {}
             results = []
             for event in events:
-                result = apply_reaction(conn, event, lookups)
+                result = await apply_reaction(tx, event, lookups)
                 if result.outcome in AUDITED_OUTCOMES and result.call_id is not None:
                     _record_signup_change(audit, result, event.user_id, result.outcome,
                                           event.at, event.source)
                 results.append(result)
-            audit.flush()
+            await audit.flush()
             return results
 
         return await self.db.transaction(work)
@@ -392,13 +391,13 @@ class CallRepository:
         """
         by_id = {c.id: c for c in categories}
 
-        def work(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
+        async def work(tx: Tx) -> None:
+            row = await tx.fetchone(
                 "SELECT status, guild_id, number, title FROM calls WHERE id = ?", (call_id,)
-            ).fetchone()
+            )
             if row is None or row[0] != "open":
                 return
-            audit = AuditBatch(conn)
+            audit = AuditBatch(tx)
 
             def result(category_id: int, previous: int | None = None) -> ReactionResult:
                 cat, prev = by_id[category_id], by_id.get(previous or -1)
@@ -411,36 +410,36 @@ class CallRepository:
             step = 0
             for user, category_id in joins:
                 step += 1
-                done = conn.execute(
+                done = await tx.execute(
                     "INSERT INTO call_signups (call_id, user_id, category_id, joined_at, source) "
                     "VALUES (?, ?, ?, ?, 'reconciliation') ON CONFLICT (call_id, user_id) DO NOTHING",
                     (call_id, user, category_id, now + step * 1e-6),
-                ).rowcount
+                )
                 if done:
                     _record_signup_change(audit, result(category_id), user, "joined", now,
                                           "reconciliation")
             for was, category_id in switches:
                 step += 1
-                done = conn.execute(
+                done = await tx.execute(
                     "UPDATE call_signups SET category_id = ?, joined_at = ?, "
                     "source = 'reconciliation' WHERE call_id = ? AND user_id = ? "
                     "AND category_id = ? AND joined_at = ?",
                     (category_id, now + step * 1e-6, call_id, was.user_id, was.category_id,
                      was.joined_at),
-                ).rowcount
+                )
                 if done:
                     _record_signup_change(audit, result(category_id, was.category_id),
                                           was.user_id, "switched", now, "reconciliation")
             for was in withdrawals:
-                done = conn.execute(
+                done = await tx.execute(
                     "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? "
                     "AND category_id = ? AND joined_at = ?",
                     (call_id, was.user_id, was.category_id, was.joined_at),
-                ).rowcount
+                )
                 if done:
                     _record_signup_change(audit, result(was.category_id), was.user_id,
                                           "withdrawn", now, "reconciliation")
-            audit.flush()
+            await audit.flush()
 
         await self.db.transaction(work)
 

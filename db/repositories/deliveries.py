@@ -15,12 +15,11 @@ fixed map below, never from callers' values.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from db.connection import Database
+from db.database import Database, Tx
 
 __all__ = ["DeliveryLog", "DeliveryRow"]
 
@@ -149,10 +148,10 @@ class DeliveryLog:
             f"claimed_at = COALESCE(claimed_at, ?) WHERE {where}"
         )
 
-        def work(conn: sqlite3.Connection) -> list[tuple[int, bool]]:
-            taken = [(int(r[0]), r[1] is None) for r in conn.execute(select, params).fetchall()]
+        async def work(tx: Tx) -> list[tuple[int, bool]]:
+            taken = [(int(r[0]), r[1] is None) for r in await tx.fetchall(select, params)]
             if taken:
-                conn.execute(update, [dst, now, now, *params])
+                await tx.execute(update, [dst, now, now, *params])
             return taken
 
         return await self.db.transaction(work)

@@ -12,12 +12,11 @@ group and becomes NULL when the member deletes their data (db/repositories/mydat
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 from db.repositories.audit import (
     AuditFor,
     AuditMade,
@@ -229,17 +228,17 @@ _PROMOTE = (
 )
 
 
-def _promote_after(conn: sqlite3.Connection, call_id: int, left: Any, now: float) -> ReplaceRow | None:
+async def _promote_after(tx: Tx, call_id: int, left: Any, now: float) -> ReplaceRow | None:
     """``left`` is the (category_id, ref, new status) a leave returned, or None."""
     if left is None:
         return None
     category_id, left_ref, status = int(left[0]), str(left[1]), str(left[2])
     if status != "replaced":
         return ReplaceRow(category_id, left_ref, False, None, None)
-    promoted = conn.execute(_PROMOTE, (now, call_id, category_id)).fetchone()
+    promoted = await tx.fetchone(_PROMOTE, (now, call_id, category_id))
     promoted_user = int(promoted[0]) if promoted is not None and promoted[0] is not None else None
     if promoted_user is not None:  # in the group now: no longer waiting to answer as a reviewer
-        conn.execute(
+        await tx.execute(
             "DELETE FROM call_reviewers WHERE call_id = ? AND user_id = ? AND status = 'invited'",
             (call_id, promoted_user),
         )
@@ -247,33 +246,33 @@ def _promote_after(conn: sqlite3.Connection, call_id: int, left: Any, now: float
                       str(promoted[1]) if promoted is not None else None)
 
 
-def leave_group_sync(
-    conn: sqlite3.Connection, call_id: int, user_id: int, *, now: float, reason: str, declined: bool
+async def leave_group_sync(
+    tx: Tx, call_id: int, user_id: int, *, now: float, reason: str, declined: bool
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` leaves the group and the next reserve of the same
     category takes the place. ``None`` if they are not in the group."""
-    left = conn.execute(_LEAVE_GROUP, (now, reason, 1 if declined else 0, call_id, user_id)).fetchone()
-    return _promote_after(conn, call_id, left, now)
+    left = await tx.fetchone(_LEAVE_GROUP, (now, reason, 1 if declined else 0, call_id, user_id))
+    return await _promote_after(tx, call_id, left, now)
 
 
-def withdraw_sync(
-    conn: sqlite3.Connection, call_id: int, user_id: int, *, now: float, reason: str = "data_deleted"
+async def withdraw_sync(
+    tx: Tx, call_id: int, user_id: int, *, now: float, reason: str = "data_deleted"
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` withdraws from the draw. A group member's place goes to
     the next reserve; a reserve leaves the list. ``None`` if they were neither."""
-    left = conn.execute(_WITHDRAW, (now, reason, call_id, user_id)).fetchone()
-    return _promote_after(conn, call_id, left, now)
+    left = await tx.fetchone(_WITHDRAW, (now, reason, call_id, user_id))
+    return await _promote_after(tx, call_id, left, now)
 
 
-def _draw(row: sqlite3.Row) -> DrawRecord:
+def _draw(row: Row) -> DrawRecord:
     return DrawRecord(*row)
 
 
-def _entry(row: sqlite3.Row) -> DrawEntry:
+def _entry(row: Row) -> DrawEntry:
     return DrawEntry(*row)
 
 
-def _reviewer(row: sqlite3.Row) -> Reviewer:
+def _reviewer(row: Row) -> Reviewer:
     return Reviewer(*row)
 
 
@@ -303,28 +302,28 @@ class DrawRepository:
         ``audit(outcome)`` gives the audit row of a new draw, appended in the same transaction.
         """
 
-        def work(conn: sqlite3.Connection) -> RecordOutcome:
-            existing = conn.execute(
+        async def work(tx: Tx) -> RecordOutcome:
+            existing = await tx.fetchone(
                 f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,)
-            ).fetchone()
+            )
             if existing is not None:
                 return RecordOutcome("existing", _draw(existing))
-            call = conn.execute(
+            call = await tx.fetchone(
                 "SELECT seed, status FROM calls WHERE id = ?", (call_id,)
-            ).fetchone()
+            )
             if call is None:
                 return RecordOutcome("missing")
-            categories = conn.execute(
+            categories = await tx.fetchall(
                 "SELECT id, emoji_key, places FROM call_categories WHERE call_id = ? "
                 "ORDER BY position",
                 (call_id,),
-            ).fetchall()
-            roster_rows = conn.execute(
+            )
+            roster_rows = await tx.fetchall(
                 "SELECT s.user_id, cc.emoji_key FROM call_signups s "
                 "JOIN call_categories cc ON cc.id = s.category_id "
                 "WHERE s.call_id = ? ORDER BY cc.position, s.joined_at, s.rowid",
                 (call_id,),
-            ).fetchall()
+            )
             if not roster_rows:
                 return RecordOutcome("empty")
             roster = [(int(r[0]), str(r[1])) for r in roster_rows]
@@ -333,12 +332,12 @@ class DrawRepository:
             if places is not None:
                 used.update({k: v for k, v in places.items() if k in used})
             computed = compute(str(call[0]), roster, used, order_keys)
-            closed = conn.execute(
+            closed = await tx.execute(
                 "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = 'draw' "
                 "WHERE id = ? AND status = 'open'",
                 (now, call_id),
-            ).rowcount > 0
-            row = conn.execute(
+            ) > 0
+            row = await tx.fetchone(
                 f"""
                 INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, ref_salt,
                                    places_json, group_role_id, reviewer_role_id, drawn_by, drawn_at)
@@ -349,7 +348,7 @@ class DrawRepository:
                  json.dumps([[r, k] for r, k in computed.roster], ensure_ascii=False),
                  computed.ref_salt, json.dumps(used, ensure_ascii=False), group_role_id,
                  reviewer_role_id, drawn_by, now),
-            ).fetchone()
+            )
             category_ids = {str(c[1]): int(c[0]) for c in categories}
             entries = []
             reviewers = []
@@ -360,18 +359,18 @@ class DrawRepository:
                                     "selected" if selected else "reserve"))
                     if not selected:
                         reviewers.append((call_id, user_id, now))
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO draw_entries (call_id, ref, user_id, category_id, rank, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 entries,
             )
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO call_reviewers (call_id, user_id, status, invited_at) "
                 "VALUES (?, ?, 'invited', ?) ON CONFLICT (call_id, user_id) DO NOTHING",
                 reviewers,
             )
             outcome = RecordOutcome("created", _draw(row), closed_call=closed)
-            append_entries(conn, audit, outcome)
+            await append_entries(tx, audit, outcome)
             return outcome
 
         return await self.db.transaction(work)
@@ -473,11 +472,11 @@ class DrawRepository:
         in one transaction (with the audit row). ``None`` (nothing changed) if they are not in
         the group."""
 
-        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
-            row = leave_group_sync(conn, call_id, user_id, now=now, reason=reason,
+        async def work(tx: Tx) -> ReplaceRow | None:
+            row = await leave_group_sync(tx, call_id, user_id, now=now, reason=reason,
                                    declined=declined)
             if row is not None:
-                append_entries(conn, audit, row)
+                await append_entries(tx, audit, row)
             return row
 
         return await self.db.transaction(work)
@@ -488,10 +487,10 @@ class DrawRepository:
         """``user_id`` withdraws from the draw (data deletion), in one transaction (with the
         audit row): a group member's place goes to the next reserve, a reserve leaves the list."""
 
-        def work(conn: sqlite3.Connection) -> ReplaceRow | None:
-            row = withdraw_sync(conn, call_id, user_id, now=now)
+        async def work(tx: Tx) -> ReplaceRow | None:
+            row = await withdraw_sync(tx, call_id, user_id, now=now)
             if row is not None:
-                append_entries(conn, audit, row)
+                await append_entries(tx, audit, row)
             return row
 
         return await self.db.transaction(work)
@@ -532,9 +531,9 @@ class DrawRepository:
         if it is not claimable."""
         args = (now, call_id, user_id, resend_since, claimer)
 
-        def work(conn: sqlite3.Connection) -> ClaimKind | None:
-            before = conn.execute(_CLAIMED_AT[kind], (call_id, user_id)).fetchone()
-            if conn.execute(_CLAIM[kind], args).rowcount == 0:
+        async def work(tx: Tx) -> ClaimKind | None:
+            before = await tx.fetchone(_CLAIMED_AT[kind], (call_id, user_id))
+            if await tx.execute(_CLAIM[kind], args) == 0:
                 return None
             return "fresh" if before is None or before[0] is None else "resend"
 
@@ -554,15 +553,11 @@ class DrawRepository:
         ``before`` as 'unknown' (never re-sent); returns ``(user_id, ref, claimed_at)`` of each.
         ``audit(expired)`` gives their audit rows, appended in the same transaction."""
 
-        def work(conn: sqlite3.Connection) -> list[tuple[int | None, str, float]]:
-            cursor = conn.execute(_EXPIRE[kind], (call_id, before, claimer))
-            try:
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        async def work(tx: Tx) -> list[tuple[int | None, str, float]]:
+            rows = await tx.fetchall(_EXPIRE[kind], (call_id, before, claimer))
             expired = [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
             if expired:
-                append_entries(conn, audit, expired)
+                await append_entries(tx, audit, expired)
             return expired
 
         return await self.db.transaction(work)

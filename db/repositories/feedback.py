@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 from db.repositories.audit import AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
@@ -103,13 +102,13 @@ _RESPONSE_COLUMNS = (
 )
 
 
-def _round(row: sqlite3.Row) -> FeedbackRound:
+def _round(row: Row) -> FeedbackRound:
     values = {k: row[k] for k in row.keys()}
     values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
     return FeedbackRound(**values)
 
 
-def _response(row: sqlite3.Row) -> FeedbackResponse:
+def _response(row: Row) -> FeedbackResponse:
     return FeedbackResponse(
         user_id=row["user_id"], first_at=row["first_at"], last_at=row["last_at"],
         first_via=row["first_via"], late=bool(row["late"]), works_well=row["works_well"],
@@ -119,8 +118,8 @@ def _response(row: sqlite3.Row) -> FeedbackResponse:
 
 
 # The member must be in the round's frozen audience; late = after the deadline or once closed.
-def _upsert_response(
-    conn: sqlite3.Connection, round_id: int, user_id: int, at: float, via: str,
+async def _upsert_response(
+    tx: Tx, round_id: int, user_id: int, at: float, via: str,
     answers: tuple[str | None, str | None, str | None] | None,
 ) -> Recorded | None:
     """One statement: create or bump the member's response row (form answers replace old ones)."""
@@ -150,7 +149,7 @@ def _upsert_response(
             "RETURNING response_count, late"
         )
         params = (at, at, via, at, *answers, at, at, round_id, user_id)
-    row = conn.execute(sql, params).fetchone()
+    row = await tx.fetchone(sql, params)
     if row is None:
         return None
     return Recorded(new=row[0] == 1, late=bool(row[1]))
@@ -182,8 +181,8 @@ class FeedbackRepository:
         """The round (next per-server number), its frozen audience, version 1 and its audit row
         (``audit(round)``), in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> FeedbackRound:
-            row = conn.execute(
+        async def work(tx: Tx) -> FeedbackRound:
+            row = await tx.fetchone(
                 f"""
                 INSERT INTO feedback_rounds (guild_id, number, title, plan, call_id, role_id,
                                              channel_id, closes_at, reminders, created_by, created_at)
@@ -193,19 +192,19 @@ class FeedbackRepository:
                 """,
                 (guild_id, title, plan, call_id, role_id, channel_id, closes_at,
                  json.dumps(list(reminders)), created_by, created_at, guild_id),
-            ).fetchone()
+            )
             made = _round(row)
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO feedback_audience (round_id, user_id, position) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 [(made.id, user, i) for i, user in enumerate(audience)],
             )
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO feedback_versions (round_id, version, plan, changes, created_by, "
                 "created_at) VALUES (?, 1, ?, '[]', ?, ?)",
                 (made.id, plan, created_by, created_at),
             )
-            append_entries(conn, audit, made)
+            await append_entries(tx, audit, made)
             return made
 
         return await self.db.transaction(work)
@@ -257,7 +256,7 @@ class FeedbackRepository:
         return [_round(r) for r in rows]
 
     async def close(
-        self, round_id: int, now: float, reason: str, *, audit: AuditFor[sqlite3.Row] = None
+        self, round_id: int, now: float, reason: str, *, audit: AuditFor[Row] = None
     ) -> FeedbackRound | None:
         """Close an open round (one atomic statement, with its audit row in the same
         transaction); ``None`` if it was closed already (then no audit row)."""
@@ -276,26 +275,26 @@ class FeedbackRepository:
         """Next version of the plan and who had responded by then, with its audit row
         (``audit(revised)``), in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> Revised:
-            row = conn.execute(
+        async def work(tx: Tx) -> Revised:
+            row = await tx.fetchone(
                 "UPDATE feedback_rounds SET version = version + 1, plan = ? WHERE id = ? "
                 "RETURNING version",
                 (plan, round_id),
-            ).fetchone()
+            )
             version = int(row[0])
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO feedback_versions (round_id, version, plan, changes, created_by, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (round_id, version, plan, json.dumps(list(changes)), by, at),
             )
-            users = conn.execute(
+            users = await tx.fetchall(
                 "SELECT r.user_id FROM feedback_responses r JOIN feedback_audience a "
                 "ON a.round_id = r.round_id AND a.user_id = r.user_id "
                 "WHERE r.round_id = ? ORDER BY a.position",
                 (round_id,),
-            ).fetchall()
+            )
             revised = Revised(version, [u[0] for u in users])
-            append_entries(conn, audit, revised)
+            await append_entries(tx, audit, revised)
             return revised
 
         return await self.db.transaction(work)
@@ -340,10 +339,10 @@ class FeedbackRepository:
         """Save the member's form answers (replacing earlier ones), with the audit row
         (``audit(recorded)``) in the same transaction; ``None`` if not in the audience."""
 
-        def work(conn: sqlite3.Connection) -> Recorded | None:
-            result = _upsert_response(conn, round_id, user_id, at, "button", answers)
+        async def work(tx: Tx) -> Recorded | None:
+            result = await _upsert_response(tx, round_id, user_id, at, "button", answers)
             if result is not None:
-                append_entries(conn, audit, result)
+                await append_entries(tx, audit, result)
             return result
 
         return await self.db.transaction(work)
@@ -355,12 +354,12 @@ class FeedbackRepository:
         """Count the member once and keep the message, with the audit row (``audit(recorded)``)
         in the same transaction; ``None`` if not in the audience."""
 
-        def work(conn: sqlite3.Connection) -> Recorded | None:
-            result = _upsert_response(conn, round_id, user_id, at, "message", None)
+        async def work(tx: Tx) -> Recorded | None:
+            result = await _upsert_response(tx, round_id, user_id, at, "message", None)
             if result is None:
                 return None
-            append_entries(conn, audit, result)
-            conn.execute(
+            await append_entries(tx, audit, result)
+            await tx.execute(
                 "INSERT INTO feedback_messages (round_id, message_id, user_id, content, at, late) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, message_id) DO UPDATE SET "
                 "content = excluded.content",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from db.connection import Database
+from db.database import Database, Row
 
 __all__ = ["Job", "JobRepository"]
 
@@ -24,7 +23,7 @@ class Job:
     attempts: int
 
 
-def _job(row: sqlite3.Row) -> Job:
+def _job(row: Row) -> Job:
     return Job(
         id=row["id"],
         key=row["key"],

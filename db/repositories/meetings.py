@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 from db.repositories.audit import AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
@@ -62,7 +61,7 @@ _COLUMNS = (
 )
 
 
-def _meeting(row: sqlite3.Row) -> Meeting:
+def _meeting(row: Row) -> Meeting:
     values = {k: row[k] for k in row.keys()}
     values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
     return Meeting(**values)
@@ -94,8 +93,8 @@ class MeetingRepository:
         """The meeting (next per-server number), its frozen audience and its audit row
         (``audit(meeting)``) in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> Meeting:
-            row = conn.execute(
+        async def work(tx: Tx) -> Meeting:
+            row = await tx.fetchone(
                 f"""
                 INSERT INTO meetings (guild_id, number, title, starts_at, duration_seconds, call_id,
                                       role_id, location, voice_channel_id, channel_id, reminders,
@@ -107,14 +106,14 @@ class MeetingRepository:
                 (guild_id, title, starts_at, duration_seconds, call_id, role_id, location,
                  voice_channel_id, channel_id, json.dumps(list(reminders)), created_by,
                  created_at, guild_id),
-            ).fetchone()
+            )
             made = _meeting(row)
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO meeting_audience (meeting_id, user_id, position) VALUES (?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 [(made.id, user, i) for i, user in enumerate(audience)],
             )
-            append_entries(conn, audit, made)
+            await append_entries(tx, audit, made)
             return made
 
         return await self.db.transaction(work)
@@ -163,7 +162,7 @@ class MeetingRepository:
         return [_meeting(r) for r in rows]
 
     async def cancel(
-        self, meeting_id: int, now: float, *, audit: AuditFor[sqlite3.Row] = None
+        self, meeting_id: int, now: float, *, audit: AuditFor[Row] = None
     ) -> Meeting | None:
         """Cancel a scheduled meeting (one atomic statement, with its audit row in the same
         transaction); ``None`` if it was cancelled already (then no audit row)."""
@@ -197,19 +196,19 @@ class MeetingRepository:
         """Turn the member's meeting DMs on if off, off if on (one transaction, with the audit
         row ``audit(new_state)``); the new state."""
 
-        def work(conn: sqlite3.Connection) -> bool:
-            removed = conn.execute(
+        async def work(tx: Tx) -> bool:
+            removed = await tx.execute(
                 "DELETE FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
                 (guild_id, user_id),
-            ).rowcount
+            )
             if not removed:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO member_meeting_dms (guild_id, user_id, updated_at) "
                     "VALUES (?, ?, ?)",
                     (guild_id, user_id, now),
                 )
             on = not removed
-            append_entries(conn, audit, on)
+            await append_entries(tx, audit, on)
             return on
 
         return await self.db.transaction(work)

@@ -1,20 +1,23 @@
 """Members' data: what is stored about a member, deleting it, and the retention sweep.
 
-Features add tables over time and a server may run an older schema, so every query here names
-the tables it needs and is skipped when one of them is absent (checked in ``sqlite_master``).
 All SQL is static and parameterised.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.connection import Database
-from db.repositories.audit import AuditFor, append_row, execute_audited, forget_member
+from db.database import Database, Row, Tx
+from db.repositories.audit import (
+    AuditEntry,
+    AuditFor,
+    append_entries,
+    execute_audited,
+    forget_member,
+)
 from db.repositories.draws import withdraw_sync
 
 __all__ = [
@@ -188,7 +191,6 @@ _DELETE: tuple[_Query, ...] = (
            "(SELECT id FROM sessions WHERE guild_id = ?1)"),
 )
 
-_RETENTION_TABLES = ("sessions", "session_answers", "session_evaluations", "session_questions")
 
 # Sessions past their retention period that still hold answers or comments.
 _DUE_SESSIONS = (
@@ -202,22 +204,13 @@ _DUE_SESSIONS = (
 )
 
 
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _as_dicts(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [{k: row[k] for k in row.keys()} for row in rows]
 
 
-def _has(present: set[str], tables: Sequence[str]) -> bool:
-    return all(t in present for t in tables)
-
-
-def _as_dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _retain_session(conn: sqlite3.Connection, session_id: int) -> tuple[int, int]:
+async def _retain_session(tx: Tx, session_id: int) -> tuple[int, int]:
     """Keep the counts, delete the answers and the comments of one session."""
-    conn.execute(
+    await tx.execute(
         "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
         "SELECT a.session_id, a.key, MAX(a.question), "
         "       CASE WHEN COALESCE(q.kind, 'text') = 'choice' THEN a.answer ELSE '' END, COUNT(*) "
@@ -228,23 +221,23 @@ def _retain_session(conn: sqlite3.Connection, session_id: int) -> tuple[int, int
         "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
         (session_id,),
     )
-    conn.execute(
+    await tx.execute(
         "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
         "SELECT ?1, '', '', '', COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?1 "
         "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
         (session_id,),
     )
-    answers = conn.execute("DELETE FROM session_answers WHERE session_id = ?", (session_id,)).rowcount
-    comments = conn.execute(
+    answers = await tx.execute("DELETE FROM session_answers WHERE session_id = ?", (session_id,))
+    comments = await tx.execute(
         "UPDATE session_evaluations SET useful = '', better = '' "
         "WHERE session_id = ? AND (useful != '' OR better != '')",
         (session_id,),
-    ).rowcount
+    )
     return answers, comments
 
 
-def _leave_draws(
-    conn: sqlite3.Connection, guild_id: int, user_id: int, now: float
+async def _leave_draws(
+    tx: Tx, guild_id: int, user_id: int, now: float
 ) -> list[tuple[int, str, str | None]]:
     """Before the member's id is removed from draw entries (same transaction).
 
@@ -255,22 +248,21 @@ def _leave_draws(
     the database can re-link the member's ref by hashing candidate user ids.
     """
     departures: list[tuple[int, str, str | None]] = []
-    active = conn.execute(
+    active = await tx.fetchall(
         "SELECT e.call_id, c.number FROM draw_entries e JOIN calls c ON c.id = e.call_id "
         "WHERE c.guild_id = ? AND e.user_id = ? AND e.status IN ('selected', 'reserve') "
         "ORDER BY e.call_id",
         (guild_id, user_id),
-    ).fetchall()
+    )
     for call_id, number in active:
-        row = withdraw_sync(conn, call_id, user_id, now=now)
+        row = await withdraw_sync(tx, call_id, user_id, now=now)
         if row is not None:
-            append_row(conn, guild_id, now, user_id, "draw.withdrawn", f"call:{number}",
-                       {"left_user_id": user_id, "was_in_group": row.was_selected,
+            await append_entries(tx, AuditEntry(guild_id, now, user_id, "draw.withdrawn", f"call:{number}", {"left_user_id": user_id, "was_in_group": row.was_selected,
                         "promoted_user_id": row.promoted_user_id,
-                        "place_open": row.was_selected and row.promoted_user_id is None})
+                        "place_open": row.was_selected and row.promoted_user_id is None}))
             if row.was_selected:
                 departures.append((int(call_id), row.left_ref, row.promoted_ref))
-    conn.execute(
+    await tx.execute(
         "UPDATE draws SET ref_salt = NULL WHERE ref_salt IS NOT NULL AND call_id IN "
         "(SELECT e.call_id FROM draw_entries e JOIN calls c ON c.id = e.call_id "
         "WHERE c.guild_id = ? AND e.user_id = ?)",
@@ -309,19 +301,16 @@ class MyDataRepository:
         """Delete survey answers and evaluation comments past each server's retention period,
         keeping the counts, with one audit row per session, in one transaction. Idempotent."""
 
-        def work(conn: sqlite3.Connection) -> RetentionReport:
+        async def work(tx: Tx) -> RetentionReport:
             report = RetentionReport()
-            if not _has(_tables(conn), _RETENTION_TABLES):
-                return report
-            for session_id, guild_id, number in conn.execute(
+            for session_id, guild_id, number in await tx.fetchall(
                 _DUE_SESSIONS, (DEFAULT_RETENTION_DAYS, now)
-            ).fetchall():
-                answers, comments = _retain_session(conn, session_id)
+            ):
+                answers, comments = await _retain_session(tx, session_id)
                 report.sessions += 1
                 report.answers += answers
                 report.comments += comments
-                append_row(conn, guild_id, now, None, "data.retention", f"session:{number}",
-                           {"answers_deleted": answers, "comments_deleted": comments})
+                await append_entries(tx, AuditEntry(guild_id, now, None, "data.retention", f"session:{number}", {"answers_deleted": answers, "comments_deleted": comments}))
             return report
 
         return await self.db.transaction(work)
@@ -337,17 +326,15 @@ class MyDataRepository:
     # -- a member's data ------------------------------------------------------------------------
 
     async def collect(self, guild_id: int, user_id: int) -> list[Section]:
-        def work(conn: sqlite3.Connection) -> list[Section]:
-            present = _tables(conn)
+        async def work(tx: Tx) -> list[Section]:
             sections = []
             for query in _COLLECT:
-                if _has(present, query.tables):
-                    rows = _as_dicts(conn.execute(query.sql, (guild_id, user_id)))
-                    if rows:
-                        sections.append(Section(query.section, rows))
+                rows = _as_dicts(await tx.fetchall(query.sql, (guild_id, user_id)))
+                if rows:
+                    sections.append(Section(query.section, rows))
             return sections
 
-        return await self.db.run_sync(work)
+        return await self.db.transaction(work)
 
     async def draw_roles(self, guild_id: int, user_id: int) -> set[int]:
         """Roles the bot gave this member for draws: the group role of draws where they hold a
@@ -367,43 +354,33 @@ class MyDataRepository:
     async def active_bookings(self, guild_id: int, user_id: int, now: float) -> list[int]:
         """Ids of sessions not yet started where the member has a place or is waiting."""
 
-        def work(conn: sqlite3.Connection) -> list[int]:
-            if not _has(_tables(conn), ("sessions", "session_bookings")):
-                return []
-            rows = conn.execute(
-                "SELECT s.id FROM session_bookings b JOIN sessions s ON s.id = b.session_id "
-                "WHERE s.guild_id = ? AND b.user_id = ? AND b.status IN ('confirmed', 'waiting') "
-                "AND s.starts_at > ? ORDER BY s.starts_at, s.id",
-                (guild_id, user_id, now),
-            ).fetchall()
-            return [r[0] for r in rows]
-
-        return await self.db.run_sync(work)
+        rows = await self.db.fetchall(
+            "SELECT s.id FROM session_bookings b JOIN sessions s ON s.id = b.session_id "
+            "WHERE s.guild_id = ? AND b.user_id = ? AND b.status IN ('confirmed', 'waiting') "
+            "AND s.starts_at > ? ORDER BY s.starts_at, s.id",
+            (guild_id, user_id, now),
+        )
+        return [r[0] for r in rows]
 
     async def delete(self, guild_id: int, user_id: int, now: float) -> DeletionReport:
         """Delete the member's rows in this server, record it, and make their audit rows
         unlinkable, in one transaction."""
 
-        def work(conn: sqlite3.Connection) -> DeletionReport:
-            present = _tables(conn)
+        async def work(tx: Tx) -> DeletionReport:
             report = DeletionReport()
-            if _has(present, ("calls", "call_signups", "call_categories")):
-                report.open_signups = [RemovedSignup(*r) for r in conn.execute(
-                    "SELECT c.id, c.channel_id, c.message_id, cc.emoji FROM call_signups s "
-                    "JOIN calls c ON c.id = s.call_id JOIN call_categories cc ON cc.id = s.category_id "
-                    "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
-                    (guild_id, user_id),
-                ).fetchall()]
-            if _has(present, ("calls", "draws", "draw_entries")):
-                report.departures = _leave_draws(conn, guild_id, user_id, now)
+            report.open_signups = [RemovedSignup(*r) for r in await tx.fetchall(
+                "SELECT c.id, c.channel_id, c.message_id, cc.emoji FROM call_signups s "
+                "JOIN calls c ON c.id = s.call_id JOIN call_categories cc ON cc.id = s.category_id "
+                "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
+                (guild_id, user_id),
+            )]
+            report.departures = await _leave_draws(tx, guild_id, user_id, now)
             for query in _DELETE:
-                if _has(present, query.tables):
-                    count = conn.execute(query.sql, (guild_id, user_id)).rowcount
-                    if count:
-                        report.removed[query.section] = report.removed.get(query.section, 0) + count
-            append_row(conn, guild_id, now, user_id, "member.data_deleted", "member",
-                       {"removed": json.loads(json.dumps(report.removed))})
-            forget_member(conn, guild_id, user_id)
+                count = await tx.execute(query.sql, (guild_id, user_id))
+                if count:
+                    report.removed[query.section] = report.removed.get(query.section, 0) + count
+            await append_entries(tx, AuditEntry(guild_id, now, user_id, "member.data_deleted", "member", {"removed": json.loads(json.dumps(report.removed))}))
+            await forget_member(tx, guild_id, user_id)
             return report
 
         return await self.db.transaction(work)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from db.connection import Database
+from db.database import Database, Row, Tx
 from db.repositories.audit import AuditBatch, AuditFor, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog, DeliveryRow
 
@@ -74,7 +74,7 @@ class Session:
         return self.status == "open" and now < self.closes_at
 
 
-def _session(row: sqlite3.Row) -> Session:
+def _session(row: Row) -> Session:
     values = {k: row[k] for k in row.keys()}
     values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
     return Session(**values)
@@ -125,31 +125,31 @@ _COUNTS = (
 # -- sync helpers run inside a transaction (aiosqlite's worker thread) --------------------------
 
 
-def _position(conn: sqlite3.Connection, session_id: int, seq: int) -> int:
-    return int(conn.execute(
+async def _position(tx: Tx, session_id: int, seq: int) -> int:
+    return int((await tx.fetchone(
         "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
         "AND seq <= ?",
         (session_id, seq),
-    ).fetchone()[0])
+    ))[0])
 
 
-def _promote(conn: sqlite3.Connection, session_id: int, now: float) -> list[tuple[int, int]]:
+async def _promote(tx: Tx, session_id: int, now: float) -> list[tuple[int, int]]:
     """Move the first people waiting into free places (inside the caller's transaction)."""
-    row = conn.execute(
+    row = await tx.fetchone(
         "SELECT s.capacity - (SELECT COUNT(*) FROM session_bookings b "
         "WHERE b.session_id = s.id AND b.status = 'confirmed') FROM sessions s WHERE s.id = ?",
         (session_id,),
-    ).fetchone()
+    )
     free = int(row[0]) if row else 0
     if free <= 0:
         return []
-    rows = conn.execute(
+    rows = await tx.fetchall(
         "UPDATE session_bookings SET status = 'confirmed', promoted_at = ? "
         "WHERE session_id = ? AND status = 'waiting' AND seq IN ("
         "  SELECT seq FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
         "  ORDER BY seq LIMIT ?) RETURNING user_id, seq",
         (now, session_id, session_id, free),
-    ).fetchall()
+    )
     return sorted(((int(r[0]), int(r[1])) for r in rows), key=lambda p: p[1])
 
 
@@ -190,8 +190,8 @@ RETURNING status, seq
 """
 
 
-def book_sync(
-    conn: sqlite3.Connection, request: BookRequest, waiting: dict[int, int] | None = None
+async def book_sync(
+    tx: Tx, request: BookRequest, waiting: dict[int, int] | None = None
 ) -> BookResult:
     """Book inside the caller's transaction (sync, worker thread): the decisive INSERT, then the
     member's answers, so a booking never lacks its answers.
@@ -202,15 +202,15 @@ def book_sync(
     that transaction while the dict is in use.
     """
     session_id, user_id, now = request.session_id, request.user_id, request.now
-    row = conn.execute(_BOOK, (user_id, now, session_id, now, now, user_id)).fetchone()
+    row = await tx.fetchone(_BOOK, (user_id, now, session_id, now, now, user_id))
     if row is not None:
         status, seq = str(row[0]), int(row[1])
-        conn.execute(
+        await tx.execute(
             "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
             (session_id, user_id),
         )
         if request.answers:
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO session_answers (session_id, user_id, position, key, question, "
                 "answer) VALUES (?, ?, ?, ?, ?, ?)",
                 [(session_id, user_id, *a) for a in request.answers],
@@ -218,23 +218,23 @@ def book_sync(
         if status != "waiting":
             return BookResult(status, seq)  # type: ignore[arg-type]
         if waiting is None:
-            return BookResult(status, seq, _position(conn, session_id, seq))  # type: ignore[arg-type]
+            return BookResult(status, seq, await _position(tx, session_id, seq))  # type: ignore[arg-type]
         count = waiting.get(session_id)
-        count = _position(conn, session_id, seq) if count is None else count + 1
+        count = await _position(tx, session_id, seq) if count is None else count + 1
         waiting[session_id] = count
         return BookResult(status, seq, count)  # type: ignore[arg-type]
-    existing = conn.execute(
+    existing = await tx.fetchone(
         "SELECT status, seq FROM session_bookings WHERE session_id = ? AND user_id = ?",
         (session_id, user_id),
-    ).fetchone()
+    )
     if existing is not None and existing[0] == "confirmed":
         return BookResult("already_confirmed", int(existing[1]))
     if existing is not None and existing[0] == "waiting":
         return BookResult("already_waiting", int(existing[1]),
-                          _position(conn, session_id, int(existing[1])))
-    session = conn.execute(
+                          await _position(tx, session_id, int(existing[1])))
+    session = await tx.fetchone(
         "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
-    ).fetchone()
+    )
     if session is None:
         return BookResult("missing")
     if session[0] != "open":
@@ -274,8 +274,8 @@ class SessionRepository:
         earlier waiting list as the priority list, with the audit row (``audit(result)``), in
         one transaction. Returns (session, number of people with priority)."""
 
-        def work(conn: sqlite3.Connection) -> tuple[Session, int]:
-            row = conn.execute(
+        async def work(tx: Tx) -> tuple[Session, int]:
+            row = await tx.fetchone(
                 f"""
                 INSERT INTO sessions (guild_id, number, channel_id, title, description, starts_at,
                                       ends_at, closes_at, capacity, reminders, repeat_of,
@@ -287,29 +287,29 @@ class SessionRepository:
                 (guild_id, channel_id, title, description, starts_at, ends_at, closes_at, capacity,
                  json.dumps(list(reminders)), repeat_of, priority_until, created_by, created_at,
                  guild_id),
-            ).fetchone()
+            )
             session = _session(row)
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO session_questions (session_id, position, key, text, label, kind, "
                 "options, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(session.id, *q) for q in questions],
             )
             priority = 0
             if repeat_of is not None:
-                priority = conn.execute(
+                priority = await tx.execute(
                     "INSERT INTO session_priority (session_id, user_id, from_session_id) "
                     "SELECT ?, user_id, session_id FROM session_bookings "
                     "WHERE session_id = ? AND status = 'waiting'",
                     (session.id, repeat_of),
-                ).rowcount
+                )
                 if priority == 0 and priority_until is not None:
                     # Nobody missed out last time: no priority window needed.
-                    row = conn.execute(
+                    row = await tx.fetchone(
                         f"UPDATE sessions SET priority_until = NULL WHERE id = ? RETURNING {_COLUMNS}",
                         (session.id,),
-                    ).fetchone()
+                    )
                     session = _session(row)
-            append_entries(conn, audit, (session, priority))
+            await append_entries(tx, audit, (session, priority))
             return session, priority
 
         return await self.db.transaction(work)
@@ -378,16 +378,16 @@ class SessionRepository:
         the audit rows (``audit(result)``), in one transaction. ``None`` if it was cancelled or
         finished meanwhile."""
 
-        def work(conn: sqlite3.Connection) -> tuple[Session, list[tuple[int, int]]] | None:
-            row = conn.execute(
+        async def work(tx: Tx) -> tuple[Session, list[tuple[int, int]]] | None:
+            row = await tx.fetchone(
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
                 f"capacity = ? WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
                 (title, starts_at, ends_at, closes_at, capacity, session_id, now),
-            ).fetchone()
+            )
             if row is None:
                 return None
-            result = _session(row), _promote(conn, session_id, now)
-            append_entries(conn, audit, result)
+            result = _session(row), await _promote(tx, session_id, now)
+            await append_entries(tx, audit, result)
             return result
 
         return await self.db.transaction(work)
@@ -399,25 +399,25 @@ class SessionRepository:
         ``audit((session, confirmed, waiting))`` gives its audit row, appended in the same
         transaction with the booking counts at that moment."""
 
-        def work(conn: sqlite3.Connection) -> Session | None:
-            row = conn.execute(
+        async def work(tx: Tx) -> Session | None:
+            row = await tx.fetchone(
                 f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
                 f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
                 (now, session_id, now),
-            ).fetchone()
+            )
             if row is None:
                 return None
             session = _session(row)
             if audit is not None:
-                confirmed, waiting = conn.execute(_COUNTS, (session_id,)).fetchone()
-                append_entries(conn, audit, (session, int(confirmed), int(waiting)))
+                confirmed, waiting = await tx.fetchone(_COUNTS, (session_id,))
+                await append_entries(tx, audit, (session, int(confirmed), int(waiting)))
             return session
 
         return await self.db.transaction(work)
 
     # -- questions ------------------------------------------------------------------------------
 
-    async def questions(self, session_id: int) -> list[sqlite3.Row]:
+    async def questions(self, session_id: int) -> list[Row]:
         return await self.db.fetchall(
             "SELECT key, text, label, kind, options, required FROM session_questions "
             "WHERE session_id = ? ORDER BY position",
@@ -431,19 +431,19 @@ class SessionRepository:
         """Replace the questions if nobody has booked yet (checked in the same transaction, with
         the audit row appended only if they were replaced)."""
 
-        def work(conn: sqlite3.Connection) -> bool:
-            booked = conn.execute(
+        async def work(tx: Tx) -> bool:
+            booked = await tx.fetchone(
                 "SELECT 1 FROM session_bookings WHERE session_id = ? LIMIT 1", (session_id,)
-            ).fetchone()
+            )
             if booked is not None:
                 return False
-            conn.execute("DELETE FROM session_questions WHERE session_id = ?", (session_id,))
-            conn.executemany(
+            await tx.execute("DELETE FROM session_questions WHERE session_id = ?", (session_id,))
+            await tx.executemany(
                 "INSERT INTO session_questions (session_id, position, key, text, label, kind, "
                 "options, required) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(session_id, *q) for q in questions],
             )
-            append_entries(conn, audit, True)
+            await append_entries(tx, audit, True)
             return True
 
         return await self.db.transaction(work)
@@ -459,8 +459,12 @@ class SessionRepository:
     ) -> BookResult:
         """Book a place or a waiting-list spot, alone in its own transaction (see
         :func:`book_sync`; a burst of bookings is written by :meth:`book_many` instead)."""
-        return await self.db.transaction(
-            lambda conn: book_sync(conn, BookRequest(session_id, user_id, now, tuple(answers)))
+        request = BookRequest(session_id, user_id, now, tuple(answers))
+
+        async def work(tx: Tx) -> BookResult:
+            return await book_sync(tx, request)
+
+        return await self.db.transaction(work
         )
 
     async def book_many(
@@ -472,41 +476,41 @@ class SessionRepository:
         Each booking is its own decisive INSERT, run in submission order; a refusal (closed,
         already booked, ...) is that item's result and never affects the others."""
 
-        def work(conn: sqlite3.Connection) -> list[BookResult]:
-            audit = AuditBatch(conn)
+        async def work(tx: Tx) -> list[BookResult]:
+            audit = AuditBatch(tx)
             waiting: dict[int, int] = {}
             results = []
             for request, guild_id, number in items:
-                result = book_sync(conn, request, waiting)
+                result = await book_sync(tx, request, waiting)
                 if result.status in ("confirmed", "waiting"):
                     audit.append(guild_id, request.now, request.user_id,
                                  f"booking.{result.status}", f"session:{number}",
                                  {"user_id": request.user_id, "seq": result.seq})
                 results.append(result)
-            audit.flush()
+            await audit.flush()
             return results
 
         return await self.db.transaction(work)
 
     async def session_and_questions(
         self, session_id: int
-    ) -> tuple[Session | None, list[sqlite3.Row]]:
+    ) -> tuple[Session | None, list[Row]]:
         """The session and its survey questions in one round trip (what booking needs)."""
 
-        def work(conn: sqlite3.Connection) -> tuple[Session | None, list[sqlite3.Row]]:
-            row = conn.execute(
+        async def work(tx: Tx) -> tuple[Session | None, list[Row]]:
+            row = await tx.fetchone(
                 f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
+            )
             if row is None:
                 return None, []
-            questions = conn.execute(
+            questions = await tx.fetchall(
                 "SELECT key, text, label, kind, options, required FROM session_questions "
                 "WHERE session_id = ? ORDER BY position",
                 (session_id,),
-            ).fetchall()
+            )
             return _session(row), list(questions)
 
-        return await self.db.run_sync(work)
+        return await self.db.transaction(work)
 
     async def member_status(self, session_id: int, user_id: int) -> tuple[str, int | None] | None:
         """('confirmed', None), ('waiting', position) or None."""
@@ -534,35 +538,35 @@ class SessionRepository:
         waiting into any free place, with the audit rows (``audit(result)``, only if a booking
         was cancelled): one transaction."""
 
-        def work(conn: sqlite3.Connection) -> CancelResult:
-            session = conn.execute(
+        async def work(tx: Tx) -> CancelResult:
+            session = await tx.fetchone(
                 "SELECT status, starts_at FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
+            )
             if session is None:
                 return CancelResult(None, (), "missing")
             if session[0] != "open":
                 return CancelResult(None, (), "cancelled_session")
             if session[1] <= now:
                 return CancelResult(None, (), "started")
-            row = conn.execute(
+            row = await tx.fetchone(
                 "SELECT status FROM session_bookings WHERE session_id = ? AND user_id = ? "
                 "AND status IN ('confirmed', 'waiting')",
                 (session_id, user_id),
-            ).fetchone()
+            )
             if row is None:
                 return CancelResult(None, ())
-            conn.execute(
+            await tx.execute(
                 "UPDATE session_bookings SET status = 'cancelled', cancelled_at = ? "
                 "WHERE session_id = ? AND user_id = ?",
                 (now, session_id, user_id),
             )
-            conn.execute(
+            await tx.execute(
                 "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
                 (session_id, user_id),
             )
-            promoted = _promote(conn, session_id, now) if row[0] == "confirmed" else []
+            promoted = await _promote(tx, session_id, now) if row[0] == "confirmed" else []
             result = CancelResult(str(row[0]), tuple(promoted))
-            append_entries(conn, audit, result)
+            await append_entries(tx, audit, result)
             return result
 
         return await self.db.transaction(work)
@@ -627,7 +631,7 @@ class SessionRepository:
 
     async def save_evaluation(
         self, session_id: int, user_id: int, rating: int, useful: str, better: str, now: float,
-        *, audit: AuditFor[sqlite3.Row] = None,
+        *, audit: AuditFor[Row] = None,
     ) -> bool:
         """Store (or replace) an attendee's evaluation, with its audit row in the same
         transaction; False if they had no confirmed place (then no audit row)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db.connection import Database
+from db.database import Database
 from db.repositories.audit import AuditFor, execute_audited
 
 __all__ = ["GuildSettings", "SettingsRepository"]

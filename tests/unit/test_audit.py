@@ -16,7 +16,7 @@ from bot.domain.audit import AuditService, verify_chain
 from bot.domain.call_service import CallService
 from bot.domain.errors import InvalidInput
 from bot.domain.settings import SettingsService
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 OTHER = 2000

@@ -22,7 +22,7 @@ from bot.domain.sessions import BOOKED
 from bot.domain.settings import SettingsService
 from bot.domain.wording import WordingService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 ORGANISER = 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from bench import booking, reactions, reminders, startup
 from bench.common import Figure, Section
 from bench.report import render
-from db.connection import Database
+from db import open_database
 
 
 async def test_reaction_burst_commits_every_event_exactly_once(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ async def test_booking_burst_confirms_capacity_and_queues_the_rest_in_order(tmp_
 
 async def test_reminders_rearm_fire_once_and_survive_an_outage(tmp_path: Path) -> None:
     cfg = reminders.Config.tiny()
-    async with Database.open(tmp_path / "r.sqlite3") as db:
+    async with open_database(tmp_path / "r.sqlite3") as db:
         await reminders.fill(db, cfg)
         _, armed, _ = await reminders.rearm_run(db)
         _, due = await reminders.raw_rearm(db)

@@ -8,7 +8,7 @@ from bot.client import EXTENSIONS, CoproBot
 from bot.clock import FakeClock
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
-from db.connection import Database
+from db import Database
 
 
 async def test_all_cogs_load_and_commands_serialise(db: Database, clock: FakeClock, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from bot.clock import FakeClock
 from bot.domain.call_service import CallService
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 STORY = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"

@@ -18,7 +18,7 @@ from bot.settings import load_settings
 from cogs.calls import FAIRNESS_FIELD, render_call
 from cogs.meetings import search_meetings
 from cogs.mydata import PLAIN_NAMES, summary_text
-from db.connection import Database
+from db import Database
 from db.repositories.mydata import Section
 
 GUILD = 1000

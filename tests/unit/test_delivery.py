@@ -39,7 +39,7 @@ from bot.domain.session_service import JOB_KINDS, SessionService
 from bot.domain.sessions import BOOK_CLOSED, POST_PLACES, public_post_fields
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler, RetryLater
-from db.connection import Database
+from db import Database, open_database
 from db.repositories.deliveries import DeliveryLog
 from db.repositories.feedback import FeedbackRound
 from db.repositories.jobs import Job
@@ -208,7 +208,7 @@ async def crashed(jobs: JobScheduler, discord: FakeDiscord) -> AsyncIterator[Non
 @contextlib.asynccontextmanager
 async def restarted(db_path: Path, clock: FakeClock, after: timedelta, stack, discord):  # type: ignore[no-untyped-def]
     """A new process on the same file: release crashed jobs, let ``after`` pass, run due jobs."""
-    async with Database.open(db_path) as db2:
+    async with open_database(db_path) as db2:
         jobs2, service2 = stack(db2, clock, discord)
         await jobs2.repo.release_running()
         clock.advance(after)

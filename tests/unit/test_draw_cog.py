@@ -26,7 +26,7 @@ from bot.notify import RateLimiter
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from cogs.draws import ANYONE, DeclineCheckButton, DrawButton, Draws, leave_nonce
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 CHANNEL = 10

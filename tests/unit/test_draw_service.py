@@ -20,7 +20,7 @@ from bot.domain.draw_service import (
 from bot.domain.draws import commitment_of, entrant_ref, run_draw
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 from db.repositories.audiences import accepted_reviewers, call_audience, drawn_group
 
 GUILD = 1000

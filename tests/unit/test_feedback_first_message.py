@@ -16,7 +16,7 @@ from bot.domain.feedback import local_time_text, takes_feedback_on_time
 from bot.domain.feedback_service import DEADLINE_JOB
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
-from db.connection import Database
+from db import Database
 from db.repositories.feedback import FeedbackRound
 
 GUILD = 1000

@@ -14,7 +14,7 @@ from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, N
 from bot.domain.feedback import QUESTIONS, parse_changes
 from bot.domain.feedback_service import REMIND_JOB, FeedbackService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database, open_database
 from db.repositories.feedback import FeedbackRound
 from db.repositories.jobs import Job
 
@@ -58,18 +58,19 @@ def wire(service: FeedbackService, jobs: JobScheduler, notifier: FakeNotifier) -
 async def make_drawn_call(db: Database, *, declined: tuple[int, ...] = ()) -> int:
     """Call #1 with a draw: GROUP selected, one replaced member, REVIEWERS accepted."""
     now = 1_790_000_000.0
-    call_id = await db.insert(
+    call_id = await db.fetchval(
         "INSERT INTO calls (guild_id, number, channel_id, title, created_by, created_at, seed, "
-        "seed_commitment, status) VALUES (?, 1, 10, 'LinkedIn session', 1, ?, 's', 'c', 'closed')",
+        "seed_commitment, status) VALUES (?, 1, 10, 'LinkedIn session', 1, ?, 's', 'c', 'closed') "
+        "RETURNING id",
         (GUILD, now),
     )
-    exp = await db.insert(
+    exp = await db.fetchval(
         "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
-        "VALUES (?, 0, '🧭', '🧭', 'Experienced', 3)", (call_id,),
+        "VALUES (?, 0, '🧭', '🧭', 'Experienced', 3) RETURNING id", (call_id,),
     )
-    new = await db.insert(
+    new = await db.fetchval(
         "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
-        "VALUES (?, 1, '🌱', '🌱', 'New', 3)", (call_id,),
+        "VALUES (?, 1, '🌱', '🌱', 'New', 3) RETURNING id", (call_id,),
     )
     await db.execute(
         "INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json, "
@@ -235,7 +236,7 @@ async def test_restart_during_open_round_reminders_fire_once_each(
     db_path: Path, clock: FakeClock
 ) -> None:
     notifier = FakeNotifier(fail_on=REVIEWERS[3])
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         first = JobScheduler(db, clock)
         service = FeedbackService(db, clock, first)
         wire(service, first, notifier)
@@ -248,7 +249,7 @@ async def test_restart_during_open_round_reminders_fire_once_each(
         await first.shutdown()  # the bot stops
 
     clock.advance(timedelta(hours=2))
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         second = JobScheduler(db, clock)
         service = FeedbackService(db, clock, second)
         wire(service, second, notifier)
@@ -260,7 +261,7 @@ async def test_restart_during_open_round_reminders_fire_once_each(
         await second.shutdown()
 
     clock.advance(timedelta(hours=20))
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         third = JobScheduler(db, clock)
         service = FeedbackService(db, clock, third)
         wire(service, third, notifier)

@@ -12,7 +12,7 @@ from bot.domain.delivery import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.meeting_service import REMIND_JOB, MeetingService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database, open_database
 from db.repositories.jobs import Job
 from db.repositories.meetings import Meeting
 from tests.unit.test_feedback_service import GROUP, GUILD, REVIEWERS, TZ, make_drawn_call
@@ -134,7 +134,7 @@ async def test_cancel_tells_audience_and_stops_reminders(
 
 async def test_restart_reminders_once_each(db_path: Path, clock: FakeClock) -> None:
     notifier = FakeNotifier(fail_post_once=True)
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         await make_drawn_call(db)
         first = JobScheduler(db, clock)
         service = MeetingService(db, clock, first)
@@ -147,7 +147,7 @@ async def test_restart_reminders_once_each(db_path: Path, clock: FakeClock) -> N
         await first.shutdown()
     for hours in (1, 24, 22):
         clock.advance(timedelta(hours=hours))
-        async with Database.open(db_path) as db:
+        async with open_database(db_path) as db:
             again = JobScheduler(db, clock)
             service = MeetingService(db, clock, again)
             wire(service, again, notifier)

@@ -17,7 +17,7 @@ from bot.domain.mydata import RETENTION_JOB, RETENTION_KEY, MyDataService
 from bot.domain.session_service import SessionService
 from bot.scheduling import JobScheduler
 from bot.verify_draw import main as verify_draw
-from db.connection import Database
+from db import Database
 from db.repositories.audiences import drawn_group
 
 GUILD = 1000
@@ -222,16 +222,6 @@ async def test_delete_with_nothing_stored_and_without_sessions_service(
     report = await mydata.delete(GUILD, ME)
     assert report.total == 0
     assert await db.fetchval("SELECT action FROM audit_log") == "member.data_deleted"
-
-
-async def test_absent_tables_are_skipped(db: Database, clock: FakeClock) -> None:
-    """An older or partial schema: the feature's tables are simply not there."""
-    for table in ("session_answers", "session_priority", "member_meeting_dms", "call_reviewers"):
-        await db.execute(f"DROP TABLE {table}")
-    mydata = MyDataService(db, clock)
-    assert (await mydata.collect(GUILD, ME)).empty
-    await mydata.delete(GUILD, ME)
-    assert (await mydata.sweep()).sessions == 0
 
 
 async def test_retention_removes_answers_and_comments_after_the_period(

@@ -8,18 +8,18 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from bot.scheduling import JobScheduler, RetryLater
-from db.connection import Database
+from db import Database, open_database
 from db.repositories.jobs import Job
 
 
 async def test_overdue_job_runs_exactly_once_at_start(db_path: Path, clock: FakeClock) -> None:
     effects: list[int] = []
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         first = JobScheduler(db, clock)
         await first.schedule("k1", "note", clock.now() + timedelta(minutes=5), {"n": 1})
         await first.shutdown()  # the bot stops
     clock.advance(timedelta(minutes=15))  # ... and is down while the job falls due
-    async with Database.open(db_path) as db:
+    async with open_database(db_path) as db:
         second = JobScheduler(db, clock)
         done = asyncio.Event()
 

@@ -25,7 +25,7 @@ from bot.domain.sessions import (
 )
 from bot.domain.wording import Template, WordingService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database, open_database
 
 GUILD = 1000
 CHANNEL = 10
@@ -255,7 +255,7 @@ async def test_reminders_fire_once_across_a_restart(
     await jobs1.shutdown()
 
     # Restart: a new connection, scheduler and service on the same database file.
-    async with Database.open(db_path) as db2:
+    async with open_database(db_path) as db2:
         jobs2 = JobScheduler(db2, clock)
         service2 = SessionService(db2, clock, jobs2)
         messenger = FakeMessenger(db2, clock, closed=[3])
@@ -831,7 +831,7 @@ async def test_the_waiting_list_is_told_once_when_the_session_ends(
     await db.execute("UPDATE scheduled_jobs SET status = 'running' WHERE key = ?",
                      (f"session:{sid}:ended",))
     await jobs1.shutdown()
-    async with Database.open(db_path) as db2:
+    async with open_database(db_path) as db2:
         jobs2 = JobScheduler(db2, clock)
         service2 = SessionService(db2, clock, jobs2)
         again = FakeMessenger(db2, clock, closed=[4])

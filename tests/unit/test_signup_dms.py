@@ -23,7 +23,7 @@ from bot.domain.call_service import (
 from bot.notify import DmQueue
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 ORGANISER = 7

@@ -8,7 +8,7 @@ from bot.clock import FakeClock
 from bot.domain.mydata import MyDataService
 from bot.domain.session_service import SessionService
 from bot.scheduling import JobScheduler
-from db.connection import Database
+from db import Database
 from tests.unit.test_mydata import GUILD, ORGANISER, session_for
 
 

@@ -15,7 +15,7 @@ from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.wording import WordingService, all_templates, get_template, template
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
-from db.connection import Database
+from db import Database
 
 GUILD = 1000
 OTHER_GUILD = 2000
