@@ -1,6 +1,6 @@
 """2. Booking burst: ``attempts`` members press Book at the same moment on a 22-place session.
 
-Bot: ``SessionService.book(session_id, user_id, answers)`` (bot/domain/session_service.py),
+Bot: ``SessionService.book(session_id, user_id, answers)`` (bot/domain/sessions/service.py),
 all attempts started together with ``asyncio.gather`` on one shared aiosqlite connection.
 Latency is from the moment the attempts are released to each ``book`` returning.
 
@@ -75,7 +75,7 @@ RETURNING status, seq
 
 
 def available() -> bool:
-    return importlib.util.find_spec("bot.domain.session_service") is not None
+    return importlib.util.find_spec("bot.domain.sessions.service") is not None
 
 
 @dataclass
@@ -145,7 +145,7 @@ class BookingResult:
 
 
 async def _session(db: Any, clock: Any, capacity: int) -> int:
-    from bot.domain.session_service import SessionService
+    from bot.domain.sessions.service import SessionService
 
     service = SessionService(db, clock, None)
     session = await service.create(
@@ -157,7 +157,7 @@ async def _session(db: Any, clock: Any, capacity: int) -> int:
 
 async def bot_burst(cfg: Config, workdir: Path) -> BookingResult:
     from bot.clock import FakeClock
-    from bot.domain.session_service import SessionService
+    from bot.domain.sessions.service import SessionService
     from bot.scheduling import JobScheduler
     from db import open_database
 
@@ -250,8 +250,9 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
     """Per attempt, one transaction (one unit of work): the decisive statement, the three
     answer rows and the audit row, i.e. the rows the bot writes, without batching."""
     from bot.clock import FakeClock
+    from bot.domain.audit.models import AuditEntry
     from db import Tx, open_database
-    from db.repositories.audit import AuditEntry, append_entries
+    from db.repositories.audit import append_entries
 
     clock = FakeClock(datetime.now(UTC))
     path = workdir / f"raw-full-{time.perf_counter_ns()}.sqlite3"
@@ -260,7 +261,7 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         session_id = await _session(db, clock, cfg.capacity)
         number = int(await db.fetchval("SELECT number FROM sessions WHERE id = ?", (session_id,)))
         users = [snowflake(i) for i in range(cfg.attempts)]
-        from bot.domain.sessions import default_questions
+        from bot.domain.sessions.survey import default_questions
 
         texts = {q.key: q.text for q in default_questions(TITLE)}
         answers = [(pos, key, texts[key], text)
@@ -325,7 +326,7 @@ async def run(cfg: Config) -> Section:
     section = Section("Booking burst")
     if not available():
         section.skipped = (
-            "bot/domain/session_service.py is not in this tree yet, so the booking burst was "
+            "bot/domain/sessions/service.py is not in this tree yet, so the booking burst was "
             "skipped. It runs as soon as `SessionService.book` exists."
         )
         return section

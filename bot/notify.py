@@ -1,4 +1,4 @@
-"""Sending to members: DMs that treat closed DMs as normal, and reaction clean-up."""
+"""Sending to members: DMs, posts that mention people, reaction clean-up."""
 
 from __future__ import annotations
 
@@ -6,23 +6,30 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 import discord
 
-__all__ = [
-    "DmQueue",
-    "DmRender",
-    "RateLimiter",
-    "dm_limiter",
-    "emoji_key_of",
-    "reaction_emoji",
-    "remove_reaction",
-    "send_dm",
-]
+from bot.domain.delivery.models import nonce_for
+from bot.render import clip, mention
+from bot.scheduling import RetryLater
 
 log = logging.getLogger(__name__)
+
+# Text from organisers and members is never allowed to ping @everyone, @here or roles.
+NO_MENTIONS = discord.AllowedMentions.none()
+USER_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
+
+
+def mentions_for(user_ids: Iterable[int] = (), role_ids: Iterable[int] = ()) -> discord.AllowedMentions:
+    """Allow exactly these users and roles to be pinged, nothing else."""
+    users = [discord.Object(u) for u in user_ids]
+    roles = [discord.Object(r) for r in role_ids]
+    return discord.AllowedMentions(
+        everyone=False, users=users or False, roles=roles or False, replied_user=False
+    )
+
 
 CANNOT_DM = 50007
 
@@ -113,6 +120,8 @@ async def remove_reaction(
 
 
 DmRender = Callable[[], Awaitable[str | None]]
+
+
 """Text decided just before sending; ``None`` means there is nothing to say any more."""
 
 
@@ -173,3 +182,78 @@ class DmQueue:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+MAX_MESSAGE = 2000
+
+
+def transient(exc: discord.HTTPException) -> bool:
+    """A 429 or 5xx that is still failing after discord.py's own retries: worth a later retry."""
+    return exc.status >= 500 or exc.status == 429
+
+
+async def delivered(send: Awaitable[object], what: str) -> bool:
+    """Await one send of a delivery (bot/domain/delivery.py). True once Discord has it; False if
+    it can't be delivered (closed DMs, where the send gives None, or a refusal such as missing
+    permissions). A 429 or 5xx becomes RetryLater, so the delivery goes back to pending and the
+    job is retried."""
+    try:
+        return await send is not None
+    except discord.HTTPException as exc:
+        if transient(exc):
+            raise RetryLater(f"Discord said {exc.status} to {what}") from exc
+        log.warning("could not send %s (Discord said %s): %s", what, exc.status, exc)
+        return False
+
+
+def mention_groups(user_ids: list[int], room: int = 1500, most: int = 100) -> list[list[int]]:
+    """Members split into groups whose mentions fit in a message (Discord allows at most 100
+    users in one message's allowed mentions)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    length = 0
+    for user in user_ids:
+        size = len(mention(user)) + 1
+        if current and (length + size > room or len(current) >= most):
+            groups.append(current)
+            current, length = [], 0
+        current.append(user)
+        length += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def mentions_text(user_ids: list[int]) -> str:
+    return " ".join(mention(u) for u in user_ids)
+
+
+async def send_mentioning(
+    target: discord.abc.Messageable,
+    render: Callable[[str], Awaitable[str]],
+    user_ids: list[int],
+    *,
+    nonce: str | None = None,
+    **kwargs: Any,
+) -> discord.Message:
+    """Send ``await render(mentions)``, pinging exactly ``user_ids`` once each (the mentions go
+    on in follow-up messages if they don't fit). Returns the first message.
+
+    ``nonce`` (a delivery's nonce, bot/domain/delivery.py) makes a re-send after a crash return
+    the messages Discord already made; follow-ups get nonces derived from it."""
+    groups = mention_groups(user_ids)
+    first_group = groups[0] if groups else []
+    first_text = await render(mentions_text(first_group))
+    if len(first_text) > MAX_MESSAGE:
+        first_text, first_group = await render(""), []
+    else:
+        groups = groups[1:]
+    if nonce is not None:
+        kwargs["nonce"] = nonce
+    first = await target.send(
+        clip(first_text, MAX_MESSAGE), allowed_mentions=mentions_for(first_group), **kwargs
+    )
+    for i, group in enumerate(groups, start=1):
+        extra: dict[str, Any] = {"nonce": nonce_for(f"{nonce}:{i}")} if nonce is not None else {}
+        await target.send(mentions_text(group), allowed_mentions=mentions_for(group), **extra)
+    return first

@@ -1,43 +1,33 @@
-"""Small rendering helpers shared by cogs (Discord timestamps, safe mentions, truncation)."""
+"""Discord markup, in one place: timestamps, mentions, jump links, and fitting text into
+Discord's limits. Plain string functions (no discord import), so any layer can format a value
+the way Discord shows it; the domain hands over data and templates, and the adapters call these.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from datetime import datetime
-
-import discord
-
-from bot.clock import from_unix
+from datetime import UTC, datetime
 
 __all__ = [
-    "NO_MENTIONS",
-    "USER_MENTIONS",
+    "MESSAGE_LIMIT",
     "clip",
+    "fit_message",
+    "jump_link",
     "mention",
-    "mentions_for",
+    "mentions_text",
+    "plain_text",
     "ts",
     "when",
 ]
 
-# Text from organisers and members is never allowed to ping @everyone, @here or roles.
-NO_MENTIONS = discord.AllowedMentions.none()
-USER_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
-
-
-def mentions_for(user_ids: Iterable[int] = (), role_ids: Iterable[int] = ()) -> discord.AllowedMentions:
-    """Allow exactly these users and roles to be pinged, nothing else."""
-    users = [discord.Object(u) for u in user_ids]
-    roles = [discord.Object(r) for r in role_ids]
-    return discord.AllowedMentions(
-        everyone=False, users=users or False, roles=roles or False, replied_user=False
-    )
+MESSAGE_LIMIT = 2000  # Discord: characters in one message
 
 
 def ts(moment: datetime | float, style: str = "F") -> str:
     """A Discord timestamp, shown in each reader's own time zone."""
-    if not isinstance(moment, datetime):
-        moment = from_unix(moment)
-    return f"<t:{int(moment.timestamp())}:{style}>"
+    seconds = moment.timestamp() if isinstance(moment, datetime) else moment
+    return f"<t:{int(seconds)}:{style}>"
 
 
 def when(moment: datetime | float) -> str:
@@ -49,5 +39,42 @@ def mention(user_id: int) -> str:
     return f"<@{user_id}>"
 
 
+def mentions_text(user_ids: Iterable[int]) -> str:
+    return " ".join(mention(u) for u in user_ids)
+
+
+def jump_link(guild_id: int, channel_id: int, message_id: int | None = None) -> str:
+    """A link to a message (or, without one, to a channel)."""
+    if message_id is None:
+        return f"https://discord.com/channels/{guild_id}/{channel_id}"
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit_message(text: str, note: str, limit: int = MESSAGE_LIMIT) -> tuple[str, bool]:
+    """``(text, False)`` if it fits in one message; otherwise ``(shortened, True)``: whole lines
+    up to the limit, then ``note`` (which should say the full text is attached)."""
+    if len(text) <= limit:
+        return text, False
+    room = limit - len(note) - 2
+    cut = text.rfind("\n", 0, room)
+    head = text[:cut] if cut > 0 else text[:room]
+    return f"{head.rstrip()}\n\n{note}", True
+
+
+_RELATIVE = re.compile(r"\s*\(<t:-?\d+:R>\)")
+_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[A-Za-z])?>")
+
+
+def plain_text(text: str) -> str:
+    """A message as plain text for an attached file: Discord timestamps become UTC times (a
+    relative one is dropped) and bold markers go."""
+    text = _RELATIVE.sub("", text)
+    text = _TIMESTAMP.sub(
+        lambda m: datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        text,
+    )
+    return text.replace("**", "")

@@ -24,8 +24,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock, SystemClock
+from bot.domain.jobs import Job
 from db import Database
-from db.repositories.jobs import Job, JobRepository
+from db.repositories.jobs import JobRepository
 
 __all__ = ["JobHandler", "JobScheduler", "RetryLater"]
 

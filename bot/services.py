@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.domain.audit import AuditService
-from bot.domain.call_service import CallService
-from bot.domain.draw_service import DrawService
-from bot.domain.feedback_service import FeedbackService
-from bot.domain.meeting_service import MeetingService
-from bot.domain.mydata import MyDataService
-from bot.domain.session_service import SessionService
-from bot.domain.settings import SettingsService
-from bot.domain.wording import WordingService
+from bot.domain.audit.service import AuditService
+from bot.domain.calls.service import CallService
+from bot.domain.draws.service import DrawService
+from bot.domain.feedback.service import FeedbackService
+from bot.domain.meetings.service import MeetingService
+from bot.domain.mydata.service import MyDataService
+from bot.domain.sessions.service import SessionService
+from bot.domain.settings.service import SettingsService
+from bot.domain.wording.service import WordingService
 from bot.scheduling import JobScheduler
 from db import Database
 

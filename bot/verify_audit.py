@@ -18,8 +18,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.domain.audit import CSV_COLUMNS, ChainReport, verify_chain
-from db.repositories.audit import AuditRow
+from bot.domain.audit.chain import ChainReport, verify_chain
+from bot.domain.audit.export import CSV_COLUMNS
+from bot.domain.audit.models import AuditRow
 
 __all__ = ["CSV_COLUMNS", "main", "read_csv", "read_db", "verify_csv", "verify_db"]
 

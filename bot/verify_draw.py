@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.domain.draws import (
+from bot.domain.draws.algorithm import (
     ALGORITHM,
     ALGORITHM_ID,
     ALGORITHM_VERSION,

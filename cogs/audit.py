@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_organiser
-from bot.render import NO_MENTIONS
-from cogs._shared import csv_file
+from bot.exports import csv_file
+from bot.notify import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.client import CoproBot

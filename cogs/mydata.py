@@ -7,25 +7,24 @@ import io
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.mydata import RETENTION_JOB, MemberData
-from bot.errors import handle_interaction_error
-from bot.notify import remove_reaction
-from bot.render import NO_MENTIONS, clip
-from db.repositories.jobs import Job
-from db.repositories.mydata import DeletionReport
+from bot.components import GuardedButton, Target, cog_of
+from bot.domain.jobs import Job
+from bot.domain.mydata.models import DeletionReport, MemberData
+from bot.domain.mydata.service import RETENTION_JOB
+from bot.notify import NO_MENTIONS, remove_reaction
+from bot.render import clip
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "This button is for someone else. Use `/mydata delete` to manage your own data."
 
 
 # What each kind of stored data is, in plain words (the store's names are for the JSON file).
@@ -89,46 +88,44 @@ def deletion_text(report: DeletionReport) -> str:
 
 
 class MyDataButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"mydata:(?P<action>delete|keep):(?P<user_id>\d+)",
+    GuardedButton,
+    template=r"mydata:(?P<action>delete|keep):(?P<user_id>\d+)(?::(?P<guild_id>\d+))?",
 ):
-    """The confirmation under ``/mydata delete``; only the member who asked may press it."""
+    """The confirmation under ``/mydata delete``: only the member who asked may press it, and
+    only in the server whose data it deletes (buttons made before the server was written into
+    the custom_id act on the server they are pressed in)."""
+
+    where = "mydata button"
 
     LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
         "delete": ("Yes, delete my data", discord.ButtonStyle.danger),
         "keep": ("No, keep my data", discord.ButtonStyle.secondary),
     }
 
-    def __init__(self, action: str, user_id: int) -> None:
+    def __init__(self, action: str, user_id: int, guild_id: int | None) -> None:
         label, style = self.LABELS[action]
-        super().__init__(
-            discord.ui.Button(label=label, style=style, custom_id=f"mydata:{action}:{user_id}")
-        )
+        custom_id = f"mydata:{action}:{user_id}" + (f":{guild_id}" if guild_id else "")
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.action = action
         self.user_id = user_id
+        self.guild_id = guild_id
 
     @classmethod
-    async def from_custom_id(  # type: ignore[override]
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> MyDataButton:
-        return cls(match["action"], int(match["user_id"]))
+    def from_match(cls, match: re.Match[str]) -> Self:
+        guild = match["guild_id"]
+        return cls(match["action"], int(match["user_id"]), int(guild) if guild else None)
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        try:
-            if interaction.user.id != self.user_id:
-                await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-                return
-            cog = interaction.client.get_cog("MyData")  # type: ignore[attr-defined]
-            if not isinstance(cog, MyData):
-                raise RuntimeError("the mydata cog is not loaded")
-            if self.action == "keep":
-                await interaction.response.edit_message(
-                    content="Nothing was deleted. Your data is kept.", view=None
-                )
-                return
-            await cog.confirm_delete(interaction)
-        except Exception as exc:
-            await handle_interaction_error(interaction, exc, where=f"mydata button {self.action}")
+    async def target(self, interaction: discord.Interaction[Any]) -> Target:
+        return Target(self.guild_id or interaction.guild_id, member_id=self.user_id)
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        if self.action == "keep":
+            await interaction.response.edit_message(
+                content="Nothing was deleted. Your data is kept.", view=None
+            )
+            return
+        cog: MyData = cog_of(interaction, "MyData")
+        await cog.confirm_delete(interaction)
 
 
 @app_commands.guild_only()
@@ -171,8 +168,8 @@ class MyData(commands.GroupCog, group_name="mydata",
     async def delete(self, interaction: discord.Interaction) -> None:
         """Delete what the bot stores about you in this server (you'll be asked to confirm)."""
         view = discord.ui.View(timeout=None)
-        view.add_item(MyDataButton("delete", interaction.user.id))
-        view.add_item(MyDataButton("keep", interaction.user.id))
+        view.add_item(MyDataButton("delete", interaction.user.id, interaction.guild_id))
+        view.add_item(MyDataButton("keep", interaction.user.id, interaction.guild_id))
         await interaction.response.send_message(
             "This will:\n"
             "- withdraw you from open calls for volunteers,\n"

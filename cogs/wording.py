@@ -11,13 +11,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_manage_server
-from bot.domain.wording import MAX_TEMPLATE, Template, TemplateView
+from bot.domain.wording.templates import MAX_TEMPLATE, Template, TemplateView
 from bot.errors import handle_interaction_error
-from bot.render import NO_MENTIONS, clip
+from bot.notify import NO_MENTIONS
+from bot.render import clip
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
-    from bot.domain.wording import WordingService
+    from bot.domain.wording.service import WordingService
 
 log = logging.getLogger(__name__)
 

@@ -1,76 +1,18 @@
-"""The append-only, hash-chained audit log.
-
-Each row carries the hash of the previous row of the same server, so an edited, removed or
-reordered row breaks the chain (``python -m bot.verify_audit``).
-
-Member ids never appear in the log. A member is written as a *reference*:
-``sha256(server salt : member key : user id)``, where the member key is a random secret kept in
-``member_keys`` (migration 0006). When a member deletes their data, their key is deleted: the
-rows stay (the chain still verifies) but nobody can tell any more which rows were theirs.
-"""
+"""audit."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from bot.domain.audit.chain import GENESIS, row_hash
+from bot.domain.audit.models import AuditEntry, AuditFor, AuditMade, AuditRow
 from db.database import Database, Row, Tx
 
-__all__ = [
-    "GENESIS",
-    "AuditEntry",
-    "AuditFor",
-    "AuditRepository",
-    "AuditRow",
-    "append_entries",
-    "audit_ref",
-    "execute_audited",
-    "fetchall_audited",
-    "fetchone_audited",
-    "forget_member",
-    "guild_salt",
-    "member_ref",
-    "row_hash",
-]
-
-GENESIS = "0" * 64
-
 _COLUMNS = "id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    id: int
-    guild_id: int
-    seq: int
-    at: float
-    actor_ref: str | None
-    action: str
-    subject: str
-    details: str
-    prev_hash: str
-    hash: str
-
-    @property
-    def expected_hash(self) -> str:
-        return row_hash(self.prev_hash, self.guild_id, self.seq, self.at, self.actor_ref,
-                        self.action, self.subject, self.details)
-
-
-def row_hash(
-    prev_hash: str, guild_id: int, seq: int, at: float, actor_ref: str | None, action: str,
-    subject: str, details: str,
-) -> str:
-    """SHA-256 over the previous hash and this row's fields (canonical JSON)."""
-    body = json.dumps(
-        [prev_hash, guild_id, seq, repr(float(at)), actor_ref, action, subject, details],
-        ensure_ascii=False, separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 async def guild_salt(tx: Tx, guild_id: int) -> str:
@@ -147,35 +89,6 @@ def details_text(details: Mapping[str, Any], ref: Callable[[int], str | None]) -
         else:
             clean[k] = v
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One audit row to append inside the transaction of the decision it records.
-
-    A repository method that makes a decision takes an optional ``audit`` argument (an entry, or
-    a function of the decision's result giving the entry or entries) and appends the row(s)
-    with :func:`append_entries` in its own ``db.transaction``, only when the decision changed
-    something. The decision and its audit row then commit (or roll back) together: a crash or
-    an error in between can never keep one without the other.
-    """
-
-    guild_id: int
-    at: float
-    actor_id: int | None
-    action: str
-    subject: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-# What a decision's repository method accepts as ``audit``: nothing, an entry, or a function of
-# the decision's result (called inside the transaction, only when the decision changed
-# something) returning an entry, several entries, or None (nothing to record).
-AuditMade = Union[AuditEntry, Iterable[AuditEntry], None]  # noqa: UP007
-AuditFor = Union[AuditEntry, Callable[[R], AuditMade], None]  # noqa: UP007
 
 
 async def append_entries(tx: Tx, audit: AuditFor[Any], result: Any = None) -> list[AuditRow]:

@@ -1,96 +1,14 @@
-"""Calls, their categories and sign-ups."""
+"""calls."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from bot.domain.audit.models import AuditFor
+from bot.domain.calls.models import Call, Category, ReactionEvent, ReactionResult, Signup
 from db.database import Database, Row, Tx
-from db.repositories.audit import (
-    AuditBatch,
-    AuditFor,
-    append_entries,
-    execute_audited,
-    fetchone_audited,
-)
-
-__all__ = ["Call", "CallRepository", "Category", "ReactionEvent", "ReactionResult", "Signup"]
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    id: int
-    call_id: int
-    position: int
-    emoji: str
-    key: str
-    label: str
-    places: int
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    id: int
-    guild_id: int
-    number: int
-    channel_id: int
-    message_id: int | None
-    title: str
-    description: str
-    status: str
-    closes_at: float | None
-    created_by: int
-    created_at: float
-    closed_at: float | None
-    seed: str
-    seed_commitment: str
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-
-@dataclass(frozen=True, slots=True)
-class Signup:
-    call_id: int
-    user_id: int
-    category_id: int
-    joined_at: float
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReactionEvent:
-    """One reaction add or remove on a call post."""
-
-    added: bool
-    message_id: int
-    user_id: int
-    key: str
-    at: float
-    source: str = "reaction"
-
-
-Outcome = Literal["ignored", "closed", "joined", "switched", "already", "withdrawn", "noop"]
-
-
-@dataclass(frozen=True, slots=True)
-class ReactionResult:
-    """What a reaction did, with everything the cog needs to answer (no further reads)."""
-
-    outcome: Outcome
-    call_id: int | None = None
-    category_id: int | None = None
-    previous_key: str | None = None
-    guild_id: int | None = None
-    call_number: int | None = None
-    call_title: str | None = None
-    emoji: str | None = None
-    label: str | None = None
-    previous_emoji: str | None = None
-    previous_label: str | None = None
-
+from db.repositories.audit import AuditBatch, append_entries, execute_audited, fetchone_audited
 
 _CALL_COLUMNS = (
     "id, guild_id, number, channel_id, message_id, title, description, status, closes_at, "

@@ -1,46 +1,17 @@
-"""Per-recipient delivery rows, shared by sessions, feedback reminders and meeting reminders.
-
-Each feature has its own table with the same shape (see migrations 0004 and 0005)::
-
-    (<owner>, <part>, user_id, state, via, claimed_at, updated_at)  PRIMARY KEY (owner, part, user_id)
-
-where ``owner`` is the session, round or meeting and ``part`` says which message (a session's
-``kind`` such as ``reminder:3600:<start>``, or a reminder's offset in seconds). Rows move between
-states only through :meth:`DeliveryLog.move`, ONE ``UPDATE ... WHERE state = ? RETURNING``
-statement, or :meth:`DeliveryLog.claim`, one transaction (issued as one call), so a row is
-claimed by exactly one sender. The states and what they mean are chosen by
-``bot/domain/delivery.py``; this module only stores them. Table and column names come from the
-fixed map below, never from callers' values.
-"""
+"""deliveries."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
+from bot.domain.delivery.models import ClaimStamp, DeliveryRow, Part
 from db.database import Database, Tx
-
-__all__ = ["DeliveryLog", "DeliveryRow"]
 
 _TABLES: dict[str, tuple[str, str]] = {
     "session_deliveries": ("session_id", "kind"),
     "feedback_reminder_deliveries": ("round_id", "offset_seconds"),
     "meeting_reminder_deliveries": ("meeting_id", "offset_seconds"),
 }
-
-Part = int | str
-ClaimStamp = Literal["keep", "stamp", "clear"]
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    part: Part
-    user_id: int
-    state: str
-    via: str
-    claimed_at: float | None
-    updated_at: float
 
 
 class DeliveryLog:

@@ -1,151 +1,36 @@
-"""Draws, each volunteer's entry in a draw, and the reviewers invited after it.
-
-Every decision here is one statement or one transaction issued as one call:
-recording a draw (with closing the call and freezing the roster), a replacement or a withdrawal
-(leave + promote the next reserve), a confirmation, a reviewer's answer, and each claim of a
-notification or announcement.
-
-Entries are keyed by their published entry reference (``ref``); ``user_id`` is kept to run the
-group and becomes NULL when the member deletes their data (db/repositories/mydata.py).
-"""
+"""draws."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from db.database import Database, Row, Tx
-from db.repositories.audit import (
-    AuditFor,
-    AuditMade,
-    append_entries,
-    execute_audited,
+from bot.domain.audit.models import AuditFor, AuditMade
+from bot.domain.draws.models import (
+    ClaimKind,
+    Compute,
+    DrawEntry,
+    DrawRecord,
+    RecordOutcome,
+    ReplaceRow,
+    Reviewer,
 )
-
-__all__ = [
-    "ClaimKind",
-    "Compute",
-    "DrawEntry",
-    "DrawRecord",
-    "DrawRepository",
-    "NewDraw",
-    "RecordOutcome",
-    "ReplaceRow",
-    "Reviewer",
-    "leave_group_sync",
-    "withdraw_sync",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class DrawRecord:
-    call_id: int
-    algorithm: str
-    seed: str
-    roster_hash: str
-    roster_json: str
-    places_json: str
-    group_role_id: int | None
-    reviewer_role_id: int | None
-    drawn_by: int
-    drawn_at: float
-    result_message_id: int | None
-    posted_at: float | None
-
-    @property
-    def roster(self) -> list[tuple[str, str]]:
-        """The published roster ``[(entrant, category_key), ...]``: v2 refs sorted by ref,
-        v1 user ids (as text) in sign-up order."""
-        return [(str(u), str(k)) for u, k in json.loads(self.roster_json)]
-
-    @property
-    def places(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in json.loads(self.places_json).items()}
-
-    @property
-    def version(self) -> int:
-        """The algorithm's version number (0 if the name has none)."""
-        _, _, version = self.algorithm.rpartition("/v")
-        return int(version) if version.isdigit() else 0
-
-
-@dataclass(frozen=True, slots=True)
-class DrawEntry:
-    call_id: int
-    ref: str  # the published entry reference
-    user_id: int | None  # None once the member deleted their data
-    category_id: int
-    rank: int
-    status: str  # selected | reserve | replaced | withdrawn
-    confirmation: str  # pending | confirmed | declined
-    promoted_at: float | None
-    left_at: float | None
-    left_reason: str | None  # organiser | declined | data_deleted
-    notified_at: float | None
-    notified_via: str | None
-    invited_at: float | None
-    invited_via: str | None
-    role_at: float | None
-    announced_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Reviewer:
-    call_id: int
-    user_id: int
-    status: str  # invited | accepted | declined
-    invited_at: float
-    answered_at: float | None
-    role_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewDraw:
-    """What the domain computed for a frozen roster."""
-
-    algorithm: str
-    roster_hash: str
-    ref_salt: str | None  # secret; stored, never published
-    roster: list[tuple[str, str]]  # the published roster [(ref, category key)], sorted
-    order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
-
-
-# How a delivery was claimed: the first time, or taking over an earlier attempt.
-ClaimKind = Literal["fresh", "resend"]
-
-# compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
-Compute = Callable[[str, list[tuple[int, str]], dict[str, int], list[str]], NewDraw]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordOutcome:
-    kind: Literal["created", "existing", "empty", "missing"]
-    draw: DrawRecord | None = None
-    closed_call: bool = False  # the draw closed a call that was still open
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaceRow:
-    """Someone left: their entry, and who (if anyone) was promoted to the freed place."""
-
-    category_id: int
-    left_ref: str
-    was_selected: bool  # False: a reserve withdrew, no place was freed
-    promoted_user_id: int | None
-    promoted_ref: str | None
-
+from db.database import Database, Row, Tx
+from db.repositories.audit import append_entries, execute_audited
 
 _DRAW_COLUMNS = (
     "call_id, algorithm, seed, roster_hash, roster_json, places_json, group_role_id, "
     "reviewer_role_id, drawn_by, drawn_at, result_message_id, posted_at"
 )
+
+
 _ENTRY_COLUMNS = (
     "e.call_id, e.ref, e.user_id, e.category_id, e.rank, e.status, e.confirmation, "
     "e.promoted_at, e.left_at, e.left_reason, e.notified_at, e.notified_via, e.invited_at, "
     "e.invited_via, e.role_at, e.announced_at"
 )
+
 
 # Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
 # ``?1`` now, ``?2`` call, ``?3`` user, ``?4`` the oldest claim that may be taken over, ``?5`` the
@@ -164,18 +49,24 @@ _CLAIM = {
               "AND (invited_at IS NULL OR (invited_via IS NULL AND invited_at >= ?4 "
               "AND invite_claim IS NOT ?5))",
 }
+
+
 _VIA = {
     "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? "
               "AND user_id IN (SELECT value FROM json_each(?))",
     "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? "
               "AND user_id IN (SELECT value FROM json_each(?))",
 }
+
+
 # The claim time before a claim: NULL means the claim is the member's first (nothing was ever
 # attempted), else an earlier attempt's fate is unknown and its claim time must be kept.
 _CLAIMED_AT = {
     "notice": "SELECT notified_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
     "invite": "SELECT invited_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
 }
+
+
 # Only a claim still without ``via`` is given back: a delivery on record is never undone.
 # _RELEASE: Discord refused a first attempt (nothing was made), so the claim is forgotten.
 _RELEASE = {
@@ -184,6 +75,8 @@ _RELEASE = {
     "invite": "UPDATE draw_entries SET invited_at = NULL, invite_claim = NULL "
               "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
 }
+
+
 # _UNCLAIM: the attempt may have reached Discord (cancelled, network error, ...): any process
 # may send it again with the same nonce, but only while the FIRST claim time is recent enough
 # (``_CLAIM``); after that ``_EXPIRE`` marks it unknown.
@@ -193,6 +86,8 @@ _UNCLAIM = {
     "invite": "UPDATE draw_entries SET invite_claim = NULL "
               "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
 }
+
+
 # Claims an earlier process left (or an interrupted attempt gave back, ``_UNCLAIM``) without
 # ``via`` for longer than Discord de-duplicates: whether the message went out is unknown, so they
 # are marked 'unknown' (never re-sent: never a second message). ``?1`` call, ``?2`` the oldest
@@ -206,12 +101,15 @@ _EXPIRE = {
               "AND invited_at < ?2 AND invite_claim IS NOT ?3 RETURNING user_id, ref, invited_at",
 }
 
+
 # Leaving the group (organiser's replace, or the member's "I can't take part").
 _LEAVE_GROUP = (
     "UPDATE draw_entries SET status = 'replaced', left_at = ?1, left_reason = ?2, "
     "confirmation = CASE WHEN ?3 THEN 'declined' ELSE confirmation END "
     "WHERE call_id = ?4 AND user_id = ?5 AND status = 'selected' RETURNING category_id, ref, status"
 )
+
+
 # Withdrawing from a draw altogether (data deletion): a group member leaves the group, a reserve
 # leaves the reserve list (so they are never offered a place).
 _WITHDRAW = (
@@ -220,6 +118,8 @@ _WITHDRAW = (
     "WHERE call_id = ?3 AND user_id = ?4 AND status IN ('selected', 'reserve') "
     "RETURNING category_id, ref, status"
 )
+
+
 _PROMOTE = (
     "UPDATE draw_entries SET status = 'selected', promoted_at = ?1 "
     "WHERE call_id = ?2 AND ref = (SELECT ref FROM draw_entries "

@@ -1,102 +1,29 @@
-"""Feedback rounds: the frozen audience, responses (form or thread messages), versions, reminders."""
+"""feedback."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bot.domain.audit.models import AuditFor
+from bot.domain.feedback.models import (
+    Delivery,
+    FeedbackMessage,
+    FeedbackResponse,
+    FeedbackRound,
+    Recorded,
+    Revised,
+)
 from db.database import Database, Row, Tx
-from db.repositories.audit import AuditFor, append_entries, fetchone_audited
+from db.repositories.audit import append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
-
-__all__ = [
-    "Delivery",
-    "FeedbackMessage",
-    "FeedbackRepository",
-    "FeedbackResponse",
-    "FeedbackRound",
-    "Recorded",
-    "Revised",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackRound:
-    id: int
-    guild_id: int
-    number: int
-    title: str
-    plan: str
-    version: int
-    call_id: int | None
-    role_id: int | None
-    channel_id: int
-    thread_id: int | None
-    message_channel_id: int | None
-    message_id: int | None
-    status: str
-    closes_at: float
-    reminders: tuple[int, ...]
-    created_by: int
-    created_at: float
-    closed_at: float | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackResponse:
-    user_id: int
-    first_at: float
-    last_at: float
-    first_via: str
-    late: bool
-    works_well: str | None
-    would_change: str | None
-    missing: str | None
-    form_at: float | None
-    form_late: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackMessage:
-    message_id: int
-    user_id: int
-    content: str
-    at: float
-    late: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What one response did: ``new`` is True the first time this member responded."""
-
-    new: bool
-    late: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Revised:
-    version: int
-    respondents: list[int]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    offset_seconds: int
-    user_id: int
-    state: str  # see bot/domain/delivery.py
-    via: str  # 'dm' or 'channel' (a mention in the thread)
-    at: float
-
 
 _ROUND_COLUMNS = (
     "id, guild_id, number, title, plan, version, call_id, role_id, channel_id, thread_id, "
     "message_channel_id, message_id, status, closes_at, reminders, created_by, created_at, closed_at"
 )
+
+
 _RESPONSE_COLUMNS = (
     "user_id, first_at, last_at, first_via, late, works_well, would_change, missing, form_at, form_late"
 )

@@ -1,26 +1,12 @@
-"""The ``scheduled_jobs`` table: the source of truth for timed work."""
+"""jobs."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.jobs import Job
 from db.database import Database, Row
-
-__all__ = ["Job", "JobRepository"]
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    key: str
-    kind: str
-    guild_id: int | None
-    run_at: float
-    payload: dict[str, Any]
-    status: str
-    attempts: int
 
 
 def _job(row: Row) -> Job:

@@ -1,58 +1,15 @@
-"""Group meetings: the frozen audience, reminder deliveries and members' DM opt-in."""
+"""meetings."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bot.domain.audit.models import AuditFor
+from bot.domain.meetings.models import Meeting, MeetingDelivery
 from db.database import Database, Row, Tx
-from db.repositories.audit import AuditFor, append_entries, fetchone_audited
+from db.repositories.audit import append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
-
-__all__ = ["POST_RECIPIENT", "Meeting", "MeetingDelivery", "MeetingRepository"]
-
-# The delivery row of a reminder's channel post uses this user id.
-POST_RECIPIENT = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Meeting:
-    id: int
-    guild_id: int
-    number: int
-    title: str
-    starts_at: float
-    duration_seconds: int
-    call_id: int | None
-    role_id: int | None
-    location: str | None
-    voice_channel_id: int | None
-    channel_id: int
-    message_id: int | None
-    event_id: int | None
-    status: str
-    reminders: tuple[int, ...]
-    created_by: int
-    created_at: float
-    cancelled_at: float | None
-
-    @property
-    def ends_at(self) -> float:
-        return self.starts_at + self.duration_seconds
-
-    @property
-    def is_scheduled(self) -> bool:
-        return self.status == "scheduled"
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingDelivery:
-    offset_seconds: int
-    user_id: int
-    state: str  # see bot/domain/delivery.py
-    via: str  # 'channel' for the post (user 0), 'dm' for DMs
-
 
 _COLUMNS = (
     "id, guild_id, number, title, starts_at, duration_seconds, call_id, role_id, location, "

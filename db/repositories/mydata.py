@@ -1,83 +1,26 @@
-"""Members' data: what is stored about a member, deleting it, and the retention sweep.
-
-All SQL is static and parameterised.
-"""
+"""mydata."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from db.database import Database, Row, Tx
-from db.repositories.audit import (
-    AuditEntry,
-    AuditFor,
-    append_entries,
-    execute_audited,
-    forget_member,
+from bot.domain.audit.models import AuditEntry, AuditFor
+from bot.domain.mydata.models import (
+    DEFAULT_RETENTION_DAYS,
+    DeletionReport,
+    RemovedSignup,
+    RetainedCount,
+    RetentionReport,
+    Section,
 )
+from db.database import Database, Row, Tx
+from db.repositories.audit import append_entries, execute_audited, forget_member
 from db.repositories.draws import withdraw_sync
 
-__all__ = [
-    "DEFAULT_RETENTION_DAYS",
-    "DeletionReport",
-    "MyDataRepository",
-    "RemovedSignup",
-    "RetainedCount",
-    "RetentionReport",
-    "Section",
-]
-
-DEFAULT_RETENTION_DAYS = 90
 DAY = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    """One kind of record about a member, e.g. their call sign-ups."""
-
-    name: str
-    rows: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class RetainedCount:
-    session_id: int
-    key: str
-    question: str
-    answer: str
-    count: int
-
-
-@dataclass(slots=True)
-class RetentionReport:
-    sessions: int = 0
-    answers: int = 0
-    comments: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class RemovedSignup:
-    """A sign-up on an open call that was deleted (its post needs a refresh)."""
-
-    call_id: int
-    channel_id: int
-    message_id: int | None
-    emoji: str
-
-
-@dataclass(slots=True)
-class DeletionReport:
-    removed: dict[str, int] = field(default_factory=dict)
-    open_signups: list[RemovedSignup] = field(default_factory=list)
-    # Places in a draw's group the deletion itself gave up: (call_id, left ref, promoted ref).
-    departures: list[tuple[int, str, str | None]] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(self.removed.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +83,7 @@ _COLLECT: tuple[_Query, ...] = (
            "JOIN sessions s ON s.id = p.session_id "
            "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number"),
 )
+
 
 # What /mydata delete removes, in order. Draw entries are kept without the member's id: a
 # published draw names volunteers by entry reference (ref), so it keeps verifying. The audit log

@@ -1,35 +1,24 @@
-"""Sessions, bookings (with the waiting list), private survey answers, evaluations, deliveries.
-
-Race-freedom: a booking is decided by ONE ``INSERT ... SELECT ... ON CONFLICT ... RETURNING``
-statement that counts the confirmed bookings and assigns the next submission number (``seq``)
-itself, so concurrent bookings can never overbook and the waiting list is in submission order.
-Cancelling a booking and promoting the first people waiting is one transaction issued as one
-call (``Database.transaction``); so is changing the capacity. Each decision's audit row (the
-``audit`` argument) is appended in the decision's own transaction.
-"""
+"""sessions."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
+from bot.domain.audit.models import AuditFor
+from bot.domain.delivery.models import DeliveryRow
+from bot.domain.sessions.models import (
+    Booking,
+    BookRequest,
+    BookResult,
+    CancelResult,
+    Evaluation,
+    Session,
+)
 from db.database import Database, Row, Tx
-from db.repositories.audit import AuditBatch, AuditFor, append_entries, fetchone_audited
-from db.repositories.deliveries import DeliveryLog, DeliveryRow
-
-__all__ = [
-    "BookRequest",
-    "BookResult",
-    "Booking",
-    "CancelResult",
-    "Evaluation",
-    "Session",
-    "SessionRepository",
-    "book_sync",
-]
+from db.repositories.audit import AuditBatch, append_entries, fetchone_audited
+from db.repositories.deliveries import DeliveryLog
 
 _COLUMNS = (
     "id, guild_id, number, channel_id, message_id, event_id, title, description, starts_at, "
@@ -38,91 +27,16 @@ _COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    id: int
-    guild_id: int
-    number: int
-    channel_id: int
-    message_id: int | None
-    event_id: int | None
-    title: str
-    description: str
-    starts_at: float
-    ends_at: float
-    closes_at: float
-    capacity: int
-    reminders: tuple[int, ...]  # offsets in seconds before the start, largest first
-    repeat_of: int | None
-    priority_until: float | None
-    status: str
-    created_by: int
-    created_at: float
-    cancelled_at: float | None
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status == "cancelled"
-
-    def is_finished(self, now: float) -> bool:
-        return now >= self.ends_at
-
-    def has_started(self, now: float) -> bool:
-        return now >= self.starts_at
-
-    def booking_open(self, now: float) -> bool:
-        return self.status == "open" and now < self.closes_at
-
-
 def _session(row: Row) -> Session:
     values = {k: row[k] for k in row.keys()}
     values["reminders"] = tuple(int(x) for x in json.loads(values["reminders"]))
     return Session(**values)
 
 
-BookStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting",
-                     "cancelled_session", "closed", "priority", "missing"]
-
-
-@dataclass(frozen=True, slots=True)
-class BookResult:
-    status: BookStatus
-    seq: int | None = None
-    position: int | None = None  # waiting-list position (1 = next)
-
-
-@dataclass(frozen=True, slots=True)
-class CancelResult:
-    previous: str | None  # 'confirmed', 'waiting', or None if there was no booking
-    promoted: tuple[tuple[int, int], ...]  # (user_id, seq) in waiting-list order
-    refused: str | None = None  # 'missing', 'cancelled_session' or 'started'
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    user_id: int
-    status: str
-    seq: int
-    booked_at: float
-    promoted_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    user_id: int
-    rating: int
-    useful: str
-    better: str
-    submitted_at: float
-
-
 _COUNTS = (
     "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
     "FROM session_bookings WHERE session_id = ?"
 )
-
-
-# -- sync helpers run inside a transaction (aiosqlite's worker thread) --------------------------
 
 
 async def _position(tx: Tx, session_id: int, seq: int) -> int:
@@ -151,17 +65,6 @@ async def _promote(tx: Tx, session_id: int, now: float) -> list[tuple[int, int]]
         (now, session_id, session_id, free),
     )
     return sorted(((int(r[0]), int(r[1])) for r in rows), key=lambda p: p[1])
-
-
-@dataclass(frozen=True, slots=True)
-class BookRequest:
-    """One member's booking: the survey answers are (position, key, question, answer) rows,
-    already validated."""
-
-    session_id: int
-    user_id: int
-    now: float
-    answers: tuple[tuple[int, str, str, str], ...]
 
 
 # The booking decision. Capacity, the waiting list and the submission number (seq) are all

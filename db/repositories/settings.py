@@ -1,21 +1,11 @@
-"""Per-server settings."""
+"""settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.domain.audit.models import AuditFor
+from bot.domain.settings.models import GuildSettings
 from db.database import Database
-from db.repositories.audit import AuditFor, execute_audited
-
-__all__ = ["GuildSettings", "SettingsRepository"]
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettings:
-    guild_id: int
-    organiser_role_id: int | None
-    timezone: str | None
-    dm_confirmations: bool
+from db.repositories.audit import execute_audited
 
 
 class SettingsRepository:

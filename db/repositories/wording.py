@@ -1,22 +1,11 @@
-"""Per-server wording overrides for member-facing templates."""
+"""wording."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.domain.audit.models import AuditFor
+from bot.domain.wording.models import WordingOverride
 from db.database import Database
-from db.repositories.audit import AuditFor, execute_audited
-
-__all__ = ["WordingOverride", "WordingRepository"]
-
-
-@dataclass(frozen=True, slots=True)
-class WordingOverride:
-    guild_id: int
-    key: str
-    text: str
-    updated_by: int
-    updated_at: float
+from db.repositories.audit import execute_audited
 
 
 class WordingRepository:

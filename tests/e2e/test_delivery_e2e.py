@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.delivery import nonce_for
+from bot.domain.delivery.models import nonce_for
 from bot.notify import send_dm
 from tests.e2e.conftest import World
 from tests.e2e.harness import RunningBot

@@ -12,10 +12,11 @@ import pytest
 
 from bot import verify_audit
 from bot.clock import FakeClock
-from bot.domain.audit import AuditService, verify_chain
-from bot.domain.call_service import CallService
+from bot.domain.audit.chain import verify_chain
+from bot.domain.audit.service import AuditService
+from bot.domain.calls.service import CallService
 from bot.domain.errors import InvalidInput
-from bot.domain.settings import SettingsService
+from bot.domain.settings.service import SettingsService
 from db import Database
 
 GUILD = 1000

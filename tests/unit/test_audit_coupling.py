@@ -14,13 +14,13 @@ import pytest
 import db.repositories.audit as audit_repo
 from bot import verify_audit
 from bot.clock import FakeClock
-from bot.domain.call_service import CallService
-from bot.domain.draw_service import DrawService
-from bot.domain.feedback_service import FeedbackService
-from bot.domain.session_service import SessionService
-from bot.domain.sessions import BOOKED
-from bot.domain.settings import SettingsService
-from bot.domain.wording import WordingService
+from bot.domain.calls.service import CallService
+from bot.domain.draws.service import DrawService
+from bot.domain.feedback.service import FeedbackService
+from bot.domain.sessions.service import SessionService
+from bot.domain.sessions.texts import BOOKED
+from bot.domain.settings.service import SettingsService
+from bot.domain.wording.service import WordingService
 from bot.scheduling import JobScheduler
 from db import Database
 

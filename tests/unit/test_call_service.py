@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.call_service import CallService
+from bot.domain.calls.service import CallService
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.scheduling import JobScheduler
 from db import Database

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.calls import (
+from bot.domain.calls.rules import (
     emoji_key,
     parse_categories,
     parse_places,

@@ -12,14 +12,13 @@ import pytest
 
 from bot.client import CoproBot
 from bot.clock import FakeClock
-from bot.domain.mydata import MemberData
+from bot.domain.mydata.models import MemberData, Section
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
-from cogs.calls import FAIRNESS_FIELD, render_call
-from cogs.meetings import search_meetings
+from cogs.calls.render import FAIRNESS_FIELD, render_call
+from cogs.meetings.cog import search_meetings
 from cogs.mydata import PLAIN_NAMES, summary_text
 from db import Database
-from db.repositories.mydata import Section
 
 GUILD = 1000
 ORGANISER = 7

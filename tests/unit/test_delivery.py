@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.delivery import (
+from bot.domain.delivery.engine import DeliveryRun, NotDelivered
+from bot.domain.delivery.models import (
     DM,
     FAILED,
     NONCE_LENGTH,
@@ -26,24 +27,24 @@ from bot.domain.delivery import (
     SENDING,
     SENT,
     UNKNOWN,
-    DeliveryRun,
-    NotDelivered,
     nonce_for,
 )
 from bot.domain.errors import Conflict, InvalidInput
-from bot.domain.feedback_service import REMIND_JOB as FEEDBACK_JOB
-from bot.domain.feedback_service import FeedbackService
-from bot.domain.meeting_service import REMIND_JOB as MEETING_JOB
-from bot.domain.meeting_service import MeetingService
-from bot.domain.session_service import JOB_KINDS, SessionService
-from bot.domain.sessions import BOOK_CLOSED, POST_PLACES, public_post_fields
-from bot.domain.wording import Template, WordingService
+from bot.domain.feedback.models import FeedbackRound
+from bot.domain.feedback.service import REMIND_JOB as FEEDBACK_JOB
+from bot.domain.feedback.service import FeedbackService
+from bot.domain.jobs import Job
+from bot.domain.meetings.models import POST_RECIPIENT, Meeting
+from bot.domain.meetings.service import REMIND_JOB as MEETING_JOB
+from bot.domain.meetings.service import MeetingService
+from bot.domain.sessions.service import JOB_KINDS, SessionService
+from bot.domain.sessions.texts import BOOK_CLOSED, POST_PLACES
+from bot.domain.wording.service import WordingService
+from bot.domain.wording.templates import Template
 from bot.scheduling import JobScheduler, RetryLater
+from cogs.sessions.render import public_post_fields
 from db import Database, open_database
 from db.repositories.deliveries import DeliveryLog
-from db.repositories.feedback import FeedbackRound
-from db.repositories.jobs import Job
-from db.repositories.meetings import POST_RECIPIENT, Meeting
 from tests.unit.test_feedback_service import GUILD, REVIEWERS, TZ, make_drawn_call, open_round
 
 ORGANISER = 7777
@@ -543,7 +544,7 @@ async def test_refresh_jobs_do_the_edit_inside_the_job(db: Database, clock: Fake
 
 
 async def test_split_mentions_each_carry_a_deterministic_nonce() -> None:
-    from cogs.feedback import send_mentioning
+    from cogs.feedback.cog import send_mentioning
 
     class Channel:
         def __init__(self) -> None:

@@ -13,19 +13,19 @@ import discord
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.draw_service import (
+from bot.domain.draws.service import (
     FINISH_CHECK,
     FINISH_JOB,
     MEMBER_LEFT_JOB,
-    PROMOTED_DM,
-    SELECTED_DM,
     delivery_nonce,
     finish_job_key,
 )
+from bot.domain.draws.texts import PROMOTED_DM, SELECTED_DM
 from bot.notify import RateLimiter
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
-from cogs.draws import ANYONE, DeclineCheckButton, DrawButton, Draws, leave_nonce
+from cogs.draws.cog import Draws, leave_nonce
+from cogs.draws.views import ANYONE, DeclineCheckButton, DrawButton
 from db import Database
 
 GUILD = 1000
@@ -303,7 +303,7 @@ async def test_role_problem_is_explained_and_the_draw_stays(
 
 
 async def test_buttons_answer_only_their_member(setup: Any, clock: FakeClock) -> None:
-    _bot, cog, services = setup
+    bot, cog, services = setup
     call_id = await story(services, clock)
     view = await services.draws.view(call_id)
     member = view.drawn[0]
@@ -319,8 +319,8 @@ async def test_buttons_answer_only_their_member(setup: Any, clock: FakeClock) ->
     def interaction(user_id: int) -> Any:
         return SimpleNamespace(user=SimpleNamespace(id=user_id), response=Response(), guild_id=None)
 
-    await cog.on_button(interaction(4242), "confirm", call_id, member)
-    assert sent[-1][1]["ephemeral"] and "someone else" in sent[-1][0]
+    other = await click(bot, f"draw:confirm:{call_id}:{member}", 4242)  # the guard refuses
+    assert other.response.sent and other.response.sent[0][1]["ephemeral"]
     assert (await services.draws.view(call_id)).entry(member).confirmation == "pending"  # type: ignore[union-attr]
     await cog.on_button(interaction(member), "confirm", call_id, member)
     assert (await services.draws.view(call_id)).entry(member).confirmation == "confirmed"  # type: ignore[union-attr]
@@ -694,9 +694,10 @@ def press(bot: FakeBot, user_id: int, message: Any = None, channel_id: int | Non
         followups.append((content, kwargs))
 
     extra = {} if message is None else {"message": message, "channel_id": channel_id}
+    in_server = channel_id is not None and channel_id != DM_CHANNEL
     return SimpleNamespace(user=SimpleNamespace(id=user_id), client=bot, response=Response(),
-                           followup=SimpleNamespace(send=followup_send), guild_id=None,
-                           followups=followups, **extra)
+                           followup=SimpleNamespace(send=followup_send),
+                           guild_id=GUILD if in_server else None, followups=followups, **extra)
 
 
 async def click(

@@ -9,17 +9,12 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.call_service import CallService
-from bot.domain.draw_service import (
-    MEMBER_LEFT_JOB,
-    DrawService,
-    result_post_text,
-    status_text,
-    verification_text,
-)
-from bot.domain.draws import commitment_of, entrant_ref, run_draw
+from bot.domain.calls.service import CallService
+from bot.domain.draws.algorithm import commitment_of, entrant_ref, run_draw
+from bot.domain.draws.service import MEMBER_LEFT_JOB, DrawService
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.scheduling import JobScheduler
+from cogs.draws.render import result_post_text, status_text, verification_text
 from db import Database
 from db.repositories.audiences import accepted_reviewers, call_audience, drawn_group
 

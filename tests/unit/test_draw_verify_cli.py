@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.domain.calls import new_seed, seed_commitment
-from bot.domain.draws import entrant_ref, run_draw
+from bot.domain.calls.rules import new_seed, seed_commitment
+from bot.domain.draws.algorithm import entrant_ref, run_draw
 from bot.verify_draw import main
 
 SALT = "c3" * 16

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.calls import new_seed, seed_commitment
-from bot.domain.draws import (
+from bot.domain.calls.rules import new_seed, seed_commitment
+from bot.domain.draws.algorithm import (
     ALGORITHM_ID,
     chance_words,
     check_commitment,

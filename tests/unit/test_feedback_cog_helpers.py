@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cogs.feedback import mention_groups, send_mentioning
+from cogs.feedback.cog import mention_groups, send_mentioning
 
 
 class FakeChannel:

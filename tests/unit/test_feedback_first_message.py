@@ -12,12 +12,12 @@ import pytest
 
 from bot.client import CoproBot
 from bot.clock import FakeClock
-from bot.domain.feedback import local_time_text, takes_feedback_on_time
-from bot.domain.feedback_service import DEADLINE_JOB
+from bot.domain.feedback.models import FeedbackRound
+from bot.domain.feedback.rules import local_time_text, takes_feedback_on_time
+from bot.domain.feedback.service import DEADLINE_JOB
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
 from db import Database
-from db.repositories.feedback import FeedbackRound
 
 GUILD = 1000
 ORGANISER = 7

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.delivery import NotDelivered
+from bot.domain.delivery.engine import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from bot.domain.feedback import QUESTIONS, parse_changes
-from bot.domain.feedback_service import REMIND_JOB, FeedbackService
+from bot.domain.feedback.models import QUESTIONS, FeedbackRound
+from bot.domain.feedback.rules import parse_changes
+from bot.domain.feedback.service import REMIND_JOB, FeedbackService
+from bot.domain.jobs import Job
 from bot.scheduling import JobScheduler
 from db import Database, open_database
-from db.repositories.feedback import FeedbackRound
-from db.repositories.jobs import Job
 
 GUILD = 1000
 TZ = "Europe/London"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.delivery import NotDelivered
+from bot.domain.delivery.engine import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from bot.domain.meeting_service import REMIND_JOB, MeetingService
+from bot.domain.jobs import Job
+from bot.domain.meetings.models import Meeting
+from bot.domain.meetings.service import REMIND_JOB, MeetingService
 from bot.scheduling import JobScheduler
 from db import Database, open_database
-from db.repositories.jobs import Job
-from db.repositories.meetings import Meeting
 from tests.unit.test_feedback_service import GROUP, GUILD, REVIEWERS, TZ, make_drawn_call
 
 

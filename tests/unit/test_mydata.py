@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.audit import AuditService
-from bot.domain.call_service import CallService
-from bot.domain.draw_service import MEMBER_LEFT_JOB, DrawService
+from bot.domain.audit.service import AuditService
+from bot.domain.calls.service import CallService
+from bot.domain.draws.service import MEMBER_LEFT_JOB, DrawService
 from bot.domain.errors import InvalidInput
-from bot.domain.mydata import RETENTION_JOB, RETENTION_KEY, MyDataService
-from bot.domain.session_service import SessionService
+from bot.domain.mydata.service import RETENTION_JOB, RETENTION_KEY, MyDataService
+from bot.domain.sessions.service import SessionService
 from bot.scheduling import JobScheduler
 from bot.verify_draw import main as verify_draw
 from db import Database

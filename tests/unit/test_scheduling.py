@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock
+from bot.domain.jobs import Job
 from bot.scheduling import JobScheduler, RetryLater
 from db import Database, open_database
-from db.repositories.jobs import Job
 
 
 async def test_overdue_job_runs_exactly_once_at_start(db_path: Path, clock: FakeClock) -> None:

@@ -11,20 +11,21 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.domain.delivery import NotDelivered
+from bot.domain.delivery.engine import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from bot.domain.session_service import JOB_KINDS, SessionService
-from bot.domain.sessions import (
+from bot.domain.sessions.service import JOB_KINDS, SessionService
+from bot.domain.sessions.texts import (
     ALREADY_CONFIRMED,
     ALREADY_CONFIRMED_STARTED,
     ALREADY_WAITING,
     BOOKING_CANCELLED,
     BOOKING_CANCELLED_CLOSED,
     WAITING_NO_PLACE,
-    public_post_lines,
 )
-from bot.domain.wording import Template, WordingService
+from bot.domain.wording.service import WordingService
+from bot.domain.wording.templates import Template
 from bot.scheduling import JobScheduler
+from cogs.sessions.render import public_post_lines
 from db import Database, open_database
 
 GUILD = 1000

@@ -10,36 +10,34 @@ import pytest
 
 from bot.charts import bar_chart_png
 from bot.domain.errors import InvalidInput
-from bot.domain.sessions import (
-    BUTTON_BOOK,
-    BUTTON_JOIN_WAITING,
-    EXPERIENCE_LEVELS,
+from bot.domain.sessions.evaluation import parse_rating, summarise_evaluations
+from bot.domain.sessions.rules import (
     MAX_LABEL,
     MAX_QUESTION,
-    MAX_TOPIC,
-    POST_WAITING,
     book_button,
-    build_questions,
     capacity_line,
-    default_questions,
     digest_time,
-    fit_message,
-    group_answers,
     parse_capacity,
-    parse_question,
-    parse_rating,
     parse_reminders,
     parse_session_duration,
-    public_post_fields,
-    public_post_lines,
     reminder_runs,
-    summarise_evaluations,
-    summarise_survey,
-    survey_summary_text,
     unbook_enabled,
-    validate_answers,
     validate_session_times,
 )
+from bot.domain.sessions.survey import (
+    EXPERIENCE_LEVELS,
+    MAX_TOPIC,
+    build_questions,
+    default_questions,
+    group_answers,
+    parse_question,
+    summarise_survey,
+    survey_summary_text,
+    validate_answers,
+)
+from bot.domain.sessions.texts import BUTTON_BOOK, BUTTON_JOIN_WAITING, POST_WAITING
+from bot.render import fit_message
+from cogs.sessions.render import public_post_fields, public_post_lines
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -14,12 +14,9 @@ import pytest
 
 from bot.client import CoproBot
 from bot.clock import FakeClock
-from bot.domain.call_service import (
-    CallService,
-    SignupConfirmations,
-    choices_text,
-    signup_notice,
-)
+from bot.domain.calls.notices import SignupConfirmations
+from bot.domain.calls.rules import choices_text, signup_notice
+from bot.domain.calls.service import CallService
 from bot.notify import DmQueue
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
@@ -147,7 +144,7 @@ async def test_confirmations_follow_the_roster_when_sent(db: Database, clock: Fa
 
 
 def test_choices_name_every_group_in_words() -> None:
-    from db.repositories.calls import Category
+    from bot.domain.calls.models import Category
 
     cats = [Category(1, 1, 0, "🧭", "🧭", "Experienced", 3), Category(2, 1, 1, "🌱", "🌱", "New", 3)]
     text = choices_text(cats)

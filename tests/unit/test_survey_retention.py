@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.domain.mydata import MyDataService
-from bot.domain.session_service import SessionService
+from bot.domain.mydata.service import MyDataService
+from bot.domain.sessions.service import SessionService
 from bot.scheduling import JobScheduler
 from db import Database
 from tests.unit.test_mydata import GUILD, ORGANISER, session_for

@@ -10,9 +10,11 @@ import pytest
 
 from bot.client import CoproBot
 from bot.clock import FakeClock
-from bot.domain.call_service import CALL_SIGNUP_DM, CallService
+from bot.domain.calls.service import CallService
+from bot.domain.calls.texts import CALL_SIGNUP_DM
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.wording import WordingService, all_templates, get_template, template
+from bot.domain.wording.service import WordingService
+from bot.domain.wording.templates import all_templates, get_template, template
 from bot.scheduling import JobScheduler
 from bot.settings import load_settings
 from db import Database
@@ -126,8 +128,6 @@ async def test_missing_values_render_empty_and_preview_marks_placeholders(
 
 def test_every_declared_default_is_valid_and_described(db: Database, clock: FakeClock) -> None:
     """Defaults must pass the same checks as organisers' texts, and be listed with a description."""
-    import bot.domain.call_service  # noqa: F401  (declares the call templates)
-
     wording = WordingService(db, clock)
     templates = all_templates()
     assert len(templates) >= 5

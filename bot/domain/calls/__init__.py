@@ -1,0 +1,1 @@
+"""Calls for volunteers: categories, sign-ups by reaction, closing."""

@@ -1,0 +1,1 @@
+"""What every feature shares: words about buttons and forms."""

@@ -1,0 +1,1 @@
+"""One delivery engine for every member message (pending -> sending -> sent)."""

@@ -1,0 +1,1 @@
+"""Fair, verifiable draws."""

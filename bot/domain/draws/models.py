@@ -1,0 +1,278 @@
+"""Draws, their entries and reviewers, and what the service returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.domain.calls.models import Call, Category
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRecord:
+    call_id: int
+    algorithm: str
+    seed: str
+    roster_hash: str
+    roster_json: str
+    places_json: str
+    group_role_id: int | None
+    reviewer_role_id: int | None
+    drawn_by: int
+    drawn_at: float
+    result_message_id: int | None
+    posted_at: float | None
+
+    @property
+    def roster(self) -> list[tuple[str, str]]:
+        """The published roster ``[(entrant, category_key), ...]``: v2 refs sorted by ref,
+        v1 user ids (as text) in sign-up order."""
+        return [(str(u), str(k)) for u, k in json.loads(self.roster_json)]
+
+    @property
+    def places(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in json.loads(self.places_json).items()}
+
+    @property
+    def version(self) -> int:
+        """The algorithm's version number (0 if the name has none)."""
+        _, _, version = self.algorithm.rpartition("/v")
+        return int(version) if version.isdigit() else 0
+
+
+@dataclass(frozen=True, slots=True)
+class DrawEntry:
+    call_id: int
+    ref: str  # the published entry reference
+    user_id: int | None  # None once the member deleted their data
+    category_id: int
+    rank: int
+    status: str  # selected | reserve | replaced | withdrawn
+    confirmation: str  # pending | confirmed | declined
+    promoted_at: float | None
+    left_at: float | None
+    left_reason: str | None  # organiser | declined | data_deleted
+    notified_at: float | None
+    notified_via: str | None
+    invited_at: float | None
+    invited_via: str | None
+    role_at: float | None
+    announced_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    call_id: int
+    user_id: int
+    status: str  # invited | accepted | declined
+    invited_at: float
+    answered_at: float | None
+    role_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDraw:
+    """What the domain computed for a frozen roster."""
+
+    algorithm: str
+    roster_hash: str
+    ref_salt: str | None  # secret; stored, never published
+    roster: list[tuple[str, str]]  # the published roster [(ref, category key)], sorted
+    order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
+
+
+# How a delivery was claimed: the first time, or taking over an earlier attempt.
+ClaimKind = Literal["fresh", "resend"]
+
+
+# compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
+Compute = Callable[[str, list[tuple[int, str]], dict[str, int], list[str]], NewDraw]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    kind: Literal["created", "existing", "empty", "missing"]
+    draw: DrawRecord | None = None
+    closed_call: bool = False  # the draw closed a call that was still open
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRow:
+    """Someone left: their entry, and who (if anyone) was promoted to the freed place."""
+
+    category_id: int
+    left_ref: str
+    was_selected: bool  # False: a reserve withdrew, no place was freed
+    promoted_user_id: int | None
+    promoted_ref: str | None
+
+
+DELETED = "data_deleted"  # left_reason of an entry whose member deleted their data
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    category: Category
+    places: int
+    entries: tuple[DrawEntry, ...]  # rank order
+
+    @property
+    def volunteers(self) -> int:
+        return len(self.entries)
+
+    @property
+    def drawn(self) -> tuple[int | None, ...]:
+        """Who the draw itself chose (never changes after the draw); None: data deleted."""
+        return tuple(e.user_id for e in self.entries if e.rank <= self.places)
+
+    @property
+    def reserve_order(self) -> tuple[int | None, ...]:
+        """The draw's reserve list (never changes after the draw); None: data deleted."""
+        return tuple(e.user_id for e in self.entries if e.rank > self.places)
+
+    @property
+    def order(self) -> tuple[int | None, ...]:
+        return tuple(e.user_id for e in self.entries)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The draw order as published: entry references, drawn first, then the reserve list."""
+        return tuple(e.ref for e in self.entries)
+
+    @property
+    def drawn_refs(self) -> tuple[str, ...]:
+        return tuple(e.ref for e in self.entries if e.rank <= self.places)
+
+    @property
+    def reserve_refs(self) -> tuple[str, ...]:
+        return tuple(e.ref for e in self.entries if e.rank > self.places)
+
+    @property
+    def current(self) -> tuple[DrawEntry, ...]:
+        """Who is in the group now (drawn, or promoted from the reserve list)."""
+        return tuple(e for e in self.entries if e.status == "selected")
+
+    @property
+    def waiting(self) -> tuple[DrawEntry, ...]:
+        """Reserves still waiting, in order."""
+        return tuple(e for e in self.entries if e.status == "reserve")
+
+    @property
+    def left(self) -> tuple[DrawEntry, ...]:
+        """Who left the group, or withdrew from the reserve list."""
+        return tuple(e for e in self.entries if e.status in ("replaced", "withdrawn"))
+
+    @property
+    def open_places(self) -> int:
+        return max(0, self.places - len(self.current))
+
+    @property
+    def name(self) -> str:
+        return f"{self.category.emoji} {self.category.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawView:
+    call: Call
+    draw: DrawRecord
+    categories: tuple[CategoryView, ...]
+    reviewers: tuple[Reviewer, ...]
+
+    @property
+    def volunteers(self) -> int:
+        return sum(c.volunteers for c in self.categories)
+
+    @property
+    def drawn(self) -> tuple[int, ...]:
+        """The members the draw chose who still have an id (for mentions)."""
+        return tuple(u for c in self.categories for u in c.drawn if u is not None)
+
+    @property
+    def group(self) -> tuple[DrawEntry, ...]:
+        return tuple(e for c in self.categories for e in c.current)
+
+    @property
+    def posted(self) -> bool:
+        return self.draw.result_message_id is not None
+
+    def category_of(self, user_id: int) -> CategoryView | None:
+        for cat in self.categories:
+            if any(e.user_id == user_id for e in cat.entries):
+                return cat
+        return None
+
+    def entry(self, user_id: int) -> DrawEntry | None:
+        for cat in self.categories:
+            for e in cat.entries:
+                if e.user_id == user_id:
+                    return e
+        return None
+
+    def reserve_position(self, user_id: int) -> int | None:
+        """The member's place on their category's reserve list now (1 = next to be offered a
+        place), or None if they are not waiting on it."""
+        cat = self.category_of(user_id)
+        if cat is None:
+            return None
+        for position, e in enumerate(cat.waiting, start=1):
+            if e.user_id == user_id:
+                return position
+        return None
+
+    def reviewer(self, user_id: int) -> Reviewer | None:
+        return next((r for r in self.reviewers if r.user_id == user_id), None)
+
+    @property
+    def result_link(self) -> str | None:
+        if self.draw.result_message_id is None:
+            return None
+        return (
+            f"https://discord.com/channels/{self.call.guild_id}/{self.call.channel_id}/"
+            f"{self.draw.result_message_id}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    view: DrawView
+    created: bool  # False: the call had been drawn already and this is that draw
+    closed_call: bool = False
+    ignored: tuple[str, ...] = ()  # options given on a re-run that could not change anything
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceOutcome:
+    call: Call
+    category: Category
+    left_user_id: int | None  # None: the member deleted their data
+    promoted_user_id: int | None
+    group_role_id: int | None
+    result_message_id: int | None
+    left_ref: str = ""
+    promoted_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOutcome:
+    call: Call
+    changed: bool  # False: already confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    call: Call
+    accepted: bool
+    changed: bool  # False: the same answer was given before
+    reviewer_role_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """Who still has to be told: drawn or promoted members, and volunteers to invite."""
+
+    notices: tuple[DrawEntry, ...] = ()
+    invites: tuple[DrawEntry, ...] = ()
+    roles: tuple[int, ...] = ()  # group members still without the group role
+    reviewer_roles: tuple[int, ...] = ()  # accepted reviewers still without the reviewer role

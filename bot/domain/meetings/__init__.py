@@ -1,0 +1,1 @@
+"""Group meetings with reminders."""

@@ -1,0 +1,1 @@
+"""Members' data: what is kept, showing and deleting it, retention."""

@@ -1,0 +1,1 @@
+"""Sessions with limited places, bookings, a private survey, evaluations."""

@@ -1,0 +1,1 @@
+"""Members' words: named templates organisers can reword (/wording)."""

@@ -1,0 +1,803 @@
+"""The /draw commands and the draw's deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import ensure_organiser
+from bot.domain.draws.algorithm import ALGORITHM_ID
+from bot.domain.draws.models import ClaimKind, DrawEntry, DrawView, ReplaceOutcome
+from bot.domain.draws.rules import entry_code
+from bot.domain.draws.service import (
+    FINISH_CHECK,
+    FINISH_JOB,
+    MEMBER_LEFT_JOB,
+    delivery_nonce,
+    fallback_nonce,
+)
+from bot.domain.draws.texts import (
+    ALREADY_CONFIRMED,
+    ANSWER_CONFIRMED,
+    ANSWER_DECLINED,
+    ANSWER_REVIEW_NO,
+    ANSWER_REVIEW_YES,
+    CONFIRMED,
+    DECLINE_CHECK,
+    DECLINED,
+    PLACE_KEPT,
+    PLACE_OPEN,
+    PROMOTED_DM,
+    REPLACED,
+    RESULT_CHECK,
+    RESULT_INTRO,
+    RESULT_REVIEWERS,
+    REVIEW_FALLBACK,
+    REVIEW_INVITE_DM,
+    REVIEW_NO,
+    REVIEW_NO_PLAIN,
+    REVIEW_YES,
+    SELECTED_DM,
+    SELECTED_FALLBACK,
+    STILL_RESERVE,
+    WITHDRAWN_OPEN,
+    WITHDRAWN_REPLACED,
+    YOUR_REF,
+)
+from bot.domain.errors import InvalidInput
+from bot.domain.jobs import Job
+from bot.errors import reply
+from bot.notify import NO_MENTIONS, mentions_for, send_dm, transient
+from bot.render import clip, mention, ts
+from bot.scheduling import RetryLater
+from cogs.calls.cog import CallOption
+from cogs.draws.render import result_post_text, status_text, verification_text
+from cogs.draws.views import (
+    ANYONE,
+    Answer,
+    DeclineCheckButton,
+    DrawButton,
+    Kind,
+    answer_buttons,
+    answered_buttons,
+    decline_check_buttons,
+)
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+
+def result_nonce(call_id: int) -> str:
+    """Discord de-duplicates a second send with the same nonce (enforce_nonce) for a few
+    minutes: a crash right after posting does not post the result twice."""
+    return f"draw-{call_id}"
+
+
+def leave_nonce(call_id: int, ref: str) -> str:
+    """One "has left the group" post per entry (<= 25 characters, as Discord requires)."""
+    head = f"dl{call_id}-"
+    return head + ref[: max(4, 25 - len(head))]
+
+
+@dataclass(slots=True)
+class FinishReport:
+    posted_now: bool = False
+    dms: int = 0
+    in_channel: list[int] = field(default_factory=list)
+    failed: int = 0
+    retry: bool = False  # something failed that may work soon (Discord 429/5xx, network, stop)
+    problems: list[str] = field(default_factory=list)
+
+
+Claimed = tuple[DrawEntry, ClaimKind]  # a member's entry and how their delivery was claimed
+
+
+def _role_ok(role: discord.Role | None, what: str) -> None:
+    if role is None:
+        return
+    if role.is_default():
+        raise InvalidInput(f"Please choose a real role for the {what}, not @everyone.")
+    if role.managed:
+        raise InvalidInput(
+            f"{role.name} is managed by an integration, so I can't give it. Please choose another "
+            f"role for the {what}."
+        )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verifiable draws for calls"):
+    """Organiser commands for draws, and the members' answer buttons."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.draws = bot.services.draws
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(DrawButton, DeclineCheckButton)
+        self.bot.jobs.register(MEMBER_LEFT_JOB, self.on_member_left)
+        self.bot.jobs.register(FINISH_JOB, self.on_finish_job)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(DrawButton, DeclineCheckButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    async def words(self, guild_id: int | None, tpl: Any, **values: object) -> str:
+        return await self.bot.services.wording.render(guild_id, tpl, **values)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @app_commands.command(name="run")
+    @app_commands.describe(
+        call="The call's number",
+        places="Override the call's places: '3' for all, or '🧭=3, 🌱=3'",
+        group_role="Role for the members drawn (optional)",
+        reviewer_role="Role for volunteers who agree to review (optional)",
+    )
+    @app_commands.rename(group_role="group-role", reviewer_role="reviewer-role")
+    async def run(
+        self,
+        interaction: discord.Interaction,
+        call: CallOption,
+        places: str | None = None,
+        group_role: discord.Role | None = None,
+        reviewer_role: discord.Role | None = None,
+    ) -> None:
+        """Close the call and draw the group at random, fairly and verifiably (once per call)."""
+        assert interaction.guild is not None
+        _role_ok(group_role, "group")
+        _role_ok(reviewer_role, "reviewers")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.draws.run(
+            guild_id=interaction.guild.id, number=call, actor_id=interaction.user.id, places=places,
+            group_role_id=group_role.id if group_role else None,
+            reviewer_role_id=reviewer_role.id if reviewer_role else None,
+        )
+        if outcome.closed_call:
+            self._refresh_call_post(outcome.view.call.id)
+        report = await self.finish(outcome.view.call.id)
+        if report.retry:
+            await self.draws.finish_later(outcome.view.call.id, interaction.guild.id)
+        view = await self.draws.view(outcome.view.call.id)
+        lines = []
+        if outcome.created:
+            lines.append(f"Call #{call} is drawn." + (" I closed the call first." if outcome.closed_call else ""))
+        else:
+            lines.append(f"Call #{call} was drawn already (a call is drawn only once), so nothing "
+                         "was drawn again. Here is its result.")
+            if outcome.ignored:
+                lines.append(f"The option(s) {', '.join(outcome.ignored)} can't change an existing "
+                             "draw and were ignored.")
+        if view.result_link:
+            lines.append(f"Result: {view.result_link}")
+        lines.append(self._report_words(report))
+        lines.extend(report.problems)
+        await interaction.followup.send(clip("\n".join(x for x in lines if x), 2000), ephemeral=True)
+
+    @app_commands.command(name="show")
+    @app_commands.describe(call="The call's number")
+    async def show(self, interaction: discord.Interaction, call: CallOption) -> None:
+        """The draw's result and who has confirmed, only for you, with the data to verify it."""
+        assert interaction.guild_id is not None
+        view = await self.draws.show(interaction.guild_id, call)
+        text = status_text(view, limit=1990 - 700)
+        text += "\n\n" + verification_text(view)
+        await interaction.response.send_message(
+            clip(text, 2000), file=self._export_file(view), ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="replace")
+    @app_commands.describe(call="The call's number", member="Who leaves the group")
+    async def replace(self, interaction: discord.Interaction, call: CallOption, member: discord.User) -> None:
+        """Take a member out of the group; the next reserve in their category is offered the place."""
+        assert interaction.guild_id is not None
+        outcome = await self.draws.replace(interaction.guild_id, call, member.id, interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        problems = await self.after_replace(outcome)
+        if outcome.promoted_user_id is not None:
+            text = (f"{member.mention} has left the group for call #{call}. "
+                    f"{mention(outcome.promoted_user_id)} was next on the reserve list for "
+                    f"{outcome.category.emoji} {outcome.category.label} and has been offered the place.")
+        else:
+            text = (f"{member.mention} has left the group for call #{call}. Nobody is left on the "
+                    f"reserve list for {outcome.category.emoji} {outcome.category.label}, so the place "
+                    "is open.")
+        await interaction.followup.send(clip("\n".join([text, *problems]), 2000), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="verify")
+    @app_commands.describe(call="The call's number", public="Post the check in this channel for everyone")
+    async def verify(self, interaction: discord.Interaction, call: CallOption, public: bool = False) -> None:
+        """Re-run the draw from its published data and say whether it matches."""
+        assert interaction.guild_id is not None
+        report = await self.draws.verify(interaction.guild_id, call)
+
+        def yes(flag: bool | None) -> str:
+            return "yes" if flag else "NO"
+
+        algorithm = report.computed.algorithm if report.computed is not None else ALGORITHM_ID
+        lines = [
+            f"**Checking the draw for call #{call}** ({algorithm})",
+            f"The revealed seed matches the commitment on the call post: {yes(report.commitment_ok)}",
+            f"The roster matches its published fingerprint: {yes(report.fingerprint_ok)}",
+            f"Re-running the draw gives exactly the published result: {yes(report.order_ok)}",
+        ]
+        if report.ok:
+            lines.append("Everything matches: this draw is what the published seed and roster give.")
+        else:
+            lines.append("Something does not match. Please tell the server's admins.")
+            lines.extend(report.problems)
+        await interaction.response.send_message(
+            "\n".join(lines), ephemeral=not public, allowed_mentions=NO_MENTIONS
+        )
+
+    # -- the Discord side of a draw (idempotent, crash-safe) -----------------------------------
+
+    async def finish(self, call_id: int) -> FinishReport:
+        """Post the recorded result if it isn't yet, give roles, and tell each member once."""
+        lock = self._locks.setdefault(call_id, asyncio.Lock())
+        async with lock:
+            report = FinishReport()
+            view = await self.draws.view(call_id)
+            if not view.posted:
+                await self._post_result(view, report)
+                view = await self.draws.view(call_id)
+            if not view.posted:
+                return report  # members are told only once the result they are pointed to exists
+            await self._give_roles(view, report)
+            # Claims a crash left without ``via``: too old ones are marked unknown here (never
+            # sent twice), recent ones are sent again below with the same nonce.
+            await self.draws.expire_claims(call_id)
+            await self._notify(view, report)
+            return report
+
+    async def _post_result(self, view: DrawView, report: FinishReport) -> None:
+        call = view.call
+        intro = await self.words(call.guild_id, RESULT_INTRO, number=call.number, title=call.title,
+                                 volunteers=view.volunteers)
+        closing = await self.words(call.guild_id, RESULT_REVIEWERS)
+        check = await self.words(call.guild_id, RESULT_CHECK)
+        text = result_post_text(view, intro, closing, check=check)
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        reference = (
+            discord.MessageReference(message_id=call.message_id, channel_id=call.channel_id,
+                                     fail_if_not_exists=False)
+            if call.message_id else None
+        )
+        kwargs: dict[str, Any] = {"reference": reference} if reference else {}
+        try:
+            message = await channel.send(
+                text, file=self._export_file(view), allowed_mentions=mentions_for(view.drawn[:100]),
+                nonce=result_nonce(call.id), **kwargs,
+            )
+        except discord.Forbidden:
+            report.problems.append(
+                f"I couldn't post the result in <#{call.channel_id}>. The draw is recorded and won't "
+                "change. Please give me View Channel, Send Messages, Attach Files and Read Message "
+                f"History there, then run `/draw run call:{call.number}` again to post it."
+            )
+            return
+        except discord.NotFound:
+            report.problems.append(
+                f"The call's channel no longer exists, so I couldn't post the result. The draw is "
+                f"recorded: `/draw show call:{call.number}` shows it."
+            )
+            return
+        except discord.HTTPException as exc:  # Discord answered: nothing was posted
+            log.warning("could not post the draw result for call %s", call.id, exc_info=True)
+            report.retry = report.retry or transient(exc)
+            again = ("I'll try again in a few minutes." if transient(exc) else
+                     f"Running `/draw run call:{call.number}` again posts it.")
+            report.problems.append(
+                f"Discord didn't take the result post just now (it said {exc.status}). The draw is "
+                f"recorded and won't change. {again}"
+            )
+            return
+        await self.draws.mark_posted(call.id, message.id)
+        report.posted_now = True
+
+    def _export_file(self, view: DrawView) -> discord.File:
+        data = self.draws.export_json(view).encode("utf-8")
+        return discord.File(io.BytesIO(data), filename=f"call-{view.call.number}-draw.json")
+
+    async def _member(self, guild: discord.Guild, user_id: int) -> discord.Member | None:
+        member = guild.get_member(user_id)
+        if member is not None:
+            return member
+        try:
+            return await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return None
+
+    def _role_problem(self, guild: discord.Guild | None, role_id: int, number: int) -> str:
+        again = f"then run `/draw run call:{number}` again to give the roles."
+        if guild is None:
+            return f"I couldn't give the role <@&{role_id}>: I can't see the server right now."
+        role = guild.get_role(role_id)
+        me = guild.me
+        if role is None:
+            return f"The role I was asked to give (id {role_id}) no longer exists."
+        if me is not None and not me.guild_permissions.manage_roles:
+            return (f"I couldn't give {role.mention}: I need the **Manage Roles** permission. "
+                    f"In Server Settings → Roles, turn on Manage Roles for my role, {again}")
+        if me is not None and role >= me.top_role:
+            return (f"I couldn't give {role.mention}: it is above my highest role "
+                    f"({me.top_role.name}). In Server Settings → Roles, drag my role above "
+                    f"{role.name}, {again}")
+        return f"Discord didn't let me give {role.mention}. Please check my permissions, {again}"
+
+    async def _give_roles(self, view: DrawView, report: FinishReport) -> None:
+        todo = await self.draws.deliveries(view.call.id)
+        guild = self.bot.get_guild(view.call.guild_id)
+        for role_id, users, mark in (
+            (view.draw.group_role_id, todo.roles, self.draws.role_given),
+            (view.draw.reviewer_role_id, todo.reviewer_roles, self.draws.reviewer_role_given),
+        ):
+            if not role_id or not users:
+                continue
+            if guild is None:
+                report.problems.append(self._role_problem(None, role_id, view.call.number))
+                continue
+            for user_id in users:
+                try:
+                    member = await self._member(guild, user_id)
+                    if member is None:
+                        continue  # left the server
+                    await member.add_roles(discord.Object(role_id), reason=f"Draw for call #{view.call.number}")
+                except discord.Forbidden:
+                    report.problems.append(self._role_problem(guild, role_id, view.call.number))
+                    break
+                except discord.HTTPException as exc:
+                    log.warning("could not give role %s to %s", role_id, user_id, exc_info=True)
+                    report.retry = report.retry or transient(exc)
+                    continue
+                await mark(view.call.id, user_id)
+
+    async def _notify(self, view: DrawView, report: FinishReport) -> None:
+        """Tell each member once. Every message is claimed first (a re-run skips it) and sent
+        with a nonce of its own, so a send repeated after a crash is de-duplicated by Discord;
+        any failure or interruption gives the claim back (see :meth:`_give_back`) before
+        anything else happens."""
+        call = view.call
+        todo = await self.draws.deliveries(call.id)
+        closed: dict[Kind, list[Claimed]] = {"notice": [], "invite": []}
+        try:
+            for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
+                for entry in entries:
+                    await self._notify_one(view, kind, entry, closed[kind], report)
+            for kind in ("notice", "invite"):
+                pending, closed[kind] = closed[kind], []  # handed over: _fallback gives back
+                if pending:
+                    await self._fallback(view, kind, pending, report)
+        except BaseException:
+            # Stopped mid-pass: members still waiting for the closed-DM post were sent nothing
+            # (their DMs are closed), so they are told next time.
+            for kind, pending in closed.items():
+                await self._give_back_all(kind, call.id, pending, refused=True)
+            raise
+
+    async def _claim(self, kind: Kind, call_id: int, user_id: int) -> ClaimKind | None:
+        """Claim one delivery. A stop while claiming waits for the claim statement (it runs to
+        its end anyway) and gives back what it took: nothing was sent."""
+        claiming = asyncio.ensure_future(self.draws.claim(kind, call_id, user_id))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            claim = await asyncio.shield(claiming)
+            if claim is not None:
+                await self._give_back(kind, call_id, user_id, claim, refused=True)
+            raise
+
+    async def _give_back(
+        self, kind: Kind, call_id: int, user_id: int, claim: ClaimKind, *, refused: bool
+    ) -> None:
+        """Give a claim back, shielded (a stop must not leave it taken). ``refused``: Discord
+        answered with an error (discord.HTTPException; discord.py has already retried 429 and
+        5xx with the same payload), so nothing was made and a first claim is forgotten. Anything
+        else (a stop, a network error or timeout, an unknown error) may have reached Discord:
+        the claim keeps its first time, so it is sent again with the same nonce only while
+        Discord de-duplicates it, and is marked unknown after that."""
+        await asyncio.shield(self.draws.give_back(kind, call_id, user_id, claim, refused=refused))
+
+    async def _give_back_all(
+        self, kind: Kind, call_id: int, claimed: list[Claimed], *, refused: bool
+    ) -> None:
+        for entry, claim in claimed:
+            if entry.user_id is not None:
+                await self._give_back(kind, call_id, entry.user_id, claim, refused=refused)
+
+    @staticmethod
+    def _note_failure(exc: Exception, report: FinishReport, count: int = 1) -> None:
+        """Count a failed send; one worth trying again soon (a 429 or 5xx after discord.py's own
+        retries, or a network error) asks for a retry."""
+        report.failed += count
+        if not isinstance(exc, discord.HTTPException) or transient(exc):
+            report.retry = True
+
+    async def _notify_one(
+        self, view: DrawView, kind: Kind, entry: DrawEntry, closed: list[Claimed],
+        report: FinishReport,
+    ) -> None:
+        call = view.call
+        user_id = entry.user_id
+        assert user_id is not None  # deliveries only lists members with an id
+        claim = await self._claim(kind, call.id, user_id)
+        if claim is None:
+            return
+        try:
+            cat = view.category_of(user_id)
+            assert cat is not None
+            if kind == "notice":
+                tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
+                text = await self.words(call.guild_id, tpl, number=call.number, title=call.title,
+                                        category=cat.name, link=view.result_link or "")
+                buttons = answer_buttons("place", call.id, user_id)
+            else:
+                text = await self.words(call.guild_id, REVIEW_INVITE_DM, number=call.number,
+                                        title=call.title, category=cat.name,
+                                        position=entry.rank - cat.places)
+                buttons = answer_buttons("review", call.id, user_id)
+            text += "\n\n" + await self.words(call.guild_id, YOUR_REF, code=entry_code(entry.ref))
+        except BaseException:  # nothing was sent yet
+            await self._give_back(kind, call.id, user_id, claim, refused=True)
+            raise
+        try:
+            sent = await send_dm(self.bot, user_id, text, view=buttons,
+                                 nonce=delivery_nonce(kind, call.id, entry.ref))
+        except discord.HTTPException as exc:  # Discord answered: no message was made
+            log.warning("could not DM %s about call %s (Discord said %s)", user_id, call.id,
+                        exc.status, exc_info=True)
+            await self._give_back(kind, call.id, user_id, claim, refused=True)
+            self._note_failure(exc, report)
+            return
+        except Exception as exc:  # a network error, a timeout, ...: it may have reached Discord
+            log.warning("DM to %s about call %s may or may not have been sent", user_id, call.id,
+                        exc_info=True)
+            await self._give_back(kind, call.id, user_id, claim, refused=False)
+            self._note_failure(exc, report)
+            return
+        except BaseException:  # stopped during the send: it may have reached Discord
+            await self._give_back(kind, call.id, user_id, claim, refused=False)
+            raise
+        if sent is None:
+            closed.append((entry, claim))  # still claimed: told in the channel below
+        else:
+            await self.draws.delivered(kind, call.id, user_id, "dm")
+            report.dms += 1
+
+    async def _fallback(
+        self, view: DrawView, kind: Kind, claimed: list[Claimed], report: FinishReport
+    ) -> None:
+        """Members with closed DMs: one message in the call's channel that mentions them."""
+        call = view.call
+        entries = [e for e, _ in claimed]
+        users = [e.user_id for e in entries if e.user_id is not None]
+        try:
+            tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
+            text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
+                                    number=call.number, title=call.title)
+        except BaseException:  # nothing was posted yet
+            await self._give_back_all(kind, call.id, claimed, refused=True)
+            raise
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if view.draw.result_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=view.draw.result_message_id, channel_id=call.channel_id,
+                fail_if_not_exists=False,
+            )
+        try:
+            await channel.send(
+                clip(text, 2000),
+                view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
+                allowed_mentions=mentions_for(users[:100]),
+                nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]), **kwargs,
+            )
+        except Exception as exc:
+            refused = isinstance(exc, discord.HTTPException)
+            log.warning("could not post the closed-DM fallback for call %s", call.id, exc_info=True)
+            await self._give_back_all(kind, call.id, claimed, refused=refused)
+            self._note_failure(exc, report, len(users))
+            return
+        except BaseException:
+            await self._give_back_all(kind, call.id, claimed, refused=False)
+            raise
+        await self.draws.delivered(kind, call.id, users, "channel")  # one statement for all
+        report.in_channel.extend(users)
+
+    @staticmethod
+    def _report_words(report: FinishReport) -> str:
+        parts = []
+        if report.dms:
+            parts.append(f"I sent {report.dms} direct message{'s' if report.dms != 1 else ''}.")
+        if report.in_channel:
+            n = len(report.in_channel)
+            parts.append(f"{n} member{'s have' if n != 1 else ' has'} closed DMs, so I mentioned "
+                         "them in the call's channel instead.")
+        if report.failed:
+            later = ("I'll try again in a few minutes." if report.retry else
+                     "Running the command again (or a restart) tries them again.")
+            parts.append(f"{report.failed} message(s) couldn't be sent just now. {later}")
+        return " ".join(parts)
+
+    async def after_replace(self, outcome: ReplaceOutcome) -> list[str]:
+        """Announce a replacement, move the group role, and offer the place to the next reserve.
+
+        The offer goes out at once, and the call's persisted :data:`FINISH_JOB` is written first
+        as a safety net: it runs the same idempotent pass a little later (and again while Discord
+        fails transiently, or after a restart), finding nothing to do if the offer went out."""
+        call = outcome.call
+        await self.draws.finish_later(call.id, call.guild_id, FINISH_CHECK)
+        problems: list[str] = []
+        guild = self.bot.get_guild(call.guild_id)
+        if outcome.group_role_id and outcome.left_user_id is not None and guild is not None:
+            try:
+                member = await self._member(guild, outcome.left_user_id)
+                if member is not None:
+                    await member.remove_roles(discord.Object(outcome.group_role_id),
+                                              reason=f"Left the group for call #{call.number}")
+                await self.draws.role_given(call.id, outcome.left_user_id, given=False)
+            except discord.Forbidden:
+                problems.append(self._role_problem(guild, outcome.group_role_id, call.number))
+            except discord.HTTPException:
+                log.warning("could not remove the group role from %s", outcome.left_user_id, exc_info=True)
+        problems.extend(await self._announce_leave(outcome))
+        report = await self.finish(call.id)
+        problems.extend(report.problems)
+        return problems
+
+    async def _announce_leave(self, outcome: ReplaceOutcome, *, retry: bool = False) -> list[str]:
+        """The one post in the call's channel saying a place opened up and who is offered it.
+        It never names the member who left (stepping back may be for health or other private
+        reasons); only the promoted member is mentioned.
+
+        Claimed per entry before posting (a re-run never posts twice) and given back if Discord
+        refused. ``retry``: raise RetryLater on a transient failure (when run as a job).
+        """
+        call = outcome.call
+        if outcome.left_ref and not await self.draws.claim_announcement(call.id, outcome.left_ref):
+            return []
+        category = f"{outcome.category.emoji} {outcome.category.label}"
+        promoted = [outcome.promoted_user_id] if outcome.promoted_user_id else []
+        values: dict[str, object] = {"number": call.number, "category": category}
+        if outcome.promoted_user_id is not None:
+            values["promoted"] = mention(outcome.promoted_user_id)
+        if outcome.left_user_id is None:  # deleted their data
+            tpl = WITHDRAWN_REPLACED if promoted else WITHDRAWN_OPEN
+        else:
+            tpl = REPLACED if promoted else PLACE_OPEN
+        text = await self.words(call.guild_id, tpl, **values)
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if outcome.result_message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=outcome.result_message_id, channel_id=call.channel_id,
+                fail_if_not_exists=False,
+            )
+        if outcome.left_ref:
+            kwargs["nonce"] = leave_nonce(call.id, outcome.left_ref)
+        try:
+            await channel.send(clip(text, 2000), allowed_mentions=mentions_for(promoted), **kwargs)
+        except BaseException as exc:
+            if outcome.left_ref:  # not posted (or unknown): a later run posts it, same nonce
+                await self.draws.release_announcement(call.id, outcome.left_ref)
+            if not isinstance(exc, Exception):
+                raise
+            transient = not isinstance(exc, discord.HTTPException) or exc.status >= 500 or exc.status == 429
+            if retry and transient:
+                raise RetryLater(f"Discord could not take the announcement ({exc!r})") from exc
+            log.warning("could not announce a replacement in call %s", call.id, exc_info=True)
+            return [f"I couldn't post the change in <#{call.channel_id}>."]
+        return []
+
+    async def on_member_left(self, job: Job) -> None:
+        """Job :data:`MEMBER_LEFT_JOB`: a group member deleted their data (``/mydata delete``).
+        Announce it, then offer the place to the promoted reserve (DM, role), once each."""
+        payload = job.payload
+        outcome = await self.draws.left_outcome(
+            int(payload["call_id"]), str(payload["ref"]), payload.get("promoted_ref")
+        )
+        if outcome is None:
+            return  # the call or its draw was deleted since
+        problems = await self._announce_leave(outcome, retry=True)
+        report = await self.finish(outcome.call.id)
+        for problem in [*problems, *report.problems]:
+            log.warning("draw for call %s: %s", outcome.call.id, problem)
+        if report.retry:  # e.g. the promoted member's DM hit a 503: the job runs again soon
+            raise RetryLater(f"draw for call {outcome.call.id}: {report.failed} message(s) to retry")
+
+    async def on_finish_job(self, job: Job) -> None:
+        """Job :data:`FINISH_JOB`: finish the call's draw (post, roles, one message per member);
+        RetryLater while something failed that may work soon."""
+        call_id = int(job.payload["call_id"])
+        if await self.draws.view_if_drawn(call_id) is None:
+            return  # the call or its draw was deleted since
+        report = await self.finish(call_id)
+        for problem in report.problems:
+            log.warning("draw for call %s: %s", call_id, problem)
+        if report.retry:
+            raise RetryLater(f"draw for call {call_id}: {report.failed} message(s) to retry")
+
+    def _refresh_call_post(self, call_id: int) -> None:
+        calls_cog = self.bot.get_cog("Calls")
+        refresh = getattr(calls_cog, "refresh_post", None)
+        if refresh is not None:
+            refresh(call_id)
+
+    # -- members' buttons ----------------------------------------------------------------------
+
+    @staticmethod
+    def _dm_message_id(interaction: discord.Interaction, user_id: int) -> int:
+        """The id of the member's own direct message the press came from (0: none, e.g. the
+        shared closed-DM post in the call's channel, which is never edited for one member)."""
+        message = getattr(interaction, "message", None)
+        if user_id == ANYONE or message is None:
+            return 0
+        return int(message.id)
+
+    async def answered_dm(
+        self, call_id: int, user_id: int, answer: Answer, at: float
+    ) -> tuple[str, discord.ui.View | None]:
+        """What a member's direct message becomes once they answered: their answer and its
+        date in plain words, their entry code, and only the choice still open to them."""
+        view = await self.draws.view(call_id)
+        call, gid = view.call, view.call.guild_id
+        values: dict[str, object] = {"number": call.number, "title": call.title,
+                                     "date": ts(at, "D"), "link": view.result_link or ""}
+        tpl = {"confirmed": ANSWER_CONFIRMED, "declined": ANSWER_DECLINED,
+               "review_yes": ANSWER_REVIEW_YES, "review_no": ANSWER_REVIEW_NO}[answer]
+        text = await self.words(gid, tpl, **values)
+        position = view.reserve_position(user_id)
+        cat = view.category_of(user_id)
+        if answer in ("review_yes", "review_no") and position is not None and cat is not None:
+            text += "\n" + await self.words(gid, STILL_RESERVE, position=position, category=cat.name)
+        entry = view.entry(user_id)
+        if entry is not None:
+            text += "\n\n" + await self.words(gid, YOUR_REF, code=entry_code(entry.ref))
+        return clip(text, 2000), answered_buttons(answer, call_id, user_id)
+
+    async def on_button(
+        self, interaction: discord.Interaction, action: str, call_id: int, user_id: int
+    ) -> None:
+        """A member's answer. Pressed on their own direct message, that message is edited to
+        record the answer (it stays visible after a reload, unlike an ephemeral reply) and keeps
+        only the other choice; pressed on the shared closed-DM post, the answer is ephemeral."""
+        me = interaction.user.id  # the guard (bot.components) checked it is their button
+        dm_message = self._dm_message_id(interaction, user_id)
+        now = self.draws.clock.now().timestamp()
+        if action == "confirm":
+            outcome = await self.draws.confirm(call_id, me)
+            if dm_message:
+                text, buttons = await self.answered_dm(call_id, me, "confirmed", now)
+                await interaction.response.edit_message(content=text, view=buttons)
+                return
+            text = await self.words(outcome.call.guild_id,
+                                    CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
+                                    number=outcome.call.number, title=outcome.call.title)
+            await reply(interaction, text)
+        elif action == "decline":
+            view = await self.draws.view_if_drawn(call_id)
+            entry = view.entry(me) if view else None
+            if view is None or entry is None or entry.status != "selected":
+                # The service refuses with the right kind answer and changes nothing.
+                outcome = await self.draws.decline(call_id, me)
+                await reply(interaction, await self.words(
+                    outcome.call.guild_id, DECLINED, number=outcome.call.number,
+                    title=outcome.call.title))
+                await self.after_replace(outcome)
+                return
+            text = await self.words(view.call.guild_id, DECLINE_CHECK, number=view.call.number,
+                                    title=view.call.title)
+            await reply(interaction, text, view=decline_check_buttons(call_id, me, dm_message))
+        else:
+            accept = action == "review"
+            outcome = await self.draws.answer_review(call_id, me, accept=accept)
+            call = outcome.call
+            if dm_message:
+                answered = (await self.draws.view(call_id)).reviewer(me)
+                at = answered.answered_at if answered and answered.answered_at else now
+                text, buttons = await self.answered_dm(
+                    call_id, me, "review_yes" if accept else "review_no", at)
+                await interaction.response.edit_message(content=text, view=buttons)
+            elif accept:
+                await reply(interaction, await self.words(call.guild_id, REVIEW_YES,
+                                                          number=call.number, title=call.title))
+            else:
+                view = await self.draws.view(call_id)
+                position, cat = view.reserve_position(me), view.category_of(me)
+                if position is not None and cat is not None:
+                    text = await self.words(call.guild_id, REVIEW_NO, number=call.number,
+                                            title=call.title, position=position, category=cat.name)
+                else:
+                    text = await self.words(call.guild_id, REVIEW_NO_PLAIN)
+                await reply(interaction, text)
+            if outcome.changed and outcome.reviewer_role_id:
+                await self._reviewer_role(call.guild_id, call.id, call.number, me,
+                                          outcome.reviewer_role_id, give=accept)
+
+    async def on_decline_check(
+        self, interaction: discord.Interaction, give_up: bool, call_id: int, user_id: int,
+        dm_message: int = 0,
+    ) -> None:
+        """The answer to "are you sure you can't take part?". Idempotent: the place is given up
+        by one atomic update, so a second "yes" changes nothing and is answered kindly.
+        ``dm_message``: the member's direct message the question came from; after a "yes" it is
+        edited to record the answer, without buttons."""
+        if not give_up:
+            call = await self.draws.keep_place(call_id, user_id)
+            text = await self.words(call.guild_id, PLACE_KEPT, number=call.number, title=call.title)
+            await interaction.response.edit_message(content=text, view=None)
+            return
+        outcome = await self.draws.decline(call_id, user_id)
+        text = await self.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
+                                title=outcome.call.title)
+        await interaction.response.edit_message(content=text, view=None)
+        if dm_message and interaction.channel_id is not None:
+            await self._record_in_dm(interaction.channel_id, dm_message, call_id, user_id)
+        await self.after_replace(outcome)
+
+    async def _record_in_dm(
+        self, channel_id: int, message_id: int, call_id: int, user_id: int
+    ) -> None:
+        """Edit the member's direct message (the bot's own) to say they gave up their place,
+        without buttons. Best effort: the answer is recorded and confirmed either way."""
+        entry = (await self.draws.view(call_id)).entry(user_id)
+        at = entry.left_at if entry is not None and entry.left_at else self.draws.clock.now().timestamp()
+        text, _ = await self.answered_dm(call_id, user_id, "declined", at)
+        try:
+            message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
+            await message.edit(content=text, view=None)
+        except discord.HTTPException:
+            log.warning("could not update the direct message %s after a decline in call %s",
+                        message_id, call_id, exc_info=True)
+
+    async def _reviewer_role(
+        self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool
+    ) -> None:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return
+        try:
+            member = await self._member(guild, user_id)
+            if member is None:
+                return
+            if give:
+                await member.add_roles(discord.Object(role_id), reason=f"Reviewer for call #{number}")
+            else:
+                await member.remove_roles(discord.Object(role_id), reason=f"Not reviewing call #{number}")
+            await self.draws.reviewer_role_given(call_id, user_id, given=give)
+        except discord.HTTPException:
+            log.warning("could not change reviewer role for %s in call %s: %s", user_id, call_id,
+                        self._role_problem(guild, role_id, number))
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.finish_all()
+
+    async def finish_all(self) -> None:
+        """Post recorded-but-unposted results and send messages a crash left unsent."""
+        guild_ids = {g.id for g in self.bot.guilds}
+        for call_id, guild_id in await self.draws.unfinished():
+            if guild_id not in guild_ids:
+                continue
+            try:
+                report = await self.finish(call_id)
+                for problem in report.problems:
+                    log.warning("draw for call %s: %s", call_id, problem)
+            except Exception:
+                log.exception("could not finish the draw for call %s", call_id)

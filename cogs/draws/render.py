@@ -1,0 +1,132 @@
+"""Draw results and status as Discord text."""
+
+from __future__ import annotations
+
+from bot.domain.draws.algorithm import (
+    ALGORITHM,
+    chance_words,
+)
+from bot.domain.draws.models import (
+    DELETED,
+    DrawView,
+)
+from bot.domain.draws.rules import entry_code
+from bot.domain.draws.service import DOCS
+from bot.domain.draws.texts import RESULT_CHECK
+
+GONE = "a member who withdrew"  # shown instead of a mention once a member deleted their data
+
+
+def _who(user_id: int | None) -> str:
+    return GONE if user_id is None else f"<@{user_id}>"
+
+
+def _mentions(users: tuple[int | None, ...] | list[int | None]) -> str:
+    return ", ".join(_who(u) for u in users)
+
+
+def _short(ref: str) -> str:
+    return f"`{entry_code(ref)}`"
+
+
+def _numbered(users: tuple[int | None, ...] | list[int | None], limit: int | None) -> str:
+    shown = users if limit is None else users[:limit]
+    text = ", ".join(f"{i}. {_who(u)}" for i, u in enumerate(shown, start=1))
+    hidden = len(users) - len(shown)
+    if hidden:
+        text += f", … and {hidden} more (the full list is in the attached file)"
+    return text
+
+
+def verification_text(view: DrawView, lead: str = RESULT_CHECK.default) -> str:
+    """The plain-words line, then one compact, clearly named section with the published values
+    (each on its own line, so a screen reader can skip it). Everything else needed to check the
+    draw, including every entry code, is in the attached JSON file; :data:`DOCS` explains how."""
+    listed = "by user id" if view.draw.version == 1 else "by entry code"
+    lines = [lead] if lead else []
+    lines += [
+        f"**For checking the draw** (everyone is listed {listed} in the attached file):",
+        f"Seed: `{view.draw.seed}` (its SHA-256 was on the call post from the start)",
+        f"Roster fingerprint: `{view.draw.roster_hash}`",
+        f"Algorithm: {ALGORITHM}, version {view.draw.version} ({DOCS})",
+    ]
+    return "\n".join(lines)
+
+
+def result_post_text(
+    view: DrawView, intro: str, closing: str, limit: int = 2000, check: str = RESULT_CHECK.default
+) -> str:
+    """The published result: who was drawn, the reserve list and the odds, per category, then
+    (last) the verification section.
+
+    Long reserve lists are shortened to fit Discord's limit; the attached export has them all.
+    """
+    for cap in (None, 20, 10, 5, 0):
+        parts = [intro]
+        for cat in view.categories:
+            lines = [f"**{cat.name}**", chance_words(cat.category.label, cat.places, cat.volunteers)]
+            if cat.drawn:
+                lines.append(f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}")
+            if cat.reserve_order:
+                lines.append(f"Reserve list: {_numbered(cat.reserve_order, cap)}")
+            parts.append("\n".join(lines))
+        parts.append(closing)
+        parts.append(verification_text(view, check))
+        text = "\n\n".join(p for p in parts if p)
+        if len(text) <= limit:
+            return text
+    return text[: limit - 1] + "…"
+
+
+_CONFIRM_WORDS = {"pending": "no answer yet", "confirmed": "confirmed", "declined": "can't take part"}
+
+
+_LEFT_WORDS = {
+    "declined": "said they can't take part",
+    "organiser": "replaced",
+    DELETED: "withdrew (deleted their data)",
+}
+
+
+def status_text(view: DrawView, limit: int = 2000) -> str:
+    """The current state for organisers: who is in, who confirmed, reserves, reviewers."""
+    drawn_at = int(view.draw.drawn_at)
+    lines = [f"**Draw for call #{view.call.number}: {view.call.title}**",
+             f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
+             "by their entry code (the start of their entry reference in the published result)."]
+    if view.result_link:
+        lines.append(f"Result post: {view.result_link}")
+    else:
+        lines.append("The result hasn't been posted yet; running `/draw run` again posts it.")
+    for cat in view.categories:
+        lines.append("")
+        lines.append(f"**{cat.name}**: {len(cat.current)} of {cat.places} places filled")
+        for e in cat.current:
+            state = _CONFIRM_WORDS[e.confirmation]
+            if e.promoted_at is not None:
+                state += ", from the reserve list"
+            if e.notified_via == "channel":
+                state += ", DMs closed (mentioned in the channel)"
+            elif e.notified_via == "unknown":
+                state += ", a restart interrupted their message: they may not have received it"
+            lines.append(f"• {_who(e.user_id)} {_short(e.ref)}: {state}")
+        for e in cat.left:
+            why = _LEFT_WORDS.get(e.left_reason or "", "replaced")
+            lines.append(f"• ~~{_who(e.user_id)}~~ {_short(e.ref)}: {why}")
+        if cat.open_places:
+            word = "place is" if cat.open_places == 1 else "places are"
+            lines.append(f"{cat.open_places} {word} open.")
+        if cat.waiting:
+            shown = cat.waiting[:10]
+            text = ", ".join(f"{i}. {_who(e.user_id)} {_short(e.ref)}" for i, e in enumerate(shown, 1))
+            if len(cat.waiting) > len(shown):
+                text += f", … and {len(cat.waiting) - len(shown)} more"
+            lines.append(f"Reserve list: {text}")
+    counts = {s: sum(1 for r in view.reviewers if r.status == s) for s in ("accepted", "declined", "invited")}
+    lines.append("")
+    lines.append(
+        f"**Reviewers**: {counts['accepted']} said yes, {counts['declined']} said no, "
+        f"{counts['invited']} haven't answered (of {len(view.reviewers)} invited)."
+    )
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,525 @@
+"""The /session commands."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.charts import bar_chart_png
+from bot.checks import ensure_organiser
+from bot.clock import from_unix
+from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.jobs import Job
+from bot.domain.sessions.models import Session
+from bot.domain.sessions.service import JOB_KINDS
+from bot.domain.sessions.survey import survey_summary_text
+from bot.domain.sessions.texts import (
+    FORM_NOTE,
+    FORM_NOTE_FULL,
+    FORM_OPTIONAL,
+    FORM_REQUIRED,
+    FORM_TITLE,
+    FORM_TITLE_FULL,
+    SESSION_GONE,
+)
+from bot.domain.wording.templates import Template
+from bot.errors import reply
+from bot.exports import csv_file
+from bot.guild import create_event
+from bot.notify import NO_MENTIONS
+from bot.options import number_option
+from bot.render import clip, fit_message, mention, plain_text, ts, when
+from bot.timeparse import format_duration
+from cogs.sessions.messenger import DiscordMessenger
+from cogs.sessions.render import render_session
+from cogs.sessions.views import (
+    BookButton,
+    BookingModal,
+    CancelButton,
+    EvaluationModal,
+    FeedbackButton,
+    FormWords,
+    session_view,
+)
+
+if TYPE_CHECKING:
+    from bot.client import CoproBot
+
+log = logging.getLogger(__name__)
+
+
+SessionOption = number_option(
+    lambda bot, guild_id, text: bot.services.sessions.search(guild_id, text),
+    lambda bot, s: f"#{s.number} {s.title} ({bot.services.sessions.state_word(s)})",
+)
+
+
+"""A session chosen by number, with autocomplete of this server's sessions."""
+
+
+def _utc(seconds: float | None) -> str:
+    return from_unix(seconds).isoformat(timespec="seconds") if seconds else ""
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
+class Sessions(commands.GroupCog, group_name="session", group_description="Sessions with limited places"):
+    """Organiser commands for sessions; the booking buttons are for everyone."""
+
+    def __init__(self, bot: CoproBot) -> None:
+        self.bot = bot
+        self.sessions = bot.services.sessions
+        self.messenger = DiscordMessenger(self)
+        self._posts_refreshed = False
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(BookButton, CancelButton, FeedbackButton)
+        for kind in JOB_KINDS:
+            self.bot.jobs.register(kind, self.run_job)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(BookButton, CancelButton, FeedbackButton)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        return await ensure_organiser(interaction)
+
+    async def run_job(self, job: Job) -> None:
+        await self.sessions.handle_job(job, self.messenger)
+
+    async def words(self, guild_id: int | None, tpl: Template, **values: object) -> str:
+        return await self.bot.services.wording.render(guild_id, tpl, **values)
+
+    async def _tz(self, interaction: discord.Interaction) -> str:
+        return await self.bot.services.settings.timezone(interaction.guild_id)
+
+    def _now(self) -> float:
+        return self.bot.clock.now().timestamp()
+
+    # -- the post -------------------------------------------------------------------------------
+
+    async def render_post(self, session_id: int) -> None:
+        """Edit the session post to show the current places and state."""
+        details = await self.sessions.details(session_id)
+        s = details.session
+        if s.message_id is None:
+            return
+        state = self.sessions.state_word(s)
+        wording = self.bot.services.wording
+        message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
+        await message.edit(embed=await render_session(wording, details, state, self._now()),
+                           view=await session_view(wording, details, state),
+                           allowed_mentions=NO_MENTIONS)
+
+    def refresh_post(self, session_id: int) -> None:
+        """Ask for the session post to be refreshed soon (coalesced; for live counters)."""
+
+        async def render() -> None:
+            await self.render_post(session_id)
+
+        self.bot.posts.request(("session", session_id), render)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Once per process: refresh the posts of sessions whose state may have changed while
+        the bot was offline (booking closed, started, finished)."""
+        if self._posts_refreshed:
+            return
+        self._posts_refreshed = True
+        guild_ids = {g.id for g in self.bot.guilds}
+        for session in await self.sessions.open_posts():
+            if session.guild_id in guild_ids:
+                self.refresh_post(session.id)
+
+    # -- members' buttons -----------------------------------------------------------------------
+
+    async def _existing(self, session_id: int) -> Session:
+        session = await self.sessions.get_by_id(session_id)
+        if session is None:
+            raise NotFound(await self.words(None, SESSION_GONE))
+        return session
+
+    async def press_book(self, interaction: discord.Interaction, session_id: int) -> None:
+        press = await self.sessions.press_book(session_id, interaction.user.id)
+        session = press.session
+        if press.reply is not None:
+            await reply(interaction, await self.words(
+                session.guild_id, press.reply, title=session.title,
+                when=when(session.starts_at), position=press.position,
+            ))
+            return
+        g = session.guild_id
+        words = FormWords(
+            title=await self.words(g, FORM_TITLE_FULL if press.full else FORM_TITLE,
+                                   title=session.title),
+            note=await self.words(g, FORM_NOTE_FULL if press.full else FORM_NOTE),
+            optional=await self.words(g, FORM_OPTIONAL),
+            required=await self.words(g, FORM_REQUIRED),
+        )
+        await interaction.response.send_modal(BookingModal(self, session, press.questions, words))
+
+    async def submit_booking(
+        self, interaction: discord.Interaction, session_id: int, answers: dict[str, str]
+    ) -> None:
+        outcome = await self.sessions.book(session_id, interaction.user.id, answers)
+        s = outcome.session
+        await reply(interaction, await self.words(
+            s.guild_id, outcome.template, title=s.title, when=when(s.starts_at),
+            position=outcome.position,
+        ))
+        if outcome.status in ("confirmed", "waiting"):
+            self.refresh_post(session_id)
+
+    async def press_cancel(self, interaction: discord.Interaction, session_id: int) -> None:
+        outcome = await self.sessions.cancel_booking(session_id, interaction.user.id)
+        s = outcome.session
+        await reply(interaction, await self.words(s.guild_id, outcome.template, title=s.title))
+        if outcome.cancelled:
+            self.refresh_post(session_id)
+
+    async def press_feedback(self, interaction: discord.Interaction, session_id: int) -> None:
+        session = await self._existing(session_id)
+        await self.sessions.check_can_evaluate(session, interaction.user.id)
+        await interaction.response.send_modal(EvaluationModal(self, session))
+
+    # -- commands -------------------------------------------------------------------------------
+
+    @app_commands.command(name="create")
+    @app_commands.rename(repeat_of="repeat-of")
+    @app_commands.describe(
+        title="What the session is, e.g. 'LinkedIn: an introduction'",
+        topic="What it is about, for the survey: 'How much have you used <topic> before?'",
+        starts="When it starts, e.g. '2026-12-03 14:00' or 'in 2 days'",
+        capacity="How many places, e.g. 22",
+        duration="How long it lasts, e.g. '90m' or '1h30m' (default 1h)",
+        description="More about the session (optional)",
+        closes="When booking closes (default: at the start)",
+        channel="Where to post the session (default: here)",
+        reminders="Reminders before the start, e.g. '24h, 1h' (the default), or 'none'",
+        repeat_of="The earlier session this repeats: its waiting list may book first",
+        priority="How long the earlier waiting list may book first (default 48h)",
+        voice="A voice channel where it happens (optional; used for the server event)",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        starts: str,
+        capacity: str,
+        duration: str | None = None,
+        description: str | None = None,
+        closes: str | None = None,
+        channel: discord.TextChannel | None = None,
+        reminders: str | None = None,
+        repeat_of: SessionOption | None = None,
+        priority: str | None = None,
+        voice: discord.VoiceChannel | discord.StageChannel | None = None,
+        topic: str | None = None,
+    ) -> None:
+        """Post a session with limited places, a waiting list and a booking survey."""
+        guild = interaction.guild
+        assert guild is not None
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel | discord.Thread):
+            raise InvalidInput("Please pick a text channel for the session.")
+        session = await self.sessions.create(
+            guild_id=guild.id, channel_id=target.id, author_id=interaction.user.id, title=title,
+            starts=starts, capacity=capacity, duration=duration, description=description,
+            closes=closes, reminders=reminders, repeat_of=repeat_of, priority=priority,
+            topic=topic, tz=await self._tz(interaction),
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        details = await self.sessions.details(session.id)
+        state = self.sessions.state_word(session)
+        try:
+            wording = self.bot.services.wording
+            message = await target.send(
+                embed=await render_session(wording, details, state, self._now()),
+                view=await session_view(wording, details, state), allowed_mentions=NO_MENTIONS,
+            )
+        except discord.Forbidden:
+            await self.sessions.discard(session.id)
+            raise InvalidInput(
+                f"I can't post in {target.mention}. Please give me View Channel, Send Messages "
+                "and Embed Links there, or choose another channel."
+            ) from None
+        except BaseException:
+            await self.sessions.discard(session.id)  # no post, so no session and no reminders
+            raise
+        await self.sessions.attach_post(session.id, target.id, message.id)
+        note = await self._create_event(guild, session, voice, message.jump_url)
+        kept = ", ".join(format_duration(o) for o in self.sessions.reminders_to_send(session))
+        text = (f"Session #{session.number} is posted: {message.jump_url}\n"
+                f"Reminders before the start: {kept or 'none'}.{note}")
+        if session.priority_until is not None:
+            text += (f"\nPeople left on the earlier waiting list are being told first; they can "
+                     f"book until {ts(session.priority_until)}, then booking opens to everyone.")
+        asked = await self.sessions.questions(session.id)
+        text += "\nThe booking survey asks: " + "; ".join(f"“{q.text}”" for q in asked)
+        text += ".\nChange the questions with `/session questions` before anyone books."
+        await interaction.followup.send(text, ephemeral=True)
+
+    async def _create_event(
+        self, guild: discord.Guild, session: Session,
+        voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
+    ) -> str:
+        """Make the matching server event; a note for the organiser if it could not be made."""
+        return await create_event(
+            guild, what="session", item_id=session.id, title=session.title,
+            starts_at=session.starts_at, ends_at=session.ends_at,
+            description=f"Session #{session.number}. Book a place on the post: {link}",
+            voice=voice, location=link,
+            works_without="The session, bookings and reminders work without it.",
+            save=lambda event_id: self.sessions.attach_event(session.id, event_id),
+        )
+
+    async def _event(self, session: Session) -> discord.ScheduledEvent | None:
+        guild = self.bot.get_guild(session.guild_id)
+        if guild is None or session.event_id is None:
+            return None
+        found = guild.get_scheduled_event(session.event_id)
+        if found is not None:
+            return found
+        try:
+            return await guild.fetch_scheduled_event(session.event_id)
+        except discord.HTTPException:
+            return None
+
+    async def _update_event(self, session: Session) -> str:
+        event = await self._event(session)
+        if event is None:
+            return ""
+        try:
+            await event.edit(name=clip(session.title, 100), start_time=from_unix(session.starts_at),
+                             end_time=from_unix(session.ends_at))
+        except discord.HTTPException as exc:
+            log.warning("could not update the event of session %s: %s", session.id, exc)
+            return "\nI couldn't update the server event; please check it (Manage Events)."
+        return ""
+
+    async def _cancel_event(self, session: Session) -> str:
+        event = await self._event(session)
+        if event is None:
+            return ""
+        try:
+            await event.cancel()
+        except discord.HTTPException:
+            try:
+                await event.delete()
+            except discord.HTTPException as exc:
+                log.warning("could not cancel the event of session %s: %s", session.id, exc)
+                return "\nI couldn't cancel the server event; please remove it by hand."
+        return ""
+
+    @app_commands.command(name="edit")
+    @app_commands.describe(
+        session="The session's number",
+        title="New title",
+        starts="New start time (everyone booked is told; reminders move)",
+        capacity="New number of places (raising it gives places to people waiting)",
+        closes="New time booking closes",
+    )
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        session: SessionOption,
+        title: str | None = None,
+        starts: str | None = None,
+        capacity: str | None = None,
+        closes: str | None = None,
+    ) -> None:
+        """Change a session's title, start, places or closing time."""
+        assert interaction.guild_id is not None
+        outcome = await self.sessions.edit(
+            interaction.guild_id, session, actor_id=interaction.user.id, title=title,
+            starts=starts, capacity=capacity, closes=closes, tz=await self._tz(interaction),
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.refresh_post(outcome.session.id)
+        note = ""
+        if outcome.start_changed or "title" in outcome.changed:
+            note = await self._update_event(outcome.session)
+        text = f"Session #{outcome.session.number} is updated"
+        text += f" ({', '.join(outcome.changed)} changed)." if outcome.changed else " (no changes)."
+        if outcome.promoted:
+            text += (f"\n{len(outcome.promoted)} people moved from the waiting list into places "
+                     "and are being told.")
+        if outcome.start_changed:
+            kept = ", ".join(format_duration(o)
+                             for o in self.sessions.reminders_to_send(outcome.session))
+            text += ("\nEveryone booked or waiting is being told the new time; reminders moved "
+                     f"(before the start: {kept or 'none'}).")
+        if outcome.session.capacity < (await self.sessions.details(outcome.session.id)).confirmed:
+            text += ("\nMore people have places than the new capacity; nobody loses their place, "
+                     "and new bookings go to the waiting list.")
+        await interaction.followup.send(text + note, ephemeral=True)
+
+    @app_commands.command(name="cancel")
+    @app_commands.describe(session="The session's number")
+    async def cancel(self, interaction: discord.Interaction, session: SessionOption) -> None:
+        """Cancel a session: tell everyone booked or waiting; stop reminders and the event."""
+        assert interaction.guild_id is not None
+        cancelled = await self.sessions.cancel(interaction.guild_id, session,
+                                               actor_id=interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.refresh_post(cancelled.id)
+        note = await self._cancel_event(cancelled)
+        await interaction.followup.send(
+            f"Session #{cancelled.number} is cancelled. Everyone booked or waiting is being told; "
+            f"its reminders are stopped.{note}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="attendees")
+    @app_commands.describe(session="The session's number")
+    async def attendees(self, interaction: discord.Interaction, session: SessionOption) -> None:
+        """People with places and the waiting list in order, with a CSV of survey answers."""
+        guild = interaction.guild
+        assert guild is not None
+        found = await self.sessions.get(guild.id, session)
+        people = await self.sessions.attendees(found.id)
+        questions = await self.sessions.questions(found.id)
+        confirmed = [a for a in people if a.status == "confirmed"]
+        waiting = [a for a in people if a.status == "waiting"]
+        lines = [f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)",
+                 f"\n**Places: {len(confirmed)} of {found.capacity}**"]
+        lines += [f"{a.position}. {mention(a.user_id)}" + (" (from the waiting list)" if a.promoted_at else "")
+                  for a in confirmed] or ["Nobody yet."]
+        lines.append(f"\n**Waiting list: {len(waiting)}**")
+        lines += [f"{a.position}. {mention(a.user_id)}" for a in waiting] or ["Nobody waiting."]
+        header = ["status", "position", "user_id", "display_name", "booked_at_utc",
+                  "promoted_at_utc", *(q.text for q in questions)]
+        rows = [header]
+        for a in people:
+            member = guild.get_member(a.user_id)
+            rows.append([a.status, str(a.position), str(a.user_id),
+                         member.display_name if member else "", _utc(a.booked_at),
+                         _utc(a.promoted_at), *(a.answers.get(q.key, "") for q in questions)])
+        await interaction.response.send_message(
+            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS,
+            file=csv_file(rows, f"session-{found.number}-attendees.csv"),
+        )
+
+    @app_commands.command(name="survey")
+    @app_commands.describe(
+        session="The session's number",
+        names="Also attach the CSV with names and answers (default: summary without names)",
+    )
+    async def survey(
+        self, interaction: discord.Interaction, session: SessionOption, names: bool = False
+    ) -> None:
+        """A summary of the booking survey for the facilitators, with a chart."""
+        guild = interaction.guild
+        assert guild is not None
+        found = await self.sessions.get(guild.id, session)
+        summary = await self.sessions.survey(found.id)
+        text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
+        text += survey_summary_text(summary)
+        files: list[discord.File] = []
+        chart = summary.chart
+        if chart is not None and summary.responses:
+            png = bar_chart_png([(c.option, c.count) for c in chart.counts])
+            files.append(discord.File(io.BytesIO(png), filename=f"session-{found.number}-experience.png",
+                                      description=clip("Bar chart of the counts listed in the message: "
+                                                       + ", ".join(f"{c.option} {c.count}" for c in chart.counts), 1000)))
+        shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
+        if cut:
+            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
+                                      filename=f"session-{found.number}-survey.txt"))
+            text = shown
+        if names:
+            people = await self.sessions.attendees(found.id)
+            questions = await self.sessions.questions(found.id)
+            rows = [["status", "user_id", "display_name", *(q.text for q in questions)]]
+            for a in people:
+                member = guild.get_member(a.user_id)
+                rows.append([a.status, str(a.user_id), member.display_name if member else "",
+                             *(a.answers.get(q.key, "") for q in questions)])
+            files.append(csv_file(rows, f"session-{found.number}-survey.csv"))
+        await interaction.response.send_message(text, ephemeral=True, files=files,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="questions")
+    @app_commands.describe(
+        session="The session's number",
+        question1="First question; for choices add them in brackets: 'How experienced? [New; Some; Lots]'",
+        question2="Second question (optional)",
+        question3="Third question (optional)",
+        question4="Fourth question (optional)",
+        question5="Fifth question (optional)",
+        optional="Which questions may be left empty, e.g. '2, 3' (the others are required)",
+    )
+    async def questions(
+        self,
+        interaction: discord.Interaction,
+        session: SessionOption,
+        question1: str,
+        question2: str | None = None,
+        question3: str | None = None,
+        question4: str | None = None,
+        question5: str | None = None,
+        optional: str | None = None,
+    ) -> None:
+        """Replace the booking survey's questions (before anyone books)."""
+        assert interaction.guild_id is not None
+        made = await self.sessions.set_questions(
+            interaction.guild_id, session, actor_id=interaction.user.id,
+            texts=[question1, question2, question3, question4, question5], optional=optional,
+        )
+        lines = [f"Session #{session} now asks:"]
+        for i, q in enumerate(made, start=1):
+            kind = f" (choose one of: {', '.join(q.options)})" if q.kind == "choice" else ""
+            need = "required" if q.required else "optional"
+            lines.append(f"{i}. {q.text}{kind}, {need}")
+        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="list")
+    async def list_sessions(self, interaction: discord.Interaction) -> None:
+        """Sessions in this server, with their places."""
+        assert interaction.guild_id is not None
+        items = await self.sessions.list(interaction.guild_id)
+        if not items:
+            await interaction.response.send_message(
+                "There are no sessions yet. Create one with `/session create`.", ephemeral=True
+            )
+            return
+        lines = []
+        for d in items:
+            s = d.session
+            link = (f"https://discord.com/channels/{s.guild_id}/{s.channel_id}/{s.message_id}"
+                    if s.message_id else "not posted")
+            lines.append(f"**#{s.number}** {clip(s.title, 80)}: {ts(s.starts_at)}, "
+                         f"{self.sessions.state_word(s)}, {d.capacity_line} ({link})")
+        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="evaluation")
+    @app_commands.describe(session="The session's number")
+    async def evaluation(self, interaction: discord.Interaction, session: SessionOption) -> None:
+        """The evaluation: responses, average rating, comments, and a CSV."""
+        guild = interaction.guild
+        assert guild is not None
+        found = await self.sessions.get(guild.id, session)
+        summary, rows = await self.sessions.evaluation(found.id)
+        text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
+        text += summary.text()
+        files: list[discord.File] = []
+        shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
+        if cut:
+            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
+                                      filename=f"session-{found.number}-evaluation.txt"))
+        table = [["user_id", "display_name", "rating", "most_useful", "could_be_better",
+                  "submitted_at_utc"]]
+        for r in rows:
+            member = guild.get_member(r.user_id)
+            table.append([str(r.user_id), member.display_name if member else "", str(r.rating),
+                          r.useful, r.better, _utc(r.submitted_at)])
+        files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
+        await interaction.response.send_message(
+            shown, ephemeral=True, allowed_mentions=NO_MENTIONS, files=files,
+        )

@@ -1,0 +1,81 @@
+"""Session messages sent through Discord."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.domain.wording.templates import Template
+from bot.notify import delivered, mentions_for, send_dm, transient
+from bot.render import clip
+from bot.scheduling import RetryLater
+from cogs.sessions.views import feedback_view
+
+if TYPE_CHECKING:
+    from cogs.sessions.cog import Sessions
+    pass
+
+log = logging.getLogger(__name__)
+
+
+class DiscordMessenger:
+    """DMs, channel posts and post refreshes for the session service's jobs. Every send carries
+    the delivery's nonce; a 429 or 5xx (after discord.py's own retries) becomes RetryLater, so the
+    delivery goes back to pending and the job is retried. Closed DMs and other refusals return
+    False (the member is mentioned in the channel instead)."""
+
+    def __init__(self, cog: Sessions) -> None:
+        self.cog = cog
+        self.bot = cog.bot
+
+    async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
+        return await self.bot.services.wording.render(guild_id, tpl, **values)
+
+    async def _feedback_view(self, session_id: int | None) -> dict[str, Any]:
+        if session_id is None:
+            return {}
+        session = await self.cog.sessions.get_by_id(session_id)
+        if session is None:
+            return {}
+        return {"view": await feedback_view(self.bot.services.wording, session.guild_id, session_id)}
+
+    async def dm(
+        self, user_id: int, text: str, *, feedback_session: int | None = None,
+        nonce: str | None = None, file: tuple[str, str] | None = None,
+    ) -> bool:
+        extra = await self._feedback_view(feedback_session)
+        if nonce is not None:
+            extra["nonce"] = nonce
+        if file is not None:
+            name, content = file
+            extra["file"] = discord.File(io.BytesIO(content.encode("utf-8")), filename=name)
+        return await delivered(send_dm(self.bot, user_id, clip(text, 2000), **extra),
+                               f"a DM to {user_id}")
+
+    async def post(
+        self, channel_id: int, text: str, *, mention_ids: Sequence[int],
+        feedback_session: int | None = None, nonce: str | None = None,
+    ) -> bool:
+        extra = await self._feedback_view(feedback_session)
+        if nonce is not None:
+            extra["nonce"] = nonce
+        channel = self.bot.get_partial_messageable(channel_id)
+        return await delivered(
+            channel.send(clip(text, 2000), allowed_mentions=mentions_for(mention_ids), **extra),
+            f"a post in channel {channel_id}",
+        )
+
+    async def refresh(self, session_id: int) -> None:
+        """Edit the post now, inside the job (a queued edit could be lost at shutdown)."""
+        try:
+            await self.cog.render_post(session_id)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            log.warning("could not refresh the post of session %s: %s", session_id, exc)
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"Discord said {exc.status} to a post edit") from exc
+            log.warning("could not refresh the post of session %s: %s", session_id, exc)

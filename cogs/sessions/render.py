@@ -1,0 +1,154 @@
+"""How a session post looks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.domain.sessions.models import SessionDetails
+from bot.domain.sessions.rules import is_full
+from bot.domain.sessions.texts import (
+    POST_CANCELLED,
+    POST_CANCELLED_HEADING,
+    POST_CLOSED,
+    POST_CLOSED_HEADING,
+    POST_FINISHED,
+    POST_FINISHED_HEADING,
+    POST_HOW,
+    POST_HOW_FULL,
+    POST_HOW_HEADING,
+    POST_ONE_PLACE,
+    POST_PLACES,
+    POST_PLACES_HEADING,
+    POST_PRIORITY,
+    POST_WAITING,
+    POST_WHEN,
+    POST_WHEN_HEADING,
+)
+from bot.domain.wording.service import WordingService
+from bot.domain.wording.templates import Template
+from bot.render import clip, ts, when
+
+if TYPE_CHECKING:
+    pass
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+Part = tuple[Template, dict[str, object]]
+
+
+@dataclass(frozen=True, slots=True)
+class PostField:
+    """One field of the public session post: a heading and its text, made of template parts
+    (rendered with each server's wording and joined by ``sep``)."""
+
+    heading: Template
+    parts: tuple[Part, ...]
+    sep: str = "\n"
+
+    def default_text(self) -> tuple[str, str]:
+        """The field with the default wording (no server's changes)."""
+        return self.heading.default, self.sep.join(
+            t.default.format_map(dict(v)) for t, v in self.parts
+        )
+
+
+def public_post_fields(
+    *,
+    starts_at: float,
+    ends_at: float,
+    closes_at: float,
+    capacity: int,
+    confirmed: int,
+    waiting: int,
+    cancelled: bool,
+    priority_until: float | None,
+    now: float,
+) -> list[PostField]:
+    """The session post's fields: times, places and what to do. Never any survey answers.
+
+    Once the session has started (or was cancelled) the waiting list is over, so the post no
+    longer shows it as if it were live; those still waiting are told at the end."""
+    places: list[Part] = [
+        (POST_ONE_PLACE if capacity == 1 else POST_PLACES,
+         {"confirmed": confirmed, "capacity": capacity}),
+    ]
+    if waiting and not cancelled and now < starts_at:
+        places.append((POST_WAITING, {"waiting": waiting}))
+    fields = [
+        PostField(POST_WHEN_HEADING, ((POST_WHEN, {
+            "starts": ts(starts_at, "F"), "ends": ts(ends_at, "t"),
+            "relative": ts(starts_at, "R"),
+        }),)),
+        PostField(POST_PLACES_HEADING, tuple(places), ", "),
+    ]
+    if cancelled:
+        fields.append(PostField(POST_CANCELLED_HEADING, ((POST_CANCELLED, {}),)))
+    elif now >= ends_at:
+        fields.append(PostField(POST_FINISHED_HEADING, ((POST_FINISHED, {}),)))
+    elif now >= closes_at:
+        fields.append(PostField(POST_CLOSED_HEADING, ((POST_CLOSED, {}),)))
+    else:
+        how: list[Part] = [
+            (POST_HOW_FULL if is_full(confirmed, capacity, waiting) else POST_HOW,
+             {"closes": when(closes_at)}),
+        ]
+        if priority_until is not None and now < priority_until:
+            how.append((POST_PRIORITY, {"until": ts(priority_until, "F")}))
+        fields.append(PostField(POST_HOW_HEADING, tuple(how)))
+    return fields
+
+
+def public_post_lines(**kwargs: object) -> list[tuple[str, str]]:
+    """The post's fields as ``(heading, text)`` with the default wording."""
+    return [f.default_text() for f in public_post_fields(**kwargs)]  # type: ignore[arg-type]
+
+
+
+
+
+
+STATE_COLOURS = {
+    "booking open": discord.Colour.green(),
+    "booking closed": discord.Colour.orange(),
+    "happening now": discord.Colour.blurple(),
+    "finished": discord.Colour.dark_grey(),
+    "cancelled": discord.Colour.dark_grey(),
+}
+
+
+async def render_session(
+    wording: WordingService, details: SessionDetails, state: str, now: float
+) -> discord.Embed:
+    """The public session post: times, places and how to book. Never any survey answers."""
+    s = details.session
+    embed = discord.Embed(
+        title=clip(f"Session #{s.number}: {s.title}", 256),
+        description=clip(s.description, 3000) if s.description else None,
+        colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
+    )
+    for item in public_post_fields(
+        starts_at=s.starts_at, ends_at=s.ends_at, closes_at=s.closes_at, capacity=s.capacity,
+        confirmed=details.confirmed, waiting=details.waiting, cancelled=s.is_cancelled,
+        priority_until=s.priority_until, now=now,
+    ):
+        name = await wording.render(s.guild_id, item.heading)
+        value = item.sep.join([await wording.render(s.guild_id, t, **v) for t, v in item.parts])
+        embed.add_field(name=clip(name, 256) or "-", value=clip(value, 1024) or "-", inline=False)
+    embed.set_footer(text=f"Session #{s.number}, {state}")
+    return embed

@@ -1,0 +1,210 @@
+"""Book, Cancel and Give feedback buttons, and the forms."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+import discord
+
+from bot.components import GuardedButton, GuardedModal, Target, cog_of
+from bot.domain.sessions.models import Session, SessionDetails
+from bot.domain.sessions.rules import MAX_QUESTIONS, book_button, unbook_enabled
+from bot.domain.sessions.survey import Question
+from bot.domain.sessions.texts import (
+    BUTTON_FEEDBACK,
+    BUTTON_UNBOOK,
+    EVALUATION_THANKS,
+)
+from bot.domain.wording.service import WordingService
+from bot.errors import reply
+from bot.render import clip
+
+if TYPE_CHECKING:
+    from cogs.sessions.cog import Sessions
+
+
+def _cog(interaction: discord.Interaction[Any]) -> Sessions:
+    cog: Sessions = cog_of(interaction, "Sessions")
+    return cog
+
+
+class _SessionButton(GuardedButton):
+    """A button about one session: it acts only in the session's own server."""
+
+    in_dms = False
+
+    def __init__(self, session_id: int, button: discord.ui.Button[Any]) -> None:
+        super().__init__(button)
+        self.session_id = session_id
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> Self:
+        return cls(int(match["id"]))
+
+    async def target(self, interaction: discord.Interaction[Any]) -> Target:
+        session = await _cog(interaction).sessions.get_by_id(self.session_id)
+        return Target(session.guild_id if session else None, in_dms=self.in_dms)
+
+
+class BookButton(_SessionButton, template=r"session:book:(?P<id>[0-9]+)"):
+    where = "session book button"
+
+    def __init__(self, session_id: int, label: str = "Book a place", *,
+                 disabled: bool = False) -> None:
+        super().__init__(session_id, discord.ui.Button(
+            label=label, custom_id=f"session:book:{session_id}", disabled=disabled,
+            style=discord.ButtonStyle.secondary if disabled else discord.ButtonStyle.success,
+        ))
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        await _cog(interaction).press_book(interaction, self.session_id)
+
+
+class CancelButton(_SessionButton, template=r"session:unbook:(?P<id>[0-9]+)"):
+    where = "session cancel button"
+
+    def __init__(self, session_id: int, label: str = "Cancel my booking", *,
+                 disabled: bool = False) -> None:
+        super().__init__(session_id, discord.ui.Button(
+            label=label, style=discord.ButtonStyle.secondary,
+            custom_id=f"session:unbook:{session_id}", disabled=disabled,
+        ))
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        await _cog(interaction).press_cancel(interaction, self.session_id)
+
+
+class FeedbackButton(_SessionButton, template=r"session:feedback:(?P<id>[0-9]+)"):
+    """Sent by DM with the evaluation invitation: the service checks the presser attended."""
+
+    where = "session feedback button"
+    in_dms = True
+
+    def __init__(self, session_id: int, label: str = "Give feedback") -> None:
+        super().__init__(session_id, discord.ui.Button(
+            label=label, style=discord.ButtonStyle.primary,
+            custom_id=f"session:feedback:{session_id}",
+        ))
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        await _cog(interaction).press_feedback(interaction, self.session_id)
+
+
+async def session_view(
+    wording: WordingService, details: SessionDetails, state: str
+) -> discord.ui.View:
+    """The post's buttons. The Book button says "Join the waiting list" when every place is
+    taken, and is greyed out (with a label saying why) once booking has closed; Cancel my
+    booking is greyed out from the start."""
+    session = details.session
+    book = book_button(state, confirmed=details.confirmed, capacity=session.capacity,
+                       waiting=details.waiting)
+    view = discord.ui.View(timeout=None)
+    view.add_item(BookButton(session.id, clip(await wording.render(session.guild_id, book.label), 80),
+                             disabled=not book.enabled))
+    view.add_item(CancelButton(session.id, clip(await wording.render(session.guild_id,
+                                                                     BUTTON_UNBOOK), 80),
+                               disabled=not unbook_enabled(state)))
+    return view
+
+
+async def feedback_view(wording: WordingService, guild_id: int, session_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(FeedbackButton(session_id,
+                                 clip(await wording.render(guild_id, BUTTON_FEEDBACK), 80)))
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class FormWords:
+    """The booking form's texts in the server's wording."""
+
+    title: str
+    note: str
+    optional: str
+    required: str
+
+
+class BookingModal(GuardedModal):
+    """The booking survey, built from the session's questions. It says who sees the answers and,
+    when every place is taken, that it leads to the waiting list."""
+
+    where = "session booking form"
+
+    def __init__(self, cog: Sessions, session: Session, questions: Sequence[Question],
+                 words: FormWords) -> None:
+        super().__init__(title=clip(words.title, 45), target=Target(session.guild_id))
+        self.cog = cog
+        self.session = session
+        self.inputs: list[tuple[Question, discord.ui.TextInput[Any] | discord.ui.Select[Any]]] = []
+        if len(questions) < MAX_QUESTIONS:  # a modal holds at most 5 components
+            self.add_item(discord.ui.TextDisplay(clip(words.note, 4000)))
+        for q in questions:
+            component: discord.ui.TextInput[Any] | discord.ui.Select[Any]
+            if q.kind == "choice":
+                component = discord.ui.Select(
+                    custom_id=q.key, placeholder="Choose one", min_values=0 if not q.required else 1,
+                    max_values=1, required=q.required,
+                    options=[discord.SelectOption(label=clip(o, 100), value=clip(o, 100))
+                             for o in q.options],
+                )
+            else:
+                component = discord.ui.TextInput(
+                    custom_id=q.key, style=discord.TextStyle.paragraph, required=q.required,
+                    max_length=1000,
+                    placeholder=clip(words.required if q.required else words.optional, 100),
+                )
+            self.add_item(discord.ui.Label(
+                text=q.label, description=q.text if q.text != q.label else None,
+                component=component,
+            ))
+            self.inputs.append((q, component))
+
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
+        answers: dict[str, str] = {}
+        for q, component in self.inputs:
+            if isinstance(component, discord.ui.Select):
+                answers[q.key] = component.values[0] if component.values else ""
+            else:
+                answers[q.key] = component.value or ""
+        await self.cog.submit_booking(interaction, self.session.id, answers)
+
+
+class EvaluationModal(GuardedModal):
+    """The evaluation form (opened from a DM or the server; the service checks attendance)."""
+
+    where = "session evaluation form"
+
+    def __init__(self, cog: Sessions, session: Session) -> None:
+        super().__init__(title=clip(f"Feedback: {session.title}", 45),
+                         target=Target(session.guild_id, in_dms=True))
+        self.cog = cog
+        self.session = session
+        words = {5: "very useful", 4: "useful", 3: "okay", 2: "not very useful", 1: "not useful"}
+        self.rating: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id="rating", placeholder="Choose 1 to 5", min_values=1, max_values=1,
+            required=True,
+            options=[discord.SelectOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()],
+        )
+        self.useful: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id="useful", style=discord.TextStyle.paragraph, required=False, max_length=1000,
+        )
+        self.better: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id="better", style=discord.TextStyle.paragraph, required=False, max_length=1000,
+        )
+        self.add_item(discord.ui.Label(text="How useful was the session? (1 to 5)",
+                                       component=self.rating))
+        self.add_item(discord.ui.Label(text="What was most useful?", component=self.useful))
+        self.add_item(discord.ui.Label(text="What could be better?", component=self.better))
+
+    async def submitted(self, interaction: discord.Interaction[Any]) -> None:
+        session = await self.cog.sessions.evaluate(
+            self.session.id, interaction.user.id,
+            self.rating.values[0] if self.rating.values else "",
+            self.useful.value, self.better.value,
+        )
+        await reply(interaction, await self.cog.words(session.guild_id, EVALUATION_THANKS,
+                                                      title=session.title))
