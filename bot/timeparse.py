@@ -52,6 +52,8 @@ _HARD_LIMIT = timedelta(days=1000 * 366)
 MAX_DIGITS = 6
 #: Most characters in a typed time or duration.
 MAX_TEXT_LENGTH = 100
+# Typed text longer than this is refused before any Unicode work is done on it.
+_MAX_RAW_LENGTH = 1000
 #: Most reminder times in one list, and most characters in that list.
 MAX_OFFSETS = 20
 MAX_OFFSETS_LENGTH = 400
@@ -146,7 +148,7 @@ def _prepare(text: str) -> str:
 
 def _shown(text: str, limit: int = 40) -> str:
     """``text`` made safe to quote inside backticks in a reply: one short line, no backticks."""
-    line = " ".join(_prepare(text).replace("`", "'").split())
+    line = " ".join(_prepare(text[: limit * 4]).replace("`", "'").split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -216,7 +218,7 @@ def parse_when_detailed(
         ahead=min(max_ahead, _HARD_LIMIT),
         behind=min(max_behind, _HARD_LIMIT),
     )
-    cleaned = _prepare(text)
+    cleaned = _prepare(text) if len(text) <= _MAX_RAW_LENGTH else text
     if len(cleaned) > MAX_TEXT_LENGTH:
         raise InvalidInput(
             f"That is too long to be a time ({MAX_TEXT_LENGTH} characters at most). "
@@ -486,7 +488,7 @@ def parse_duration(
     Refuses amounts with more than :data:`MAX_DIGITS` digits, and totals below ``minimum`` or
     above ``maximum``.
     """
-    cleaned = _prepare(text)
+    cleaned = _prepare(text) if len(text) <= _MAX_RAW_LENGTH else text
     unreadable = InvalidInput(
         f"I couldn't read `{_shown(text)}` as a length of time. Try `90m`, `1h30m` or `2h`."
     )
@@ -551,10 +553,12 @@ def bounded_int(text: str, *, name: str, minimum: int, maximum: int) -> int:
     if minimum > maximum:
         raise ValueError("minimum must not be greater than maximum")
     low, high = max(minimum, _INT64_MIN), min(maximum, _INT64_MAX)
+    if low > high:
+        raise ValueError("the range has no signed 64-bit number in it")
     refusal = InvalidInput(
         f"Please give {name} as a whole number from {low} to {high}, like `{low}`."
     )
-    cleaned = "".join(_prepare(text).split())
+    cleaned = "".join(_prepare(text).split()) if len(text) <= _MAX_RAW_LENGTH else text
     if len(cleaned) > _MAX_INT_TEXT:
         raise refusal
     m = _INTEGER.match(cleaned)

@@ -275,6 +275,19 @@ def test_refusals_quote_the_input_safely() -> None:
     assert "`@everyone`" not in str(info.value)
 
 
+def test_very_long_text_is_refused_before_any_work() -> None:
+    huge = "\ufdfa" * 1_000_000  # NFKC would make this 18 million characters
+    for attempt in (
+        lambda: parse_when(huge, tz=LONDON, now=NOW),
+        lambda: parse_duration(huge),
+        lambda: parse_offsets(huge),
+        lambda: bounded_int(huge, name="places", minimum=1, maximum=50),
+        lambda: validate_timezone(huge),
+    ):
+        with pytest.raises(InvalidInput):
+            attempt()
+
+
 # --- never anything but InvalidInput --------------------------------------------------------
 
 _PIECES = [
