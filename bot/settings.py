@@ -88,11 +88,52 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | No
     )
 
 
-def configure_logging(level: str) -> None:
-    """Plain, timestamped logs on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    logging.getLogger("discord.http").setLevel(max(logging.WARNING, logging.getLogger().level))
+def configure_logging(level: str) -> logging.Handler:
+    """Plain, timestamped logs on stderr; returns the handler it installed.
+
+    discord.py writes whole gateway payloads and HTTP bodies (survey answers, feedback text) at
+    DEBUG. So whatever ``level`` says, the ``discord`` loggers stay at INFO or above
+    (``discord.http`` at WARNING), and a filter on the handler, and on those loggers, drops
+    every record below INFO from ``discord`` or ``discord.*`` even if a logger's level is
+    lowered later. The bot's own loggers follow ``level``. Calling this again replaces the
+    handler installed before instead of adding a second one.
+    """
+    numeric = logging.getLevelNamesMapping().get(level.strip().upper(), logging.INFO)
+
+    def drop_discord_debug(record: logging.LogRecord) -> bool:
+        """False for a record below INFO from discord.py: it may carry a member's text."""
+        from_discord = record.name == "discord" or record.name.startswith("discord.")
+        return not (from_discord and record.levelno < logging.INFO)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "coprobot"]:
+        root.removeHandler(old)
+        old.close()
+    handler = logging.StreamHandler()
+    handler.set_name("coprobot")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(drop_discord_debug)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+    for name in (
+        "discord",
+        "discord.client",
+        "discord.gateway",
+        "discord.http",
+        "discord.shard",
+        "discord.state",
+        "discord.webhook",
+        "discord.webhook.async_",
+        "discord.webhook.sync",
+    ):
+        logger = logging.getLogger(name)
+        floor = logging.WARNING if name == "discord.http" else logging.INFO
+        logger.setLevel(max(floor, numeric))
+        # The same safeguard for any other handler these records reach (one filter each).
+        logger.filters[:] = [
+            f for f in logger.filters if getattr(f, "__name__", "") != drop_discord_debug.__name__
+        ]
+        logger.addFilter(drop_discord_debug)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return handler
