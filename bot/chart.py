@@ -20,11 +20,13 @@ never drawn as a box, and stays in the alt text; a label of nothing but emoji is
 emoji's Unicode name ("thumbs up sign").
 
 matplotlib is imported inside :func:`bar_chart`, never when this module is imported, so the bot's
-start-up does not pay for it. The first chart in a process pays the import (about 0.3-0.5 s) and
-loading the fonts (about 60 ms); after that a chart takes about 40 ms (three bars) to 200 ms (15
-long labels) on one core. Rendering is synchronous and CPU-bound: from async code run it in a
-worker thread, ``chart = await asyncio.to_thread(bar_chart, title, bars, total=n)``. Calls are
-serialised by a lock, so concurrent threads are safe. The PNG carries no metadata, so the same
+start-up does not pay for it. The first chart in a process pays the import (about 0.3-0.6 s) and
+loading the fonts (60-90 ms); after that a chart takes about 40-60 ms (three bars) to 200-300 ms
+(15 long labels) on one core, most of it in matplotlib's text layout and PNG compression.
+Rendering is synchronous and CPU-bound: from async code run it in a worker thread,
+``chart = await asyncio.to_thread(bar_chart, title, bars, total=n)`` (matplotlib's C code holds
+the GIL, so the event loop runs slower, not stopped, meanwhile). Calls are serialised by a lock,
+so concurrent threads are safe. The PNG carries no metadata, so the same
 input always gives the same bytes.
 """
 
@@ -562,7 +564,8 @@ def _render(
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # Characters without a glyph were already removed (see _drawable), so this only keeps a
-        # corner case (a font listing a glyph it then cannot load) out of the logs.
+        # corner case (a font listing a glyph it then cannot load) out of the logs. The filter
+        # is process-wide while it lasts, and matches nothing but this one warning.
         warnings.filterwarnings(
             "ignore", message=r"Glyph .* missing from font", category=UserWarning
         )
