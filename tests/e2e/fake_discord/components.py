@@ -306,7 +306,7 @@ def _check_modal_input(comp: JSON, path: str) -> None:
             raise _err(
                 f"{path}.min_values", "BASE_TYPE_BAD_INT", "min_values 0-10, max_values 1-10"
             )
-        if comp.get("required", True) and low is not None and int(low) < 1:
+        if comp.get("required") is not False and low is not None and int(low) < 1:
             raise _err(
                 f"{path}.min_values",
                 "BASE_TYPE_MIN_VALUE",

@@ -42,6 +42,12 @@ APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 DEFER_TYPES = (5, 6)
 
 
+def _int(comp: JSON, key: str, default: int) -> int:
+    """``comp[key]`` as int, or ``default`` when absent or null (discord.py sends nulls)."""
+    value = comp.get(key)
+    return default if value is None else int(value)
+
+
 async def wait_until(
     check: Callable[[], T | None], timeout: float, what: str | Callable[[], str]
 ) -> T:
@@ -446,8 +452,8 @@ class Interactions:
                     raise ValueError(
                         f"select {cid!r} has no options {unknown_values}; it has {options}"
                     )
-            low = int(comp.get("min_values", 1))
-            high = int(comp.get("max_values", 1))
+            low = _int(comp, "min_values", 1)
+            high = _int(comp, "max_values", 1)
             if comp.get("required") is False and not out:
                 low = 0
             if not low <= len(out) <= high:
@@ -621,7 +627,7 @@ class Interactions:
         value = remaining.pop(key) if key is not None else None
         kind = int(comp["type"])
         name = label or custom_id
-        required = comp.get("required", kind != CT.CHECKBOX)
+        required = kind != CT.CHECKBOX if comp.get("required") is None else comp["required"]
         out: JSON = {"type": kind, "id": comp.get("id"), "custom_id": custom_id}
         if kind == CT.TEXT_INPUT:
             text = str(value) if value is not None else str(comp.get("value") or "")
@@ -652,8 +658,8 @@ class Interactions:
                     raise ValueError(f"radio group {name!r} takes one value, got {picked}")
                 out["value"] = picked[0] if picked else None
             else:
-                low = int(comp.get("min_values", 1)) if required else 0
-                high = int(comp.get("max_values", len(options) if kind == CT.CHECKBOX_GROUP else 1))
+                low = _int(comp, "min_values", 1) if required else 0
+                high = _int(comp, "max_values", len(options) if kind == CT.CHECKBOX_GROUP else 1)
                 if picked and not low <= len(picked) <= high:
                     raise ValueError(
                         f"modal field {name!r} takes {low}..{high} values, got {picked}"

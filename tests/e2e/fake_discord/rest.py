@@ -1439,7 +1439,10 @@ class RestApi:
             message = self.world.messages.get(handle.original_id or 0)
             if cb_type == 7 and message is not None:
                 self.world.edit_message(
-                    message, self.world.bot_user, self._edit_fields(request, data, message)
+                    message,
+                    self.world.bot_user,
+                    self._edit_fields(request, data, message),
+                    via="interaction",
                 )
         elif cb_type == 9:
             validate_modal(data)
@@ -1510,7 +1513,7 @@ class RestApi:
         if message.flags & LOADING:
             fields["flags"] = fields.get("flags", message.flags) & ~LOADING
             message.flags = fields["flags"]
-        self.world.edit_message(message, self.world.bot_user, fields)
+        self.world.edit_message(message, self.world.bot_user, fields, via="interaction")
         handle.replies.append(Reply("edit", None, payload, message))
         return self.world.message_payload(message)
 

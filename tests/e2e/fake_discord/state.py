@@ -396,6 +396,16 @@ class Message:
         return self.attachment(filename).data
 
 
+@dataclass(frozen=True)
+class EditRecord:
+    """One message edit: when (``time.monotonic()``), which message, by whom, through what."""
+
+    time: float
+    message_id: int
+    author_id: int
+    via: str
+
+
 @dataclass
 class Upload:
     """A file uploaded to the fake (message attachment, interaction response, command option)."""
@@ -504,8 +514,8 @@ class World:
         self.uploads: dict[int, Upload] = {}
         self.commands: dict[int | None, list[JSON]] = {}
         self.base_url = ""
-        # channel id -> [(time.monotonic(), message id, editor id)] for every message edit
-        self.edit_log: dict[int, list[tuple[float, int, int]]] = {}
+        # channel id -> every message edit in it, oldest first
+        self.edit_log: dict[int, list[EditRecord]] = {}
         # added to the real time for poll expiry (see FakeDiscord.advance_clock)
         self.clock_offset = dt.timedelta()
         self.open_polls: set[int] = set()
@@ -578,10 +588,16 @@ class World:
         return user
 
     def add_guild(
-        self, name: str, owner: User, bot_permissions: int, bot_role_position: int
+        self,
+        name: str,
+        owner: User,
+        bot_permissions: int,
+        bot_role_position: int,
+        *,
+        guild_id: int | None = None,
     ) -> Guild:
         """Create a guild with @everyone, a managed bot role and the bot as member."""
-        guild = Guild(self.ids.next(), name, owner.id)
+        guild = Guild(guild_id or self.ids.next(), name, owner.id)
         guild.roles[guild.id] = Role(
             guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, 0
         )
@@ -1028,8 +1044,14 @@ class World:
             return None
         return self.messages.get(found[0])
 
-    def edit_message(self, msg: Message, author: User, fields: JSON) -> Message:
-        """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does)."""
+    def edit_message(
+        self, msg: Message, author: User, fields: JSON, *, via: str = "channel"
+    ) -> Message:
+        """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does).
+
+        ``via`` is logged in :attr:`edit_log`: ``"channel"`` (PATCH /channels/{c}/messages/{m}),
+        ``"interaction"`` (callback 7, webhook edits) or ``"member"`` (a test member's edit).
+        """
         for key in ("content", "embeds", "components", "attachments", "allowed_mentions", "flags"):
             if key in fields and fields[key] is not None:
                 setattr(msg, key, fields[key])
@@ -1038,7 +1060,9 @@ class World:
         msg.edited_timestamp = iso()
         self.compute_mentions(msg, author)
         self._bind_uploads(msg)
-        self.edit_log.setdefault(msg.channel_id, []).append((time.monotonic(), msg.id, author.id))
+        self.edit_log.setdefault(msg.channel_id, []).append(
+            EditRecord(time.monotonic(), msg.id, author.id, via)
+        )
         if not msg.ephemeral:
             self.emit("MESSAGE_UPDATE", self.message_payload(msg))
         return msg
