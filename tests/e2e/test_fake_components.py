@@ -235,6 +235,11 @@ async def test_layout_limits_are_enforced(env: Env) -> None:
     section = {"type": 9, "components": [text]}  # no accessory
     assert (await post({"flags": V2, "components": [section]})).code == 50035
     ok = await asyncio.wait_for(http.request(route, json={"flags": V2, "components": [text]}), T)
+    ping = {"type": 10, "content": f"hi <@{env.alice.id}>"}
+    pinged = await asyncio.wait_for(
+        http.request(route, json={"flags": V2, "components": [ping]}), T
+    )
+    assert [u["id"] for u in pinged["mentions"]] == [str(env.alice.id)]  # text displays ping
 
     edit = Route(
         "PATCH",

@@ -979,20 +979,19 @@ class World:
         can_everyone = bool(
             self.user_permissions_in(author, self.channels[msg.channel_id]) & Perm.MENTION_EVERYONE
         )
+        text = "\n".join([msg.content, *text_displays(msg.components)])  # V2 text pings too
         msg.mention_everyone = (
-            ("@everyone" in msg.content or "@here" in msg.content)
-            and "everyone" in parse
-            and can_everyone
+            ("@everyone" in text or "@here" in text) and "everyone" in parse and can_everyone
         )
         msg.mentions = [
             u
-            for u in _mention_ids(r"<@!?(\d+)>", msg.content)
+            for u in _mention_ids(r"<@!?(\d+)>", text)
             if u in self.users and ("users" in parse or u in allowed_users)
         ]
         guild = self.guilds.get(msg.guild_id or 0)
         msg.mention_roles = [
             r
-            for r in _mention_ids(r"<@&(\d+)>", msg.content)
+            for r in _mention_ids(r"<@&(\d+)>", text)
             if guild
             and r in guild.roles
             and ("roles" in parse or r in allowed_roles)
