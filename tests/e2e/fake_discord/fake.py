@@ -843,8 +843,9 @@ class FakeDiscord:
         return len(self.rest.requests)
 
     def requests_since(self, mark: int = 0) -> list[RecordedRequest]:
-        """REST requests received after ``mark`` (see :meth:`mark`)."""
-        return self.rest.requests[mark:]
+        """REST requests received after ``mark`` (see :meth:`mark`); unlike :attr:`requests` without
+        gateway websocket upgrades and attachment downloads."""
+        return [r for r in self.rest.requests[mark:] if r.is_rest]
 
     def count_requests(self, method: str = "*", route: str = "*", *, since: int = 0) -> int:
         """How many REST requests since ``since`` had ``method`` (or ``*``) and ``route``: a route
@@ -853,14 +854,14 @@ class FakeDiscord:
         key = _template_key(route)
         return sum(
             1
-            for r in self.rest.requests[since:]
+            for r in self.requests_since(since)
             if method in ("*", r.method)
             and (route == "*" or _template_key(r.template) == key or r.path == route)
         )
 
     def request_counts(self, since: int = 0) -> Counter[tuple[str, str]]:
         """``Counter({(method, route template): n})`` of REST requests since ``since``."""
-        return Counter((r.method, r.template) for r in self.rest.requests[since:])
+        return Counter((r.method, r.template) for r in self.requests_since(since))
 
     @property
     def rest_latency(self) -> float:

@@ -84,6 +84,11 @@ class RecordedRequest:
         """The route template without ``/api/v10``, e.g. ``/channels/{channel_id}/messages``."""
         return self.route.removeprefix(API)
 
+    @property
+    def is_rest(self) -> bool:
+        """False for the gateway websocket upgrade and CDN (``/attachments/``) downloads."""
+        return not self.path.startswith(("/gateway-ws", "/attachments/"))
+
 
 @dataclass
 class Fault:
@@ -405,7 +410,7 @@ class RestApi:
         )
         self.requests.append(rec)
         request[BODY], request[FILES] = body, files
-        if self.latency > 0 and path.startswith("/") and not path.startswith("/attachments/"):
+        if self.latency > 0 and rec.is_rest:
             await asyncio.sleep(self.latency)
         if self.world.open_polls:
             self.world.expire_due_polls()
@@ -529,7 +534,8 @@ class RestApi:
             flags &= ~EPHEMERAL
         poll = None
         if payload.get("poll") is not None:
-            self._require(channel, Perm.SEND_POLLS)
+            if not allow_ephemeral:  # interaction replies are webhooks: no channel permission
+                self._require(channel, Perm.SEND_POLLS)
             poll = normalize_poll(payload["poll"], self.world.now())
         attachments = self._attachments(request, payload, channel, bool(flags & EPHEMERAL))
         fields: JSON = {

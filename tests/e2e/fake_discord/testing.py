@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
-import pytest
 import yarl
 
 from .fake import FakeDiscord
+
+if TYPE_CHECKING:
+    import pytest
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
