@@ -3,6 +3,8 @@
 See README.md in this directory for what is and is not emulated.
 """
 
+from .components import IS_COMPONENTS_V2, ComponentType, find_component, walk_components
+from .errors import DiscordError
 from .fake import FakeDiscord
 from .interactions import InteractionHandle, Reply
 from .rest import Fault, RecordedRequest
@@ -10,9 +12,10 @@ from .state import (
     ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
+    DEFAULT_UPLOAD_LIMIT,
     Channel,
     ChannelType,
-    DiscordError,
+    EditRecord,
     Emoji,
     Guild,
     Member,
@@ -20,16 +23,23 @@ from .state import (
     Perm,
     Role,
     ScheduledEvent,
+    Upload,
     User,
+    VoiceState,
+    shard_of,
 )
 
 __all__ = [
     "ALL_PERMISSIONS",
     "DEFAULT_BOT_PERMISSIONS",
     "DEFAULT_EVERYONE_PERMISSIONS",
+    "DEFAULT_UPLOAD_LIMIT",
+    "IS_COMPONENTS_V2",
     "Channel",
     "ChannelType",
+    "ComponentType",
     "DiscordError",
+    "EditRecord",
     "Emoji",
     "FakeDiscord",
     "Fault",
@@ -42,5 +52,10 @@ __all__ = [
     "Reply",
     "Role",
     "ScheduledEvent",
+    "Upload",
     "User",
+    "VoiceState",
+    "find_component",
+    "shard_of",
+    "walk_components",
 ]

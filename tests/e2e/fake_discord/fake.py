@@ -6,41 +6,54 @@ read back what the bot did."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
+from .components import walk_components
 from .gateway import Gateway
 from .interactions import InteractionHandle, Interactions, wait_until
 from .rest import Fault, RecordedRequest, RestApi
 from .state import (
     CHANNEL_TYPE_NAMES,
     DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_UPLOAD_LIMIT,
     JSON,
     Channel,
     ChannelType,
+    EditRecord,
     Emoji,
     Guild,
     Member,
     Message,
     Role,
     ScheduledEvent,
+    Upload,
     User,
+    VoiceState,
     World,
+    shard_of,
 )
 
 log = logging.getLogger(__name__)
 
 Actor = Member | User
-MessageRef = Message | int
+MessageRef = Message | int  # also anything with an ``id`` (e.g. a ``discord.Message``)
 
 
 def _perm_value(value: Any) -> int:
     """Accept ints or objects with ``.value`` (e.g. ``discord.Permissions``)."""
     return int(getattr(value, "value", value))
+
+
+def _template_key(route: str) -> str:
+    """``/channels/{channel_id}/messages`` and ``/channels/{c}/messages`` compare equal."""
+    return re.sub(r"\{[^}]*\}", "{}", route.removeprefix("/api/v10"))
 
 
 class FakeDiscord:
@@ -128,24 +141,47 @@ class FakeDiscord:
         owner_name: str = "owner",
         bot_permissions: Any = DEFAULT_BOT_PERMISSIONS,
         bot_role_position: int = 100,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """Create a guild (with @everyone, a managed bot role and the bot as member); emits GUILD_CREATE."""
+        """Create a guild (with @everyone, a managed bot role and the bot as member); emits GUILD_CREATE.
+
+        ``upload_limit``: largest file (bytes) the guild accepts (Discord's default 10 MiB; bigger
+        -> 413 / 40005).  ``shard=(shard_id, shard_count)`` picks an id whose events go to that
+        shard: ``(guild_id >> 22) % shard_count == shard_id``.
+        """
         owner_user = (
             owner.user if isinstance(owner, Member) else owner or self.world.add_user(owner_name)
         )
+        guild_id = self.world.ids.next_on_shard(*shard) if shard else None
         guild = self.world.add_guild(
-            name, owner_user, _perm_value(bot_permissions), bot_role_position
+            name, owner_user, _perm_value(bot_permissions), bot_role_position, guild_id=guild_id
         )
+        guild.upload_limit = upload_limit
         self._emit_guild_create(guild)
         return guild
 
     def _emit_guild_create(self, guild: Guild) -> None:
-        if self.gateway.sessions:
-            for session in self.gateway.sessions.values():
-                members = bool(session.intents & 2)
-                session.dispatch(
-                    "GUILD_CREATE", self.world.guild_payload(guild, full=True, members=members)
-                )
+        for session in self.gateway.sessions.values():
+            self.gateway.send_guild_create(session, guild.id)
+
+    def set_upload_limit(self, guild: Guild, limit: int) -> None:
+        """Change the largest file (bytes) ``guild`` accepts (also sent as ``attachment_size_limit``)."""
+        guild.upload_limit = limit
+
+    @staticmethod
+    def shard_of(guild: Guild | int, shard_count: int) -> int:
+        """The shard that receives ``guild``'s events with ``shard_count`` shards."""
+        return shard_of(guild.id if isinstance(guild, Guild) else guild, shard_count)
+
+    @property
+    def recommended_shards(self) -> int:
+        """The ``shards`` count ``GET /gateway/bot`` recommends (default 1)."""
+        return self.rest.recommended_shards
+
+    @recommended_shards.setter
+    def recommended_shards(self, count: int) -> None:
+        self.rest.recommended_shards = count
 
     def owner(self, guild: Guild) -> Member:
         """The guild owner's member."""
@@ -162,7 +198,8 @@ class FakeDiscord:
         overwrites: dict[Role | Member, tuple[Any, Any]] | None = None,
         tags: list[str] | None = None,
     ) -> Channel:
-        """Add a channel (``text``, ``voice``, ``forum``, ``category``, ``news``); emits CHANNEL_CREATE.
+        """Add a channel (``text``, ``voice``, ``stage``, ``forum``, ``category``, ``news``); emits
+        CHANNEL_CREATE.
 
         ``overwrites`` maps a role or member to ``(allow, deny)`` permission values; ``tags`` are forum tags.
         """
@@ -264,6 +301,22 @@ class FakeDiscord:
         )
         return role
 
+    def delete_role(self, role: Role) -> None:
+        """Delete a role as a moderator would (members lose it); emits GUILD_ROLE_DELETE."""
+        self.world.delete_role(role)
+
+    def top_role(self, member: Member) -> Role:
+        """The member's highest role (@everyone if none)."""
+        guild = self.world.guilds[member.guild_id]
+        roles = [guild.roles[r] for r in member.role_ids if r in guild.roles]
+        return max(roles, key=lambda r: (r.position, -r.id), default=guild.everyone_role)
+
+    def permissions(self, member: Member, channel: Channel | None = None) -> int:
+        """The member's permissions, in ``channel`` (overwrites applied) or guild-wide."""
+        if channel is None:
+            return self.world.base_permissions(member)
+        return self.world.permissions_in(member, channel)
+
     def bot_role(self, guild: Guild) -> Role:
         """The bot's managed role."""
         return guild.roles[guild.bot_role_id]
@@ -332,6 +385,8 @@ class FakeDiscord:
     def _message(self, channel: Channel | None, message: MessageRef) -> Message:
         if isinstance(message, Message):
             return self.world.messages.get(message.id, message)
+        if not isinstance(message, int) and hasattr(message, "id"):  # e.g. a discord.Message
+            message = int(message.id)
         msg = self.world.messages.get(int(message))
         if msg is None or (channel is not None and msg.channel_id != channel.id):
             raise LookupError(f"no message {message} in channel {channel.id if channel else '?'}")
@@ -369,14 +424,130 @@ class FakeDiscord:
         return self.world.create_message(self.world.dm_channel(user), user, content=content)
 
     async def edit_message(self, message: Message, content: str) -> Message:
-        """A member edits their message; emits MESSAGE_UPDATE."""
+        """A member edits their message; emits MESSAGE_UPDATE (the full message, new content)."""
+        message = self._message(None, message)
         return self.world.edit_message(
-            message, self.world.users[message.author_id], {"content": content}
+            message, self.world.users[message.author_id], {"content": content}, via="member"
         )
 
-    async def delete_message(self, message: Message) -> None:
-        """Delete a message (as its author or a moderator); emits MESSAGE_DELETE."""
-        self.world.delete_message(message)
+    async def delete_message(self, message: MessageRef) -> None:
+        """Delete a message (as its author or a moderator); emits MESSAGE_DELETE.  Afterwards REST
+        calls on it answer 404 / 10008 Unknown Message."""
+        self.world.delete_message(self._message(None, message))
+
+    async def bulk_delete(self, messages: Iterable[MessageRef]) -> None:
+        """A moderator deletes several messages of one channel at once; emits MESSAGE_DELETE_BULK."""
+        msgs = [self._message(None, m) for m in messages]
+        channels = {m.channel_id for m in msgs}
+        if len(channels) != 1:
+            raise ValueError(f"bulk delete works on one channel; got messages from {channels}")
+        self.world.bulk_delete(self.world.channels[channels.pop()], msgs)
+
+    async def delete_channel(self, channel: Channel) -> None:
+        """A moderator deletes a channel (its threads and messages go too); emits CHANNEL_DELETE
+        (THREAD_DELETE for a thread).  Afterwards REST calls on the channel answer 404 / 10003."""
+        self.world.delete_channel(channel)
+
+    # -- polls ------------------------------------------------------------------------------
+    def _poll(self, message: MessageRef) -> Message:
+        return self.world.poll_message(self._message(None, message))
+
+    async def vote(self, actor: Actor, message: MessageRef, answer_id: int) -> None:
+        """Vote for ``answer_id`` as a member; emits MESSAGE_POLL_VOTE_ADD.
+
+        Raises ``ValueError`` where Discord's client would not let the member vote: the poll ended,
+        an unknown answer, or a second answer on a single-choice poll (unvote first).
+        """
+        msg, user = self._poll(message), self._user(actor)
+        if user.bot:
+            raise ValueError("apps and bots cannot vote on polls")
+        if not self.world.poll_is_open(msg):
+            raise ValueError(f"the poll of message {msg.id} has ended")
+        assert msg.poll is not None
+        ids = [a["answer_id"] for a in msg.poll["answers"]]
+        if answer_id not in ids:
+            raise ValueError(f"poll {msg.id} has no answer {answer_id}; answers: {ids}")
+        voted = [a for a, users in msg.poll_votes.items() if user.id in users and a != answer_id]
+        if voted and not msg.poll["allow_multiselect"]:
+            raise ValueError(f"{user.name} already voted for {voted} on a single-choice poll")
+        self.world.poll_vote(msg, user, answer_id, add=True)
+
+    async def unvote(self, actor: Actor, message: MessageRef, answer_id: int | None = None) -> None:
+        """Remove a member's vote (all of them if ``answer_id`` is None); emits
+        MESSAGE_POLL_VOTE_REMOVE per removed answer."""
+        msg, user = self._poll(message), self._user(actor)
+        if not self.world.poll_is_open(msg):
+            raise ValueError(f"the poll of message {msg.id} has ended")
+        for aid in [answer_id] if answer_id is not None else sorted(msg.poll_votes):
+            self.world.poll_vote(msg, user, aid, add=False)
+
+    async def end_poll(self, message: MessageRef) -> Message:
+        """End a poll now (as if it expired): results finalised, MESSAGE_UPDATE, then Discord's
+        poll-result message (type 46) in the same channel, which is returned."""
+        msg = self._poll(message)
+        if msg.id not in self.world.open_polls:
+            raise ValueError(f"the poll of message {msg.id} has already ended")
+        return self.world.end_poll(msg)
+
+    async def advance_clock(self, delta: dt.timedelta) -> list[Message]:
+        """Move the fake's clock forward; polls whose expiry passed end (see :meth:`end_poll`).
+        Returns the poll-result messages posted.  (Message timestamps and ids stay real-time.)"""
+        self.world.clock_offset += delta
+        return self.world.expire_due_polls()
+
+    def now(self) -> dt.datetime:
+        """The fake's clock (real UTC time + everything passed to :meth:`advance_clock`)."""
+        return self.world.now()
+
+    def poll_votes(self, message: MessageRef) -> dict[int, list[int]]:
+        """``{answer_id: [voter ids in vote order]}`` (answers without votes included)."""
+        msg = self._poll(message)
+        assert msg.poll is not None
+        return {
+            a["answer_id"]: list(msg.poll_votes.get(a["answer_id"], []))
+            for a in msg.poll["answers"]
+        }
+
+    # -- voice ------------------------------------------------------------------------------
+    async def join_voice(self, member: Member, channel: Channel, **flags: Any) -> VoiceState:
+        """Connect a member to a voice or stage channel; emits VOICE_STATE_UPDATE.
+
+        ``flags``: ``self_mute``, ``self_deaf``, ``mute``, ``deaf``, ``self_video``, ``self_stream``,
+        ``suppress`` (stage listeners start suppressed).
+        """
+        return self.world.set_voice_state(member, channel, **flags)
+
+    async def move_voice(self, member: Member, channel: Channel) -> VoiceState:
+        """Move a connected member to another voice channel; emits VOICE_STATE_UPDATE."""
+        if member.id not in self.world.guilds[member.guild_id].voice_states:
+            raise ValueError(f"{member.name} is not in a voice channel")
+        return self.world.set_voice_state(member, channel)
+
+    async def leave_voice(self, member: Member) -> None:
+        """Disconnect a member from voice; emits VOICE_STATE_UPDATE with ``channel_id: null``."""
+        self.world.set_voice_state(member, None)
+
+    async def set_voice_flags(self, member: Member, **flags: Any) -> VoiceState:
+        """Change a connected member's mute/deaf/video flags; emits VOICE_STATE_UPDATE."""
+        state = self.voice_state(member)
+        if state is None:
+            raise ValueError(f"{member.name} is not in a voice channel")
+        return self.world.set_voice_state(
+            member, self.world.channels[state.channel_id or 0], **flags
+        )
+
+    def voice_state(self, member: Member) -> VoiceState | None:
+        """The member's voice state (None: not connected)."""
+        return self.world.guilds[member.guild_id].voice_states.get(member.id)
+
+    def voice_members(self, channel: Channel) -> list[Member]:
+        """Members connected to ``channel``."""
+        guild = self.world.guilds[channel.guild_id or 0]
+        return [
+            guild.members[s.user_id]
+            for s in guild.voice_states.values()
+            if s.channel_id == channel.id and s.user_id in guild.members
+        ]
 
     async def react(
         self, actor: Actor, channel: Channel, message: MessageRef, emoji: str | Emoji
@@ -414,10 +585,74 @@ class FakeDiscord:
         return self.interactions.context_menu(actor, channel, name, target)
 
     async def click(
-        self, actor: Actor, message: MessageRef, custom_id: str, values: list[str] | None = None
+        self,
+        actor: Actor,
+        message: MessageRef,
+        custom_id: str,
+        values: Any = None,
+        *,
+        force: bool = False,
+        component_type: int | None = None,
     ) -> InteractionHandle:
-        """Click a button / choose select ``values`` on a message; emits a MESSAGE_COMPONENT interaction."""
-        return self.interactions.component(actor, self._message(None, message), custom_id, values)
+        """Click a button / choose select ``values`` on a message; emits a MESSAGE_COMPONENT interaction.
+
+        The component is found anywhere in the tree (rows, sections, containers).  Select values:
+        strings, or ``Member``/``User``/``Role``/``Channel`` for user/role/mentionable/channel selects.
+        ``force=True`` sends the press even if the message has no such component (or it is disabled):
+        a forged or stale press; ``component_type`` then says what was "pressed" (default button).
+        """
+        return self.interactions.component(
+            actor,
+            self._message(None, message),
+            custom_id,
+            values,
+            force=force,
+            component_type=component_type,
+        )
+
+    async def forge_click(
+        self,
+        actor: Actor,
+        where: Channel | Message | None,
+        custom_id: str,
+        *,
+        values: Any = None,
+        component_type: int | None = None,
+    ) -> InteractionHandle:
+        """A MESSAGE_COMPONENT press with any ``custom_id`` from any guild channel, thread or DM.
+
+        ``where``: a message (it need not carry ``custom_id``), a channel (an ephemeral bot message
+        carrying the component is made there, never dispatched) or None for the actor's DM.
+        """
+        if isinstance(where, Message):
+            message = self._message(None, where)
+        else:
+            channel = where if where is not None else self.dm_channel(actor)
+            kind = component_type or (2 if values is None else 3)
+            message = self.interactions.forged_message(channel, custom_id, kind)
+        return self.interactions.component(
+            actor, message, custom_id, values, force=True, component_type=component_type
+        )
+
+    async def forge_modal_submit(
+        self,
+        actor: Actor,
+        where: Channel | Message | None,
+        custom_id: str,
+        fields: dict[str, Any] | None = None,
+    ) -> InteractionHandle:
+        """A MODAL_SUBMIT for a modal the bot never opened (any ``custom_id``), from a channel, a
+        message's channel (carried as ``message``) or the actor's DM (None).  ``fields`` map a field
+        custom_id to ``str`` (text input), list (string select), ``bool`` (checkbox) or None
+        (unanswered radio group)."""
+        message = self._message(None, where) if isinstance(where, Message) else None
+        if message is not None:
+            channel = self.world.channels[message.channel_id]
+        else:
+            channel = where if isinstance(where, Channel) else self.dm_channel(actor)
+        return self.interactions.forged_modal_submit(
+            actor, channel, custom_id, fields or {}, message
+        )
 
     async def submit_modal(
         self,
@@ -451,9 +686,106 @@ class FakeDiscord:
         """The current stored state of a message (records are updated in place on edits)."""
         return self._message(None, message)
 
-    def attachment_bytes(self, attachment: JSON) -> bytes:
+    def attachment_bytes(self, attachment: JSON | Upload) -> bytes:
         """The uploaded bytes behind an attachment object (e.g. ``fake.message(m).attachments[0]``)."""
+        if isinstance(attachment, Upload):
+            return attachment.data
         return self.world.attachment_data[int(attachment["id"])]
+
+    def attachments_of(self, message: MessageRef) -> list[Upload]:
+        """The files on a message now (bytes, filename, content_type, description, url), in order."""
+        msg = self._message(None, message)
+        return [msg.uploads[int(a["id"])] for a in msg.attachments if int(a["id"]) in msg.uploads]
+
+    def upload(self, attachment: JSON | int | str) -> Upload:
+        """The stored upload behind an attachment object or id (any message, reply or option)."""
+        att_id = int(attachment["id"] if isinstance(attachment, dict) else attachment)
+        return self.world.uploads[att_id]
+
+    @staticmethod
+    def components(message: Message) -> list[JSON]:
+        """Every component of a message, nested ones included (depth-first)."""
+        return list(walk_components(message.components))
+
+    def find_component(self, message: MessageRef, custom_id: str) -> JSON | None:
+        """The component with ``custom_id`` anywhere in a message's tree (None if absent)."""
+        return self._message(None, message).find_component(custom_id)
+
+    def message_text(self, message: MessageRef) -> str:
+        """All text of a message: content, embeds, text displays (see ``Message.texts``)."""
+        return self._message(None, message).text
+
+    # -- edit accounting --------------------------------------------------------------------
+    def edits(
+        self,
+        channel: Channel,
+        *,
+        author: Actor | None = None,
+        everyone: bool = False,
+        via: Iterable[str] | None = None,
+    ) -> list[EditRecord]:
+        """Message edits in ``channel`` (oldest first): by default the bot's, through any route.
+
+        ``author`` picks another editor, ``everyone=True`` all editors; ``via`` filters the route:
+        ``"channel"`` (PATCH /channels/{c}/messages/{m}), ``"interaction"`` (update/webhook edits),
+        ``"member"`` (test members' edits).
+        """
+        author_id = self._user(author).id if author else self.bot_user.id
+        kinds = set(via) if via is not None else None
+        return [
+            e
+            for e in self.world.edit_log.get(channel.id, [])
+            if (everyone or e.author_id == author_id) and (kinds is None or e.via in kinds)
+        ]
+
+    def max_edits_in_window(
+        self,
+        channel: Channel,
+        window: float = 5.0,
+        *,
+        author: Actor | None = None,
+        everyone: bool = False,
+        via: Iterable[str] | None = None,
+    ) -> int:
+        """The largest number of edits (filtered as in :meth:`edits`) in ``channel`` within any
+        ``window`` seconds, e.g. ``assert fake.max_edits_in_window(ch, 5.0) <= 5``."""
+        times = sorted(
+            e.time for e in self.edits(channel, author=author, everyone=everyone, via=via)
+        )
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    # -- interaction deadline ---------------------------------------------------------------
+    @property
+    def enforce_interaction_deadline(self) -> bool:
+        """If True, an initial callback later than :attr:`interaction_deadline` gets 404 / 10062."""
+        return self.interactions.enforce_deadline
+
+    @enforce_interaction_deadline.setter
+    def enforce_interaction_deadline(self, value: bool) -> None:
+        self.interactions.enforce_deadline = value
+
+    @property
+    def interaction_deadline(self) -> float:
+        """Seconds the bot has for the initial callback (Discord: 3)."""
+        return self.interactions.deadline
+
+    @interaction_deadline.setter
+    def interaction_deadline(self, seconds: float) -> None:
+        self.interactions.deadline = seconds
+
+    @property
+    def interaction_handles(self) -> list[InteractionHandle]:
+        """Every interaction sent so far, oldest first."""
+        return list(self.interactions.handles.values())
+
+    def ack_latencies(self) -> dict[int, float | None]:
+        """``{interaction id: seconds to the accepted initial callback (None: not acknowledged)}``."""
+        return {h.id: h.ack_latency for h in self.interactions.handles.values()}
 
     def messages(self, channel: Channel, *, include_ephemeral: bool = False) -> list[Message]:
         """Messages in a channel or thread, oldest first."""
@@ -505,6 +837,40 @@ class FakeDiscord:
         return [
             r for r in self.rest.requests if method in ("*", r.method) and pattern.fullmatch(r.path)
         ]
+
+    def mark(self) -> int:
+        """A bookmark in the request log, for :meth:`requests_since` / :meth:`count_requests`."""
+        return len(self.rest.requests)
+
+    def requests_since(self, mark: int = 0) -> list[RecordedRequest]:
+        """REST requests received after ``mark`` (see :meth:`mark`); unlike :attr:`requests` without
+        gateway websocket upgrades and attachment downloads."""
+        return [r for r in self.rest.requests[mark:] if r.is_rest]
+
+    def count_requests(self, method: str = "*", route: str = "*", *, since: int = 0) -> int:
+        """How many REST requests since ``since`` had ``method`` (or ``*``) and ``route``: a route
+        template (``/channels/{channel_id}/messages``; placeholder names don't matter), a concrete
+        path (``/channels/123/messages``) or ``*``.  Faulted (e.g. 429) attempts count too."""
+        key = _template_key(route)
+        return sum(
+            1
+            for r in self.requests_since(since)
+            if method in ("*", r.method)
+            and (route == "*" or _template_key(r.template) == key or r.path == route)
+        )
+
+    def request_counts(self, since: int = 0) -> Counter[tuple[str, str]]:
+        """``Counter({(method, route template): n})`` of REST requests since ``since``."""
+        return Counter((r.method, r.template) for r in self.requests_since(since))
+
+    @property
+    def rest_latency(self) -> float:
+        """Seconds the server waits before answering each REST request (default 0)."""
+        return self.rest.latency
+
+    @rest_latency.setter
+    def rest_latency(self, seconds: float) -> None:
+        self.rest.latency = seconds
 
     @property
     def unknown_routes(self) -> list[str]:

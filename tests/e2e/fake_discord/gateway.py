@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .state import JSON, World
+from .state import JSON, World, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,24 @@ class Intent(enum.IntFlag):
 
     GUILDS = 1 << 0
     GUILD_MEMBERS = 1 << 1
+    GUILD_VOICE_STATES = 1 << 7
     GUILD_MESSAGES = 1 << 9
     GUILD_MESSAGE_REACTIONS = 1 << 10
     DIRECT_MESSAGES = 1 << 12
     DIRECT_MESSAGE_REACTIONS = 1 << 13
     MESSAGE_CONTENT = 1 << 15
     GUILD_SCHEDULED_EVENTS = 1 << 16
+    GUILD_MESSAGE_POLLS = 1 << 24
+    DIRECT_MESSAGE_POLLS = 1 << 25
 
 
 def required_intent(event: str, data: JSON) -> Intent | None:
     """The intent a session needs to receive ``event`` (None: always delivered)."""
     in_guild = data.get("guild_id") is not None
+    if event.startswith("MESSAGE_POLL_VOTE"):
+        return Intent.GUILD_MESSAGE_POLLS if in_guild else Intent.DIRECT_MESSAGE_POLLS
+    if event == "VOICE_STATE_UPDATE":
+        return Intent.GUILD_VOICE_STATES
     if event.startswith("MESSAGE_REACTION"):
         return Intent.GUILD_MESSAGE_REACTIONS if in_guild else Intent.DIRECT_MESSAGE_REACTIONS
     if event.startswith("MESSAGE_"):
@@ -53,6 +60,14 @@ def required_intent(event: str, data: JSON) -> Intent | None:
     if event.startswith(("GUILD_", "CHANNEL_", "THREAD_")) and event != "GUILD_MEMBERS_CHUNK":
         return Intent.GUILDS
     return None
+
+
+def event_guild_id(event: str, data: JSON) -> int | None:
+    """The guild an event belongs to (for shard routing); None for DMs and global events."""
+    if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        return int(data["id"])
+    raw = data.get("guild_id") if isinstance(data, dict) else None
+    return int(raw) if raw else None
 
 
 class Connection:
@@ -100,6 +115,14 @@ class Session:
     seq: int = 0
     buffer: list[tuple[int, str]] = field(default_factory=list)
     conn: Connection | None = None
+    shard: tuple[int, int] | None = None  # (shard_id, shard_count) from IDENTIFY
+
+    def receives_guild(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets events of ``guild_id`` (None: DMs -> shard 0)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
 
     def dispatch(self, event: str, data: Any) -> None:
         """Number, buffer and (if connected) send one dispatch."""
@@ -127,9 +150,12 @@ class Gateway:
     # -- fan-out ----------------------------------------------------------------------------
     def on_world_event(self, event: str, data: JSON) -> None:
         """Deliver a world event to every session whose intents allow it."""
+        guild_id = event_guild_id(event, data)
         for session in self.sessions.values():
             need = required_intent(event, data)
             if need is not None and not session.intents & need:
+                continue
+            if not session.receives_guild(guild_id):
                 continue
             session.dispatch(event, self._content_filter(session, event, data))
 
@@ -234,12 +260,33 @@ class Gateway:
         if conn.session is not None:
             await conn.close(4005)
             return
+        shard = data.get("shard")
+        if shard is not None:
+            valid = (
+                isinstance(shard, list)
+                and len(shard) == 2
+                and all(isinstance(x, int) for x in shard)
+                and 0 <= shard[0] < shard[1]
+            )
+            if not valid:
+                log.warning("gateway: IDENTIFY with invalid shard %r, closing with 4010", shard)
+                await conn.close(4010)
+                return
         self.stats["identify"] += 1
-        session = Session(secrets.token_hex(16), int(data.get("intents", 0)), conn=conn)
+        session = Session(
+            secrets.token_hex(16),
+            int(data.get("intents", 0)),
+            conn=conn,
+            shard=(shard[0], shard[1]) if shard else None,
+        )
         conn.session = session
         self.sessions[session.id] = session
         world = self.world
-        guilds = [g for g in world.guilds.values() if world.bot_user.id in g.members]
+        guilds = [
+            g
+            for g in world.guilds.values()
+            if world.bot_user.id in g.members and session.receives_guild(g.id)
+        ]
         session.dispatch(
             "READY",
             {
@@ -258,17 +305,30 @@ class Gateway:
                 "relationships": [],
                 "application": {"id": str(world.application_id), "flags": 0},
                 "_trace": [],
+                **({"shard": list(session.shard)} if session.shard else {}),
             },
         )
-        members = bool(session.intents & Intent.GUILD_MEMBERS)
         for guild in guilds:
-            session.dispatch("GUILD_CREATE", world.guild_payload(guild, full=True, members=members))
+            self.send_guild_create(session, guild.id)
         log.info(
-            "gateway: session %s identified (intents=%s, %d guilds)",
+            "gateway: session %s identified (intents=%s, shard=%s, %d guilds)",
             session.id,
             session.intents,
+            session.shard,
             len(guilds),
         )
+
+    def send_guild_create(self, session: Session, guild_id: int) -> None:
+        """Dispatch a full GUILD_CREATE (shaped by the session's intents) if the shard gets it."""
+        if not session.receives_guild(guild_id):
+            return
+        payload = self.world.guild_payload(
+            self.world.guilds[guild_id],
+            full=True,
+            members=bool(session.intents & Intent.GUILD_MEMBERS),
+            voice=bool(session.intents & Intent.GUILD_VOICE_STATES),
+        )
+        session.dispatch("GUILD_CREATE", payload)
 
     async def resume(self, conn: Connection, data: JSON) -> None:
         """RESUME -> replay missed dispatches, then RESUMED; unknown session -> INVALID_SESSION."""

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .components import CT, find_component, walk_components, with_ids
 from .state import (
+    DEFAULT_UPLOAD_LIMIT,
     EPHEMERAL,
     JSON,
     Channel,
@@ -31,11 +33,19 @@ from .state import (
     next_token,
 )
 
+__all__ = ["InteractionHandle", "Interactions", "Reply", "walk_components"]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 DEFER_TYPES = (5, 6)
+
+
+def _int(comp: JSON, key: str, default: int) -> int:
+    """``comp[key]`` as int, or ``default`` when absent or null (discord.py sends nulls)."""
+    value = comp.get(key)
+    return default if value is None else int(value)
 
 
 async def wait_until(
@@ -125,11 +135,19 @@ class InteractionHandle:
     original_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     modal_submitted: bool = False
+    created_at: float = field(default_factory=time.monotonic)  # when INTERACTION_CREATE was sent
+    acked_at: float | None = None  # when the initial callback was accepted
+    late_acks: list[float] = field(default_factory=list)  # refused callbacks (deadline enforced)
 
     @property
     def responded(self) -> bool:
         """Whether the initial callback was made."""
         return any(r.kind == "callback" for r in self.replies)
+
+    @property
+    def ack_latency(self) -> float | None:
+        """Seconds from INTERACTION_CREATE to the accepted initial callback (None: not yet)."""
+        return None if self.acked_at is None else self.acked_at - self.created_at
 
     def describe(self) -> str:
         """Human-readable description for timeout errors."""
@@ -170,16 +188,6 @@ class InteractionHandle:
         return await self.wait_for(lambda r: r.type == 9, timeout)
 
 
-def walk_components(components: list[JSON]) -> Iterator[JSON]:
-    """Yield every component, recursing into rows, sections, containers and labels."""
-    for comp in components:
-        yield comp
-        yield from walk_components(comp.get("components") or [])
-        for key in ("component", "accessory"):
-            if isinstance(comp.get(key), dict):
-                yield from walk_components([comp[key]])
-
-
 class Interactions:
     """Builds interactions from the stored command schema and tracks their handles."""
 
@@ -187,6 +195,9 @@ class Interactions:
         self.world = world
         self.handles: dict[int, InteractionHandle] = {}
         self.by_token: dict[str, InteractionHandle] = {}
+        self.enforce_deadline = False  # refuse initial callbacks later than `deadline` (10062)
+        self.deadline = 3.0
+        self._invoker: User | None = None
 
     # -- common -----------------------------------------------------------------------------
     def _create(
@@ -210,13 +221,14 @@ class Interactions:
             "version": 1,
             "locale": "en-US",
             "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": DEFAULT_UPLOAD_LIMIT,
         }
         if channel.guild_id is not None:
             guild = world.guilds[channel.guild_id]
             member = world.member(guild, user.id)
             ch_payload["permissions"] = str(world.permissions_in(member, channel))
             payload.update(
+                attachment_size_limit=guild.upload_limit,
                 guild_id=str(guild.id),
                 guild_locale="en-US",
                 context=0,
@@ -274,6 +286,7 @@ class Interactions:
         top, *subpath = path.split()
         cmd = self.find_command(channel, top)
         resolved: JSON = {}
+        self._invoker = actor.user if isinstance(actor, Member) else actor
         options = self._options(
             cmd.get("options") or [], subpath, dict(values), resolved, channel, focused
         )
@@ -366,12 +379,9 @@ class Interactions:
                 for k, v in self.world.channel_payload(value).items()
                 if k in ("id", "name", "type", "parent_id", "thread_metadata", "guild_id")
             }
-            member = (
-                self.world.guilds[value.guild_id].members.get(self.world.bot_user.id)
-                if value.guild_id
-                else None
-            )
-            data["permissions"] = str(self.world.permissions_in(member, value) if member else 0)
+            # Discord: the invoking user's computed permissions in that channel (overwrites included)
+            invoker = self._invoker or self.world.bot_user
+            data["permissions"] = str(self.world.user_permissions_in(invoker, value))
             resolved.setdefault("channels", {})[str(value.id)] = data
             return str(value.id)
         elif kind == 11:
@@ -406,30 +416,119 @@ class Interactions:
         return att["id"]
 
     # -- components and modals --------------------------------------------------------------
+    def _select_values(
+        self, comp: JSON, kind: int, values: Any, channel: Channel, resolved: JSON, strict: bool
+    ) -> list[str]:
+        """Select values as Discord sends them; user/role/channel selects add ``resolved`` data.
+
+        ``values``: one value or a list; for user/role/mentionable/channel selects ``Member``/``User``
+        /``Role``/``Channel`` objects (or raw ids).  ``strict`` checks what Discord's client enforces.
+        """
+        picked = list(values) if isinstance(values, (list, tuple)) else [values]
+        out: list[str] = []
+        for value in picked:
+            if kind == CT.STRING_SELECT or not isinstance(value, (Member, User, Role, Channel)):
+                out.append(str(value))
+            elif isinstance(value, (Member, User)) and kind in (
+                CT.USER_SELECT,
+                CT.MENTIONABLE_SELECT,
+            ):
+                out.append(self._resolve_user(value, resolved, channel))
+            elif isinstance(value, Role) and kind in (CT.ROLE_SELECT, CT.MENTIONABLE_SELECT):
+                resolved.setdefault("roles", {})[str(value.id)] = self.world.role_payload(value)
+                out.append(str(value.id))
+            elif isinstance(value, Channel) and kind == CT.CHANNEL_SELECT:
+                out.append(
+                    self._option_value({"type": 7, "name": "channel"}, value, resolved, channel)
+                )
+            else:
+                raise TypeError(f"a type {kind} select can't take {value!r}")
+        if strict:
+            cid = comp.get("custom_id")
+            if kind == CT.STRING_SELECT:
+                options = [str(o.get("value")) for o in comp.get("options") or []]
+                unknown_values = [v for v in out if v not in options]
+                if unknown_values:
+                    raise ValueError(
+                        f"select {cid!r} has no options {unknown_values}; it has {options}"
+                    )
+            low = _int(comp, "min_values", 1)
+            high = _int(comp, "max_values", 1)
+            if comp.get("required") is False and not out:
+                low = 0
+            if not low <= len(out) <= high:
+                raise ValueError(
+                    f"select {cid!r} takes {low}..{high} values, got {out} "
+                    "(Discord's client would not send this)"
+                )
+        return out
+
     def component(
         self,
         actor: Member | User,
         message: Message,
         custom_id: str,
-        values: list[str] | None = None,
+        values: Any = None,
+        *,
+        force: bool = False,
+        component_type: int | None = None,
     ) -> InteractionHandle:
-        """MESSAGE_COMPONENT interaction for the component ``custom_id`` on ``message``."""
-        comp = next(
-            (c for c in walk_components(message.components) if c.get("custom_id") == custom_id),
-            None,
-        )
-        if comp is None:
-            ids = [c["custom_id"] for c in walk_components(message.components) if "custom_id" in c]
-            raise LookupError(f"message {message.id} has no component {custom_id!r}; it has {ids}")
-        if comp.get("disabled"):
+        """MESSAGE_COMPONENT interaction for the component ``custom_id`` on ``message`` (found
+        anywhere in the tree: rows, sections, containers).
+
+        ``force``: send it even if the message has no such component or it is disabled (a forged
+        or stale press); the type is then ``component_type`` (default: button, or string select
+        when ``values`` are given).
+        """
+        comp = find_component(message.components, custom_id)
+        if comp is None and not force:
+            raise LookupError(
+                f"message {message.id} has no component {custom_id!r}; it has {message.custom_ids}"
+            )
+        if comp is not None and comp.get("disabled") and not force:
             raise ValueError(
                 f"component {custom_id!r} is disabled; Discord's client would not send a click"
             )
-        data: JSON = {"custom_id": custom_id, "component_type": comp["type"]}
-        if comp["type"] != 2:
-            data["values"] = [str(v) for v in values or []]
-        return self._create(
-            COMPONENT, actor, self.world.channels[message.channel_id], data, message
+        default_type = CT.BUTTON if values is None else CT.STRING_SELECT
+        kind = int(component_type or (comp or {}).get("type") or default_type)
+        channel = self.world.channels.get(message.channel_id)
+        if channel is None:
+            raise LookupError(f"the channel of message {message.id} was deleted")
+        data: JSON = {"custom_id": custom_id, "component_type": kind}
+        if comp is not None and comp.get("id") is not None:
+            data["id"] = comp["id"]
+        if kind != CT.BUTTON:
+            resolved: JSON = {}
+            data["values"] = self._select_values(
+                comp or {},
+                kind,
+                [] if values is None else values,
+                channel,
+                resolved,
+                strict=comp is not None and not force,
+            )
+            if resolved:
+                data["resolved"] = resolved
+        return self._create(COMPONENT, actor, channel, data, message)
+
+    def forged_message(
+        self, channel: Channel, custom_id: str, component_type: int, author: User | None = None
+    ) -> Message:
+        """An ephemeral message (stored, never dispatched) carrying one component ``custom_id``:
+        the kind of old or foreign message whose press the bot did not expect."""
+        if component_type == CT.BUTTON:
+            comp: JSON = {"type": 2, "style": 2, "label": "press", "custom_id": custom_id}
+        else:
+            comp = {"type": component_type, "custom_id": custom_id}
+            if component_type == CT.STRING_SELECT:
+                comp["options"] = [{"label": "x", "value": "x"}]
+        return self.world.create_message(
+            channel,
+            author or self.world.bot_user,
+            components=with_ids([{"type": 1, "components": [comp]}]),
+            flags=EPHEMERAL,
+            webhook_id=self.world.application_id,
+            application_id=self.world.application_id,
         )
 
     def find_modal_source(self, custom_id: str) -> InteractionHandle:
@@ -444,50 +543,140 @@ class Interactions:
     def modal_submit(
         self, actor: Member | User, source: InteractionHandle, values: dict[str, Any]
     ) -> InteractionHandle:
-        """MODAL_SUBMIT for the modal the bot opened on ``source``; fields keyed by custom_id or label."""
+        """MODAL_SUBMIT for the modal the bot opened on ``source``; fields keyed by custom_id or label.
+
+        Values: text input ``str``; string select ``str`` or list; user/role/mentionable/channel
+        select objects or ids; file upload ``[(filename, bytes[, content_type])]``; radio group
+        ``str`` (or None); checkbox group list; checkbox ``bool``.  Fields left out keep their
+        defaults (text ``value``, options marked ``default``, checkbox ``default``).  What Discord's
+        client enforces (required fields, lengths, option values, min/max) raises ``ValueError``.
+        """
         modal = next((r.data for r in source.replies if r.type == 9), None)
         if modal is None:
             raise LookupError(
                 f"interaction {source.id} did not open a modal; replies: {source.describe()}"
             )
         remaining = dict(values)
+        resolved: JSON = {}
         components: list[JSON] = []
-        for comp in modal.get("components") or []:
-            if comp["type"] == 1:
+        for comp in with_ids(modal.get("components") or []):
+            kind = comp.get("type")
+            if kind == CT.ACTION_ROW:
                 rows = [
-                    self._fill(child, child.get("label"), remaining)
+                    self._fill(child, child.get("label"), remaining, source.channel, resolved)
                     for child in comp.get("components", [])
                 ]
                 components.append(
-                    {"type": 1, "id": comp.get("id"), "components": [r for r in rows if r]}
+                    {"type": 1, "id": comp["id"], "components": [r for r in rows if r]}
                 )
-            elif comp["type"] == 18:
-                filled = self._fill(comp["component"], comp.get("label"), remaining)
+            elif kind == CT.LABEL:
+                filled = self._fill(
+                    comp["component"], comp.get("label"), remaining, source.channel, resolved
+                )
                 if filled:
-                    components.append({"type": 18, "id": comp.get("id"), "component": filled})
+                    components.append({"type": 18, "id": comp["id"], "component": filled})
+            elif kind == CT.TEXT_DISPLAY:
+                components.append({"type": 10, "id": comp["id"]})
         if remaining:
             raise LookupError(f"modal {modal.get('custom_id')!r} has no fields {list(remaining)}")
         message = self.world.messages.get(source.component_message_id or 0)
-        data = {"custom_id": modal["custom_id"], "components": components}
+        data: JSON = {"custom_id": modal["custom_id"], "components": components}
+        if resolved:
+            data["resolved"] = resolved
         source.modal_submitted = True
         return self._create(MODAL_SUBMIT, actor, source.channel, data, message)
 
-    @staticmethod
-    def _fill(comp: JSON, label: str | None, remaining: dict[str, Any]) -> JSON | None:
+    def forged_modal_submit(
+        self,
+        actor: Member | User,
+        channel: Channel,
+        custom_id: str,
+        fields: dict[str, Any],
+        message: Message | None = None,
+    ) -> InteractionHandle:
+        """A MODAL_SUBMIT for a modal the bot never opened: each field becomes a Label holding a
+        text input (``str``), string select (list), checkbox (``bool``) or radio group (None)."""
+        components: list[JSON] = []
+        for i, (field_id, value) in enumerate(fields.items()):
+            if isinstance(value, bool):
+                inner: JSON = {"type": 23, "custom_id": field_id, "value": value}
+            elif isinstance(value, (list, tuple)):
+                inner = {"type": 3, "custom_id": field_id, "values": [str(v) for v in value]}
+            elif value is None:
+                inner = {"type": 21, "custom_id": field_id, "value": None}
+            else:
+                inner = {"type": 4, "custom_id": field_id, "value": str(value)}
+            inner["id"] = 2 * i + 2
+            components.append({"type": 18, "id": 2 * i + 1, "component": inner})
+        data = {"custom_id": custom_id, "components": components}
+        return self._create(MODAL_SUBMIT, actor, channel, data, message)
+
+    def _fill(
+        self,
+        comp: JSON,
+        label: str | None,
+        remaining: dict[str, Any],
+        channel: Channel,
+        resolved: JSON,
+    ) -> JSON | None:
         custom_id = comp.get("custom_id")
         if custom_id is None:
             return None
         key = custom_id if custom_id in remaining else label if label in remaining else None
+        given = key is not None
         value = remaining.pop(key) if key is not None else None
-        if comp["type"] == 4:
+        kind = int(comp["type"])
+        name = label or custom_id
+        required = kind != CT.CHECKBOX if comp.get("required") is None else comp["required"]
+        out: JSON = {"type": kind, "id": comp.get("id"), "custom_id": custom_id}
+        if kind == CT.TEXT_INPUT:
             text = str(value) if value is not None else str(comp.get("value") or "")
-            if comp.get("required", True) and not text:
-                raise ValueError(f"modal field {label or custom_id!r} is required")
-            return {"type": 4, "id": comp.get("id"), "custom_id": custom_id, "value": text}
-        picked = value if isinstance(value, list) else [] if value is None else [value]
-        return {
-            "type": comp["type"],
-            "id": comp.get("id"),
-            "custom_id": custom_id,
-            "values": [str(v) for v in picked],
-        }
+            if required and not text:
+                raise ValueError(f"modal field {name!r} is required")
+            low, high = comp.get("min_length"), comp.get("max_length")
+            if text and (low is not None and len(text) < int(low)):
+                raise ValueError(f"modal field {name!r} needs at least {low} characters")
+            if high is not None and len(text) > int(high):
+                raise ValueError(f"modal field {name!r} takes at most {high} characters")
+            out["value"] = text
+        elif kind in (CT.RADIO_GROUP, CT.CHECKBOX_GROUP, CT.STRING_SELECT):
+            options = [str(o.get("value")) for o in comp.get("options") or []]
+            defaults = [str(o["value"]) for o in comp.get("options") or [] if o.get("default")]
+            if not given:
+                picked = defaults
+            elif value is None:
+                picked = []
+            else:
+                picked = [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+            bad = [v for v in picked if v not in options]
+            if bad:
+                raise ValueError(f"modal field {name!r} has no options {bad}; it has {options}")
+            if required and not picked:
+                raise ValueError(f"modal field {name!r} is required")
+            if kind == CT.RADIO_GROUP:
+                if len(picked) > 1:
+                    raise ValueError(f"radio group {name!r} takes one value, got {picked}")
+                out["value"] = picked[0] if picked else None
+            else:
+                low = _int(comp, "min_values", 1) if required else 0
+                high = _int(comp, "max_values", len(options) if kind == CT.CHECKBOX_GROUP else 1)
+                if picked and not low <= len(picked) <= high:
+                    raise ValueError(
+                        f"modal field {name!r} takes {low}..{high} values, got {picked}"
+                    )
+                out["values"] = picked
+        elif kind == CT.CHECKBOX:
+            out["value"] = bool(comp.get("default", False) if value is None else value)
+        elif kind == CT.FILE_UPLOAD:
+            files = [] if value is None else list(value) if isinstance(value, list) else [value]
+            if required and not files:
+                raise ValueError(f"modal field {name!r} is required")
+            out["values"] = [self._resolve_attachment(f, resolved, channel) for f in files]
+        else:  # user / role / mentionable / channel select
+            picked_values = [] if value is None else value
+            out["values"] = self._select_values(
+                comp, kind, picked_values, channel, resolved, strict=False
+            )
+            if required and not out["values"]:
+                raise ValueError(f"modal field {name!r} is required")
+        return out

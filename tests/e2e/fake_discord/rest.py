@@ -9,6 +9,8 @@ logged at WARNING so gaps in the emulation are visible.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -20,24 +22,31 @@ from typing import Any
 
 from aiohttp import web
 
+from .components import (
+    IS_COMPONENTS_V2,
+    validate_components,
+    validate_modal,
+    walk_components,
+    with_ids,
+)
+from .errors import DiscordError, invalid_form, missing_permissions, too_large, unknown
 from .gateway import Gateway
-from .interactions import InteractionHandle, Interactions, Reply, walk_components
+from .interactions import InteractionHandle, Interactions, Reply
+from .polls import check_answer, normalize_poll
 from .state import (
+    DEFAULT_UPLOAD_LIMIT,
     EPHEMERAL,
     HAS_THREAD,
     JSON,
     LOADING,
     Channel,
     ChannelType,
-    DiscordError,
     Message,
     Perm,
+    Role,
     ScheduledEvent,
     World,
-    invalid_form,
     iso,
-    missing_permissions,
-    unknown,
 )
 
 log = logging.getLogger(__name__)
@@ -45,8 +54,9 @@ log = logging.getLogger(__name__)
 API = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[Any]]
 ALLOWED_MESSAGE_FLAGS = (
-    4 | EPHEMERAL | 4096 | 32768
+    4 | EPHEMERAL | 4096 | IS_COMPONENTS_V2
 )  # suppress embeds, ephemeral, silent, components v2
+BULK_DELETE_MAX_AGE = dt.timedelta(days=14)
 NO_AUTH_PREFIXES = ("/webhooks/", "/interactions/", "/attachments/", "/gateway")
 Files = list[tuple[str, str, bytes]]
 # interaction type -> callback types Discord accepts (1 PONG is only for HTTP interactions)
@@ -68,6 +78,16 @@ class RecordedRequest:
     status: int = 0
     response: Any = None
     route: str = ""
+
+    @property
+    def template(self) -> str:
+        """The route template without ``/api/v10``, e.g. ``/channels/{channel_id}/messages``."""
+        return self.route.removeprefix(API)
+
+    @property
+    def is_rest(self) -> bool:
+        """False for the gateway websocket upgrade and CDN (``/attachments/``) downloads."""
+        return not self.path.startswith(("/gateway-ws", "/attachments/"))
 
 
 @dataclass
@@ -141,8 +161,13 @@ def _check_len(value: Any, limit: int, path: str) -> None:
         raise invalid_form(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
 
-def validate_message(payload: JSON, n_files: int, *, edit: bool = False) -> None:
-    """Discord's main message limits (content, embeds, components, empty messages)."""
+def validate_message(
+    payload: JSON, n_files: int, *, edit: bool = False, v2: bool | None = None
+) -> None:
+    """Discord's main message limits (content, embeds, components, empty messages).
+
+    ``v2``: whether the message is (or becomes) a Components V2 message; default: from ``flags``.
+    """
     content = payload.get("content")
     _check_len(content, 2000, "content")
     embeds = payload.get("embeds") or []
@@ -175,21 +200,8 @@ def validate_message(payload: JSON, n_files: int, *, edit: bool = False) -> None
             "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
         )
     components = payload.get("components") or []
-    v2 = int(payload.get("flags") or 0) & 32768
-    if not v2 and len(components) > 5:
-        raise invalid_form("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
-    seen: set[str] = set()
-    for comp in walk_components(components):
-        cid = comp.get("custom_id")
-        if cid is not None:
-            _check_len(cid, 100, "components.custom_id")
-            if cid in seen:
-                raise invalid_form(
-                    "components",
-                    "COMPONENT_CUSTOM_ID_DUPLICATED",
-                    "Component custom id cannot be duplicated",
-                )
-            seen.add(cid)
+    flags = int(payload.get("flags") or 0)
+    validate_components(payload, v2=bool(flags & IS_COMPONENTS_V2) if v2 is None else v2)
     if not edit and not (
         content
         or embeds
@@ -199,6 +211,50 @@ def validate_message(payload: JSON, n_files: int, *, edit: bool = False) -> None
         or payload.get("poll")
     ):
         raise DiscordError(400, 50006, "Cannot send an empty message")
+
+
+def resolve_media(components: list[JSON], attachments: list[JSON]) -> list[JSON]:
+    """Point ``attachment://name`` media (thumbnail, media gallery, file) at the uploaded attachment,
+    filling ``proxy_url``/``content_type``/``attachment_id`` (and ``name``/``size`` of a file) like
+    Discord's stored message does; an unknown name is a 400."""
+    by_name = {a.get("filename"): a for a in attachments}
+
+    def resolve(media: JSON, path: str) -> JSON | None:
+        url = str(media.get("url") or "")
+        if not url.startswith("attachment://"):
+            return None
+        att = by_name.get(url.removeprefix("attachment://"))
+        if att is None:
+            raise invalid_form(
+                path, "UNFURLED_MEDIA_ITEM_ATTACHMENT_NOT_FOUND", f"No attachment for {url}"
+            )
+        media.update(
+            url=att["url"],
+            proxy_url=att["proxy_url"],
+            content_type=att.get("content_type"),
+            attachment_id=att["id"],
+            loading_state=2,
+            flags=0,
+            placeholder=None,
+            width=None,
+            height=None,
+        )
+        return att
+
+    for comp in walk_components(components):
+        kind = comp.get("type")
+        if kind == 11 and isinstance(comp.get("media"), dict):
+            resolve(comp["media"], "components.media.url")
+        elif kind == 12:
+            for item in comp.get("items") or []:
+                if isinstance(item.get("media"), dict):
+                    resolve(item["media"], "components.items.media.url")
+        elif kind == 13 and isinstance(comp.get("file"), dict):
+            att = resolve(comp["file"], "components.file.url")
+            if att is not None:
+                comp.setdefault("name", att["filename"])
+                comp.setdefault("size", att["size"])
+    return components
 
 
 def emoji_key(world: World, raw: str) -> str:
@@ -221,6 +277,8 @@ class RestApi:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.unknown_routes: list[str] = []
+        self.latency = 0.0  # seconds added to every REST request (FakeDiscord.rest_latency)
+        self.recommended_shards = 1  # "shards" of GET /gateway/bot
 
     # -- plumbing ---------------------------------------------------------------------------
     def setup(self, app: web.Application) -> None:
@@ -252,6 +310,13 @@ class RestApi:
             ("POST", "/channels/{channel_id}/typing", self.typing),
             ("GET", "/channels/{channel_id}/messages", self.list_messages),
             ("POST", "/channels/{channel_id}/messages", self.post_message),
+            ("POST", "/channels/{channel_id}/messages/bulk-delete", self.bulk_delete),
+            (
+                "GET",
+                "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
+                self.poll_voters,
+            ),
+            ("POST", "/channels/{channel_id}/polls/{message_id}/expire", self.expire_poll),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self.patch_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
@@ -296,6 +361,10 @@ class RestApi:
             ("GET", "/guilds/{guild_id}", self.get_guild),
             ("GET", "/guilds/{guild_id}/channels", self.get_guild_channels),
             ("GET", "/guilds/{guild_id}/roles", self.get_roles),
+            ("POST", "/guilds/{guild_id}/roles", self.create_role),
+            ("PATCH", "/guilds/{guild_id}/roles/{role_id}", self.edit_role),
+            ("DELETE", "/guilds/{guild_id}/roles/{role_id}", self.delete_role),
+            ("GET", "/guilds/{guild_id}/voice-states/{user_id}", self.get_voice_state),
             ("GET", "/guilds/{guild_id}/members", self.list_members),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
             ("PATCH", "/guilds/{guild_id}/members/{user_id}", self.patch_member),
@@ -341,6 +410,10 @@ class RestApi:
         )
         self.requests.append(rec)
         request[BODY], request[FILES] = body, files
+        if self.latency > 0 and rec.is_rest:
+            await asyncio.sleep(self.latency)
+        if self.world.open_polls:
+            self.world.expire_due_polls()
         fault = next((f for f in self.faults if f.matches(request.method, path)), None)
         try:
             if fault is not None:
@@ -426,6 +499,10 @@ class RestApi:
     ) -> list[JSON]:
         """Turn ``files[n]`` uploads (described by ``payload.attachments``) into stored attachments."""
         described = {str(a.get("id")): a for a in payload.get("attachments") or []}
+        guild = self.world.guilds.get(channel.guild_id or 0)
+        limit = guild.upload_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        if any(len(data) > limit for _, _, data in request[FILES]):
+            raise too_large()
         out = []
         for name, filename, data in request[FILES]:
             index = name[name.find("[") + 1 : -1] if "[" in name else name
@@ -455,16 +532,22 @@ class RestApi:
         flags = int(payload.get("flags") or 0) & ALLOWED_MESSAGE_FLAGS
         if not allow_ephemeral:
             flags &= ~EPHEMERAL
+        poll = None
+        if payload.get("poll") is not None:
+            if not allow_ephemeral:  # interaction replies are webhooks: no channel permission
+                self._require(channel, Perm.SEND_POLLS)
+            poll = normalize_poll(payload["poll"], self.world.now())
+        attachments = self._attachments(request, payload, channel, bool(flags & EPHEMERAL))
         fields: JSON = {
             "content": payload.get("content") or "",
             "tts": bool(payload.get("tts")),
             "flags": flags,
             "embeds": [{"type": "rich", **e} for e in payload.get("embeds") or []],
-            "components": payload.get("components") or [],
+            "components": resolve_media(with_ids(payload.get("components") or []), attachments),
             "allowed_mentions": payload.get("allowed_mentions"),
             "nonce": payload.get("nonce"),
-            "poll": payload.get("poll"),
-            "attachments": self._attachments(request, payload, channel, bool(flags & EPHEMERAL)),
+            "poll": poll,
+            "attachments": attachments,
         }
         ref = payload.get("message_reference")
         if ref:
@@ -483,7 +566,30 @@ class RestApi:
         return fields
 
     def _edit_fields(self, request: web.Request, payload: JSON, msg: Message) -> JSON:
-        validate_message(payload, len(request[FILES]), edit=True)
+        """Validate an edit body and turn it into ``World.edit_message`` fields.
+
+        The IS_COMPONENTS_V2 flag can be set by an edit (content/embeds must then be emptied in the
+        same edit) but never removed; SUPPRESS_EMBEDS can be toggled.
+        """
+        new_flags = int(payload.get("flags") or 0) if "flags" in payload else None
+        if msg.is_components_v2 and new_flags is not None and not new_flags & IS_COMPONENTS_V2:
+            raise invalid_form(
+                "flags",
+                "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG",
+                "The IS_COMPONENTS_V2 flag cannot be removed from a message",
+            )
+        v2 = msg.is_components_v2 or bool((new_flags or 0) & IS_COMPONENTS_V2)
+        if payload.get("poll") is not None:
+            raise DiscordError(400, 520003, "Cannot edit a poll message")
+        validate_message(payload, len(request[FILES]), edit=True, v2=v2)
+        if v2:
+            for key, current in (("content", msg.content), ("embeds", msg.embeds)):
+                if (payload[key] if key in payload else current) and not payload.get(key):
+                    raise invalid_form(
+                        key,
+                        "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                        f"The '{key}' field must be emptied (null/[]) to use IS_COMPONENTS_V2",
+                    )
         fields = dict(payload)
         if "embeds" in payload:
             fields["embeds"] = [{"type": "rich", **e} for e in payload["embeds"] or []]
@@ -492,8 +598,13 @@ class RestApi:
         if "attachments" in payload or new:
             keep = {str(a.get("id")) for a in payload.get("attachments") or []}
             fields["attachments"] = [a for a in msg.attachments if a["id"] in keep] + new
-        if "flags" in payload:
-            fields["flags"] = (msg.flags & ~4) | (int(payload["flags"] or 0) & 4)
+        if "components" in payload:
+            fields["components"] = resolve_media(
+                with_ids(payload["components"] or []), fields.get("attachments", msg.attachments)
+            )
+        if new_flags is not None:
+            kept = 4 | IS_COMPONENTS_V2
+            fields["flags"] = (msg.flags & ~kept) | (new_flags & kept)
         return fields
 
     # -- misc -------------------------------------------------------------------------------
@@ -501,7 +612,7 @@ class RestApi:
         """GET /gateway and /gateway/bot."""
         return {
             "url": self.gateway.ws_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
@@ -547,10 +658,14 @@ class RestApi:
 
     async def get_attachment(self, request: web.Request) -> web.Response:
         """CDN stand-in: GET /attachments/{channel}/{id}/{filename}."""
-        data = self.world.attachment_data.get(int(request.match_info["attachment_id"]))
-        if data is None:
+        att_id = request.match_info["attachment_id"]
+        upload = self.world.uploads.get(int(att_id)) if att_id.isdigit() else None
+        if upload is None:
             raise web.HTTPNotFound()
-        return web.Response(body=data, content_type="application/octet-stream")
+        return web.Response(
+            body=upload.data,
+            headers={"Content-Type": upload.content_type, "Content-Length": str(upload.size)},
+        )
 
     async def typing(self, request: web.Request) -> None:
         """POST /channels/{id}/typing."""
@@ -696,14 +811,7 @@ class RestApi:
         """DELETE /channels/{id} (threads need manage_threads unless owned... Discord requires it anyway)."""
         channel = self.world.channel(request.match_info["channel_id"])
         self._require(channel, Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS)
-        payload = self.world.channel_payload(channel)
-        del self.world.channels[channel.id]
-        for msg in self.world.channel_messages(channel):
-            del self.world.messages[msg.id]
-        if channel.guild_id:
-            self.world.guilds[channel.guild_id].channels.remove(channel.id)
-        self.world.emit("THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE", payload)
-        return payload
+        return self.world.delete_channel(channel)
 
     # -- messages ---------------------------------------------------------------------------
     async def list_messages(self, request: web.Request) -> list[JSON]:
@@ -782,6 +890,62 @@ class RestApi:
         if msg.author_id != self.world.bot_user.id:
             self._require(self.world.channels[msg.channel_id], Perm.MANAGE_MESSAGES)
         self.world.delete_message(msg)
+
+    async def bulk_delete(self, request: web.Request) -> None:
+        """POST /channels/{c}/messages/bulk-delete {messages: [ids]} (manage_messages, 2-100 ids,
+        none older than 14 days) -> one MESSAGE_DELETE_BULK; unknown ids are skipped."""
+        channel = self.world.channel(request.match_info["channel_id"])
+        self._require(channel, Perm.VIEW_CHANNEL, Perm.MANAGE_MESSAGES)
+        raw = self._json(request).get("messages")
+        ids = list(dict.fromkeys(str(i) for i in raw)) if isinstance(raw, list) else []
+        if not 2 <= len(ids) <= 100:
+            raise DiscordError(
+                400,
+                50016,
+                "Provided too few or too many messages to delete. Must provide at least 2 and "
+                "fewer than 100 messages to delete.",
+            )
+        oldest = (
+            int((time.time() - BULK_DELETE_MAX_AGE.total_seconds()) * 1000) - 1420070400000
+        ) << 22
+        if any(not i.isdigit() or int(i) < oldest for i in ids):
+            raise DiscordError(
+                400, 50034, "You can only bulk delete messages that are under 14 days old."
+            )
+        found = [
+            m
+            for i in ids
+            if (m := self.world.messages.get(int(i))) is not None and m.channel_id == channel.id
+        ]
+        self.world.bulk_delete(channel, found)
+
+    def _poll_message(self, request: web.Request) -> Message:
+        channel = self.world.channel(request.match_info["channel_id"])
+        self._require(channel, Perm.VIEW_CHANNEL, Perm.READ_MESSAGE_HISTORY)
+        msg = self.world.message(channel.id, request.match_info["message_id"])
+        if msg.poll is None:
+            raise DiscordError(400, 520006, "Cannot expire a non-poll message")
+        return msg
+
+    async def poll_voters(self, request: web.Request) -> JSON:
+        """GET /channels/{c}/polls/{m}/answers/{a}?after=&limit= -> {users} sorted by id."""
+        msg = self._poll_message(request)
+        answer = check_answer(msg, request.match_info["answer_id"])
+        limit = max(1, min(100, int(request.query.get("limit", 25))))
+        after = int(request.query.get("after", 0))
+        ids = sorted(u for u in msg.poll_votes.get(answer, []) if u > after)[:limit]
+        return {"users": [self.world.user_payload(self.world.users[u]) for u in ids]}
+
+    async def expire_poll(self, request: web.Request) -> JSON:
+        """POST /channels/{c}/polls/{m}/expire: end the bot's own poll now (MESSAGE_UPDATE + the
+        poll-result message); returns the poll message."""
+        msg = self._poll_message(request)
+        if msg.author_id != self.world.bot_user.id:
+            raise missing_permissions()
+        if msg.id not in self.world.open_polls:
+            raise DiscordError(400, 520001, "Poll expired")
+        self.world.end_poll(msg)
+        return self.world.message_payload(msg)
 
     # -- reactions --------------------------------------------------------------------------
     def _reaction_target(self, request: web.Request) -> tuple[Message, str]:
@@ -1005,6 +1169,94 @@ class RestApi:
             member.role_ids.remove(role_id)
             self.world.member_updated(member)
 
+    def _check_role_manageable(self, guild_id: int, role: Role, permissions: int = 0) -> None:
+        """manage_roles, role strictly below the bot's top role, and no permission the bot lacks."""
+        guild = self.world.guild(guild_id)
+        self._guild_perms(guild.id, Perm.MANAGE_ROLES)
+        bot = self.world.bot_member(guild)
+        if bot.id == guild.owner_id:
+            return
+        if role.id != guild.id and role.position >= self.world.top_role_position(bot):
+            raise missing_permissions()
+        have = self.world.base_permissions(bot)
+        if permissions & ~have and not have & Perm.ADMINISTRATOR:
+            raise missing_permissions()
+
+    def _role(self, request: web.Request) -> Role:
+        guild = self.world.guild(request.match_info["guild_id"])
+        role_id = request.match_info["role_id"]
+        role = guild.roles.get(int(role_id)) if role_id.isdigit() else None
+        if role is None:
+            raise unknown("Role", 10011)
+        return role
+
+    async def create_role(self, request: web.Request) -> JSON:
+        """POST /guilds/{g}/roles (manage_roles; only permissions the bot has) -> GUILD_ROLE_CREATE.
+        The new role goes to position 1, just above @everyone."""
+        guild = self.world.guild(request.match_info["guild_id"])
+        body = self._json(request)
+        _check_len(body.get("name"), 100, "name")
+        perms = int(body.get("permissions") or 0)
+        role = Role(
+            self.world.ids.next(),
+            guild.id,
+            body.get("name") or "new role",
+            perms,
+            1,
+            mentionable=bool(body.get("mentionable")),
+            color=int(body.get("color") or 0),
+        )
+        self._check_role_manageable(guild.id, role, perms)
+        for other in guild.roles.values():
+            if other.id != guild.id and other.position >= 1:
+                other.position += 1
+        guild.roles[role.id] = role
+        self.world.emit(
+            "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": self.world.role_payload(role)}
+        )
+        return self.world.role_payload(role)
+
+    async def edit_role(self, request: web.Request) -> JSON:
+        """PATCH /guilds/{g}/roles/{r} (manage_roles, role below the bot's top role) ->
+        GUILD_ROLE_UPDATE."""
+        role = self._role(request)
+        body = self._json(request)
+        perms = int(body["permissions"]) if body.get("permissions") is not None else 0
+        self._check_role_manageable(role.guild_id, role, perms & ~role.permissions)
+        if role.managed and body.keys() - {"position"}:
+            raise missing_permissions()
+        _check_len(body.get("name"), 100, "name")
+        for key in ("name", "mentionable", "color"):
+            if body.get(key) is not None:
+                setattr(role, key, body[key])
+        if body.get("permissions") is not None:
+            role.permissions = perms
+        self.world.emit(
+            "GUILD_ROLE_UPDATE",
+            {"guild_id": str(role.guild_id), "role": self.world.role_payload(role)},
+        )
+        return self.world.role_payload(role)
+
+    async def delete_role(self, request: web.Request) -> None:
+        """DELETE /guilds/{g}/roles/{r} (manage_roles, below the bot's top role, not managed or
+        @everyone) -> GUILD_ROLE_DELETE; members lose the role."""
+        role = self._role(request)
+        guild = self.world.guilds[role.guild_id]
+        if role.managed or role.id == guild.id:
+            raise DiscordError(400, 50028, "Invalid Role")
+        self._check_role_manageable(guild.id, role)
+        self.world.delete_role(role)
+
+    async def get_voice_state(self, request: web.Request) -> JSON:
+        """GET /guilds/{g}/voice-states/{user|@me} (10065 if not connected)."""
+        guild = self.world.guild(request.match_info["guild_id"])
+        uid = request.match_info["user_id"]
+        user_id = self.world.bot_user.id if uid == "@me" else int(uid) if uid.isdigit() else 0
+        state = guild.voice_states.get(user_id)
+        if state is None:
+            raise unknown("Voice State", 10065)
+        return self.world.voice_state_payload(state)
+
     # -- scheduled events -------------------------------------------------------------------
     def _event(self, request: web.Request) -> ScheduledEvent:
         guild = self.world.guild(request.match_info["guild_id"])
@@ -1127,7 +1379,7 @@ class RestApi:
     ) -> Message:
         """Create the message an interaction response/followup produces."""
         world = self.world
-        channel = handle.channel
+        channel = world.channel(handle.channel.id)  # 10003 once the channel was deleted
         if channel.type == ChannelType.DM:
             channel = world.dm_channel(handle.user)
         if loading:
@@ -1169,6 +1421,11 @@ class RestApi:
         handle = self._handle(request.match_info["token"], request.match_info["interaction_id"])
         if handle.responded:
             raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
+        elapsed = time.monotonic() - handle.created_at
+        if self.interactions.enforce_deadline and elapsed > self.interactions.deadline:
+            handle.late_acks.append(elapsed)
+            log.warning("interaction %s acknowledged after %.3fs: 10062", handle.id, elapsed)
+            raise unknown("interaction", 10062)
         body = self._json(request)
         cb_type, data = int(body.get("type", 0)), body.get("data") or {}
         message: Message | None = None
@@ -1188,14 +1445,14 @@ class RestApi:
             message = self.world.messages.get(handle.original_id or 0)
             if cb_type == 7 and message is not None:
                 self.world.edit_message(
-                    message, self.world.bot_user, self._edit_fields(request, data, message)
+                    message,
+                    self.world.bot_user,
+                    self._edit_fields(request, data, message),
+                    via="interaction",
                 )
         elif cb_type == 9:
-            _check_len(data.get("title"), 45, "data.title")
-            if not data.get("custom_id") or not 1 <= len(data.get("components") or []) <= 5:
-                raise invalid_form(
-                    "data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
-                )
+            validate_modal(data)
+        handle.acked_at = time.monotonic()
         handle.replies.append(Reply("callback", cb_type, data, message))
         log.debug("interaction %s callback type %s", handle.id, cb_type)
         if request.query.get("with_response") not in ("1", "true", "True"):
@@ -1260,9 +1517,9 @@ class RestApi:
         payload = self._json(request)
         fields = self._edit_fields(request, payload, message)
         if message.flags & LOADING:
-            fields["flags"] = message.flags & ~LOADING
+            fields["flags"] = fields.get("flags", message.flags) & ~LOADING
             message.flags = fields["flags"]
-        self.world.edit_message(message, self.world.bot_user, fields)
+        self.world.edit_message(message, self.world.bot_user, fields, via="interaction")
         handle.replies.append(Reply("edit", None, payload, message))
         return self.world.message_payload(message)
 

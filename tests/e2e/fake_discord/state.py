@@ -13,12 +13,20 @@ import datetime as dt
 import enum
 import itertools
 import logging
+import mimetypes
 import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .components import IS_COMPONENTS_V2, find_component, text_displays, walk_components
+from .errors import DiscordError as DiscordError
+from .errors import invalid_form as invalid_form
+from .errors import missing_permissions as missing_permissions
+from .errors import unknown
+from .polls import POLL_RESULT_TYPE, poll_expiry, poll_payload, result_embed
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +45,42 @@ class Perm(enum.IntFlag):
     MANAGE_CHANNELS = 1 << 4
     MANAGE_GUILD = 1 << 5
     ADD_REACTIONS = 1 << 6
+    VIEW_AUDIT_LOG = 1 << 7
+    PRIORITY_SPEAKER = 1 << 8
+    STREAM = 1 << 9
     VIEW_CHANNEL = 1 << 10
     SEND_MESSAGES = 1 << 11
+    SEND_TTS_MESSAGES = 1 << 12
     MANAGE_MESSAGES = 1 << 13
     EMBED_LINKS = 1 << 14
     ATTACH_FILES = 1 << 15
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
+    VIEW_GUILD_INSIGHTS = 1 << 19
     CONNECT = 1 << 20
     SPEAK = 1 << 21
+    MUTE_MEMBERS = 1 << 22
+    DEAFEN_MEMBERS = 1 << 23
+    MOVE_MEMBERS = 1 << 24
+    USE_VAD = 1 << 25
     CHANGE_NICKNAME = 1 << 26
+    MANAGE_NICKNAMES = 1 << 27
     MANAGE_ROLES = 1 << 28
+    MANAGE_WEBHOOKS = 1 << 29
+    MANAGE_GUILD_EXPRESSIONS = 1 << 30
     USE_APPLICATION_COMMANDS = 1 << 31
+    REQUEST_TO_SPEAK = 1 << 32
     MANAGE_EVENTS = 1 << 33
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     CREATE_PRIVATE_THREADS = 1 << 36
+    USE_EXTERNAL_STICKERS = 1 << 37
     SEND_MESSAGES_IN_THREADS = 1 << 38
+    USE_EMBEDDED_ACTIVITIES = 1 << 39
+    MODERATE_MEMBERS = 1 << 40
     CREATE_EVENTS = 1 << 44
+    SEND_POLLS = 1 << 49
 
 
 ALL_PERMISSIONS = (1 << 51) - 1
@@ -74,6 +99,7 @@ DEFAULT_EVERYONE_PERMISSIONS = int(
     | Perm.CHANGE_NICKNAME
     | Perm.USE_EXTERNAL_EMOJIS
     | Perm.CREATE_INSTANT_INVITE
+    | Perm.SEND_POLLS
 )
 DEFAULT_BOT_PERMISSIONS = DEFAULT_EVERYONE_PERMISSIONS | int(
     Perm.MANAGE_ROLES
@@ -95,7 +121,13 @@ class ChannelType(enum.IntEnum):
     NEWS_THREAD = 10
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
+    STAGE_VOICE = 13
     FORUM = 15
+
+    @property
+    def is_voice(self) -> bool:
+        """Whether members can join this channel's voice (voice and stage channels)."""
+        return self in (ChannelType.VOICE, ChannelType.STAGE_VOICE)
 
     @property
     def is_thread(self) -> bool:
@@ -110,6 +142,7 @@ class ChannelType(enum.IntEnum):
 CHANNEL_TYPE_NAMES = {
     "text": ChannelType.TEXT,
     "voice": ChannelType.VOICE,
+    "stage": ChannelType.STAGE_VOICE,
     "category": ChannelType.CATEGORY,
     "news": ChannelType.NEWS,
     "forum": ChannelType.FORUM,
@@ -118,39 +151,7 @@ CHANNEL_TYPE_NAMES = {
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 HAS_THREAD = 1 << 5
-
-
-class DiscordError(Exception):
-    """An error answered the way Discord answers it: status + JSON body."""
-
-    def __init__(self, status: int, code: int, message: str, errors: JSON | None = None) -> None:
-        super().__init__(f"{status} {code} {message}")
-        self.status, self.code, self.message, self.errors = status, code, message, errors
-
-    def body(self) -> JSON:
-        """The JSON body Discord would send for this error."""
-        body: JSON = {"message": self.message, "code": self.code}
-        if self.errors:
-            body["errors"] = self.errors
-        return body
-
-
-def unknown(what: str, code: int) -> DiscordError:
-    """A 404 such as ``{"code": 10008, "message": "Unknown Message"}``."""
-    return DiscordError(404, code, f"Unknown {what}")
-
-
-def missing_permissions() -> DiscordError:
-    """Discord's 403 for a permission or hierarchy problem."""
-    return DiscordError(403, 50013, "Missing Permissions")
-
-
-def invalid_form(path: str, code: str, message: str) -> DiscordError:
-    """Discord's 400 ``Invalid Form Body`` with a nested ``errors`` object for ``path`` (dotted)."""
-    errors: JSON = {"_errors": [{"code": code, "message": message}]}
-    for part in reversed(path.split(".")):
-        errors = {part: errors}
-    return DiscordError(400, 50035, "Invalid Form Body", errors)
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # bytes per file, Discord's default (no boosts)
 
 
 def iso(ts: dt.datetime | None = None) -> str:
@@ -169,6 +170,27 @@ class Snowflakes:
         value = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22 | (1 << 17) | (1 << 12)
         self._last = max(value, self._last + 1)
         return self._last
+
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A new snowflake with ``(id >> 22) % shard_count == shard_id`` (a guild id for that shard).
+
+        The timestamp part is moved up to at most ``shard_count - 1`` ms into the future, so later
+        ids stay increasing.
+        """
+        if not 0 <= shard_id < shard_count:
+            raise ValueError(f"shard_id {shard_id} is not in range(0, {shard_count})")
+        value = self.next()
+        ms = value >> 22
+        target = ms + (shard_id - ms) % shard_count
+        if target != ms:
+            value = target << 22 | (1 << 17) | (1 << 12)
+        self._last = max(self._last, value)
+        return value
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events: ``(guild_id >> 22) % shard_count``."""
+    return (guild_id >> 22) % shard_count if shard_count > 0 else 0
 
 
 @dataclass
@@ -313,11 +335,116 @@ class Message:
     nonce: str | int | None = None
     thread_id: int | None = None
     poll: JSON | None = None
+    # answer_id -> voter ids in vote order (polls only)
+    poll_votes: dict[int, list[int]] = field(default_factory=dict)
+    poll_finalized: bool = False
+    # attachment id -> the stored upload (bytes, filename, content type, description)
+    uploads: dict[int, Upload] = field(default_factory=dict, repr=False)
 
     @property
     def ephemeral(self) -> bool:
         """Whether the message has the EPHEMERAL flag (64)."""
         return bool(self.flags & EPHEMERAL)
+
+    @property
+    def is_components_v2(self) -> bool:
+        """Whether the message has the IS_COMPONENTS_V2 flag (``1 << 15``)."""
+        return bool(self.flags & IS_COMPONENTS_V2)
+
+    def walk_components(self) -> list[JSON]:
+        """Every component of the message, nested ones included (depth-first)."""
+        return list(walk_components(self.components))
+
+    def find_component(self, custom_id: str) -> JSON | None:
+        """The component (button, select ...) with ``custom_id`` anywhere in the tree, or None."""
+        return find_component(self.components, custom_id)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        """Every ``custom_id`` in the component tree, in order."""
+        return [str(c["custom_id"]) for c in walk_components(self.components) if "custom_id" in c]
+
+    @property
+    def texts(self) -> list[str]:
+        """Every piece of text a reader sees: content, embed title/description/fields/footer/author,
+        text displays (Components V2), in display order; empty pieces left out."""
+        out = [self.content]
+        for embed in self.embeds:
+            out += [(embed.get("author") or {}).get("name"), embed.get("title")]
+            out.append(embed.get("description"))
+            for fld in embed.get("fields") or []:
+                out += [fld.get("name"), fld.get("value")]
+            out.append((embed.get("footer") or {}).get("text"))
+        out += text_displays(self.components)
+        return [str(t) for t in out if t]
+
+    @property
+    def text(self) -> str:
+        """:attr:`texts` joined with newlines (handy for ``"x" in message.text``)."""
+        return "\n".join(self.texts)
+
+    def attachment(self, filename: str) -> Upload:
+        """The upload behind the current attachment called ``filename``."""
+        for att in self.attachments:
+            if att.get("filename") == filename and int(att["id"]) in self.uploads:
+                return self.uploads[int(att["id"])]
+        names = [a.get("filename") for a in self.attachments]
+        raise LookupError(f"message {self.id} has no attachment {filename!r}; it has {names}")
+
+    def attachment_bytes(self, filename: str) -> bytes:
+        """The bytes of the current attachment called ``filename``."""
+        return self.attachment(filename).data
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """One message edit: when (``time.monotonic()``), which message, by whom, through what."""
+
+    time: float
+    message_id: int
+    author_id: int
+    via: str
+
+
+@dataclass
+class Upload:
+    """A file uploaded to the fake (message attachment, interaction response, command option)."""
+
+    id: int
+    channel_id: int
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str
+    description: str | None = None
+    url: str = ""
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.data)
+
+    @property
+    def text(self) -> str:
+        """The bytes decoded as UTF-8 (handy for CSV/text exports)."""
+        return self.data.decode("utf-8")
+
+
+@dataclass
+class VoiceState:
+    """A member's voice connection (``channel_id`` None = not connected)."""
+
+    user_id: int
+    guild_id: int
+    channel_id: int | None
+    session_id: str = field(default_factory=lambda: secrets.token_hex(16))
+    self_mute: bool = False
+    self_deaf: bool = False
+    mute: bool = False
+    deaf: bool = False
+    self_video: bool = False
+    self_stream: bool = False
+    suppress: bool = False
+    request_to_speak_timestamp: str | None = None
 
 
 @dataclass
@@ -349,6 +476,8 @@ class Guild:
     emojis: dict[int, Emoji] = field(default_factory=dict)
     events: dict[int, ScheduledEvent] = field(default_factory=dict)
     bot_role_id: int = 0
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    voice_states: dict[int, VoiceState] = field(default_factory=dict)
 
     @property
     def everyone_role(self) -> Role:
@@ -382,8 +511,14 @@ class World:
         self.bot_token = f"fake.{self.bot_user.id}.{secrets.token_hex(8)}"
         self.app_owner = self.add_user("app-owner")
         self.attachment_data: dict[int, bytes] = {}
+        self.uploads: dict[int, Upload] = {}
         self.commands: dict[int | None, list[JSON]] = {}
         self.base_url = ""
+        # channel id -> every message edit in it, oldest first
+        self.edit_log: dict[int, list[EditRecord]] = {}
+        # added to the real time for poll expiry (see FakeDiscord.advance_clock)
+        self.clock_offset = dt.timedelta()
+        self.open_polls: set[int] = set()
         # (channel, author, nonce) -> (message id, time.monotonic() when made), for enforce_nonce
         self.nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
 
@@ -416,8 +551,13 @@ class World:
         except (KeyError, ValueError):
             raise unknown("Channel", 10003) from None
 
+    def now(self) -> dt.datetime:
+        """The fake's clock: real UTC time plus :attr:`clock_offset` (drives poll expiry)."""
+        return dt.datetime.now(dt.UTC) + self.clock_offset
+
     def message(self, channel_id: int | str, message_id: int | str) -> Message:
-        """Look a message in a channel up or raise Discord's 10008."""
+        """Look a message in a channel up or raise Discord's 10003 (no channel) / 10008."""
+        self.channel(channel_id)
         msg = self.messages.get(int(message_id)) if str(message_id).isdigit() else None
         if msg is None or msg.channel_id != int(channel_id):
             raise unknown("Message", 10008)
@@ -448,10 +588,16 @@ class World:
         return user
 
     def add_guild(
-        self, name: str, owner: User, bot_permissions: int, bot_role_position: int
+        self,
+        name: str,
+        owner: User,
+        bot_permissions: int,
+        bot_role_position: int,
+        *,
+        guild_id: int | None = None,
     ) -> Guild:
         """Create a guild with @everyone, a managed bot role and the bot as member."""
-        guild = Guild(self.ids.next(), name, owner.id)
+        guild = Guild(guild_id or self.ids.next(), name, owner.id)
         guild.roles[guild.id] = Role(
             guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS, 0
         )
@@ -642,7 +788,7 @@ class World:
             topic=ch.topic,
             default_auto_archive_duration=1440,
         )
-        if ch.type == ChannelType.VOICE:
+        if ch.type.is_voice:
             data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
         if ch.type == ChannelType.FORUM:
             data.update(
@@ -664,8 +810,36 @@ class World:
             **event.data,
         }
 
-    def guild_payload(self, guild: Guild, *, full: bool = False, members: bool = True) -> JSON:
-        """Discord guild object; ``full`` adds the GUILD_CREATE extras (channels, threads, members...)."""
+    def voice_state_payload(self, state: VoiceState, *, guild_id: bool = True) -> JSON:
+        """Discord voice state object (GUILD_CREATE leaves out ``guild_id`` and ``member``)."""
+        data: JSON = {
+            "channel_id": _opt_id(state.channel_id),
+            "user_id": str(state.user_id),
+            "session_id": state.session_id,
+            "deaf": state.deaf,
+            "mute": state.mute,
+            "self_deaf": state.self_deaf,
+            "self_mute": state.self_mute,
+            "self_video": state.self_video,
+            "self_stream": state.self_stream,
+            "suppress": state.suppress,
+            "request_to_speak_timestamp": state.request_to_speak_timestamp,
+        }
+        if guild_id:
+            data["guild_id"] = str(state.guild_id)
+            member = self.guilds[state.guild_id].members.get(state.user_id)
+            if member is not None:
+                data["member"] = self.member_payload(member)
+        return data
+
+    def guild_payload(
+        self, guild: Guild, *, full: bool = False, members: bool = True, voice: bool = True
+    ) -> JSON:
+        """Discord guild object; ``full`` adds the GUILD_CREATE extras (channels, threads, members...).
+
+        Without the members intent (``members=False``) only the bot and members in voice are listed,
+        like Discord; ``voice=False`` (no GUILD_VOICE_STATES intent) leaves ``voice_states`` empty.
+        """
         data: JSON = {
             "id": str(guild.id),
             "name": guild.name,
@@ -701,13 +875,19 @@ class World:
         }
         if full:
             chans = [self.channels[c] for c in guild.channels]
-            shown = guild.members.values() if members else [self.bot_member(guild)]
+            states = [s for s in guild.voice_states.values() if s.channel_id] if voice else []
+            in_voice = {s.user_id for s in states}
+            shown = [
+                m
+                for m in guild.members.values()
+                if members or m.id == self.bot_user.id or m.id in in_voice
+            ]
             data.update(
                 joined_at=self.bot_member(guild).joined_at,
                 large=False,
                 unavailable=False,
                 member_count=len(guild.members),
-                voice_states=[],
+                voice_states=[self.voice_state_payload(s, guild_id=False) for s in states],
                 presences=[],
                 stage_instances=[],
                 soundboard_sounds=[],
@@ -778,7 +958,7 @@ class World:
         if msg.interaction_metadata is not None:
             data["interaction_metadata"] = msg.interaction_metadata
         if msg.poll is not None:
-            data["poll"] = msg.poll
+            data["poll"] = poll_payload(msg, self.bot_user.id)
         if msg.message_reference is not None:
             data["message_reference"] = msg.message_reference
             ref = self.messages.get(int(msg.message_reference.get("message_id") or 0))
@@ -799,20 +979,19 @@ class World:
         can_everyone = bool(
             self.user_permissions_in(author, self.channels[msg.channel_id]) & Perm.MENTION_EVERYONE
         )
+        text = "\n".join([msg.content, *text_displays(msg.components)])  # V2 text pings too
         msg.mention_everyone = (
-            ("@everyone" in msg.content or "@here" in msg.content)
-            and "everyone" in parse
-            and can_everyone
+            ("@everyone" in text or "@here" in text) and "everyone" in parse and can_everyone
         )
         msg.mentions = [
             u
-            for u in _mention_ids(r"<@!?(\d+)>", msg.content)
+            for u in _mention_ids(r"<@!?(\d+)>", text)
             if u in self.users and ("users" in parse or u in allowed_users)
         ]
         guild = self.guilds.get(msg.guild_id or 0)
         msg.mention_roles = [
             r
-            for r in _mention_ids(r"<@&(\d+)>", msg.content)
+            for r in _mention_ids(r"<@&(\d+)>", text)
             if guild
             and r in guild.roles
             and ("roles" in parse or r in allowed_roles)
@@ -838,7 +1017,10 @@ class World:
         if msg.message_reference and msg.type == 0:
             msg.type = 19
         self.compute_mentions(msg, author)
+        self._bind_uploads(msg)
         self.messages[msg.id] = msg
+        if msg.poll is not None:
+            self.open_polls.add(msg.id)
         if msg.nonce is not None:
             self.nonces[(channel.id, author.id, str(msg.nonce))] = (msg.id, time.monotonic())
         if not msg.ephemeral:
@@ -861,8 +1043,14 @@ class World:
             return None
         return self.messages.get(found[0])
 
-    def edit_message(self, msg: Message, author: User, fields: JSON) -> Message:
-        """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does)."""
+    def edit_message(
+        self, msg: Message, author: User, fields: JSON, *, via: str = "channel"
+    ) -> Message:
+        """Apply an edit and emit MESSAGE_UPDATE (full message, as Discord does).
+
+        ``via`` is logged in :attr:`edit_log`: ``"channel"`` (PATCH /channels/{c}/messages/{m}),
+        ``"interaction"`` (callback 7, webhook edits) or ``"member"`` (a test member's edit).
+        """
         for key in ("content", "embeds", "components", "attachments", "allowed_mentions", "flags"):
             if key in fields and fields[key] is not None:
                 setattr(msg, key, fields[key])
@@ -870,18 +1058,167 @@ class World:
             msg.content = ""
         msg.edited_timestamp = iso()
         self.compute_mentions(msg, author)
+        self._bind_uploads(msg)
+        self.edit_log.setdefault(msg.channel_id, []).append(
+            EditRecord(time.monotonic(), msg.id, author.id, via)
+        )
         if not msg.ephemeral:
             self.emit("MESSAGE_UPDATE", self.message_payload(msg))
         return msg
 
+    def _bind_uploads(self, msg: Message) -> None:
+        msg.uploads = {
+            int(a["id"]): self.uploads[int(a["id"])]
+            for a in msg.attachments
+            if int(a["id"]) in self.uploads
+        }
+
     def delete_message(self, msg: Message) -> None:
         """Remove a message and emit MESSAGE_DELETE."""
         self.messages.pop(msg.id, None)
+        self.open_polls.discard(msg.id)
         if not msg.ephemeral:
             data: JSON = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
             if msg.guild_id:
                 data["guild_id"] = str(msg.guild_id)
             self.emit("MESSAGE_DELETE", data)
+
+    def bulk_delete(self, channel: Channel, messages: list[Message]) -> None:
+        """Remove several messages of one channel and emit one MESSAGE_DELETE_BULK."""
+        for msg in messages:
+            self.messages.pop(msg.id, None)
+            self.open_polls.discard(msg.id)
+        data: JSON = {
+            "ids": [str(m.id) for m in messages if not m.ephemeral],
+            "channel_id": str(channel.id),
+        }
+        if channel.guild_id:
+            data["guild_id"] = str(channel.guild_id)
+        self.emit("MESSAGE_DELETE_BULK", data)
+
+    def delete_channel(self, channel: Channel) -> JSON:
+        """Remove a channel (its messages, its threads and their messages, the voice states in it,
+        its scheduled events) and emit CHANNEL_DELETE (THREAD_DELETE for a thread).  Children of a
+        deleted category become uncategorised (CHANNEL_UPDATE).  Returns the deleted channel."""
+        payload = self.channel_payload(channel)
+        doomed = [channel] + [
+            c for c in self.channels.values() if c.is_thread and c.parent_id == channel.id
+        ]
+        for gone in doomed:
+            self.channels.pop(gone.id, None)
+            for msg in self.channel_messages(gone):
+                del self.messages[msg.id]
+                self.open_polls.discard(msg.id)
+            if gone.guild_id and gone.id in self.guilds[gone.guild_id].channels:
+                self.guilds[gone.guild_id].channels.remove(gone.id)
+        guild = self.guilds.get(channel.guild_id or 0)
+        if guild is not None:
+            for state in list(guild.voice_states.values()):
+                if state.channel_id == channel.id:
+                    del guild.voice_states[state.user_id]
+            for event in list(guild.events.values()):
+                if str(event.data.get("channel_id")) == str(channel.id):
+                    del guild.events[event.id]
+        self.emit("THREAD_DELETE" if channel.is_thread else "CHANNEL_DELETE", payload)
+        if channel.type == ChannelType.CATEGORY:
+            for child in self.channels.values():
+                if child.parent_id == channel.id and not child.is_thread:
+                    child.parent_id = None
+                    self.update_channel(child)
+        return payload
+
+    # -- voice ------------------------------------------------------------------------------------
+    def set_voice_state(self, member: Member, channel: Channel | None, **flags: Any) -> VoiceState:
+        """Connect ``member`` to ``channel`` (None = disconnect) and/or change mute/deaf flags;
+        emits VOICE_STATE_UPDATE."""
+        guild = self.guilds[member.guild_id]
+        if channel is not None and (channel.guild_id != guild.id or not channel.type.is_voice):
+            raise ValueError(f"#{channel.name} is not a voice or stage channel of {guild.name}")
+        state = guild.voice_states.get(member.id)
+        if state is None:
+            if channel is None:
+                raise ValueError(f"{member.name} is not in a voice channel")
+            state = VoiceState(member.id, guild.id, channel.id)
+        if channel is not None:
+            state.channel_id = channel.id
+            if channel.type == ChannelType.STAGE_VOICE and "suppress" not in flags:
+                state.suppress = True  # stage audience until invited to speak
+        else:
+            state.channel_id = None
+        for key, value in flags.items():
+            if not hasattr(state, key) or key in ("user_id", "guild_id", "channel_id"):
+                raise TypeError(f"unknown voice state field {key!r}")
+            setattr(state, key, value)
+        if state.channel_id is None:
+            guild.voice_states.pop(member.id, None)
+        else:
+            guild.voice_states[member.id] = state
+        self.emit("VOICE_STATE_UPDATE", self.voice_state_payload(state))
+        return state
+
+    # -- polls ------------------------------------------------------------------------------------
+    def poll_message(self, msg: Message) -> Message:
+        """``msg`` if it is a stored poll message (else ValueError)."""
+        if msg.poll is None:
+            raise ValueError(f"message {msg.id} has no poll")
+        return msg
+
+    def poll_is_open(self, msg: Message) -> bool:
+        """Whether the poll still takes votes (not expired on the fake's clock, not ended)."""
+        self.expire_due_polls()
+        return msg.id in self.open_polls
+
+    def poll_vote(self, msg: Message, user: User, answer_id: int, *, add: bool) -> bool:
+        """Add or remove ``user``'s vote; emits MESSAGE_POLL_VOTE_ADD/REMOVE when it changed."""
+        voters = msg.poll_votes.setdefault(answer_id, [])
+        if (user.id in voters) == add:
+            return False
+        if add:
+            voters.append(user.id)
+        else:
+            voters.remove(user.id)
+        data: JSON = {
+            "user_id": str(user.id),
+            "channel_id": str(msg.channel_id),
+            "message_id": str(msg.id),
+            "answer_id": answer_id,
+        }
+        if msg.guild_id:
+            data["guild_id"] = str(msg.guild_id)
+        self.emit("MESSAGE_POLL_VOTE_ADD" if add else "MESSAGE_POLL_VOTE_REMOVE", data)
+        return True
+
+    def end_poll(self, msg: Message) -> Message:
+        """End the poll now: expiry = now, results finalised, MESSAGE_UPDATE, then Discord's
+        poll-result message (type 46, replying to the poll, mentioning its author).  Returns it."""
+        assert msg.poll is not None
+        self.open_polls.discard(msg.id)
+        now = self.now()
+        if poll_expiry(msg) > now:
+            msg.poll["expiry"] = now.isoformat()
+        msg.poll_finalized = True
+        self.emit("MESSAGE_UPDATE", self.message_payload(msg))
+        channel = self.channels[msg.channel_id]
+        ref: JSON = {"type": 0, "message_id": str(msg.id), "channel_id": str(msg.channel_id)}
+        if msg.guild_id:
+            ref["guild_id"] = str(msg.guild_id)
+        return self.create_message(
+            channel,
+            self.users[msg.author_id],
+            type=POLL_RESULT_TYPE,
+            embeds=[result_embed(msg)],
+            message_reference=ref,
+        )
+
+    def expire_due_polls(self) -> list[Message]:
+        """End every open poll whose expiry passed on the fake's clock; returns the result messages."""
+        now = self.now()
+        due = [
+            self.messages[m]
+            for m in sorted(self.open_polls)
+            if m in self.messages and poll_expiry(self.messages[m]) <= now
+        ]
+        return [self.end_poll(m) for m in due]
 
     def reaction_event(self, msg: Message, user: User, key: str) -> JSON:
         """Payload shared by MESSAGE_REACTION_ADD / _REMOVE."""
@@ -958,6 +1295,15 @@ class World:
             self.channel_payload(channel),
         )
 
+    def delete_role(self, role: Role) -> None:
+        """Remove a role (members lose it) and emit GUILD_ROLE_DELETE."""
+        guild = self.guilds[role.guild_id]
+        guild.roles.pop(role.id, None)
+        for member in guild.members.values():
+            if role.id in member.role_ids:
+                member.role_ids.remove(role.id)
+        self.emit("GUILD_ROLE_DELETE", {"guild_id": str(guild.id), "role_id": str(role.id)})
+
     def member_updated(self, member: Member) -> None:
         """Emit GUILD_MEMBER_UPDATE for ``member``."""
         self.emit(
@@ -982,17 +1328,28 @@ class World:
         description: str | None = None,
         ephemeral: bool = False,
     ) -> JSON:
-        """Store uploaded bytes and return the attachment object (served under ``/attachments/``)."""
+        """Store uploaded bytes and return the attachment object (served under ``/attachments/``).
+
+        Like Discord, the content type comes from the file name unless given explicitly (clients
+        such as discord.py label every part ``application/octet-stream``).
+        """
         att_id = self.ids.next()
         self.attachment_data[att_id] = data
         url = f"{self.base_url}/attachments/{channel_id}/{att_id}/{filename}"
+        if not content_type or content_type == "application/octet-stream":
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        if content_type.startswith("text/"):
+            content_type += "; charset=utf-8"
+        self.uploads[att_id] = Upload(
+            att_id, channel_id, filename, data, content_type, description, url
+        )
         att: JSON = {
             "id": str(att_id),
             "filename": filename,
             "size": len(data),
             "url": url,
             "proxy_url": url,
-            "content_type": content_type or "application/octet-stream",
+            "content_type": content_type,
         }
         if description:
             att["description"] = description
