@@ -34,8 +34,11 @@ async def run_all(names: list[str], *, quick: bool) -> list[Section]:
         started = time.perf_counter()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         section = await module.run(cfg)
-        print(f"[bench] {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr,
-              flush=True)
+        print(
+            f"[bench] {name} done in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         sections.append(section)
     return sections
 
@@ -44,10 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small, fast smoke run")
     parser.add_argument("--only", default="", help="comma-separated: " + ",".join(BENCHMARKS))
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"where to write the report (default {DEFAULT_OUT} for a full run)")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the bot's reaction and booking paths instead")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"where to write the report (default {DEFAULT_OUT} for a full run)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the bot's reaction and booking paths instead",
+    )
     args = parser.parse_args(argv)
     # Errors are counted by the checks (a handler on the root logger); nothing else is printed.
     logging.getLogger().setLevel(logging.ERROR)
@@ -66,10 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     sections = asyncio.run(run_all(names, quick=args.quick))
     seconds = time.perf_counter() - started
     mode = "quick mode: smaller bursts, 2 runs" if args.quick else "full mode"
-    runs_note = ("Quick mode: fewer and smaller runs; use the full run for the real figures."
-                 if args.quick else "Every figure is over 5 runs.")
-    command = "python -m bench" + (" --quick" if args.quick else "") + (
-        f" --only {args.only}" if args.only else "")
+    runs_note = (
+        "Quick mode: fewer and smaller runs; use the full run for the real figures."
+        if args.quick
+        else "Every figure is over 5 runs."
+    )
+    command = (
+        "python -m bench"
+        + (" --quick" if args.quick else "")
+        + (f" --only {args.only}" if args.only else "")
+    )
     text = render(sections, mode=mode, runs_note=runs_note, seconds=seconds, command=command)
     out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
     if out is not None:

@@ -35,16 +35,33 @@ async def _main(db_path: str) -> dict[str, float]:
         await bot.login("bench")
         logged_in = time.time()
         ws = attach_gateway(bot)
-        await ws.received_message(json.dumps({
-            "op": 0, "t": "READY", "s": 1,
-            "d": {"v": 10, "user": user_json(BOT_USER_ID, bot=True), "guilds": [],
-                  "session_id": "bench", "resume_gateway_url": "wss://gateway.invalid",
-                  "application": {"id": str(BOT_USER_ID), "flags": 0}},
-        }))
+        await ws.received_message(
+            json.dumps(
+                {
+                    "op": 0,
+                    "t": "READY",
+                    "s": 1,
+                    "d": {
+                        "v": 10,
+                        "user": user_json(BOT_USER_ID, bot=True),
+                        "guilds": [],
+                        "session_id": "bench",
+                        "resume_gateway_url": "wss://gateway.invalid",
+                        "application": {"id": str(BOT_USER_ID), "flags": 0},
+                    },
+                }
+            )
+        )
         await asyncio.wait_for(bot.started.wait(), 60)
         ready = time.time()
-        return {"imported": imported, "built": built, "logged_in": logged_in, "ready": ready,
-                "rss_mb": rss_mb(), "requests": len(http.requests)}
+        return {
+            "imported": imported,
+            "built": built,
+            "logged_in": logged_in,
+            "ready": ready,
+            "rss_mb": rss_mb(),
+            "requests": len(http.requests),
+        }
 
 
 def main() -> None:

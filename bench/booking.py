@@ -122,9 +122,11 @@ class BookingResult:
         return percentile(self.latencies_ms, 50)
 
     def counts_ok(self) -> bool:
-        return (self.statuses.get("confirmed", 0) == self.capacity
-                and self.statuses.get("waiting", 0) == self.attempts - self.capacity
-                and not self.errors)
+        return (
+            self.statuses.get("confirmed", 0) == self.capacity
+            and self.statuses.get("waiting", 0) == self.attempts - self.capacity
+            and not self.errors
+        )
 
     def order_ok(self) -> tuple[bool, str]:
         """The confirmed hold the lowest seqs; waiting positions are 1..N in seq order."""
@@ -149,8 +151,13 @@ async def _session(db: Any, clock: Any, capacity: int) -> int:
 
     service = SessionService(db, clock, None)
     session = await service.create(
-        guild_id=GUILD_ID, channel_id=CHANNEL_ID, author_id=ORGANISER_ID, title=TITLE,
-        starts=clock.now() + timedelta(days=7), capacity=capacity, tz="Europe/London",
+        guild_id=GUILD_ID,
+        channel_id=CHANNEL_ID,
+        author_id=ORGANISER_ID,
+        title=TITLE,
+        starts=clock.now() + timedelta(days=7),
+        capacity=capacity,
+        tz="Europe/London",
     )
     return int(session.id)
 
@@ -191,15 +198,18 @@ async def bot_burst(cfg: Config, workdir: Path) -> BookingResult:
             await asyncio.gather(*tasks)
             result.seconds = time.perf_counter() - t0
             seqs = {
-                r[0]: r[1] for r in await db.fetchall(
+                r[0]: r[1]
+                for r in await db.fetchall(
                     "SELECT user_id, seq FROM session_bookings WHERE session_id = ?", (session_id,)
                 )
             }
             result.rows = [(i, s, seqs.get(users[i], -1), p) for i, s, _, p in result.rows]
-            result.answers_stored = int(await db.fetchval(
-                "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
-                (session_id,),
-            ))
+            result.answers_stored = int(
+                await db.fetchval(
+                    "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
+                    (session_id,),
+                )
+            )
             await jobs.shutdown()
     result.errors.extend(r.getMessage()[:160] for r in logged.records)
     return result
@@ -264,8 +274,9 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         from bot.domain.sessions.survey import default_questions
 
         texts = {q.key: q.text for q in default_questions(TITLE)}
-        answers = [(pos, key, texts[key], text)
-                   for pos, (key, text) in enumerate(ANSWERS.items(), start=1)]
+        answers = [
+            (pos, key, texts[key], text) for pos, (key, text) in enumerate(ANSWERS.items(), start=1)
+        ]
         release = asyncio.Event()
         raw: list[tuple[int, str, int]] = []
 
@@ -276,9 +287,17 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
                 "answer) VALUES (?, ?, ?, ?, ?, ?)",
                 [(session_id, user_id, *a) for a in answers],
             )
-            await append_entries(tx, AuditEntry(GUILD_ID, now, user_id, f"booking.{status}",
-                                                f"session:{number}",
-                                                {"user_id": user_id, "seq": seq}))
+            await append_entries(
+                tx,
+                AuditEntry(
+                    GUILD_ID,
+                    now,
+                    user_id,
+                    f"booking.{status}",
+                    f"session:{number}",
+                    {"user_id": user_id, "seq": seq},
+                ),
+            )
             return str(status), int(seq)
 
         async def attempt(index: int, user_id: int) -> None:
@@ -300,10 +319,12 @@ async def full_baseline_burst(cfg: Config, workdir: Path) -> BookingResult:
         release.set()
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - t0
-        result.answers_stored = int(await db.fetchval(
-            "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
-            (session_id,),
-        ))
+        result.answers_stored = int(
+            await db.fetchval(
+                "SELECT COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?",
+                (session_id,),
+            )
+        )
     waiting_seqs = sorted(seq for _, status, seq in raw if status == "waiting")
     position = {seq: i for i, seq in enumerate(waiting_seqs, start=1)}
     result.rows = [(i, s, q, position.get(q)) for i, s, q in raw]
@@ -318,8 +339,9 @@ def _record(section: Section, label: str, res: BookingResult) -> None:
         f"statuses {dict(res.statuses)}; errors: {'; '.join(sorted(set(res.errors)))[:300]}",
     )
     ok, why = res.order_ok()
-    section.check(f"booking burst ({label}): waiting list in booking order (positions 1..N by seq)",
-                  ok, why)
+    section.check(
+        f"booking burst ({label}): waiting list in booking order (positions 1..N by seq)", ok, why
+    )
 
 
 async def run(cfg: Config) -> Section:
@@ -331,19 +353,44 @@ async def run(cfg: Config) -> Section:
         )
         return section
     name = f"{cfg.attempts} concurrent bookings, {cfg.capacity} places"
-    rate = Figure("Booking burst", f"{name}: bookings/s", "/s",
-                  baseline_name="1 raw INSERT…SELECT per attempt", target="≥ 0.8× baseline",
-                  meets=lambda med, ratio: ratio is not None and ratio >= 0.8, digits=0)
-    p50 = Figure("Booking burst", "release → outcome p50", "ms",
-                 baseline_name="raw INSERT…SELECT per attempt")
-    p99 = Figure("Booking burst", "release → outcome p99", "ms",
-                 baseline_name="raw INSERT…SELECT per attempt", target="≤ 100 ms",
-                 meets=lambda med, ratio: med <= 100)
+    rate = Figure(
+        "Booking burst",
+        f"{name}: bookings/s",
+        "/s",
+        baseline_name="1 raw INSERT…SELECT per attempt",
+        target="≥ 0.8× baseline",
+        meets=lambda med, ratio: ratio is not None and ratio >= 0.8,
+        digits=0,
+    )
+    p50 = Figure(
+        "Booking burst",
+        "release → outcome p50",
+        "ms",
+        baseline_name="raw INSERT…SELECT per attempt",
+    )
+    p99 = Figure(
+        "Booking burst",
+        "release → outcome p99",
+        "ms",
+        baseline_name="raw INSERT…SELECT per attempt",
+        target="≤ 100 ms",
+        meets=lambda med, ratio: med <= 100,
+    )
     full = "raw booking + answers + audit row, 1 transaction per attempt"
-    rate_full = Figure("Booking burst", f"{name}: bookings/s, against raw statements writing the "
-                       "same rows (booking + answers + audit)", "/s", baseline_name=full, digits=0)
-    p99_full = Figure("Booking burst", "release → outcome p99, against raw statements writing "
-                      "the same rows", "ms", baseline_name=full)
+    rate_full = Figure(
+        "Booking burst",
+        f"{name}: bookings/s, against raw statements writing the "
+        "same rows (booking + answers + audit)",
+        "/s",
+        baseline_name=full,
+        digits=0,
+    )
+    p99_full = Figure(
+        "Booking burst",
+        "release → outcome p99, against raw statements writing the same rows",
+        "ms",
+        baseline_name=full,
+    )
     fifo_runs = 0
     with tempfile.TemporaryDirectory(prefix="bench-booking-") as tmp:
         workdir = Path(tmp)
@@ -352,9 +399,11 @@ async def run(cfg: Config) -> Section:
             _record(section, "raw baseline", base)
             res = await bot_burst(cfg, workdir)
             _record(section, "bot", res)
-            section.check("booking burst (bot): every booking stored with its survey answers",
-                          res.answers_stored == cfg.attempts,
-                          f"{res.answers_stored} of {cfg.attempts} members have answers stored")
+            section.check(
+                "booking burst (bot): every booking stored with its survey answers",
+                res.answers_stored == cfg.attempts,
+                f"{res.answers_stored} of {cfg.attempts} members have answers stored",
+            )
             fuller = await full_baseline_burst(cfg, workdir)
             _record(section, "raw booking + answers + audit baseline", fuller)
             fifo_runs += res.fifo()

@@ -229,8 +229,11 @@ async def drain_tasks(prefix: str = "discord.py", within: float = 60.0) -> None:
     deadline = time.perf_counter() + within
     me = asyncio.current_task()
     while True:
-        pending = [t for t in asyncio.all_tasks() if t is not me and t.get_name().startswith(prefix)
-                   and not t.done()]
+        pending = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and t.get_name().startswith(prefix) and not t.done()
+        ]
         if not pending:
             return
         remaining = deadline - time.perf_counter()

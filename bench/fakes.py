@@ -74,19 +74,40 @@ def max_in_window(times: Iterable[float], window: float) -> int:
 
 def user_json(user_id: int, *, bot: bool = False) -> dict[str, Any]:
     return {
-        "id": str(user_id), "username": f"user{user_id % 100000}", "discriminator": "0",
-        "global_name": None, "avatar": None, "bot": bot,
+        "id": str(user_id),
+        "username": f"user{user_id % 100000}",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+        "bot": bot,
     }
 
 
-def message_json(message_id: int, channel_id: int, *, author_id: int = BOT_USER_ID,
-                 content: str = "", embeds: list[Any] | None = None) -> dict[str, Any]:
+def message_json(
+    message_id: int,
+    channel_id: int,
+    *,
+    author_id: int = BOT_USER_ID,
+    content: str = "",
+    embeds: list[Any] | None = None,
+) -> dict[str, Any]:
     return {
-        "id": str(message_id), "channel_id": str(channel_id),
-        "author": user_json(author_id, bot=True), "content": content or "",
-        "timestamp": "2026-11-26T10:00:00+00:00", "edited_timestamp": None, "tts": False,
-        "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
-        "embeds": embeds or [], "pinned": False, "type": 0, "flags": 0, "components": [],
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "author": user_json(author_id, bot=True),
+        "content": content or "",
+        "timestamp": "2026-11-26T10:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": embeds or [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+        "components": [],
     }
 
 
@@ -111,8 +132,9 @@ class RecordingHTTP:
         self._next_id += 1
         return self._next_id
 
-    async def request(self, route: discord.http.Route, *, files: Any = None, form: Any = None,
-                      **kwargs: Any) -> Any:
+    async def request(
+        self, route: discord.http.Route, *, files: Any = None, form: Any = None, **kwargs: Any
+    ) -> Any:
         self.requests.append(Request(time.perf_counter(), route.method, route.path, route.url))
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -121,22 +143,38 @@ class RecordingHTTP:
         method, path = route.method, route.path
         if method == "POST" and path == "/users/@me/channels":
             recipient = int(body.get("recipient_id", 0))
-            return {"id": str(self._id()), "type": 1, "last_message_id": None,
-                    "recipients": [user_json(recipient)]}
+            return {
+                "id": str(self._id()),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [user_json(recipient)],
+            }
         if method == "POST" and path == "/channels/{channel_id}/messages":
-            return message_json(self._id(), int(params.get("channel_id") or 0),
-                                content=body.get("content") or "")
+            return message_json(
+                self._id(), int(params.get("channel_id") or 0), content=body.get("content") or ""
+            )
         if method == "PATCH" and path == "/channels/{channel_id}/messages/{message_id}":
-            return message_json(int(params.get("message_id") or 0),
-                                int(params.get("channel_id") or 0),
-                                embeds=body.get("embeds") or [])
+            return message_json(
+                int(params.get("message_id") or 0),
+                int(params.get("channel_id") or 0),
+                embeds=body.get("embeds") or [],
+            )
         if method == "GET" and path == "/users/@me":
             return user_json(BOT_USER_ID, bot=True)
         if method == "GET" and path == "/oauth2/applications/@me":
-            return {"id": str(BOT_USER_ID), "name": "Bench bot", "description": "", "icon": None,
-                    "bot_public": False, "bot_require_code_grant": False, "verify_key": "0" * 64,
-                    "owner": user_json(ORGANISER_ID), "team": None, "flags": 0,
-                    "interactions_endpoint_url": None}
+            return {
+                "id": str(BOT_USER_ID),
+                "name": "Bench bot",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "owner": user_json(ORGANISER_ID),
+                "team": None,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+            }
         if method == "GET" and path.endswith("/commands"):
             return []
         return None
@@ -198,19 +236,60 @@ def attach_gateway(client: discord.Client) -> DiscordWebSocket:
 
 def guild_json(member_ids: Iterable[int] = ()) -> dict[str, Any]:
     return {
-        "id": str(GUILD_ID), "name": "Bench community", "icon": None, "owner_id": str(ORGANISER_ID),
-        "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-        "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
-        "features": [], "system_channel_id": None, "system_channel_flags": 0,
-        "rules_channel_id": None, "vanity_url_code": None, "description": None, "banner": None,
-        "premium_tier": 0, "preferred_locale": "en-GB", "public_updates_channel_id": None,
-        "nsfw_level": 0, "premium_progress_bar_enabled": False, "member_count": 1,
-        "roles": [{"id": str(GUILD_ID), "name": "@everyone", "permissions": "1024", "position": 0,
-                   "color": 0, "hoist": False, "managed": False, "mentionable": False}],
-        "emojis": [], "stickers": [], "members": [], "presences": [], "threads": [],
-        "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "calls", "position": 0,
-                      "permission_overwrites": [], "nsfw": False, "parent_id": None}],
-        "voice_states": [], "unavailable": False, "large": False,
+        "id": str(GUILD_ID),
+        "name": "Bench community",
+        "icon": None,
+        "owner_id": str(ORGANISER_ID),
+        "afk_channel_id": None,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "features": [],
+        "system_channel_id": None,
+        "system_channel_flags": 0,
+        "rules_channel_id": None,
+        "vanity_url_code": None,
+        "description": None,
+        "banner": None,
+        "premium_tier": 0,
+        "preferred_locale": "en-GB",
+        "public_updates_channel_id": None,
+        "nsfw_level": 0,
+        "premium_progress_bar_enabled": False,
+        "member_count": 1,
+        "roles": [
+            {
+                "id": str(GUILD_ID),
+                "name": "@everyone",
+                "permissions": "1024",
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+            }
+        ],
+        "emojis": [],
+        "stickers": [],
+        "members": [],
+        "presences": [],
+        "threads": [],
+        "channels": [
+            {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "name": "calls",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            }
+        ],
+        "voice_states": [],
+        "unavailable": False,
+        "large": False,
     }
 
 
@@ -224,17 +303,34 @@ def prepare_client(client: discord.Client) -> DiscordWebSocket:
 
 def reaction_payload(seq: int, user_id: int, emoji: str, *, message_id: int = POST_ID) -> str:
     """One ``MESSAGE_REACTION_ADD`` dispatch as the gateway sends it (JSON text)."""
-    return json.dumps({
-        "op": 0, "t": "MESSAGE_REACTION_ADD", "s": seq,
-        "d": {
-            "user_id": str(user_id), "type": 0, "channel_id": str(CHANNEL_ID),
-            "message_id": str(message_id), "guild_id": str(GUILD_ID),
-            "emoji": {"id": None, "name": emoji}, "burst": False, "burst_colors": [],
-            "message_author_id": str(BOT_USER_ID),
-            "member": {
-                "user": user_json(user_id), "roles": [], "joined_at": "2025-01-01T00:00:00+00:00",
-                "deaf": False, "mute": False, "flags": 0, "nick": None, "avatar": None,
-                "premium_since": None, "pending": False,
+    return json.dumps(
+        {
+            "op": 0,
+            "t": "MESSAGE_REACTION_ADD",
+            "s": seq,
+            "d": {
+                "user_id": str(user_id),
+                "type": 0,
+                "channel_id": str(CHANNEL_ID),
+                "message_id": str(message_id),
+                "guild_id": str(GUILD_ID),
+                "emoji": {"id": None, "name": emoji},
+                "burst": False,
+                "burst_colors": [],
+                "message_author_id": str(BOT_USER_ID),
+                "member": {
+                    "user": user_json(user_id),
+                    "roles": [],
+                    "joined_at": "2025-01-01T00:00:00+00:00",
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                    "nick": None,
+                    "avatar": None,
+                    "premium_since": None,
+                    "pending": False,
+                },
             },
         },
-    }, ensure_ascii=False)
+        ensure_ascii=False,
+    )

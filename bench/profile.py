@@ -60,7 +60,9 @@ def _hops_text(hops: Counter[str], per: int, what: str) -> str:
     return "\n".join(lines)
 
 
-async def _profiled(run: Callable[[], Awaitable[Any]]) -> tuple[Any, Counter[str], cProfile.Profile]:
+async def _profiled(
+    run: Callable[[], Awaitable[Any]],
+) -> tuple[Any, Counter[str], cProfile.Profile]:
     profile = cProfile.Profile()
     with count_hops() as hops:
         profile.enable()
@@ -76,25 +78,33 @@ async def profile_reactions(workdir: Path) -> None:
     for dm in (False, True):
         holder: dict[str, Any] = {}
 
-        async def around(feed: Callable[[], Awaitable[None]], holder: dict[str, Any] = holder) -> None:
+        async def around(
+            feed: Callable[[], Awaitable[None]], holder: dict[str, Any] = holder
+        ) -> None:
             holder["result"] = await _profiled(feed)
 
         res = await reactions.bot_burst(cfg, workdir, dm=dm, around_feed=around)
         _, hops, profile = holder["result"]
-        print(f"\n== Reaction burst, 1000 events, DMs {'on' if dm else 'off'}: "
-              f"{res.events_per_s:,.0f} ev/s, p99 {res.p99_ms:.0f} ms (feed → last commit)")
+        print(
+            f"\n== Reaction burst, 1000 events, DMs {'on' if dm else 'off'}: "
+            f"{res.events_per_s:,.0f} ev/s, p99 {res.p99_ms:.0f} ms (feed → last commit)"
+        )
         print(_hops_text(hops, cfg.events, "event"))
         print(_top(profile))
     raw = await reactions.baseline_burst(cfg, workdir)
-    print(f"\n== Raw baseline: {raw.events_per_s:,.0f} ev/s, p99 {raw.p99_ms:.0f} ms "
-          "(1 round trip per event)")
+    print(
+        f"\n== Raw baseline: {raw.events_per_s:,.0f} ev/s, p99 {raw.p99_ms:.0f} ms "
+        "(1 round trip per event)"
+    )
 
 
 async def profile_booking(workdir: Path) -> None:
     cfg = booking.Config(attempts=1000, runs=1)
     result, hops, profile = await _profiled(lambda: booking.bot_burst(cfg, workdir))
-    print(f"\n== Booking burst, 1000 attempts: {result.per_s:,.0f} bookings/s, "
-          f"p99 {result.p99_ms:.0f} ms")
+    print(
+        f"\n== Booking burst, 1000 attempts: {result.per_s:,.0f} bookings/s, "
+        f"p99 {result.p99_ms:.0f} ms"
+    )
     print(_hops_text(hops, cfg.attempts, "booking (setup included)"))
     print(_top(profile))
 
@@ -108,21 +118,26 @@ def profile_startup(workdir: Path) -> None:
     startup.bot_start(db_path, pycache=pycache)  # warm caches
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bench._startup_child", str(db_path)],
-        capture_output=True, text=True, env=startup._env(pycache), check=True,
+        capture_output=True,
+        text=True,
+        env=startup._env(pycache),
+        check=True,
         cwd=str(Path(__file__).resolve().parent.parent),
     )
     rows = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        parts = line[len("import time:"):].split("|")
+        parts = line[len("import time:") :].split("|")
         rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
     print("\n== Start-up: the slowest imports (self time, -X importtime)")
     for self_us, cum, name in sorted(rows, reverse=True)[:20]:
         print(f"  {self_us / 1000:7.1f} ms self {cum / 1000:8.1f} ms total  {name}")
     ours = [r for r in rows if r[2].strip().split(".")[0] in ("bot", "cogs", "db")]
-    print(f"  bot/, cogs/, db/ modules: {sum(r[0] for r in ours) / 1000:.1f} ms self time in "
-          f"{len(ours)} modules")
+    print(
+        f"  bot/, cogs/, db/ modules: {sum(r[0] for r in ours) / 1000:.1f} ms self time in "
+        f"{len(ours)} modules"
+    )
 
 
 async def main() -> None:

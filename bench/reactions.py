@@ -81,8 +81,9 @@ class Config:
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(events=40, runs=1, timeout=20.0, flush_posts=False, observe=None,
-                   full_delivery=False)
+        return cls(
+            events=40, runs=1, timeout=20.0, flush_posts=False, observe=None, full_delivery=False
+        )
 
 
 @dataclass
@@ -116,8 +117,10 @@ class BurstResult:
     @property
     def exactly_once(self) -> bool:
         return (
-            self.rows == self.events and self.distinct_users == self.events
-            and self.wrong_category == 0 and self.commits_per_event_max == 1
+            self.rows == self.events
+            and self.distinct_users == self.events
+            and self.wrong_category == 0
+            and self.commits_per_event_max == 1
             and len(self.latencies_ms) == self.events
         )
 
@@ -125,7 +128,11 @@ class BurstResult:
 def _payloads(events: int) -> list[tuple[int, str, str]]:
     """(user id, emoji, JSON text) per event: distinct members, categories alternating."""
     return [
-        (snowflake(i), CATEGORIES[i % 2][0], reaction_payload(i + 1, snowflake(i), CATEGORIES[i % 2][0]))
+        (
+            snowflake(i),
+            CATEGORIES[i % 2][0],
+            reaction_payload(i + 1, snowflake(i), CATEGORIES[i % 2][0]),
+        )
         for i in range(events)
     ]
 
@@ -164,8 +171,11 @@ async def _settle(cfg: Config, observe: float | None) -> tuple[bool, int]:
         return True, 0
     except TimeoutError:
         me = asyncio.current_task()
-        pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()
-                   and t.get_name().startswith(("discord.py", "dm-queue"))]
+        pending = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and not t.done() and t.get_name().startswith(("discord.py", "dm-queue"))
+        ]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -173,7 +183,11 @@ async def _settle(cfg: Config, observe: float | None) -> tuple[bool, int]:
 
 
 async def bot_burst(
-    cfg: Config, workdir: Path, *, dm: bool = True, observe: float | bool | None = False,
+    cfg: Config,
+    workdir: Path,
+    *,
+    dm: bool = True,
+    observe: float | bool | None = False,
     around_feed: Callable[[Callable[[], Awaitable[None]]], Awaitable[None]] | None = None,
 ) -> BurstResult:
     """The bot's own path. ``dm`` is the server's dm-confirmations setting (default on)."""
@@ -181,7 +195,9 @@ async def bot_burst(
     from bot.settings import load_settings
 
     path = workdir / f"bot-{time.perf_counter_ns()}.sqlite3"
-    settings = load_settings({"DISCORD_TOKEN": "bench", "DATABASE_PATH": str(path)}, dotenv_path=None)
+    settings = load_settings(
+        {"DISCORD_TOKEN": "bench", "DATABASE_PATH": str(path)}, dotenv_path=None
+    )
     payloads = _payloads(cfg.events)
     with capture_errors() as errors:
         async with build_bot(settings) as bot:
@@ -195,8 +211,12 @@ async def bot_burst(
             ws = prepare_client(bot)
             calls = bot.services.calls
             details = await calls.create(
-                guild_id=GUILD_ID, channel_id=CHANNEL_ID, author_id=ORGANISER_ID, title=TITLE,
-                categories="; ".join(f"{e} {label}" for e, label in CATEGORIES), tz="Europe/London",
+                guild_id=GUILD_ID,
+                channel_id=CHANNEL_ID,
+                author_id=ORGANISER_ID,
+                title=TITLE,
+                categories="; ".join(f"{e} {label}" for e, label in CATEGORIES),
+                tz="Europe/London",
             )
             await calls.attach_post(details.call.id, CHANNEL_ID, POST_ID)
             if not dm:
@@ -237,12 +257,19 @@ async def bot_burst(
                 await bot.posts.flush()
             rows, distinct, wrong = await _check_rows(bot.db.fetchall, payloads)
     return BurstResult(
-        events=cfg.events, seconds=max(commit.values()) - t0,
+        events=cfg.events,
+        seconds=max(commit.values()) - t0,
         latencies_ms=[(commit[u] - receipt[u]) * 1000 for u in commit],
-        rows=rows, distinct_users=distinct, wrong_category=wrong, outcomes=outcomes,
-        commits_per_event_max=max(commits.values(), default=0), errors=len(errors.records),
-        error_summary=errors.summary(), http=http,
-        effects_seconds=None if t_effects is None else t_effects - t0, handlers_stopped=stopped,
+        rows=rows,
+        distinct_users=distinct,
+        wrong_category=wrong,
+        outcomes=outcomes,
+        commits_per_event_max=max(commits.values(), default=0),
+        errors=len(errors.records),
+        error_summary=errors.summary(),
+        http=http,
+        effects_seconds=None if t_effects is None else t_effects - t0,
+        handlers_stopped=stopped,
     )
 
 
@@ -263,8 +290,14 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
         async with open_database(path) as db:
             repo = CallRepository(db)
             call = await repo.create(
-                guild_id=GUILD_ID, channel_id=CHANNEL_ID, title=TITLE, description="",
-                closes_at=None, created_by=ORGANISER_ID, created_at=time.time(), seed="0" * 64,
+                guild_id=GUILD_ID,
+                channel_id=CHANNEL_ID,
+                title=TITLE,
+                description="",
+                closes_at=None,
+                created_by=ORGANISER_ID,
+                created_at=time.time(),
+                seed="0" * 64,
                 seed_commitment="0" * 64,
                 categories=[(e, e, label, 1) for e, label in CATEGORIES],
             )
@@ -294,10 +327,15 @@ async def baseline_burst(cfg: Config, workdir: Path) -> BurstResult:
                 rows_n, distinct, wrong = await _check_rows(conn.execute_fetchall, payloads)
             await conn.close()
     return BurstResult(
-        events=cfg.events, seconds=max(commit.values()) - t0,
+        events=cfg.events,
+        seconds=max(commit.values()) - t0,
         latencies_ms=[(commit[u] - receipt[u]) * 1000 for u in commit],
-        rows=rows_n, distinct_users=distinct, wrong_category=wrong, outcomes=outcomes,
-        commits_per_event_max=max(commits.values(), default=0), errors=len(errors.records),
+        rows=rows_n,
+        distinct_users=distinct,
+        wrong_category=wrong,
+        outcomes=outcomes,
+        commits_per_event_max=max(commits.values(), default=0),
+        errors=len(errors.records),
         error_summary=errors.summary(),
     )
 
@@ -306,35 +344,96 @@ def _figures(n: int) -> dict[str, Figure]:
     bench = "Reaction burst"
     ge1 = lambda med, ratio: ratio is not None and ratio >= 1.0  # noqa: E731
     f = {
-        "rate_dm": Figure(bench, f"{n} sign-ups, DM confirmations on (server default): events/s",
-                          "ev/s", baseline_name="1 raw INSERT…SELECT per event",
-                          target="≥ 1.0× baseline", meets=ge1, digits=0),
-        "p50_dm": Figure(bench, "receipt → commit p50, DMs on", "ms", digits=1,
-                         baseline_name="raw INSERT…SELECT per event"),
-        "p99_dm": Figure(bench, "receipt → commit p99, DMs on", "ms", digits=1,
-                         baseline_name="raw INSERT…SELECT per event"),
-        "rate": Figure(bench, f"{n} sign-ups, DM confirmations off: events/s", "ev/s",
-                       baseline_name="1 raw INSERT…SELECT per event", target="≥ 1.0× baseline",
-                       meets=ge1, digits=0),
-        "p50": Figure(bench, "receipt → commit p50, DMs off", "ms", digits=1,
-                      baseline_name="raw INSERT…SELECT per event"),
-        "p99": Figure(bench, "receipt → commit p99, DMs off", "ms", digits=1,
-                      baseline_name="raw INSERT…SELECT per event"),
-        "effects_dm": Figure(bench, "first receipt → every DM confirmation sent (one run)", "s",
-                             digits=1),
+        "rate_dm": Figure(
+            bench,
+            f"{n} sign-ups, DM confirmations on (server default): events/s",
+            "ev/s",
+            baseline_name="1 raw INSERT…SELECT per event",
+            target="≥ 1.0× baseline",
+            meets=ge1,
+            digits=0,
+        ),
+        "p50_dm": Figure(
+            bench,
+            "receipt → commit p50, DMs on",
+            "ms",
+            digits=1,
+            baseline_name="raw INSERT…SELECT per event",
+        ),
+        "p99_dm": Figure(
+            bench,
+            "receipt → commit p99, DMs on",
+            "ms",
+            digits=1,
+            baseline_name="raw INSERT…SELECT per event",
+        ),
+        "rate": Figure(
+            bench,
+            f"{n} sign-ups, DM confirmations off: events/s",
+            "ev/s",
+            baseline_name="1 raw INSERT…SELECT per event",
+            target="≥ 1.0× baseline",
+            meets=ge1,
+            digits=0,
+        ),
+        "p50": Figure(
+            bench,
+            "receipt → commit p50, DMs off",
+            "ms",
+            digits=1,
+            baseline_name="raw INSERT…SELECT per event",
+        ),
+        "p99": Figure(
+            bench,
+            "receipt → commit p99, DMs off",
+            "ms",
+            digits=1,
+            baseline_name="raw INSERT…SELECT per event",
+        ),
+        "effects_dm": Figure(
+            bench, "first receipt → every DM confirmation sent (one run)", "s", digits=1
+        ),
     }
     budget = "Discord budget"
-    f["rest_dm"] = Figure(budget, f"REST calls for the {n}-reaction burst, DMs on (every DM "
-                          "delivered, one run)", "calls", digits=0)
-    f["rps_dm"] = Figure(budget, "most REST calls in any 1 s, DMs on", "req", digits=0,
-                         target="≤ 50 req/s", meets=lambda med, r: med <= 50)
-    f["edits_dm"] = Figure(budget, "most edits of the call post in any 2 s, DMs on", "edits",
-                           digits=0, target="≤ 1 per post per 2 s", meets=lambda med, r: med <= 1)
+    f["rest_dm"] = Figure(
+        budget,
+        f"REST calls for the {n}-reaction burst, DMs on (every DM delivered, one run)",
+        "calls",
+        digits=0,
+    )
+    f["rps_dm"] = Figure(
+        budget,
+        "most REST calls in any 1 s, DMs on",
+        "req",
+        digits=0,
+        target="≤ 50 req/s",
+        meets=lambda med, r: med <= 50,
+    )
+    f["edits_dm"] = Figure(
+        budget,
+        "most edits of the call post in any 2 s, DMs on",
+        "edits",
+        digits=0,
+        target="≤ 1 per post per 2 s",
+        meets=lambda med, r: med <= 1,
+    )
     f["rest"] = Figure(budget, f"REST calls for the {n}-reaction burst, DMs off", "calls", digits=0)
-    f["rps"] = Figure(budget, "most REST calls in any 1 s, DMs off", "req", digits=0,
-                      target="≤ 50 req/s", meets=lambda med, r: med <= 50)
-    f["edits"] = Figure(budget, "most edits of the call post in any 2 s, DMs off", "edits",
-                        digits=0, target="≤ 1 per post per 2 s", meets=lambda med, r: med <= 1)
+    f["rps"] = Figure(
+        budget,
+        "most REST calls in any 1 s, DMs off",
+        "req",
+        digits=0,
+        target="≤ 50 req/s",
+        meets=lambda med, r: med <= 50,
+    )
+    f["edits"] = Figure(
+        budget,
+        "most edits of the call post in any 2 s, DMs off",
+        "edits",
+        digits=0,
+        target="≤ 1 per post per 2 s",
+        meets=lambda med, r: med <= 1,
+    )
     return f
 
 
@@ -346,8 +445,9 @@ def _record(section: Section, label: str, result: BurstResult) -> None:
         f"wrong category, max {result.commits_per_event_max} commit(s) per event, "
         f"outcomes {dict(result.outcomes)}",
     )
-    section.check(f"reaction burst ({label}): no errors logged", result.errors == 0,
-                  result.error_summary)
+    section.check(
+        f"reaction burst ({label}): no errors logged", result.errors == 0, result.error_summary
+    )
 
 
 async def run(cfg: Config) -> Section:
@@ -381,8 +481,11 @@ async def run(cfg: Config) -> Section:
             assert res.http is not None and res.effects_seconds is not None
             fig["effects_dm"].bot.append(res.effects_seconds)
             dms = res.http.by_pattern().get("POST /channels/{channel_id}/messages", 0)
-            section.check("reaction burst: one DM confirmation per sign-up",
-                          dms == cfg.events, f"{dms} DMs for {cfg.events} sign-ups")
+            section.check(
+                "reaction burst: one DM confirmation per sign-up",
+                dms == cfg.events,
+                f"{dms} DMs for {cfg.events} sign-ups",
+            )
             fig["rps_dm"].bot.append(res.http.max_per_second())
             fig["rest_dm"].bot.append(len(res.http.requests))
             patterns = res.http.by_pattern()
@@ -409,4 +512,3 @@ async def run(cfg: Config) -> Section:
         "builds a `Member` per event (as in production). The bot runs with `max_messages=None`."
     )
     return section
-

@@ -55,20 +55,41 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(pending=20_000, due_together=300, outage_jobs=300, runs=2, lead_seconds=0.5,
-                   crowded=2000)
+        return cls(
+            pending=20_000,
+            due_together=300,
+            outage_jobs=300,
+            runs=2,
+            lead_seconds=0.5,
+            crowded=2000,
+        )
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(pending=2_000, due_together=50, outage_jobs=50, runs=1, lead_seconds=0.3,
-                   timeout=20.0, crowded=100)
+        return cls(
+            pending=2_000,
+            due_together=50,
+            outage_jobs=50,
+            runs=1,
+            lead_seconds=0.3,
+            timeout=20.0,
+            crowded=100,
+        )
 
 
-def _rows(start: int, count: int, first: float, spacing: float, prefix: str) -> list[tuple[Any, ...]]:
+def _rows(
+    start: int, count: int, first: float, spacing: float, prefix: str
+) -> list[tuple[Any, ...]]:
     now = time.time()
     return [
-        (f"{prefix}:{i}", KIND, GUILD_ID, first + (i - start) * spacing,
-         json.dumps({"session_id": i // 100, "offset": 3600}), now)
+        (
+            f"{prefix}:{i}",
+            KIND,
+            GUILD_ID,
+            first + (i - start) * spacing,
+            json.dumps({"session_id": i // 100, "offset": 3600}),
+            now,
+        )
         for i in range(start, start + count)
     ]
 
@@ -134,9 +155,11 @@ async def _wait_done(db: Any, where: str, params: tuple[Any, ...], n: int, withi
     """Poll until ``n`` matching rows are ``done`` (a job is done after its handler returned)."""
     deadline = time.perf_counter() + within
     while True:
-        done = int(await db.fetchval(
-            f"SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND {where}", params
-        ))
+        done = int(
+            await db.fetchval(
+                f"SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND {where}", params
+            )
+        )
         if done >= n or time.perf_counter() > deadline:
             return done
         await asyncio.sleep(0.005)
@@ -168,8 +191,9 @@ async def lateness_run(db: Any, cfg: Config, run_no: int) -> tuple[list[float], 
     await jobs.start()
     try:
         await asyncio.wait_for(all_done.wait(), cfg.timeout + cfg.lead_seconds)
-        done = await _wait_done(db, "key >= ? AND key < ?", (prefix + ":", prefix + ";"),
-                                cfg.due_together, cfg.timeout)
+        done = await _wait_done(
+            db, "key >= ? AND key < ?", (prefix + ":", prefix + ";"), cfg.due_together, cfg.timeout
+        )
         await asyncio.sleep(0.05)  # a double firing would show up here
     finally:
         await jobs.shutdown()
@@ -194,8 +218,12 @@ async def raw_lateness_run(cfg: Config) -> list[float]:
     first = time.time() + cfg.lead_seconds
     for i in range(cfg.due_together):
         run_at = first + i / cfg.due_together
-        aps.add_job(handler, DateTrigger(datetime.fromtimestamp(run_at, UTC)), args=[run_at],
-                    misfire_grace_time=None)
+        aps.add_job(
+            handler,
+            DateTrigger(datetime.fromtimestamp(run_at, UTC)),
+            args=[run_at],
+            misfire_grace_time=None,
+        )
     try:
         await asyncio.wait_for(all_done.wait(), cfg.timeout + cfg.lead_seconds)
     finally:
@@ -231,9 +259,13 @@ async def outage_run(cfg: Config, workdir: Path) -> tuple[Counter[str], int, int
             await before.start()
             start = clock.now()
             for i in range(n):  # due over the next 10 minutes, through the public API
-                await before.schedule(f"bench:outage:{i}", KIND,
-                                      start + timedelta(minutes=10) * (i + 1) / n + timedelta(seconds=5),
-                                      {"i": i}, guild_id=GUILD_ID)
+                await before.schedule(
+                    f"bench:outage:{i}",
+                    KIND,
+                    start + timedelta(minutes=10) * (i + 1) / n + timedelta(seconds=5),
+                    {"i": i},
+                    guild_id=GUILD_ID,
+                )
             await before.shutdown()  # the bot stops
             clock.advance(timedelta(minutes=10, seconds=10))  # ... and is away for 10 minutes
             after = JobScheduler(db, clock)
@@ -255,21 +287,53 @@ async def run(cfg: Config) -> Section:
 
     section = Section("Reminders at scale")
     within = round(cfg.pending / (cfg.spread_days * 24))
-    rearm = Figure("Reminders", f"re-arm at start, {cfg.pending:,} pending (~{within} due within "
-                   "the hour): time", "ms", baseline_name="raw indexed SELECT of the due rows",
-                   target="≤ 50 ms", meets=lambda med, r: med <= 50, digits=2)
-    memory = Figure("Reminders", "re-arm at start: extra Python memory (tracemalloc)", "MiB",
-                    target="≤ 10 MiB", meets=lambda med, r: med <= 10, digits=2)
-    late_p50 = Figure("Reminders", f"{cfg.due_together} due in the same second: lateness p50",
-                      "ms", baseline_name="bare APScheduler, empty handler", digits=1)
-    late_p99 = Figure("Reminders", f"{cfg.due_together} due in the same second: lateness p99",
-                      "ms", baseline_name="bare APScheduler, empty handler", target="≤ 50 ms",
-                      meets=lambda med, r: med <= 50, digits=1)
-    crowded = Figure("Reminders", f"re-arm at start, {cfg.pending:,} pending of which "
-                     f"{cfg.crowded:,} are due within the hour: time", "ms",
-                     baseline_name="raw indexed SELECT of the due rows", digits=1)
-    catch_up = Figure("Reminders", f"after a 10-minute outage: {cfg.outage_jobs} overdue jobs "
-                      "all run and are marked done", "ms", digits=0)
+    rearm = Figure(
+        "Reminders",
+        f"re-arm at start, {cfg.pending:,} pending (~{within} due within the hour): time",
+        "ms",
+        baseline_name="raw indexed SELECT of the due rows",
+        target="≤ 50 ms",
+        meets=lambda med, r: med <= 50,
+        digits=2,
+    )
+    memory = Figure(
+        "Reminders",
+        "re-arm at start: extra Python memory (tracemalloc)",
+        "MiB",
+        target="≤ 10 MiB",
+        meets=lambda med, r: med <= 10,
+        digits=2,
+    )
+    late_p50 = Figure(
+        "Reminders",
+        f"{cfg.due_together} due in the same second: lateness p50",
+        "ms",
+        baseline_name="bare APScheduler, empty handler",
+        digits=1,
+    )
+    late_p99 = Figure(
+        "Reminders",
+        f"{cfg.due_together} due in the same second: lateness p99",
+        "ms",
+        baseline_name="bare APScheduler, empty handler",
+        target="≤ 50 ms",
+        meets=lambda med, r: med <= 50,
+        digits=1,
+    )
+    crowded = Figure(
+        "Reminders",
+        f"re-arm at start, {cfg.pending:,} pending of which "
+        f"{cfg.crowded:,} are due within the hour: time",
+        "ms",
+        baseline_name="raw indexed SELECT of the due rows",
+        digits=1,
+    )
+    catch_up = Figure(
+        "Reminders",
+        f"after a 10-minute outage: {cfg.outage_jobs} overdue jobs all run and are marked done",
+        "ms",
+        digits=0,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-reminders-") as tmp:
         workdir = Path(tmp)
         async with open_database(workdir / "reminders.sqlite3") as db:
@@ -280,8 +344,11 @@ async def run(cfg: Config) -> Section:
                 seconds, armed, _ = await rearm_run(db)
                 rearm.bot.append(seconds * 1000)
                 rearm.baseline.append(base_s * 1000)
-                section.check("re-arm: the scheduler arms exactly the rows due within the hour",
-                              armed == base_n, f"armed {armed}, due {base_n}")
+                section.check(
+                    "re-arm: the scheduler arms exactly the rows due within the hour",
+                    armed == base_n,
+                    f"armed {armed}, due {base_n}",
+                )
             for _ in range(max(1, min(cfg.runs, 3))):
                 memory.bot.append((await rearm_run(db, memory=True))[2])
             for run_no in range(cfg.runs):
@@ -293,14 +360,16 @@ async def run(cfg: Config) -> Section:
                 late_p99.baseline.append(percentile(raw, 99))
                 section.check(
                     f"{cfg.due_together} due together: each ran exactly once and ended done",
-                    len(fired) == cfg.due_together and max(fired.values()) == 1
+                    len(fired) == cfg.due_together
+                    and max(fired.values()) == 1
                     and done == cfg.due_together,
                     f"{len(fired)} ran, max {max(fired.values(), default=0)} runs of one job, "
                     f"{done} done",
                 )
             # Last, as it leaves many rows due soon: the crowded hour.
-            await _insert(db, _rows(0, cfg.crowded, time.time() + 600, 3000 / cfg.crowded,
-                                    "bench:crowded"))
+            await _insert(
+                db, _rows(0, cfg.crowded, time.time() + 600, 3000 / cfg.crowded, "bench:crowded")
+            )
             for _ in range(cfg.runs):
                 base_s, base_n = await raw_rearm(db)
                 seconds, armed, _ = await rearm_run(db)

@@ -25,8 +25,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(sections: Sequence[Section], *, mode: str, runs_note: str, seconds: float,
-           command: str) -> str:
+def render(
+    sections: Sequence[Section], *, mode: str, runs_note: str, seconds: float, command: str
+) -> str:
     lines = [
         "# Benchmarks",
         "",

@@ -56,8 +56,14 @@ async def prepare_db(path: Path, signups: int) -> None:
     async with open_database(path) as db:
         repo = CallRepository(db)
         call = await repo.create(
-            guild_id=GUILD_ID, channel_id=CHANNEL_ID, title="A very popular call", description="",
-            closes_at=None, created_by=ORGANISER_ID, created_at=time.time(), seed="0" * 64,
+            guild_id=GUILD_ID,
+            channel_id=CHANNEL_ID,
+            title="A very popular call",
+            description="",
+            closes_at=None,
+            created_by=ORGANISER_ID,
+            created_at=time.time(),
+            seed="0" * 64,
             seed_commitment="0" * 64,
             categories=[("🧭", "🧭", "Experienced", 3), ("🌱", "🌱", "New", 3)],
         )
@@ -88,9 +94,13 @@ def _spawn(args: list[str], timeout: float, pycache: Path | None) -> tuple[float
     """(seconds from spawn to the time the child printed, its stdout's last line)."""
     t0 = time.time()
     done = subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env=_env(pycache),
-        cwd=str(Path(__file__).resolve().parent.parent), check=False,
+        cwd=str(Path(__file__).resolve().parent.parent),
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{args[:2]} failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -98,7 +108,9 @@ def _spawn(args: list[str], timeout: float, pycache: Path | None) -> tuple[float
     return t0, line
 
 
-def bot_start(db_path: Path, timeout: float = 60.0, pycache: Path | None = None) -> dict[str, float]:
+def bot_start(
+    db_path: Path, timeout: float = 60.0, pycache: Path | None = None
+) -> dict[str, float]:
     t0, line = _spawn(["-m", "bench._startup_child", str(db_path)], timeout, pycache)
     data = json.loads(line)
     return {
@@ -117,13 +129,25 @@ def import_discord(timeout: float = 60.0, pycache: Path | None = None) -> float:
 
 async def run(cfg: Config) -> Section:
     section = Section("Start-up and memory")
-    ready = Figure("Start-up", f"process start → ready, {cfg.signups:,} sign-ups stored", "ms",
-                   baseline_name='`python -c "import discord"`', target="≤ 1.5× baseline",
-                   meets=lambda med, ratio: ratio is not None and ratio <= 1.5, digits=0)
+    ready = Figure(
+        "Start-up",
+        f"process start → ready, {cfg.signups:,} sign-ups stored",
+        "ms",
+        baseline_name='`python -c "import discord"`',
+        target="≤ 1.5× baseline",
+        meets=lambda med, ratio: ratio is not None and ratio <= 1.5,
+        digits=0,
+    )
     imports = Figure("Start-up", "… of which interpreter start and imports", "ms", digits=0)
     login = Figure("Start-up", "… of which login + setup_hook (cogs, re-arm)", "ms", digits=0)
-    rss = Figure("Start-up", "RSS at ready (peak)", "MiB", target="≤ 80 MiB",
-                 meets=lambda med, ratio: med <= 80, digits=1)
+    rss = Figure(
+        "Start-up",
+        "RSS at ready (peak)",
+        "MiB",
+        target="≤ 80 MiB",
+        meets=lambda med, ratio: med <= 80,
+        digits=1,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         db_path = Path(tmp) / "startup.sqlite3"
         pycache = Path(tmp) / "pycache"
@@ -141,8 +165,11 @@ async def run(cfg: Config) -> Section:
             imports.bot.append(result["imports"] * 1000)
             login.bot.append(result["login"] * 1000)
             rss.bot.append(result["rss_mb"])
-            section.check("start-up: no REST call beyond the stubbed login",
-                          result["requests"] <= 2, f"{result['requests']} requests")
+            section.check(
+                "start-up: no REST call beyond the stubbed login",
+                result["requests"] <= 2,
+                f"{result['requests']} requests",
+            )
     section.figures.extend([ready, imports, login, rss])
     section.notes.append(
         "Ready is the bot's own `on_ready` after a `READY` dispatch with no servers "

@@ -41,7 +41,9 @@ def point_at(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def build_bot(settings: Settings, *, clock: Clock | None = None, **kwargs: object) -> AsyncIterator[CoproBot]:
+async def build_bot(
+    settings: Settings, *, clock: Clock | None = None, **kwargs: object
+) -> AsyncIterator[CoproBot]:
     """Open the database and scheduler, and build the bot on them; close all at exit."""
     point_at(settings)
     async with open_database(settings.database_path) as db:
@@ -65,12 +67,18 @@ def main() -> int:
     try:
         asyncio.run(run(settings))
     except discord.LoginFailure:
-        print("error: Discord refused the token in DISCORD_TOKEN; reset it in the Developer "
-              "Portal (Bot -> Reset Token) and update .env.", file=sys.stderr)
+        print(
+            "error: Discord refused the token in DISCORD_TOKEN; reset it in the Developer "
+            "Portal (Bot -> Reset Token) and update .env.",
+            file=sys.stderr,
+        )
         return 1
     except discord.PrivilegedIntentsRequired:
-        print("error: enable the Server Members and Message Content intents for your bot in the "
-              "Developer Portal (Bot -> Privileged Gateway Intents).", file=sys.stderr)
+        print(
+            "error: enable the Server Members and Message Content intents for your bot in the "
+            "Developer Portal (Bot -> Privileged Gateway Intents).",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         log.info("stopped")

@@ -100,8 +100,12 @@ class CoproBot(commands.Bot):
         if not gc.isenabled():  # disabled during start-up by bot.__main__
             gc.freeze()
             gc.enable()
-        log.info("ready as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"),
-                 len(self.guilds))
+        log.info(
+            "ready as %s (%s) in %d server(s)",
+            self.user,
+            getattr(self.user, "id", "?"),
+            len(self.guilds),
+        )
         self.started.set()
 
     async def close(self) -> None:

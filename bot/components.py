@@ -99,8 +99,11 @@ class GuardedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NE
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-        match: re.Match[str], /,
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
     ) -> Self:
         return cls.from_match(match)
 
@@ -147,7 +150,5 @@ class GuardedModal(discord.ui.Modal):
         except Exception as exc:
             await handle_interaction_error(interaction, exc, where=self.where)
 
-    async def on_error(
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:
         await handle_interaction_error(interaction, error, where=self.where)

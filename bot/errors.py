@@ -20,7 +20,9 @@ class NotOrganiser(app_commands.CheckFailure):
     """Raised by the organiser check; its message is shown to the member."""
 
 
-async def reply(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
+async def reply(
+    interaction: discord.Interaction, content: str | None = None, **kwargs: Any
+) -> None:
     """Answer an interaction whether or not it has been answered already (ephemeral by default)."""
     kwargs.setdefault("ephemeral", True)
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -36,7 +38,9 @@ def message_for(error: BaseException) -> tuple[str, bool]:
     while isinstance(original, app_commands.CommandInvokeError | app_commands.TransformerError):
         inner = original.__cause__ if isinstance(original, app_commands.TransformerError) else None
         original = getattr(original, "original", None) or inner or original
-        if original is error or (isinstance(original, app_commands.TransformerError) and inner is None):
+        if original is error or (
+            isinstance(original, app_commands.TransformerError) and inner is None
+        ):
             break
     if isinstance(original, DomainError):
         return str(original), True
@@ -49,7 +53,10 @@ def message_for(error: BaseException) -> tuple[str, bool]:
     if isinstance(original, app_commands.CommandOnCooldown):
         return f"Please wait {original.retry_after:.0f} seconds and try again.", True
     if isinstance(original, app_commands.TransformerError):
-        return f"I couldn't understand `{original.value}` here. Please check it and try again.", True
+        return (
+            f"I couldn't understand `{original.value}` here. Please check it and try again.",
+            True,
+        )
     if isinstance(original, app_commands.CheckFailure):
         return "You can't use this command here.", True
     return "", False
@@ -62,8 +69,14 @@ async def handle_interaction_error(
     text, expected = message_for(error)
     if not expected:
         error_id = secrets.token_hex(3)
-        log.error("error %s in %s (user %s, guild %s)", error_id, where,
-                  getattr(interaction.user, "id", None), interaction.guild_id, exc_info=error)
+        log.error(
+            "error %s in %s (user %s, guild %s)",
+            error_id,
+            where,
+            getattr(interaction.user, "id", None),
+            interaction.guild_id,
+            exc_info=error,
+        )
         text = (
             "Sorry, something went wrong on my side and nothing was changed. "
             f"If it happens again, please tell an organiser the error id `{error_id}`."
@@ -74,7 +87,9 @@ async def handle_interaction_error(
         log.warning("could not send the error reply for %s", where, exc_info=True)
 
 
-async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+async def on_tree_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
     """``CommandTree.on_error``."""
     name = interaction.command.qualified_name if interaction.command else "command"
     await handle_interaction_error(interaction, error, where=f"/{name}")

@@ -53,7 +53,8 @@ async def create_event(
     try:
         if voice is not None:
             kind = (
-                discord.EntityType.stage_instance if isinstance(voice, discord.StageChannel)
+                discord.EntityType.stage_instance
+                if isinstance(voice, discord.StageChannel)
                 else discord.EntityType.voice
             )
             event = await guild.create_scheduled_event(entity_type=kind, channel=voice, **common)

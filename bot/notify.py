@@ -22,7 +22,9 @@ NO_MENTIONS = discord.AllowedMentions.none()
 USER_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
 
 
-def mentions_for(user_ids: Iterable[int] = (), role_ids: Iterable[int] = ()) -> discord.AllowedMentions:
+def mentions_for(
+    user_ids: Iterable[int] = (), role_ids: Iterable[int] = ()
+) -> discord.AllowedMentions:
     """Allow exactly these users and roles to be pinged, nothing else."""
     users = [discord.Object(u) for u in user_ids]
     roles = [discord.Object(r) for r in role_ids]
@@ -71,7 +73,9 @@ def dm_limiter(client: discord.Client) -> RateLimiter:
     return limiter
 
 
-async def send_dm(client: discord.Client, user_id: int, content: str | None = None, **kwargs: Any) -> discord.Message | None:
+async def send_dm(
+    client: discord.Client, user_id: int, content: str | None = None, **kwargs: Any
+) -> discord.Message | None:
     """DM a member. Returns the message, or ``None`` if their DMs are closed (not an error).
 
     Other HTTP errors (after discord.py's own retries of 429 and 5xx) propagate, so a job can

@@ -55,7 +55,9 @@ class NumberTransformer(app_commands.Transformer, Generic[T]):
             return []
         found = await self.search(bot, interaction.guild_id, str(value or ""))
         return [
-            app_commands.Choice(name=clip(self.label(bot, item), MAX_CHOICE_NAME), value=item.number)
+            app_commands.Choice(
+                name=clip(self.label(bot, item), MAX_CHOICE_NAME), value=item.number
+            )
             for item in list(found)[:MAX_CHOICES]
         ]
 

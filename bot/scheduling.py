@@ -96,8 +96,14 @@ class JobScheduler:
         armed = await self.top_up()
         interval = max(self.horizon / 4, timedelta(seconds=5))
         self._aps.add_job(
-            self.top_up, "interval", seconds=interval.total_seconds(), id="top-up",
-            replace_existing=True, misfire_grace_time=None, coalesce=True, max_instances=1,
+            self.top_up,
+            "interval",
+            seconds=interval.total_seconds(),
+            id="top-up",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
         )
         return armed
 
@@ -130,8 +136,12 @@ class JobScheduler:
         if run_at.tzinfo is None:
             raise ValueError("run_at must be aware")
         job = await self.repo.upsert(
-            key=key, kind=kind, guild_id=guild_id, run_at=run_at.timestamp(),
-            payload=payload or {}, now=self.clock.now().timestamp(),
+            key=key,
+            kind=kind,
+            guild_id=guild_id,
+            run_at=run_at.timestamp(),
+            payload=payload or {},
+            now=self.clock.now().timestamp(),
         )
         self._unarm(job.id)
         if self._started and job.run_at <= (self.clock.now() + self.horizon).timestamp():
@@ -163,8 +173,11 @@ class JobScheduler:
         if len(jobs) >= self.arm_limit and self._aps.running:
             # More near jobs than we arm at once: look again soon.
             self._aps.add_job(
-                self.top_up, DateTrigger(datetime.now(UTC) + timedelta(seconds=30)),
-                id="top-up-soon", replace_existing=True, misfire_grace_time=None,
+                self.top_up,
+                DateTrigger(datetime.now(UTC) + timedelta(seconds=30)),
+                id="top-up-soon",
+                replace_existing=True,
+                misfire_grace_time=None,
             )
         return count
 
@@ -186,8 +199,13 @@ class JobScheduler:
         when = datetime.now(UTC) + timedelta(seconds=max(0.0, delay))
         self._armed[job.id] = job.run_at
         self._aps.add_job(
-            self._fire, DateTrigger(when), args=[job.id], id=f"job-{job.id}",
-            replace_existing=True, misfire_grace_time=None, coalesce=True,
+            self._fire,
+            DateTrigger(when),
+            args=[job.id],
+            id=f"job-{job.id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
         )
 
     def _unarm(self, job_id: int) -> None:
@@ -221,7 +239,9 @@ class JobScheduler:
                 return False  # done, cancelled, moved later, or claimed elsewhere
             handler = self._handlers.get(job.kind)
             if handler is None:
-                await self.repo.fail(job.id, self.clock.now().timestamp(), f"no handler for {job.kind}")
+                await self.repo.fail(
+                    job.id, self.clock.now().timestamp(), f"no handler for {job.kind}"
+                )
                 log.error("job %s (%s) has no handler; marked failed", job.id, job.kind)
                 return True
             try:
@@ -244,8 +264,13 @@ class JobScheduler:
         now = self.clock.now()
         reason = f"{type(exc).__name__}: {exc}"
         if job.attempts >= self.max_attempts:
-            log.error("job %s (%s) failed for good after %d attempts: %s",
-                      job.id, job.kind, job.attempts, reason)
+            log.error(
+                "job %s (%s) failed for good after %d attempts: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                reason,
+            )
             await self.repo.fail(job.id, now.timestamp(), reason)
             return
         if isinstance(exc, RetryLater) and exc.delay is not None:
@@ -253,8 +278,14 @@ class JobScheduler:
         else:
             delay = timedelta(seconds=min(3600, 15 * 2 ** (job.attempts - 1)))
         if not isinstance(exc, RetryLater):
-            log.exception("job %s (%s) failed (attempt %d); retrying in %s",
-                          job.id, job.kind, job.attempts, delay, exc_info=exc)
+            log.exception(
+                "job %s (%s) failed (attempt %d); retrying in %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                delay,
+                exc_info=exc,
+            )
         else:
             log.warning("job %s (%s) postponed: %s", job.id, job.kind, reason)
         run_at = now + delay

@@ -33,7 +33,9 @@ class Services:
     meetings: MeetingService
 
 
-def build_services(db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str) -> Services:
+def build_services(
+    db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str
+) -> Services:
     draws = DrawService(db, clock, jobs)
     wording = WordingService(db, clock)  # one instance: its cache is cleared by /wording set
     return Services(

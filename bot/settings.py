@@ -44,7 +44,9 @@ def _optional_int(env: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env") -> Settings:
+def load_settings(
+    env: Mapping[str, str] | None = None, *, dotenv_path: str | None = ".env"
+) -> Settings:
     """Build settings from ``env`` (default: ``os.environ`` plus ``.env`` if present).
 
     Raises ``SettingsError`` with a one-line explanation when something is wrong.

@@ -24,7 +24,17 @@ from bot.domain.audit.models import AuditRow
 
 __all__ = ["CSV_COLUMNS", "main", "read_csv", "read_db", "verify_csv", "verify_db"]
 
-_NEEDED = {"guild_id", "seq", "at_unix", "actor_ref", "action", "subject", "details", "prev_hash", "hash"}
+_NEEDED = {
+    "guild_id",
+    "seq",
+    "at_unix",
+    "actor_ref",
+    "action",
+    "subject",
+    "details",
+    "prev_hash",
+    "hash",
+}
 
 
 class ReadError(Exception):
@@ -53,15 +63,26 @@ def read_csv(path: Path) -> list[AuditRow]:
             reader = csv.DictReader(handle)
             missing = _NEEDED - set(reader.fieldnames or [])
             if missing:
-                raise ReadError(f"{path} is not an audit export (missing {', '.join(sorted(missing))})")
+                raise ReadError(
+                    f"{path} is not an audit export (missing {', '.join(sorted(missing))})"
+                )
             rows = []
             for line, rec in enumerate(reader, start=2):
                 try:
-                    rows.append(AuditRow(
-                        0, int(rec["guild_id"]), int(rec["seq"]), float(rec["at_unix"]),
-                        rec["actor_ref"] or None, rec["action"], rec["subject"], rec["details"],
-                        rec["prev_hash"], rec["hash"],
-                    ))
+                    rows.append(
+                        AuditRow(
+                            0,
+                            int(rec["guild_id"]),
+                            int(rec["seq"]),
+                            float(rec["at_unix"]),
+                            rec["actor_ref"] or None,
+                            rec["action"],
+                            rec["subject"],
+                            rec["details"],
+                            rec["prev_hash"],
+                            rec["hash"],
+                        )
+                    )
                 except (TypeError, ValueError):
                     raise ReadError(f"{path} line {line} is damaged") from None
     except OSError as exc:
@@ -73,7 +94,9 @@ def _check_expected(report: ChainReport, rows: Sequence[AuditRow], expected: Seq
     present = {r.hash for r in rows}
     for digest in expected:
         if digest.strip().lower() not in present:
-            report.problems.append(f"the kept hash {digest[:16]} is no longer in the chain (rewritten)")
+            report.problems.append(
+                f"the kept hash {digest[:16]} is no longer in the chain (rewritten)"
+            )
 
 
 def verify_db(path: Path, expected: Sequence[str] = ()) -> ChainReport:
@@ -106,9 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check that the audit trail's hash chain is intact.",
     )
     parser.add_argument("csv", nargs="?", type=Path, help="a CSV from /audit export")
-    parser.add_argument("--db", type=Path, help="the bot's SQLite database (default: DATABASE_PATH)")
-    parser.add_argument("--expect", action="append", default=[], metavar="HASH",
-                        help="a hash kept from an earlier export that must still be in the chain")
+    parser.add_argument(
+        "--db", type=Path, help="the bot's SQLite database (default: DATABASE_PATH)"
+    )
+    parser.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="a hash kept from an earlier export that must still be in the chain",
+    )
     args = parser.parse_args(argv)
     if args.csv is not None and args.db is not None:
         parser.error("give either --db or a CSV file, not both")

@@ -72,8 +72,13 @@ class Published:
 
     def check(self) -> VerifyReport:
         return verify_published(
-            algorithm=self.algorithm, seed=self.seed, roster=self.roster, places=self.places,
-            category_order=self.order, commitment=self.commitment, fingerprint=self.fingerprint,
+            algorithm=self.algorithm,
+            seed=self.seed,
+            roster=self.roster,
+            places=self.places,
+            category_order=self.order,
+            commitment=self.commitment,
+            fingerprint=self.fingerprint,
             published=self.expected,
         )
 
@@ -148,8 +153,10 @@ def from_export(data: dict[str, Any]) -> Published:
         field = "user_id" if version == 1 else "ref"
         categories = data["categories"]
         places = {category_key(str(c["key"])): int(c["places"]) for c in categories}
-        roster = [(entrant_text(str(r[field]), version), category_key(str(r["category"])))
-                  for r in data["roster"]]
+        roster = [
+            (entrant_text(str(r[field]), version), category_key(str(r["category"])))
+            for r in data["roster"]
+        ]
         expected = None
         if "result" in data:
             expected = {
@@ -158,11 +165,20 @@ def from_export(data: dict[str, Any]) -> Published:
                 for k, v in data["result"].items()
             }
         return Published(
-            seed=str(data["seed"]), roster=roster, places=places, algorithm=algorithm,
-            commitment=data.get("seed_commitment"), fingerprint=data.get("roster_fingerprint"),
-            expected=expected, order=list(places),
-            labels={category_key(str(c["key"])): f"{c.get('emoji', c['key'])} {c.get('label', '')}".strip()
-                    for c in categories},
+            seed=str(data["seed"]),
+            roster=roster,
+            places=places,
+            algorithm=algorithm,
+            commitment=data.get("seed_commitment"),
+            fingerprint=data.get("roster_fingerprint"),
+            expected=expected,
+            order=list(places),
+            labels={
+                category_key(
+                    str(c["key"])
+                ): f"{c.get('emoji', c['key'])} {c.get('label', '')}".strip()
+                for c in categories
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidInput(f"This doesn't look like a draw export ({exc!s}).") from None
@@ -182,7 +198,9 @@ def interactive(read: Callable[[], str], out: TextIO, algorithm: str = ALGORITHM
     seed = _ask("Seed (64 hex characters): ", read, out)
     commitment = _ask("Commitment shown on the call post (optional): ", read, out) or None
     fingerprint = _ask("Roster fingerprint (optional): ", read, out) or None
-    out.write(f"Roster: one `{who}:category` per line (from the result file); an empty line ends it.\n")
+    out.write(
+        f"Roster: one `{who}:category` per line (from the result file); an empty line ends it.\n"
+    )
     lines = []
     while True:
         line = read().strip()
@@ -193,7 +211,11 @@ def interactive(read: Callable[[], str], out: TextIO, algorithm: str = ALGORITHM
     places = parse_places(_ask("Places (e.g. 3, or 🧭=3, 🌱=3): ", read, out), roster)
     expected_text = _ask(f"Published result (optional, e.g. 🧭={who},{who}; 🌱={who}): ", read, out)
     return Published(
-        seed=seed, roster=roster, places=places, algorithm=algorithm, commitment=commitment,
+        seed=seed,
+        roster=roster,
+        places=places,
+        algorithm=algorithm,
+        commitment=commitment,
         fingerprint=fingerprint,
         expected=parse_expected(expected_text, version) if expected_text else None,
     )
@@ -211,19 +233,27 @@ def render(published: Published, report: VerifyReport) -> str:
             lines.append(f"\n{name}: {cat.places} place(s), {cat.volunteers} volunteer(s)")
             lines.append("  drawn:   " + (", ".join(cat.selected) or "nobody"))
             if cat.reserve:
-                lines.append("  reserve: " + ", ".join(f"{i}. {u}" for i, u in enumerate(cat.reserve, 1)))
+                lines.append(
+                    "  reserve: " + ", ".join(f"{i}. {u}" for i, u in enumerate(cat.reserve, 1))
+                )
             if cat.open_places:
-                lines.append(f"  {cat.open_places} place(s) left open: fewer volunteers than places")
+                lines.append(
+                    f"  {cat.open_places} place(s) left open: fewer volunteers than places"
+                )
         lines.append("")
     lines.append(f"Seed matches the commitment on the call post: {word(report.commitment_ok)}")
     lines.append(f"Roster matches the published fingerprint:   {word(report.fingerprint_ok)}")
     lines.append(f"Result matches the published result:        {word(report.order_ok)}")
     lines.extend(f"Problem: {p}" for p in report.problems)
-    lines.append("RESULT: " + ("the draw checks out." if report.ok else "something does NOT match."))
+    lines.append(
+        "RESULT: " + ("the draw checks out." if report.ok else "something does NOT match.")
+    )
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     parser = argparse.ArgumentParser(
@@ -233,14 +263,19 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     parser.add_argument("--json", metavar="FILE", help="the draw's JSON export ('-' for stdin)")
     parser.add_argument("--seed", help="the revealed seed (64 hex characters)")
     parser.add_argument("--roster", help="'ref:category' entries separated by spaces or commas")
-    parser.add_argument("--roster-file", metavar="FILE", help="the roster, one 'ref:category' per line")
+    parser.add_argument(
+        "--roster-file", metavar="FILE", help="the roster, one 'ref:category' per line"
+    )
     parser.add_argument("--places", help="'3' or '🧭=3, 🌱=3'")
     parser.add_argument("--commitment", help="the commitment shown on the call post")
     parser.add_argument("--fingerprint", help="the published roster fingerprint")
     parser.add_argument("--expect", help="the published result, e.g. '🧭=REF,REF; 🌱=REF'")
-    parser.add_argument("--algorithm", default=ALGORITHM_ID,
-                        help=f"the draw's algorithm (default {ALGORITHM_ID}; "
-                             "hmac-sha256-rank/v1 names volunteers by user id)")
+    parser.add_argument(
+        "--algorithm",
+        default=ALGORITHM_ID,
+        help=f"the draw's algorithm (default {ALGORITHM_ID}; "
+        "hmac-sha256-rank/v1 names volunteers by user id)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.json:
@@ -253,8 +288,12 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             roster_text = args.roster or Path(args.roster_file).read_text(encoding="utf-8")
             roster = parse_roster(roster_text, version)
             published = Published(
-                seed=args.seed, roster=roster, places=parse_places(args.places, roster),
-                algorithm=args.algorithm, commitment=args.commitment, fingerprint=args.fingerprint,
+                seed=args.seed,
+                roster=roster,
+                places=parse_places(args.places, roster),
+                algorithm=args.algorithm,
+                commitment=args.commitment,
+                fingerprint=args.fingerprint,
                 expected=parse_expected(args.expect, version) if args.expect else None,
             )
         elif stdin.isatty():

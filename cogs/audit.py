@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_events=True)
-class AuditCog(commands.GroupCog, group_name="audit", group_description="The record of every decision"):
+class AuditCog(
+    commands.GroupCog, group_name="audit", group_description="The record of every decision"
+):
     """Organisers' access to the audit trail."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -63,7 +65,9 @@ class AuditCog(commands.GroupCog, group_name="audit", group_description="The rec
             "`python -m bot.verify_audit FILE.csv`. Keep the last hash "
             f"(`{last.hash[:16]}…`) to prove later that nothing was rewritten. "
             "Members are shown by a reference, with a name only while they keep their data here.",
-            file=file, ephemeral=True, allowed_mentions=NO_MENTIONS,
+            file=file,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 

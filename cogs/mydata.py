@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 # What each kind of stored data is, in plain words (the store's names are for the JSON file).
 # A name missing here is shown as it is.
 PLAIN_NAMES = {
@@ -62,8 +61,11 @@ def summary_text(data: MemberData, retention_days: int | None = None) -> str:
         return "I don't store anything about you in this server."
     lines = ["Here is what I store about you in this server (the file has every detail):"]
     lines += [f"- {plain_name(name)}: {count}" for name, count in data.counts().items()]
-    after = (f"{retention_days} days after each session" if retention_days is not None
-             else "some time after each session")
+    after = (
+        f"{retention_days} days after each session"
+        if retention_days is not None
+        else "some time after each session"
+    )
     lines.append(
         "Only you can see this. To delete it, use `/mydata delete`. Answers on booking forms and "
         f"evaluation comments are also deleted automatically {after}."
@@ -129,8 +131,11 @@ class MyDataButton(
 
 
 @app_commands.guild_only()
-class MyData(commands.GroupCog, group_name="mydata",
-             group_description="See or delete what the bot stores about you"):
+class MyData(
+    commands.GroupCog,
+    group_name="mydata",
+    group_description="See or delete what the bot stores about you",
+):
     """Member commands for their own data, and the daily retention sweep."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -158,10 +163,14 @@ class MyData(commands.GroupCog, group_name="mydata",
             return
         days = await self.mydata.retention_days(interaction.guild_id)
         body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
-        file = discord.File(io.BytesIO(body.encode("utf-8")),
-                            filename=f"my-data-{interaction.guild_id}.json")
+        file = discord.File(
+            io.BytesIO(body.encode("utf-8")), filename=f"my-data-{interaction.guild_id}.json"
+        )
         await interaction.response.send_message(
-            clip(summary_text(data, days), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+            clip(summary_text(data, days), 2000),
+            file=file,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="delete")
@@ -179,7 +188,8 @@ class MyData(commands.GroupCog, group_name="mydata",
             "link to you.\n"
             "Published draw results stay, so everyone can still check they were fair. "
             "This can't be undone. Delete your data?",
-            view=view, ephemeral=True,
+            view=view,
+            ephemeral=True,
         )
 
     async def confirm_delete(self, interaction: discord.Interaction) -> None:
@@ -188,7 +198,8 @@ class MyData(commands.GroupCog, group_name="mydata",
         sessions = getattr(self.bot.services, "sessions", None)
         roles = await self.mydata.draw_roles(interaction.guild_id, interaction.user.id)
         report = await self.mydata.delete(
-            interaction.guild_id, interaction.user.id,
+            interaction.guild_id,
+            interaction.user.id,
             cancel_booking=getattr(sessions, "cancel_booking", None),
         )
         await self._tidy_calls(interaction.user.id, report)
@@ -204,7 +215,9 @@ class MyData(commands.GroupCog, group_name="mydata",
         if not held:
             return
         try:
-            await member.remove_roles(*held, reason="The member deleted their data (/mydata delete)")
+            await member.remove_roles(
+                *held, reason="The member deleted their data (/mydata delete)"
+            )
         except discord.HTTPException as exc:
             log.warning("could not remove draw roles from a member who deleted their data: %s", exc)
 
@@ -214,8 +227,9 @@ class MyData(commands.GroupCog, group_name="mydata",
         calls_cog = self.bot.get_cog("Calls")
         for signup in report.open_signups:
             if signup.message_id is not None:
-                await remove_reaction(self.bot, signup.channel_id, signup.message_id,
-                                      signup.emoji, user_id)
+                await remove_reaction(
+                    self.bot, signup.channel_id, signup.message_id, signup.emoji, user_id
+                )
             refresh = getattr(calls_cog, "refresh_post", None)
             if refresh is not None:
                 result = refresh(signup.call_id)

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SettingsCog(commands.GroupCog, group_name="settings", group_description="The bot's settings for this server"):
+class SettingsCog(
+    commands.GroupCog, group_name="settings", group_description="The bot's settings for this server"
+):
     """Server settings."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -39,12 +41,17 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
         await interaction.response.send_message(
             f"**Organiser role:** {role} (people with Manage Server or Manage Events are organisers too)\n"
             f"**Time zone:** {tz}\n**DM confirmations:** {dms}",
-            ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(name="organiser-role")
-    @app_commands.describe(role="Members with this role can run organiser commands (leave empty to clear)")
-    async def organiser_role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+    @app_commands.describe(
+        role="Members with this role can run organiser commands (leave empty to clear)"
+    )
+    async def organiser_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
         """Choose the role whose members are organisers."""
         assert interaction.guild_id is not None
         if role is not None and (role.is_default() or role.managed):
@@ -52,9 +59,14 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
                 "Please choose a role you give to organisers yourself, not @everyone or a bot's "
                 "own role: organisers can see private survey answers."
             )
-        await self.settings.set_organiser_role(interaction.guild_id, role.id if role else None,
-                                               interaction.user.id)
-        text = f"Members with {role.mention} are now organisers." if role else "The organiser role is cleared."
+        await self.settings.set_organiser_role(
+            interaction.guild_id, role.id if role else None, interaction.user.id
+        )
+        text = (
+            f"Members with {role.mention} are now organisers."
+            if role
+            else "The organiser role is cleared."
+        )
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -84,12 +96,15 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description="T
     ) -> None:
         """Turn sign-up confirmation DMs on or off."""
         assert interaction.guild_id is not None
-        await self.settings.set_dm_confirmations(interaction.guild_id, state == "on",
-                                                 interaction.user.id)
+        await self.settings.set_dm_confirmations(
+            interaction.guild_id, state == "on", interaction.user.id
+        )
         await interaction.response.send_message(f"Sign-up DMs are now {state}.", ephemeral=True)
 
     @app_commands.command(name="retention")
-    @app_commands.describe(days="Days after a session ends to keep survey answers and comments (default 90)")
+    @app_commands.describe(
+        days="Days after a session ends to keep survey answers and comments (default 90)"
+    )
     async def retention(
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650]
     ) -> None:

@@ -31,7 +31,9 @@ def placeholder_line(tpl: Template) -> str:
 
 
 def preview_embed(service: WordingService, tpl: Template, text: str, title: str) -> discord.Embed:
-    embed = discord.Embed(title=clip(title, 256), description=clip(service.preview(tpl, text), 4000))
+    embed = discord.Embed(
+        title=clip(title, 256), description=clip(service.preview(tpl, text), 4000)
+    )
     embed.set_footer(text="Placeholders are shown as [name]; members see the real values.")
     return embed
 
@@ -44,8 +46,11 @@ class WordingModal(discord.ui.Modal):
         self.cog = cog
         self.tpl = tpl
         self.text: discord.ui.TextInput[WordingModal] = discord.ui.TextInput(
-            label="Text", style=discord.TextStyle.paragraph, default=current,
-            max_length=MAX_TEMPLATE, required=True,
+            label="Text",
+            style=discord.TextStyle.paragraph,
+            default=current,
+            max_length=MAX_TEMPLATE,
+            required=True,
         )
         self.add_item(self.text)
 
@@ -58,8 +63,9 @@ class WordingModal(discord.ui.Modal):
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class WordingCog(commands.GroupCog, group_name="wording",
-                 group_description="The words the bot uses with members"):
+class WordingCog(
+    commands.GroupCog, group_name="wording", group_description="The words the bot uses with members"
+):
     """List, show, change and reset member-facing messages."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -94,13 +100,17 @@ class WordingCog(commands.GroupCog, group_name="wording",
         body = "\n".join(lines)
         if len(body) <= 4000:
             await interaction.response.send_message(
-                intro, embed=discord.Embed(title="Messages", description=body or "None yet."),
-                ephemeral=True, allowed_mentions=NO_MENTIONS,
+                intro,
+                embed=discord.Embed(title="Messages", description=body or "None yet."),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
             )
             return
         file = discord.File(io.BytesIO(body.encode("utf-8")), filename="wording.txt")
         await interaction.response.send_message(
-            intro + " The full list is in the file.", file=file, ephemeral=True,
+            intro + " The full list is in the file.",
+            file=file,
+            ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
 
@@ -120,7 +130,9 @@ class WordingCog(commands.GroupCog, group_name="wording",
             f"**`{tpl.key}`**: {tpl.description} (currently {status}).\n"
             f"Its text as written:\n```\n{clip(view.text.replace('```', '`‍``'), 1000)}\n```\n"
             f"{placeholder_line(tpl)}",
-            embeds=embeds, ephemeral=True, allowed_mentions=NO_MENTIONS,
+            embeds=embeds,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="set")
@@ -143,13 +155,15 @@ class WordingCog(commands.GroupCog, group_name="wording",
     async def save(self, interaction: discord.Interaction, key: str, text: str) -> None:
         assert interaction.guild_id is not None
         view = await self.wording.view(interaction.guild_id, key)
-        saved = await self.wording.set(interaction.guild_id, view.template.key, text,
-                                       interaction.user.id)
+        saved = await self.wording.set(
+            interaction.guild_id, view.template.key, text, interaction.user.id
+        )
         await interaction.response.send_message(
             f"Saved: `{view.template.key}` now uses your words. {placeholder_line(view.template)}\n"
             f"To go back to the default: `/wording reset key:{view.template.key}`.",
             embed=preview_embed(self.wording, view.template, saved, "Preview"),
-            ephemeral=True, allowed_mentions=NO_MENTIONS,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="reset")
@@ -159,15 +173,19 @@ class WordingCog(commands.GroupCog, group_name="wording",
         """Go back to the default text of a message."""
         assert interaction.guild_id is not None
         view = await self.wording.view(interaction.guild_id, key)
-        changed = await self.wording.reset(interaction.guild_id, view.template.key,
-                                           interaction.user.id)
+        changed = await self.wording.reset(
+            interaction.guild_id, view.template.key, interaction.user.id
+        )
         text = (
             f"`{view.template.key}` is back to its default text."
-            if changed else f"`{view.template.key}` already uses its default text."
+            if changed
+            else f"`{view.template.key}` already uses its default text."
         )
         await interaction.response.send_message(
-            text, embed=preview_embed(self.wording, view.template, view.template.default, "Preview"),
-            ephemeral=True, allowed_mentions=NO_MENTIONS,
+            text,
+            embed=preview_embed(self.wording, view.template, view.template.default, "Preview"),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 

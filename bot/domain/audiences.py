@@ -73,16 +73,24 @@ class ReminderJobs:
         return f"{self.job_prefix(item_id)}remind:{offset_seconds}"
 
     async def schedule(
-        self, jobs: JobScheduler | None, item_id: int, before: datetime,
-        offsets: Sequence[int], *, guild_id: int,
+        self,
+        jobs: JobScheduler | None,
+        item_id: int,
+        before: datetime,
+        offsets: Sequence[int],
+        *,
+        guild_id: int,
     ) -> None:
         """Arm one job per offset (seconds before ``before``)."""
         if jobs is None:
             return
         for offset in offsets:
             await jobs.schedule(
-                self.key(item_id, offset), self.kind, before - timedelta(seconds=offset),
-                {self.id_field: item_id, "offset": offset}, guild_id=guild_id,
+                self.key(item_id, offset),
+                self.kind,
+                before - timedelta(seconds=offset),
+                {self.id_field: item_id, "offset": offset},
+                guild_id=guild_id,
             )
 
     async def cancel(self, jobs: JobScheduler | None, item_id: int) -> None:

@@ -113,14 +113,22 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the call.")
         details = await self.calls.create(
-            guild_id=interaction.guild.id, channel_id=target.id, author_id=interaction.user.id,
-            title=title, categories=categories, description=description, places=places,
-            closes=closes, tz=await self._tz(interaction),
+            guild_id=interaction.guild.id,
+            channel_id=target.id,
+            author_id=interaction.user.id,
+            title=title,
+            categories=categories,
+            description=description,
+            places=places,
+            closes=closes,
+            tz=await self._tz(interaction),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             how = await call_instructions(self.bot, details.call)
-            message = await target.send(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
+            message = await target.send(
+                embed=render_call(details, how), allowed_mentions=NO_MENTIONS
+            )
         except discord.Forbidden:
             await self.calls.discard(details.call.id)
             raise InvalidInput(
@@ -137,7 +145,9 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             try:
                 await message.add_reaction(reaction_emoji(cat.emoji))
             except discord.HTTPException as exc:
-                log.warning("could not add reaction %s to call %s: %s", cat.emoji, details.call.id, exc)
+                log.warning(
+                    "could not add reaction %s to call %s: %s", cat.emoji, details.call.id, exc
+                )
                 missing.append(cat.emoji)
         text = f"Call #{details.call.number} is posted: {message.jump_url}"
         if missing:
@@ -168,8 +178,14 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         """Change a call's title, description, places or closing time."""
         assert interaction.guild_id is not None
         details = await self.calls.edit(
-            interaction.guild_id, call, title=title, description=description, places=places,
-            closes=closes, tz=await self._tz(interaction), actor_id=interaction.user.id,
+            interaction.guild_id,
+            call,
+            title=title,
+            description=description,
+            places=places,
+            closes=closes,
+            tz=await self._tz(interaction),
+            actor_id=interaction.user.id,
         )
         self.refresh_post(details.call.id)
         await interaction.response.send_message(
@@ -199,7 +215,9 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             interaction.guild_id, call, closes, await self._tz(interaction), interaction.user.id
         )
         self.refresh_post(reopened.id)
-        await interaction.response.send_message(f"Call #{reopened.number} is open again.", ephemeral=True)
+        await interaction.response.send_message(
+            f"Call #{reopened.number} is open again.", ephemeral=True
+        )
 
     @app_commands.command(name="list")
     async def list_calls(self, interaction: discord.Interaction) -> None:
@@ -215,7 +233,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         for d in items:
             link = (
                 f"https://discord.com/channels/{d.call.guild_id}/{d.call.channel_id}/{d.call.message_id}"
-                if d.call.message_id else "not posted"
+                if d.call.message_id
+                else "not posted"
             )
             lines.append(
                 f"**#{d.call.number}** {clip(d.call.title, 80)}: {STATUS_WORDS[d.call.status].lower()}, "
@@ -231,17 +250,25 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         found = await self.calls.get(interaction.guild.id, call)
         roster = await self.calls.roster(found.id)
         lines = [f"**Call #{found.number}: {clip(found.title, 80)}**"]
-        rows: list[list[str]] = [["category", "position", "user_id", "display_name", "joined_at_utc"]]
+        rows: list[list[str]] = [
+            ["category", "position", "user_id", "display_name", "joined_at_utc"]
+        ]
         for entry in roster:
-            lines.append(f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})")
+            lines.append(
+                f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})"
+            )
             for i, s in enumerate(entry.signups, start=1):
                 lines.append(f"{i}. {mention(s.user_id)} joined {ts(s.joined_at, 'f')}")
                 member = interaction.guild.get_member(s.user_id)
-                rows.append([
-                    entry.category.label, str(i), str(s.user_id),
-                    member.display_name if member else "",
-                    from_unix(s.joined_at).isoformat(timespec="seconds"),
-                ])
+                rows.append(
+                    [
+                        entry.category.label,
+                        str(i),
+                        str(s.user_id),
+                        member.display_name if member else "",
+                        from_unix(s.joined_at).isoformat(timespec="seconds"),
+                    ]
+                )
             if not entry.signups:
                 lines.append("Nobody yet.")
         file = csv_file(rows, f"call-{found.number}-volunteers.csv")
@@ -265,8 +292,13 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         elif result.outcome in ("joined", "switched") and result.call_id is not None:
             self.refresh_post(result.call_id)
             if result.previous_emoji is not None:
-                await remove_reaction(self.bot, payload.channel_id, payload.message_id,
-                                      result.previous_emoji, payload.user_id)
+                await remove_reaction(
+                    self.bot,
+                    payload.channel_id,
+                    payload.message_id,
+                    result.previous_emoji,
+                    payload.user_id,
+                )
             await self._confirm(payload.guild_id, payload.user_id, result)
 
     @commands.Cog.listener()
@@ -284,11 +316,15 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         call = await self.calls.by_message(payload.message_id)
         if call is None:
             return
-        await remove_reaction(self.bot, payload.channel_id, payload.message_id,
-                              str(payload.emoji), payload.user_id)
+        await remove_reaction(
+            self.bot, payload.channel_id, payload.message_id, str(payload.emoji), payload.user_id
+        )
         try:
             text = await self.bot.services.wording.render(
-                call.guild_id, CALL_CLOSED_DM, number=call.number, title=clip(call.title, 80),
+                call.guild_id,
+                CALL_CLOSED_DM,
+                number=call.number,
+                title=clip(call.title, 80),
                 link=post_link(call),
             )
             await send_dm(self.bot, payload.user_id, text)
@@ -315,8 +351,11 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                 return None
             category = notice.category
             return await self.bot.services.wording.render(
-                guild_id, NOTICE_TEMPLATES[notice.kind], number=notice.call.number,
-                title=clip(notice.call.title, 80), link=post_link(notice.call),
+                guild_id,
+                NOTICE_TEMPLATES[notice.kind],
+                number=notice.call.number,
+                title=clip(notice.call.title, 80),
+                link=post_link(notice.call),
                 category=f"{category.emoji} {category.label}" if category else "",
             )
 
@@ -357,13 +396,19 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def reconcile(self, call: Call) -> None:
         assert call.message_id is not None
         try:
-            channel = self.bot.get_channel(call.channel_id) or await self.bot.fetch_channel(call.channel_id)
+            channel = self.bot.get_channel(call.channel_id) or await self.bot.fetch_channel(
+                call.channel_id
+            )
             assert isinstance(channel, discord.abc.Messageable)
             message = await channel.fetch_message(call.message_id)
         except discord.NotFound:
             await self.calls.close(call.id, reason="post deleted")
-            log.warning("call %s (#%s in %s): its post was deleted, so it is now closed",
-                        call.id, call.number, call.guild_id)
+            log.warning(
+                "call %s (#%s in %s): its post was deleted, so it is now closed",
+                call.id,
+                call.number,
+                call.guild_id,
+            )
             return
         except discord.Forbidden:
             log.warning("call %s: no access to its post in channel %s", call.id, call.channel_id)
@@ -385,8 +430,15 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             self.calls.end_reconcile(call.message_id)
         by_key = {c.key: c for c in categories}
         for user_id, key in plan.reactions_to_remove:
-            await remove_reaction(self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id)
+            await remove_reaction(
+                self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id
+            )
         if plan.joins or plan.switches or plan.withdrawals:
-            log.info("call %s reconciled: %d joined, %d switched, %d withdrew", call.id,
-                     len(plan.joins), len(plan.switches), len(plan.withdrawals))
+            log.info(
+                "call %s reconciled: %d joined, %d switched, %d withdrew",
+                call.id,
+                len(plan.joins),
+                len(plan.switches),
+                len(plan.withdrawals),
+            )
         self.refresh_post(call.id)

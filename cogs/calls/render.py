@@ -63,8 +63,9 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
                 how += "\n" + CALL_CLOSES.default.format(when=when(call.closes_at))
         else:
             how = CALL_CLOSED_NOTE.default
-    embed.add_field(name=STATUS_WORDS.get(call.status, call.status), value=clip(how, 1024),
-                    inline=False)
+    embed.add_field(
+        name=STATUS_WORDS.get(call.status, call.status), value=clip(how, 1024), inline=False
+    )
     # The commitment must be visible before the draw; short, so a screen reader reads the name,
     # the code and one plain sentence.
     embed.add_field(name=FAIRNESS_FIELD, value=call.seed_commitment, inline=False)

@@ -115,7 +115,9 @@ def _role_ok(role: discord.Role | None, what: str) -> None:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_events=True)
-class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verifiable draws for calls"):
+class Draws(
+    commands.GroupCog, group_name="draw", group_description="Fair, verifiable draws for calls"
+):
     """Organiser commands for draws, and the members' answer buttons."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -161,7 +163,10 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         _role_ok(reviewer_role, "reviewers")
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.draws.run(
-            guild_id=interaction.guild.id, number=call, actor_id=interaction.user.id, places=places,
+            guild_id=interaction.guild.id,
+            number=call,
+            actor_id=interaction.user.id,
+            places=places,
             group_role_id=group_role.id if group_role else None,
             reviewer_role_id=reviewer_role.id if reviewer_role else None,
         )
@@ -173,18 +178,27 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         view = await self.draws.view(outcome.view.call.id)
         lines = []
         if outcome.created:
-            lines.append(f"Call #{call} is drawn." + (" I closed the call first." if outcome.closed_call else ""))
+            lines.append(
+                f"Call #{call} is drawn."
+                + (" I closed the call first." if outcome.closed_call else "")
+            )
         else:
-            lines.append(f"Call #{call} was drawn already (a call is drawn only once), so nothing "
-                         "was drawn again. Here is its result.")
+            lines.append(
+                f"Call #{call} was drawn already (a call is drawn only once), so nothing "
+                "was drawn again. Here is its result."
+            )
             if outcome.ignored:
-                lines.append(f"The option(s) {', '.join(outcome.ignored)} can't change an existing "
-                             "draw and were ignored.")
+                lines.append(
+                    f"The option(s) {', '.join(outcome.ignored)} can't change an existing "
+                    "draw and were ignored."
+                )
         if view.result_link:
             lines.append(f"Result: {view.result_link}")
         lines.append(self._report_words(report))
         lines.extend(report.problems)
-        await interaction.followup.send(clip("\n".join(x for x in lines if x), 2000), ephemeral=True)
+        await interaction.followup.send(
+            clip("\n".join(x for x in lines if x), 2000), ephemeral=True
+        )
 
     @app_commands.command(name="show")
     @app_commands.describe(call="The call's number")
@@ -195,32 +209,47 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         text = status_text(view, limit=1990 - 700)
         text += "\n\n" + verification_text(view)
         await interaction.response.send_message(
-            clip(text, 2000), file=self._export_file(view), ephemeral=True,
+            clip(text, 2000),
+            file=self._export_file(view),
+            ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="replace")
     @app_commands.describe(call="The call's number", member="Who leaves the group")
-    async def replace(self, interaction: discord.Interaction, call: CallOption, member: discord.User) -> None:
+    async def replace(
+        self, interaction: discord.Interaction, call: CallOption, member: discord.User
+    ) -> None:
         """Take a member out of the group; the next reserve in their category is offered the place."""
         assert interaction.guild_id is not None
-        outcome = await self.draws.replace(interaction.guild_id, call, member.id, interaction.user.id)
+        outcome = await self.draws.replace(
+            interaction.guild_id, call, member.id, interaction.user.id
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         problems = await self.after_replace(outcome)
         if outcome.promoted_user_id is not None:
-            text = (f"{member.mention} has left the group for call #{call}. "
-                    f"{mention(outcome.promoted_user_id)} was next on the reserve list for "
-                    f"{outcome.category.emoji} {outcome.category.label} and has been offered the place.")
+            text = (
+                f"{member.mention} has left the group for call #{call}. "
+                f"{mention(outcome.promoted_user_id)} was next on the reserve list for "
+                f"{outcome.category.emoji} {outcome.category.label} and has been offered the place."
+            )
         else:
-            text = (f"{member.mention} has left the group for call #{call}. Nobody is left on the "
-                    f"reserve list for {outcome.category.emoji} {outcome.category.label}, so the place "
-                    "is open.")
-        await interaction.followup.send(clip("\n".join([text, *problems]), 2000), ephemeral=True,
-                                        allowed_mentions=NO_MENTIONS)
+            text = (
+                f"{member.mention} has left the group for call #{call}. Nobody is left on the "
+                f"reserve list for {outcome.category.emoji} {outcome.category.label}, so the place "
+                "is open."
+            )
+        await interaction.followup.send(
+            clip("\n".join([text, *problems]), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="verify")
-    @app_commands.describe(call="The call's number", public="Post the check in this channel for everyone")
-    async def verify(self, interaction: discord.Interaction, call: CallOption, public: bool = False) -> None:
+    @app_commands.describe(
+        call="The call's number", public="Post the check in this channel for everyone"
+    )
+    async def verify(
+        self, interaction: discord.Interaction, call: CallOption, public: bool = False
+    ) -> None:
         """Re-run the draw from its published data and say whether it matches."""
         assert interaction.guild_id is not None
         report = await self.draws.verify(interaction.guild_id, call)
@@ -236,7 +265,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             f"Re-running the draw gives exactly the published result: {yes(report.order_ok)}",
         ]
         if report.ok:
-            lines.append("Everything matches: this draw is what the published seed and roster give.")
+            lines.append(
+                "Everything matches: this draw is what the published seed and roster give."
+            )
         else:
             lines.append("Something does not match. Please tell the server's admins.")
             lines.extend(report.problems)
@@ -266,22 +297,32 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
 
     async def _post_result(self, view: DrawView, report: FinishReport) -> None:
         call = view.call
-        intro = await self.words(call.guild_id, RESULT_INTRO, number=call.number, title=call.title,
-                                 volunteers=view.volunteers)
+        intro = await self.words(
+            call.guild_id,
+            RESULT_INTRO,
+            number=call.number,
+            title=call.title,
+            volunteers=view.volunteers,
+        )
         closing = await self.words(call.guild_id, RESULT_REVIEWERS)
         check = await self.words(call.guild_id, RESULT_CHECK)
         text = result_post_text(view, intro, closing, check=check)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         reference = (
-            discord.MessageReference(message_id=call.message_id, channel_id=call.channel_id,
-                                     fail_if_not_exists=False)
-            if call.message_id else None
+            discord.MessageReference(
+                message_id=call.message_id, channel_id=call.channel_id, fail_if_not_exists=False
+            )
+            if call.message_id
+            else None
         )
         kwargs: dict[str, Any] = {"reference": reference} if reference else {}
         try:
             message = await channel.send(
-                text, file=self._export_file(view), allowed_mentions=mentions_for(view.drawn[:100]),
-                nonce=result_nonce(call.id), **kwargs,
+                text,
+                file=self._export_file(view),
+                allowed_mentions=mentions_for(view.drawn[:100]),
+                nonce=result_nonce(call.id),
+                **kwargs,
             )
         except discord.Forbidden:
             report.problems.append(
@@ -299,8 +340,11 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         except discord.HTTPException as exc:  # Discord answered: nothing was posted
             log.warning("could not post the draw result for call %s", call.id, exc_info=True)
             report.retry = report.retry or transient(exc)
-            again = ("I'll try again in a few minutes." if transient(exc) else
-                     f"Running `/draw run call:{call.number}` again posts it.")
+            again = (
+                "I'll try again in a few minutes."
+                if transient(exc)
+                else f"Running `/draw run call:{call.number}` again posts it."
+            )
             report.problems.append(
                 f"Discord didn't take the result post just now (it said {exc.status}). The draw is "
                 f"recorded and won't change. {again}"
@@ -331,12 +375,16 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         if role is None:
             return f"The role I was asked to give (id {role_id}) no longer exists."
         if me is not None and not me.guild_permissions.manage_roles:
-            return (f"I couldn't give {role.mention}: I need the **Manage Roles** permission. "
-                    f"In Server Settings → Roles, turn on Manage Roles for my role, {again}")
+            return (
+                f"I couldn't give {role.mention}: I need the **Manage Roles** permission. "
+                f"In Server Settings → Roles, turn on Manage Roles for my role, {again}"
+            )
         if me is not None and role >= me.top_role:
-            return (f"I couldn't give {role.mention}: it is above my highest role "
-                    f"({me.top_role.name}). In Server Settings → Roles, drag my role above "
-                    f"{role.name}, {again}")
+            return (
+                f"I couldn't give {role.mention}: it is above my highest role "
+                f"({me.top_role.name}). In Server Settings → Roles, drag my role above "
+                f"{role.name}, {again}"
+            )
         return f"Discord didn't let me give {role.mention}. Please check my permissions, {again}"
 
     async def _give_roles(self, view: DrawView, report: FinishReport) -> None:
@@ -356,7 +404,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                     member = await self._member(guild, user_id)
                     if member is None:
                         continue  # left the server
-                    await member.add_roles(discord.Object(role_id), reason=f"Draw for call #{view.call.number}")
+                    await member.add_roles(
+                        discord.Object(role_id), reason=f"Draw for call #{view.call.number}"
+                    )
                 except discord.Forbidden:
                     report.problems.append(self._role_problem(guild, role_id, view.call.number))
                     break
@@ -428,7 +478,11 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             report.retry = True
 
     async def _notify_one(
-        self, view: DrawView, kind: Kind, entry: DrawEntry, closed: list[Claimed],
+        self,
+        view: DrawView,
+        kind: Kind,
+        entry: DrawEntry,
+        closed: list[Claimed],
         report: FinishReport,
     ) -> None:
         call = view.call
@@ -442,30 +496,55 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             assert cat is not None
             if kind == "notice":
                 tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
-                text = await self.words(call.guild_id, tpl, number=call.number, title=call.title,
-                                        category=cat.name, link=view.result_link or "")
+                text = await self.words(
+                    call.guild_id,
+                    tpl,
+                    number=call.number,
+                    title=call.title,
+                    category=cat.name,
+                    link=view.result_link or "",
+                )
                 buttons = answer_buttons("place", call.id, user_id)
             else:
-                text = await self.words(call.guild_id, REVIEW_INVITE_DM, number=call.number,
-                                        title=call.title, category=cat.name,
-                                        position=entry.rank - cat.places)
+                text = await self.words(
+                    call.guild_id,
+                    REVIEW_INVITE_DM,
+                    number=call.number,
+                    title=call.title,
+                    category=cat.name,
+                    position=entry.rank - cat.places,
+                )
                 buttons = answer_buttons("review", call.id, user_id)
             text += "\n\n" + await self.words(call.guild_id, YOUR_REF, code=entry_code(entry.ref))
         except BaseException:  # nothing was sent yet
             await self._give_back(kind, call.id, user_id, claim, refused=True)
             raise
         try:
-            sent = await send_dm(self.bot, user_id, text, view=buttons,
-                                 nonce=delivery_nonce(kind, call.id, entry.ref))
+            sent = await send_dm(
+                self.bot,
+                user_id,
+                text,
+                view=buttons,
+                nonce=delivery_nonce(kind, call.id, entry.ref),
+            )
         except discord.HTTPException as exc:  # Discord answered: no message was made
-            log.warning("could not DM %s about call %s (Discord said %s)", user_id, call.id,
-                        exc.status, exc_info=True)
+            log.warning(
+                "could not DM %s about call %s (Discord said %s)",
+                user_id,
+                call.id,
+                exc.status,
+                exc_info=True,
+            )
             await self._give_back(kind, call.id, user_id, claim, refused=True)
             self._note_failure(exc, report)
             return
         except Exception as exc:  # a network error, a timeout, ...: it may have reached Discord
-            log.warning("DM to %s about call %s may or may not have been sent", user_id, call.id,
-                        exc_info=True)
+            log.warning(
+                "DM to %s about call %s may or may not have been sent",
+                user_id,
+                call.id,
+                exc_info=True,
+            )
             await self._give_back(kind, call.id, user_id, claim, refused=False)
             self._note_failure(exc, report)
             return
@@ -487,8 +566,13 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         users = [e.user_id for e in entries if e.user_id is not None]
         try:
             tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
-            text = await self.words(call.guild_id, tpl, mentions=" ".join(mention(u) for u in users),
-                                    number=call.number, title=call.title)
+            text = await self.words(
+                call.guild_id,
+                tpl,
+                mentions=" ".join(mention(u) for u in users),
+                number=call.number,
+                title=call.title,
+            )
         except BaseException:  # nothing was posted yet
             await self._give_back_all(kind, call.id, claimed, refused=True)
             raise
@@ -496,7 +580,8 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         kwargs: dict[str, Any] = {}
         if view.draw.result_message_id:
             kwargs["reference"] = discord.MessageReference(
-                message_id=view.draw.result_message_id, channel_id=call.channel_id,
+                message_id=view.draw.result_message_id,
+                channel_id=call.channel_id,
                 fail_if_not_exists=False,
             )
         try:
@@ -504,7 +589,8 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 clip(text, 2000),
                 view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
                 allowed_mentions=mentions_for(users[:100]),
-                nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]), **kwargs,
+                nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]),
+                **kwargs,
             )
         except Exception as exc:
             refused = isinstance(exc, discord.HTTPException)
@@ -525,11 +611,16 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             parts.append(f"I sent {report.dms} direct message{'s' if report.dms != 1 else ''}.")
         if report.in_channel:
             n = len(report.in_channel)
-            parts.append(f"{n} member{'s have' if n != 1 else ' has'} closed DMs, so I mentioned "
-                         "them in the call's channel instead.")
+            parts.append(
+                f"{n} member{'s have' if n != 1 else ' has'} closed DMs, so I mentioned "
+                "them in the call's channel instead."
+            )
         if report.failed:
-            later = ("I'll try again in a few minutes." if report.retry else
-                     "Running the command again (or a restart) tries them again.")
+            later = (
+                "I'll try again in a few minutes."
+                if report.retry
+                else "Running the command again (or a restart) tries them again."
+            )
             parts.append(f"{report.failed} message(s) couldn't be sent just now. {later}")
         return " ".join(parts)
 
@@ -547,13 +638,17 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             try:
                 member = await self._member(guild, outcome.left_user_id)
                 if member is not None:
-                    await member.remove_roles(discord.Object(outcome.group_role_id),
-                                              reason=f"Left the group for call #{call.number}")
+                    await member.remove_roles(
+                        discord.Object(outcome.group_role_id),
+                        reason=f"Left the group for call #{call.number}",
+                    )
                 await self.draws.role_given(call.id, outcome.left_user_id, given=False)
             except discord.Forbidden:
                 problems.append(self._role_problem(guild, outcome.group_role_id, call.number))
             except discord.HTTPException:
-                log.warning("could not remove the group role from %s", outcome.left_user_id, exc_info=True)
+                log.warning(
+                    "could not remove the group role from %s", outcome.left_user_id, exc_info=True
+                )
         problems.extend(await self._announce_leave(outcome))
         report = await self.finish(call.id)
         problems.extend(report.problems)
@@ -584,7 +679,8 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         kwargs: dict[str, Any] = {}
         if outcome.result_message_id:
             kwargs["reference"] = discord.MessageReference(
-                message_id=outcome.result_message_id, channel_id=call.channel_id,
+                message_id=outcome.result_message_id,
+                channel_id=call.channel_id,
                 fail_if_not_exists=False,
             )
         if outcome.left_ref:
@@ -596,7 +692,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 await self.draws.release_announcement(call.id, outcome.left_ref)
             if not isinstance(exc, Exception):
                 raise
-            transient = not isinstance(exc, discord.HTTPException) or exc.status >= 500 or exc.status == 429
+            transient = (
+                not isinstance(exc, discord.HTTPException) or exc.status >= 500 or exc.status == 429
+            )
             if retry and transient:
                 raise RetryLater(f"Discord could not take the announcement ({exc!r})") from exc
             log.warning("could not announce a replacement in call %s", call.id, exc_info=True)
@@ -617,7 +715,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         for problem in [*problems, *report.problems]:
             log.warning("draw for call %s: %s", outcome.call.id, problem)
         if report.retry:  # e.g. the promoted member's DM hit a 503: the job runs again soon
-            raise RetryLater(f"draw for call {outcome.call.id}: {report.failed} message(s) to retry")
+            raise RetryLater(
+                f"draw for call {outcome.call.id}: {report.failed} message(s) to retry"
+            )
 
     async def on_finish_job(self, job: Job) -> None:
         """Job :data:`FINISH_JOB`: finish the call's draw (post, roles, one message per member);
@@ -655,15 +755,25 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         date in plain words, their entry code, and only the choice still open to them."""
         view = await self.draws.view(call_id)
         call, gid = view.call, view.call.guild_id
-        values: dict[str, object] = {"number": call.number, "title": call.title,
-                                     "date": ts(at, "D"), "link": view.result_link or ""}
-        tpl = {"confirmed": ANSWER_CONFIRMED, "declined": ANSWER_DECLINED,
-               "review_yes": ANSWER_REVIEW_YES, "review_no": ANSWER_REVIEW_NO}[answer]
+        values: dict[str, object] = {
+            "number": call.number,
+            "title": call.title,
+            "date": ts(at, "D"),
+            "link": view.result_link or "",
+        }
+        tpl = {
+            "confirmed": ANSWER_CONFIRMED,
+            "declined": ANSWER_DECLINED,
+            "review_yes": ANSWER_REVIEW_YES,
+            "review_no": ANSWER_REVIEW_NO,
+        }[answer]
         text = await self.words(gid, tpl, **values)
         position = view.reserve_position(user_id)
         cat = view.category_of(user_id)
         if answer in ("review_yes", "review_no") and position is not None and cat is not None:
-            text += "\n" + await self.words(gid, STILL_RESERVE, position=position, category=cat.name)
+            text += "\n" + await self.words(
+                gid, STILL_RESERVE, position=position, category=cat.name
+            )
         entry = view.entry(user_id)
         if entry is not None:
             text += "\n\n" + await self.words(gid, YOUR_REF, code=entry_code(entry.ref))
@@ -684,9 +794,12 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 text, buttons = await self.answered_dm(call_id, me, "confirmed", now)
                 await interaction.response.edit_message(content=text, view=buttons)
                 return
-            text = await self.words(outcome.call.guild_id,
-                                    CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
-                                    number=outcome.call.number, title=outcome.call.title)
+            text = await self.words(
+                outcome.call.guild_id,
+                CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
+                number=outcome.call.number,
+                title=outcome.call.title,
+            )
             await reply(interaction, text)
         elif action == "decline":
             view = await self.draws.view_if_drawn(call_id)
@@ -694,13 +807,20 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             if view is None or entry is None or entry.status != "selected":
                 # The service refuses with the right kind answer and changes nothing.
                 outcome = await self.draws.decline(call_id, me)
-                await reply(interaction, await self.words(
-                    outcome.call.guild_id, DECLINED, number=outcome.call.number,
-                    title=outcome.call.title))
+                await reply(
+                    interaction,
+                    await self.words(
+                        outcome.call.guild_id,
+                        DECLINED,
+                        number=outcome.call.number,
+                        title=outcome.call.title,
+                    ),
+                )
                 await self.after_replace(outcome)
                 return
-            text = await self.words(view.call.guild_id, DECLINE_CHECK, number=view.call.number,
-                                    title=view.call.title)
+            text = await self.words(
+                view.call.guild_id, DECLINE_CHECK, number=view.call.number, title=view.call.title
+            )
             await reply(interaction, text, view=decline_check_buttons(call_id, me, dm_message))
         else:
             accept = action == "review"
@@ -710,26 +830,42 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
                 answered = (await self.draws.view(call_id)).reviewer(me)
                 at = answered.answered_at if answered and answered.answered_at else now
                 text, buttons = await self.answered_dm(
-                    call_id, me, "review_yes" if accept else "review_no", at)
+                    call_id, me, "review_yes" if accept else "review_no", at
+                )
                 await interaction.response.edit_message(content=text, view=buttons)
             elif accept:
-                await reply(interaction, await self.words(call.guild_id, REVIEW_YES,
-                                                          number=call.number, title=call.title))
+                await reply(
+                    interaction,
+                    await self.words(
+                        call.guild_id, REVIEW_YES, number=call.number, title=call.title
+                    ),
+                )
             else:
                 view = await self.draws.view(call_id)
                 position, cat = view.reserve_position(me), view.category_of(me)
                 if position is not None and cat is not None:
-                    text = await self.words(call.guild_id, REVIEW_NO, number=call.number,
-                                            title=call.title, position=position, category=cat.name)
+                    text = await self.words(
+                        call.guild_id,
+                        REVIEW_NO,
+                        number=call.number,
+                        title=call.title,
+                        position=position,
+                        category=cat.name,
+                    )
                 else:
                     text = await self.words(call.guild_id, REVIEW_NO_PLAIN)
                 await reply(interaction, text)
             if outcome.changed and outcome.reviewer_role_id:
-                await self._reviewer_role(call.guild_id, call.id, call.number, me,
-                                          outcome.reviewer_role_id, give=accept)
+                await self._reviewer_role(
+                    call.guild_id, call.id, call.number, me, outcome.reviewer_role_id, give=accept
+                )
 
     async def on_decline_check(
-        self, interaction: discord.Interaction, give_up: bool, call_id: int, user_id: int,
+        self,
+        interaction: discord.Interaction,
+        give_up: bool,
+        call_id: int,
+        user_id: int,
         dm_message: int = 0,
     ) -> None:
         """The answer to "are you sure you can't take part?". Idempotent: the place is given up
@@ -742,8 +878,9 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             await interaction.response.edit_message(content=text, view=None)
             return
         outcome = await self.draws.decline(call_id, user_id)
-        text = await self.words(outcome.call.guild_id, DECLINED, number=outcome.call.number,
-                                title=outcome.call.title)
+        text = await self.words(
+            outcome.call.guild_id, DECLINED, number=outcome.call.number, title=outcome.call.title
+        )
         await interaction.response.edit_message(content=text, view=None)
         if dm_message and interaction.channel_id is not None:
             await self._record_in_dm(interaction.channel_id, dm_message, call_id, user_id)
@@ -755,14 +892,22 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
         """Edit the member's direct message (the bot's own) to say they gave up their place,
         without buttons. Best effort: the answer is recorded and confirmed either way."""
         entry = (await self.draws.view(call_id)).entry(user_id)
-        at = entry.left_at if entry is not None and entry.left_at else self.draws.clock.now().timestamp()
+        at = (
+            entry.left_at
+            if entry is not None and entry.left_at
+            else self.draws.clock.now().timestamp()
+        )
         text, _ = await self.answered_dm(call_id, user_id, "declined", at)
         try:
             message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
             await message.edit(content=text, view=None)
         except discord.HTTPException:
-            log.warning("could not update the direct message %s after a decline in call %s",
-                        message_id, call_id, exc_info=True)
+            log.warning(
+                "could not update the direct message %s after a decline in call %s",
+                message_id,
+                call_id,
+                exc_info=True,
+            )
 
     async def _reviewer_role(
         self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool
@@ -775,13 +920,21 @@ class Draws(commands.GroupCog, group_name="draw", group_description="Fair, verif
             if member is None:
                 return
             if give:
-                await member.add_roles(discord.Object(role_id), reason=f"Reviewer for call #{number}")
+                await member.add_roles(
+                    discord.Object(role_id), reason=f"Reviewer for call #{number}"
+                )
             else:
-                await member.remove_roles(discord.Object(role_id), reason=f"Not reviewing call #{number}")
+                await member.remove_roles(
+                    discord.Object(role_id), reason=f"Not reviewing call #{number}"
+                )
             await self.draws.reviewer_role_given(call_id, user_id, given=give)
         except discord.HTTPException:
-            log.warning("could not change reviewer role for %s in call %s: %s", user_id, call_id,
-                        self._role_problem(guild, role_id, number))
+            log.warning(
+                "could not change reviewer role for %s in call %s: %s",
+                user_id,
+                call_id,
+                self._role_problem(guild, role_id, number),
+            )
 
     # -- start-up ------------------------------------------------------------------------------
 

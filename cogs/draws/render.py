@@ -64,9 +64,14 @@ def result_post_text(
     for cap in (None, 20, 10, 5, 0):
         parts = [intro]
         for cat in view.categories:
-            lines = [f"**{cat.name}**", chance_words(cat.category.label, cat.places, cat.volunteers)]
+            lines = [
+                f"**{cat.name}**",
+                chance_words(cat.category.label, cat.places, cat.volunteers),
+            ]
             if cat.drawn:
-                lines.append(f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}")
+                lines.append(
+                    f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}"
+                )
             if cat.reserve_order:
                 lines.append(f"Reserve list: {_numbered(cat.reserve_order, cap)}")
             parts.append("\n".join(lines))
@@ -78,7 +83,11 @@ def result_post_text(
     return text[: limit - 1] + "…"
 
 
-_CONFIRM_WORDS = {"pending": "no answer yet", "confirmed": "confirmed", "declined": "can't take part"}
+_CONFIRM_WORDS = {
+    "pending": "no answer yet",
+    "confirmed": "confirmed",
+    "declined": "can't take part",
+}
 
 
 _LEFT_WORDS = {
@@ -91,9 +100,11 @@ _LEFT_WORDS = {
 def status_text(view: DrawView, limit: int = 2000) -> str:
     """The current state for organisers: who is in, who confirmed, reserves, reviewers."""
     drawn_at = int(view.draw.drawn_at)
-    lines = [f"**Draw for call #{view.call.number}: {view.call.title}**",
-             f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
-             "by their entry code (the start of their entry reference in the published result)."]
+    lines = [
+        f"**Draw for call #{view.call.number}: {view.call.title}**",
+        f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
+        "by their entry code (the start of their entry reference in the published result).",
+    ]
     if view.result_link:
         lines.append(f"Result post: {view.result_link}")
     else:
@@ -118,11 +129,16 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
             lines.append(f"{cat.open_places} {word} open.")
         if cat.waiting:
             shown = cat.waiting[:10]
-            text = ", ".join(f"{i}. {_who(e.user_id)} {_short(e.ref)}" for i, e in enumerate(shown, 1))
+            text = ", ".join(
+                f"{i}. {_who(e.user_id)} {_short(e.ref)}" for i, e in enumerate(shown, 1)
+            )
             if len(cat.waiting) > len(shown):
                 text += f", … and {len(cat.waiting) - len(shown)} more"
             lines.append(f"Reserve list: {text}")
-    counts = {s: sum(1 for r in view.reviewers if r.status == s) for s in ("accepted", "declined", "invited")}
+    counts = {
+        s: sum(1 for r in view.reviewers if r.status == s)
+        for s in ("accepted", "declined", "invited")
+    }
     lines.append("")
     lines.append(
         f"**Reviewers**: {counts['accepted']} said yes, {counts['declined']} said no, "

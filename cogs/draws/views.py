@@ -84,7 +84,9 @@ def answered_buttons(answer: Answer, call_id: int, user_id: int) -> discord.ui.V
     if answer == "confirmed":
         view.add_item(DrawButton("decline", call_id, user_id, label=DECLINE_AFTER_ALL))
     else:
-        view.add_item(DrawButton("noreview" if answer == "review_yes" else "review", call_id, user_id))
+        view.add_item(
+            DrawButton("noreview" if answer == "review_yes" else "review", call_id, user_id)
+        )
     return view
 
 
@@ -97,8 +99,10 @@ DECLINE_CHECK_BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 
 class DeclineCheckButton(
     GuardedButton,
-    template=(r"draw:decline-(?P<answer>yes|no):(?P<call_id>\d+):(?P<user_id>\d+)"
-              r"(?::(?P<message_id>\d+))?"),
+    template=(
+        r"draw:decline-(?P<answer>yes|no):(?P<call_id>\d+):(?P<user_id>\d+)"
+        r"(?::(?P<message_id>\d+))?"
+    ),
 ):
     """One more press before a place is given away (an accidental press can't be undone).
     Persistent: works after a restart, for the member it was shown to only. ``message_id``: the
@@ -119,8 +123,12 @@ class DeclineCheckButton(
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> Self:
-        return cls(match["answer"], int(match["call_id"]), int(match["user_id"]),
-                   int(match["message_id"] or 0))
+        return cls(
+            match["answer"],
+            int(match["call_id"]),
+            int(match["user_id"]),
+            int(match["message_id"] or 0),
+        )
 
     async def target(self, interaction: discord.Interaction[Any]) -> Target:
         guild_id = await cog_of(interaction, "Draws").draws.guild_of(self.call_id)

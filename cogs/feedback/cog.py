@@ -75,12 +75,12 @@ class FeedbackCog(
         # Closed, or past its deadline: thank people instead of asking (late comments are kept).
         on_time = takes_feedback_on_time(found.is_open, found.closes_at, self.bot.clock.now())
         intro = await wording.render(
-            found.guild_id, INTRO if on_time else INTRO_CLOSED, title=found.title,
+            found.guild_id,
+            INTRO if on_time else INTRO_CLOSED,
+            title=found.title,
             deadline=when(found.closes_at),
         )
-        counter = await wording.render(
-            found.guild_id, COUNTER, responded=responded, total=total
-        )
+        counter = await wording.render(found.guild_id, COUNTER, responded=responded, total=total)
         embed = discord.Embed(
             title=clip(f"Feedback round #{found.number}: {found.title}", 256),
             description=clip(f"{intro}\n\n{found.plan}", 4096),
@@ -157,9 +157,16 @@ class FeedbackCog(
             raise InvalidInput("Please pick a text channel or a forum channel for the thread.")
         members = role_members(role)
         opened = await self.service.open(
-            guild_id=interaction.guild.id, author_id=interaction.user.id, title=title, plan=plan,
-            channel_id=target.id, call_number=call, role_id=role.id if role else None,
-            role_member_ids=members, closes=closes, reminders=reminders,
+            guild_id=interaction.guild.id,
+            author_id=interaction.user.id,
+            title=title,
+            plan=plan,
+            channel_id=target.id,
+            call_number=call,
+            role_id=role.id if role else None,
+            role_member_ids=members,
+            closes=closes,
+            reminders=reminders,
             tz=await self.bot.services.settings.timezone(interaction.guild.id),
         )
         found = opened.round
@@ -172,8 +179,11 @@ class FeedbackCog(
             embed = await self.render_round(found)
             if isinstance(target, discord.ForumChannel):
                 made = await target.create_thread(
-                    name=name, embed=embed, view=round_view(found.id),
-                    allowed_mentions=NO_MENTIONS, **extra,
+                    name=name,
+                    embed=embed,
+                    view=round_view(found.id),
+                    allowed_mentions=NO_MENTIONS,
+                    **extra,
                 )
                 thread, first = made.thread, made.message
             else:
@@ -193,7 +203,10 @@ class FeedbackCog(
 
         async def invite(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                found.guild_id, INVITE, mentions=mentions, title=found.title,
+                found.guild_id,
+                INVITE,
+                mentions=mentions,
+                title=found.title,
                 deadline=when(found.closes_at),
             )
 
@@ -254,7 +267,9 @@ class FeedbackCog(
         )
         await interaction.response.send_message(
             f"All feedback on round #{found.number} ({clip(found.title, 80)}).",
-            file=file, ephemeral=True, allowed_mentions=NO_MENTIONS,
+            file=file,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="revise")
@@ -264,7 +279,10 @@ class FeedbackCog(
         changes="What changed (a 'You said, we did' list): separate items with ';' or \\n",
     )
     async def revise(
-        self, interaction: discord.Interaction, round: RoundOption, plan: str,
+        self,
+        interaction: discord.Interaction,
+        round: RoundOption,
+        plan: str,
         changes: str | None = None,
     ) -> None:
         """Post a new version of the plan and tell everyone who gave feedback."""
@@ -276,17 +294,22 @@ class FeedbackCog(
         await interaction.response.defer(ephemeral=True, thinking=True)
         embed = discord.Embed(
             title=clip(f"Version {revision.version}: {found.title}", 256),
-            description=clip(found.plan, 4096), colour=discord.Colour.green(),
+            description=clip(found.plan, 4096),
+            colour=discord.Colour.green(),
         )
         if revision.changes:
             embed.add_field(
                 name="You said, we did",
-                value=clip("\n".join(f"• {c}" for c in revision.changes), 1024), inline=False,
+                value=clip("\n".join(f"• {c}" for c in revision.changes), 1024),
+                inline=False,
             )
 
         async def revised(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                found.guild_id, REVISED, mentions=mentions, title=found.title,
+                found.guild_id,
+                REVISED,
+                mentions=mentions,
+                title=found.title,
                 version=revision.version,
             )
 
@@ -329,7 +352,11 @@ class FeedbackCog(
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.guild is None or message.author.bot or not isinstance(message.channel, discord.Thread):
+        if (
+            message.guild is None
+            or message.author.bot
+            or not isinstance(message.channel, discord.Thread)
+        ):
             return
         if not await self.service.is_feedback_thread(message.channel.id):
             return

@@ -13,6 +13,7 @@ from cogs.feedback.views import thread_link
 
 if TYPE_CHECKING:
     from cogs.feedback.cog import FeedbackCog
+
     pass
 
 
@@ -27,21 +28,29 @@ class DiscordNudges:
 
     async def nudge_dm(self, round: FeedbackRound, user_id: int, *, nonce: str) -> bool:
         text = await self.bot.services.wording.render(
-            round.guild_id, REMINDER_DM, title=round.title, deadline=when(round.closes_at),
+            round.guild_id,
+            REMINDER_DM,
+            title=round.title,
+            deadline=when(round.closes_at),
             link=thread_link(round),
         )
         return await delivered(
             send_dm(self.bot, user_id, text, nonce=nonce), f"a feedback reminder DM to {user_id}"
         )
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
+    async def nudge_in_thread(
+        self, round: FeedbackRound, user_ids: list[int], *, nonce: str
+    ) -> bool:
         if round.thread_id is None:
             return False
         thread = self.bot.get_partial_messageable(round.thread_id, guild_id=round.guild_id)
 
         async def render(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                round.guild_id, REMINDER_THREAD, mentions=mentions, title=round.title,
+                round.guild_id,
+                REMINDER_THREAD,
+                mentions=mentions,
+                title=round.title,
                 deadline=when(round.closes_at),
             )
 

@@ -33,16 +33,22 @@ class FeedbackModal(GuardedModal):
 
     where = "feedback form"
 
-    def __init__(self, cog: FeedbackCog, round: FeedbackRound, previous: dict[str, str | None]) -> None:
-        super().__init__(title=clip(f"Feedback: {round.title}", 45), target=Target(round.guild_id),
-                         timeout=1800)
+    def __init__(
+        self, cog: FeedbackCog, round: FeedbackRound, previous: dict[str, str | None]
+    ) -> None:
+        super().__init__(
+            title=clip(f"Feedback: {round.title}", 45), target=Target(round.guild_id), timeout=1800
+        )
         self.cog = cog
         self.round_id = round.id
         self.inputs: dict[str, discord.ui.TextInput[FeedbackModal]] = {}
         for question in QUESTIONS:
             field: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
-                label=question.label, placeholder=question.placeholder,
-                style=discord.TextStyle.paragraph, required=False, max_length=MAX_ANSWER,
+                label=question.label,
+                placeholder=question.placeholder,
+                style=discord.TextStyle.paragraph,
+                required=False,
+                max_length=MAX_ANSWER,
                 default=previous.get(question.key) or None,
             )
             self.inputs[question.key] = field
@@ -51,7 +57,10 @@ class FeedbackModal(GuardedModal):
     async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         values = {key: field.value for key, field in self.inputs.items()}
         found, recorded = await self.cog.service.record_form(
-            self.round_id, interaction.user.id, values["works_well"], values["would_change"],
+            self.round_id,
+            interaction.user.id,
+            values["works_well"],
+            values["would_change"],
             values["missing"],
         )
         tpl = THANKS_LATE if recorded.late else THANKS
@@ -68,7 +77,8 @@ class GiveFeedbackButton(GuardedButton, template=r"feedback:give:(?P<round_id>\d
     def __init__(self, round_id: int) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Give feedback", style=discord.ButtonStyle.primary,
+                label="Give feedback",
+                style=discord.ButtonStyle.primary,
                 custom_id=f"feedback:give:{round_id}",
             )
         )

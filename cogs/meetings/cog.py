@@ -44,8 +44,9 @@ class MeetingChoice:
 async def search_meetings(bot: CoproBot, guild_id: int, text: str) -> list[MeetingChoice]:
     tz = await bot.services.settings.timezone(guild_id)
     return [
-        MeetingChoice(m.number, f"#{m.number} {m.title} ({m.status}, "
-                                f"{local_time_text(m.starts_at, tz)})")
+        MeetingChoice(
+            m.number, f"#{m.number} {m.title} ({m.status}, {local_time_text(m.starts_at, tz)})"
+        )
         for m in await bot.services.meetings.search(guild_id, text)
     ]
 
@@ -112,10 +113,18 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
             raise InvalidInput("Please give either `where` or `voice`, not both.")
         members = role_members(role)
         made = await self.service.create(
-            guild_id=guild.id, author_id=interaction.user.id, title=title, starts=starts,
-            channel_id=target.id, duration=duration, call_number=call,
-            role_id=role.id if role else None, role_member_ids=members, where=where,
-            voice_channel_id=voice.id if voice else None, reminders=reminders,
+            guild_id=guild.id,
+            author_id=interaction.user.id,
+            title=title,
+            starts=starts,
+            channel_id=target.id,
+            duration=duration,
+            call_number=call,
+            role_id=role.id if role else None,
+            role_member_ids=members,
+            where=where,
+            voice_channel_id=voice.id if voice else None,
+            reminders=reminders,
             tz=await self.bot.services.settings.timezone(guild.id),
         )
         meeting = made.meeting
@@ -123,8 +132,12 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
 
         async def render(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                guild.id, POST, mentions=mentions, title=meeting.title,
-                starts=when(meeting.starts_at), ends=ts(meeting.ends_at, "t"),
+                guild.id,
+                POST,
+                mentions=mentions,
+                title=meeting.title,
+                starts=when(meeting.starts_at),
+                ends=ts(meeting.ends_at, "t"),
                 duration=format_duration(from_unix(meeting.ends_at) - from_unix(meeting.starts_at)),
                 where=where_text(meeting),
             )
@@ -150,14 +163,22 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
         )
 
     async def _create_event(
-        self, guild: discord.Guild, meeting: Meeting,
-        voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
+        self,
+        guild: discord.Guild,
+        meeting: Meeting,
+        voice: discord.VoiceChannel | discord.StageChannel | None,
+        link: str,
     ) -> str:
         """Make the matching scheduled event; a note for the organiser if it could not be made."""
         return await create_event(
-            guild, what="meeting", item_id=meeting.id, title=meeting.title,
-            starts_at=meeting.starts_at, ends_at=meeting.ends_at,
-            description=f"Meeting #{meeting.number}. Details: {link}", voice=voice,
+            guild,
+            what="meeting",
+            item_id=meeting.id,
+            title=meeting.title,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            description=f"Meeting #{meeting.number}. Details: {link}",
+            voice=voice,
             location=meeting.location or link,
             works_without="The meeting and its reminders work without it; give me that "
             "permission to get events for the next meetings.",
@@ -197,7 +218,10 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
 
         async def render(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                guild.id, CANCELLED, mentions=mentions, title=cancelled.title,
+                guild.id,
+                CANCELLED,
+                mentions=mentions,
+                title=cancelled.title,
                 starts=when(cancelled.starts_at),
             )
 
@@ -208,8 +232,11 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
         if cancelled.message_id is not None:
             try:
                 await channel.get_partial_message(cancelled.message_id).edit(
-                    content=clip(f"**Cancelled.** ~~{cancelled.title}~~ on {when(cancelled.starts_at)}", 2000),
-                    view=None, allowed_mentions=NO_MENTIONS,
+                    content=clip(
+                        f"**Cancelled.** ~~{cancelled.title}~~ on {when(cancelled.starts_at)}", 2000
+                    ),
+                    view=None,
+                    allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException:
                 log.info("could not mark meeting %s's post as cancelled", cancelled.id)
@@ -222,8 +249,13 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
             except discord.HTTPException:
                 notes.append("I couldn't remove the server event; please delete it by hand.")
         await interaction.followup.send(
-            " ".join([f"Meeting #{cancelled.number} is cancelled and its members are told; "
-                      "no reminders will be sent.", *notes]),
+            " ".join(
+                [
+                    f"Meeting #{cancelled.number} is cancelled and its members are told; "
+                    "no reminders will be sent.",
+                    *notes,
+                ]
+            ),
             ephemeral=True,
         )
 

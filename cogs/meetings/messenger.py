@@ -27,8 +27,12 @@ class DiscordMeetingReminders:
 
         async def render(mentions: str) -> str:
             return await self.bot.services.wording.render(
-                meeting.guild_id, REMINDER_POST, mentions=mentions, title=meeting.title,
-                starts=when(meeting.starts_at), where=where_text(meeting),
+                meeting.guild_id,
+                REMINDER_POST,
+                mentions=mentions,
+                title=meeting.title,
+                starts=when(meeting.starts_at),
+                where=where_text(meeting),
             )
 
         return await delivered(
@@ -38,8 +42,12 @@ class DiscordMeetingReminders:
 
     async def dm_reminder(self, meeting: Meeting, user_id: int, *, nonce: str) -> bool:
         text = await self.bot.services.wording.render(
-            meeting.guild_id, REMINDER_DM, title=meeting.title,
-            starts=when(meeting.starts_at), where=where_text(meeting), link=post_link(meeting),
+            meeting.guild_id,
+            REMINDER_DM,
+            title=meeting.title,
+            starts=when(meeting.starts_at),
+            where=where_text(meeting),
+            link=post_link(meeting),
         )
         return await delivered(
             send_dm(self.bot, user_id, text, nonce=nonce), f"a meeting reminder DM to {user_id}"

@@ -41,7 +41,8 @@ class MeetingDmButton(GuardedButton, template=r"meeting:dms:(?P<meeting_id>\d+)"
     def __init__(self, meeting_id: int) -> None:
         super().__init__(
             discord.ui.Button(
-                label="DM me reminders", style=discord.ButtonStyle.secondary,
+                label="DM me reminders",
+                style=discord.ButtonStyle.secondary,
                 custom_id=f"meeting:dms:{meeting_id}",
             )
         )
@@ -61,11 +62,15 @@ class MeetingDmButton(GuardedButton, template=r"meeting:dms:(?P<meeting_id>\d+)"
         found = await service.get_by_id(self.meeting_id)
         assert found is not None  # checked by the guard just now
         if interaction.user.id not in await service.audience(found.id):
-            await reply(interaction, await bot.services.wording.render(found.guild_id, NOT_AUDIENCE))
+            await reply(
+                interaction, await bot.services.wording.render(found.guild_id, NOT_AUDIENCE)
+            )
             return
         on = await service.toggle_dms(found.id, interaction.user.id)
-        await reply(interaction, await bot.services.wording.render(
-            found.guild_id, DMS_ON if on else DMS_OFF))
+        await reply(
+            interaction,
+            await bot.services.wording.render(found.guild_id, DMS_ON if on else DMS_OFF),
+        )
 
 
 def meeting_view(meeting_id: int) -> discord.ui.View:

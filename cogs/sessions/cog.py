@@ -68,7 +68,9 @@ def _utc(seconds: float | None) -> str:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_events=True)
-class Sessions(commands.GroupCog, group_name="session", group_description="Sessions with limited places"):
+class Sessions(
+    commands.GroupCog, group_name="session", group_description="Sessions with limited places"
+):
     """Organiser commands for sessions; the booking buttons are for everyone."""
 
     def __init__(self, bot: CoproBot) -> None:
@@ -111,9 +113,11 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         state = self.sessions.state_word(s)
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
-        await message.edit(embed=await render_session(wording, details, state, self._now()),
-                           view=await session_view(wording, details, state),
-                           allowed_mentions=NO_MENTIONS)
+        await message.edit(
+            embed=await render_session(wording, details, state, self._now()),
+            view=await session_view(wording, details, state),
+            allowed_mentions=NO_MENTIONS,
+        )
 
     def refresh_post(self, session_id: int) -> None:
         """Ask for the session post to be refreshed soon (coalesced; for live counters)."""
@@ -147,15 +151,22 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         press = await self.sessions.press_book(session_id, interaction.user.id)
         session = press.session
         if press.reply is not None:
-            await reply(interaction, await self.words(
-                session.guild_id, press.reply, title=session.title,
-                when=when(session.starts_at), position=press.position,
-            ))
+            await reply(
+                interaction,
+                await self.words(
+                    session.guild_id,
+                    press.reply,
+                    title=session.title,
+                    when=when(session.starts_at),
+                    position=press.position,
+                ),
+            )
             return
         g = session.guild_id
         words = FormWords(
-            title=await self.words(g, FORM_TITLE_FULL if press.full else FORM_TITLE,
-                                   title=session.title),
+            title=await self.words(
+                g, FORM_TITLE_FULL if press.full else FORM_TITLE, title=session.title
+            ),
             note=await self.words(g, FORM_NOTE_FULL if press.full else FORM_NOTE),
             optional=await self.words(g, FORM_OPTIONAL),
             required=await self.words(g, FORM_REQUIRED),
@@ -167,10 +178,16 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
     ) -> None:
         outcome = await self.sessions.book(session_id, interaction.user.id, answers)
         s = outcome.session
-        await reply(interaction, await self.words(
-            s.guild_id, outcome.template, title=s.title, when=when(s.starts_at),
-            position=outcome.position,
-        ))
+        await reply(
+            interaction,
+            await self.words(
+                s.guild_id,
+                outcome.template,
+                title=s.title,
+                when=when(s.starts_at),
+                position=outcome.position,
+            ),
+        )
         if outcome.status in ("confirmed", "waiting"):
             self.refresh_post(session_id)
 
@@ -227,10 +244,20 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the session.")
         session = await self.sessions.create(
-            guild_id=guild.id, channel_id=target.id, author_id=interaction.user.id, title=title,
-            starts=starts, capacity=capacity, duration=duration, description=description,
-            closes=closes, reminders=reminders, repeat_of=repeat_of, priority=priority,
-            topic=topic, tz=await self._tz(interaction),
+            guild_id=guild.id,
+            channel_id=target.id,
+            author_id=interaction.user.id,
+            title=title,
+            starts=starts,
+            capacity=capacity,
+            duration=duration,
+            description=description,
+            closes=closes,
+            reminders=reminders,
+            repeat_of=repeat_of,
+            priority=priority,
+            topic=topic,
+            tz=await self._tz(interaction),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         details = await self.sessions.details(session.id)
@@ -239,7 +266,8 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             wording = self.bot.services.wording
             message = await target.send(
                 embed=await render_session(wording, details, state, self._now()),
-                view=await session_view(wording, details, state), allowed_mentions=NO_MENTIONS,
+                view=await session_view(wording, details, state),
+                allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:
             await self.sessions.discard(session.id)
@@ -253,26 +281,38 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         await self.sessions.attach_post(session.id, target.id, message.id)
         note = await self._create_event(guild, session, voice, message.jump_url)
         kept = ", ".join(format_duration(o) for o in self.sessions.reminders_to_send(session))
-        text = (f"Session #{session.number} is posted: {message.jump_url}\n"
-                f"Reminders before the start: {kept or 'none'}.{note}")
+        text = (
+            f"Session #{session.number} is posted: {message.jump_url}\n"
+            f"Reminders before the start: {kept or 'none'}.{note}"
+        )
         if session.priority_until is not None:
-            text += (f"\nPeople left on the earlier waiting list are being told first; they can "
-                     f"book until {ts(session.priority_until)}, then booking opens to everyone.")
+            text += (
+                f"\nPeople left on the earlier waiting list are being told first; they can "
+                f"book until {ts(session.priority_until)}, then booking opens to everyone."
+            )
         asked = await self.sessions.questions(session.id)
         text += "\nThe booking survey asks: " + "; ".join(f"“{q.text}”" for q in asked)
         text += ".\nChange the questions with `/session questions` before anyone books."
         await interaction.followup.send(text, ephemeral=True)
 
     async def _create_event(
-        self, guild: discord.Guild, session: Session,
-        voice: discord.VoiceChannel | discord.StageChannel | None, link: str,
+        self,
+        guild: discord.Guild,
+        session: Session,
+        voice: discord.VoiceChannel | discord.StageChannel | None,
+        link: str,
     ) -> str:
         """Make the matching server event; a note for the organiser if it could not be made."""
         return await create_event(
-            guild, what="session", item_id=session.id, title=session.title,
-            starts_at=session.starts_at, ends_at=session.ends_at,
+            guild,
+            what="session",
+            item_id=session.id,
+            title=session.title,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
             description=f"Session #{session.number}. Book a place on the post: {link}",
-            voice=voice, location=link,
+            voice=voice,
+            location=link,
             works_without="The session, bookings and reminders work without it.",
             save=lambda event_id: self.sessions.attach_event(session.id, event_id),
         )
@@ -294,8 +334,11 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         if event is None:
             return ""
         try:
-            await event.edit(name=clip(session.title, 100), start_time=from_unix(session.starts_at),
-                             end_time=from_unix(session.ends_at))
+            await event.edit(
+                name=clip(session.title, 100),
+                start_time=from_unix(session.starts_at),
+                end_time=from_unix(session.ends_at),
+            )
         except discord.HTTPException as exc:
             log.warning("could not update the event of session %s: %s", session.id, exc)
             return "\nI couldn't update the server event; please check it (Manage Events)."
@@ -335,8 +378,14 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         """Change a session's title, start, places or closing time."""
         assert interaction.guild_id is not None
         outcome = await self.sessions.edit(
-            interaction.guild_id, session, actor_id=interaction.user.id, title=title,
-            starts=starts, capacity=capacity, closes=closes, tz=await self._tz(interaction),
+            interaction.guild_id,
+            session,
+            actor_id=interaction.user.id,
+            title=title,
+            starts=starts,
+            capacity=capacity,
+            closes=closes,
+            tz=await self._tz(interaction),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
         self.refresh_post(outcome.session.id)
@@ -346,16 +395,23 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         text = f"Session #{outcome.session.number} is updated"
         text += f" ({', '.join(outcome.changed)} changed)." if outcome.changed else " (no changes)."
         if outcome.promoted:
-            text += (f"\n{len(outcome.promoted)} people moved from the waiting list into places "
-                     "and are being told.")
+            text += (
+                f"\n{len(outcome.promoted)} people moved from the waiting list into places "
+                "and are being told."
+            )
         if outcome.start_changed:
-            kept = ", ".join(format_duration(o)
-                             for o in self.sessions.reminders_to_send(outcome.session))
-            text += ("\nEveryone booked or waiting is being told the new time; reminders moved "
-                     f"(before the start: {kept or 'none'}).")
+            kept = ", ".join(
+                format_duration(o) for o in self.sessions.reminders_to_send(outcome.session)
+            )
+            text += (
+                "\nEveryone booked or waiting is being told the new time; reminders moved "
+                f"(before the start: {kept or 'none'})."
+            )
         if outcome.session.capacity < (await self.sessions.details(outcome.session.id)).confirmed:
-            text += ("\nMore people have places than the new capacity; nobody loses their place, "
-                     "and new bookings go to the waiting list.")
+            text += (
+                "\nMore people have places than the new capacity; nobody loses their place, "
+                "and new bookings go to the waiting list."
+            )
         await interaction.followup.send(text + note, ephemeral=True)
 
     @app_commands.command(name="cancel")
@@ -363,8 +419,9 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
     async def cancel(self, interaction: discord.Interaction, session: SessionOption) -> None:
         """Cancel a session: tell everyone booked or waiting; stop reminders and the event."""
         assert interaction.guild_id is not None
-        cancelled = await self.sessions.cancel(interaction.guild_id, session,
-                                               actor_id=interaction.user.id)
+        cancelled = await self.sessions.cancel(
+            interaction.guild_id, session, actor_id=interaction.user.id
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         self.refresh_post(cancelled.id)
         note = await self._cancel_event(cancelled)
@@ -385,22 +442,44 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         questions = await self.sessions.questions(found.id)
         confirmed = [a for a in people if a.status == "confirmed"]
         waiting = [a for a in people if a.status == "waiting"]
-        lines = [f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)",
-                 f"\n**Places: {len(confirmed)} of {found.capacity}**"]
-        lines += [f"{a.position}. {mention(a.user_id)}" + (" (from the waiting list)" if a.promoted_at else "")
-                  for a in confirmed] or ["Nobody yet."]
+        lines = [
+            f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)",
+            f"\n**Places: {len(confirmed)} of {found.capacity}**",
+        ]
+        lines += [
+            f"{a.position}. {mention(a.user_id)}"
+            + (" (from the waiting list)" if a.promoted_at else "")
+            for a in confirmed
+        ] or ["Nobody yet."]
         lines.append(f"\n**Waiting list: {len(waiting)}**")
         lines += [f"{a.position}. {mention(a.user_id)}" for a in waiting] or ["Nobody waiting."]
-        header = ["status", "position", "user_id", "display_name", "booked_at_utc",
-                  "promoted_at_utc", *(q.text for q in questions)]
+        header = [
+            "status",
+            "position",
+            "user_id",
+            "display_name",
+            "booked_at_utc",
+            "promoted_at_utc",
+            *(q.text for q in questions),
+        ]
         rows = [header]
         for a in people:
             member = guild.get_member(a.user_id)
-            rows.append([a.status, str(a.position), str(a.user_id),
-                         member.display_name if member else "", _utc(a.booked_at),
-                         _utc(a.promoted_at), *(a.answers.get(q.key, "") for q in questions)])
+            rows.append(
+                [
+                    a.status,
+                    str(a.position),
+                    str(a.user_id),
+                    member.display_name if member else "",
+                    _utc(a.booked_at),
+                    _utc(a.promoted_at),
+                    *(a.answers.get(q.key, "") for q in questions),
+                ]
+            )
         await interaction.response.send_message(
-            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS,
+            clip("\n".join(lines), 2000),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
             file=csv_file(rows, f"session-{found.number}-attendees.csv"),
         )
 
@@ -423,13 +502,25 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         chart = summary.chart
         if chart is not None and summary.responses:
             png = bar_chart_png([(c.option, c.count) for c in chart.counts])
-            files.append(discord.File(io.BytesIO(png), filename=f"session-{found.number}-experience.png",
-                                      description=clip("Bar chart of the counts listed in the message: "
-                                                       + ", ".join(f"{c.option} {c.count}" for c in chart.counts), 1000)))
+            files.append(
+                discord.File(
+                    io.BytesIO(png),
+                    filename=f"session-{found.number}-experience.png",
+                    description=clip(
+                        "Bar chart of the counts listed in the message: "
+                        + ", ".join(f"{c.option} {c.count}" for c in chart.counts),
+                        1000,
+                    ),
+                )
+            )
         shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
         if cut:
-            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
-                                      filename=f"session-{found.number}-survey.txt"))
+            files.append(
+                discord.File(
+                    io.BytesIO(plain_text(text).encode("utf-8")),
+                    filename=f"session-{found.number}-survey.txt",
+                )
+            )
             text = shown
         if names:
             people = await self.sessions.attendees(found.id)
@@ -437,11 +528,18 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
             rows = [["status", "user_id", "display_name", *(q.text for q in questions)]]
             for a in people:
                 member = guild.get_member(a.user_id)
-                rows.append([a.status, str(a.user_id), member.display_name if member else "",
-                             *(a.answers.get(q.key, "") for q in questions)])
+                rows.append(
+                    [
+                        a.status,
+                        str(a.user_id),
+                        member.display_name if member else "",
+                        *(a.answers.get(q.key, "") for q in questions),
+                    ]
+                )
             files.append(csv_file(rows, f"session-{found.number}-survey.csv"))
-        await interaction.response.send_message(text, ephemeral=True, files=files,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(
+            text, ephemeral=True, files=files, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="questions")
     @app_commands.describe(
@@ -467,16 +565,20 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         """Replace the booking survey's questions (before anyone books)."""
         assert interaction.guild_id is not None
         made = await self.sessions.set_questions(
-            interaction.guild_id, session, actor_id=interaction.user.id,
-            texts=[question1, question2, question3, question4, question5], optional=optional,
+            interaction.guild_id,
+            session,
+            actor_id=interaction.user.id,
+            texts=[question1, question2, question3, question4, question5],
+            optional=optional,
         )
         lines = [f"Session #{session} now asks:"]
         for i, q in enumerate(made, start=1):
             kind = f" (choose one of: {', '.join(q.options)})" if q.kind == "choice" else ""
             need = "required" if q.required else "optional"
             lines.append(f"{i}. {q.text}{kind}, {need}")
-        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_message(
+            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="list")
     async def list_sessions(self, interaction: discord.Interaction) -> None:
@@ -491,12 +593,18 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         lines = []
         for d in items:
             s = d.session
-            link = (f"https://discord.com/channels/{s.guild_id}/{s.channel_id}/{s.message_id}"
-                    if s.message_id else "not posted")
-            lines.append(f"**#{s.number}** {clip(s.title, 80)}: {ts(s.starts_at)}, "
-                         f"{self.sessions.state_word(s)}, {d.capacity_line} ({link})")
-        await interaction.response.send_message(clip("\n".join(lines), 2000), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+            link = (
+                f"https://discord.com/channels/{s.guild_id}/{s.channel_id}/{s.message_id}"
+                if s.message_id
+                else "not posted"
+            )
+            lines.append(
+                f"**#{s.number}** {clip(s.title, 80)}: {ts(s.starts_at)}, "
+                f"{self.sessions.state_word(s)}, {d.capacity_line} ({link})"
+            )
+        await interaction.response.send_message(
+            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="evaluation")
     @app_commands.describe(session="The session's number")
@@ -511,15 +619,38 @@ class Sessions(commands.GroupCog, group_name="session", group_description="Sessi
         files: list[discord.File] = []
         shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
         if cut:
-            files.append(discord.File(io.BytesIO(plain_text(text).encode("utf-8")),
-                                      filename=f"session-{found.number}-evaluation.txt"))
-        table = [["user_id", "display_name", "rating", "most_useful", "could_be_better",
-                  "submitted_at_utc"]]
+            files.append(
+                discord.File(
+                    io.BytesIO(plain_text(text).encode("utf-8")),
+                    filename=f"session-{found.number}-evaluation.txt",
+                )
+            )
+        table = [
+            [
+                "user_id",
+                "display_name",
+                "rating",
+                "most_useful",
+                "could_be_better",
+                "submitted_at_utc",
+            ]
+        ]
         for r in rows:
             member = guild.get_member(r.user_id)
-            table.append([str(r.user_id), member.display_name if member else "", str(r.rating),
-                          r.useful, r.better, _utc(r.submitted_at)])
+            table.append(
+                [
+                    str(r.user_id),
+                    member.display_name if member else "",
+                    str(r.rating),
+                    r.useful,
+                    r.better,
+                    _utc(r.submitted_at),
+                ]
+            )
         files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
         await interaction.response.send_message(
-            shown, ephemeral=True, allowed_mentions=NO_MENTIONS, files=files,
+            shown,
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+            files=files,
         )

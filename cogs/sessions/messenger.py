@@ -17,6 +17,7 @@ from cogs.sessions.views import feedback_view
 
 if TYPE_CHECKING:
     from cogs.sessions.cog import Sessions
+
     pass
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,18 @@ class DiscordMessenger:
         session = await self.cog.sessions.get_by_id(session_id)
         if session is None:
             return {}
-        return {"view": await feedback_view(self.bot.services.wording, session.guild_id, session_id)}
+        return {
+            "view": await feedback_view(self.bot.services.wording, session.guild_id, session_id)
+        }
 
     async def dm(
-        self, user_id: int, text: str, *, feedback_session: int | None = None,
-        nonce: str | None = None, file: tuple[str, str] | None = None,
+        self,
+        user_id: int,
+        text: str,
+        *,
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+        file: tuple[str, str] | None = None,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
         if nonce is not None:
@@ -53,12 +61,18 @@ class DiscordMessenger:
         if file is not None:
             name, content = file
             extra["file"] = discord.File(io.BytesIO(content.encode("utf-8")), filename=name)
-        return await delivered(send_dm(self.bot, user_id, clip(text, 2000), **extra),
-                               f"a DM to {user_id}")
+        return await delivered(
+            send_dm(self.bot, user_id, clip(text, 2000), **extra), f"a DM to {user_id}"
+        )
 
     async def post(
-        self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-        feedback_session: int | None = None, nonce: str | None = None,
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        mention_ids: Sequence[int],
+        feedback_session: int | None = None,
+        nonce: str | None = None,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
         if nonce is not None:

@@ -35,20 +35,6 @@ if TYPE_CHECKING:
     pass
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 Part = tuple[Template, dict[str, object]]
 
 
@@ -85,16 +71,27 @@ def public_post_fields(
     Once the session has started (or was cancelled) the waiting list is over, so the post no
     longer shows it as if it were live; those still waiting are told at the end."""
     places: list[Part] = [
-        (POST_ONE_PLACE if capacity == 1 else POST_PLACES,
-         {"confirmed": confirmed, "capacity": capacity}),
+        (
+            POST_ONE_PLACE if capacity == 1 else POST_PLACES,
+            {"confirmed": confirmed, "capacity": capacity},
+        ),
     ]
     if waiting and not cancelled and now < starts_at:
         places.append((POST_WAITING, {"waiting": waiting}))
     fields = [
-        PostField(POST_WHEN_HEADING, ((POST_WHEN, {
-            "starts": ts(starts_at, "F"), "ends": ts(ends_at, "t"),
-            "relative": ts(starts_at, "R"),
-        }),)),
+        PostField(
+            POST_WHEN_HEADING,
+            (
+                (
+                    POST_WHEN,
+                    {
+                        "starts": ts(starts_at, "F"),
+                        "ends": ts(ends_at, "t"),
+                        "relative": ts(starts_at, "R"),
+                    },
+                ),
+            ),
+        ),
         PostField(POST_PLACES_HEADING, tuple(places), ", "),
     ]
     if cancelled:
@@ -105,8 +102,10 @@ def public_post_fields(
         fields.append(PostField(POST_CLOSED_HEADING, ((POST_CLOSED, {}),)))
     else:
         how: list[Part] = [
-            (POST_HOW_FULL if is_full(confirmed, capacity, waiting) else POST_HOW,
-             {"closes": when(closes_at)}),
+            (
+                POST_HOW_FULL if is_full(confirmed, capacity, waiting) else POST_HOW,
+                {"closes": when(closes_at)},
+            ),
         ]
         if priority_until is not None and now < priority_until:
             how.append((POST_PRIORITY, {"until": ts(priority_until, "F")}))
@@ -117,10 +116,6 @@ def public_post_fields(
 def public_post_lines(**kwargs: object) -> list[tuple[str, str]]:
     """The post's fields as ``(heading, text)`` with the default wording."""
     return [f.default_text() for f in public_post_fields(**kwargs)]  # type: ignore[arg-type]
-
-
-
-
 
 
 STATE_COLOURS = {
@@ -143,9 +138,15 @@ async def render_session(
         colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
     )
     for item in public_post_fields(
-        starts_at=s.starts_at, ends_at=s.ends_at, closes_at=s.closes_at, capacity=s.capacity,
-        confirmed=details.confirmed, waiting=details.waiting, cancelled=s.is_cancelled,
-        priority_until=s.priority_until, now=now,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        closes_at=s.closes_at,
+        capacity=s.capacity,
+        confirmed=details.confirmed,
+        waiting=details.waiting,
+        cancelled=s.is_cancelled,
+        priority_until=s.priority_until,
+        now=now,
     ):
         name = await wording.render(s.guild_id, item.heading)
         value = item.sep.join([await wording.render(s.guild_id, t, **v) for t, v in item.parts])

@@ -52,12 +52,18 @@ class _SessionButton(GuardedButton):
 class BookButton(_SessionButton, template=r"session:book:(?P<id>[0-9]+)"):
     where = "session book button"
 
-    def __init__(self, session_id: int, label: str = "Book a place", *,
-                 disabled: bool = False) -> None:
-        super().__init__(session_id, discord.ui.Button(
-            label=label, custom_id=f"session:book:{session_id}", disabled=disabled,
-            style=discord.ButtonStyle.secondary if disabled else discord.ButtonStyle.success,
-        ))
+    def __init__(
+        self, session_id: int, label: str = "Book a place", *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            session_id,
+            discord.ui.Button(
+                label=label,
+                custom_id=f"session:book:{session_id}",
+                disabled=disabled,
+                style=discord.ButtonStyle.secondary if disabled else discord.ButtonStyle.success,
+            ),
+        )
 
     async def act(self, interaction: discord.Interaction[Any]) -> None:
         await _cog(interaction).press_book(interaction, self.session_id)
@@ -66,12 +72,18 @@ class BookButton(_SessionButton, template=r"session:book:(?P<id>[0-9]+)"):
 class CancelButton(_SessionButton, template=r"session:unbook:(?P<id>[0-9]+)"):
     where = "session cancel button"
 
-    def __init__(self, session_id: int, label: str = "Cancel my booking", *,
-                 disabled: bool = False) -> None:
-        super().__init__(session_id, discord.ui.Button(
-            label=label, style=discord.ButtonStyle.secondary,
-            custom_id=f"session:unbook:{session_id}", disabled=disabled,
-        ))
+    def __init__(
+        self, session_id: int, label: str = "Cancel my booking", *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            session_id,
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"session:unbook:{session_id}",
+                disabled=disabled,
+            ),
+        )
 
     async def act(self, interaction: discord.Interaction[Any]) -> None:
         await _cog(interaction).press_cancel(interaction, self.session_id)
@@ -84,10 +96,14 @@ class FeedbackButton(_SessionButton, template=r"session:feedback:(?P<id>[0-9]+)"
     in_dms = True
 
     def __init__(self, session_id: int, label: str = "Give feedback") -> None:
-        super().__init__(session_id, discord.ui.Button(
-            label=label, style=discord.ButtonStyle.primary,
-            custom_id=f"session:feedback:{session_id}",
-        ))
+        super().__init__(
+            session_id,
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.primary,
+                custom_id=f"session:feedback:{session_id}",
+            ),
+        )
 
     async def act(self, interaction: discord.Interaction[Any]) -> None:
         await _cog(interaction).press_feedback(interaction, self.session_id)
@@ -100,21 +116,32 @@ async def session_view(
     taken, and is greyed out (with a label saying why) once booking has closed; Cancel my
     booking is greyed out from the start."""
     session = details.session
-    book = book_button(state, confirmed=details.confirmed, capacity=session.capacity,
-                       waiting=details.waiting)
+    book = book_button(
+        state, confirmed=details.confirmed, capacity=session.capacity, waiting=details.waiting
+    )
     view = discord.ui.View(timeout=None)
-    view.add_item(BookButton(session.id, clip(await wording.render(session.guild_id, book.label), 80),
-                             disabled=not book.enabled))
-    view.add_item(CancelButton(session.id, clip(await wording.render(session.guild_id,
-                                                                     BUTTON_UNBOOK), 80),
-                               disabled=not unbook_enabled(state)))
+    view.add_item(
+        BookButton(
+            session.id,
+            clip(await wording.render(session.guild_id, book.label), 80),
+            disabled=not book.enabled,
+        )
+    )
+    view.add_item(
+        CancelButton(
+            session.id,
+            clip(await wording.render(session.guild_id, BUTTON_UNBOOK), 80),
+            disabled=not unbook_enabled(state),
+        )
+    )
     return view
 
 
 async def feedback_view(wording: WordingService, guild_id: int, session_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(FeedbackButton(session_id,
-                                 clip(await wording.render(guild_id, BUTTON_FEEDBACK), 80)))
+    view.add_item(
+        FeedbackButton(session_id, clip(await wording.render(guild_id, BUTTON_FEEDBACK), 80))
+    )
     return view
 
 
@@ -134,8 +161,9 @@ class BookingModal(GuardedModal):
 
     where = "session booking form"
 
-    def __init__(self, cog: Sessions, session: Session, questions: Sequence[Question],
-                 words: FormWords) -> None:
+    def __init__(
+        self, cog: Sessions, session: Session, questions: Sequence[Question], words: FormWords
+    ) -> None:
         super().__init__(title=clip(words.title, 45), target=Target(session.guild_id))
         self.cog = cog
         self.session = session
@@ -146,21 +174,31 @@ class BookingModal(GuardedModal):
             component: discord.ui.TextInput[Any] | discord.ui.Select[Any]
             if q.kind == "choice":
                 component = discord.ui.Select(
-                    custom_id=q.key, placeholder="Choose one", min_values=0 if not q.required else 1,
-                    max_values=1, required=q.required,
-                    options=[discord.SelectOption(label=clip(o, 100), value=clip(o, 100))
-                             for o in q.options],
+                    custom_id=q.key,
+                    placeholder="Choose one",
+                    min_values=0 if not q.required else 1,
+                    max_values=1,
+                    required=q.required,
+                    options=[
+                        discord.SelectOption(label=clip(o, 100), value=clip(o, 100))
+                        for o in q.options
+                    ],
                 )
             else:
                 component = discord.ui.TextInput(
-                    custom_id=q.key, style=discord.TextStyle.paragraph, required=q.required,
+                    custom_id=q.key,
+                    style=discord.TextStyle.paragraph,
+                    required=q.required,
                     max_length=1000,
                     placeholder=clip(words.required if q.required else words.optional, 100),
                 )
-            self.add_item(discord.ui.Label(
-                text=q.label, description=q.text if q.text != q.label else None,
-                component=component,
-            ))
+            self.add_item(
+                discord.ui.Label(
+                    text=q.label,
+                    description=q.text if q.text != q.label else None,
+                    component=component,
+                )
+            )
             self.inputs.append((q, component))
 
     async def submitted(self, interaction: discord.Interaction[Any]) -> None:
@@ -179,32 +217,50 @@ class EvaluationModal(GuardedModal):
     where = "session evaluation form"
 
     def __init__(self, cog: Sessions, session: Session) -> None:
-        super().__init__(title=clip(f"Feedback: {session.title}", 45),
-                         target=Target(session.guild_id, in_dms=True))
+        super().__init__(
+            title=clip(f"Feedback: {session.title}", 45),
+            target=Target(session.guild_id, in_dms=True),
+        )
         self.cog = cog
         self.session = session
         words = {5: "very useful", 4: "useful", 3: "okay", 2: "not very useful", 1: "not useful"}
         self.rating: discord.ui.Select[Any] = discord.ui.Select(
-            custom_id="rating", placeholder="Choose 1 to 5", min_values=1, max_values=1,
+            custom_id="rating",
+            placeholder="Choose 1 to 5",
+            min_values=1,
+            max_values=1,
             required=True,
-            options=[discord.SelectOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()],
+            options=[
+                discord.SelectOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()
+            ],
         )
         self.useful: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            custom_id="useful", style=discord.TextStyle.paragraph, required=False, max_length=1000,
+            custom_id="useful",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=1000,
         )
         self.better: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            custom_id="better", style=discord.TextStyle.paragraph, required=False, max_length=1000,
+            custom_id="better",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=1000,
         )
-        self.add_item(discord.ui.Label(text="How useful was the session? (1 to 5)",
-                                       component=self.rating))
+        self.add_item(
+            discord.ui.Label(text="How useful was the session? (1 to 5)", component=self.rating)
+        )
         self.add_item(discord.ui.Label(text="What was most useful?", component=self.useful))
         self.add_item(discord.ui.Label(text="What could be better?", component=self.better))
 
     async def submitted(self, interaction: discord.Interaction[Any]) -> None:
         session = await self.cog.sessions.evaluate(
-            self.session.id, interaction.user.id,
+            self.session.id,
+            interaction.user.id,
             self.rating.values[0] if self.rating.values else "",
-            self.useful.value, self.better.value,
+            self.useful.value,
+            self.better.value,
         )
-        await reply(interaction, await self.cog.words(session.guild_id, EVALUATION_THANKS,
-                                                      title=session.title))
+        await reply(
+            interaction,
+            await self.cog.words(session.guild_id, EVALUATION_THANKS, title=session.title),
+        )

@@ -55,9 +55,12 @@ async def audit_ref(tx: Tx, guild_id: int, user_id: int, *, create: bool = True)
 
 async def forget_member(tx: Tx, guild_id: int, user_id: int) -> bool:
     """Delete the member's key: their past audit rows can no longer be linked to them."""
-    return await tx.execute(
-        "DELETE FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ) > 0
+    return (
+        await tx.execute(
+            "DELETE FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        > 0
+    )
 
 
 async def chain_head(tx: Tx, guild_id: int) -> tuple[int, str, float]:
@@ -182,7 +185,12 @@ class AuditBatch:
         self._pending.append(entry)
 
     def append(
-        self, guild_id: int, at: float, actor_id: int | None, action: str, subject: str,
+        self,
+        guild_id: int,
+        at: float,
+        actor_id: int | None,
+        action: str,
+        subject: str,
         details: Mapping[str, Any],
     ) -> None:
         self._pending.append(AuditEntry(guild_id, at, actor_id, action, subject, details))
@@ -206,7 +214,7 @@ class AuditBatch:
                 self._salts[guild_id] = await guild_salt(self.tx, guild_id)
             missing = [u for u in ids if (guild_id, u) not in self._keys]
             for i in range(0, len(missing), 500):
-                chunk = missing[i:i + 500]
+                chunk = missing[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 # Only "?" placeholders are formatted in; every value is a bound parameter.
                 for user_id, key in await self.tx.fetchall(
@@ -215,8 +223,11 @@ class AuditBatch:
                     (guild_id, *chunk),
                 ):
                     self._keys[(guild_id, int(user_id))] = str(key)
-            new = [(guild_id, u, secrets.token_hex(16)) for u in missing
-                   if (guild_id, u) not in self._keys]
+            new = [
+                (guild_id, u, secrets.token_hex(16))
+                for u in missing
+                if (guild_id, u) not in self._keys
+            ]
             if new:
                 await self.tx.executemany(
                     "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)", new
@@ -242,14 +253,29 @@ class AuditBatch:
             # monotonic along the chain so a date-range export never has a hole in the sequence.
             at = max(entry.at, last[2])
             digest = row_hash(prev, guild_id, seq, at, actor, entry.action, entry.subject, text)
-            rows.append(AuditRow(0, guild_id, seq, at, actor, entry.action, entry.subject, text,
-                                 prev, digest))
+            rows.append(
+                AuditRow(
+                    0, guild_id, seq, at, actor, entry.action, entry.subject, text, prev, digest
+                )
+            )
             self._last[guild_id] = (seq, digest, at)
         await self.tx.executemany(
             "INSERT INTO audit_log (guild_id, seq, at, actor_ref, action, subject, details, "
             "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(r.guild_id, r.seq, r.at, r.actor_ref, r.action, r.subject, r.details, r.prev_hash,
-              r.hash) for r in rows],
+            [
+                (
+                    r.guild_id,
+                    r.seq,
+                    r.at,
+                    r.actor_ref,
+                    r.action,
+                    r.subject,
+                    r.details,
+                    r.prev_hash,
+                    r.hash,
+                )
+                for r in rows
+            ],
         )
         self._pending = []
         return rows
@@ -260,7 +286,12 @@ class AuditRepository:
         self.db = db
 
     async def append(
-        self, guild_id: int, at: float, actor_id: int | None, action: str, subject: str,
+        self,
+        guild_id: int,
+        at: float,
+        actor_id: int | None,
+        action: str,
+        subject: str,
         details: dict[str, Any],
     ) -> AuditRow:
         """Append one row, chained to the server's previous row, in one transaction."""
@@ -272,7 +303,9 @@ class AuditRepository:
 
         return await self.db.transaction(work)
 
-    async def rows(self, guild_id: int, since: float | None = None, until: float | None = None) -> list[AuditRow]:
+    async def rows(
+        self, guild_id: int, since: float | None = None, until: float | None = None
+    ) -> list[AuditRow]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ? ORDER BY seq",
             (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),

@@ -22,13 +22,19 @@ def _call(row: Row) -> Call:
 
 def _category(row: Row) -> Category:
     return Category(
-        id=row["id"], call_id=row["call_id"], position=row["position"], emoji=row["emoji"],
-        key=row["emoji_key"], label=row["label"], places=row["places"],
+        id=row["id"],
+        call_id=row["call_id"],
+        position=row["position"],
+        emoji=row["emoji"],
+        key=row["emoji_key"],
+        label=row["label"],
+        places=row["places"],
     )
 
 
 async def apply_reaction(
-    tx: Tx, event: ReactionEvent,
+    tx: Tx,
+    event: ReactionEvent,
     lookups: dict[tuple[int, str], Any] | None = None,
 ) -> ReactionResult:
     """Apply one reaction event inside the caller's transaction (sync, worker thread).
@@ -52,8 +58,13 @@ async def apply_reaction(
         return ReactionResult("ignored")
     call_id, status, category_id = found[0], found[1], found[2]
     about = {
-        "call_id": call_id, "category_id": category_id, "guild_id": found[3],
-        "call_number": found[4], "call_title": found[5], "emoji": found[6], "label": found[7],
+        "call_id": call_id,
+        "category_id": category_id,
+        "guild_id": found[3],
+        "call_number": found[4],
+        "call_title": found[5],
+        "emoji": found[6],
+        "label": found[7],
     }
     if status != "open":
         return ReactionResult("closed" if event.added else "noop", **about)
@@ -79,18 +90,27 @@ async def apply_reaction(
     if previous is None:
         return ReactionResult("joined", **about)
     return ReactionResult(
-        "switched", previous_key=previous[1], previous_emoji=previous[2],
-        previous_label=previous[3], **about,
+        "switched",
+        previous_key=previous[1],
+        previous_emoji=previous[2],
+        previous_label=previous[3],
+        **about,
     )
 
 
 AUDITED_OUTCOMES = {
-    "joined": "call.signup", "switched": "call.switch", "withdrawn": "call.withdrawal",
+    "joined": "call.signup",
+    "switched": "call.switch",
+    "withdrawn": "call.withdrawal",
 }
 
 
 def _record_signup_change(
-    audit: AuditBatch, result: ReactionResult, user_id: int, outcome: str, at: float,
+    audit: AuditBatch,
+    result: ReactionResult,
+    user_id: int,
+    outcome: str,
+    at: float,
     source: str,
 ) -> None:
     """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
@@ -98,8 +118,14 @@ def _record_signup_change(
     details: dict[str, object] = {"category": result.label, "source": source}
     if result.previous_label is not None:
         details["previous"] = result.previous_label
-    audit.append(result.guild_id, at, user_id, AUDITED_OUTCOMES[outcome],
-                 f"call:{result.call_number}", details)
+    audit.append(
+        result.guild_id,
+        at,
+        user_id,
+        AUDITED_OUTCOMES[outcome],
+        f"call:{result.call_number}",
+        details,
+    )
 
 
 class CallRepository:
@@ -133,15 +159,27 @@ class CallRepository:
                 FROM calls WHERE guild_id = ?
                 RETURNING {_CALL_COLUMNS}
                 """,
-                (guild_id, channel_id, title, description, closes_at, created_by, created_at,
-                 seed, seed_commitment, guild_id),
+                (
+                    guild_id,
+                    channel_id,
+                    title,
+                    description,
+                    closes_at,
+                    created_by,
+                    created_at,
+                    seed,
+                    seed_commitment,
+                    guild_id,
+                ),
             )
             call = _call(row)
             await tx.executemany(
                 "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(call.id, i, emoji, key, label, places)
-                 for i, (emoji, key, label, places) in enumerate(categories)],
+                [
+                    (call.id, i, emoji, key, label, places)
+                    for i, (emoji, key, label, places) in enumerate(categories)
+                ],
             )
             await append_entries(tx, audit, call)
             return call
@@ -212,8 +250,14 @@ class CallRepository:
         return [_category(r) for r in rows]
 
     async def update(
-        self, call_id: int, *, title: str, description: str, closes_at: float | None,
-        places: dict[int, int], audit: AuditFor[None] = None,
+        self,
+        call_id: int,
+        *,
+        title: str,
+        description: str,
+        closes_at: float | None,
+        places: dict[int, int],
+        audit: AuditFor[None] = None,
     ) -> None:
         """Change the call and its places, with its audit row, in one transaction."""
 
@@ -236,25 +280,33 @@ class CallRepository:
         """Close an open call; False if it was already closed (one atomic statement).
         ``audit(row)`` (the call's ``guild_id, number``) gives its audit row, appended in the
         same transaction only if this statement closed it."""
-        return await fetchone_audited(
-            self.db,
-            "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = ? "
-            "WHERE id = ? AND status = 'open' RETURNING guild_id, number",
-            (now, reason, call_id), audit,
-        ) is not None
+        return (
+            await fetchone_audited(
+                self.db,
+                "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = ? "
+                "WHERE id = ? AND status = 'open' RETURNING guild_id, number",
+                (now, reason, call_id),
+                audit,
+            )
+            is not None
+        )
 
     async def reopen(
         self, call_id: int, closes_at: float | None, *, audit: AuditFor[int] = None
     ) -> bool:
         """Reopen a closed call that was not drawn (one atomic statement, with its audit row in
         the same transaction); False if nothing changed (then no audit row)."""
-        return await execute_audited(
-            self.db,
-            "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
-            "WHERE id = ? AND status = 'closed' "
-            "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id)",
-            (closes_at, call_id), audit,
-        ) > 0
+        return (
+            await execute_audited(
+                self.db,
+                "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
+                "WHERE id = ? AND status = 'closed' "
+                "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id)",
+                (closes_at, call_id),
+                audit,
+            )
+            > 0
+        )
 
     async def signups(self, call_id: int) -> list[Signup]:
         """The roster in sign-up order within each category (category position, then time)."""
@@ -284,8 +336,9 @@ class CallRepository:
             for event in events:
                 result = await apply_reaction(tx, event, lookups)
                 if result.outcome in AUDITED_OUTCOMES and result.call_id is not None:
-                    _record_signup_change(audit, result, event.user_id, result.outcome,
-                                          event.at, event.source)
+                    _record_signup_change(
+                        audit, result, event.user_id, result.outcome, event.at, event.source
+                    )
                 results.append(result)
             await audit.flush()
             return results
@@ -320,8 +373,14 @@ class CallRepository:
             def result(category_id: int, previous: int | None = None) -> ReactionResult:
                 cat, prev = by_id[category_id], by_id.get(previous or -1)
                 return ReactionResult(
-                    "joined", call_id, cat.id, guild_id=row[1], call_number=row[2],
-                    call_title=row[3], emoji=cat.emoji, label=cat.label,
+                    "joined",
+                    call_id,
+                    cat.id,
+                    guild_id=row[1],
+                    call_number=row[2],
+                    call_title=row[3],
+                    emoji=cat.emoji,
+                    label=cat.label,
                     previous_label=prev.label if prev else None,
                 )
 
@@ -334,20 +393,33 @@ class CallRepository:
                     (call_id, user, category_id, now + step * 1e-6),
                 )
                 if done:
-                    _record_signup_change(audit, result(category_id), user, "joined", now,
-                                          "reconciliation")
+                    _record_signup_change(
+                        audit, result(category_id), user, "joined", now, "reconciliation"
+                    )
             for was, category_id in switches:
                 step += 1
                 done = await tx.execute(
                     "UPDATE call_signups SET category_id = ?, joined_at = ?, "
                     "source = 'reconciliation' WHERE call_id = ? AND user_id = ? "
                     "AND category_id = ? AND joined_at = ?",
-                    (category_id, now + step * 1e-6, call_id, was.user_id, was.category_id,
-                     was.joined_at),
+                    (
+                        category_id,
+                        now + step * 1e-6,
+                        call_id,
+                        was.user_id,
+                        was.category_id,
+                        was.joined_at,
+                    ),
                 )
                 if done:
-                    _record_signup_change(audit, result(category_id, was.category_id),
-                                          was.user_id, "switched", now, "reconciliation")
+                    _record_signup_change(
+                        audit,
+                        result(category_id, was.category_id),
+                        was.user_id,
+                        "switched",
+                        now,
+                        "reconciliation",
+                    )
             for was in withdrawals:
                 done = await tx.execute(
                     "DELETE FROM call_signups WHERE call_id = ? AND user_id = ? "
@@ -355,8 +427,14 @@ class CallRepository:
                     (call_id, was.user_id, was.category_id, was.joined_at),
                 )
                 if done:
-                    _record_signup_change(audit, result(was.category_id), was.user_id,
-                                          "withdrawn", now, "reconciliation")
+                    _record_signup_change(
+                        audit,
+                        result(was.category_id),
+                        was.user_id,
+                        "withdrawn",
+                        now,
+                        "reconciliation",
+                    )
             await audit.flush()
 
         await self.db.transaction(work)
@@ -370,4 +448,6 @@ class CallRepository:
         return int(row[0]) if row is not None else None
 
     async def is_drawn(self, call_id: int) -> bool:
-        return await self.db.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,)) is not None
+        return (
+            await self.db.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,)) is not None
+        )

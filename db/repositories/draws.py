@@ -41,21 +41,21 @@ _ENTRY_COLUMNS = (
 # never taken over: it is a send in progress.
 _CLAIM = {
     "notice": "UPDATE draw_entries SET notified_at = COALESCE(notified_at, ?1), notify_claim = ?5 "
-              "WHERE call_id = ?2 AND user_id = ?3 AND status = 'selected' "
-              "AND (notified_at IS NULL OR (notified_via IS NULL AND notified_at >= ?4 "
-              "AND notify_claim IS NOT ?5))",
+    "WHERE call_id = ?2 AND user_id = ?3 AND status = 'selected' "
+    "AND (notified_at IS NULL OR (notified_via IS NULL AND notified_at >= ?4 "
+    "AND notify_claim IS NOT ?5))",
     "invite": "UPDATE draw_entries SET invited_at = COALESCE(invited_at, ?1), invite_claim = ?5 "
-              "WHERE call_id = ?2 AND user_id = ?3 AND status = 'reserve' "
-              "AND (invited_at IS NULL OR (invited_via IS NULL AND invited_at >= ?4 "
-              "AND invite_claim IS NOT ?5))",
+    "WHERE call_id = ?2 AND user_id = ?3 AND status = 'reserve' "
+    "AND (invited_at IS NULL OR (invited_via IS NULL AND invited_at >= ?4 "
+    "AND invite_claim IS NOT ?5))",
 }
 
 
 _VIA = {
     "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? "
-              "AND user_id IN (SELECT value FROM json_each(?))",
+    "AND user_id IN (SELECT value FROM json_each(?))",
     "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? "
-              "AND user_id IN (SELECT value FROM json_each(?))",
+    "AND user_id IN (SELECT value FROM json_each(?))",
 }
 
 
@@ -71,9 +71,9 @@ _CLAIMED_AT = {
 # _RELEASE: Discord refused a first attempt (nothing was made), so the claim is forgotten.
 _RELEASE = {
     "notice": "UPDATE draw_entries SET notified_at = NULL, notify_claim = NULL "
-              "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
+    "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
     "invite": "UPDATE draw_entries SET invited_at = NULL, invite_claim = NULL "
-              "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
+    "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
 }
 
 
@@ -82,9 +82,9 @@ _RELEASE = {
 # (``_CLAIM``); after that ``_EXPIRE`` marks it unknown.
 _UNCLAIM = {
     "notice": "UPDATE draw_entries SET notify_claim = NULL "
-              "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
+    "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
     "invite": "UPDATE draw_entries SET invite_claim = NULL "
-              "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
+    "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
 }
 
 
@@ -94,11 +94,11 @@ _UNCLAIM = {
 # claim still re-sent, ``?3`` this process.
 _EXPIRE = {
     "notice": "UPDATE draw_entries SET notified_via = 'unknown' WHERE call_id = ?1 "
-              "AND status = 'selected' AND notified_at IS NOT NULL AND notified_via IS NULL "
-              "AND notified_at < ?2 AND notify_claim IS NOT ?3 RETURNING user_id, ref, notified_at",
+    "AND status = 'selected' AND notified_at IS NOT NULL AND notified_via IS NULL "
+    "AND notified_at < ?2 AND notify_claim IS NOT ?3 RETURNING user_id, ref, notified_at",
     "invite": "UPDATE draw_entries SET invited_via = 'unknown' WHERE call_id = ?1 "
-              "AND status = 'reserve' AND invited_at IS NOT NULL AND invited_via IS NULL "
-              "AND invited_at < ?2 AND invite_claim IS NOT ?3 RETURNING user_id, ref, invited_at",
+    "AND status = 'reserve' AND invited_at IS NOT NULL AND invited_via IS NULL "
+    "AND invited_at < ?2 AND invite_claim IS NOT ?3 RETURNING user_id, ref, invited_at",
 }
 
 
@@ -142,8 +142,13 @@ async def _promote_after(tx: Tx, call_id: int, left: Any, now: float) -> Replace
             "DELETE FROM call_reviewers WHERE call_id = ? AND user_id = ? AND status = 'invited'",
             (call_id, promoted_user),
         )
-    return ReplaceRow(category_id, left_ref, True, promoted_user,
-                      str(promoted[1]) if promoted is not None else None)
+    return ReplaceRow(
+        category_id,
+        left_ref,
+        True,
+        promoted_user,
+        str(promoted[1]) if promoted is not None else None,
+    )
 
 
 async def leave_group_sync(
@@ -208,9 +213,7 @@ class DrawRepository:
             )
             if existing is not None:
                 return RecordOutcome("existing", _draw(existing))
-            call = await tx.fetchone(
-                "SELECT seed, status FROM calls WHERE id = ?", (call_id,)
-            )
+            call = await tx.fetchone("SELECT seed, status FROM calls WHERE id = ?", (call_id,))
             if call is None:
                 return RecordOutcome("missing")
             categories = await tx.fetchall(
@@ -232,11 +235,14 @@ class DrawRepository:
             if places is not None:
                 used.update({k: v for k, v in places.items() if k in used})
             computed = compute(str(call[0]), roster, used, order_keys)
-            closed = await tx.execute(
-                "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = 'draw' "
-                "WHERE id = ? AND status = 'open'",
-                (now, call_id),
-            ) > 0
+            closed = (
+                await tx.execute(
+                    "UPDATE calls SET status = 'closed', closed_at = ?, close_reason = 'draw' "
+                    "WHERE id = ? AND status = 'open'",
+                    (now, call_id),
+                )
+                > 0
+            )
             row = await tx.fetchone(
                 f"""
                 INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, ref_salt,
@@ -244,10 +250,19 @@ class DrawRepository:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING {_DRAW_COLUMNS}
                 """,
-                (call_id, computed.algorithm, str(call[0]), computed.roster_hash,
-                 json.dumps([[r, k] for r, k in computed.roster], ensure_ascii=False),
-                 computed.ref_salt, json.dumps(used, ensure_ascii=False), group_role_id,
-                 reviewer_role_id, drawn_by, now),
+                (
+                    call_id,
+                    computed.algorithm,
+                    str(call[0]),
+                    computed.roster_hash,
+                    json.dumps([[r, k] for r, k in computed.roster], ensure_ascii=False),
+                    computed.ref_salt,
+                    json.dumps(used, ensure_ascii=False),
+                    group_role_id,
+                    reviewer_role_id,
+                    drawn_by,
+                    now,
+                ),
             )
             category_ids = {str(c[1]): int(c[0]) for c in categories}
             entries = []
@@ -255,8 +270,16 @@ class DrawRepository:
             for key, members in computed.order.items():
                 for rank, (ref, user_id) in enumerate(members, start=1):
                     selected = rank <= used[key]
-                    entries.append((call_id, ref, user_id, category_ids[key], rank,
-                                    "selected" if selected else "reserve"))
+                    entries.append(
+                        (
+                            call_id,
+                            ref,
+                            user_id,
+                            category_ids[key],
+                            rank,
+                            "selected" if selected else "reserve",
+                        )
+                    )
                     if not selected:
                         reviewers.append((call_id, user_id, now))
             await tx.executemany(
@@ -276,21 +299,29 @@ class DrawRepository:
         return await self.db.transaction(work)
 
     async def get(self, call_id: int) -> DrawRecord | None:
-        row = await self.db.fetchone(f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,)
+        )
         return _draw(row) if row else None
 
     async def mark_posted(
         self, call_id: int, message_id: int, now: float, *, audit: AuditFor[int] = None
     ) -> bool:
         """Remember the result post; False if one was recorded already (then no audit row)."""
-        return await execute_audited(
-            self.db,
-            "UPDATE draws SET result_message_id = ?, posted_at = ? "
-            "WHERE call_id = ? AND result_message_id IS NULL",
-            (message_id, now, call_id), audit,
-        ) > 0
+        return (
+            await execute_audited(
+                self.db,
+                "UPDATE draws SET result_message_id = ?, posted_at = ? "
+                "WHERE call_id = ? AND result_message_id IS NULL",
+                (message_id, now, call_id),
+                audit,
+            )
+            > 0
+        )
 
-    async def set_roles(self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None) -> None:
+    async def set_roles(
+        self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None
+    ) -> None:
         """Fill in roles that were not set at the draw (a set role is never changed here)."""
         await self.db.execute(
             "UPDATE draws SET group_role_id = COALESCE(group_role_id, ?), "
@@ -365,7 +396,13 @@ class DrawRepository:
     # -- decisions ------------------------------------------------------------------------------
 
     async def replace(
-        self, call_id: int, user_id: int, *, now: float, reason: str, declined: bool,
+        self,
+        call_id: int,
+        user_id: int,
+        *,
+        now: float,
+        reason: str,
+        declined: bool,
         audit: AuditFor[ReplaceRow] = None,
     ) -> ReplaceRow | None:
         """``user_id`` leaves the group and the next reserve of the same category takes the place,
@@ -373,8 +410,9 @@ class DrawRepository:
         the group."""
 
         async def work(tx: Tx) -> ReplaceRow | None:
-            row = await leave_group_sync(tx, call_id, user_id, now=now, reason=reason,
-                                   declined=declined)
+            row = await leave_group_sync(
+                tx, call_id, user_id, now=now, reason=reason, declined=declined
+            )
             if row is not None:
                 await append_entries(tx, audit, row)
             return row
@@ -397,32 +435,51 @@ class DrawRepository:
 
     async def confirm(self, call_id: int, user_id: int, *, audit: AuditFor[int] = None) -> bool:
         """Confirm a place; False if not in the group or confirmed already (then no audit row)."""
-        return await execute_audited(
-            self.db,
-            "UPDATE draw_entries SET confirmation = 'confirmed' WHERE call_id = ? AND user_id = ? "
-            "AND status = 'selected' AND confirmation = 'pending'",
-            (call_id, user_id), audit,
-        ) > 0
+        return (
+            await execute_audited(
+                self.db,
+                "UPDATE draw_entries SET confirmation = 'confirmed' WHERE call_id = ? AND user_id = ? "
+                "AND status = 'selected' AND confirmation = 'pending'",
+                (call_id, user_id),
+                audit,
+            )
+            > 0
+        )
 
     async def answer_review(
-        self, call_id: int, user_id: int, *, accept: bool, now: float,
+        self,
+        call_id: int,
+        user_id: int,
+        *,
+        accept: bool,
+        now: float,
         audit: AuditFor[int] = None,
     ) -> bool:
         """Record a reviewer's yes/no; False if not invited or the answer is unchanged (then no
         audit row)."""
         status = "accepted" if accept else "declined"
-        return await execute_audited(
-            self.db,
-            "UPDATE call_reviewers SET status = ?, answered_at = ? "
-            "WHERE call_id = ? AND user_id = ? AND status != ?",
-            (status, now, call_id, user_id, status), audit,
-        ) > 0
+        return (
+            await execute_audited(
+                self.db,
+                "UPDATE call_reviewers SET status = ?, answered_at = ? "
+                "WHERE call_id = ? AND user_id = ? AND status != ?",
+                (status, now, call_id, user_id, status),
+                audit,
+            )
+            > 0
+        )
 
     # -- deliveries -----------------------------------------------------------------------------
 
     async def claim(
-        self, kind: Literal["notice", "invite"], call_id: int, user_id: int, now: float, *,
-        resend_since: float, claimer: str,
+        self,
+        kind: Literal["notice", "invite"],
+        call_id: int,
+        user_id: int,
+        now: float,
+        *,
+        resend_since: float,
+        claimer: str,
     ) -> ClaimKind | None:
         """Claim the right to send ``kind`` to the member, in one transaction: "fresh" (the first
         claim), or "resend": taking over a claim left without ``via`` since ``resend_since`` by
@@ -446,7 +503,12 @@ class DrawRepository:
         await self.db.execute(_VIA[kind], (via, call_id, json.dumps(user_ids)))
 
     async def expire_claims(
-        self, kind: Literal["notice", "invite"], call_id: int, before: float, *, claimer: str,
+        self,
+        kind: Literal["notice", "invite"],
+        call_id: int,
+        before: float,
+        *,
+        claimer: str,
         audit: AuditFor[list[tuple[int | None, str, float]]] = None,
     ) -> list[tuple[int | None, str, float]]:
         """Mark claims another ``claimer`` (a crashed process) left without ``via`` before
@@ -474,11 +536,14 @@ class DrawRepository:
 
     async def claim_announcement(self, call_id: int, ref: str, now: float) -> bool:
         """Claim the one "has left the group" post about this entry (True once, unless released)."""
-        return await self.db.execute(
-            "UPDATE draw_entries SET announced_at = ? WHERE call_id = ? AND ref = ? "
-            "AND status IN ('replaced', 'withdrawn') AND announced_at IS NULL",
-            (now, call_id, ref),
-        ) > 0
+        return (
+            await self.db.execute(
+                "UPDATE draw_entries SET announced_at = ? WHERE call_id = ? AND ref = ? "
+                "AND status IN ('replaced', 'withdrawn') AND announced_at IS NULL",
+                (now, call_id, ref),
+            )
+            > 0
+        )
 
     async def release_announcement(self, call_id: int, ref: str) -> None:
         await self.db.execute(

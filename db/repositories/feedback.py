@@ -24,9 +24,7 @@ _ROUND_COLUMNS = (
 )
 
 
-_RESPONSE_COLUMNS = (
-    "user_id, first_at, last_at, first_via, late, works_well, would_change, missing, form_at, form_late"
-)
+_RESPONSE_COLUMNS = "user_id, first_at, last_at, first_via, late, works_well, would_change, missing, form_at, form_late"
 
 
 def _round(row: Row) -> FeedbackRound:
@@ -37,16 +35,26 @@ def _round(row: Row) -> FeedbackRound:
 
 def _response(row: Row) -> FeedbackResponse:
     return FeedbackResponse(
-        user_id=row["user_id"], first_at=row["first_at"], last_at=row["last_at"],
-        first_via=row["first_via"], late=bool(row["late"]), works_well=row["works_well"],
-        would_change=row["would_change"], missing=row["missing"], form_at=row["form_at"],
+        user_id=row["user_id"],
+        first_at=row["first_at"],
+        last_at=row["last_at"],
+        first_via=row["first_via"],
+        late=bool(row["late"]),
+        works_well=row["works_well"],
+        would_change=row["would_change"],
+        missing=row["missing"],
+        form_at=row["form_at"],
         form_late=bool(row["form_late"]),
     )
 
 
 # The member must be in the round's frozen audience; late = after the deadline or once closed.
 async def _upsert_response(
-    tx: Tx, round_id: int, user_id: int, at: float, via: str,
+    tx: Tx,
+    round_id: int,
+    user_id: int,
+    at: float,
+    via: str,
     answers: tuple[str | None, str | None, str | None] | None,
 ) -> Recorded | None:
     """One statement: create or bump the member's response row (form answers replace old ones)."""
@@ -117,8 +125,19 @@ class FeedbackRepository:
                 FROM feedback_rounds WHERE guild_id = ?
                 RETURNING {_ROUND_COLUMNS}
                 """,
-                (guild_id, title, plan, call_id, role_id, channel_id, closes_at,
-                 json.dumps(list(reminders)), created_by, created_at, guild_id),
+                (
+                    guild_id,
+                    title,
+                    plan,
+                    call_id,
+                    role_id,
+                    channel_id,
+                    closes_at,
+                    json.dumps(list(reminders)),
+                    created_by,
+                    created_at,
+                    guild_id,
+                ),
             )
             made = _round(row)
             await tx.executemany(
@@ -191,12 +210,19 @@ class FeedbackRepository:
             self.db,
             f"UPDATE feedback_rounds SET status = 'closed', closed_at = ?, close_reason = ? "
             f"WHERE id = ? AND status = 'open' RETURNING {_ROUND_COLUMNS}",
-            (now, reason, round_id), audit,
+            (now, reason, round_id),
+            audit,
         )
         return _round(row) if row else None
 
     async def revise(
-        self, round_id: int, plan: str, changes: Sequence[str], by: int, at: float, *,
+        self,
+        round_id: int,
+        plan: str,
+        changes: Sequence[str],
+        by: int,
+        at: float,
+        *,
         audit: AuditFor[Revised] = None,
     ) -> Revised:
         """Next version of the plan and who had responded by then, with its audit row
@@ -260,8 +286,13 @@ class FeedbackRepository:
         return int(row[0]), int(row[1])
 
     async def record_form(
-        self, round_id: int, user_id: int, answers: tuple[str | None, str | None, str | None],
-        at: float, *, audit: AuditFor[Recorded] = None,
+        self,
+        round_id: int,
+        user_id: int,
+        answers: tuple[str | None, str | None, str | None],
+        at: float,
+        *,
+        audit: AuditFor[Recorded] = None,
     ) -> Recorded | None:
         """Save the member's form answers (replacing earlier ones), with the audit row
         (``audit(recorded)``) in the same transaction; ``None`` if not in the audience."""
@@ -275,7 +306,13 @@ class FeedbackRepository:
         return await self.db.transaction(work)
 
     async def record_message(
-        self, round_id: int, user_id: int, message_id: int, content: str, at: float, *,
+        self,
+        round_id: int,
+        user_id: int,
+        message_id: int,
+        content: str,
+        at: float,
+        *,
         audit: AuditFor[Recorded] = None,
     ) -> Recorded | None:
         """Count the member once and keep the message, with the audit row (``audit(recorded)``)

@@ -30,8 +30,14 @@ class JobRepository:
         self.db = db
 
     async def upsert(
-        self, *, key: str, kind: str, guild_id: int | None, run_at: float,
-        payload: dict[str, Any], now: float,
+        self,
+        *,
+        key: str,
+        kind: str,
+        guild_id: int | None,
+        run_at: float,
+        payload: dict[str, Any],
+        now: float,
     ) -> Job:
         """Create the job, or move an existing one with the same key (it becomes pending again)."""
         row = await self.db.fetchone(
@@ -67,7 +73,9 @@ class JobRepository:
         return [r["id"] for r in rows]
 
     async def get(self, job_id: int) -> Job | None:
-        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE id = ?", (job_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE id = ?", (job_id,)
+        )
         return _job(row) if row else None
 
     async def get_by_key(self, key: str) -> Job | None:
@@ -121,5 +129,7 @@ class JobRepository:
 
     async def count(self, status: str = "pending") -> int:
         return int(
-            await self.db.fetchval("SELECT COUNT(*) FROM scheduled_jobs WHERE status = ?", (status,))
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM scheduled_jobs WHERE status = ?", (status,)
+            )
         )

@@ -60,9 +60,21 @@ class MeetingRepository:
                 FROM meetings WHERE guild_id = ?
                 RETURNING {_COLUMNS}
                 """,
-                (guild_id, title, starts_at, duration_seconds, call_id, role_id, location,
-                 voice_channel_id, channel_id, json.dumps(list(reminders)), created_by,
-                 created_at, guild_id),
+                (
+                    guild_id,
+                    title,
+                    starts_at,
+                    duration_seconds,
+                    call_id,
+                    role_id,
+                    location,
+                    voice_channel_id,
+                    channel_id,
+                    json.dumps(list(reminders)),
+                    created_by,
+                    created_at,
+                    guild_id,
+                ),
             )
             made = _meeting(row)
             await tx.executemany(
@@ -127,7 +139,8 @@ class MeetingRepository:
             self.db,
             f"UPDATE meetings SET status = 'cancelled', cancelled_at = ? "
             f"WHERE id = ? AND status = 'scheduled' RETURNING {_COLUMNS}",
-            (now, meeting_id), audit,
+            (now, meeting_id),
+            audit,
         )
         return _meeting(row) if row else None
 

@@ -32,56 +32,92 @@ class _Query:
 
 # What /mydata show collects. Each query is scoped to one server and one member.
 _COLLECT: tuple[_Query, ...] = (
-    _Query("call sign-ups", ("calls", "call_signups", "call_categories"),
-           "SELECT c.number AS call, c.title, c.status AS call_status, cc.label AS category, "
-           "s.joined_at, s.source FROM call_signups s JOIN calls c ON c.id = s.call_id "
-           "JOIN call_categories cc ON cc.id = s.category_id "
-           "WHERE c.guild_id = ? AND s.user_id = ? ORDER BY c.number"),
-    _Query("draws", ("calls", "draw_entries", "call_categories"),
-           "SELECT c.number AS call, c.title, cc.label AS category, e.ref AS reference, e.rank, "
-           "e.status, e.confirmation, e.promoted_at, e.left_at, e.left_reason FROM draw_entries e "
-           "JOIN calls c ON c.id = e.call_id JOIN call_categories cc ON cc.id = e.category_id "
-           "WHERE c.guild_id = ? AND e.user_id = ? ORDER BY c.number"),
-    _Query("reviews", ("calls", "call_reviewers"),
-           "SELECT c.number AS call, c.title, r.status, r.invited_at, r.answered_at "
-           "FROM call_reviewers r JOIN calls c ON c.id = r.call_id "
-           "WHERE c.guild_id = ? AND r.user_id = ? ORDER BY c.number"),
-    _Query("feedback rounds you were asked to", ("feedback_rounds", "feedback_audience"),
-           "SELECT f.number AS round, f.title FROM feedback_audience a "
-           "JOIN feedback_rounds f ON f.id = a.round_id "
-           "WHERE f.guild_id = ? AND a.user_id = ? ORDER BY f.number"),
-    _Query("feedback", ("feedback_rounds", "feedback_responses"),
-           "SELECT f.number AS round, f.title, r.first_at, r.last_at, r.first_via, "
-           "r.response_count, r.late, r.works_well, r.would_change, r.missing "
-           "FROM feedback_responses r JOIN feedback_rounds f ON f.id = r.round_id "
-           "WHERE f.guild_id = ? AND r.user_id = ? ORDER BY f.number"),
-    _Query("feedback messages", ("feedback_rounds", "feedback_messages"),
-           "SELECT f.number AS round, m.content, m.at, m.late FROM feedback_messages m "
-           "JOIN feedback_rounds f ON f.id = m.round_id "
-           "WHERE f.guild_id = ? AND m.user_id = ? ORDER BY m.at"),
-    _Query("meetings", ("meetings", "meeting_audience"),
-           "SELECT m.number AS meeting, m.title, m.starts_at, m.status FROM meeting_audience a "
-           "JOIN meetings m ON m.id = a.meeting_id "
-           "WHERE m.guild_id = ? AND a.user_id = ? ORDER BY m.number"),
-    _Query("meeting reminders by DM", ("member_meeting_dms",),
-           "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?"),
-    _Query("bookings", ("sessions", "session_bookings"),
-           "SELECT s.number AS session, s.title, s.starts_at, b.status, b.booked_at, "
-           "b.promoted_at, b.cancelled_at FROM session_bookings b "
-           "JOIN sessions s ON s.id = b.session_id "
-           "WHERE s.guild_id = ? AND b.user_id = ? ORDER BY s.number"),
-    _Query("survey answers", ("sessions", "session_answers"),
-           "SELECT s.number AS session, a.question, a.answer FROM session_answers a "
-           "JOIN sessions s ON s.id = a.session_id "
-           "WHERE s.guild_id = ? AND a.user_id = ? ORDER BY s.number, a.position"),
-    _Query("evaluations", ("sessions", "session_evaluations"),
-           "SELECT s.number AS session, e.rating, e.useful, e.better, e.submitted_at "
-           "FROM session_evaluations e JOIN sessions s ON s.id = e.session_id "
-           "WHERE s.guild_id = ? AND e.user_id = ? ORDER BY s.number"),
-    _Query("first-to-hear lists for repeats", ("sessions", "session_priority"),
-           "SELECT s.number AS session, s.title FROM session_priority p "
-           "JOIN sessions s ON s.id = p.session_id "
-           "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number"),
+    _Query(
+        "call sign-ups",
+        ("calls", "call_signups", "call_categories"),
+        "SELECT c.number AS call, c.title, c.status AS call_status, cc.label AS category, "
+        "s.joined_at, s.source FROM call_signups s JOIN calls c ON c.id = s.call_id "
+        "JOIN call_categories cc ON cc.id = s.category_id "
+        "WHERE c.guild_id = ? AND s.user_id = ? ORDER BY c.number",
+    ),
+    _Query(
+        "draws",
+        ("calls", "draw_entries", "call_categories"),
+        "SELECT c.number AS call, c.title, cc.label AS category, e.ref AS reference, e.rank, "
+        "e.status, e.confirmation, e.promoted_at, e.left_at, e.left_reason FROM draw_entries e "
+        "JOIN calls c ON c.id = e.call_id JOIN call_categories cc ON cc.id = e.category_id "
+        "WHERE c.guild_id = ? AND e.user_id = ? ORDER BY c.number",
+    ),
+    _Query(
+        "reviews",
+        ("calls", "call_reviewers"),
+        "SELECT c.number AS call, c.title, r.status, r.invited_at, r.answered_at "
+        "FROM call_reviewers r JOIN calls c ON c.id = r.call_id "
+        "WHERE c.guild_id = ? AND r.user_id = ? ORDER BY c.number",
+    ),
+    _Query(
+        "feedback rounds you were asked to",
+        ("feedback_rounds", "feedback_audience"),
+        "SELECT f.number AS round, f.title FROM feedback_audience a "
+        "JOIN feedback_rounds f ON f.id = a.round_id "
+        "WHERE f.guild_id = ? AND a.user_id = ? ORDER BY f.number",
+    ),
+    _Query(
+        "feedback",
+        ("feedback_rounds", "feedback_responses"),
+        "SELECT f.number AS round, f.title, r.first_at, r.last_at, r.first_via, "
+        "r.response_count, r.late, r.works_well, r.would_change, r.missing "
+        "FROM feedback_responses r JOIN feedback_rounds f ON f.id = r.round_id "
+        "WHERE f.guild_id = ? AND r.user_id = ? ORDER BY f.number",
+    ),
+    _Query(
+        "feedback messages",
+        ("feedback_rounds", "feedback_messages"),
+        "SELECT f.number AS round, m.content, m.at, m.late FROM feedback_messages m "
+        "JOIN feedback_rounds f ON f.id = m.round_id "
+        "WHERE f.guild_id = ? AND m.user_id = ? ORDER BY m.at",
+    ),
+    _Query(
+        "meetings",
+        ("meetings", "meeting_audience"),
+        "SELECT m.number AS meeting, m.title, m.starts_at, m.status FROM meeting_audience a "
+        "JOIN meetings m ON m.id = a.meeting_id "
+        "WHERE m.guild_id = ? AND a.user_id = ? ORDER BY m.number",
+    ),
+    _Query(
+        "meeting reminders by DM",
+        ("member_meeting_dms",),
+        "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
+    ),
+    _Query(
+        "bookings",
+        ("sessions", "session_bookings"),
+        "SELECT s.number AS session, s.title, s.starts_at, b.status, b.booked_at, "
+        "b.promoted_at, b.cancelled_at FROM session_bookings b "
+        "JOIN sessions s ON s.id = b.session_id "
+        "WHERE s.guild_id = ? AND b.user_id = ? ORDER BY s.number",
+    ),
+    _Query(
+        "survey answers",
+        ("sessions", "session_answers"),
+        "SELECT s.number AS session, a.question, a.answer FROM session_answers a "
+        "JOIN sessions s ON s.id = a.session_id "
+        "WHERE s.guild_id = ? AND a.user_id = ? ORDER BY s.number, a.position",
+    ),
+    _Query(
+        "evaluations",
+        ("sessions", "session_evaluations"),
+        "SELECT s.number AS session, e.rating, e.useful, e.better, e.submitted_at "
+        "FROM session_evaluations e JOIN sessions s ON s.id = e.session_id "
+        "WHERE s.guild_id = ? AND e.user_id = ? ORDER BY s.number",
+    ),
+    _Query(
+        "first-to-hear lists for repeats",
+        ("sessions", "session_priority"),
+        "SELECT s.number AS session, s.title FROM session_priority p "
+        "JOIN sessions s ON s.id = p.session_id "
+        "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number",
+    ),
 )
 
 
@@ -89,50 +125,95 @@ _COLLECT: tuple[_Query, ...] = (
 # published draw names volunteers by entry reference (ref), so it keeps verifying. The audit log
 # is kept and made unlinkable instead.
 _DELETE: tuple[_Query, ...] = (
-    _Query("call sign-ups", ("calls", "call_signups"),
-           "DELETE FROM call_signups WHERE user_id = ?2 AND call_id IN "
-           "(SELECT id FROM calls WHERE guild_id = ?1)"),
-    _Query("your id in draw results (your anonymous reference stays)", ("calls", "draw_entries"),
-           "UPDATE draw_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
-           "(SELECT id FROM calls WHERE guild_id = ?1)"),
-    _Query("review invitations", ("calls", "call_reviewers"),
-           "DELETE FROM call_reviewers WHERE user_id = ?2 AND call_id IN "
-           "(SELECT id FROM calls WHERE guild_id = ?1)"),
-    _Query("feedback messages", ("feedback_rounds", "feedback_messages"),
-           "DELETE FROM feedback_messages WHERE user_id = ?2 AND round_id IN "
-           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
-    _Query("feedback", ("feedback_rounds", "feedback_responses"),
-           "DELETE FROM feedback_responses WHERE user_id = ?2 AND round_id IN "
-           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
-    _Query("feedback rounds you were asked to", ("feedback_rounds", "feedback_audience"),
-           "DELETE FROM feedback_audience WHERE user_id = ?2 AND round_id IN "
-           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
-    _Query("feedback reminders", ("feedback_rounds", "feedback_reminder_deliveries"),
-           "DELETE FROM feedback_reminder_deliveries WHERE user_id = ?2 AND round_id IN "
-           "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)"),
-    _Query("meetings", ("meetings", "meeting_audience"),
-           "DELETE FROM meeting_audience WHERE user_id = ?2 AND meeting_id IN "
-           "(SELECT id FROM meetings WHERE guild_id = ?1)"),
-    _Query("meeting reminders", ("meetings", "meeting_reminder_deliveries"),
-           "DELETE FROM meeting_reminder_deliveries WHERE user_id = ?2 AND meeting_id IN "
-           "(SELECT id FROM meetings WHERE guild_id = ?1)"),
-    _Query("meeting reminders by DM", ("member_meeting_dms",),
-           "DELETE FROM member_meeting_dms WHERE guild_id = ?1 AND user_id = ?2"),
-    _Query("survey answers", ("sessions", "session_answers"),
-           "DELETE FROM session_answers WHERE user_id = ?2 AND session_id IN "
-           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
-    _Query("evaluations", ("sessions", "session_evaluations"),
-           "DELETE FROM session_evaluations WHERE user_id = ?2 AND session_id IN "
-           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
-    _Query("bookings", ("sessions", "session_bookings"),
-           "DELETE FROM session_bookings WHERE user_id = ?2 AND session_id IN "
-           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
-    _Query("first-to-hear lists for repeats", ("sessions", "session_priority"),
-           "DELETE FROM session_priority WHERE user_id = ?2 AND session_id IN "
-           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
-    _Query("session messages", ("sessions", "session_deliveries"),
-           "DELETE FROM session_deliveries WHERE user_id = ?2 AND session_id IN "
-           "(SELECT id FROM sessions WHERE guild_id = ?1)"),
+    _Query(
+        "call sign-ups",
+        ("calls", "call_signups"),
+        "DELETE FROM call_signups WHERE user_id = ?2 AND call_id IN "
+        "(SELECT id FROM calls WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "your id in draw results (your anonymous reference stays)",
+        ("calls", "draw_entries"),
+        "UPDATE draw_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
+        "(SELECT id FROM calls WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "review invitations",
+        ("calls", "call_reviewers"),
+        "DELETE FROM call_reviewers WHERE user_id = ?2 AND call_id IN "
+        "(SELECT id FROM calls WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "feedback messages",
+        ("feedback_rounds", "feedback_messages"),
+        "DELETE FROM feedback_messages WHERE user_id = ?2 AND round_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "feedback",
+        ("feedback_rounds", "feedback_responses"),
+        "DELETE FROM feedback_responses WHERE user_id = ?2 AND round_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "feedback rounds you were asked to",
+        ("feedback_rounds", "feedback_audience"),
+        "DELETE FROM feedback_audience WHERE user_id = ?2 AND round_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "feedback reminders",
+        ("feedback_rounds", "feedback_reminder_deliveries"),
+        "DELETE FROM feedback_reminder_deliveries WHERE user_id = ?2 AND round_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "meetings",
+        ("meetings", "meeting_audience"),
+        "DELETE FROM meeting_audience WHERE user_id = ?2 AND meeting_id IN "
+        "(SELECT id FROM meetings WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "meeting reminders",
+        ("meetings", "meeting_reminder_deliveries"),
+        "DELETE FROM meeting_reminder_deliveries WHERE user_id = ?2 AND meeting_id IN "
+        "(SELECT id FROM meetings WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "meeting reminders by DM",
+        ("member_meeting_dms",),
+        "DELETE FROM member_meeting_dms WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    _Query(
+        "survey answers",
+        ("sessions", "session_answers"),
+        "DELETE FROM session_answers WHERE user_id = ?2 AND session_id IN "
+        "(SELECT id FROM sessions WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "evaluations",
+        ("sessions", "session_evaluations"),
+        "DELETE FROM session_evaluations WHERE user_id = ?2 AND session_id IN "
+        "(SELECT id FROM sessions WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "bookings",
+        ("sessions", "session_bookings"),
+        "DELETE FROM session_bookings WHERE user_id = ?2 AND session_id IN "
+        "(SELECT id FROM sessions WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "first-to-hear lists for repeats",
+        ("sessions", "session_priority"),
+        "DELETE FROM session_priority WHERE user_id = ?2 AND session_id IN "
+        "(SELECT id FROM sessions WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "session messages",
+        ("sessions", "session_deliveries"),
+        "DELETE FROM session_deliveries WHERE user_id = ?2 AND session_id IN "
+        "(SELECT id FROM sessions WHERE guild_id = ?1)",
+    ),
 )
 
 
@@ -201,9 +282,22 @@ async def _leave_draws(
     for call_id, number in active:
         row = await withdraw_sync(tx, call_id, user_id, now=now)
         if row is not None:
-            await append_entries(tx, AuditEntry(guild_id, now, user_id, "draw.withdrawn", f"call:{number}", {"left_user_id": user_id, "was_in_group": row.was_selected,
+            await append_entries(
+                tx,
+                AuditEntry(
+                    guild_id,
+                    now,
+                    user_id,
+                    "draw.withdrawn",
+                    f"call:{number}",
+                    {
+                        "left_user_id": user_id,
+                        "was_in_group": row.was_selected,
                         "promoted_user_id": row.promoted_user_id,
-                        "place_open": row.was_selected and row.promoted_user_id is None}))
+                        "place_open": row.was_selected and row.promoted_user_id is None,
+                    },
+                ),
+            )
             if row.was_selected:
                 departures.append((int(call_id), row.left_ref, row.promoted_ref))
     await tx.execute(
@@ -236,7 +330,8 @@ class MyDataRepository:
             "INSERT INTO guild_settings (guild_id, retention_days, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET retention_days = excluded.retention_days, "
             "updated_at = excluded.updated_at",
-            (guild_id, days, now), audit,
+            (guild_id, days, now),
+            audit,
         )
 
     # -- retention sweep ------------------------------------------------------------------------
@@ -254,7 +349,17 @@ class MyDataRepository:
                 report.sessions += 1
                 report.answers += answers
                 report.comments += comments
-                await append_entries(tx, AuditEntry(guild_id, now, None, "data.retention", f"session:{number}", {"answers_deleted": answers, "comments_deleted": comments}))
+                await append_entries(
+                    tx,
+                    AuditEntry(
+                        guild_id,
+                        now,
+                        None,
+                        "data.retention",
+                        f"session:{number}",
+                        {"answers_deleted": answers, "comments_deleted": comments},
+                    ),
+                )
             return report
 
         return await self.db.transaction(work)
@@ -312,18 +417,31 @@ class MyDataRepository:
 
         async def work(tx: Tx) -> DeletionReport:
             report = DeletionReport()
-            report.open_signups = [RemovedSignup(*r) for r in await tx.fetchall(
-                "SELECT c.id, c.channel_id, c.message_id, cc.emoji FROM call_signups s "
-                "JOIN calls c ON c.id = s.call_id JOIN call_categories cc ON cc.id = s.category_id "
-                "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
-                (guild_id, user_id),
-            )]
+            report.open_signups = [
+                RemovedSignup(*r)
+                for r in await tx.fetchall(
+                    "SELECT c.id, c.channel_id, c.message_id, cc.emoji FROM call_signups s "
+                    "JOIN calls c ON c.id = s.call_id JOIN call_categories cc ON cc.id = s.category_id "
+                    "WHERE c.guild_id = ? AND s.user_id = ? AND c.status = 'open' ORDER BY c.id",
+                    (guild_id, user_id),
+                )
+            ]
             report.departures = await _leave_draws(tx, guild_id, user_id, now)
             for query in _DELETE:
                 count = await tx.execute(query.sql, (guild_id, user_id))
                 if count:
                     report.removed[query.section] = report.removed.get(query.section, 0) + count
-            await append_entries(tx, AuditEntry(guild_id, now, user_id, "member.data_deleted", "member", {"removed": json.loads(json.dumps(report.removed))}))
+            await append_entries(
+                tx,
+                AuditEntry(
+                    guild_id,
+                    now,
+                    user_id,
+                    "member.data_deleted",
+                    "member",
+                    {"removed": json.loads(json.dumps(report.removed))},
+                ),
+            )
             await forget_member(tx, guild_id, user_id)
             return report
 

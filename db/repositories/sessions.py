@@ -40,11 +40,15 @@ _COUNTS = (
 
 
 async def _position(tx: Tx, session_id: int, seq: int) -> int:
-    return int((await tx.fetchone(
-        "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
-        "AND seq <= ?",
-        (session_id, seq),
-    ))[0])
+    return int(
+        (
+            await tx.fetchone(
+                "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
+                "AND seq <= ?",
+                (session_id, seq),
+            )
+        )[0]
+    )
 
 
 async def _promote(tx: Tx, session_id: int, now: float) -> list[tuple[int, int]]:
@@ -133,8 +137,9 @@ async def book_sync(
     if existing is not None and existing[0] == "confirmed":
         return BookResult("already_confirmed", int(existing[1]))
     if existing is not None and existing[0] == "waiting":
-        return BookResult("already_waiting", int(existing[1]),
-                          await _position(tx, session_id, int(existing[1])))
+        return BookResult(
+            "already_waiting", int(existing[1]), await _position(tx, session_id, int(existing[1]))
+        )
     session = await tx.fetchone(
         "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
     )
@@ -187,9 +192,22 @@ class SessionRepository:
                 FROM sessions WHERE guild_id = ?
                 RETURNING {_COLUMNS}
                 """,
-                (guild_id, channel_id, title, description, starts_at, ends_at, closes_at, capacity,
-                 json.dumps(list(reminders)), repeat_of, priority_until, created_by, created_at,
-                 guild_id),
+                (
+                    guild_id,
+                    channel_id,
+                    title,
+                    description,
+                    starts_at,
+                    ends_at,
+                    closes_at,
+                    capacity,
+                    json.dumps(list(reminders)),
+                    repeat_of,
+                    priority_until,
+                    created_by,
+                    created_at,
+                    guild_id,
+                ),
             )
             session = _session(row)
             await tx.executemany(
@@ -227,7 +245,9 @@ class SessionRepository:
         )
 
     async def set_event(self, session_id: int, event_id: int | None) -> None:
-        await self.db.execute("UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id))
+        await self.db.execute(
+            "UPDATE sessions SET event_id = ? WHERE id = ?", (event_id, session_id)
+        )
 
     async def get(self, session_id: int) -> Session | None:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
@@ -328,8 +348,11 @@ class SessionRepository:
         )
 
     async def replace_questions(
-        self, session_id: int, questions: Sequence[tuple[int, str, str, str, str, str, int]],
-        *, audit: AuditFor[bool] = None,
+        self,
+        session_id: int,
+        questions: Sequence[tuple[int, str, str, str, str, str, int]],
+        *,
+        audit: AuditFor[bool] = None,
     ) -> bool:
         """Replace the questions if nobody has booked yet (checked in the same transaction, with
         the audit row appended only if they were replaced)."""
@@ -367,12 +390,9 @@ class SessionRepository:
         async def work(tx: Tx) -> BookResult:
             return await book_sync(tx, request)
 
-        return await self.db.transaction(work
-        )
+        return await self.db.transaction(work)
 
-    async def book_many(
-        self, items: Sequence[tuple[BookRequest, int, int]]
-    ) -> list[BookResult]:
+    async def book_many(self, items: Sequence[tuple[BookRequest, int, int]]) -> list[BookResult]:
         """A batch of bookings ``(request, guild id, session number)`` with their answers and
         audit rows: one transaction, one call.
 
@@ -386,24 +406,25 @@ class SessionRepository:
             for request, guild_id, number in items:
                 result = await book_sync(tx, request, waiting)
                 if result.status in ("confirmed", "waiting"):
-                    audit.append(guild_id, request.now, request.user_id,
-                                 f"booking.{result.status}", f"session:{number}",
-                                 {"user_id": request.user_id, "seq": result.seq})
+                    audit.append(
+                        guild_id,
+                        request.now,
+                        request.user_id,
+                        f"booking.{result.status}",
+                        f"session:{number}",
+                        {"user_id": request.user_id, "seq": result.seq},
+                    )
                 results.append(result)
             await audit.flush()
             return results
 
         return await self.db.transaction(work)
 
-    async def session_and_questions(
-        self, session_id: int
-    ) -> tuple[Session | None, list[Row]]:
+    async def session_and_questions(self, session_id: int) -> tuple[Session | None, list[Row]]:
         """The session and its survey questions in one round trip (what booking needs)."""
 
         async def work(tx: Tx) -> tuple[Session | None, list[Row]]:
-            row = await tx.fetchone(
-                f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
-            )
+            row = await tx.fetchone(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
             if row is None:
                 return None, []
             questions = await tx.fetchall(
@@ -533,8 +554,15 @@ class SessionRepository:
     # -- evaluations ----------------------------------------------------------------------------
 
     async def save_evaluation(
-        self, session_id: int, user_id: int, rating: int, useful: str, better: str, now: float,
-        *, audit: AuditFor[Row] = None,
+        self,
+        session_id: int,
+        user_id: int,
+        rating: int,
+        useful: str,
+        better: str,
+        now: float,
+        *,
+        audit: AuditFor[Row] = None,
     ) -> bool:
         """Store (or replace) an attendee's evaluation, with its audit row in the same
         transaction; False if they had no confirmed place (then no audit row)."""
@@ -546,7 +574,8 @@ class SessionRepository:
             "ON CONFLICT (session_id, user_id) DO UPDATE SET rating = excluded.rating, "
             "useful = excluded.useful, better = excluded.better, "
             "submitted_at = excluded.submitted_at RETURNING user_id",
-            (rating, useful, better, now, session_id, user_id), audit,
+            (rating, useful, better, now, session_id, user_id),
+            audit,
         )
         return row is not None
 

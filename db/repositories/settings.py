@@ -33,7 +33,8 @@ class SettingsRepository:
             f"INSERT INTO guild_settings (guild_id, {column}, updated_at) VALUES (?, ?, ?) "
             f"ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}, "
             "updated_at = excluded.updated_at",
-            (guild_id, value, now), audit,
+            (guild_id, value, now),
+            audit,
         )
 
     async def set_organiser_role(

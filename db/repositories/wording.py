@@ -29,7 +29,13 @@ class WordingRepository:
         return [WordingOverride(*r) for r in rows]
 
     async def upsert(
-        self, guild_id: int, key: str, text: str, actor_id: int, now: float, *,
+        self,
+        guild_id: int,
+        key: str,
+        text: str,
+        actor_id: int,
+        now: float,
+        *,
         audit: AuditFor[int] = None,
     ) -> None:
         """Set the override (one statement, with its audit row in the same transaction)."""
@@ -38,13 +44,19 @@ class WordingRepository:
             "INSERT INTO wording_overrides (guild_id, key, text, updated_by, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, key) DO UPDATE SET text = excluded.text, "
             "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            (guild_id, key, text, actor_id, now), audit,
+            (guild_id, key, text, actor_id, now),
+            audit,
         )
 
     async def delete(self, guild_id: int, key: str, *, audit: AuditFor[int] = None) -> bool:
         """Remove the override; False if there was none (one atomic statement; its audit row is
         appended in the same transaction only if an override was removed)."""
-        return await execute_audited(
-            self.db, "DELETE FROM wording_overrides WHERE guild_id = ? AND key = ?",
-            (guild_id, key), audit,
-        ) > 0
+        return (
+            await execute_audited(
+                self.db,
+                "DELETE FROM wording_overrides WHERE guild_id = ? AND key = ?",
+                (guild_id, key),
+                audit,
+            )
+            > 0
+        )

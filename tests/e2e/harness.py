@@ -45,13 +45,15 @@ class RunningBot:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 10.0) -> CoproBot:
-        settings = load_settings({
-            "DISCORD_TOKEN": self.fake.bot_token,
-            "DATABASE_PATH": str(self.db_path),
-            "DEV_GUILD_ID": str(self.guild_id),
-            "DISCORD_API_BASE": self.fake.api_base,
-            "DISCORD_GATEWAY_URL": self.fake.ws_url,
-        })
+        settings = load_settings(
+            {
+                "DISCORD_TOKEN": self.fake.bot_token,
+                "DATABASE_PATH": str(self.db_path),
+                "DEV_GUILD_ID": str(self.guild_id),
+                "DISCORD_API_BASE": self.fake.api_base,
+                "DISCORD_GATEWAY_URL": self.fake.ws_url,
+            }
+        )
         self._stack = contextlib.AsyncExitStack()
         bot = await self._stack.enter_async_context(
             build_bot(settings, clock=self.clock, post_interval=0.05, guild_ready_timeout=0.05)
@@ -59,8 +61,9 @@ class RunningBot:
         self.bot = bot
         self._task = asyncio.create_task(bot.start(settings.discord_token))
         waiter = asyncio.create_task(bot.started.wait())
-        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if self._task in done:
             waiter.cancel()
             self._task.result()  # raises the start-up error

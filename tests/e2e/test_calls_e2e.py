@@ -15,9 +15,13 @@ STORY_CATEGORIES = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
 async def create_story_call(world: World, running: RunningBot, **extra: str) -> object:
     fake = world.fake
     handle = await fake.run_command(
-        world.organiser, world.channel, "call create",
-        title="Co-produce the LinkedIn introduction", categories=STORY_CATEGORIES,
-        places="🧭=3, 🌱=3", **extra,
+        world.organiser,
+        world.channel,
+        "call create",
+        title="Co-produce the LinkedIn introduction",
+        categories=STORY_CATEGORIES,
+        places="🧭=3, 🌱=3",
+        **extra,
     )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL
@@ -54,7 +58,8 @@ async def test_story_call_17_volunteers(world: World, running: RunningBot) -> No
     await fake.react(world.members[21], world.channel, post, "🎉")  # ignored
     await fake.wait_until(
         lambda: experienced[0].user.id not in fake.reactions(post).get("🌱", []),
-        timeout=5, what="the bot removing the old reaction",
+        timeout=5,
+        what="the bot removing the old reaction",
     )
     await running.settle()
 
@@ -63,8 +68,11 @@ async def test_story_call_17_volunteers(world: World, running: RunningBot) -> No
     assert got["🌱"] == [m.user.id for m in new]
 
     # The post's counts follow the roster (coalesced edits).
-    await fake.wait_until(lambda: "10 volunteers" in str(fake.message(post).embeds), timeout=5,
-                          what="the post showing 10 volunteers")
+    await fake.wait_until(
+        lambda: "10 volunteers" in str(fake.message(post).embeds),
+        timeout=5,
+        what="the post showing 10 volunteers",
+    )
 
     # /call volunteers: the CSV lists exactly the right people in the right order.
     handle = await fake.run_command(world.organiser, world.channel, "call volunteers", call=1)
@@ -76,10 +84,13 @@ async def test_story_call_17_volunteers(world: World, running: RunningBot) -> No
     assert [int(r["user_id"]) for r in rows] == got["🧭"] + got["🌱"]
 
 
-async def test_non_organiser_is_refused_and_nothing_changes(world: World, running: RunningBot) -> None:
+async def test_non_organiser_is_refused_and_nothing_changes(
+    world: World, running: RunningBot
+) -> None:
     fake = world.fake
-    handle = await fake.run_command(world.members[0], world.channel, "call create",
-                                    title="x", categories=STORY_CATEGORIES)
+    handle = await fake.run_command(
+        world.members[0], world.channel, "call create", title="x", categories=STORY_CATEGORIES
+    )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL
     assert await running.db.fetchval("SELECT COUNT(*) FROM calls") == 0
@@ -89,10 +100,13 @@ async def test_non_organiser_is_refused_and_nothing_changes(world: World, runnin
 async def test_bad_input_is_refused_kindly(world: World, running: RunningBot) -> None:
     fake = world.fake
     for options in (
-        {"categories": "🧭 A; 🧭 B"}, {"categories": STORY_CATEGORIES, "places": "0"},
+        {"categories": "🧭 A; 🧭 B"},
+        {"categories": STORY_CATEGORIES, "places": "0"},
         {"categories": STORY_CATEGORIES, "closes": "not a date"},
     ):
-        handle = await fake.run_command(world.organiser, world.channel, "call create", title="x", **options)
+        handle = await fake.run_command(
+            world.organiser, world.channel, "call create", title="x", **options
+        )
         reply = await handle.wait(timeout=5)
         assert reply.flags & EPHEMERAL and reply.content
         assert "error id" not in reply.content
@@ -101,7 +115,9 @@ async def test_bad_input_is_refused_kindly(world: World, running: RunningBot) ->
     assert await running.db.fetchval("SELECT COUNT(*) FROM calls") == 0
 
 
-async def test_restart_reconciles_reactions_made_while_down(world: World, running: RunningBot) -> None:
+async def test_restart_reconciles_reactions_made_while_down(
+    world: World, running: RunningBot
+) -> None:
     fake = world.fake
     post = await create_story_call(world, running)
     a, b, c, d = world.members[:4]
@@ -114,15 +130,22 @@ async def test_restart_reconciles_reactions_made_while_down(world: World, runnin
     await fake.unreact(b, world.channel, post, "🧭")  # withdrew while the bot was down
     await fake.react(c, world.channel, post, "🌱")  # joined while down
     await fake.react(d, world.channel, post, "🧭")
-    await fake.react(d, world.channel, post, "🌱")  # two categories: keeps the first, the other is removed
+    await fake.react(
+        d, world.channel, post, "🌱"
+    )  # two categories: keeps the first, the other is removed
     await running.start()
-    await fake.wait_until(lambda: d.user.id not in fake.reactions(post).get("🌱", []), timeout=5,
-                          what="the extra reaction removed")
+    await fake.wait_until(
+        lambda: d.user.id not in fake.reactions(post).get("🌱", []),
+        timeout=5,
+        what="the extra reaction removed",
+    )
     got = await roster(running)
     assert got == {"🧭": [a.user.id, d.user.id], "🌱": [c.user.id]}
 
 
-async def test_call_closes_itself_on_time_also_across_a_restart(world: World, running: RunningBot) -> None:
+async def test_call_closes_itself_on_time_also_across_a_restart(
+    world: World, running: RunningBot
+) -> None:
     from datetime import timedelta
 
     fake = world.fake
@@ -135,12 +158,22 @@ async def test_call_closes_itself_on_time_also_across_a_restart(world: World, ru
     await running.bot.jobs.run_due()  # type: ignore[union-attr]
     await running.settle()
     assert await running.db.fetchval("SELECT status FROM calls") == "closed"
-    assert await running.db.fetchval(
-        "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = 'call.close' AND status = 'done'") == 1
-    await fake.wait_until(lambda: "closed" in str(fake.message(post).embeds).lower(), timeout=5,
-                          what="the post saying the call is closed")
+    assert (
+        await running.db.fetchval(
+            "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = 'call.close' AND status = 'done'"
+        )
+        == 1
+    )
+    await fake.wait_until(
+        lambda: "closed" in str(fake.message(post).embeds).lower(),
+        timeout=5,
+        what="the post saying the call is closed",
+    )
     late = world.members[1]
     await fake.react(late, world.channel, post, "🌱")
-    await fake.wait_until(lambda: late.user.id not in fake.reactions(post).get("🌱", []), timeout=5,
-                          what="the late reaction removed")
+    await fake.wait_until(
+        lambda: late.user.id not in fake.reactions(post).get("🌱", []),
+        timeout=5,
+        what="the late reaction removed",
+    )
     assert await roster(running) == {"🧭": [world.members[0].user.id]}

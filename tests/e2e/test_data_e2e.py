@@ -21,13 +21,17 @@ async def test_custom_wording_audit_export_and_mydata(
     fake = world.fake
     admin = fake.add_member(world.guild, "Admin", permissions=1 << 5)  # Manage Server
     handle = await fake.run_command(
-        admin, world.channel, "wording set", key="call.signup_dm",
+        admin,
+        world.channel,
+        "wording set",
+        key="call.signup_dm",
         text="Thank you for connecting with us! You joined {category} on call #{number}.",
     )
     assert (await handle.wait(timeout=5)).flags & EPHEMERAL
     # A typo in a placeholder is refused, and the custom text stays.
-    handle = await fake.run_command(admin, world.channel, "wording set", key="call.signup_dm",
-                                    text="Hello {nmuber}")
+    handle = await fake.run_command(
+        admin, world.channel, "wording set", key="call.signup_dm", text="Hello {nmuber}"
+    )
     assert (await handle.wait(timeout=5)).flags & EPHEMERAL
 
     post = await create_story_call(world, running)
@@ -45,8 +49,9 @@ async def test_custom_wording_audit_export_and_mydata(
     assert verify_audit([str(csv_path)]) == 0
     lines = csv_path.read_text(encoding="utf-8").splitlines()
     tampered = tmp_path / "tampered.csv"
-    tampered.write_text("\n".join([lines[0], *lines[1:-1], lines[-1].replace("call", "cal1", 1)]),
-                        encoding="utf-8")
+    tampered.write_text(
+        "\n".join([lines[0], *lines[1:-1], lines[-1].replace("call", "cal1", 1)]), encoding="utf-8"
+    )
     assert verify_audit([str(tampered)]) == 1
 
     # /mydata show: ephemeral, with a JSON file of what is stored about the member.
@@ -66,31 +71,54 @@ async def test_a_drawn_member_deletes_their_data(world: World, running: RunningB
     for m in world.members[:4]:
         await fake.react(m, world.channel, post, "🧭")
     await running.settle()
-    handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1,
-                                    places="2", group_role=group_role)
+    handle = await fake.run_command(
+        world.organiser, world.channel, "draw run", call=1, places="2", group_role=group_role
+    )
     await handle.wait(timeout=10)
     await running.settle()
-    selected = [r[0] for r in await running.db.fetchall(
-        "SELECT user_id FROM draw_entries WHERE status = 'selected'")]
+    selected = [
+        r[0]
+        for r in await running.db.fetchall(
+            "SELECT user_id FROM draw_entries WHERE status = 'selected'"
+        )
+    ]
     leaver = next(m for m in world.members[:4] if m.user.id == selected[0])
     assert group_role in fake.member_roles(leaver)
 
     handle = await fake.run_command(leaver, world.channel, "mydata delete")
     reply = await handle.wait(timeout=5)
-    confirm = next(c["custom_id"] for row in reply.message.components
-                   for c in row["components"] if c["custom_id"].startswith("mydata:delete:"))
+    confirm = next(
+        c["custom_id"]
+        for row in reply.message.components
+        for c in row["components"]
+        if c["custom_id"].startswith("mydata:delete:")
+    )
     click = await fake.click(leaver, reply.message, confirm)
     await click.wait(timeout=10)
     await running.advance(timedelta(seconds=1))  # the place-freed job
-    await fake.wait_until(lambda: group_role not in fake.member_roles(leaver), timeout=5,
-                          what="the group role removed")
-    now_selected = [r[0] for r in await running.db.fetchall(
-        "SELECT user_id FROM draw_entries WHERE status = 'selected'")]
+    await fake.wait_until(
+        lambda: group_role not in fake.member_roles(leaver),
+        timeout=5,
+        what="the group role removed",
+    )
+    now_selected = [
+        r[0]
+        for r in await running.db.fetchall(
+            "SELECT user_id FROM draw_entries WHERE status = 'selected'"
+        )
+    ]
     assert leaver.user.id not in now_selected and len(now_selected) == 2
-    assert await running.db.fetchval(
-        "SELECT COUNT(*) FROM draw_entries WHERE user_id = ?", (leaver.user.id,)) == 0
+    assert (
+        await running.db.fetchval(
+            "SELECT COUNT(*) FROM draw_entries WHERE user_id = ?", (leaver.user.id,)
+        )
+        == 0
+    )
     handle = await fake.run_command(world.organiser, world.channel, "draw verify", call=1)
     verdict = await handle.wait(timeout=5)
     assert verdict.flags & EPHEMERAL
-    assert (await running.bot.services.draws.verify(  # type: ignore[union-attr]
-        world.guild.id, 1)).ok
+    assert (
+        await running.bot.services.draws.verify(  # type: ignore[union-attr]
+            world.guild.id, 1
+        )
+    ).ok

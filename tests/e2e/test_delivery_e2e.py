@@ -12,7 +12,9 @@ from tests.e2e.harness import RunningBot
 from tests.e2e.test_sessions_e2e import book, create_session
 
 
-async def test_a_repeated_nonce_returns_the_first_message(world: World, running: RunningBot) -> None:
+async def test_a_repeated_nonce_returns_the_first_message(
+    world: World, running: RunningBot
+) -> None:
     assert running.bot is not None
     channel = running.bot.get_partial_messageable(world.channel.id)
     before = len(world.fake.bot_messages(world.channel))
@@ -56,8 +58,11 @@ async def test_reminder_maybe_sent_before_a_crash_reaches_the_member_once(
     assert {m.user.id: len(fake.dms(m)) for m in members} == {
         m.user.id: dms_before[m.user.id] + 1 for m in members
     }
-    resent = [r for r in fake.requests_matching("POST", r"/channels/\d+/messages")
-              if isinstance(r.json, dict) and r.json.get("nonce") == nonce]
+    resent = [
+        r
+        for r in fake.requests_matching("POST", r"/channels/\d+/messages")
+        if isinstance(r.json, dict) and r.json.get("nonce") == nonce
+    ]
     assert len(resent) == 2 and all(r.json.get("enforce_nonce") for r in resent)
     states = await running.db.fetchall(
         "SELECT user_id, state FROM session_deliveries WHERE session_id = ? AND kind = ?",

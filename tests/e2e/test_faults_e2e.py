@@ -35,11 +35,16 @@ async def test_closed_dms_are_not_an_error(world: World, running: RunningBot) ->
 
 async def test_no_permission_to_post_tells_the_organiser(world: World, running: RunningBot) -> None:
     fake = world.fake
-    locked = fake.add_channel(world.guild, "announcements",
-                              overwrites={fake.bot_role(world.guild): (0, 1 << 11)})  # deny Send Messages
+    locked = fake.add_channel(
+        world.guild, "announcements", overwrites={fake.bot_role(world.guild): (0, 1 << 11)}
+    )  # deny Send Messages
     # ("channel" is also run_command's own parameter, so build this interaction directly)
-    handle = fake.interactions.command(world.organiser, world.channel, "call create",
-                                       {"title": "x", "categories": STORY_CATEGORIES, "channel": locked})
+    handle = fake.interactions.command(
+        world.organiser,
+        world.channel,
+        "call create",
+        {"title": "x", "categories": STORY_CATEGORIES, "channel": locked},
+    )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL and str(locked.id) in reply.content
     assert await running.db.fetchval("SELECT COUNT(*) FROM calls") == 0
@@ -52,13 +57,18 @@ async def test_closed_call_reaction_is_removed(world: World, running: RunningBot
     await handle.wait(timeout=5)
     late = world.members[5]
     await fake.react(late, world.channel, post, "🧭")
-    await fake.wait_until(lambda: late.user.id not in fake.reactions(post).get("🧭", []), timeout=5,
-                          what="the late reaction removed")
+    await fake.wait_until(
+        lambda: late.user.id not in fake.reactions(post).get("🧭", []),
+        timeout=5,
+        what="the late reaction removed",
+    )
     assert await roster(running) == {}
     await fake.wait_until(lambda: fake.dms(late), timeout=5, what="a kind 'closed' DM")
 
 
-async def test_missing_manage_roles_still_records_the_draw(world: World, running: RunningBot) -> None:
+async def test_missing_manage_roles_still_records_the_draw(
+    world: World, running: RunningBot
+) -> None:
     import discord
 
     from tests.e2e.fake_discord import DEFAULT_BOT_PERMISSIONS
@@ -73,12 +83,15 @@ async def test_missing_manage_roles_still_records_the_draw(world: World, running
     for m in world.members[:4]:
         await fake.react(m, world.channel, post, "🧭")
     await running.settle()
-    handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1,
-                                    places="2", group_role=group_role)
+    handle = await fake.run_command(
+        world.organiser, world.channel, "draw run", call=1, places="2", group_role=group_role
+    )
     reply = await handle.wait(timeout=10)
     assert reply.flags & EPHEMERAL
     assert "Manage Roles" in reply.content  # the organiser is told exactly what to fix
     assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 1
-    assert await running.db.fetchval(
-        "SELECT COUNT(*) FROM draw_entries WHERE status = 'selected'") == 2
+    assert (
+        await running.db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE status = 'selected'")
+        == 2
+    )
     assert all(group_role not in fake.member_roles(m) for m in world.members[:4])

@@ -29,21 +29,29 @@ async def test_story_feedback_round(world: World, running: RunningBot) -> None:
     await running.settle()
 
     handle = await fake.run_command(
-        world.organiser, world.channel, "feedback open", title="LinkedIn session plan",
-        plan="1. Welcome 2. Networking basics 3. Your profile", role=reviewers_role,
-        closes="in 3 days", reminders="24h",
+        world.organiser,
+        world.channel,
+        "feedback open",
+        title="LinkedIn session plan",
+        plan="1. Welcome 2. Networking basics 3. Your profile",
+        role=reviewers_role,
+        closes="in 3 days",
+        reminders="24h",
     )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL
-    thread = await fake.wait_until(lambda: (fake.threads(world.channel) or [None])[0], timeout=5,
-                                   what="the feedback thread")
+    thread = await fake.wait_until(
+        lambda: (fake.threads(world.channel) or [None])[0], timeout=5, what="the feedback thread"
+    )
     first = next(m for m in fake.bot_messages(world.channel) if m.components)
     custom_id = give_feedback_id(first)
 
     # Five respond with the button (modal), three by writing in the thread.
     for m in reviewers[:5]:
         click = await fake.click(m, first, custom_id)
-        submitted = await fake.submit_modal(m, click, {"What would you change?": "Say 'connecting with people'"})
+        submitted = await fake.submit_modal(
+            m, click, {"What would you change?": "Say 'connecting with people'"}
+        )
         assert (await submitted.wait(timeout=5)).flags & EPHEMERAL
     for m in reviewers[5:8]:
         await fake.send_message(m, thread, "I'd like more time on profiles.")
@@ -55,8 +63,11 @@ async def test_story_feedback_round(world: World, running: RunningBot) -> None:
 
     responded = await running.db.fetchval("SELECT COUNT(*) FROM feedback_responses")
     assert responded == 8
-    await fake.wait_until(lambda: "8 of 11" in str(fake.message(first).embeds) + fake.message(first).content,
-                          timeout=5, what="the live counter at 8 of 11")
+    await fake.wait_until(
+        lambda: "8 of 11" in str(fake.message(first).embeds) + fake.message(first).content,
+        timeout=5,
+        what="the live counter at 8 of 11",
+    )
 
     # The 24h reminder reaches exactly the three who haven't answered.
     dms_before = {m.user.id: len(fake.dms(m)) for m in reviewers}
@@ -76,9 +87,14 @@ async def test_story_feedback_round(world: World, running: RunningBot) -> None:
     assert (await status.wait(timeout=5)).flags & EPHEMERAL
 
     before_revise = fake.bot_messages(thread)
-    revise = await fake.run_command(world.organiser, world.channel, "feedback revise", round=1,
-                                    plan="1. Welcome 2. Connecting with people 3. Your profile",
-                                    changes="'Networking' is now 'connecting with people'")
+    revise = await fake.run_command(
+        world.organiser,
+        world.channel,
+        "feedback revise",
+        round=1,
+        plan="1. Welcome 2. Connecting with people 3. Your profile",
+        changes="'Networking' is now 'connecting with people'",
+    )
     await revise.wait(timeout=5)
     await running.settle()
     new_posts = [m for m in fake.bot_messages(thread) if m not in before_revise]

@@ -20,8 +20,14 @@ def _value(option: dict[str, Any], world: World) -> Any:
         return option["choices"][0]["value"]
     kind = option["type"]
     return {
-        3: "2026-12-03 14:00", 4: 1, 5: True, 6: world.members[1], 7: world.channel,
-        8: world.fake.bot_role(world.guild), 9: world.members[1], 10: 1.0,
+        3: "2026-12-03 14:00",
+        4: 1,
+        5: True,
+        6: world.members[1],
+        7: world.channel,
+        8: world.fake.bot_role(world.guild),
+        9: world.members[1],
+        10: 1.0,
         11: ("plan.txt", b"plan"),
     }[kind]
 
@@ -39,7 +45,8 @@ def _organiser_commands(world: World) -> list[tuple[str, dict[str, Any]]]:
                 elif opt["type"] == SUBCOMMAND:
                     required = {
                         o["name"]: _value(o, world)
-                        for o in opt.get("options") or [] if o.get("required")
+                        for o in opt.get("options") or []
+                        if o.get("required")
                     }
                     found.append((f"{prefix} {opt['name']}", required))
 
@@ -48,9 +55,12 @@ def _organiser_commands(world: World) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _table_counts(running: RunningBot) -> dict[str, int]:
-    names = [r[0] for r in await running.db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )]
+    names = [
+        r[0]
+        for r in await running.db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     return {n: await running.db.fetchval(f'SELECT COUNT(*) FROM "{n}"') for n in names}
 
 

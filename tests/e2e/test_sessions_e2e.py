@@ -22,19 +22,32 @@ def session_buttons(message: Any) -> dict[str, str]:
     return found
 
 
-async def create_session(world: World, running: RunningBot, *, capacity: int = 22,
-                         starts: str = "in 2 days") -> Any:
+async def create_session(
+    world: World, running: RunningBot, *, capacity: int = 22, starts: str = "in 2 days"
+) -> Any:
     fake = world.fake
     before = {m.id for m in fake.bot_messages(world.channel)}
     handle = await fake.run_command(
-        world.organiser, world.channel, "session create", title="LinkedIn: an introduction",
-        starts=starts, capacity=str(capacity), duration="90m",
+        world.organiser,
+        world.channel,
+        "session create",
+        title="LinkedIn: an introduction",
+        starts=starts,
+        capacity=str(capacity),
+        duration="90m",
     )
     assert (await handle.wait(timeout=5)).flags & EPHEMERAL
     return await fake.wait_until(
-        lambda: next((m for m in fake.bot_messages(world.channel)
-                      if m.id not in before and "book" in session_buttons(m)), None),
-        timeout=5, what="the session post",
+        lambda: next(
+            (
+                m
+                for m in fake.bot_messages(world.channel)
+                if m.id not in before and "book" in session_buttons(m)
+            ),
+            None,
+        ),
+        timeout=5,
+        what="the session post",
     )
 
 
@@ -42,8 +55,14 @@ async def book(world: World, member: Any, post: Any) -> Any:
     fake = world.fake
     click = await fake.click(member, post, session_buttons(post)["book"])
     submitted = await fake.submit_modal(
-        member, click, {"experience": ["New to it"], "aims": "Connecting with people",
-                        "barriers": "I use a screen reader"}, timeout=5,
+        member,
+        click,
+        {
+            "experience": ["New to it"],
+            "aims": "Connecting with people",
+            "barriers": "I use a screen reader",
+        },
+        timeout=5,
     )
     return await submitted.wait(timeout=5)
 
@@ -69,7 +88,9 @@ async def run_story_session(world: World, running: RunningBot) -> None:
     # Three cancel: the first three waiting are promoted, in order, and told.
     leaving = [m for m in people if m.user.id in confirmed][:3]
     promoted_ids = waiting[:3]
-    dms_before = {uid: len(fake.dms(next(m for m in people if m.user.id == uid))) for uid in promoted_ids}
+    dms_before = {
+        uid: len(fake.dms(next(m for m in people if m.user.id == uid))) for uid in promoted_ids
+    }
     for m in leaving:
         click = await fake.click(m, post, session_buttons(post)["unbook"])
         await click.wait(timeout=5)
@@ -79,12 +100,18 @@ async def run_story_session(world: World, running: RunningBot) -> None:
     assert set(promoted_ids) <= set(confirmed2)
     by_id = {m.user.id: m for m in people}
     await fake.wait_until(
-        lambda: all(len(fake.dms(by_id[uid])) > dms_before[uid] or by_id[uid].user.dms_closed
-                    for uid in promoted_ids),
-        timeout=5, what="promotion notices",
+        lambda: all(
+            len(fake.dms(by_id[uid])) > dms_before[uid] or by_id[uid].user.dms_closed
+            for uid in promoted_ids
+        ),
+        timeout=5,
+        what="promotion notices",
     )
-    await fake.wait_until(lambda: "22 of 22" in str(fake.message(post).embeds) + fake.message(post).content,
-                          timeout=5, what="the live places line")
+    await fake.wait_until(
+        lambda: "22 of 22" in str(fake.message(post).embeds) + fake.message(post).content,
+        timeout=5,
+        what="the live places line",
+    )
 
     # Privacy: no survey answer ever appears in a public channel.
     public = " ".join(m.content + str(m.embeds) for m in fake.messages(world.channel))
@@ -100,7 +127,9 @@ async def run_story_session(world: World, running: RunningBot) -> None:
     await running.advance(timedelta(hours=2, minutes=30))  # the session (90 minutes) has ended
     evaluation = fake.dms(by_id[confirmed2[0]])[-1]
     assert "feedback" in session_buttons(evaluation)
-    click = await fake.click(by_id[confirmed2[0]], evaluation, session_buttons(evaluation)["feedback"])
+    click = await fake.click(
+        by_id[confirmed2[0]], evaluation, session_buttons(evaluation)["feedback"]
+    )
     modal = await click.modal(timeout=5)
     assert modal.data
 

@@ -21,7 +21,9 @@ EPHEMERAL = 64
 
 def buttons(message: Any) -> list[str]:
     return [
-        str(c["custom_id"]) for row in message.components for c in row.get("components", [])
+        str(c["custom_id"])
+        for row in message.components
+        for c in row.get("components", [])
         if c.get("custom_id")
     ]
 
@@ -58,13 +60,21 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
 
     # 4. The draw: 3 + 3, with roles, published with its verification data.
     handle = await fake.run_command(
-        world.organiser, world.channel, "draw run", call=1, group_role=group_role,
+        world.organiser,
+        world.channel,
+        "draw run",
+        call=1,
+        group_role=group_role,
         reviewer_role=reviewer_role,
     )
     assert (await handle.wait(timeout=10)).flags & EPHEMERAL
     await running.settle()
-    drawn = [r[0] for r in await running.db.fetchall(
-        "SELECT user_id FROM draw_entries WHERE status = 'selected'")]
+    drawn = [
+        r[0]
+        for r in await running.db.fetchall(
+            "SELECT user_id FROM draw_entries WHERE status = 'selected'"
+        )
+    ]
     assert len(drawn) == 6
     assert len(set(drawn) & {m.user.id for m in experienced}) == 3
     assert len(set(drawn) & {m.user.id for m in new}) == 3
@@ -82,38 +92,58 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
     for uid in not_drawn[:6]:
         member = volunteers[uid]
         invite = await fake.wait_until(
-            lambda m=member: next((d for d in fake.dms(m) if any(b.startswith("draw:review") for b in buttons(d))), None),
-            timeout=5, what="a review invitation DM",
+            lambda m=member: next(
+                (d for d in fake.dms(m) if any(b.startswith("draw:review") for b in buttons(d))),
+                None,
+            ),
+            timeout=5,
+            what="a review invitation DM",
         )
         action = "review" if uid in accepting else "noreview"
         custom_id = next(b for b in buttons(invite) if b.startswith(f"draw:{action}:"))
         click = await fake.click(member, invite, custom_id)
         await click.wait(timeout=5)
     await running.settle()
-    accepted = {r[0] for r in await running.db.fetchall(
-        "SELECT user_id FROM call_reviewers WHERE status = 'accepted'")}
+    accepted = {
+        r[0]
+        for r in await running.db.fetchall(
+            "SELECT user_id FROM call_reviewers WHERE status = 'accepted'"
+        )
+    }
     assert accepted == set(accepting)
     for uid in accepting:
         assert reviewer_role in fake.member_roles(volunteers[uid])
 
     # 6-7. Feedback on the plan from the group and the reviewers: 11 people, 8 respond.
     handle = await fake.run_command(
-        world.organiser, world.channel, "feedback open", title="Session plan",
-        plan="1. Welcome 2. Networking basics 3. Your profile", call=1, closes="in 3 days",
+        world.organiser,
+        world.channel,
+        "feedback open",
+        title="Session plan",
+        plan="1. Welcome 2. Networking basics 3. Your profile",
+        call=1,
+        closes="in 3 days",
         reminders="24h",
     )
     assert (await handle.wait(timeout=5)).flags & EPHEMERAL
-    thread = await fake.wait_until(lambda: (fake.threads(world.channel) or [None])[0], timeout=5,
-                                   what="the feedback thread")
-    first = next(m for m in fake.bot_messages(world.channel) if any(
-        b.startswith("feedback:give:") for b in buttons(m)))
+    thread = await fake.wait_until(
+        lambda: (fake.threads(world.channel) or [None])[0], timeout=5, what="the feedback thread"
+    )
+    first = next(
+        m
+        for m in fake.bot_messages(world.channel)
+        if any(b.startswith("feedback:give:") for b in buttons(m))
+    )
     audience = drawn + accepting
     assert len(audience) == 11
     responders, silent = audience[:8], audience[8:]
     for uid in responders[:4]:
         click = await fake.click(volunteers[uid], first, give_feedback_id(first))
-        done = await fake.submit_modal(volunteers[uid], click,
-                                       {"What would you change?": "'Connecting with people', not 'networking'"})
+        done = await fake.submit_modal(
+            volunteers[uid],
+            click,
+            {"What would you change?": "'Connecting with people', not 'networking'"},
+        )
         await done.wait(timeout=5)
     for uid in responders[4:]:
         await fake.send_message(volunteers[uid], thread, "Please add time for questions.")
@@ -125,7 +155,10 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
 
     # 8. Wording: the plan is revised; the 8 respondents hear what changed.
     handle = await fake.run_command(
-        world.organiser, world.channel, "feedback revise", round=1,
+        world.organiser,
+        world.channel,
+        "feedback revise",
+        round=1,
         plan="1. Welcome 2. Connecting with people 3. Your profile",
         changes="'Networking' is now 'connecting with people'",
     )

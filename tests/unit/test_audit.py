@@ -58,21 +58,38 @@ async def test_edited_row_is_detected(
 ) -> None:
     audit = AuditService(db, clock)
     await fill(audit, clock)
-    tamper(db_path, f"UPDATE audit_log SET subject = 'call:99' WHERE guild_id = {GUILD} AND seq = 3")
+    tamper(
+        db_path, f"UPDATE audit_log SET subject = 'call:99' WHERE guild_id = {GUILD} AND seq = 3"
+    )
     assert verify_audit.main(["--db", str(db_path)]) == 1
     verdict = capsys.readouterr().out.strip()
     assert verdict.startswith("FAILED") and f"server {GUILD} row 3" in verdict
 
 
-async def test_edit_with_recomputed_hash_is_still_detected(db: Database, db_path: Path, clock: FakeClock) -> None:
+async def test_edit_with_recomputed_hash_is_still_detected(
+    db: Database, db_path: Path, clock: FakeClock
+) -> None:
     """Re-hashing the edited row breaks the link from the next row."""
     audit = AuditService(db, clock)
     await fill(audit, clock)
     row = (await audit.repo.rows(GUILD))[2]
-    forged = row.__class__(row.id, row.guild_id, row.seq, row.at, row.actor_ref, row.action,
-                           "call:99", row.details, row.prev_hash, "")
-    tamper(db_path, f"UPDATE audit_log SET subject = 'call:99', hash = '{forged.expected_hash}' "
-                    f"WHERE id = {row.id}")
+    forged = row.__class__(
+        row.id,
+        row.guild_id,
+        row.seq,
+        row.at,
+        row.actor_ref,
+        row.action,
+        "call:99",
+        row.details,
+        row.prev_hash,
+        "",
+    )
+    tamper(
+        db_path,
+        f"UPDATE audit_log SET subject = 'call:99', hash = '{forged.expected_hash}' "
+        f"WHERE id = {row.id}",
+    )
     report = verify_audit.verify_db(db_path)
     assert not report.ok and f"row {row.seq + 1}" in report.problems[0]
 
@@ -88,15 +105,19 @@ async def test_removed_or_reordered_rows_are_detected(
     elif how == "first removed":
         tamper(db_path, f"DELETE FROM audit_log WHERE guild_id = {GUILD} AND seq = 1")
     else:
-        tamper(db_path,
-               f"UPDATE audit_log SET seq = -1 WHERE guild_id = {GUILD} AND seq = 2",
-               f"UPDATE audit_log SET seq = 2 WHERE guild_id = {GUILD} AND seq = 3",
-               f"UPDATE audit_log SET seq = 3 WHERE guild_id = {GUILD} AND seq = -1")
+        tamper(
+            db_path,
+            f"UPDATE audit_log SET seq = -1 WHERE guild_id = {GUILD} AND seq = 2",
+            f"UPDATE audit_log SET seq = 2 WHERE guild_id = {GUILD} AND seq = 3",
+            f"UPDATE audit_log SET seq = 3 WHERE guild_id = {GUILD} AND seq = -1",
+        )
     report = verify_audit.verify_db(db_path)
     assert not report.ok, report.verdict()
 
 
-async def test_kept_head_detects_a_rewritten_tail(db: Database, db_path: Path, clock: FakeClock) -> None:
+async def test_kept_head_detects_a_rewritten_tail(
+    db: Database, db_path: Path, clock: FakeClock
+) -> None:
     audit = AuditService(db, clock)
     await fill(audit, clock)
     head = (await audit.repo.rows(GUILD))[-1].hash
@@ -115,8 +136,15 @@ async def test_log_is_append_only_for_the_bot(db: Database, clock: FakeClock) ->
 
 async def test_member_ids_are_never_stored(db: Database, clock: FakeClock) -> None:
     audit = AuditService(db, clock)
-    await audit.record(GUILD, MEMBER, "draw.run", "call:1", user_id=MEMBER,
-                       selected_user_ids=[MEMBER, 5], note="kept")
+    await audit.record(
+        GUILD,
+        MEMBER,
+        "draw.run",
+        "call:1",
+        user_id=MEMBER,
+        selected_user_ids=[MEMBER, 5],
+        note="kept",
+    )
     await audit.record(OTHER, MEMBER, "x", user_id=MEMBER)
     rows = await db.fetchall("SELECT actor_ref, details FROM audit_log")
     dump = json.dumps([tuple(r) for r in rows])
@@ -164,8 +192,14 @@ async def test_export_period_and_bad_range(db: Database, clock: FakeClock) -> No
 
 async def test_call_flow_is_audited_with_sources(db: Database, clock: FakeClock) -> None:
     calls = CallService(db, clock)
-    details = await calls.create(guild_id=GUILD, channel_id=1, author_id=9, title="Co-produce",
-                                 categories="🧭 Experienced; 🌱 New", tz="UTC")
+    details = await calls.create(
+        guild_id=GUILD,
+        channel_id=1,
+        author_id=9,
+        title="Co-produce",
+        categories="🧭 Experienced; 🌱 New",
+        tz="UTC",
+    )
     await calls.attach_post(details.call.id, 1, 555)
     await calls.react(555, 11, "🧭", added=True)
     await calls.react(555, 11, "🌱", added=True)  # switch
@@ -178,16 +212,22 @@ async def test_call_flow_is_audited_with_sources(db: Database, clock: FakeClock)
     await calls.close_by_number(GUILD, 1, actor_id=9)
     await calls.reopen(GUILD, 1, None, "UTC", actor_id=9)
     await calls.close_writer()
-    rows = await db.fetchall("SELECT action, details FROM audit_log WHERE guild_id = ? ORDER BY seq",
-                             (GUILD,))
+    rows = await db.fetchall(
+        "SELECT action, details FROM audit_log WHERE guild_id = ? ORDER BY seq", (GUILD,)
+    )
     got = [(r[0], json.loads(r[1]).get("source")) for r in rows]
     assert got == [
         ("call.created", None),
-        ("call.signup", "reaction"), ("call.switch", "reaction"), ("call.signup", "reaction"),
-        ("call.withdrawal", "reaction"), ("call.signup", "reaction"),
+        ("call.signup", "reaction"),
+        ("call.switch", "reaction"),
+        ("call.signup", "reaction"),
+        ("call.withdrawal", "reaction"),
+        ("call.signup", "reaction"),
         ("call.edited", None),
-        ("call.signup", "reconciliation"), ("call.withdrawal", "reconciliation"),
-        ("call.closed", None), ("call.reopened", None),
+        ("call.signup", "reconciliation"),
+        ("call.withdrawal", "reconciliation"),
+        ("call.closed", None),
+        ("call.reopened", None),
     ]
     assert (await AuditService(db, clock).verify(GUILD)).ok
 
@@ -199,6 +239,7 @@ async def test_settings_changes_are_audited(db: Database, clock: FakeClock) -> N
     await settings.set_organiser_role(GUILD, 77, actor_id=5)
     rows = await db.fetchall("SELECT action, subject FROM audit_log ORDER BY seq")
     assert [tuple(r) for r in rows] == [
-        ("settings.changed", "setting:timezone"), ("settings.changed", "setting:dm_confirmations"),
+        ("settings.changed", "setting:timezone"),
+        ("settings.changed", "setting:dm_confirmations"),
         ("settings.changed", "setting:organiser_role"),
     ]

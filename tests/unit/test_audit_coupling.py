@@ -40,10 +40,13 @@ def _boom(*_: object, **__: object) -> str:
 
 async def everything(db: Database) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """Every row of every table: the whole state a decision could change."""
-    tables = [r[0] for r in await db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name"
-    )]
+    tables = [
+        r[0]
+        for r in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
     state = []
     for name in tables:
         rows = await db.fetchall(f'SELECT * FROM "{name}"')  # names from sqlite_master
@@ -56,8 +59,11 @@ async def actions(db: Database) -> Counter[str]:
 
 
 async def coupled(
-    db: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch,
-    decide: Callable[[], Awaitable[Any]], expected: dict[str, int],
+    db: Database,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    decide: Callable[[], Awaitable[Any]],
+    expected: dict[str, int],
 ) -> Any:
     """``decide`` with the audit row failing inside the transaction changes nothing at all; run
     again normally it appends exactly the ``expected`` rows and the chain verifies."""
@@ -84,8 +90,13 @@ def calls(db: Database, clock: FakeClock, jobs: JobScheduler) -> CallService:
 
 async def make_call(calls: CallService, clock: FakeClock, volunteers: int = 5) -> int:
     details = await calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="Co-produce the session",
-        categories="🧭 Experienced; 🌱 New", places="🧭=1, 🌱=1", tz=TZ,
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="Co-produce the session",
+        categories="🧭 Experienced; 🌱 New",
+        places="🧭=1, 🌱=1",
+        tz=TZ,
     )
     message_id = 5000 + details.call.id
     await calls.attach_post(details.call.id, 10, message_id)
@@ -96,19 +107,31 @@ async def make_call(calls: CallService, clock: FakeClock, volunteers: int = 5) -
 
 
 async def test_call_create_and_close(
-    db: Database, db_path: Path, clock: FakeClock, calls: CallService,
+    db: Database,
+    db_path: Path,
+    clock: FakeClock,
+    calls: CallService,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def create() -> Any:
-        return await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
-                                  title="A call", categories="🧭 Experienced", tz=TZ)
+        return await calls.create(
+            guild_id=GUILD,
+            channel_id=10,
+            author_id=ORGANISER,
+            title="A call",
+            categories="🧭 Experienced",
+            tz=TZ,
+        )
 
     made = await coupled(db, db_path, monkeypatch, create, {"call.created": 1})
     assert made.call.number == 1  # the rolled-back attempt used no number
 
     closed = await coupled(
-        db, db_path, monkeypatch,
-        lambda: calls.close(made.call.id, actor_id=ORGANISER), {"call.closed": 1},
+        db,
+        db_path,
+        monkeypatch,
+        lambda: calls.close(made.call.id, actor_id=ORGANISER),
+        {"call.closed": 1},
     )
     assert closed
     # Closing again changes nothing, so nothing is recorded.
@@ -118,37 +141,57 @@ async def test_call_create_and_close(
 
 
 async def test_draw_run_and_replacement(
-    db: Database, db_path: Path, clock: FakeClock, jobs: JobScheduler, calls: CallService,
+    db: Database,
+    db_path: Path,
+    clock: FakeClock,
+    jobs: JobScheduler,
+    calls: CallService,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     call_id = await make_call(calls, clock)
     draws = DrawService(db, clock, jobs)
     outcome = await coupled(
-        db, db_path, monkeypatch,
-        lambda: draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER), {"draw.run": 1},
+        db,
+        db_path,
+        monkeypatch,
+        lambda: draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER),
+        {"draw.run": 1},
     )
     assert outcome.created and outcome.closed_call
     assert (await calls.get_by_id(call_id)).status == "closed"  # type: ignore[union-attr]
 
     leaver = next(u for c in outcome.view.categories for u in c.drawn if u is not None)
     replaced = await coupled(
-        db, db_path, monkeypatch,
-        lambda: draws.replace(GUILD, 1, leaver, ORGANISER), {"draw.replaced": 1},
+        db,
+        db_path,
+        monkeypatch,
+        lambda: draws.replace(GUILD, 1, leaver, ORGANISER),
+        {"draw.replaced": 1},
     )
     assert replaced.promoted_user_id is not None
 
 
 async def test_feedback_round_open(
-    db: Database, db_path: Path, clock: FakeClock, jobs: JobScheduler,
+    db: Database,
+    db_path: Path,
+    clock: FakeClock,
+    jobs: JobScheduler,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     service = FeedbackService(db, clock, jobs)
 
     async def open_round() -> Any:
         return await service.open(
-            guild_id=GUILD, author_id=ORGANISER, title="Session plan",
-            plan="https://docs.example/plan", channel_id=20, tz=TZ, role_id=555,
-            role_member_ids=[101, 102, 103], closes="in 3 days", reminders="24h",
+            guild_id=GUILD,
+            author_id=ORGANISER,
+            title="Session plan",
+            plan="https://docs.example/plan",
+            channel_id=20,
+            tz=TZ,
+            role_id=555,
+            role_member_ids=[101, 102, 103],
+            closes="in 3 days",
+            reminders="24h",
         )
 
     opened = await coupled(db, db_path, monkeypatch, open_round, {"feedback.opened": 1})
@@ -156,26 +199,40 @@ async def test_feedback_round_open(
 
 
 async def test_session_cancel_and_booking_cancel_with_promotion(
-    db: Database, db_path: Path, clock: FakeClock, jobs: JobScheduler,
+    db: Database,
+    db_path: Path,
+    clock: FakeClock,
+    jobs: JobScheduler,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     service = SessionService(db, clock, jobs)
-    session = await service.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
-                                   title="LinkedIn: an introduction", starts="in 3 days",
-                                   capacity=1, tz=TZ)
+    session = await service.create(
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="LinkedIn: an introduction",
+        starts="in 3 days",
+        capacity=1,
+        tz=TZ,
+    )
     await service.attach_post(session.id, 10, 9000)
     assert (await service.book(session.id, 201, ANSWERS)).status == "confirmed"
     assert (await service.book(session.id, 202, ANSWERS)).status == "waiting"
 
     # The cancellation and the promotion of the person waiting: all three rows or nothing.
     cancelled = await coupled(
-        db, db_path, monkeypatch, lambda: service.cancel_booking(session.id, 201),
+        db,
+        db_path,
+        monkeypatch,
+        lambda: service.cancel_booking(session.id, 201),
         {"booking.cancelled": 1, "booking.promoted": 1},
     )
     assert cancelled.cancelled and cancelled.promoted == [202]
 
     await coupled(
-        db, db_path, monkeypatch,
+        db,
+        db_path,
+        monkeypatch,
         lambda: service.cancel(GUILD, session.number, actor_id=ORGANISER),
         {"session.cancelled": 1},
     )
@@ -183,12 +240,17 @@ async def test_session_cancel_and_booking_cancel_with_promotion(
 
 
 async def test_settings_and_wording_changes(
-    db: Database, db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
+    db: Database,
+    db_path: Path,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = SettingsService(db, clock, "UTC")
     assert await settings.timezone(GUILD) == "UTC"  # cached before the failed change
     await coupled(
-        db, db_path, monkeypatch,
+        db,
+        db_path,
+        monkeypatch,
         lambda: settings.set_timezone(GUILD, "Europe/Paris", actor_id=ORGANISER),
         {"settings.changed": 1},
     )
@@ -198,12 +260,17 @@ async def test_settings_and_wording_changes(
     key = BOOKED.key
     view = await wording.view(GUILD, key)
     await coupled(
-        db, db_path, monkeypatch,
+        db,
+        db_path,
+        monkeypatch,
         lambda: wording.set(GUILD, key, view.template.default + " Thank you!", ORGANISER),
         {"wording.set": 1},
     )
     assert await coupled(
-        db, db_path, monkeypatch, lambda: wording.reset(GUILD, key, ORGANISER),
+        db,
+        db_path,
+        monkeypatch,
+        lambda: wording.reset(GUILD, key, ORGANISER),
         {"wording.reset": 1},
     )
     before = await actions(db)

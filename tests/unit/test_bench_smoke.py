@@ -23,7 +23,8 @@ async def test_reaction_burst_commits_every_event_exactly_once(tmp_path: Path) -
     assert patterns["POST /users/@me/channels"] == cfg.events
     assert patterns["POST /channels/{channel_id}/messages"] == cfg.events
     assert set(patterns) <= {
-        "POST /users/@me/channels", "POST /channels/{channel_id}/messages",
+        "POST /users/@me/channels",
+        "POST /channels/{channel_id}/messages",
         "PATCH /channels/{channel_id}/messages/{message_id}",
     }
 
@@ -76,12 +77,31 @@ async def test_startup_reaches_ready_without_network(tmp_path: Path) -> None:
 
 
 def test_report_names_machine_versions_and_targets() -> None:
-    fig = Figure("Demo", "events/s", "ev/s", bot=[2.0, 3.0, 4.0], baseline=[2.0, 2.0, 2.0],
-                 baseline_name="raw", target="≥ 1.0× baseline",
-                 meets=lambda med, ratio: ratio is not None and ratio >= 1.0)
+    fig = Figure(
+        "Demo",
+        "events/s",
+        "ev/s",
+        bot=[2.0, 3.0, 4.0],
+        baseline=[2.0, 2.0, 2.0],
+        baseline_name="raw",
+        target="≥ 1.0× baseline",
+        meets=lambda med, ratio: ratio is not None and ratio >= 1.0,
+    )
     section = Section("Demo", figures=[fig])
     section.check("every event once", True)
     text = render([section], mode="test", runs_note="", seconds=1.0, command="python -m bench")
-    for needed in ("CPU", "cores", "RAM", "Python", "discord.py", "aiosqlite", "APScheduler",
-                   "SQLite", "3.0 (2.0–4.0) ev/s", "1.50×", "met", "every event once"):
+    for needed in (
+        "CPU",
+        "cores",
+        "RAM",
+        "Python",
+        "discord.py",
+        "aiosqlite",
+        "APScheduler",
+        "SQLite",
+        "3.0 (2.0–4.0) ev/s",
+        "1.50×",
+        "met",
+        "every event once",
+    ):
         assert needed in text, needed

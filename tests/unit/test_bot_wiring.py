@@ -11,7 +11,9 @@ from bot.settings import load_settings
 from db import Database
 
 
-async def test_all_cogs_load_and_commands_serialise(db: Database, clock: FakeClock, tmp_path: Path) -> None:
+async def test_all_cogs_load_and_commands_serialise(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
     settings = load_settings({"DISCORD_TOKEN": "t", "DATABASE_PATH": str(tmp_path / "x.db")})
     jobs = JobScheduler(db, clock)
     bot = CoproBot(settings=settings, db=db, jobs=jobs, clock=clock)
@@ -20,7 +22,16 @@ async def test_all_cogs_load_and_commands_serialise(db: Database, clock: FakeClo
     payload = [c.to_dict(bot.tree) for c in bot.tree.get_commands()]
     names = {c["name"] for c in payload}
     assert {"call", "settings"} <= names
-    organiser_groups = {"call", "settings", "draw", "feedback", "meeting", "session", "wording", "audit"}
+    organiser_groups = {
+        "call",
+        "settings",
+        "draw",
+        "feedback",
+        "meeting",
+        "session",
+        "wording",
+        "audit",
+    }
     for command in payload:
         assert command["description"], command["name"]
         if command["name"] in organiser_groups:

@@ -20,9 +20,14 @@ STORY = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
 
 async def make_call(service: CallService, **kwargs: str) -> tuple[int, int]:
     details = await service.create(
-        guild_id=GUILD, channel_id=10, author_id=1, title="Co-produce the LinkedIn session",
-        categories=kwargs.pop("categories", STORY), places=kwargs.pop("places", "🧭=3, 🌱=3"),
-        tz="Europe/London", **kwargs,
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=1,
+        title="Co-produce the LinkedIn session",
+        categories=kwargs.pop("categories", STORY),
+        places=kwargs.pop("places", "🧭=3, 🌱=3"),
+        tz="Europe/London",
+        **kwargs,
     )
     message_id = 5000 + details.call.id
     await service.attach_post(details.call.id, 10, message_id)
@@ -82,7 +87,9 @@ async def test_500_concurrent_reactions_one_row_per_member(db: Database, clock: 
     assert len(results) == 500
     outcomes = [r.outcome for r in results]
     assert outcomes.count("joined") == 400 and outcomes.count("already") == 100
-    rows = await db.fetchall("SELECT user_id, COUNT(*) FROM call_signups WHERE call_id = ? GROUP BY user_id", (call_id,))
+    rows = await db.fetchall(
+        "SELECT user_id, COUNT(*) FROM call_signups WHERE call_id = ? GROUP BY user_id", (call_id,)
+    )
     assert len(rows) == 400 and all(r[1] == 1 for r in rows)
 
 
@@ -134,11 +141,17 @@ async def test_reconcile_applies_offline_changes(db: Database, clock: FakeClock)
         {"categories": "🧭 A; 🧭 B"},
         {"categories": "Experienced; 🌱 New"},
         {"categories": "; ".join(f"{e} L" for e in "🍎🍐🍊🍋🍌🍉🍇🍓🫐🍈🍒")},
-        {"places": "0"}, {"places": "-1"}, {"places": "abc"}, {"places": "🎲=2"},
-        {"closes": "yesterday"}, {"closes": "not a date"},
+        {"places": "0"},
+        {"places": "-1"},
+        {"places": "abc"},
+        {"places": "🎲=2"},
+        {"closes": "yesterday"},
+        {"closes": "not a date"},
     ],
 )
-async def test_bad_input_changes_nothing(db: Database, clock: FakeClock, jobs: JobScheduler, kwargs: dict[str, str]) -> None:
+async def test_bad_input_changes_nothing(
+    db: Database, clock: FakeClock, jobs: JobScheduler, kwargs: dict[str, str]
+) -> None:
     service = CallService(db, clock, jobs)
     before = await snapshot(db)
     with pytest.raises(InvalidInput) as info:
@@ -155,12 +168,20 @@ async def test_unknown_call_number(db: Database, clock: FakeClock) -> None:
         await service.close_by_number(GUILD, 42)
 
 
-async def test_numbers_are_per_server_and_edit(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_numbers_are_per_server_and_edit(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     service = CallService(db, clock, jobs)
     a, _ = await make_call(service)
     b, _ = await make_call(service)
-    other = await service.create(guild_id=GUILD + 1, channel_id=1, author_id=1, title="x",
-                                 categories="🧭 A", tz="Europe/London")
+    other = await service.create(
+        guild_id=GUILD + 1,
+        channel_id=1,
+        author_id=1,
+        title="x",
+        categories="🧭 A",
+        tz="Europe/London",
+    )
     assert [(await service.get_by_id(i)).number for i in (a, b)] == [1, 2]  # type: ignore[union-attr]
     assert other.call.number == 1
     edited = await service.edit(GUILD, 2, places="🌱=5", closes="in 1 hour", tz="Europe/London")
@@ -178,8 +199,9 @@ async def test_live_reactions_during_reconcile_win(db: Database, clock: FakeCloc
     await service.react(msg, 3, "🧭", added=True)  # joins after the snapshot was taken
     await service.react(msg, 2, "🌱", added=True)
     await service.react(msg, 2, "🌱", added=False)  # ... and 2 removed their reaction again
-    plan = await service.reconcile(call_id, {"🧭": [1], "🌱": [2]},
-                                   touched=service.touched_during_reconcile(msg))
+    plan = await service.reconcile(
+        call_id, {"🧭": [1], "🌱": [2]}, touched=service.touched_during_reconcile(msg)
+    )
     service.end_reconcile(msg)
     assert plan.withdrawals == [] and plan.joins == []
     roster = {e.category.key: [s.user_id for s in e.signups] for e in await service.roster(call_id)}
@@ -192,20 +214,24 @@ async def test_reopen_refused_once_drawn(db: Database, clock: FakeClock) -> None
     await service.close(call_id)
     await db.execute(
         "INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json, "
-        "drawn_by, drawn_at) VALUES (?, 'x', 's', 'h', '[]', '{}', 1, 0)", (call_id,),
+        "drawn_by, drawn_at) VALUES (?, 'x', 's', 'h', '[]', '{}', 1, 0)",
+        (call_id,),
     )
     with pytest.raises(DomainError):
         await service.reopen(GUILD, 1, None, "Europe/London")
     assert (await service.get_by_id(call_id)).status == "closed"  # type: ignore[union-attr]
 
 
-async def test_batched_signups_keep_the_audit_chain_valid(db: Database, clock: FakeClock, db_path) -> None:  # type: ignore[no-untyped-def]
+async def test_batched_signups_keep_the_audit_chain_valid(
+    db: Database, clock: FakeClock, db_path
+) -> None:  # type: ignore[no-untyped-def]
     from bot.verify_audit import verify_db
 
     service = CallService(db, clock)
     _, msg = await make_call(service)
-    await asyncio.gather(*(service.react(msg, u, "🧭" if u % 3 else "🌱", added=True)
-                           for u in range(1, 301)))
+    await asyncio.gather(
+        *(service.react(msg, u, "🧭" if u % 3 else "🌱", added=True) for u in range(1, 301))
+    )
     await asyncio.gather(*(service.react(msg, u, "🌱", added=True) for u in range(1, 301, 7)))
     await asyncio.gather(*(service.react(msg, u, "🌱", added=False) for u in range(1, 301, 11)))
     signups = await db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'call.%'")

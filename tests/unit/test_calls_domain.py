@@ -17,7 +17,8 @@ STORY = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
 def test_story_categories() -> None:
     cats = parse_categories(STORY)
     assert [(c.emoji, c.label) for c in cats] == [
-        ("🧭", "Experienced with LinkedIn"), ("🌱", "New to LinkedIn")
+        ("🧭", "Experienced with LinkedIn"),
+        ("🌱", "New to LinkedIn"),
     ]
 
 

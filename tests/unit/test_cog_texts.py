@@ -35,8 +35,14 @@ async def bot(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[C
 async def test_meeting_autocomplete_shows_the_server_time_zone(bot: CoproBot) -> None:
     await bot.services.settings.set_timezone(GUILD, "America/New_York", ORGANISER)
     await bot.services.meetings.create(
-        guild_id=GUILD, author_id=ORGANISER, title="Group meeting 1", starts="2026-12-03 14:00",
-        channel_id=20, tz="America/New_York", role_id=5, role_member_ids=[101, 102],
+        guild_id=GUILD,
+        author_id=ORGANISER,
+        title="Group meeting 1",
+        starts="2026-12-03 14:00",
+        channel_id=20,
+        tz="America/New_York",
+        role_id=5,
+        role_member_ids=[101, 102],
     )
     [choice] = await search_meetings(bot, GUILD, "")
     assert choice.number == 1
@@ -46,8 +52,13 @@ async def test_meeting_autocomplete_shows_the_server_time_zone(bot: CoproBot) ->
 
 async def test_call_post_has_no_dot_separators_and_shows_the_fairness_code(bot: CoproBot) -> None:
     details = await bot.services.calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="T",
-        categories="🧭 Experienced; 🌱 New", places="3", tz="Europe/London",
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="T",
+        categories="🧭 Experienced; 🌱 New",
+        places="3",
+        tz="Europe/London",
     )
     embed = render_call(details)
     text = str(embed.to_dict())
@@ -60,9 +71,13 @@ async def test_call_post_has_no_dot_separators_and_shows_the_fairness_code(bot: 
 
 def test_mydata_summary_gives_the_retention_days_and_plain_names() -> None:
     data = MemberData(
-        guild_id=GUILD, user_id=42, generated_at=datetime(2026, 11, 26, tzinfo=UTC),
-        sections=[Section("survey answers", [{"answer": "x"}]),
-                  Section("first-to-hear lists for repeats", [{"session": 1}])],
+        guild_id=GUILD,
+        user_id=42,
+        generated_at=datetime(2026, 11, 26, tzinfo=UTC),
+        sections=[
+            Section("survey answers", [{"answer": "x"}]),
+            Section("first-to-hear lists for repeats", [{"session": 1}]),
+        ],
         audit=[],
     )
     text = summary_text(data, 30)

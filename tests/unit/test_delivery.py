@@ -94,8 +94,9 @@ class FakeDiscord:
 
 
 class SessionMessenger:
-    def __init__(self, db: Database, clock: FakeClock, discord: FakeDiscord,
-                 closed: Sequence[int] = ()) -> None:
+    def __init__(
+        self, db: Database, clock: FakeClock, discord: FakeDiscord, closed: Sequence[int] = ()
+    ) -> None:
         self.wording = WordingService(db, clock)
         self.discord = discord
         self.closed = set(closed)
@@ -104,15 +105,28 @@ class SessionMessenger:
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.wording.render(guild_id, tpl, **values)
 
-    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None,
-                 nonce: str | None = None) -> bool:
+    async def dm(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+    ) -> bool:
         if user_id in self.closed:
             return False
         await self.discord.send(("dm", user_id), nonce)
         return True
 
-    async def post(self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-                   feedback_session: int | None = None, nonce: str | None = None) -> bool:
+    async def post(
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        mention_ids: Sequence[int],
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+    ) -> bool:
         await self.discord.send(("channel", tuple(mention_ids)), nonce)
         return True
 
@@ -131,7 +145,9 @@ class FeedbackNotifier:
         await self.discord.send(("dm", user_id), nonce)
         return True
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
+    async def nudge_in_thread(
+        self, round: FeedbackRound, user_ids: list[int], *, nonce: str
+    ) -> bool:
         await self.discord.send(("thread", tuple(user_ids)), nonce)
         return True
 
@@ -152,8 +168,9 @@ class MeetingNotifier:
 # -- wiring ---------------------------------------------------------------------------------------
 
 
-def session_stack(db: Database, clock: FakeClock, discord: FakeDiscord,
-                  closed: Sequence[int] = ()) -> tuple[JobScheduler, SessionService]:
+def session_stack(
+    db: Database, clock: FakeClock, discord: FakeDiscord, closed: Sequence[int] = ()
+) -> tuple[JobScheduler, SessionService]:
     jobs = JobScheduler(db, clock)
     service = SessionService(db, clock, jobs)
     messenger = SessionMessenger(db, clock, discord, closed)
@@ -166,8 +183,9 @@ def session_stack(db: Database, clock: FakeClock, discord: FakeDiscord,
     return jobs, service
 
 
-def feedback_stack(db: Database, clock: FakeClock, discord: FakeDiscord,
-                   closed: Sequence[int] = ()) -> tuple[JobScheduler, FeedbackService]:
+def feedback_stack(
+    db: Database, clock: FakeClock, discord: FakeDiscord, closed: Sequence[int] = ()
+) -> tuple[JobScheduler, FeedbackService]:
     jobs = JobScheduler(db, clock)
     service = FeedbackService(db, clock, jobs)
     notifier = FeedbackNotifier(discord, closed)
@@ -179,8 +197,9 @@ def feedback_stack(db: Database, clock: FakeClock, discord: FakeDiscord,
     return jobs, service
 
 
-def meeting_stack(db: Database, clock: FakeClock,
-                  discord: FakeDiscord) -> tuple[JobScheduler, MeetingService]:
+def meeting_stack(
+    db: Database, clock: FakeClock, discord: FakeDiscord
+) -> tuple[JobScheduler, MeetingService]:
     jobs = JobScheduler(db, clock)
     service = MeetingService(db, clock, jobs)
     notifier = MeetingNotifier(discord)
@@ -223,8 +242,14 @@ async def restarted(db_path: Path, clock: FakeClock, after: timedelta, stack, di
 
 async def booked_session(service: SessionService, people: Sequence[int], **kwargs: object) -> int:
     values: dict[str, object] = {
-        "guild_id": GUILD, "channel_id": CHANNEL, "author_id": ORGANISER, "title": "LinkedIn",
-        "starts": "in 3 days", "capacity": 22, "tz": TZ, "reminders": "24h",
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "author_id": ORGANISER,
+        "title": "LinkedIn",
+        "starts": "in 3 days",
+        "capacity": 22,
+        "tz": TZ,
+        "reminders": "24h",
     }
     values.update(kwargs)
     session = await service.create(**values)  # type: ignore[arg-type]
@@ -254,16 +279,24 @@ async def test_session_crash_then_restart_within_5_minutes_sends_once_with_the_s
     clock.advance(timedelta(days=2, minutes=1))  # the digest and the 24h reminder are due
     discord.hang = (("dm", 2), when)
     async with crashed(jobs, discord):
-        rows = {r.user_id: r.state for r in await service.repo.deliveries(sid)
-                if str(r.part).startswith("reminder")}
+        rows = {
+            r.user_id: r.state
+            for r in await service.repo.deliveries(sid)
+            if str(r.part).startswith("reminder")
+        }
         assert rows[2] == SENDING  # claimed (written before the send), maybe sent
-        async with restarted(db_path, clock, timedelta(minutes=2), session_stack,
-                             discord) as (jobs2, service2):
+        async with restarted(db_path, clock, timedelta(minutes=2), session_stack, discord) as (
+            jobs2,
+            service2,
+        ):
             assert [discord.count(("dm", u)) for u in (1, 2, 3)] == [1, 1, 1]
             sends = discord.nonces_for(("dm", 2))
             assert len(sends) == 2 and sends[0] == sends[1] == discord.hung_nonce
-            states = {r.user_id: r.state for r in await service2.repo.deliveries(sid)
-                      if str(r.part).startswith("reminder")}
+            states = {
+                r.user_id: r.state
+                for r in await service2.repo.deliveries(sid)
+                if str(r.part).startswith("reminder")
+            }
             assert states == {1: SENT, 2: SENT, 3: SENT}
             job = await jobs2.repo.get_by_key(f"session:{sid}:reminder:86400")
             assert job is not None and job.status == "done"
@@ -278,19 +311,25 @@ async def test_session_crash_older_than_5_minutes_is_not_sent_again(
     clock.advance(timedelta(days=2, minutes=1))
     discord.hang = (("dm", 2), "before")
     async with crashed(jobs, discord):
-        async with restarted(db_path, clock, timedelta(minutes=6), session_stack,
-                             discord) as (jobs2, service2):
+        async with restarted(db_path, clock, timedelta(minutes=6), session_stack, discord) as (
+            jobs2,
+            service2,
+        ):
             assert len(discord.nonces_for(("dm", 2))) == 1  # never re-sent: maybe sent
             assert discord.count(("dm", 1)) == 1 and discord.count(("dm", 3)) == 1
-            states = {r.user_id: r.state for r in await service2.repo.deliveries(sid)
-                      if str(r.part).startswith("reminder")}
+            states = {
+                r.user_id: r.state
+                for r in await service2.repo.deliveries(sid)
+                if str(r.part).startswith("reminder")
+            }
             assert states == {1: SENT, 2: UNKNOWN, 3: SENT}
             await jobs2.run_due()
             assert len(discord.nonces_for(("dm", 2))) == 1
 
 
-@pytest.mark.parametrize(("after", "resent"), [(timedelta(minutes=2), True),
-                                               (timedelta(minutes=6), False)])
+@pytest.mark.parametrize(
+    ("after", "resent"), [(timedelta(minutes=2), True), (timedelta(minutes=6), False)]
+)
 async def test_feedback_crash_then_restart(
     db_path: Path, db: Database, clock: FakeClock, after: timedelta, resent: bool
 ) -> None:
@@ -310,24 +349,34 @@ async def test_feedback_crash_then_restart(
             sends = discord.nonces_for(("dm", victim))
             states = {d.user_id: d.state for d in await service2.repo.deliveries(round_id)}
             if resent:
-                assert len(sends) == 2 and sends[0] == sends[1] and discord.count(("dm", victim)) == 1
+                assert (
+                    len(sends) == 2 and sends[0] == sends[1] and discord.count(("dm", victim)) == 1
+                )
                 assert states[victim] == SENT
             else:
                 assert len(sends) == 1 and states[victim] == UNKNOWN
             assert len(discord.messages) == len(set(discord.messages))  # nobody twice
 
 
-@pytest.mark.parametrize(("after", "resent"), [(timedelta(minutes=2), True),
-                                               (timedelta(minutes=6), False)])
+@pytest.mark.parametrize(
+    ("after", "resent"), [(timedelta(minutes=2), True), (timedelta(minutes=6), False)]
+)
 async def test_meeting_crash_during_the_channel_post(
     db_path: Path, db: Database, clock: FakeClock, after: timedelta, resent: bool
 ) -> None:
     await make_drawn_call(db)
     discord = FakeDiscord()
     jobs, service = meeting_stack(db, clock, discord)
-    made = await service.create(guild_id=GUILD, author_id=1, title="Group meeting 1",
-                                starts="in 3 days", channel_id=30, tz=TZ, call_number=1,
-                                reminders="24h")
+    made = await service.create(
+        guild_id=GUILD,
+        author_id=1,
+        title="Group meeting 1",
+        starts="in 3 days",
+        channel_id=30,
+        tz=TZ,
+        call_number=1,
+        reminders="24h",
+    )
     meeting = made.meeting
     await service.toggle_dms(meeting.id, 101)
     await service.toggle_dms(meeting.id, 102)
@@ -359,8 +408,11 @@ async def test_session_discord_error_midway_is_retried_exactly_once_each(
     discord.fail = ("dm", 2)
     await jobs.run_due()
     assert discord.count(("dm", 1)) == 1 and discord.count(("dm", 2)) == 0
-    states = {r.user_id: r.state for r in await service.repo.deliveries(sid)
-              if str(r.part).startswith("reminder")}
+    states = {
+        r.user_id: r.state
+        for r in await service.repo.deliveries(sid)
+        if str(r.part).startswith("reminder")
+    }
     assert states[2] == PENDING  # put back, not lost
     discord.fail = ("channel", (4, 5))  # and the channel mention fails once too
     for _ in range(3):
@@ -370,10 +422,18 @@ async def test_session_discord_error_midway_is_retried_exactly_once_each(
     assert discord.count(("channel", (4, 5))) == 1
     first, retry = discord.nonces_for(("dm", 2))
     assert first == retry  # the same delivery, the same nonce
-    states = {r.user_id: (r.state, r.via) for r in await service.repo.deliveries(sid)
-              if str(r.part).startswith("reminder")}
-    assert states == {1: (SENT, "dm"), 2: (SENT, "dm"), 3: (SENT, "dm"),
-                      4: (SENT, "channel"), 5: (SENT, "channel")}
+    states = {
+        r.user_id: (r.state, r.via)
+        for r in await service.repo.deliveries(sid)
+        if str(r.part).startswith("reminder")
+    }
+    assert states == {
+        1: (SENT, "dm"),
+        2: (SENT, "dm"),
+        3: (SENT, "dm"),
+        4: (SENT, "channel"),
+        5: (SENT, "channel"),
+    }
 
 
 async def test_feedback_discord_error_midway_is_retried_exactly_once_each(
@@ -405,9 +465,16 @@ async def test_meeting_discord_error_midway_is_retried_exactly_once_each(
     await make_drawn_call(db)
     discord = FakeDiscord()
     jobs, service = meeting_stack(db, clock, discord)
-    made = await service.create(guild_id=GUILD, author_id=1, title="Group meeting 1",
-                                starts="in 3 days", channel_id=30, tz=TZ, call_number=1,
-                                reminders="24h")
+    made = await service.create(
+        guild_id=GUILD,
+        author_id=1,
+        title="Group meeting 1",
+        starts="in 3 days",
+        channel_id=30,
+        tz=TZ,
+        call_number=1,
+        reminders="24h",
+    )
     meeting = made.meeting
     for user in (101, 102, 103):
         await service.toggle_dms(meeting.id, user)
@@ -439,8 +506,11 @@ async def test_a_closed_channel_marks_the_mention_failed_not_retried(
     assert job is not None
     report = await service.handle_job(job, messenger)
     assert report is not None and report.dm == [1] and report.undelivered == [2]
-    states = {r.user_id: (r.state, r.via) for r in await service.repo.deliveries(sid)
-              if str(r.part).startswith("reminder")}
+    states = {
+        r.user_id: (r.state, r.via)
+        for r in await service.repo.deliveries(sid)
+        if str(r.part).startswith("reminder")
+    }
     assert states == {1: (SENT, "dm"), 2: (FAILED, "channel")}
 
 
@@ -457,8 +527,9 @@ async def test_no_session_reminder_or_digest_after_an_outage_past_the_start(
     await jobs.run_due()
     assert discord.messages == []
     assert await service.repo.deliveries(sid) == []
-    pending = [r[0] for r in await db.fetchall(
-        "SELECT key FROM scheduled_jobs WHERE status = 'pending'")]
+    pending = [
+        r[0] for r in await db.fetchall("SELECT key FROM scheduled_jobs WHERE status = 'pending'")
+    ]
     assert f"session:{sid}:evaluation" in pending  # at the end
     assert not [k for k in pending if "reminder" in k or "digest" in k]
 
@@ -473,8 +544,9 @@ async def test_after_a_shorter_outage_only_the_latest_due_reminder_is_sent(
     await jobs.run_due()
     await jobs.run_due()
     assert discord.count(("dm", 1)) == 1 and discord.count(("dm", 2)) == 1
-    assert {str(r.part) for r in await service.repo.deliveries(sid)
-            if r.user_id in (1, 2)} == {f"reminder:3600:{int((await service.get_by_id(sid)).starts_at)}"}  # type: ignore[union-attr]
+    assert {str(r.part) for r in await service.repo.deliveries(sid) if r.user_id in (1, 2)} == {
+        f"reminder:3600:{int((await service.get_by_id(sid)).starts_at)}"
+    }  # type: ignore[union-attr]
 
 
 # -- reminders that can't be sent are refused or not listed ----------------------------------------
@@ -484,8 +556,14 @@ async def test_typed_reminders_must_fit_and_defaults_list_only_what_will_be_sent
     db: Database, clock: FakeClock
 ) -> None:
     service = SessionService(db, clock, JobScheduler(db, clock))
-    base = {"guild_id": GUILD, "channel_id": CHANNEL, "author_id": ORGANISER, "title": "T",
-            "capacity": 5, "tz": TZ}
+    base = {
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "author_id": ORGANISER,
+        "title": "T",
+        "capacity": 5,
+        "tz": TZ,
+    }
     with pytest.raises(InvalidInput):
         await service.create(**base, starts="in 3 hours", reminders="24h, 1h")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
@@ -514,9 +592,15 @@ async def test_refusals_and_post_texts_follow_the_servers_wording(
         await service.check_can_book(session, 1)
     assert str(refused.value) == "Sorry, LinkedIn is full up on bookings."
     fields = public_post_fields(
-        starts_at=session.starts_at, ends_at=session.ends_at, closes_at=session.closes_at,
-        capacity=session.capacity, confirmed=0, waiting=0, cancelled=False,
-        priority_until=None, now=clock.now().timestamp(),
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        closes_at=session.closes_at,
+        capacity=session.capacity,
+        confirmed=0,
+        waiting=0,
+        cancelled=False,
+        priority_until=None,
+        now=clock.now().timestamp(),
     )
     templates = [t for f in fields for t, _ in f.parts] + [f.heading for f in fields]
     assert POST_PLACES in templates
@@ -534,8 +618,9 @@ async def test_refresh_jobs_do_the_edit_inside_the_job(db: Database, clock: Fake
 
     for kind in JOB_KINDS:
         jobs.register(kind, handler)
-    sid = await booked_session(service, [1], closes="in 1 day", starts="in 2 days",
-                               reminders="none")
+    sid = await booked_session(
+        service, [1], closes="in 1 day", starts="in 2 days", reminders="none"
+    )
     clock.advance(timedelta(days=1, minutes=1))
     await jobs.run_due()
     assert messenger.refreshed == [sid]  # awaited by the job, which is only then done
@@ -594,8 +679,9 @@ class Flaky:
 async def delivery_run(db: Database, clock: FakeClock) -> tuple[DeliveryRun, int]:
     service = SessionService(db, clock, JobScheduler(db, clock))
     sid = await booked_session(service, [])
-    return DeliveryRun(DeliveryLog(db, "session_deliveries"), clock, sid, "test",
-                       f"session:{sid}:test"), sid
+    return DeliveryRun(
+        DeliveryLog(db, "session_deliveries"), clock, sid, "test", f"session:{sid}:test"
+    ), sid
 
 
 async def attempt(run: DeliveryRun, send: Flaky, user: int = 7) -> BaseException | None:

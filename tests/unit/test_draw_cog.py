@@ -36,7 +36,9 @@ _ids = itertools.count(90_000)
 
 
 def forbidden(code: int = 50013) -> discord.Forbidden:
-    return discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), {"code": code, "message": "no"})
+    return discord.Forbidden(
+        SimpleNamespace(status=403, reason="Forbidden"), {"code": code, "message": "no"}
+    )
 
 
 class FakeChannel:
@@ -89,7 +91,9 @@ class FakeBot:
         self.guild: Any = None
         self._dm_limiter = RateLimiter(rate=1e9, burst=10**6)  # no real-time pacing in tests
 
-    def get_partial_messageable(self, channel_id: int, *, guild_id: int | None = None) -> FakeChannel:
+    def get_partial_messageable(
+        self, channel_id: int, *, guild_id: int | None = None
+    ) -> FakeChannel:
         return FakeChannel(self, channel_id)
 
     async def create_dm(self, user: discord.abc.Snowflake) -> FakeDM:
@@ -106,11 +110,15 @@ class FakeBot:
 
 
 @pytest.fixture
-async def setup(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeBot, Draws, Services]:
+async def setup(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> tuple[FakeBot, Draws, Services]:
     return fresh_bot(db, clock, jobs)
 
 
-def fresh_bot(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeBot, Draws, Services]:
+def fresh_bot(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> tuple[FakeBot, Draws, Services]:
     """A new bot process on the same database (as after a restart)."""
     services = build_services(db, clock, jobs, "Europe/London")
     bot = FakeBot(services)
@@ -120,8 +128,13 @@ def fresh_bot(db: Database, clock: FakeClock, jobs: JobScheduler) -> tuple[FakeB
 
 async def story(services: Services, clock: FakeClock, *, record: bool = True) -> int:
     details = await services.calls.create(
-        guild_id=GUILD, channel_id=CHANNEL, author_id=1, title="LinkedIn session",
-        categories="🧭 Experienced; 🌱 New", places="🧭=3, 🌱=3", tz="Europe/London",
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        author_id=1,
+        title="LinkedIn session",
+        categories="🧭 Experienced; 🌱 New",
+        places="🧭=3, 🌱=3",
+        tz="Europe/London",
     )
     await services.calls.attach_post(details.call.id, CHANNEL, 5000)
     for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
@@ -144,7 +157,10 @@ async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: Fake
     assert post.kwargs["file"].filename == "call-1-draw.json"
     view = await services.draws.view(call_id)
     assert {u.id for u in post.kwargs["allowed_mentions"].users} == set(view.drawn)
-    assert post.kwargs["allowed_mentions"].everyone is False and post.kwargs["allowed_mentions"].roles is False
+    assert (
+        post.kwargs["allowed_mentions"].everyone is False
+        and post.kwargs["allowed_mentions"].roles is False
+    )
     assert view.draw.result_message_id == post.id and view.draw.seed in post.content
     told = [u for u, _ in bot.dms]
     assert sorted(told) == sorted(EXPERIENCED + NEW)
@@ -167,7 +183,9 @@ async def test_result_posted_once_and_everyone_told_once(setup: Any, clock: Fake
     assert await services.draws.unfinished() == []
 
 
-async def test_crash_after_recording_posts_the_recorded_result_at_start(setup: Any, clock: FakeClock) -> None:
+async def test_crash_after_recording_posts_the_recorded_result_at_start(
+    setup: Any, clock: FakeClock
+) -> None:
     bot, cog, services = setup
     call_id = await story(services, clock)  # recorded; "crashed" before posting
     recorded = await services.draws.view(call_id)
@@ -203,7 +221,9 @@ async def test_closed_dms_are_mentioned_in_the_channel_once(setup: Any, clock: F
     report = await cog.finish(call_id)
     assert report.dms == 15 and sorted(report.in_channel) == sorted([drawn, reserve])
     result, place, review = bot.posts
-    assert f"<@{drawn}>" in place.content and [u.id for u in place.kwargs["allowed_mentions"].users] == [drawn]
+    assert f"<@{drawn}>" in place.content and [
+        u.id for u in place.kwargs["allowed_mentions"].users
+    ] == [drawn]
     assert f"<@{reserve}>" in review.content
     assert place.kwargs["reference"].message_id == result.id
     ids = [item.custom_id for item in place.kwargs["view"].children]
@@ -233,8 +253,14 @@ async def test_decline_announces_and_offers_the_place_to_the_next_reserve(
     assert announcement.kwargs["nonce"] == leave_nonce(call_id, left_ref)
     assert len(announcement.kwargs["nonce"]) <= 25
     user, dm = bot.dms[-1]
-    promoted_text = await services.wording.render(GUILD, PROMOTED_DM, number=1, title="LinkedIn session",
-                                                  category="🌱 New", link=view.result_link)
+    promoted_text = await services.wording.render(
+        GUILD,
+        PROMOTED_DM,
+        number=1,
+        title="LinkedIn session",
+        category="🌱 New",
+        link=view.result_link,
+    )
     assert user == next_up and dm.content.startswith(promoted_text)
     assert view.result_link and view.result_link in dm.content  # a named link to the result
     assert view.entry(next_up).ref[:8] in dm.content  # type: ignore[union-attr]
@@ -265,10 +291,13 @@ async def test_a_drawn_member_deleting_their_data_is_announced_and_replaced_once
     assert announcement.kwargs["reference"].message_id == view.draw.result_message_id
     [(user, dm)] = bot.dms[dms:]
     assert user == next_up and [item.item.label for item in dm.kwargs["view"].children] == [
-        "Confirm my place", "I can't take part"]
+        "Confirm my place",
+        "I can't take part",
+    ]
     # A re-run (the job after a crash, or a restart) sends nothing more.
-    await cog.on_member_left(await jobs.repo.get_by_key(
-        f"draw:{call_id}:left:{view.categories[0].entries[0].ref}"))  # type: ignore[arg-type]
+    await cog.on_member_left(
+        await jobs.repo.get_by_key(f"draw:{call_id}:left:{view.categories[0].entries[0].ref}")
+    )  # type: ignore[arg-type]
     await cog.finish_all()
     assert len(bot.posts) == posts + 1 and len(bot.dms) == dms + 1
     assert (await services.draws.verify(GUILD, 1)).ok
@@ -280,7 +309,12 @@ async def test_role_problem_is_explained_and_the_draw_stays(
 ) -> None:
     bot, cog, services = setup
     details = await services.calls.create(
-        guild_id=GUILD, channel_id=CHANNEL, author_id=1, title="t", categories="🧭 A", places="1",
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        author_id=1,
+        title="t",
+        categories="🧭 A",
+        places="1",
         tz="Europe/London",
     )
     await services.calls.attach_post(details.call.id, CHANNEL, 5001)
@@ -293,8 +327,11 @@ async def test_role_problem_is_explained_and_the_draw_stays(
 
     role = SimpleNamespace(id=555, mention="<@&555>", name="Group")
     bot.guild = SimpleNamespace(
-        get_member=lambda uid: Member(), get_role=lambda rid: role,
-        me=SimpleNamespace(guild_permissions=discord.Permissions.none(), top_role=SimpleNamespace(name="Bot")),
+        get_member=lambda uid: Member(),
+        get_role=lambda rid: role,
+        me=SimpleNamespace(
+            guild_permissions=discord.Permissions.none(), top_role=SimpleNamespace(name="Bot")
+        ),
     )
     report = await cog.finish(details.call.id)
     assert report.posted_now and any("Manage Roles" in p for p in report.problems)
@@ -326,7 +363,10 @@ async def test_buttons_answer_only_their_member(setup: Any, clock: FakeClock) ->
     assert (await services.draws.view(call_id)).entry(member).confirmation == "confirmed"  # type: ignore[union-attr]
     # "I can't take part" asks once more before giving the place away.
     await cog.on_button(interaction(member), "decline", call_id, member)
-    assert "view" in sent[-1][1] and (await services.draws.view(call_id)).entry(member).status == "selected"  # type: ignore[union-attr]
+    assert (
+        "view" in sent[-1][1]
+        and (await services.draws.view(call_id)).entry(member).status == "selected"
+    )  # type: ignore[union-attr]
     button = DrawButton("review", call_id, 77)
     assert button.custom_id == f"draw:review:{call_id}:77"
     assert DrawButton.__discord_ui_compiled_template__.fullmatch(button.custom_id)
@@ -353,7 +393,10 @@ async def test_draw_commands_and_options(setup: Any) -> None:
     commands = {c.name: c for c in group.commands}
     assert set(commands) == {"run", "show", "replace", "verify"}
     assert [p.display_name for p in commands["run"].parameters] == [
-        "call", "places", "group-role", "reviewer-role"
+        "call",
+        "places",
+        "group-role",
+        "reviewer-role",
     ]
     assert [p.name for p in commands["replace"].parameters] == ["call", "member"]
 
@@ -480,8 +523,12 @@ async def test_a_member_left_job_retries_a_promoted_reserves_dm_after_a_503(
     bot.dm_errors[next_up] = unavailable()  # type: ignore[index]
     await services.mydata.delete(GUILD, leaving)  # type: ignore[arg-type]
     assert await jobs.run_due() == 1
-    [job] = [j for j in await db.fetchall("SELECT key, status FROM scheduled_jobs WHERE kind = ?",
-                                          (MEMBER_LEFT_JOB,))]
+    [job] = [
+        j
+        for j in await db.fetchall(
+            "SELECT key, status FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)
+        )
+    ]
     assert job["status"] == "pending"  # RetryLater: not done while the offer is untold
     assert bot.dms[dms:] == [] and len(bot.posts) == posts + 1  # announced once already
     clock.advance(timedelta(minutes=1))
@@ -551,8 +598,13 @@ async def test_deleting_data_in_two_draws_never_names_the_member(
     call_ids = []
     for number, message_id in ((1, 5000), (2, 5001)):
         details = await services.calls.create(
-            guild_id=GUILD, channel_id=CHANNEL, author_id=1, title=f"call {number}",
-            categories="🧭 Experienced; 🌱 New", places="🧭=10, 🌱=7", tz="Europe/London",
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            author_id=1,
+            title=f"call {number}",
+            categories="🧭 Experienced; 🌱 New",
+            places="🧭=10, 🌱=7",
+            tz="Europe/London",
         )
         await services.calls.attach_post(details.call.id, CHANNEL, message_id)
         for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
@@ -567,8 +619,11 @@ async def test_deleting_data_in_two_draws_never_names_the_member(
     jobs_before_delete: list[int] = []
 
     async def delete(guild_id: int, user_id: int, now: float) -> Any:
-        jobs_before_delete.append(await db.fetchval(
-            "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)))
+        jobs_before_delete.append(
+            await db.fetchval(
+                "SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)
+            )
+        )
         return await real_delete(guild_id, user_id, now)
 
     services.mydata.repo.delete = delete  # type: ignore[method-assign]
@@ -592,8 +647,15 @@ async def test_a_departure_by_data_deletion_is_anonymous_even_before_the_id_is_r
     outcome = await services.draws.left_outcome(call_id, freed.left_ref, freed.promoted_ref)
     assert outcome is not None and outcome.left_user_id is None
     posts = len(bot.posts)
-    await cog.on_member_left(SimpleNamespace(payload={  # type: ignore[arg-type]
-        "call_id": call_id, "ref": freed.left_ref, "promoted_ref": freed.promoted_ref}))
+    await cog.on_member_left(
+        SimpleNamespace(
+            payload={  # type: ignore[arg-type]
+                "call_id": call_id,
+                "ref": freed.left_ref,
+                "promoted_ref": freed.promoted_ref,
+            }
+        )
+    )
     [post] = bot.posts[posts:]
     assert str(leaving) not in post.content and f"<@{freed.promoted_user_id}>" in post.content
 
@@ -695,9 +757,15 @@ def press(bot: FakeBot, user_id: int, message: Any = None, channel_id: int | Non
 
     extra = {} if message is None else {"message": message, "channel_id": channel_id}
     in_server = channel_id is not None and channel_id != DM_CHANNEL
-    return SimpleNamespace(user=SimpleNamespace(id=user_id), client=bot, response=Response(),
-                           followup=SimpleNamespace(send=followup_send),
-                           guild_id=GUILD if in_server else None, followups=followups, **extra)
+    return SimpleNamespace(
+        user=SimpleNamespace(id=user_id),
+        client=bot,
+        response=Response(),
+        followup=SimpleNamespace(send=followup_send),
+        guild_id=GUILD if in_server else None,
+        followups=followups,
+        **extra,
+    )
 
 
 async def click(
@@ -725,7 +793,7 @@ async def test_decline_check_buttons_work_after_a_restart_and_only_for_their_mem
     next_up = view.categories[1].reserve_order[0]
 
     asked = await click(bot, f"draw:decline:{call_id}:{member}", member)
-    (_, kwargs), = asked.response.sent
+    ((_, kwargs),) = asked.response.sent
     ids = [item.custom_id for item in kwargs["view"].children]
     assert ids == [f"draw:decline-yes:{call_id}:{member}", f"draw:decline-no:{call_id}:{member}"]
     assert kwargs["view"].timeout is None
@@ -751,7 +819,8 @@ async def test_decline_check_buttons_work_after_a_restart_and_only_for_their_mem
     again_view = await services.draws.view(call_id)
     assert sum(1 for e in again_view.categories[1].entries if e.status == "replaced") == 1
     assert [e.user_id for e in again_view.categories[1].current] == [
-        e.user_id for e in after.categories[1].current]
+        e.user_id for e in after.categories[1].current
+    ]
     assert (len(bot.posts), len(bot.dms)) == (posts, dms)
 
     # "No, keep my place" keeps it (and also answers only its member).
@@ -838,7 +907,9 @@ async def test_confirming_from_the_dm_edits_it_and_works_from_a_fresh_bot(
     confirmed = await click(bot, f"draw:confirm:{call_id}:{member}", member, dm, DM_CHANNEL)
     assert not confirmed.response.sent  # no ephemeral reply: the DM itself records the answer
     [edit] = confirmed.response.edited
-    assert buttons_of(edit["view"]) == [(f"draw:decline:{call_id}:{member}", "I can't take part after all")]
+    assert buttons_of(edit["view"]) == [
+        (f"draw:decline:{call_id}:{member}", "I can't take part after all")
+    ]
     assert edit["view"].timeout is None
     entry = (await services.draws.view(call_id)).entry(member)
     assert entry is not None and entry.confirmation == "confirmed" and entry.status == "selected"
@@ -852,8 +923,10 @@ async def test_confirming_from_the_dm_edits_it_and_works_from_a_fresh_bot(
     [(_, kwargs)] = asked.response.sent
     assert kwargs["ephemeral"]
     ids = [cid for cid, _ in buttons_of(kwargs["view"])]
-    assert ids == [f"draw:decline-yes:{call_id}:{member}:{dm.id}",
-                   f"draw:decline-no:{call_id}:{member}:{dm.id}"]
+    assert ids == [
+        f"draw:decline-yes:{call_id}:{member}:{dm.id}",
+        f"draw:decline-no:{call_id}:{member}:{dm.id}",
+    ]
     assert all(DeclineCheckButton.__discord_ui_compiled_template__.fullmatch(i) for i in ids)
 
     bot, cog, services = fresh_bot(db, clock, jobs)
@@ -905,16 +978,22 @@ async def test_review_answers_from_the_dm_edit_it_with_the_other_choice(
     bot, cog, services = fresh_bot(db, clock, jobs)
     no = await click(bot, f"draw:noreview:{call_id}:{reserve}", reserve, dm, DM_CHANNEL)
     [edit] = no.response.edited
-    assert buttons_of(edit["view"]) == [(f"draw:review:{call_id}:{reserve}", "Yes, I'd like to review")]
+    assert buttons_of(edit["view"]) == [
+        (f"draw:review:{call_id}:{reserve}", "Yes, I'd like to review")
+    ]
     after = await services.draws.view(call_id)
     reviewer = after.reviewer(reserve)
     assert reviewer is not None and reviewer.status == "declined"
-    assert reviewer.answered_at is not None and f"<t:{int(reviewer.answered_at)}:D>" in edit["content"]
+    assert (
+        reviewer.answered_at is not None and f"<t:{int(reviewer.answered_at)}:D>" in edit["content"]
+    )
     # Still on the reserve list, at the same place, and told so.
     assert after.reserve_position(reserve) == 2 and after.entry(reserve).status == "reserve"  # type: ignore[union-attr]
 
 
-async def test_answers_on_the_shared_closed_dm_post_stay_ephemeral(setup: Any, clock: FakeClock) -> None:
+async def test_answers_on_the_shared_closed_dm_post_stay_ephemeral(
+    setup: Any, clock: FakeClock
+) -> None:
     """The closed-DM post in the channel is for several members: it is never edited for one."""
     bot, _cog, services = setup
     call_id = await story(services, clock)
@@ -958,9 +1037,11 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
     data = file.fp.read()
     export = json.loads(data)
     # The published values are unchanged and appear, once each, in the last section of the post.
-    assert export["seed"] == view.draw.seed and export["roster_fingerprint"] == view.draw.roster_hash
+    assert (
+        export["seed"] == view.draw.seed and export["roster_fingerprint"] == view.draw.roster_hash
+    )
     assert export["seed_commitment"] == view.call.seed_commitment
-    section = post.content[post.content.index(view.draw.seed) - 200:]
+    section = post.content[post.content.index(view.draw.seed) - 200 :]
     assert view.draw.roster_hash in section and post.content.count(view.draw.seed) == 1
     assert "Reserve order" not in post.content
     # No full entry reference in the post (they are in the file).
@@ -969,8 +1050,13 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
     path.write_bytes(data)
     # Exactly what a member would run on the downloaded file.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.verify_draw", "--json", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot.verify_draw",
+        "--json",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, out.decode()

@@ -25,10 +25,18 @@ EXPERIENCED = list(range(101, 111))  # 10
 NEW = list(range(201, 208))  # 7
 
 
-async def make_call(calls: CallService, places: str | None = "🧭=3, 🌱=3", **kwargs: str) -> tuple[int, int]:
+async def make_call(
+    calls: CallService, places: str | None = "🧭=3, 🌱=3", **kwargs: str
+) -> tuple[int, int]:
     details = await calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="Co-produce the LinkedIn session",
-        categories=STORY, places=places, tz="Europe/London", **kwargs,
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="Co-produce the LinkedIn session",
+        categories=STORY,
+        places=places,
+        tz="Europe/London",
+        **kwargs,
     )
     message_id = 5000 + details.call.id
     await calls.attach_post(details.call.id, 10, message_id)
@@ -76,8 +84,10 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     view = outcome.view
     assert view.call.status == "closed"
     assert (await jobs.repo.get_by_key(f"call:{call_id}:close")).status == "cancelled"  # type: ignore[union-attr]
-    assert [(c.category.key, c.places, c.volunteers, len(c.drawn), len(c.reserve_order))
-            for c in view.categories] == [("🧭", 3, 10, 3, 7), ("🌱", 3, 7, 3, 4)]
+    assert [
+        (c.category.key, c.places, c.volunteers, len(c.drawn), len(c.reserve_order))
+        for c in view.categories
+    ] == [("🧭", 3, 10, 3, 7), ("🌱", 3, 7, 3, 4)]
     # Every volunteer has an entry reference: an HMAC of their id under the draw's secret salt.
     salt = await db.fetchval("SELECT ref_salt FROM draws WHERE call_id = ?", (call_id,))
     assert isinstance(salt, str) and len(salt) == 32
@@ -87,7 +97,9 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     # the documented function of the published seed and roster.
     roster = sorted([(refs[u], "🧭") for u in EXPERIENCED] + [(refs[u], "🌱") for u in NEW])
     assert view.draw.roster == roster and view.draw.algorithm == "hmac-sha256-rank/v2"
-    assert not {e for e, _ in json.loads(view.draw.roster_json)} & {str(u) for u in EXPERIENCED + NEW}
+    assert not {e for e, _ in json.loads(view.draw.roster_json)} & {
+        str(u) for u in EXPERIENCED + NEW
+    }
     expected = run_draw(view.call.seed, roster, {"🧭": 3, "🌱": 3})
     assert view.draw.roster_hash == expected.roster_fingerprint
     for cat in view.categories:
@@ -123,18 +135,29 @@ async def test_drawing_twice_returns_the_same_result(
     assert await snapshot(db) == before
 
 
-async def test_concurrent_runs_draw_once(db: Database, calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+async def test_concurrent_runs_draw_once(
+    db: Database, calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
     call_id, _ = await story_call(calls, clock)
     outcomes = await asyncio.gather(
         *(draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER) for _ in range(5))
     )
     assert sum(o.created for o in outcomes) == 1
     assert len({tuple(c.order for c in o.view.categories) for o in outcomes}) == 1
-    assert await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
-    assert await db.fetchval("SELECT COUNT(DISTINCT ref) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
+    assert (
+        await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
+    )
+    assert (
+        await db.fetchval(
+            "SELECT COUNT(DISTINCT ref) FROM draw_entries WHERE call_id = ?", (call_id,)
+        )
+        == 17
+    )
 
 
-async def test_sign_ups_after_the_draw_are_refused(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+async def test_sign_ups_after_the_draw_are_refused(
+    calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
     _call_id, msg = await story_call(calls, clock)
     await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
     assert (await calls.react(msg, 999, "🧭", added=True)).outcome == "closed"
@@ -170,7 +193,9 @@ async def test_bad_places_change_nothing(
     assert await snapshot(db) == before
 
 
-async def test_no_volunteers_changes_nothing(db: Database, calls: CallService, draws: DrawService) -> None:
+async def test_no_volunteers_changes_nothing(
+    db: Database, calls: CallService, draws: DrawService
+) -> None:
     await make_call(calls, closes="in 1 day")
     before = await snapshot(db)
     with pytest.raises(InvalidInput):
@@ -209,7 +234,9 @@ async def test_replace_promotes_the_next_reserve_of_the_same_category(
     assert cat.drawn == new.drawn and (await draws.verify(GUILD, 1)).ok
 
 
-async def test_no_reserve_left_reports_the_place_open(calls: CallService, draws: DrawService) -> None:
+async def test_no_reserve_left_reports_the_place_open(
+    calls: CallService, draws: DrawService
+) -> None:
     _, msg = await make_call(calls, places="1")
     await calls.react(msg, 1, "🧭", added=True)
     await calls.react(msg, 2, "🧭", added=True)
@@ -303,20 +330,30 @@ async def test_verify_detects_a_tampered_record(
     call_id, _ = await story_call(calls, clock)
     view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     a, b = view.categories[0].order[0], view.categories[0].order[5]
-    await db.execute("UPDATE draw_entries SET rank = -1 WHERE call_id = ? AND user_id = ?", (call_id, a))
-    await db.execute("UPDATE draw_entries SET rank = 1 WHERE call_id = ? AND user_id = ?", (call_id, b))
-    await db.execute("UPDATE draw_entries SET rank = 6 WHERE call_id = ? AND user_id = ?", (call_id, a))
+    await db.execute(
+        "UPDATE draw_entries SET rank = -1 WHERE call_id = ? AND user_id = ?", (call_id, a)
+    )
+    await db.execute(
+        "UPDATE draw_entries SET rank = 1 WHERE call_id = ? AND user_id = ?", (call_id, b)
+    )
+    await db.execute(
+        "UPDATE draw_entries SET rank = 6 WHERE call_id = ? AND user_id = ?", (call_id, a)
+    )
     report = await draws.verify(GUILD, 1)
     assert not report.ok and report.order_ok is False and report.commitment_ok
     await db.execute("UPDATE calls SET seed_commitment = ? WHERE id = ?", ("0" * 64, call_id))
     assert (await draws.verify(GUILD, 1)).commitment_ok is False
     roster = json.loads(view.draw.roster_json)
     roster[0][1] = "🌱" if roster[0][1] == "🧭" else "🧭"  # someone moved to the other category
-    await db.execute("UPDATE draws SET roster_json = ? WHERE call_id = ?", (json.dumps(roster), call_id))
+    await db.execute(
+        "UPDATE draws SET roster_json = ? WHERE call_id = ?", (json.dumps(roster), call_id)
+    )
     assert (await draws.verify(GUILD, 1)).fingerprint_ok is False
 
 
-async def test_export_has_everything_to_re_run(calls: CallService, draws: DrawService, clock: FakeClock) -> None:
+async def test_export_has_everything_to_re_run(
+    calls: CallService, draws: DrawService, clock: FakeClock
+) -> None:
     await story_call(calls, clock)
     view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     data = draws.export(view)
@@ -361,7 +398,9 @@ async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still
     assert await draws.withdraw_member(GUILD, reserve_leaving) == []
     assert await draws.withdraw_member(GUILD, reserve_leaving) == []  # nothing left to do
     after = (await draws.view(call_id)).categories[0]
-    assert reserve in [e.user_id for e in after.current] and leaving not in [e.user_id for e in after.current]
+    assert reserve in [e.user_id for e in after.current] and leaving not in [
+        e.user_id for e in after.current
+    ]
     assert [e.status for e in after.left] == ["replaced", "withdrawn"]
     assert {e.left_reason for e in after.left} == {"data_deleted"}
     group = await drawn_group(db, call_id)
@@ -380,15 +419,18 @@ async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still
     assert str(leaving) not in {str(v) for v in job.payload.values()}
     assert "user" not in json.dumps(job.payload)
     # Once the ids are removed (what /mydata delete does next), everything still verifies.
-    await db.execute("UPDATE draw_entries SET user_id = NULL WHERE user_id IN (?, ?)",
-                     (leaving, reserve_leaving))
+    await db.execute(
+        "UPDATE draw_entries SET user_id = NULL WHERE user_id IN (?, ?)", (leaving, reserve_leaving)
+    )
     again = await draws.view(call_id)
     assert (await draws.verify(GUILD, 1)).ok
     assert again.categories[0].refs == exp.refs  # the published order never changes
     assert "a member who withdrew" in status_text(again)
     assert "a member who withdrew" in result_post_text(again, "", "")
     outcome = await draws.left_outcome(call_id, freed[0].left_ref, freed[0].promoted_ref)
-    assert outcome is not None and outcome.left_user_id is None and outcome.promoted_user_id == reserve
+    assert (
+        outcome is not None and outcome.left_user_id is None and outcome.promoted_user_id == reserve
+    )
     assert await draws.claim_announcement(call_id, freed[0].left_ref)
     assert not await draws.claim_announcement(call_id, freed[0].left_ref)  # posted once
     actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]

@@ -22,15 +22,22 @@ def export_for(seed: str, version: int = 2) -> dict[str, object]:
     result = run_draw(seed, roster, {"🧭": 3, "🌱": 3}, version=version)
     who = "ref" if version == 2 else "user_id"
     return {
-        "format": "coprobot-draw", "format_version": version,
-        "algorithm": "hmac-sha256-rank", "algorithm_version": version,
-        "seed": seed, "seed_commitment": seed_commitment(seed),
+        "format": "coprobot-draw",
+        "format_version": version,
+        "algorithm": "hmac-sha256-rank",
+        "algorithm_version": version,
+        "seed": seed,
+        "seed_commitment": seed_commitment(seed),
         "roster_fingerprint": result.roster_fingerprint,
-        "categories": [{"key": "🧭", "emoji": "🧭", "label": "Experienced", "places": 3},
-                       {"key": "🌱", "emoji": "🌱", "label": "New", "places": 3}],
+        "categories": [
+            {"key": "🧭", "emoji": "🧭", "label": "Experienced", "places": 3},
+            {"key": "🌱", "emoji": "🌱", "label": "New", "places": 3},
+        ],
         "roster": [{who: str(u), "category": k} for u, k in roster],
-        "result": {c.key: {"selected": list(c.selected), "reserve": list(c.reserve)}
-                   for c in result.categories},
+        "result": {
+            c.key: {"selected": list(c.selected), "reserve": list(c.reserve)}
+            for c in result.categories
+        },
     }
 
 
@@ -62,7 +69,8 @@ def test_tampered_export_does_not_check_out() -> None:
     result = data["result"]
     assert isinstance(result, dict)
     result["🧭"]["selected"][0], result["🧭"]["reserve"][0] = (
-        result["🧭"]["reserve"][0], result["🧭"]["selected"][0]
+        result["🧭"]["reserve"][0],
+        result["🧭"]["selected"][0],
     )
     code, out = run(["--json", "-"], stdin=json.dumps(data))
     assert code == 1 and "NOT" in out
@@ -76,19 +84,45 @@ def test_pasted_values() -> None:
     result = run_draw(seed, ROSTER, {"🧭": 3, "🌱": 3})
     roster = " ".join(f"{r}:{k}" for r, k in ROSTER)
     expect = "; ".join(f"{c.key}=" + ",".join(c.selected) for c in result.categories)
-    code, out = run(["--seed", seed, "--roster", roster, "--places", "3",
-                     "--commitment", seed_commitment(seed), "--fingerprint", result.roster_fingerprint,
-                     "--expect", expect])
+    code, out = run(
+        [
+            "--seed",
+            seed,
+            "--roster",
+            roster,
+            "--places",
+            "3",
+            "--commitment",
+            seed_commitment(seed),
+            "--fingerprint",
+            result.roster_fingerprint,
+            "--expect",
+            expect,
+        ]
+    )
     assert code == 0, out
-    code, _ = run(["--seed", seed, "--roster", roster, "--places", "🧭=3, 🌱=3",
-                   "--expect", f"🧭={'9' * 32}"])
+    code, _ = run(
+        ["--seed", seed, "--roster", roster, "--places", "🧭=3, 🌱=3", "--expect", f"🧭={'9' * 32}"]
+    )
     assert code == 1
     # Version 1: user ids.
     v1 = run_draw(seed, IDS, {"🧭": 3, "🌱": 3}, version=1)
-    code, out = run(["--algorithm", "hmac-sha256-rank/v1", "--seed", seed,
-                     "--roster", " ".join(f"{u}:{k}" for u, k in IDS), "--places", "3",
-                     "--fingerprint", v1.roster_fingerprint,
-                     "--expect", "; ".join(f"{c.key}=" + ",".join(c.selected) for c in v1.categories)])
+    code, out = run(
+        [
+            "--algorithm",
+            "hmac-sha256-rank/v1",
+            "--seed",
+            seed,
+            "--roster",
+            " ".join(f"{u}:{k}" for u, k in IDS),
+            "--places",
+            "3",
+            "--fingerprint",
+            v1.roster_fingerprint,
+            "--expect",
+            "; ".join(f"{c.key}=" + ",".join(c.selected) for c in v1.categories),
+        ]
+    )
     assert code == 0, out
 
 
@@ -99,7 +133,15 @@ def test_interactive_prompts() -> None:
         def isatty(self) -> bool:
             return True
 
-    lines = [seed, seed_commitment(seed), "", *(f"{r}:{k}" for r, k in ROSTER), "", "🧭=3, 🌱=3", ""]
+    lines = [
+        seed,
+        seed_commitment(seed),
+        "",
+        *(f"{r}:{k}" for r, k in ROSTER),
+        "",
+        "🧭=3, 🌱=3",
+        "",
+    ]
     out = io.StringIO()
     code = main([], stdin=Tty("\n".join(lines) + "\n"), stdout=out)
     assert code == 0, out.getvalue()
@@ -112,15 +154,33 @@ def test_bad_input_exit_code_2() -> None:
     assert run(["--json", "-"], stdin=json.dumps({"seed": "x"}))[0] == 2
     assert run(["--seed", new_seed(), "--roster", f"{ref}:🧭", "--places", "🌱=1"])[0] == 2
     assert run(["--seed", new_seed(), "--roster", "1:🧭", "--places", "1"])[0] == 2  # not a ref
-    assert run(["--algorithm", "coin-flip/v1", "--seed", new_seed(), "--roster", f"{ref}:🧭",
-                "--places", "1"])[0] == 2
+    assert (
+        run(
+            [
+                "--algorithm",
+                "coin-flip/v1",
+                "--seed",
+                new_seed(),
+                "--roster",
+                f"{ref}:🧭",
+                "--places",
+                "1",
+            ]
+        )[0]
+        == 2
+    )
 
 
 def test_runs_as_a_module(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text(json.dumps(export_for(new_seed()), ensure_ascii=False), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "bot.verify_draw", "--json", str(path)],
-                          capture_output=True, text=True, encoding="utf-8", check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.verify_draw", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -84,7 +84,9 @@ def test_order_is_hmac_sha256_of_category_and_ref_ascending() -> None:
         members = [r for r, k in ROSTER if k == cat.key]
         expected = sorted(
             members,
-            key=lambda r, k=cat.key: hmac.new(bytes.fromhex(seed), f"{k}:{r}".encode(), hashlib.sha256).hexdigest(),
+            key=lambda r, k=cat.key: hmac.new(
+                bytes.fromhex(seed), f"{k}:{r}".encode(), hashlib.sha256
+            ).hexdigest(),
         )
         assert list(cat.order) == expected
         scores = [score(seed, cat.key, r) for r in cat.order]
@@ -110,7 +112,9 @@ def test_roster_fingerprint_is_sha256_of_sorted_lines() -> None:
     assert roster_text(roster) == text
     assert roster_fingerprint(roster) == hashlib.sha256(text.encode()).hexdigest()
     assert roster_fingerprint(list(reversed(roster))) == roster_fingerprint(roster)
-    assert roster_fingerprint([(c, "🧭"), (a, "🧭"), (b, "1234567890")]) != roster_fingerprint(roster)
+    assert roster_fingerprint([(c, "🧭"), (a, "🧭"), (b, "1234567890")]) != roster_fingerprint(
+        roster
+    )
     assert roster_fingerprint([(a.upper(), "🧭")]) == roster_fingerprint([(a, "🧭")])
 
 
@@ -162,7 +166,9 @@ def test_fewer_volunteers_than_places_takes_everyone() -> None:
         ("ab" * 32, [(101, "🧭")], PLACES),  # a user id is not a v2 entrant
     ],
 )
-def test_bad_inputs_are_refused(seed: str, roster: list[tuple[str, str]], places: dict[str, int]) -> None:
+def test_bad_inputs_are_refused(
+    seed: str, roster: list[tuple[str, str]], places: dict[str, int]
+) -> None:
     with pytest.raises(InvalidInput):
         run_draw(seed, roster, places)
 
@@ -182,37 +188,65 @@ def test_verify_published_detects_changes() -> None:
     result = run_draw(seed, ROSTER, PLACES)
     published = {c.key: list(c.order) for c in result.categories}
     good = verify_published(
-        algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES,
-        commitment=seed_commitment(seed), fingerprint=result.roster_fingerprint, published=published,
+        algorithm=ALGORITHM_ID,
+        seed=seed,
+        roster=ROSTER,
+        places=PLACES,
+        commitment=seed_commitment(seed),
+        fingerprint=result.roster_fingerprint,
+        published=published,
     )
     assert good.ok and good.commitment_ok and good.fingerprint_ok and good.order_ok
     swapped = dict(published)
-    swapped["🧭"] = [published["🧭"][3], *published["🧭"][1:3], published["🧭"][0], *published["🧭"][4:]]
-    bad = verify_published(algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES,
-                           published=swapped)
+    swapped["🧭"] = [
+        published["🧭"][3],
+        *published["🧭"][1:3],
+        published["🧭"][0],
+        *published["🧭"][4:],
+    ]
+    bad = verify_published(
+        algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES, published=swapped
+    )
     assert not bad.ok and bad.order_ok is False
-    other = verify_published(algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES,
-                             commitment=seed_commitment(new_seed()))
+    other = verify_published(
+        algorithm=ALGORITHM_ID,
+        seed=seed,
+        roster=ROSTER,
+        places=PLACES,
+        commitment=seed_commitment(new_seed()),
+    )
     assert not other.ok and other.commitment_ok is False
     unknown = verify_published(algorithm="coin-flip/v9", seed=seed, roster=ROSTER, places=PLACES)
     assert not unknown.ok
-    future = verify_published(algorithm="hmac-sha256-rank/v3", seed=seed, roster=ROSTER, places=PLACES)
+    future = verify_published(
+        algorithm="hmac-sha256-rank/v3", seed=seed, roster=ROSTER, places=PLACES
+    )
     assert not future.ok
 
 
 def test_a_version_1_draw_still_verifies() -> None:
     """The worked example of version 1 (user ids in the roster), as it was published."""
     seed = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-    roster = [(111111111111111111, "🧭"), (222222222222222222, "🧭"), (333333333333333333, "🧭"),
-              (444444444444444444, "🧭"), (555555555555555555, "🌱"), (666666666666666666, "🌱"),
-              (88888888888888888, "🌱")]
+    roster = [
+        (111111111111111111, "🧭"),
+        (222222222222222222, "🧭"),
+        (333333333333333333, "🧭"),
+        (444444444444444444, "🧭"),
+        (555555555555555555, "🌱"),
+        (666666666666666666, "🌱"),
+        (88888888888888888, "🌱"),
+    ]
     report = verify_published(
-        algorithm="hmac-sha256-rank/v1", seed=seed, roster=roster, places={"🧭": 2, "🌱": 1},
+        algorithm="hmac-sha256-rank/v1",
+        seed=seed,
+        roster=roster,
+        places={"🧭": 2, "🌱": 1},
         commitment="a8ae6e6ee929abea3afcfc5258c8ccd6f85273e0d4626d26c7279f3250f77c8e",
         fingerprint="ce9e99a365b2ec330d4ca73d3498b9bf33691a4c1e1f0a757bcadc407fb99f2b",
-        published={"🧭": [222222222222222222, 333333333333333333, 444444444444444444,
-                         111111111111111111],
-                   "🌱": [666666666666666666, 555555555555555555, 88888888888888888]},
+        published={
+            "🧭": [222222222222222222, 333333333333333333, 444444444444444444, 111111111111111111],
+            "🌱": [666666666666666666, 555555555555555555, 88888888888888888],
+        },
     )
     assert report.ok and report.fingerprint_ok and report.order_ok
 
@@ -234,8 +268,10 @@ def test_the_worked_example_in_docs_is_what_the_code_computes() -> None:
         assert score(example["seed"], line["category"], line["ref"]) == line["score"]
     # The example's references really come from the user ids and salt the page names.
     text = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
-    for user_id, ref in (("444444444444444444", "10a3f3cba272ea8d54de24813982d427"),
-                         ("88888888888888888", "b310292a66d1a981be5ed33e2ba2b6f3")):
+    for user_id, ref in (
+        ("444444444444444444", "10a3f3cba272ea8d54de24813982d427"),
+        ("88888888888888888", "b310292a66d1a981be5ed33e2ba2b6f3"),
+    ):
         assert f"| {user_id} |" in text and ref in text
         assert entrant_ref("00112233445566778899aabbccddeeff", int(user_id)) == ref
 
@@ -248,7 +284,9 @@ def test_the_python_snippet_in_docs_computes_the_worked_example() -> None:
     places = {c["key"]: c["places"] for c in example["categories"]}
     assert namespace["fingerprint"](roster) == example["roster_fingerprint"]
     got = namespace["draw"](example["seed"], roster, places)
-    assert {k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in got.items()} == example["result"]
+    assert {
+        k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in got.items()
+    } == example["result"]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
@@ -261,8 +299,16 @@ def test_the_node_snippet_in_docs_computes_the_worked_example() -> None:
         f"console.log(JSON.stringify({{fp: fingerprint(roster), "
         f"result: draw({json.dumps(example['seed'])}, roster, {json.dumps(places)})}}));\n"
     )
-    done = subprocess.run(["node", "-e", script], capture_output=True, text=True, encoding="utf-8",
-                          check=True, timeout=30)
+    done = subprocess.run(
+        ["node", "-e", script],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=True,
+        timeout=30,
+    )
     out = json.loads(done.stdout)
     assert out["fp"] == example["roster_fingerprint"]
-    assert {k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in out["result"].items()} == example["result"]
+    assert {
+        k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in out["result"].items()
+    } == example["result"]

@@ -38,8 +38,15 @@ async def bot(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[C
 
 async def open_round(bot: CoproBot) -> FeedbackRound:
     opened = await bot.services.feedback.open(
-        guild_id=GUILD, author_id=ORGANISER, title="Plan", plan="https://docs.example/plan",
-        channel_id=20, tz="Europe/London", role_id=5, role_member_ids=MEMBERS, closes="in 3 days",
+        guild_id=GUILD,
+        author_id=ORGANISER,
+        title="Plan",
+        plan="https://docs.example/plan",
+        channel_id=20,
+        tz="Europe/London",
+        role_id=5,
+        role_member_ids=MEMBERS,
+        closes="in 3 days",
         reminders="24h",
     )
     thread = 7000 + opened.round.id

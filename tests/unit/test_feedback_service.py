@@ -43,7 +43,9 @@ class FakeNotifier:
         self.dms.append((round.id, user_id))
         return True
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
+    async def nudge_in_thread(
+        self, round: FeedbackRound, user_ids: list[int], *, nonce: str
+    ) -> bool:
         self.thread.append((round.id, list(user_ids)))
         return True
 
@@ -66,15 +68,18 @@ async def make_drawn_call(db: Database, *, declined: tuple[int, ...] = ()) -> in
     )
     exp = await db.fetchval(
         "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
-        "VALUES (?, 0, '🧭', '🧭', 'Experienced', 3) RETURNING id", (call_id,),
+        "VALUES (?, 0, '🧭', '🧭', 'Experienced', 3) RETURNING id",
+        (call_id,),
     )
     new = await db.fetchval(
         "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "
-        "VALUES (?, 1, '🌱', '🌱', 'New', 3) RETURNING id", (call_id,),
+        "VALUES (?, 1, '🌱', '🌱', 'New', 3) RETURNING id",
+        (call_id,),
     )
     await db.execute(
         "INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, places_json, "
-        "drawn_by, drawn_at) VALUES (?, 'v1', 's', 'h', '[]', '{}', 1, ?)", (call_id, now),
+        "drawn_by, drawn_at) VALUES (?, 'v1', 's', 'h', '[]', '{}', 1, ?)",
+        (call_id, now),
     )
     for rank, user in enumerate(GROUP):
         await db.execute(
@@ -84,26 +89,35 @@ async def make_drawn_call(db: Database, *, declined: tuple[int, ...] = ()) -> in
         )
     await db.execute(
         "INSERT INTO draw_entries (call_id, user_id, category_id, rank, status) "
-        "VALUES (?, 999, ?, 50, 'replaced')", (call_id, exp),
+        "VALUES (?, 999, ?, 50, 'replaced')",
+        (call_id, exp),
     )
     for i, user in enumerate(REVIEWERS):
         status = "declined" if user in declined else "accepted"
         await db.execute(
             "INSERT INTO call_reviewers (call_id, user_id, status, invited_at, answered_at) "
-            "VALUES (?, ?, ?, ?, ?)", (call_id, user, status, now, now + i),
+            "VALUES (?, ?, ?, ?, ?)",
+            (call_id, user, status, now, now + i),
         )
     await db.execute(
         "INSERT INTO call_reviewers (call_id, user_id, status, invited_at) "
-        "VALUES (?, 998, 'invited', ?)", (call_id, now),
+        "VALUES (?, 998, 'invited', ?)",
+        (call_id, now),
     )
     return call_id
 
 
 async def open_round(service: FeedbackService, **kwargs: object) -> int:
     params: dict[str, object] = {
-        "guild_id": GUILD, "author_id": 1, "title": "LinkedIn session plan",
-        "plan": "https://docs.example/plan-v1", "channel_id": 20, "tz": TZ,
-        "role_id": ROLE, "role_member_ids": REVIEWERS, "closes": "in 3 days",
+        "guild_id": GUILD,
+        "author_id": 1,
+        "title": "LinkedIn session plan",
+        "plan": "https://docs.example/plan-v1",
+        "channel_id": 20,
+        "tz": TZ,
+        "role_id": ROLE,
+        "role_member_ids": REVIEWERS,
+        "closes": "in 3 days",
         "reminders": "48h, 24h, 2h",
     }
     params.update(kwargs)
@@ -124,7 +138,9 @@ async def snapshot(db: Database) -> list[tuple[object, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def test_story_round_eight_of_eleven(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_story_round_eight_of_eleven(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     service = FeedbackService(db, clock, jobs)
     notifier = FakeNotifier(closed={207})
     wire(service, jobs, notifier)
@@ -144,7 +160,9 @@ async def test_story_round_eight_of_eleven(db: Database, clock: FakeClock, jobs:
         assert recorded.new and not recorded.late
         clock.advance(timedelta(minutes=10))
     for i, user in enumerate(by_message):
-        result = await service.record_message(thread, user, 80_000 + i, f"Looks good to me ({user})")
+        result = await service.record_message(
+            thread, user, 80_000 + i, f"Looks good to me ({user})"
+        )
         assert result is not None and result[1].new
     again = await service.record_message(thread, by_message[0], 80_100, "One more thought")
     assert again is not None and not again[1].new
@@ -183,12 +201,16 @@ async def test_story_round_eight_of_eleven(db: Database, clock: FakeClock, jobs:
     assert works.count("### Reviewer") == 5
 
     revision = await service.revise(
-        GUILD, number, 1, "https://docs.example/plan-v2",
+        GUILD,
+        number,
+        1,
+        "https://docs.example/plan-v2",
         "Say 'connecting with people' instead of 'networking'\nAdd captions to the slides",
     )
     assert revision.version == 2
     assert revision.changes == [
-        "Say 'connecting with people' instead of 'networking'", "Add captions to the slides"
+        "Say 'connecting with people' instead of 'networking'",
+        "Add captions to the slides",
     ]
     assert revision.respondents == REVIEWERS[:8]
     assert revision.round.plan == "https://docs.example/plan-v2"
@@ -200,23 +222,39 @@ async def test_call_audience_is_group_plus_accepted_reviewers_and_role(
     await make_drawn_call(db, declined=(110,))
     service = FeedbackService(db, clock, jobs)
     opened = await service.open(
-        guild_id=GUILD, author_id=1, title="Plan", plan="text", channel_id=20, tz=TZ,
-        call_number=1, role_id=ROLE, role_member_ids=[101, 4000], closes="in 2 days",
+        guild_id=GUILD,
+        author_id=1,
+        title="Plan",
+        plan="text",
+        channel_id=20,
+        tz=TZ,
+        call_number=1,
+        role_id=ROLE,
+        role_member_ids=[101, 4000],
+        closes="in 2 days",
     )
     expected = [*GROUP, *(u for u in REVIEWERS if u != 110), 4000]
     assert opened.audience == expected
     assert await service.audience(opened.round.id) == expected
     assert opened.reminders == [timedelta(hours=24)]  # the default
     call_only = await service.open(
-        guild_id=GUILD, author_id=1, title="Plan", plan="text", channel_id=20, tz=TZ,
-        call_number=1, closes="in 10 hours",
+        guild_id=GUILD,
+        author_id=1,
+        title="Plan",
+        plan="text",
+        channel_id=20,
+        tz=TZ,
+        call_number=1,
+        closes="in 10 hours",
     )
     assert call_only.reminders == []  # the default 24h would be in the past: left out
     assert 4000 not in call_only.audience and 998 not in call_only.audience
     assert 999 not in call_only.audience
 
 
-async def test_late_responses_are_kept_and_marked(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_late_responses_are_kept_and_marked(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     service = FeedbackService(db, clock, jobs)
     number = await open_round(service, closes="in 1 day", reminders="2h")
     state = await service.status(GUILD, number)
@@ -224,7 +262,9 @@ async def test_late_responses_are_kept_and_marked(db: Database, clock: FakeClock
     _, recorded = await service.record_form(state.round.id, REVIEWERS[0], "All of it", None, None)
     assert recorded.new and recorded.late
     await service.close(GUILD, number, 1)
-    result = await service.record_message(state.round.thread_id or 0, REVIEWERS[1], 1, "Sorry, late!")
+    result = await service.record_message(
+        state.round.thread_id or 0, REVIEWERS[1], 1, "Sorry, late!"
+    )
     assert result is not None and result[1].late
     status = await service.status(GUILD, number)
     assert status.late == REVIEWERS[:2]
@@ -285,7 +325,9 @@ async def test_restart_during_open_round_reminders_fire_once_each(
     assert jobs_left == 0
 
 
-async def test_crash_after_claim_never_sends_twice(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_crash_after_claim_never_sends_twice(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     service = FeedbackService(db, clock, jobs)
     notifier = FakeNotifier()
     wire(service, jobs, notifier)
@@ -337,7 +379,10 @@ async def test_closing_early_cancels_reminders_and_refuses_twice(
     ],
 )
 async def test_bad_input_is_refused_and_changes_nothing(
-    db: Database, clock: FakeClock, jobs: JobScheduler, changes: dict[str, object],
+    db: Database,
+    clock: FakeClock,
+    jobs: JobScheduler,
+    changes: dict[str, object],
     error: type[DomainError],
 ) -> None:
     service = FeedbackService(db, clock, jobs)
@@ -348,10 +393,13 @@ async def test_bad_input_is_refused_and_changes_nothing(
     assert await snapshot(db) == before
 
 
-async def test_no_audience_from_an_undrawn_call(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_no_audience_from_an_undrawn_call(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     await db.execute(
         "INSERT INTO calls (guild_id, number, channel_id, title, created_by, created_at, seed, "
-        "seed_commitment) VALUES (?, 1, 10, 'Call', 1, 0, 's', 'c')", (GUILD,),
+        "seed_commitment) VALUES (?, 1, 10, 'Call', 1, 0, 's', 'c')",
+        (GUILD,),
     )
     service = FeedbackService(db, clock, jobs)
     before = await snapshot(db)
@@ -368,8 +416,11 @@ async def test_unknown_round_and_members_outside_refused(
     round_id = (await service.get(GUILD, number)).id
     before = await snapshot(db)
     for call in (
-        service.status(GUILD, 99), service.summary(GUILD, 99), service.close(GUILD, 99, 1),
-        service.revise(GUILD, 99, 1, "v2"), service.get(GUILD + 1, number),
+        service.status(GUILD, 99),
+        service.summary(GUILD, 99),
+        service.close(GUILD, 99, 1),
+        service.revise(GUILD, 99, 1, "v2"),
+        service.get(GUILD + 1, number),
     ):
         with pytest.raises(NotFound):
             await call
@@ -382,7 +433,9 @@ async def test_unknown_round_and_members_outside_refused(
     assert await snapshot(db) == before
 
 
-async def test_numbers_are_per_server_and_search(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_numbers_are_per_server_and_search(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     service = FeedbackService(db, clock, jobs)
     assert await open_round(service) == 1
     assert await open_round(service, title="Second plan") == 2

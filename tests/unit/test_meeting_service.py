@@ -48,8 +48,14 @@ def wire(service: MeetingService, jobs: JobScheduler, notifier: FakeNotifier) ->
 
 async def create(service: MeetingService, **kwargs: object) -> Meeting:
     params: dict[str, object] = {
-        "guild_id": GUILD, "author_id": 1, "title": "Group meeting 1", "starts": "in 3 days",
-        "channel_id": 30, "tz": TZ, "call_number": 1, "where": "https://meet.example/abc",
+        "guild_id": GUILD,
+        "author_id": 1,
+        "title": "Group meeting 1",
+        "starts": "in 3 days",
+        "channel_id": 30,
+        "tz": TZ,
+        "call_number": 1,
+        "where": "https://meet.example/abc",
     }
     params.update(kwargs)
     made = await service.create(**params)  # type: ignore[arg-type]
@@ -76,8 +82,15 @@ async def test_meeting_reminders_post_once_and_dm_only_opted_in(
     notifier = FakeNotifier(closed={103})
     wire(service, jobs, notifier)
     made = await service.create(
-        guild_id=GUILD, author_id=1, title="Group meeting 1", starts="in 3 days",
-        channel_id=30, tz=TZ, call_number=1, role_id=77, role_member_ids=[101, 500],
+        guild_id=GUILD,
+        author_id=1,
+        title="Group meeting 1",
+        starts="in 3 days",
+        channel_id=30,
+        tz=TZ,
+        call_number=1,
+        role_id=77,
+        role_member_ids=[101, 500],
     )
     meeting = made.meeting
     assert made.audience == [*GROUP, 500]  # the drawn group (not reviewers) and the role
@@ -100,8 +113,10 @@ async def test_meeting_reminders_post_once_and_dm_only_opted_in(
     assert await jobs.run_due() == 0
     assert len(notifier.posts) == 2
     assert notifier.dms == [(meeting.id, 101), (meeting.id, 101)]
-    states = {(d.offset_seconds, d.user_id): (d.state, d.via)
-              for d in await service.repo.deliveries(meeting.id)}
+    states = {
+        (d.offset_seconds, d.user_id): (d.state, d.via)
+        for d in await service.repo.deliveries(meeting.id)
+    }
     assert states[(3600, 103)] == ("failed", "dm")  # DMs closed: the post mentioned them
     assert states[(3600, 0)] == ("sent", "channel")
 
@@ -159,7 +174,9 @@ async def test_restart_reminders_once_each(db_path: Path, clock: FakeClock) -> N
     assert notifier.dms == [(meeting.id, 101)] * 3
 
 
-async def test_reminder_after_the_start_is_skipped(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_reminder_after_the_start_is_skipped(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     await make_drawn_call(db)
     service = MeetingService(db, clock, jobs)
     notifier = FakeNotifier()
@@ -187,7 +204,10 @@ async def test_reminder_after_the_start_is_skipped(db: Database, clock: FakeCloc
     ],
 )
 async def test_bad_input_refused_nothing_changed(
-    db: Database, clock: FakeClock, jobs: JobScheduler, changes: dict[str, object],
+    db: Database,
+    clock: FakeClock,
+    jobs: JobScheduler,
+    changes: dict[str, object],
     error: type[DomainError],
 ) -> None:
     await make_drawn_call(db)

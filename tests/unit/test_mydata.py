@@ -24,14 +24,23 @@ GUILD = 1000
 ORGANISER = 7777
 ME = 501
 TZ = "Europe/London"
-ANSWERS = {"experience": "New to it", "aims": "Connecting with people",
-           "barriers": "I use a screen reader"}
+ANSWERS = {
+    "experience": "New to it",
+    "aims": "Connecting with people",
+    "barriers": "I use a screen reader",
+}
 
 
 async def drawn_call(calls: CallService, draws: DrawService, members: list[int]) -> int:
-    details = await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
-                                 title="Co-produce the session", categories="🧭 Experienced; 🌱 New",
-                                 places="🧭=3, 🌱=1", tz=TZ)  # every 🧭 volunteer is drawn
+    details = await calls.create(
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="Co-produce the session",
+        categories="🧭 Experienced; 🌱 New",
+        places="🧭=3, 🌱=1",
+        tz=TZ,
+    )  # every 🧭 volunteer is drawn
     await calls.attach_post(details.call.id, 10, 9000 + details.call.id)
     for i, user in enumerate(members):
         await calls.react(9000 + details.call.id, user, "🧭" if i % 2 == 0 else "🌱", added=True)
@@ -40,8 +49,14 @@ async def drawn_call(calls: CallService, draws: DrawService, members: list[int])
 
 
 async def open_call(calls: CallService, members: list[int]) -> int:
-    details = await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
-                                 title="Review the plan", categories="📝 Reviewer", tz=TZ)
+    details = await calls.create(
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="Review the plan",
+        categories="📝 Reviewer",
+        tz=TZ,
+    )
     await calls.attach_post(details.call.id, 10, 9500)
     for user in members:
         await calls.react(9500, user, "📝", added=True)
@@ -49,9 +64,15 @@ async def open_call(calls: CallService, members: list[int]) -> int:
 
 
 async def session_for(sessions: SessionService, capacity: int, bookers: list[int]) -> int:
-    session = await sessions.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER,
-                                    title="LinkedIn: an introduction", starts="in 3 days",
-                                    capacity=capacity, tz=TZ)
+    session = await sessions.create(
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="LinkedIn: an introduction",
+        starts="in 3 days",
+        capacity=capacity,
+        tz=TZ,
+    )
     for user in bookers:
         await sessions.book(session.id, user, dict(ANSWERS))
     return session.id
@@ -102,9 +123,12 @@ async def test_delete_booked_and_drawn_member(
     # The waiting list promoted as usual (and the promotion notice is scheduled).
     bookings = await sessions.bookings(session_id)
     assert [(b.user_id, b.status) for b in bookings] == [(502, "confirmed")]
-    assert await db.fetchval(
-        "SELECT COUNT(*) FROM scheduled_jobs WHERE key LIKE 'session:%:notice:promoted:%'"
-    ) == 1
+    assert (
+        await db.fetchval(
+            "SELECT COUNT(*) FROM scheduled_jobs WHERE key LIKE 'session:%:notice:promoted:%'"
+        )
+        == 1
+    )
     # Withdrawn from the open call; the post's counter needs a refresh.
     assert [s.user_id for s in await calls.repo.signups(call_id)] == [502]
     assert [s.call_id for s in report.open_signups] == [call_id]
@@ -119,12 +143,17 @@ async def test_delete_booked_and_drawn_member(
     # ME was in the group with nobody on the reserve list: the place is reported open.
     view = await draws.show(GUILD, number)
     assert view.categories[0].open_places == 2  # 3 places, 2 volunteers, one withdrew
-    assert await db.fetchval("SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,)) == 1
+    assert (
+        await db.fetchval("SELECT COUNT(*) FROM scheduled_jobs WHERE kind = ?", (MEMBER_LEFT_JOB,))
+        == 1
+    )
     # The published draw still verifies, in Discord and from its exported file; the audit
     # chain too, with nothing removed.
     assert (await draws.verify(GUILD, number)).ok
     out = io.StringIO()
-    assert verify_draw(["--json", "-"], stdin=io.StringIO(draws.export_json(view)), stdout=out) == 0, out.getvalue()
+    assert (
+        verify_draw(["--json", "-"], stdin=io.StringIO(draws.export_json(view)), stdout=out) == 0
+    ), out.getvalue()
     assert (await audit.verify(GUILD)).ok
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") > rows_before
     # The audit rows stay but can't be linked to the member any more.
@@ -152,11 +181,17 @@ async def test_delete_a_drawn_member_promotes_the_next_reserve(
     assert any("draw" in name for name in report.removed)
     after = await draws.show(GUILD, number)
     assert [(e.user_id, e.status) for e in after.categories[1].entries] == [
-        (None, "replaced"), (next_up, "selected"), (None, "withdrawn")]
+        (None, "replaced"),
+        (next_up, "selected"),
+        (None, "withdrawn"),
+    ]
     assert next_up in await drawn_group(db, after.call.id)
     # The promoted member is told by the draws cog: a job, without anyone's id in it.
-    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
-             if j.kind == MEMBER_LEFT_JOB]
+    [job] = [
+        j
+        for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+        if j.kind == MEMBER_LEFT_JOB
+    ]
     assert job.payload["promoted_ref"] == after.categories[1].entries[1].ref
     assert str(leaving) not in json.dumps(job.payload)
     # Verification: unchanged, from the service and from the file published before.
@@ -183,10 +218,16 @@ async def test_a_place_the_deletion_itself_gives_up_is_announced_after_it_commit
     report = await mydata.delete(GUILD, leaving)
     assert report.departures == [(new.entries[0].call_id, new.entries[0].ref, new.entries[1].ref)]
     assert report.removed["places in a draw's group (passed to the next reserve)"] == 1
-    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
-             if j.kind == MEMBER_LEFT_JOB]
-    assert job.payload == {"call_id": new.entries[0].call_id, "ref": new.entries[0].ref,
-                           "promoted_ref": new.entries[1].ref}
+    [job] = [
+        j
+        for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+        if j.kind == MEMBER_LEFT_JOB
+    ]
+    assert job.payload == {
+        "call_id": new.entries[0].call_id,
+        "ref": new.entries[0].ref,
+        "promoted_ref": new.entries[1].ref,
+    }
     assert next_up in await drawn_group(db, new.entries[0].call_id)
     await calls.close_writer()
 
@@ -207,10 +248,14 @@ async def test_a_failed_deletion_still_announces_the_places_given_up_without_nam
     mydata.repo.delete = broken  # type: ignore[method-assign,assignment]
     with pytest.raises(RuntimeError):
         await mydata.delete(GUILD, leaving)
-    [job] = [j for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
-             if j.kind == MEMBER_LEFT_JOB]
-    outcome = await draws.left_outcome(int(job.payload["call_id"]), job.payload["ref"],
-                                       job.payload["promoted_ref"])
+    [job] = [
+        j
+        for j in await jobs.repo.due_before(clock.now().timestamp() + 1, 10)
+        if j.kind == MEMBER_LEFT_JOB
+    ]
+    outcome = await draws.left_outcome(
+        int(job.payload["call_id"]), job.payload["ref"], job.payload["promoted_ref"]
+    )
     assert outcome is not None and outcome.left_user_id is None  # the id is still stored
     await calls.close_writer()
 
@@ -231,8 +276,10 @@ async def test_retention_removes_answers_and_comments_after_the_period(
     await mydata.set_retention_days(GUILD, 30, actor_id=ORGANISER)
     assert await mydata.retention_days(GUILD) == 30
     session_id = await session_for(sessions, 22, [ME, 502, 503])
-    await db.execute("UPDATE session_answers SET answer = 'Very experienced' "
-                     "WHERE user_id = 503 AND key = 'experience'")
+    await db.execute(
+        "UPDATE session_answers SET answer = 'Very experienced' "
+        "WHERE user_id = 503 AND key = 'experience'"
+    )
     clock.advance(timedelta(days=3, hours=2))  # the session has happened
     await sessions.evaluate(session_id, ME, 5, "The examples", "More time")
     await sessions.evaluate(session_id, 502, 4, "", "")

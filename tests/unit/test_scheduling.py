@@ -135,7 +135,9 @@ async def test_only_near_horizon_is_armed_with_many_pending(db: Database, clock:
     await jobs.shutdown()
 
 
-async def test_shutdown_lets_a_running_job_finish_its_effect(db: Database, clock: FakeClock) -> None:
+async def test_shutdown_lets_a_running_job_finish_its_effect(
+    db: Database, clock: FakeClock
+) -> None:
     jobs = JobScheduler(db, clock)
     started, effects = asyncio.Event(), []
 

@@ -32,15 +32,23 @@ GUILD = 1000
 CHANNEL = 10
 ORGANISER = 7777
 TZ = "Europe/London"
-STORY_ANSWERS = {"experience": "New to it", "aims": "Connecting with people",
-                 "barriers": "I use a screen reader"}
+STORY_ANSWERS = {
+    "experience": "New to it",
+    "aims": "Connecting with people",
+    "barriers": "I use a screen reader",
+}
 
 
 class FakeMessenger:
     """Records what would be sent; ``closed`` members have DMs closed."""
 
-    def __init__(self, db: Database, clock: FakeClock, closed: Sequence[int] = (),
-                 crash_after: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: FakeClock,
+        closed: Sequence[int] = (),
+        crash_after: int | None = None,
+    ) -> None:
         self.wording = WordingService(db, clock)
         self.closed = set(closed)
         self.crash_after = crash_after
@@ -52,8 +60,15 @@ class FakeMessenger:
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.wording.render(guild_id, tpl, **values)
 
-    async def dm(self, user_id: int, text: str, *, feedback_session: int | None = None,
-                 nonce: str | None = None, file: tuple[str, str] | None = None) -> bool:
+    async def dm(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+        file: tuple[str, str] | None = None,
+    ) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
             raise NotDelivered("the bot stopped here")
         if user_id in self.closed:
@@ -64,8 +79,15 @@ class FakeMessenger:
             self.files.setdefault(user_id, []).append(file)
         return True
 
-    async def post(self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-                   feedback_session: int | None = None, nonce: str | None = None) -> bool:
+    async def post(
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        mention_ids: Sequence[int],
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+    ) -> bool:
         self.posts.append((channel_id, text, list(mention_ids), feedback_session))
         return True
 
@@ -89,8 +111,13 @@ def wire(jobs: JobScheduler, service: SessionService, messenger: FakeMessenger) 
 
 async def make(service: SessionService, **kwargs: object) -> int:
     values: dict[str, object] = {
-        "guild_id": GUILD, "channel_id": CHANNEL, "author_id": ORGANISER,
-        "title": "LinkedIn: an introduction", "starts": "in 3 days", "capacity": 22, "tz": TZ,
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "author_id": ORGANISER,
+        "title": "LinkedIn: an introduction",
+        "starts": "in 3 days",
+        "capacity": 22,
+        "tz": TZ,
     }
     values.update(kwargs)
     session = await service.create(**values)  # type: ignore[arg-type]
@@ -158,9 +185,9 @@ async def test_1000_concurrent_attempts_on_22_places(
 ) -> None:
     sid = await make(service, capacity=22)
     members = list(range(10_001, 11_001))
-    outcomes = await asyncio.gather(*(
-        service.book(sid, m, {"experience": "A little experience"}) for m in members
-    ))
+    outcomes = await asyncio.gather(
+        *(service.book(sid, m, {"experience": "A little experience"}) for m in members)
+    )
     statuses = [o.status for o in outcomes]
     assert statuses.count("confirmed") == 22
     assert statuses.count("waiting") == 978
@@ -179,11 +206,16 @@ async def test_concurrent_cancellations_never_overbook(
 ) -> None:
     sid = await make(service, capacity=5)
     await asyncio.gather(*(service.book(sid, m, {"experience": "New to it"}) for m in range(1, 21)))
-    results = await asyncio.gather(*(
-        *(service.cancel_booking(sid, m) for m in (1, 2, 3)),
-        *(service.book(sid, m, {"experience": "New to it"}) for m in range(21, 26)),
-    ))
-    confirmed, waiting = (await service.details(sid)).confirmed, (await service.details(sid)).waiting
+    results = await asyncio.gather(
+        *(
+            *(service.cancel_booking(sid, m) for m in (1, 2, 3)),
+            *(service.book(sid, m, {"experience": "New to it"}) for m in range(21, 26)),
+        )
+    )
+    confirmed, waiting = (
+        (await service.details(sid)).confirmed,
+        (await service.details(sid)).waiting,
+    )
     assert confirmed == 5 and waiting == 15 + 5 - 3
     promoted = [u for r in results[:3] for u in r.promoted]  # type: ignore[union-attr]
     assert promoted == [6, 7, 8]
@@ -209,8 +241,9 @@ async def test_one_booking_per_member_and_rebooking_after_cancel(service: Sessio
     assert [(a.user_id, a.status) for a in attendees] == [(2, "confirmed"), (1, "waiting")]
 
 
-async def test_raise_and_lower_capacity(db: Database, clock: FakeClock, jobs: JobScheduler,
-                                        service: SessionService) -> None:
+async def test_raise_and_lower_capacity(
+    db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
+) -> None:
     sid = await make(service, capacity=5)
     number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
     for m in range(1, 9):
@@ -276,7 +309,8 @@ async def test_reminders_fire_once_across_a_restart(
         assert 4 not in messenger.dm_users() + messenger.posted_users()  # waiting: no reminder
         rows = await db2.fetchall(
             "SELECT kind, COUNT(*) FROM session_deliveries WHERE session_id = ? "
-            "AND kind LIKE 'reminder:%' GROUP BY kind", (sid,),
+            "AND kind LIKE 'reminder:%' GROUP BY kind",
+            (sid,),
         )
         assert [r[1] for r in rows] == [3, 3]  # 3 confirmed x 2 reminders, exactly once each
         await jobs2.shutdown()
@@ -299,7 +333,9 @@ async def test_changing_the_start_reschedules_reminders_and_tells_people(
         "ORDER BY key"
     )
     assert [r[0] for r in after] == [r[0] for r in before]  # same keys, moved
-    assert all(a[1] - b[1] == pytest.approx(2 * 86400, abs=2) for a, b in zip(after, before, strict=True))
+    assert all(
+        a[1] - b[1] == pytest.approx(2 * 86400, abs=2) for a, b in zip(after, before, strict=True)
+    )
     messenger = FakeMessenger(db, clock)
     wire(jobs, service, messenger)
     await jobs.run_due()
@@ -322,7 +358,8 @@ async def test_cancel_session_cancels_reminders_and_tells_everyone(
     await service.book(sid, 2, {"experience": "New to it"})
     await service.cancel(GUILD, number, actor_id=ORGANISER)
     pending = await db.fetchall(
-        "SELECT key FROM scheduled_jobs WHERE status = 'pending' AND key LIKE ?", (f"session:{sid}:%",)
+        "SELECT key FROM scheduled_jobs WHERE status = 'pending' AND key LIKE ?",
+        (f"session:{sid}:%",),
     )
     assert [r[0] for r in pending] == [f"session:{sid}:notice:cancelled"]
     messenger = FakeMessenger(db, clock, closed=[2])
@@ -365,8 +402,9 @@ async def test_repeat_gives_the_earlier_waiting_list_a_priority_window(
     first_number = (await service.get_by_id(first)).number  # type: ignore[union-attr]
     for m in (1, 2, 3, 4):
         await service.book(first, m, {"experience": "New to it"})
-    repeat = await make(service, starts="in 10 days", capacity=2, repeat_of=first_number,
-                        priority="48h")
+    repeat = await make(
+        service, starts="in 10 days", capacity=2, repeat_of=first_number, priority="48h"
+    )
     messenger = FakeMessenger(db, clock, closed=[4])
     wire(jobs, service, messenger)
     await jobs.run_due()
@@ -378,18 +416,37 @@ async def test_repeat_gives_the_earlier_waiting_list_a_priority_window(
     assert (await service.book(repeat, 9, {"experience": "New to it"})).status == "confirmed"
     assert (await service.book(repeat, 10, {"experience": "New to it"})).status == "waiting"
     with pytest.raises(InvalidInput):
-        await service.create(guild_id=GUILD, channel_id=CHANNEL, author_id=ORGANISER, title="x",
-                             starts="in 3 days", capacity=3, priority="24h", tz=TZ)
+        await service.create(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            author_id=ORGANISER,
+            title="x",
+            starts="in 3 days",
+            capacity=3,
+            priority="24h",
+            tz=TZ,
+        )
     with pytest.raises(NotFound):
-        await service.create(guild_id=GUILD, channel_id=CHANNEL, author_id=ORGANISER, title="x",
-                             starts="in 3 days", capacity=3, repeat_of=99, tz=TZ)
+        await service.create(
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            author_id=ORGANISER,
+            title="x",
+            starts="in 3 days",
+            capacity=3,
+            repeat_of=99,
+            tz=TZ,
+        )
 
 
 async def test_survey_answers_stay_private(
     db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
 ) -> None:
-    secret = {"experience": "Very experienced", "aims": "SECRET-AIM-41",
-              "barriers": "SECRET-BARRIER-73 (a health condition)"}
+    secret = {
+        "experience": "Very experienced",
+        "aims": "SECRET-AIM-41",
+        "barriers": "SECRET-BARRIER-73 (a health condition)",
+    }
     sid = await make(service, capacity=2, starts="in 3 days")
     number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
     for m in (1, 2, 3):
@@ -405,10 +462,20 @@ async def test_survey_answers_stay_private(
     public = [text for _, text, _, _ in messenger.posts]
     details = await service.details(sid)
     s = details.session
-    public += [v for _, v in public_post_lines(
-        starts_at=s.starts_at, ends_at=s.ends_at, closes_at=s.closes_at, capacity=s.capacity,
-        confirmed=details.confirmed, waiting=details.waiting, cancelled=False,
-        priority_until=None, now=clock.now().timestamp())]
+    public += [
+        v
+        for _, v in public_post_lines(
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            closes_at=s.closes_at,
+            capacity=s.capacity,
+            confirmed=details.confirmed,
+            waiting=details.waiting,
+            cancelled=False,
+            priority_until=None,
+            now=clock.now().timestamp(),
+        )
+    ]
     member_dms = [text for user, text, _ in messenger.dms if user != ORGANISER]
     assert messenger.posts, "closed DMs must have produced channel notes"
     for text in public + member_dms:
@@ -428,8 +495,9 @@ async def test_survey_answers_stay_private(
     assert left == 0
 
 
-async def test_evaluation(clock: FakeClock, db: Database, jobs: JobScheduler,
-                          service: SessionService) -> None:
+async def test_evaluation(
+    clock: FakeClock, db: Database, jobs: JobScheduler, service: SessionService
+) -> None:
     sid = await make(service, capacity=2, starts="in 1 day", duration="90m", reminders="none")
     for m in (1, 2, 3):
         await service.book(sid, m, {"experience": "New to it"})
@@ -461,13 +529,22 @@ async def test_questions_can_be_replaced_until_someone_books(service: SessionSer
     sid = await make(service, capacity=3)
     number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
     questions = await service.set_questions(
-        GUILD, number, actor_id=ORGANISER,
-        texts=["How often do you use LinkedIn? [Never; Monthly; Weekly]", "What for?", None,
-               "Anything we should know?"],
+        GUILD,
+        number,
+        actor_id=ORGANISER,
+        texts=[
+            "How often do you use LinkedIn? [Never; Monthly; Weekly]",
+            "What for?",
+            None,
+            "Anything we should know?",
+        ],
         optional="3",
     )
-    assert [(q.kind, q.required) for q in questions] == [("choice", True), ("text", True),
-                                                         ("text", False)]
+    assert [(q.kind, q.required) for q in questions] == [
+        ("choice", True),
+        ("text", True),
+        ("text", False),
+    ]
     with pytest.raises(InvalidInput):
         await service.book(sid, 1, {"q1": "Daily", "q2": "x"})  # not a choice
     with pytest.raises(InvalidInput):
@@ -479,20 +556,33 @@ async def test_questions_can_be_replaced_until_someone_books(service: SessionSer
     assert (await service.attendees(sid))[0].answers == {"q1": "Weekly", "q2": "Jobs"}
     with pytest.raises(Conflict):
         await service.set_questions(GUILD, number, actor_id=ORGANISER, texts=["New?"])
-    for texts, optional in ((["x" * 101], None), ([None, " "], None), (["a"] * 6, None),
-                            (["Pick [one]"], None), (["a", "b"], "3")):
+    for texts, optional in (
+        (["x" * 101], None),
+        ([None, " "], None),
+        (["a"] * 6, None),
+        (["Pick [one]"], None),
+        (["a", "b"], "3"),
+    ):
         with pytest.raises(InvalidInput):
-            await service.set_questions(GUILD, number, actor_id=ORGANISER, texts=texts,
-                                        optional=optional)
+            await service.set_questions(
+                GUILD, number, actor_id=ORGANISER, texts=texts, optional=optional
+            )
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("capacity", "0"), ("capacity", "-3"), ("capacity", "many"), ("capacity", 0),
-        ("starts", "2020-01-01 10:00"), ("starts", "yesterday at noon"),
-        ("closes", "in 4 days"), ("duration", "forever"), ("duration", "30d"),
-        ("reminders", "soon"), ("title", "   "),
+        ("capacity", "0"),
+        ("capacity", "-3"),
+        ("capacity", "many"),
+        ("capacity", 0),
+        ("starts", "2020-01-01 10:00"),
+        ("starts", "yesterday at noon"),
+        ("closes", "in 4 days"),
+        ("duration", "forever"),
+        ("duration", "30d"),
+        ("reminders", "soon"),
+        ("title", "   "),
     ],
 )
 async def test_bad_input_is_refused_and_changes_nothing(
@@ -534,19 +624,32 @@ async def test_unknown_or_finished_sessions_cannot_be_edited_or_cancelled(
     assert await snapshot(db) == before
 
 
-async def test_create_accepts_datetimes_and_numbers(clock: FakeClock, service: SessionService) -> None:
+async def test_create_accepts_datetimes_and_numbers(
+    clock: FakeClock, service: SessionService
+) -> None:
     starts = clock.now() + timedelta(days=2)
     session = await service.create(
-        guild_id=GUILD, channel_id=CHANNEL, author_id=ORGANISER, title="Repeat",
-        starts=starts, capacity=22, duration=timedelta(minutes=90), tz=TZ,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        author_id=ORGANISER,
+        title="Repeat",
+        starts=starts,
+        capacity=22,
+        duration=timedelta(minutes=90),
+        tz=TZ,
     )
     assert session.number == 1 and session.capacity == 22
     assert session.ends_at - session.starts_at == 5400
     assert session.closes_at == session.starts_at
     assert session.reminders == (86400, 3600)
     second = await service.create(
-        guild_id=GUILD, channel_id=CHANNEL, author_id=ORGANISER, title="Repeat 2",
-        starts=datetime(2030, 1, 5, 14, 0, tzinfo=UTC), capacity="3", tz=TZ,
+        guild_id=GUILD,
+        channel_id=CHANNEL,
+        author_id=ORGANISER,
+        title="Repeat 2",
+        starts=datetime(2030, 1, 5, 14, 0, tzinfo=UTC),
+        capacity="3",
+        tz=TZ,
     )
     assert second.number == 2
 
@@ -593,13 +696,21 @@ async def test_one_bad_booking_in_a_burst_fails_only_itself(
     await service.questions(sid)
     bad = {"experience": "Expert beyond words"}  # not one of the choices
     results = await asyncio.gather(
-        *(service.book(sid, m, bad if m == 3 else {"experience": "New to it"})
-          for m in range(1, 7)),
+        *(
+            service.book(sid, m, bad if m == 3 else {"experience": "New to it"})
+            for m in range(1, 7)
+        ),
         return_exceptions=True,
     )
     assert isinstance(results[2], InvalidInput)
     assert [getattr(r, "status", None) for r in results] == [
-        "confirmed", "confirmed", None, "confirmed", "waiting", "waiting"]
+        "confirmed",
+        "confirmed",
+        None,
+        "confirmed",
+        "waiting",
+        "waiting",
+    ]
     assert await service.member_status(sid, 3) is None
 
 
@@ -624,7 +735,12 @@ async def test_a_failing_batch_is_retried_one_by_one(
     )
     assert isinstance(results[2], RuntimeError)
     assert [getattr(r, "status", None) for r in results] == [
-        "confirmed", "confirmed", None, "waiting", "waiting"]
+        "confirmed",
+        "confirmed",
+        None,
+        "waiting",
+        "waiting",
+    ]
     assert [o.position for o in results[3:]] == [1, 2]  # type: ignore[union-attr]
     rows = await db.fetchall("SELECT user_id FROM session_bookings WHERE session_id = ?", (sid,))
     assert sorted(r[0] for r in rows) == [1, 2, 4, 5]  # nothing half-written for member 3
@@ -678,15 +794,19 @@ async def test_the_booking_cache_follows_every_change(
     number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
     assert [q.key for q in await service.questions(sid)] == ["experience", "aims", "barriers"]
     # New questions: the next booking answers those, not the cached ones.
-    await service.set_questions(GUILD, number, actor_id=ORGANISER,
-                                texts=["How often? [Never; Weekly]"])
+    await service.set_questions(
+        GUILD, number, actor_id=ORGANISER, texts=["How often? [Never; Weekly]"]
+    )
     assert [q.key for q in await service.questions(sid)] == ["q1"]
     with pytest.raises(InvalidInput):
         await service.book(sid, 1, {"experience": "New to it"})
     # A new title shows in the outcome; a raised capacity decides the place.
     await service.edit(GUILD, number, actor_id=ORGANISER, title="Renamed", capacity=2, tz=TZ)
     assert [(await service.book(sid, m, {"q1": "weekly"})).status for m in (1, 2, 3)] == [
-        "confirmed", "confirmed", "waiting"]
+        "confirmed",
+        "confirmed",
+        "waiting",
+    ]
     outcome = await service.book(sid, 1, {"q1": "weekly"})
     assert outcome.session.title == "Renamed"
     # The post is attached again (e.g. re-posted): the outcome carries the new message.
@@ -784,10 +904,15 @@ async def test_a_long_digest_attaches_the_full_summary_and_groups_identical_answ
     sid = await make(service, capacity=22, starts="in 3 days")
     members = list(range(101, 131))
     for i, m in enumerate(members):
-        await service.book(sid, m, {
-            "experience": "New to it", "aims": "Connecting with people",
-            "barriers": f"Answer {i:02d}: " + "I need captions and extra time to read. " * 3,
-        })
+        await service.book(
+            sid,
+            m,
+            {
+                "experience": "New to it",
+                "aims": "Connecting with people",
+                "barriers": f"Answer {i:02d}: " + "I need captions and extra time to read. " * 3,
+            },
+        )
     messenger = FakeMessenger(db, clock)
     wire(jobs, service, messenger)
     clock.advance(timedelta(days=2, minutes=-59))  # the digest is due
@@ -829,8 +954,9 @@ async def test_the_waiting_list_is_told_once_when_the_session_ends(
     assert told == [3] and messenger.posted_users() == [4]  # closed DMs: one mention
     # The bot stops after sending but before the job is marked done; after a restart the job
     # runs again and sends nothing twice.
-    await db.execute("UPDATE scheduled_jobs SET status = 'running' WHERE key = ?",
-                     (f"session:{sid}:ended",))
+    await db.execute(
+        "UPDATE scheduled_jobs SET status = 'running' WHERE key = ?", (f"session:{sid}:ended",)
+    )
     await jobs1.shutdown()
     async with open_database(db_path) as db2:
         jobs2 = JobScheduler(db2, clock)
@@ -843,7 +969,8 @@ async def test_the_waiting_list_is_told_once_when_the_session_ends(
         assert again.dms == [] and again.posts == []
         rows = await db2.fetchall(
             "SELECT user_id, state, via FROM session_deliveries WHERE session_id = ? "
-            "AND kind = 'waiting_ended' ORDER BY user_id", (sid,),
+            "AND kind = 'waiting_ended' ORDER BY user_id",
+            (sid,),
         )
         assert [tuple(r) for r in rows] == [(3, "sent", "dm"), (4, "sent", "channel")]
         # They stay on the waiting list: a repeat tells them first.

@@ -80,7 +80,9 @@ def test_reminders() -> None:
 def test_session_times() -> None:
     starts = NOW + timedelta(days=3)
     assert validate_session_times(starts=starts, closes=None, now=NOW) == starts
-    assert validate_session_times(starts=starts, closes=starts - timedelta(days=1), now=NOW) < starts
+    assert (
+        validate_session_times(starts=starts, closes=starts - timedelta(days=1), now=NOW) < starts
+    )
     with pytest.raises(InvalidInput, match="past"):
         validate_session_times(starts=NOW - timedelta(minutes=1), closes=None, now=NOW)
     with pytest.raises(InvalidInput, match="after the session starts"):
@@ -115,8 +117,14 @@ def test_book_button_says_waiting_list_when_full_and_greys_out_when_closed() -> 
     full = book_button("booking open", confirmed=22, capacity=22, waiting=0)
     assert full.label is BUTTON_JOIN_WAITING and full.enabled
     # Capacity lowered below the bookings, or people already waiting: a new booking waits.
-    assert book_button("booking open", confirmed=25, capacity=22, waiting=0).label is BUTTON_JOIN_WAITING
-    assert book_button("booking open", confirmed=3, capacity=22, waiting=2).label is BUTTON_JOIN_WAITING
+    assert (
+        book_button("booking open", confirmed=25, capacity=22, waiting=0).label
+        is BUTTON_JOIN_WAITING
+    )
+    assert (
+        book_button("booking open", confirmed=3, capacity=22, waiting=2).label
+        is BUTTON_JOIN_WAITING
+    )
     for state in ("booking closed", "happening now", "finished", "cancelled"):
         closed = book_button(state, confirmed=22, capacity=22, waiting=5)
         assert not closed.enabled and closed.label not in (BUTTON_BOOK, BUTTON_JOIN_WAITING)
@@ -144,13 +152,18 @@ def test_fit_message_cuts_whole_lines_and_says_so() -> None:
     shown, cut = fit_message(text, "NOTE")
     assert cut and len(shown) <= 2000 and shown.endswith("NOTE")
     kept = shown.removesuffix("NOTE").strip().splitlines()
-    assert kept == text.splitlines()[:len(kept)]  # whole lines only
+    assert kept == text.splitlines()[: len(kept)]  # whole lines only
 
 
 def test_parse_question() -> None:
     q = parse_question("How often? [Never; Monthly, Weekly]", 2, required=False)
     assert (q.key, q.text, q.kind, q.options, q.required) == (
-        "q2", "How often?", "choice", ("Never", "Monthly", "Weekly"), False)
+        "q2",
+        "How often?",
+        "choice",
+        ("Never", "Monthly", "Weekly"),
+        False,
+    )
     long = parse_question("W" * 60 + "?", 1, required=True)
     assert long.label == "Question 1" and long.kind == "text"
     for bad in ("[a; b]", "Pick [one]", "Same [a; A]", "x" * 101):
@@ -162,12 +175,17 @@ def test_parse_question() -> None:
 
 def test_validate_answers() -> None:
     questions = default_questions("LinkedIn")
-    assert validate_answers(questions, {"experience": "new to it", "aims": "  ", "barriers": "x"}) == {
-        "experience": "New to it", "barriers": "x"}
+    assert validate_answers(
+        questions, {"experience": "new to it", "aims": "  ", "barriers": "x"}
+    ) == {"experience": "New to it", "barriers": "x"}
     by_text = validate_answers(questions, {questions[0].text: "Very experienced"})
     assert by_text == {"experience": "Very experienced"}
-    for bad in ({}, {"experience": "expert"}, {"experience": "New to it", "age": "40"},
-                {"experience": "New to it", "aims": "x" * 1001}):
+    for bad in (
+        {},
+        {"experience": "expert"},
+        {"experience": "New to it", "age": "40"},
+        {"experience": "New to it", "aims": "x" * 1001},
+    ):
         with pytest.raises(InvalidInput):
             validate_answers(questions, bad)
 
@@ -183,8 +201,11 @@ def test_survey_summary_has_counts_and_no_names() -> None:
     chart = summary.chart
     assert chart is not None
     assert [(c.option, c.count) for c in chart.counts] == [
-        ("New to it", 2), ("A little experience", 0), ("Quite experienced", 0),
-        ("Very experienced", 1)]
+        ("New to it", 2),
+        ("A little experience", 0),
+        ("Quite experienced", 0),
+        ("Very experienced", 1),
+    ]
     assert summary.questions[1].answers == ("Connecting with people", "Jobs")
     assert summary.questions[2].unanswered == 2
     text = survey_summary_text(summary)
@@ -193,8 +214,13 @@ def test_survey_summary_has_counts_and_no_names() -> None:
 
 def test_public_post_lines_carry_counts_and_state() -> None:
     now = NOW.timestamp()
-    common = {"starts_at": now + 3600, "ends_at": now + 7200, "closes_at": now + 1800,
-              "capacity": 22, "priority_until": None}
+    common = {
+        "starts_at": now + 3600,
+        "ends_at": now + 7200,
+        "closes_at": now + 1800,
+        "capacity": 22,
+        "priority_until": None,
+    }
     fields = dict(public_post_lines(confirmed=12, waiting=3, cancelled=False, now=now, **common))
     assert fields["Places"] == "12 of 22 places booked, 3 on the waiting list"
     assert "How to book" in fields
@@ -202,13 +228,20 @@ def test_public_post_lines_carry_counts_and_state() -> None:
     assert f"<t:{closes}:F>" in fields["How to book"] and f"<t:{closes}:R>" in fields["How to book"]
     # Once it has started (or was cancelled) the waiting list is no longer shown as live.
     for later, cancelled in ((now + 3700, False), (now + 7300, False), (now, True)):
-        parts = [t for f in public_post_fields(confirmed=22, waiting=3, cancelled=cancelled,
-                                               now=later, **common) for t, _ in f.parts]
+        parts = [
+            t
+            for f in public_post_fields(
+                confirmed=22, waiting=3, cancelled=cancelled, now=later, **common
+            )
+            for t, _ in f.parts
+        ]
         assert POST_WAITING not in parts
-    assert "Booking closed" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=False,
-                                                      now=now + 1900, **common))
-    assert "Cancelled" in dict(public_post_lines(confirmed=1, waiting=0, cancelled=True,
-                                                 now=now, **common))
+    assert "Booking closed" in dict(
+        public_post_lines(confirmed=1, waiting=0, cancelled=False, now=now + 1900, **common)
+    )
+    assert "Cancelled" in dict(
+        public_post_lines(confirmed=1, waiting=0, cancelled=True, now=now, **common)
+    )
     assert capacity_line(1, 1, 0) == "1 of 1 place booked"
 
 
@@ -228,10 +261,10 @@ def test_bar_chart_is_a_valid_png() -> None:
     offset = 8
     chunks: dict[bytes, bytes] = {}
     while offset < len(png):
-        (length,) = struct.unpack(">I", png[offset:offset + 4])
-        kind = png[offset + 4:offset + 8]
-        data = png[offset + 8:offset + 8 + length]
-        (crc,) = struct.unpack(">I", png[offset + 8 + length:offset + 12 + length])
+        (length,) = struct.unpack(">I", png[offset : offset + 4])
+        kind = png[offset + 4 : offset + 8]
+        data = png[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", png[offset + 8 + length : offset + 12 + length])
         assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
         chunks[kind] = data
         offset += 12 + length

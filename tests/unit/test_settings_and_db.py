@@ -40,7 +40,11 @@ def test_defaults() -> None:
 def test_run_command_without_token_exits_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert proc.returncode != 0
@@ -55,7 +59,9 @@ async def test_fresh_file_migrates_and_second_start_changes_nothing(db_path: Pat
         mode = await db.fetchval("PRAGMA journal_mode")
         assert mode == "wal"
         assert await db.fetchval("PRAGMA foreign_keys") == 1
-        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         assert {"calls", "call_categories", "call_signups", "scheduled_jobs"} <= tables
     async with open_database(db_path) as db:
         assert await db.migrate() == []
@@ -141,12 +147,14 @@ async def test_returning_writes_and_transactions_interleave_safely(db: Database)
     async def tx(i: int) -> object:
         async def work(t: Tx) -> int:
             return await t.execute(
-                "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, 0)", (i,))
+                "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, 0)", (i,)
+            )
 
         return await db.transaction(work)
 
-    results = await asyncio.gather(*(f(i) for i in range(50) for f in (upsert, tx)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(f(i) for i in range(50) for f in (upsert, tx)), return_exceptions=True
+    )
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert await db.transaction(_nothing) is None  # no transaction was left open
     assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 50

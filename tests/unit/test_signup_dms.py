@@ -56,7 +56,9 @@ class Recorder:
         self.sent: list[tuple[int, str]] = []
         self.gate: asyncio.Event | None = None
 
-    async def send_dm(self, client: Any, user_id: int, content: str | None = None, **_: Any) -> None:
+    async def send_dm(
+        self, client: Any, user_id: int, content: str | None = None, **_: Any
+    ) -> None:
         if self.gate is not None:
             await self.gate.wait()
         self.sent.append((user_id, content or ""))
@@ -69,7 +71,9 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     return found
 
 
-async def test_queue_coalesces_by_key_and_drops_what_is_no_longer_needed(recorder: Recorder) -> None:
+async def test_queue_coalesces_by_key_and_drops_what_is_no_longer_needed(
+    recorder: Recorder,
+) -> None:
     queue = DmQueue(None)  # type: ignore[arg-type]
 
     async def nothing() -> str | None:
@@ -108,8 +112,14 @@ async def test_a_failing_render_is_logged_and_the_queue_goes_on(recorder: Record
 
 async def test_confirmations_follow_the_roster_when_sent(db: Database, clock: FakeClock) -> None:
     calls = CallService(db, clock)
-    details = await calls.create(guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="T",
-                                 categories=STORY, tz="Europe/London")
+    details = await calls.create(
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="T",
+        categories=STORY,
+        tz="Europe/London",
+    )
     call_id = details.call.id
     compass, seedling = details.categories
     await calls.attach_post(call_id, 10, MESSAGE)
@@ -146,7 +156,10 @@ async def test_confirmations_follow_the_roster_when_sent(db: Database, clock: Fa
 def test_choices_name_every_group_in_words() -> None:
     from bot.domain.calls.models import Category
 
-    cats = [Category(1, 1, 0, "🧭", "🧭", "Experienced", 3), Category(2, 1, 1, "🌱", "🌱", "New", 3)]
+    cats = [
+        Category(1, 1, 0, "🧭", "🧭", "Experienced", 3),
+        Category(2, 1, 1, "🌱", "🌱", "New", 3),
+    ]
     text = choices_text(cats)
     assert "Experienced" in text and "New" in text and "🧭" in text and "🌱" in text
 
@@ -160,8 +173,11 @@ async def bot(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[C
     made = CoproBot(settings=settings, db=db, jobs=JobScheduler(db, clock), clock=clock)
     await made.load_extension("cogs.calls")
     # Short custom words, so the test sees which message was sent without relying on wording.
-    for key, text in (("call.signup_dm", "JOINED {category}"), ("call.moved_dm", "MOVED {category}"),
-                      ("call.withdrawn_dm", "WITHDRAWN #{number}")):
+    for key, text in (
+        ("call.signup_dm", "JOINED {category}"),
+        ("call.moved_dm", "MOVED {category}"),
+        ("call.withdrawn_dm", "WITHDRAWN #{number}"),
+    ):
         await made.services.wording.set(GUILD, key, text, ORGANISER)
     yield made
     await made.close()
@@ -175,9 +191,15 @@ async def react(bot: CoproBot, user_id: int, key: str, *, added: bool) -> None:
         await cog._confirm(GUILD, user_id, result)  # type: ignore[union-attr]
 
 
-async def test_burst_sends_only_the_latest_state_per_member(bot: CoproBot, recorder: Recorder) -> None:
+async def test_burst_sends_only_the_latest_state_per_member(
+    bot: CoproBot, recorder: Recorder
+) -> None:
     details = await bot.services.calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="T", categories=STORY,
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="T",
+        categories=STORY,
         tz="Europe/London",
     )
     await bot.services.calls.attach_post(details.call.id, 10, MESSAGE)
@@ -205,7 +227,11 @@ async def test_burst_sends_only_the_latest_state_per_member(bot: CoproBot, recor
 
 async def test_no_dms_at_all_with_confirmations_off(bot: CoproBot, recorder: Recorder) -> None:
     details = await bot.services.calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="T", categories=STORY,
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="T",
+        categories=STORY,
         tz="Europe/London",
     )
     await bot.services.calls.attach_post(details.call.id, 10, MESSAGE)

@@ -12,7 +12,9 @@ from db import Database
 from tests.unit.test_mydata import GUILD, ORGANISER, session_for
 
 
-async def test_summary_counts_survive_retention(db: Database, clock: FakeClock, jobs: JobScheduler) -> None:
+async def test_summary_counts_survive_retention(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
     sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
     await mydata.set_retention_days(GUILD, 30, actor_id=ORGANISER)
     session_id = await session_for(sessions, 22, [501, 502, 503])

@@ -35,8 +35,12 @@ async def test_custom_template_is_used_in_a_real_send(
     await bot.services.wording.set(GUILD, "call.signup_dm", custom, ORGANISER)
 
     details = await bot.services.calls.create(
-        guild_id=GUILD, channel_id=10, author_id=ORGANISER, title="LinkedIn session",
-        categories="🧭 Experienced; 🌱 New", tz="Europe/London",
+        guild_id=GUILD,
+        channel_id=10,
+        author_id=ORGANISER,
+        title="LinkedIn session",
+        categories="🧭 Experienced; 🌱 New",
+        tz="Europe/London",
     )
     sent: list[tuple[int, str]] = []
 
@@ -52,18 +56,25 @@ async def test_custom_template_is_used_in_a_real_send(
     await cog._confirm(GUILD, 42, result)  # type: ignore[union-attr]
     await bot.dm_queue.join()
 
-    expected = custom.format(number=details.call.number, title="LinkedIn session",
-                             category=f"{category.emoji} {category.label}")
+    expected = custom.format(
+        number=details.call.number,
+        title="LinkedIn session",
+        category=f"{category.emoji} {category.label}",
+    )
     assert sent == [(42, expected)]
     # Another server still gets the default.
-    default = await bot.services.wording.render(OTHER_GUILD, CALL_SIGNUP_DM, number=1, title="x",
-                                                category="y")
-    assert default != await bot.services.wording.render(GUILD, CALL_SIGNUP_DM, number=1,
-                                                        title="x", category="y")
+    default = await bot.services.wording.render(
+        OTHER_GUILD, CALL_SIGNUP_DM, number=1, title="x", category="y"
+    )
+    assert default != await bot.services.wording.render(
+        GUILD, CALL_SIGNUP_DM, number=1, title="x", category="y"
+    )
     await bot.close()
 
 
-async def test_placeholder_typo_is_refused_and_nothing_changes(db: Database, clock: FakeClock) -> None:
+async def test_placeholder_typo_is_refused_and_nothing_changes(
+    db: Database, clock: FakeClock
+) -> None:
     wording = WordingService(db, clock)
     before = await wording.render(GUILD, CALL_SIGNUP_DM, number=3, title="T", category="C")
     with pytest.raises(InvalidInput) as refused:
@@ -73,8 +84,9 @@ async def test_placeholder_typo_is_refused_and_nothing_changes(db: Database, clo
     assert await wording.render(GUILD, CALL_SIGNUP_DM, number=3, title="T", category="C") == before
 
 
-@pytest.mark.parametrize("text", ["Broken {title", "Broken title}", "Index {0}", "Spec {title:>10}",
-                                  "   ", "x" * 5000])
+@pytest.mark.parametrize(
+    "text", ["Broken {title", "Broken title}", "Index {0}", "Spec {title:>10}", "   ", "x" * 5000]
+)
 async def test_malformed_text_is_refused(db: Database, clock: FakeClock, text: str) -> None:
     wording = WordingService(db, clock)
     with pytest.raises(InvalidInput):
@@ -109,7 +121,8 @@ async def test_stale_override_falls_back_to_default(db: Database, clock: FakeClo
     wording = WordingService(db, clock)
     await db.execute(
         "INSERT INTO wording_overrides (guild_id, key, text, updated_by, updated_at) "
-        "VALUES (?, 'call.closes', 'Ends {old_name}.', 1, 0)", (GUILD,)
+        "VALUES (?, 'call.closes', 'Ends {old_name}.', 1, 0)",
+        (GUILD,),
     )
     text = await wording.render(GUILD, get_template("call.closes"), when="soon")
     assert "soon" in text
@@ -139,6 +152,7 @@ def test_every_declared_default_is_valid_and_described(db: Database, clock: Fake
 async def test_call_service_creates_without_wording(db: Database, clock: FakeClock) -> None:
     """The call service needs no wording service (cogs render the templates)."""
     service = CallService(db, clock)
-    details = await service.create(guild_id=GUILD, channel_id=1, author_id=1, title="T",
-                                   categories="🧭 A", tz="Europe/London")
+    details = await service.create(
+        guild_id=GUILD, channel_id=1, author_id=1, title="T", categories="🧭 A", tz="Europe/London"
+    )
     assert details.call.number == 1

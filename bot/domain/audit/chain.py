@@ -16,13 +16,20 @@ GENESIS = "0" * 64
 
 
 def row_hash(
-    prev_hash: str, guild_id: int, seq: int, at: float, actor_ref: str | None, action: str,
-    subject: str, details: str,
+    prev_hash: str,
+    guild_id: int,
+    seq: int,
+    at: float,
+    actor_ref: str | None,
+    action: str,
+    subject: str,
+    details: str,
 ) -> str:
     """SHA-256 over the previous hash and this row's fields (canonical JSON)."""
     body = json.dumps(
         [prev_hash, guild_id, seq, repr(float(at)), actor_ref, action, subject, details],
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -32,7 +39,9 @@ class ChainReport:
     """The result of checking one or more servers' chains."""
 
     rows: int = 0
-    heads: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # guild -> (first, last, hash)
+    heads: dict[int, tuple[int, int, str]] = field(
+        default_factory=dict
+    )  # guild -> (first, last, hash)
     problems: list[str] = field(default_factory=list)
     partial: set[int] = field(default_factory=set)  # guilds whose export starts after row 1
 
@@ -43,7 +52,9 @@ class ChainReport:
     def verdict(self) -> str:
         """One line: OK or FAILED, with the first problem found."""
         if not self.ok:
-            more = f" (and {len(self.problems) - 1} more problem(s))" if len(self.problems) > 1 else ""
+            more = (
+                f" (and {len(self.problems) - 1} more problem(s))" if len(self.problems) > 1 else ""
+            )
             return f"FAILED: {self.problems[0]}{more}"
         if not self.heads:
             return "OK: the audit log is empty"
@@ -77,9 +88,7 @@ def verify_chain(rows: Iterable[AuditRow], *, allow_partial: bool = False) -> Ch
                 if allow_partial:
                     report.partial.add(row.guild_id)
                 else:
-                    report.problems.append(
-                        f"{where}: rows 1-{row.seq - 1} are missing (removed)"
-                    )
+                    report.problems.append(f"{where}: rows 1-{row.seq - 1} are missing (removed)")
         else:
             if row.seq != previous.seq + 1:
                 kind = "reordered" if row.seq <= previous.seq else "removed"

@@ -11,8 +11,17 @@ from bot.domain.audit.models import AuditRow
 # The columns of /audit export. ``at_unix`` is hashed exactly as written; ``actor`` (a name, while
 # the member keeps their data here) is a convenience for organisers and not part of the hash.
 CSV_COLUMNS = [
-    "guild_id", "seq", "at_utc", "at_unix", "actor_ref", "actor", "action", "subject", "details",
-    "prev_hash", "hash",
+    "guild_id",
+    "seq",
+    "at_utc",
+    "at_unix",
+    "actor_ref",
+    "actor",
+    "action",
+    "subject",
+    "details",
+    "prev_hash",
+    "hash",
 ]
 
 
@@ -31,9 +40,19 @@ class AuditExport:
             if user_id is not None:
                 name = name_of(user_id)
                 actor = f"{name} ({user_id})" if name else str(user_id)
-            out.append([
-                str(row.guild_id), str(row.seq), from_unix(row.at).isoformat(timespec="seconds"),
-                repr(float(row.at)), row.actor_ref or "", actor, row.action, row.subject,
-                row.details, row.prev_hash, row.hash,
-            ])
+            out.append(
+                [
+                    str(row.guild_id),
+                    str(row.seq),
+                    from_unix(row.at).isoformat(timespec="seconds"),
+                    repr(float(row.at)),
+                    row.actor_ref or "",
+                    actor,
+                    row.action,
+                    row.subject,
+                    row.details,
+                    row.prev_hash,
+                    row.hash,
+                ]
+            )
         return out

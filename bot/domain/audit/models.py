@@ -24,8 +24,16 @@ class AuditRow:
 
     @property
     def expected_hash(self) -> str:
-        return row_hash(self.prev_hash, self.guild_id, self.seq, self.at, self.actor_ref,
-                        self.action, self.subject, self.details)
+        return row_hash(
+            self.prev_hash,
+            self.guild_id,
+            self.seq,
+            self.at,
+            self.actor_ref,
+            self.action,
+            self.subject,
+            self.details,
+        )
 
 
 R = TypeVar("R")

@@ -33,8 +33,9 @@ class AuditService:
         """An audit row for a decision, stamped now, to hand to the repository method that makes
         the decision (its ``audit`` argument): the row is appended in the decision's own
         transaction, so both commit together or neither does."""
-        return AuditEntry(guild_id, self.clock.now().timestamp(), actor_id, action, subject,
-                          details)
+        return AuditEntry(
+            guild_id, self.clock.now().timestamp(), actor_id, action, subject, details
+        )
 
     async def record(
         self, guild_id: int, actor_id: int | None, action: str, subject: str = "", **details: Any

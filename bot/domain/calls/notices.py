@@ -43,8 +43,9 @@ class SignupConfirmations:
         self._remember(call_id, user_id, current)
         category = None
         if current is not None:
-            category = next((c for c in await self.calls.categories(call_id) if c.id == current),
-                            None)
+            category = next(
+                (c for c in await self.calls.categories(call_id) if c.id == current), None
+            )
             if category is None:
                 return None
         return SignupNotice(kind, call, category)

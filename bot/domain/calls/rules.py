@@ -67,7 +67,7 @@ def _split_leading_emoji(text: str) -> tuple[str, str] | None:
     """``"🧭 Experienced"`` -> ``("🧭", "Experienced")``; ``None`` if it does not start with one."""
     match = _CUSTOM_EMOJI.match(text)
     if match:
-        return match.group(0), text[match.end():]
+        return match.group(0), text[match.end() :]
     # keycaps: 1️⃣ #️⃣
     if len(text) >= 2 and text[0] in "0123456789#*":
         rest = text[1:]
@@ -75,7 +75,7 @@ def _split_leading_emoji(text: str) -> tuple[str, str] | None:
         while i < len(rest) and rest[i] in (_VS16, "\u20e3"):
             i += 1
         if "\u20e3" in rest[:i]:
-            return text[: i + 1], text[i + 1:]
+            return text[: i + 1], text[i + 1 :]
         return None
     if not text or not _is_emoji_char(text[0]):
         return None
@@ -118,10 +118,14 @@ def parse_categories(text: str) -> list[CategorySpec]:
                 f"The category {emoji} needs a label after the emoji, for example {_EXAMPLE}."
             )
         if len(label) > MAX_LABEL:
-            raise InvalidInput(f"The label `{label[:30]}…` is too long (at most {MAX_LABEL} characters).")
+            raise InvalidInput(
+                f"The label `{label[:30]}…` is too long (at most {MAX_LABEL} characters)."
+            )
         key = emoji_key(emoji)
         if key in seen:
-            raise InvalidInput(f"The emoji {emoji} is used twice. Each category needs its own emoji.")
+            raise InvalidInput(
+                f"The emoji {emoji} is used twice. Each category needs its own emoji."
+            )
         seen.add(key)
         result.append(CategorySpec(emoji=emoji, key=key, label=label))
     return result

@@ -77,13 +77,22 @@ class CallService:
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
         seed = new_seed()
         call = await self.repo.create(
-            guild_id=guild_id, channel_id=channel_id, title=clean_title,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            title=clean_title,
             description=clean_description,
-            closes_at=closes_at.timestamp() if closes_at else None, created_by=author_id,
-            created_at=now.timestamp(), seed=seed, seed_commitment=seed_commitment(seed),
+            closes_at=closes_at.timestamp() if closes_at else None,
+            created_by=author_id,
+            created_at=now.timestamp(),
+            seed=seed,
+            seed_commitment=seed_commitment(seed),
             categories=[(c.emoji, c.key, c.label, c.places) for c in specs],
             audit=lambda made: self.audit.entry(
-                guild_id, author_id, "call.created", f"call:{made.number}", title=clean_title,
+                guild_id,
+                author_id,
+                "call.created",
+                f"call:{made.number}",
+                title=clean_title,
                 categories={c.label: c.places for c in specs},
                 closes_at=closes_at.timestamp() if closes_at else None,
             ),
@@ -101,10 +110,16 @@ class CallService:
         """Remove a call whose post could not be made (nobody could have signed up)."""
         if self.jobs is not None:
             await self.jobs.cancel(close_job_key(call_id))
-        await self.repo.delete(call_id, audit=lambda row: self.audit.entry(
-            int(row[0]), None, "call.discarded", f"call:{row[1]}",
-            reason="the post could not be made",
-        ))
+        await self.repo.delete(
+            call_id,
+            audit=lambda row: self.audit.entry(
+                int(row[0]),
+                None,
+                "call.discarded",
+                f"call:{row[1]}",
+                reason="the post could not be made",
+            ),
+        )
 
     async def get(self, guild_id: int, number: int) -> Call:
         call = await self.repo.by_number(guild_id, number)
@@ -124,7 +139,9 @@ class CallService:
         call = await self.repo.get(call_id)
         if call is None:
             raise NotFound("That call no longer exists.")
-        return CallDetails(call, await self.repo.categories(call_id), await self.repo.counts(call_id))
+        return CallDetails(
+            call, await self.repo.categories(call_id), await self.repo.counts(call_id)
+        )
 
     async def categories(self, call_id: int) -> list[Category]:
         return await self.repo.categories(call_id)
@@ -143,7 +160,9 @@ class CallService:
     ) -> CallDetails:
         call = await self.get(guild_id, number)
         if all(v is None for v in (title, description, places, closes)):
-            raise InvalidInput("Tell me what to change: a title, description, places or closing time.")
+            raise InvalidInput(
+                "Tell me what to change: a title, description, places or closing time."
+            )
         now = self.clock.now()
         new_title = validate_title(title) if title is not None else call.title
         new_description = (
@@ -174,17 +193,24 @@ class CallService:
             changes["title"] = new_title
         if new_description != call.description:
             changes["description_changed"] = True
-        changed_places = {c.label: new_places[c.id] for c in categories
-                          if c.id in new_places and new_places[c.id] != c.places}
+        changed_places = {
+            c.label: new_places[c.id]
+            for c in categories
+            if c.id in new_places and new_places[c.id] != c.places
+        }
         if changed_places:
             changes["places"] = changed_places
         if closes is not None:
             changes["closes_at"] = closes_at.timestamp() if closes_at else None
         await self.repo.update(
-            call.id, title=new_title, description=new_description,
-            closes_at=closes_at.timestamp() if closes_at else None, places=new_places,
-            audit=self.audit.entry(guild_id, actor_id, "call.edited", f"call:{call.number}",
-                                   **changes),
+            call.id,
+            title=new_title,
+            description=new_description,
+            closes_at=closes_at.timestamp() if closes_at else None,
+            places=new_places,
+            audit=self.audit.entry(
+                guild_id, actor_id, "call.edited", f"call:{call.number}", **changes
+            ),
         )
         if closes is not None:
             if closes_at is None:
@@ -198,15 +224,20 @@ class CallService:
     ) -> bool:
         """Close the call; True if this call closed it (False if it was closed already)."""
         closed = await self.repo.close(
-            call_id, self.clock.now().timestamp(), reason,
-            audit=lambda row: self.audit.entry(int(row[0]), actor_id, "call.closed",
-                                               f"call:{row[1]}", reason=reason),
+            call_id,
+            self.clock.now().timestamp(),
+            reason,
+            audit=lambda row: self.audit.entry(
+                int(row[0]), actor_id, "call.closed", f"call:{row[1]}", reason=reason
+            ),
         )
         if closed and reason != "schedule":
             await self._cancel_close(call_id)
         return closed
 
-    async def close_by_number(self, guild_id: int, number: int, actor_id: int | None = None) -> Call:
+    async def close_by_number(
+        self, guild_id: int, number: int, actor_id: int | None = None
+    ) -> Call:
         call = await self.get(guild_id, number)
         if not await self.close(call.id, actor_id=actor_id):
             raise Conflict(f"Call #{number} is already closed.")
@@ -220,10 +251,16 @@ class CallService:
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
         if await self.repo.is_drawn(call.id):
             raise Conflict(f"Call #{number} has been drawn, so it can't be reopened.")
-        audit = self.audit.entry(guild_id, actor_id, "call.reopened", f"call:{number}",
-                                 closes_at=closes_at.timestamp() if closes_at else None)
-        if not await self.repo.reopen(call.id, closes_at.timestamp() if closes_at else None,
-                                      audit=audit):
+        audit = self.audit.entry(
+            guild_id,
+            actor_id,
+            "call.reopened",
+            f"call:{number}",
+            closes_at=closes_at.timestamp() if closes_at else None,
+        )
+        if not await self.repo.reopen(
+            call.id, closes_at.timestamp() if closes_at else None, audit=audit
+        ):
             raise Conflict(f"Call #{number} is already open.")
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
@@ -263,7 +300,9 @@ class CallService:
                     self._post_ids = await self.repo.message_ids()
         return message_id in self._post_ids
 
-    async def react(self, message_id: int, user_id: int, key: str, *, added: bool) -> ReactionResult:
+    async def react(
+        self, message_id: int, user_id: int, key: str, *, added: bool
+    ) -> ReactionResult:
         """Apply a reaction add/remove. Batched with other events; returns after the commit."""
         if not await self.is_call_post(message_id):
             return ReactionResult("ignored")
@@ -306,7 +345,8 @@ class CallService:
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
         by_key = {c.key: c.id for c in categories}
         await self.repo.apply_reconcile(
-            call_id, categories,
+            call_id,
+            categories,
             joins=[(user, by_key[key]) for user, key in plan.joins],
             switches=[(rows[user], by_key[key]) for user, key in plan.switches],
             withdrawals=[rows[user] for user in plan.withdrawals],
@@ -322,7 +362,10 @@ class CallService:
     async def _schedule_close(self, call: Call, when: datetime) -> None:
         if self.jobs is not None:
             await self.jobs.schedule(
-                close_job_key(call.id), CLOSE_JOB, when, {"call_id": call.id},
+                close_job_key(call.id),
+                CLOSE_JOB,
+                when,
+                {"call_id": call.id},
                 guild_id=call.guild_id,
             )
 

@@ -17,7 +17,9 @@ CALL_INSTRUCTIONS = template(
 
 
 CALL_CLOSES = template(
-    "call.closes", "Closes {when}.", "On an open call post with a closing time",
+    "call.closes",
+    "Closes {when}.",
+    "On an open call post with a closing time",
 )
 
 
@@ -63,5 +65,8 @@ CALL_CLOSED_DM = template(
 )
 
 
-NOTICE_TEMPLATES = {"joined": CALL_SIGNUP_DM, "moved": CALL_MOVED_DM,
-                    "withdrawn": CALL_WITHDRAWN_DM}
+NOTICE_TEMPLATES = {
+    "joined": CALL_SIGNUP_DM,
+    "moved": CALL_MOVED_DM,
+    "withdrawn": CALL_WITHDRAWN_DM,
+}

@@ -70,8 +70,11 @@ class DeliveryRun:
             self.owner, self.part, src=SENDING, dst=PENDING, now=now, claimed_since=cutoff
         )
         if again:
-            log.info("%s: re-sending %d delivery(ies) interrupted by a stop, with the same nonce",
-                     self.key, len(again))
+            log.info(
+                "%s: re-sending %d delivery(ies) interrupted by a stop, with the same nonce",
+                self.key,
+                len(again),
+            )
         await self.store.add(self.owner, self.part, recipients, PENDING, now)
         return list(self.unknown)
 
@@ -92,8 +95,14 @@ class DeliveryRun:
                 result.sent.append(user)
             elif reroute:
                 await self.store.move(
-                    self.owner, self.part, users=[user], src=SENDING, dst=PENDING, via=CHANNEL,
-                    now=self._now(), claim="clear",
+                    self.owner,
+                    self.part,
+                    users=[user],
+                    src=SENDING,
+                    dst=PENDING,
+                    via=CHANNEL,
+                    now=self._now(),
+                    claim="clear",
                 )
                 result.rerouted.append(user)
             else:
@@ -107,16 +116,25 @@ class DeliveryRun:
         """One channel message per group of up to ``size`` of ``users`` whose row is pending
         for the channel (in the order of ``users``), each group claimed in one statement."""
         result = DeliveryResult()
-        waiting = {r.user_id for r in await self.store.rows(self.owner, self.part)
-                   if r.state == PENDING and r.via == CHANNEL}
+        waiting = {
+            r.user_id
+            for r in await self.store.rows(self.owner, self.part)
+            if r.state == PENDING and r.via == CHANNEL
+        }
         todo = [u for u in dict.fromkeys(users) if u in waiting]
         result.skipped = len(set(users)) - len(todo)
         step = size or max(1, len(todo))
         for start in range(0, len(todo), step):
-            chunk = todo[start:start + step]
+            chunk = todo[start : start + step]
             claimed = await self.store.claim(
-                self.owner, self.part, chunk, src=PENDING, dst=SENDING, via_is=CHANNEL,
-                now=self._now(), fresh_since=self._cutoff(),
+                self.owner,
+                self.part,
+                chunk,
+                src=PENDING,
+                dst=SENDING,
+                via_is=CHANNEL,
+                now=self._now(),
+                fresh_since=self._cutoff(),
             )
             taken = {u for u, _ in claimed}
             await self._expire([u for u in chunk if u not in taken], self._cutoff())
@@ -129,13 +147,15 @@ class DeliveryRun:
             await self._settle(chunk, SENT if posted else FAILED)
             (result.sent if posted else result.failed).extend(chunk)
             if not posted:
-                log.warning("%s: could not post the channel message for %d member(s)",
-                            self.key, len(chunk))
+                log.warning(
+                    "%s: could not post the channel message for %d member(s)", self.key, len(chunk)
+                )
         return result
 
     async def _settle(self, users: list[int], state: str) -> None:
-        await self.store.move(self.owner, self.part, users=users, src=SENDING, dst=state,
-                              now=self._now())
+        await self.store.move(
+            self.owner, self.part, users=users, src=SENDING, dst=state, now=self._now()
+        )
 
     def _cutoff(self) -> float:
         """Claims older than this are past Discord's nonce memory: never sent again."""
@@ -146,7 +166,13 @@ class DeliveryRun:
         (None if nothing was claimed). A row whose earlier attempt may have reached Discord more
         than :data:`RESEND_WINDOW` ago is not claimed but becomes 'unknown'."""
         claimed = await self.store.claim(
-            self.owner, self.part, users, src=PENDING, dst=SENDING, via_is=via, now=self._now(),
+            self.owner,
+            self.part,
+            users,
+            src=PENDING,
+            dst=SENDING,
+            via_is=via,
+            now=self._now(),
             fresh_since=self._cutoff(),
         )
         if not claimed:
@@ -166,22 +192,34 @@ class DeliveryRun:
         now = self._now()
         gone: list[int] = []
         for src in states:
-            gone += await self.store.move(self.owner, self.part, users=users, src=src,
-                                          dst=UNKNOWN, now=now, claimed_before=cutoff)
+            gone += await self.store.move(
+                self.owner,
+                self.part,
+                users=users,
+                src=src,
+                dst=UNKNOWN,
+                now=now,
+                claimed_before=cutoff,
+            )
         if gone:
             self.unknown.extend(gone)
             log.warning(
                 "%s: %d delivery(ies) may or may not have been sent by an attempt more than %s "
                 "ago (a stop, a network error); not sending them again (users %s)",
-                self.key, len(gone), RESEND_WINDOW, gone,
+                self.key,
+                len(gone),
+                RESEND_WINDOW,
+                gone,
             )
 
     async def _put_back(self, forget: list[int], keep: list[int]) -> None:
         now = self._now()
-        await self.store.move(self.owner, self.part, users=forget, src=SENDING, dst=PENDING,
-                              now=now, claim="clear")
-        await self.store.move(self.owner, self.part, users=keep, src=SENDING, dst=PENDING,
-                              now=now, claim="keep")
+        await self.store.move(
+            self.owner, self.part, users=forget, src=SENDING, dst=PENDING, now=now, claim="clear"
+        )
+        await self.store.move(
+            self.owner, self.part, users=keep, src=SENDING, dst=PENDING, now=now, claim="keep"
+        )
 
     async def _attempt(self, users: list[int], fresh: set[int], sending: Awaitable[bool]) -> bool:
         """Await one send; the rows go back to 'pending' on any failure and the job is retried.
@@ -205,6 +243,11 @@ class DeliveryRun:
                 log.exception("%s: could not put %s back to pending", self.key, users)
             if refused or not isinstance(exc, Exception):
                 raise
-            log.warning("%s: sending may or may not have reached Discord; retrying with the same "
-                        "nonce within %s", self.key, RESEND_WINDOW, exc_info=exc)
+            log.warning(
+                "%s: sending may or may not have reached Discord; retrying with the same "
+                "nonce within %s",
+                self.key,
+                RESEND_WINDOW,
+                exc_info=exc,
+            )
             raise RetryLater(f"{self.key}: {type(exc).__name__}: {exc}") from exc

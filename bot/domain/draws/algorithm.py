@@ -56,7 +56,7 @@ class CategoryResult:
 
     @property
     def reserve(self) -> tuple[str, ...]:
-        return self.order[self.places:]
+        return self.order[self.places :]
 
     @property
     def volunteers(self) -> int:
@@ -126,7 +126,9 @@ def _user_text(user_id: int | str) -> str:
 
 def _version(version: int) -> int:
     if version not in VERSIONS:
-        raise InvalidInput(f"This checker knows {ALGORITHM} versions 1 and 2, not version {version}.")
+        raise InvalidInput(
+            f"This checker knows {ALGORITHM} versions 1 and 2, not version {version}."
+        )
     return version
 
 
@@ -153,7 +155,9 @@ def _check_roster(roster: Iterable[tuple[int | str, str]], version: int) -> list
     for entrant, key in roster:
         text = entrant_text(entrant, version)
         if text in seen:
-            raise InvalidInput(f"{text} appears twice in the roster; each volunteer is in one category.")
+            raise InvalidInput(
+                f"{text} appears twice in the roster; each volunteer is in one category."
+            )
         if not key or "\n" in key:
             raise InvalidInput(f"{text} has no category in the roster.")
         seen.add(text)
@@ -168,11 +172,15 @@ def roster_text(roster: Iterable[tuple[int | str, str]], version: int = ALGORITH
     return "".join(f"{entrant}:{key}\n" for entrant, key in entries)
 
 
-def roster_fingerprint(roster: Iterable[tuple[int | str, str]], version: int = ALGORITHM_VERSION) -> str:
+def roster_fingerprint(
+    roster: Iterable[tuple[int | str, str]], version: int = ALGORITHM_VERSION
+) -> str:
     return hashlib.sha256(roster_text(roster, version).encode("utf-8")).hexdigest()
 
 
-def score(seed: str, category_key: str, entrant: int | str, version: int = ALGORITHM_VERSION) -> str:
+def score(
+    seed: str, category_key: str, entrant: int | str, version: int = ALGORITHM_VERSION
+) -> str:
     """HMAC-SHA256(seed bytes, "<category key>:<entrant>") as lowercase hex."""
     key = bytes.fromhex(validate_seed(seed))
     message = f"{category_key}:{entrant_text(entrant, version)}".encode()
@@ -214,13 +222,17 @@ def run_draw(
         if key not in places:
             continue
         scored = sorted(
-            (hmac.new(key_bytes, f"{key}:{entrant}".encode(), hashlib.sha256).hexdigest(),
-             tie(entrant), entrant)
+            (
+                hmac.new(key_bytes, f"{key}:{entrant}".encode(), hashlib.sha256).hexdigest(),
+                tie(entrant),
+                entrant,
+            )
             for entrant in members[key]
         )
         results.append(CategoryResult(key, places[key], tuple(e for _, _, e in scored)))
-    return DrawResult(algorithm_id(version), clean_seed, roster_fingerprint(entries, version),
-                      tuple(results))
+    return DrawResult(
+        algorithm_id(version), clean_seed, roster_fingerprint(entries, version), tuple(results)
+    )
 
 
 def parse_algorithm_id(text: str) -> tuple[str, int]:

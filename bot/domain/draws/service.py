@@ -90,7 +90,9 @@ def fallback_nonce(kind: str, call_id: int, refs: Iterable[str]) -> str:
     return nonce_for(f"draw:{call_id}:{kind}-fallback:{','.join(sorted(refs))}")
 
 
-def _compute(seed: str, roster: list[tuple[int, str]], places: dict[str, int], order: list[str]) -> NewDraw:
+def _compute(
+    seed: str, roster: list[tuple[int, str]], places: dict[str, int], order: list[str]
+) -> NewDraw:
     """Give every volunteer an entry reference under a fresh secret salt, then draw on the refs."""
     while True:
         salt = new_ref_salt()
@@ -100,8 +102,13 @@ def _compute(seed: str, roster: list[tuple[int, str]], places: dict[str, int], o
     published = sorted((refs[user_id], key) for user_id, key in roster)
     result = run_draw(seed, published, places, order)
     user_of = {ref: user_id for user_id, ref in refs.items()}
-    return NewDraw(result.algorithm, result.roster_fingerprint, salt, published,
-                   {c.key: [(ref, user_of[ref]) for ref in c.order] for c in result.categories})
+    return NewDraw(
+        result.algorithm,
+        result.roster_fingerprint,
+        salt,
+        published,
+        {c.key: [(ref, user_of[ref]) for ref in c.order] for c in result.categories},
+    )
 
 
 class DrawService:
@@ -142,8 +149,11 @@ class DrawService:
         places = draw.places
         entries = await self.repo.entries(call_id)
         categories = tuple(
-            CategoryView(cat, places.get(cat.key, cat.places),
-                         tuple(e for e in entries if e.category_id == cat.id))
+            CategoryView(
+                cat,
+                places.get(cat.key, cat.places),
+                tuple(e for e in entries if e.category_id == cat.id),
+            )
             for cat in await self.calls.categories(call_id)
         )
         return DrawView(call, draw, categories, tuple(await self.repo.reviewers(call_id)))
@@ -191,16 +201,28 @@ class DrawService:
         def audit(made: RecordOutcome) -> AuditEntry:
             assert made.draw is not None
             return self.audit.entry(
-                guild_id, actor_id, "draw.run", f"call:{number}",
-                algorithm=made.draw.algorithm, roster_hash=made.draw.roster_hash,
-                volunteers=len(made.draw.roster), places=made.draw.places,
-                closed_call=made.closed_call, group_role_id=group_role_id,
+                guild_id,
+                actor_id,
+                "draw.run",
+                f"call:{number}",
+                algorithm=made.draw.algorithm,
+                roster_hash=made.draw.roster_hash,
+                volunteers=len(made.draw.roster),
+                places=made.draw.places,
+                closed_call=made.closed_call,
+                group_role_id=group_role_id,
                 reviewer_role_id=reviewer_role_id,
             )
 
         outcome = await self.repo.record(
-            call.id, places=override, compute=_compute, drawn_by=actor_id, now=now,
-            group_role_id=group_role_id, reviewer_role_id=reviewer_role_id, audit=audit,
+            call.id,
+            places=override,
+            compute=_compute,
+            drawn_by=actor_id,
+            now=now,
+            group_role_id=group_role_id,
+            reviewer_role_id=reviewer_role_id,
+            audit=audit,
         )
         if outcome.kind == "missing":
             raise NotFound("That call no longer exists.")
@@ -218,7 +240,10 @@ class DrawService:
         return RunOutcome(view, created=True, closed_call=outcome.closed_call)
 
     async def _rerun(
-        self, draw: DrawRecord, places: str | None, group_role_id: int | None,
+        self,
+        draw: DrawRecord,
+        places: str | None,
+        group_role_id: int | None,
         reviewer_role_id: int | None,
     ) -> RunOutcome:
         ignored: list[str] = []
@@ -234,7 +259,9 @@ class DrawService:
             await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id)
         return RunOutcome(await self.view(draw.call_id), created=False, ignored=tuple(ignored))
 
-    async def replace(self, guild_id: int, number: int, user_id: int, actor_id: int) -> ReplaceOutcome:
+    async def replace(
+        self, guild_id: int, number: int, user_id: int, actor_id: int
+    ) -> ReplaceOutcome:
         """An organiser takes ``user_id`` out of the group; the next reserve takes the place."""
         call = await self._drawn_call(guild_id, number)
         return await self._replace(call, user_id, actor_id, reason="organiser", by_member=False)
@@ -246,15 +273,22 @@ class DrawService:
 
         def audit(left: ReplaceRow) -> AuditEntry:
             return self.audit.entry(
-                call.guild_id, actor_id, "draw.declined" if by_member else "draw.replaced",
-                f"call:{call.number}", left_user_id=user_id,
+                call.guild_id,
+                actor_id,
+                "draw.declined" if by_member else "draw.replaced",
+                f"call:{call.number}",
+                left_user_id=user_id,
                 promoted_user_id=left.promoted_user_id,
                 category=categories[left.category_id].key,
                 place_open=left.promoted_user_id is None,
             )
 
         row = await self.repo.replace(
-            call.id, user_id, now=self.clock.now().timestamp(), reason=reason, declined=by_member,
+            call.id,
+            user_id,
+            now=self.clock.now().timestamp(),
+            reason=reason,
+            declined=by_member,
             audit=audit,
         )
         if row is None:
@@ -263,8 +297,16 @@ class DrawService:
         draw = await self.repo.get(call.id)
         assert draw is not None
         category = categories[row.category_id]
-        return ReplaceOutcome(call, category, user_id, row.promoted_user_id, draw.group_role_id,
-                              draw.result_message_id, row.left_ref, row.promoted_ref)
+        return ReplaceOutcome(
+            call,
+            category,
+            user_id,
+            row.promoted_user_id,
+            draw.group_role_id,
+            draw.result_message_id,
+            row.left_ref,
+            row.promoted_ref,
+        )
 
     async def withdraw_member(self, guild_id: int, user_id: int) -> list[ReplaceOutcome]:
         """The member deleted their data: withdraw them from every draw of this server.
@@ -281,20 +323,28 @@ class DrawService:
             call = await self.calls.get(call_id)
             categories = {c.id: c for c in await self.calls.categories(call_id)}
 
-            def audit(left: ReplaceRow, call: Call | None = call,
-                      categories: dict[int, Category] = categories) -> AuditEntry | None:
+            def audit(
+                left: ReplaceRow,
+                call: Call | None = call,
+                categories: dict[int, Category] = categories,
+            ) -> AuditEntry | None:
                 if call is None:
                     return None
                 return self.audit.entry(
-                    guild_id, user_id, "draw.withdrawn", f"call:{call.number}",
-                    left_user_id=user_id, was_in_group=left.was_selected,
+                    guild_id,
+                    user_id,
+                    "draw.withdrawn",
+                    f"call:{call.number}",
+                    left_user_id=user_id,
+                    was_in_group=left.was_selected,
                     promoted_user_id=left.promoted_user_id,
                     category=categories[left.category_id].key,
                     place_open=left.was_selected and left.promoted_user_id is None,
                 )
 
-            row = await self.repo.withdraw(call_id, user_id, now=self.clock.now().timestamp(),
-                                           audit=audit)
+            row = await self.repo.withdraw(
+                call_id, user_id, now=self.clock.now().timestamp(), audit=audit
+            )
             if row is None or call is None:
                 continue
             category = categories[row.category_id]
@@ -302,12 +352,23 @@ class DrawService:
                 continue
             draw = await self.repo.get(call_id)
             assert draw is not None
-            freed.append(ReplaceOutcome(call, category, None, row.promoted_user_id,
-                                        draw.group_role_id, draw.result_message_id, row.left_ref,
-                                        row.promoted_ref))
+            freed.append(
+                ReplaceOutcome(
+                    call,
+                    category,
+                    None,
+                    row.promoted_user_id,
+                    draw.group_role_id,
+                    draw.result_message_id,
+                    row.left_ref,
+                    row.promoted_ref,
+                )
+            )
         return freed
 
-    async def announce_departures(self, guild_id: int, departures: Iterable[tuple[int, str, str | None]]) -> None:
+    async def announce_departures(
+        self, guild_id: int, departures: Iterable[tuple[int, str, str | None]]
+    ) -> None:
         """Ask the draws cog, through a persisted job per departure (:data:`MEMBER_LEFT_JOB`), to
         announce places given up outside an interaction (``(call_id, left_ref, promoted_ref)``)
         and to offer each to the promoted member. Without a scheduler at hand the jobs are only
@@ -316,13 +377,19 @@ class DrawService:
             payload = {"call_id": call_id, "ref": left_ref, "promoted_ref": promoted_ref}
             await self._job(f"draw:{call_id}:left:{left_ref}", MEMBER_LEFT_JOB, guild_id, payload)
 
-    async def finish_later(self, call_id: int, guild_id: int, delay: timedelta = timedelta(0)) -> None:
+    async def finish_later(
+        self, call_id: int, guild_id: int, delay: timedelta = timedelta(0)
+    ) -> None:
         """Ask the draws cog, through the call's persisted :data:`FINISH_JOB`, to finish the
         draw's Discord side after ``delay`` (asking again only moves the one job)."""
         await self._job(finish_job_key(call_id), FINISH_JOB, guild_id, {"call_id": call_id}, delay)
 
     async def _job(
-        self, key: str, kind: str, guild_id: int, payload: dict[str, Any],
+        self,
+        key: str,
+        kind: str,
+        guild_id: int,
+        payload: dict[str, Any],
         delay: timedelta = timedelta(0),
     ) -> None:
         run_at = self.clock.now() + delay
@@ -330,11 +397,17 @@ class DrawService:
             await self.jobs.schedule(key, kind, run_at, payload, guild_id=guild_id)
         else:
             await JobRepository(self.db).upsert(
-                key=key, kind=kind, guild_id=guild_id, run_at=run_at.timestamp(),
-                payload=payload, now=self.clock.now().timestamp(),
+                key=key,
+                kind=kind,
+                guild_id=guild_id,
+                run_at=run_at.timestamp(),
+                payload=payload,
+                now=self.clock.now().timestamp(),
             )
 
-    async def left_outcome(self, call_id: int, ref: str, promoted_ref: str | None) -> ReplaceOutcome | None:
+    async def left_outcome(
+        self, call_id: int, ref: str, promoted_ref: str | None
+    ) -> ReplaceOutcome | None:
         """A recorded departure, rebuilt from the database (for the :data:`MEMBER_LEFT_JOB`).
         A member who left by deleting their data is never named, even while their id is still
         on the entry."""
@@ -346,10 +419,16 @@ class DrawService:
         promoted = await self.repo.entry_by_ref(call_id, promoted_ref) if promoted_ref else None
         category = next(c for c in await self.calls.categories(call_id) if c.id == left.category_id)
         left_user = None if left.left_reason == DELETED else left.user_id
-        return ReplaceOutcome(call, category, left_user,
-                              promoted.user_id if promoted is not None else None,
-                              draw.group_role_id, draw.result_message_id, left.ref,
-                              promoted.ref if promoted is not None else None)
+        return ReplaceOutcome(
+            call,
+            category,
+            left_user,
+            promoted.user_id if promoted is not None else None,
+            draw.group_role_id,
+            draw.result_message_id,
+            left.ref,
+            promoted.ref if promoted is not None else None,
+        )
 
     async def claim_announcement(self, call_id: int, ref: str) -> bool:
         """Claim the one "has left the group" post about this entry; False if it was made."""
@@ -372,20 +451,28 @@ class DrawService:
         if entry is not None and entry.status == "withdrawn":
             return f"{who} has withdrawn from the draw for call #{n}; nothing was changed."
         if entry is None:
-            return (f"{who} didn't volunteer for call #{n}, so they're not in its group. "
-                    f"`/draw show call:{n}` lists who is.")
+            return (
+                f"{who} didn't volunteer for call #{n}, so they're not in its group. "
+                f"`/draw show call:{n}` lists who is."
+            )
         if entry.status == "reserve":
-            return (f"{who} is on the reserve list for call #{n}, not in the group, so there's "
-                    f"nothing to replace. `/draw show call:{n}` lists who is in the group.")
+            return (
+                f"{who} is on the reserve list for call #{n}, not in the group, so there's "
+                f"nothing to replace. `/draw show call:{n}` lists who is in the group."
+            )
         return f"{who} has already left the group for call #{n}; nothing was changed."
 
     async def verify(self, guild_id: int, number: int) -> VerifyReport:
         """Re-run the draw from its stored, published data and compare with the recorded result."""
         view = await self.show(guild_id, number)
         return verify_published(
-            algorithm=view.draw.algorithm, seed=view.draw.seed, roster=view.draw.roster,
-            places=view.draw.places, category_order=[c.category.key for c in view.categories],
-            commitment=view.call.seed_commitment, fingerprint=view.draw.roster_hash,
+            algorithm=view.draw.algorithm,
+            seed=view.draw.seed,
+            roster=view.draw.roster,
+            places=view.draw.places,
+            category_order=[c.category.key for c in view.categories],
+            commitment=view.call.seed_commitment,
+            fingerprint=view.draw.roster_hash,
             published={c.category.key: list(c.refs) for c in view.categories},
         )
 
@@ -401,14 +488,21 @@ class DrawService:
             "format_version": 1 if version == 1 else EXPORT_VERSION,
             "algorithm": ALGORITHM,
             "algorithm_version": version,
-            "call": {"guild_id": str(view.call.guild_id), "number": view.call.number,
-                     "title": view.call.title},
+            "call": {
+                "guild_id": str(view.call.guild_id),
+                "number": view.call.number,
+                "title": view.call.title,
+            },
             "seed": view.draw.seed,
             "seed_commitment": view.call.seed_commitment,
             "roster_fingerprint": view.draw.roster_hash,
             "categories": [
-                {"key": c.category.key, "emoji": c.category.emoji, "label": c.category.label,
-                 "places": c.places}
+                {
+                    "key": c.category.key,
+                    "emoji": c.category.emoji,
+                    "label": c.category.label,
+                    "places": c.places,
+                }
                 for c in view.categories
             ],
             "roster": [{who: entrant, "category": k} for entrant, k in view.draw.roster],
@@ -431,8 +525,9 @@ class DrawService:
 
     async def confirm(self, call_id: int, user_id: int) -> ConfirmOutcome:
         call = await self._call_by_id(call_id)
-        audit = self.audit.entry(call.guild_id, user_id, "draw.confirmed", f"call:{call.number}",
-                                 user_id=user_id)
+        audit = self.audit.entry(
+            call.guild_id, user_id, "draw.confirmed", f"call:{call.number}", user_id=user_id
+        )
         if await self.repo.confirm(call_id, user_id, audit=audit):
             return ConfirmOutcome(call, changed=True)
         entry = await self.repo.entry(call_id, user_id)
@@ -462,10 +557,16 @@ class DrawService:
                 "If you'd like to help review, please ask an organiser."
             )
         changed = await self.repo.answer_review(
-            call_id, user_id, accept=accept, now=self.clock.now().timestamp(),
+            call_id,
+            user_id,
+            accept=accept,
+            now=self.clock.now().timestamp(),
             audit=self.audit.entry(
-                call.guild_id, user_id, "review.accepted" if accept else "review.declined",
-                f"call:{call.number}", user_id=user_id,
+                call.guild_id,
+                user_id,
+                "review.accepted" if accept else "review.declined",
+                f"call:{call.number}",
+                user_id=user_id,
             ),
         )
         draw = await self.repo.get(call_id)
@@ -479,11 +580,16 @@ class DrawService:
 
     async def mark_posted(self, call_id: int, message_id: int) -> bool:
         call = await self.calls.get(call_id)
-        audit = None if call is None else self.audit.entry(
-            call.guild_id, None, "draw.posted", f"call:{call.number}", message_id=message_id
+        audit = (
+            None
+            if call is None
+            else self.audit.entry(
+                call.guild_id, None, "draw.posted", f"call:{call.number}", message_id=message_id
+            )
         )
-        return await self.repo.mark_posted(call_id, message_id, self.clock.now().timestamp(),
-                                           audit=audit)
+        return await self.repo.mark_posted(
+            call_id, message_id, self.clock.now().timestamp(), audit=audit
+        )
 
     def _resend_since(self) -> float:
         return (self.clock.now() - RESEND_WINDOW).timestamp()
@@ -501,16 +607,24 @@ class DrawService:
             return claimed_at is None or (via is None and claimed_at >= since)
 
         return Deliveries(
-            notices=tuple(e for e in entries
-                          if e.status == "selected" and due(e.notified_at, e.notified_via)),
-            invites=tuple(e for e in entries
-                          if e.status == "reserve" and due(e.invited_at, e.invited_via)),
-            roles=tuple(e.user_id for e in entries
-                        if e.user_id is not None and e.status == "selected" and e.role_at is None)
-            if view.draw.group_role_id else (),
-            reviewer_roles=tuple(r.user_id for r in view.reviewers
-                                 if r.status == "accepted" and r.role_at is None)
-            if view.draw.reviewer_role_id else (),
+            notices=tuple(
+                e for e in entries if e.status == "selected" and due(e.notified_at, e.notified_via)
+            ),
+            invites=tuple(
+                e for e in entries if e.status == "reserve" and due(e.invited_at, e.invited_via)
+            ),
+            roles=tuple(
+                e.user_id
+                for e in entries
+                if e.user_id is not None and e.status == "selected" and e.role_at is None
+            )
+            if view.draw.group_role_id
+            else (),
+            reviewer_roles=tuple(
+                r.user_id for r in view.reviewers if r.status == "accepted" and r.role_at is None
+            )
+            if view.draw.reviewer_role_id
+            else (),
         )
 
     async def claim(
@@ -523,8 +637,14 @@ class DrawService:
         after an attempt that may have reached Discord, first made less than
         :data:`RESEND_WINDOW` ago, is taken over once (the caller sends again with the same
         nonce; Discord returns the first message instead of posting a second)."""
-        return await self.repo.claim(kind, call_id, user_id, self.clock.now().timestamp(),
-                                     resend_since=self._resend_since(), claimer=self.claimer)
+        return await self.repo.claim(
+            kind,
+            call_id,
+            user_id,
+            self.clock.now().timestamp(),
+            resend_since=self._resend_since(),
+            claimer=self.claimer,
+        )
 
     async def delivered(
         self, kind: Literal["notice", "invite"], call_id: int, user_ids: int | list[int], via: str
@@ -545,27 +665,50 @@ class DrawService:
         count = 0
         for kind in ("notice", "invite"):
 
-            def audit(expired: list[tuple[int | None, str, float]], kind: str = kind
-                      ) -> list[AuditEntry]:
+            def audit(
+                expired: list[tuple[int | None, str, float]], kind: str = kind
+            ) -> list[AuditEntry]:
                 if call is None:
                     return []
-                return [self.audit.entry(call.guild_id, None, f"draw.{kind}_unknown",
-                                         f"call:{call.number}", user_id=user_id, ref=ref)
-                        for user_id, ref, _ in expired]
+                return [
+                    self.audit.entry(
+                        call.guild_id,
+                        None,
+                        f"draw.{kind}_unknown",
+                        f"call:{call.number}",
+                        user_id=user_id,
+                        ref=ref,
+                    )
+                    for user_id, ref, _ in expired
+                ]
 
-            expired = await self.repo.expire_claims(kind, call_id, before, claimer=self.claimer,  # type: ignore[arg-type]
-                                                    audit=audit)
+            expired = await self.repo.expire_claims(
+                kind,
+                call_id,
+                before,
+                claimer=self.claimer,  # type: ignore[arg-type]
+                audit=audit,
+            )
             for _user_id, ref, claimed_at in expired:
                 count += 1
                 log.warning(
                     "draw for call %s: the %s to entry %s (claimed at %s) was interrupted and is "
-                    "too old to send again safely; marked as unknown", call_id, kind, ref, claimed_at,
+                    "too old to send again safely; marked as unknown",
+                    call_id,
+                    kind,
+                    ref,
+                    claimed_at,
                 )
         return count
 
     async def give_back(
-        self, kind: Literal["notice", "invite"], call_id: int, user_id: int, claim: ClaimKind,
-        *, refused: bool,
+        self,
+        kind: Literal["notice", "invite"],
+        call_id: int,
+        user_id: int,
+        claim: ClaimKind,
+        *,
+        refused: bool,
     ) -> None:
         """A claimed send did not go through. ``refused``: Discord answered with an error, so
         this attempt made nothing, and a first claim is forgotten (a later pass sends it at any

@@ -57,7 +57,8 @@ SELECTED_FALLBACK = template(
     "draw.selected.fallback",
     "You were drawn for call #{number}, {title}, but I couldn't send you a direct message. "
     "Please use the buttons below to confirm your place or to say you can't take part. "
-    + DM_HELP + "\nThis is for: {mentions}",
+    + DM_HELP
+    + "\nThis is for: {mentions}",
     "Posted in the call's channel for drawn members whose direct messages are closed",
 )
 
@@ -66,7 +67,8 @@ REVIEW_FALLBACK = template(
     "draw.review.fallback",
     "Thank you for volunteering for call #{number}, {title}. I couldn't send you a direct "
     "message: would you like to review the plan instead? Please use the buttons below. "
-    + DM_HELP + "\nThis is for: {mentions}",
+    + DM_HELP
+    + "\nThis is for: {mentions}",
     "Posted in the call's channel for invited reviewers whose direct messages are closed",
 )
 
@@ -108,7 +110,6 @@ PLACE_KEPT = template(
     "Your place in call #{number}, {title}, is kept. Thank you!",
     "Reply when a member decides to keep their place after all",
 )
-
 
 
 REVIEW_YES = template(

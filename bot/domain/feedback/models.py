@@ -101,7 +101,9 @@ class FeedbackNotifier(Protocol):
         """DM one member; False if their DMs are closed. Raise RetryLater to retry later."""
         ...
 
-    async def nudge_in_thread(self, round: FeedbackRound, user_ids: list[int], *, nonce: str) -> bool:
+    async def nudge_in_thread(
+        self, round: FeedbackRound, user_ids: list[int], *, nonce: str
+    ) -> bool:
         """Mention these members once in the round's thread; False if that can't be done."""
         ...
 

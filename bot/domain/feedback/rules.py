@@ -84,7 +84,9 @@ def clean_answers(
     works_well: str | None, would_change: str | None, missing: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """Trim the form's answers; at least one must say something."""
-    cleaned = tuple((a or "").strip()[:MAX_ANSWER] or None for a in (works_well, would_change, missing))
+    cleaned = tuple(
+        (a or "").strip()[:MAX_ANSWER] or None for a in (works_well, would_change, missing)
+    )
     if not any(cleaned):
         raise InvalidInput(
             "Please answer at least one of the questions. A few words are enough; "
@@ -94,7 +96,11 @@ def clean_answers(
 
 
 def plan_reminders(
-    text: str | None, *, closes_at: datetime, now: datetime, default: str = DEFAULT_REMINDERS,
+    text: str | None,
+    *,
+    closes_at: datetime,
+    now: datetime,
+    default: str = DEFAULT_REMINDERS,
     before: str = "the deadline",
 ) -> list[timedelta]:
     """Reminder offsets before ``closes_at``, largest first.

@@ -97,27 +97,46 @@ class FeedbackService:
         clean_title = validate_title(title)
         clean_plan = validate_plan(plan)
         call_id, audience = await resolve_audience(
-            self.calls, guild_id=guild_id, call_number=call_number, role_id=role_id,
-            role_member_ids=role_member_ids, people_of_call=call_audience,
+            self.calls,
+            guild_id=guild_id,
+            call_number=call_number,
+            role_id=role_id,
+            role_member_ids=role_member_ids,
+            people_of_call=call_audience,
             choose="Please choose who the feedback is from: a `call` (its drawn group and the "
             "reviewers who accepted) and/or a `role`.",
             nobody="Nobody would be asked: the call has no drawn group or accepted reviewers "
             "yet, and the role has no members. Run the draw first, or choose a role with members.",
         )
         closes_at = (
-            parse_when(closes, tz=tz, now=now) if closes and closes.strip()
+            parse_when(closes, tz=tz, now=now)
+            if closes and closes.strip()
             else now + DEFAULT_CLOSE_AFTER
         )
         offsets = plan_reminders(reminders, closes_at=closes_at, now=now)
         made = await self.repo.create(
-            guild_id=guild_id, title=clean_title, plan=clean_plan, call_id=call_id,
-            role_id=role_id, channel_id=channel_id, closes_at=closes_at.timestamp(),
-            reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
-            created_at=now.timestamp(), audience=audience,
+            guild_id=guild_id,
+            title=clean_title,
+            plan=clean_plan,
+            call_id=call_id,
+            role_id=role_id,
+            channel_id=channel_id,
+            closes_at=closes_at.timestamp(),
+            reminders=[int(o.total_seconds()) for o in offsets],
+            created_by=author_id,
+            created_at=now.timestamp(),
+            audience=audience,
             audit=lambda made: self.audit.entry(
-                guild_id, author_id, "feedback.opened", f"feedback:{made.number}",
-                title=clean_title, call_id=call_id, role_id=role_id, audience=len(audience),
-                closes_at=made.closes_at, reminders=list(made.reminders),
+                guild_id,
+                author_id,
+                "feedback.opened",
+                f"feedback:{made.number}",
+                title=clean_title,
+                call_id=call_id,
+                role_id=role_id,
+                audience=len(audience),
+                closes_at=made.closes_at,
+                reminders=list(made.reminders),
             ),
         )
         await REMINDERS.schedule(self.jobs, made.id, closes_at, made.reminders, guild_id=guild_id)
@@ -128,8 +147,11 @@ class FeedbackService:
         message exists), so it stops asking for feedback on time, also across restarts."""
         if self.jobs is not None and found.is_open:
             await self.jobs.schedule(
-                deadline_job_key(found.id), DEADLINE_JOB, from_unix(found.closes_at),
-                {"round_id": found.id}, guild_id=found.guild_id,
+                deadline_job_key(found.id),
+                DEADLINE_JOB,
+                from_unix(found.closes_at),
+                {"round_id": found.id},
+                guild_id=found.guild_id,
             )
 
     async def attach_thread(
@@ -179,7 +201,10 @@ class FeedbackService:
         return RoundStatus(found, audience, responded, waiting)
 
     async def summary(
-        self, guild_id: int, number: int, name_of: Callable[[int], str | None] = lambda _: None,
+        self,
+        guild_id: int,
+        number: int,
+        name_of: Callable[[int], str | None] = lambda _: None,
         tz: str = "UTC",
     ) -> tuple[FeedbackRound, str]:
         """All feedback as Markdown, grouped by question and member; times in ``tz`` (the
@@ -189,9 +214,14 @@ class FeedbackService:
         users = set(state.audience) | {m.user_id for m in messages}
         names = {u: n for u in users if (n := name_of(u))}
         text = build_summary(
-            number=state.round.number, title=state.round.title, version=state.round.version,
-            closes_at=local_time_text(state.round.closes_at, tz), audience=state.audience,
-            responses=state.responded, messages=messages, names=names,
+            number=state.round.number,
+            title=state.round.title,
+            version=state.round.version,
+            closes_at=local_time_text(state.round.closes_at, tz),
+            audience=state.audience,
+            responses=state.responded,
+            messages=messages,
+            names=names,
         )
         return state.round, text
 
@@ -203,10 +233,19 @@ class FeedbackService:
         clean_plan = validate_plan(plan)
         items = parse_changes(changes)
         revised = await self.repo.revise(
-            found.id, clean_plan, items, author_id, self.clock.now().timestamp(),
+            found.id,
+            clean_plan,
+            items,
+            author_id,
+            self.clock.now().timestamp(),
             audit=lambda revised: self.audit.entry(
-                guild_id, author_id, "feedback.revised", f"feedback:{found.number}",
-                version=revised.version, changes=len(items), told=len(revised.respondents),
+                guild_id,
+                author_id,
+                "feedback.revised",
+                f"feedback:{found.number}",
+                version=revised.version,
+                changes=len(items),
+                told=len(revised.respondents),
             ),
         )
         updated = await self.repo.get(found.id)
@@ -217,7 +256,9 @@ class FeedbackService:
         """Close early: no more reminders. Later responses are still kept, marked late."""
         found = await self.get(guild_id, number)
         closed = await self.repo.close(
-            found.id, self.clock.now().timestamp(), "organiser",
+            found.id,
+            self.clock.now().timestamp(),
+            "organiser",
             audit=self.audit.entry(guild_id, author_id, "feedback.closed", f"feedback:{number}"),
         )
         if closed is None:
@@ -253,7 +294,10 @@ class FeedbackService:
             raise NotFound("This feedback round no longer exists.")
         answers = clean_answers(works_well, would_change, missing)
         recorded = await self.repo.record_form(
-            round_id, user_id, answers, self.clock.now().timestamp(),
+            round_id,
+            user_id,
+            answers,
+            self.clock.now().timestamp(),
             audit=self._response_audit(found, user_id, "button"),
         )
         if recorded is None:
@@ -274,7 +318,11 @@ class FeedbackService:
             return None
         text = content.strip() or "(no text: an attachment or sticker)"
         recorded = await self.repo.record_message(
-            found.id, user_id, message_id, text, self.clock.now().timestamp(),
+            found.id,
+            user_id,
+            message_id,
+            text,
+            self.clock.now().timestamp(),
             audit=self._response_audit(found, user_id, "message"),
         )
         if recorded is None:
@@ -290,8 +338,12 @@ class FeedbackService:
             if not recorded.new:
                 return None
             return self.audit.entry(
-                found.guild_id, user_id, "feedback.responded", f"feedback:{found.number}",
-                via=via, late=recorded.late,
+                found.guild_id,
+                user_id,
+                "feedback.responded",
+                f"feedback:{found.number}",
+                via=via,
+                late=recorded.late,
             )
 
         return audit
@@ -313,8 +365,9 @@ class FeedbackService:
             return outcome  # gone, closed, or past its deadline (the bot was down): too late
         current: FeedbackRound = found
         waiting = await self.repo.not_responded(round_id)
-        run = DeliveryRun(self.repo.deliveries_log, self.clock, round_id, offset,
-                          REMINDERS.key(round_id, offset))
+        run = DeliveryRun(
+            self.repo.deliveries_log, self.clock, round_id, offset, REMINDERS.key(round_id, offset)
+        )
         outcome.unknown = await run.start([(u, DM) for u in waiting])
 
         async def dm(user_id: int, nonce: str) -> bool:
@@ -328,8 +381,14 @@ class FeedbackService:
         outcome.dm, outcome.thread = dms.sent, thread.sent
         outcome.failed = dms.failed + thread.failed
         if dms.sent or thread.sent or thread.failed:
-            log.info("feedback round %s reminder %ss: %d DM(s), %d mention(s), %d undelivered",
-                     round_id, offset, len(outcome.dm), len(outcome.thread), len(outcome.failed))
+            log.info(
+                "feedback round %s reminder %ss: %d DM(s), %d mention(s), %d undelivered",
+                round_id,
+                offset,
+                len(outcome.dm),
+                len(outcome.thread),
+                len(outcome.failed),
+            )
         return outcome
 
     async def handle_reminder_job(self, job: Job, notifier: FeedbackNotifier) -> ReminderOutcome:

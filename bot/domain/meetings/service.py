@@ -75,8 +75,12 @@ class MeetingService:
         location = validate_location(where)
         length = parse_meeting_duration(duration)
         call_id, audience = await resolve_audience(
-            self.calls, guild_id=guild_id, call_number=call_number, role_id=role_id,
-            role_member_ids=role_member_ids, people_of_call=drawn_group,
+            self.calls,
+            guild_id=guild_id,
+            call_number=call_number,
+            role_id=role_id,
+            role_member_ids=role_member_ids,
+            people_of_call=drawn_group,
             choose="Please choose who the meeting is for: a `call` (its drawn group) and/or a "
             "`role`.",
             nobody="Nobody would be invited: the call has no drawn group yet and the role has no "
@@ -85,15 +89,30 @@ class MeetingService:
         starts_at = parse_when(starts, tz=tz, now=now)
         offsets = meeting_reminders(reminders, starts_at=starts_at, now=now)
         made = await self.repo.create(
-            guild_id=guild_id, title=clean_title, starts_at=starts_at.timestamp(),
-            duration_seconds=int(length.total_seconds()), call_id=call_id, role_id=role_id,
-            location=location, voice_channel_id=voice_channel_id, channel_id=channel_id,
-            reminders=[int(o.total_seconds()) for o in offsets], created_by=author_id,
-            created_at=now.timestamp(), audience=audience,
+            guild_id=guild_id,
+            title=clean_title,
+            starts_at=starts_at.timestamp(),
+            duration_seconds=int(length.total_seconds()),
+            call_id=call_id,
+            role_id=role_id,
+            location=location,
+            voice_channel_id=voice_channel_id,
+            channel_id=channel_id,
+            reminders=[int(o.total_seconds()) for o in offsets],
+            created_by=author_id,
+            created_at=now.timestamp(),
+            audience=audience,
             audit=lambda made: self.audit.entry(
-                guild_id, author_id, "meeting.created", f"meeting:{made.number}",
-                title=clean_title, starts_at=made.starts_at, call_id=call_id, role_id=role_id,
-                audience=len(audience), reminders=list(made.reminders),
+                guild_id,
+                author_id,
+                "meeting.created",
+                f"meeting:{made.number}",
+                title=clean_title,
+                starts_at=made.starts_at,
+                call_id=call_id,
+                role_id=role_id,
+                audience=len(audience),
+                reminders=list(made.reminders),
             ),
         )
         await REMINDERS.schedule(self.jobs, made.id, starts_at, made.reminders, guild_id=guild_id)
@@ -135,7 +154,8 @@ class MeetingService:
         """Cancel: no more reminders. Returns the meeting and who is to be told."""
         found = await self.get(guild_id, number)
         cancelled = await self.repo.cancel(
-            found.id, self.clock.now().timestamp(),
+            found.id,
+            self.clock.now().timestamp(),
             audit=self.audit.entry(guild_id, author_id, "meeting.cancelled", f"meeting:{number}"),
         )
         if cancelled is None:
@@ -154,7 +174,9 @@ class MeetingService:
                 "organiser."
             )
         on = await self.repo.toggle_dms(
-            found.guild_id, user_id, self.clock.now().timestamp(),
+            found.guild_id,
+            user_id,
+            self.clock.now().timestamp(),
             audit=lambda on: self.audit.entry(found.guild_id, user_id, "meeting.dms", "", on=on),
         )
         return on
@@ -173,17 +195,23 @@ class MeetingService:
         """
         outcome = MeetingReminderOutcome()
         found = await self.repo.get(meeting_id)
-        if (found is None or not found.is_scheduled
-                or self.clock.now().timestamp() >= found.starts_at):
+        if (
+            found is None
+            or not found.is_scheduled
+            or self.clock.now().timestamp() >= found.starts_at
+        ):
             return outcome  # gone, cancelled, or it has started already (the bot was down)
         meeting: Meeting = found
         audience = await self.repo.audience(meeting_id)
         opted_in = await self.repo.dm_recipients(meeting_id)
-        run = DeliveryRun(self.repo.deliveries_log, self.clock, meeting_id, offset,
-                          REMINDERS.key(meeting_id, offset))
-        outcome.unknown = await run.start(
-            [(POST_RECIPIENT, CHANNEL), *((u, DM) for u in opted_in)]
+        run = DeliveryRun(
+            self.repo.deliveries_log,
+            self.clock,
+            meeting_id,
+            offset,
+            REMINDERS.key(meeting_id, offset),
         )
+        outcome.unknown = await run.start([(POST_RECIPIENT, CHANNEL), *((u, DM) for u in opted_in)])
 
         async def post(_: list[int], nonce: str) -> bool:
             return await notifier.post_reminder(meeting, audience, nonce=nonce)
@@ -197,5 +225,7 @@ class MeetingService:
         outcome.dms = (await run.each(opted_in, dm, reroute=False)).sent
         return outcome
 
-    async def handle_reminder_job(self, job: Job, notifier: MeetingNotifier) -> MeetingReminderOutcome:
+    async def handle_reminder_job(
+        self, job: Job, notifier: MeetingNotifier
+    ) -> MeetingReminderOutcome:
         return await self.run_reminder(*REMINDERS.payload(job), notifier)

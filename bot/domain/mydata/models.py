@@ -81,8 +81,11 @@ class MemberData:
 
         def clean(row: dict[str, Any]) -> dict[str, Any]:
             return {
-                k: (from_unix(v).isoformat(timespec="seconds")
-                    if k.endswith("_at") and isinstance(v, int | float) else v)
+                k: (
+                    from_unix(v).isoformat(timespec="seconds")
+                    if k.endswith("_at") and isinstance(v, int | float)
+                    else v
+                )
                 for k, v in row.items()
             }
 
@@ -92,8 +95,13 @@ class MemberData:
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "data": {s.name: [clean(r) for r in s.rows] for s in self.sections},
             "audit_trail": [
-                {"seq": a.seq, "at": from_unix(a.at).isoformat(timespec="seconds"),
-                 "action": a.action, "subject": a.subject, "by_you": a.actor_ref is not None}
+                {
+                    "seq": a.seq,
+                    "at": from_unix(a.at).isoformat(timespec="seconds"),
+                    "action": a.action,
+                    "subject": a.subject,
+                    "by_you": a.actor_ref is not None,
+                }
                 for a in self.audit
             ],
             "notes": [

@@ -95,8 +95,10 @@ class MyDataService:
                     log.exception("could not cancel the booking for session %s", session_id)
         departures: list[tuple[int, str, str | None]] = []
         try:
-            departures = [(o.call.id, o.left_ref, o.promoted_ref)
-                          for o in await self.draws.withdraw_member(guild_id, user_id)]
+            departures = [
+                (o.call.id, o.left_ref, o.promoted_ref)
+                for o in await self.draws.withdraw_member(guild_id, user_id)
+            ]
         except Exception:  # the deletion below still withdraws them, in its transaction
             log.exception("could not withdraw member from draws in guild %s", guild_id)
         try:
@@ -117,24 +119,32 @@ class MyDataService:
         try:
             await self.draws.announce_departures(guild_id, departures)
         except Exception:  # the promoted members are still told by the draws cog at start
-            log.exception("could not schedule the announcement of %d freed place(s) in guild %s",
-                          len(departures), guild_id)
+            log.exception(
+                "could not schedule the announcement of %d freed place(s) in guild %s",
+                len(departures),
+                guild_id,
+            )
 
     # -- retention ------------------------------------------------------------------------------
 
     async def retention_days(self, guild_id: int) -> int:
         return await self.repo.retention_days(guild_id)
 
-    async def set_retention_days(self, guild_id: int, days: int, actor_id: int | None = None) -> int:
+    async def set_retention_days(
+        self, guild_id: int, days: int, actor_id: int | None = None
+    ) -> int:
         if not 1 <= days <= MAX_RETENTION_DAYS:
             raise InvalidInput(
                 f"Please choose between 1 and {MAX_RETENTION_DAYS} days "
                 f"(the default is {DEFAULT_RETENTION_DAYS})."
             )
         await self.repo.set_retention_days(
-            guild_id, days, self.clock.now().timestamp(),
-            audit=self.audit.entry(guild_id, actor_id, "settings.changed",
-                                   "setting:retention_days", value=days),
+            guild_id,
+            days,
+            self.clock.now().timestamp(),
+            audit=self.audit.entry(
+                guild_id, actor_id, "settings.changed", "setting:retention_days", value=days
+            ),
         )
         return days
 
@@ -142,8 +152,12 @@ class MyDataService:
         """Delete what is past its retention period now (idempotent)."""
         report = await self.repo.sweep(self.clock.now().timestamp())
         if report.sessions:
-            log.info("retention: %d answers and %d comments deleted from %d session(s)",
-                     report.answers, report.comments, report.sessions)
+            log.info(
+                "retention: %d answers and %d comments deleted from %d session(s)",
+                report.answers,
+                report.comments,
+                report.sessions,
+            )
         return report
 
     async def retained_counts(self, session_id: int) -> list[RetainedCount]:
@@ -160,5 +174,9 @@ class MyDataService:
     async def run_daily(self, jobs: JobScheduler, job: Job) -> None:
         """The job handler: sweep, then schedule tomorrow's sweep under the same key."""
         await self.sweep()
-        await jobs.schedule(RETENTION_KEY, RETENTION_JOB,
-                            next_sweep_time(self.clock.now() + timedelta(minutes=1)), {})
+        await jobs.schedule(
+            RETENTION_KEY,
+            RETENTION_JOB,
+            next_sweep_time(self.clock.now() + timedelta(minutes=1)),
+            {},
+        )

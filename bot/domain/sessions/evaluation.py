@@ -41,10 +41,13 @@ class EvaluationSummary:
         lines = [
             f"{self.responses} of {self.attendees} people with a place gave feedback. "
             f"Average rating: {self.average:.1f} out of 5.",
-            "Ratings: " + ", ".join(f"{r}: {n}" for r, n in zip(range(1, 6), self.ratings, strict=True)),
+            "Ratings: "
+            + ", ".join(f"{r}: {n}" for r, n in zip(range(1, 6), self.ratings, strict=True)),
         ]
-        for heading, items in (("What was most useful", self.useful),
-                               ("What could be better", self.better)):
+        for heading, items in (
+            ("What was most useful", self.useful),
+            ("What could be better", self.better),
+        ):
             lines.append(f"\n**{heading}**")
             lines.extend(grouped_lines(items, limit, "in the CSV"))
             if not items:
@@ -57,7 +60,8 @@ def summarise_evaluations(
 ) -> EvaluationSummary:
     ratings = [r for r, _, _ in rows]
     return EvaluationSummary(
-        responses=len(rows), attendees=attendees,
+        responses=len(rows),
+        attendees=attendees,
         average=sum(ratings) / len(ratings) if ratings else None,
         ratings=tuple(ratings.count(i) for i in range(1, 6)),
         useful=tuple(sorted((u for _, u, _ in rows if u), key=str.lower)),

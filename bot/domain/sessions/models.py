@@ -61,8 +61,16 @@ class Session:
         return self.status == "open" and now < self.closes_at
 
 
-BookStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting",
-                     "cancelled_session", "closed", "priority", "missing"]
+BookStatus = Literal[
+    "confirmed",
+    "waiting",
+    "already_confirmed",
+    "already_waiting",
+    "cancelled_session",
+    "closed",
+    "priority",
+    "missing",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +116,6 @@ class BookRequest:
     answers: tuple[tuple[int, str, str, str], ...]
 
 
-
-
 class Messenger(Protocol):
     """What the service needs from Discord (the cog implements it; tests fake it). Every send
     carries the delivery's deterministic Discord ``nonce`` (bot/domain/delivery.py), so a
@@ -119,16 +125,26 @@ class Messenger(Protocol):
         """The server's wording for ``tpl``."""
 
     async def dm(
-        self, user_id: int, text: str, *, feedback_session: int | None = None,
-        nonce: str | None = None, file: tuple[str, str] | None = None,
+        self,
+        user_id: int,
+        text: str,
+        *,
+        feedback_session: int | None = None,
+        nonce: str | None = None,
+        file: tuple[str, str] | None = None,
     ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
         ``feedback_session`` adds a Give feedback button for that session; ``file`` is
         ``(filename, text)`` to attach (only passed when there is one)."""
 
     async def post(
-        self, channel_id: int, text: str, *, mention_ids: Sequence[int],
-        feedback_session: int | None = None, nonce: str | None = None,
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        mention_ids: Sequence[int],
+        feedback_session: int | None = None,
+        nonce: str | None = None,
     ) -> bool:
         """Post in a channel pinging exactly ``mention_ids``; False if the bot may not post."""
 
@@ -147,8 +163,12 @@ class BookingOutcome:
 
     @property
     def template(self) -> Template:
-        return {"confirmed": BOOKED, "waiting": WAITING, "already_confirmed": ALREADY_CONFIRMED,
-                "already_waiting": ALREADY_WAITING}[self.status]
+        return {
+            "confirmed": BOOKED,
+            "waiting": WAITING,
+            "already_confirmed": ALREADY_CONFIRMED,
+            "already_waiting": ALREADY_WAITING,
+        }[self.status]
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,9 +174,7 @@ def parse_priority(value: str | timedelta | None) -> timedelta:
     return parse_duration(value, minimum=timedelta(minutes=1))
 
 
-def validate_session_times(
-    *, starts: datetime, closes: datetime | None, now: datetime
-) -> datetime:
+def validate_session_times(*, starts: datetime, closes: datetime | None, now: datetime) -> datetime:
     """Check the start is in the future and booking closes no later than the start.
 
     Returns when booking closes (default: the start)."""

@@ -126,8 +126,9 @@ JOB_KINDS = (JOB_REMINDER, JOB_DIGEST, JOB_EVALUATION, JOB_NOTICE, JOB_REFRESH, 
 MENTIONS_PER_POST = 40
 
 
-DIGEST_NOTE = ("(This is cut short to fit in one message: the full summary is in the attached "
-               "text file.)")
+DIGEST_NOTE = (
+    "(This is cut short to fit in one message: the full summary is in the attached text file.)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +166,7 @@ class SessionService:
         # A session and its survey questions, per id, for the booking path. Every write here
         # that changes either calls ``_forget`` (the booking decision itself never trusts the
         # cache: its SQL re-checks status, closing time and priority on the real row).
-        self._booking_cache: SharedCache[int, tuple[Session, tuple[Question, ...]]] = (
-            SharedCache()
-        )
+        self._booking_cache: SharedCache[int, tuple[Session, tuple[Question, ...]]] = SharedCache()
         # Bookings that arrive together are written in one transaction (each still decided by
         # its own INSERT ... SELECT), in submission order.
         self._writer: BatchWriter[_BookingItem, BookResult] = BatchWriter(self._apply_bookings)
@@ -220,8 +219,10 @@ class SessionService:
     def reminders_to_send(self, session: Session) -> list[timedelta]:
         """The session's reminders that are still ahead (those that will really be sent)."""
         now = self.clock.now().timestamp()
-        return [timedelta(seconds=o) for o, _ in reminder_runs(session.starts_at,
-                                                                  session.reminders, now)]
+        return [
+            timedelta(seconds=o)
+            for o, _ in reminder_runs(session.starts_at, session.reminders, now)
+        ]
 
     async def details(self, session_id: int) -> SessionDetails:
         session = await self._require(session_id)
@@ -288,7 +289,9 @@ class SessionService:
         places = parse_capacity(capacity)
         length = parse_session_duration(duration)
         starts_at = self._when(starts, tz, now)
-        closes_at = self._when(closes, tz, now) if closes is not None and str(closes).strip() else None
+        closes_at = (
+            self._when(closes, tz, now) if closes is not None and str(closes).strip() else None
+        )
         closes_at = validate_session_times(starts=starts_at, closes=closes_at, now=now)
         offsets = plan_session_reminders(reminders, starts=starts_at, now=now)
         earlier: Session | None = None
@@ -303,16 +306,28 @@ class SessionService:
                 "number) too, or leave `priority` empty."
             )
         session, _ = await self.repo.create(
-            guild_id=guild_id, channel_id=channel_id, title=clean_title,
-            description=clean_description, starts_at=starts_at.timestamp(),
-            ends_at=(starts_at + length).timestamp(), closes_at=closes_at.timestamp(),
-            capacity=places, reminders=[int(o.total_seconds()) for o in offsets],
-            repeat_of=earlier.id if earlier else None, priority_until=priority_until,
-            created_by=author_id, created_at=now.timestamp(),
+            guild_id=guild_id,
+            channel_id=channel_id,
+            title=clean_title,
+            description=clean_description,
+            starts_at=starts_at.timestamp(),
+            ends_at=(starts_at + length).timestamp(),
+            closes_at=closes_at.timestamp(),
+            capacity=places,
+            reminders=[int(o.total_seconds()) for o in offsets],
+            repeat_of=earlier.id if earlier else None,
+            priority_until=priority_until,
+            created_by=author_id,
+            created_at=now.timestamp(),
             questions=[q.to_row(i) for i, q in enumerate(questions, start=1)],
             audit=lambda made: self.audit.entry(
-                guild_id, author_id, "session.created", f"session:{made[0].number}",
-                capacity=places, starts_at=made[0].starts_at, repeat_of=repeat_of,
+                guild_id,
+                author_id,
+                "session.created",
+                f"session:{made[0].number}",
+                capacity=places,
+                starts_at=made[0].starts_at,
+                repeat_of=repeat_of,
                 priority_people=made[1],
             ),
         )
@@ -335,8 +350,11 @@ class SessionService:
         session = await self._require(session_id)
         if session.priority_until is not None and self.jobs is not None:
             await self.jobs.schedule(
-                _key(session_id, "notice", "priority"), JOB_NOTICE, self.clock.now(),
-                {"session_id": session_id, "reason": "priority"}, guild_id=session.guild_id,
+                _key(session_id, "notice", "priority"),
+                JOB_NOTICE,
+                self.clock.now(),
+                {"session_id": session_id, "reason": "priority"},
+                guild_id=session.guild_id,
             )
 
     async def attach_event(self, session_id: int, event_id: int | None) -> None:
@@ -398,35 +416,56 @@ class SessionService:
         else:
             closes_at = min(from_unix(session.closes_at), starts_at)
         changed = [
-            name for name, differs in (
+            name
+            for name, differs in (
                 ("title", new_title != session.title),
                 ("start", starts_at.timestamp() != session.starts_at),
                 ("capacity", new_capacity != session.capacity),
                 ("closing time", closes_at.timestamp() != session.closes_at),
-            ) if differs
+            )
+            if differs
         ]
+
         def audit(made: tuple[Session, list[tuple[int, int]]]) -> list[AuditEntry]:
             updated, promoted = made
-            return [*self._promotion_audit(updated, promoted, actor_id), self.audit.entry(
-                guild_id, actor_id, "session.edited", f"session:{number}", changed=changed,
-                capacity=updated.capacity, starts_at=updated.starts_at, promoted=len(promoted),
-            )]
+            return [
+                *self._promotion_audit(updated, promoted, actor_id),
+                self.audit.entry(
+                    guild_id,
+                    actor_id,
+                    "session.edited",
+                    f"session:{number}",
+                    changed=changed,
+                    capacity=updated.capacity,
+                    starts_at=updated.starts_at,
+                    promoted=len(promoted),
+                ),
+            ]
 
         result = await self.repo.update(
-            session.id, title=new_title, starts_at=starts_at.timestamp(),
-            ends_at=starts_at.timestamp() + length, closes_at=closes_at.timestamp(),
-            capacity=new_capacity, now=now.timestamp(), audit=audit,
+            session.id,
+            title=new_title,
+            starts_at=starts_at.timestamp(),
+            ends_at=starts_at.timestamp() + length,
+            closes_at=closes_at.timestamp(),
+            capacity=new_capacity,
+            now=now.timestamp(),
+            audit=audit,
         )
         self._forget(session.id)
         if result is None:
-            raise Conflict(f"Session #{number} was cancelled or finished meanwhile; nothing changed.")
+            raise Conflict(
+                f"Session #{number} was cancelled or finished meanwhile; nothing changed."
+            )
         updated, promoted = result
         start_changed = updated.starts_at != session.starts_at
         if start_changed or updated.closes_at != session.closes_at:
             await self._schedule_timeline(updated)
         if start_changed and self.jobs is not None:
             await self.jobs.schedule(
-                _key(updated.id, "notice", "moved"), JOB_NOTICE, now,
+                _key(updated.id, "notice", "moved"),
+                JOB_NOTICE,
+                now,
                 {"session_id": updated.id, "reason": "moved", "starts_at": updated.starts_at},
                 guild_id=guild_id,
             )
@@ -441,10 +480,15 @@ class SessionService:
         self._ensure_changeable(session)
         now = self.clock.now()
         cancelled = await self.repo.cancel(
-            session.id, now.timestamp(),
+            session.id,
+            now.timestamp(),
             audit=lambda made: self.audit.entry(
-                guild_id, actor_id, "session.cancelled", f"session:{number}",
-                confirmed=made[1], waiting=made[2],
+                guild_id,
+                actor_id,
+                "session.cancelled",
+                f"session:{number}",
+                confirmed=made[1],
+                waiting=made[2],
             ),
         )
         self._forget(session.id)
@@ -453,8 +497,11 @@ class SessionService:
         if self.jobs is not None:
             await self.jobs.cancel_prefix(_prefix(session.id))
             await self.jobs.schedule(
-                _key(session.id, "notice", "cancelled"), JOB_NOTICE, now,
-                {"session_id": session.id, "reason": "cancelled"}, guild_id=guild_id,
+                _key(session.id, "notice", "cancelled"),
+                JOB_NOTICE,
+                now,
+                {"session_id": session.id, "reason": "cancelled"},
+                guild_id=guild_id,
             )
         return cancelled
 
@@ -472,9 +519,15 @@ class SessionService:
         self._ensure_changeable(session)
         questions = build_questions(texts, optional)
         replaced = await self.repo.replace_questions(
-            session.id, [q.to_row(i) for i, q in enumerate(questions, start=1)],
-            audit=self.audit.entry(guild_id, actor_id, "session.questions_set",
-                                   f"session:{number}", count=len(questions)),
+            session.id,
+            [q.to_row(i) for i, q in enumerate(questions, start=1)],
+            audit=self.audit.entry(
+                guild_id,
+                actor_id,
+                "session.questions_set",
+                f"session:{number}",
+                count=len(questions),
+            ),
         )
         self._forget(session.id)
         if not replaced:
@@ -492,7 +545,9 @@ class SessionService:
         if found is None:
             return None
         session, _ = await self._booking_view(session_id)
-        status: BookingStatus = "already_confirmed" if found[0] == "confirmed" else "already_waiting"
+        status: BookingStatus = (
+            "already_confirmed" if found[0] == "confirmed" else "already_waiting"
+        )
         return BookingOutcome(status, found[1], session)
 
     async def press_book(self, session_id: int, user_id: int) -> BookPress:
@@ -509,13 +564,16 @@ class SessionService:
         if found is not None:
             status, position = found
             if status == "confirmed":
-                return BookPress(session, ALREADY_CONFIRMED_STARTED if started else ALREADY_CONFIRMED)
+                return BookPress(
+                    session, ALREADY_CONFIRMED_STARTED if started else ALREADY_CONFIRMED
+                )
             return BookPress(session, WAITING_NO_PLACE if started else ALREADY_WAITING, position)
         await self.check_can_book(session, user_id)  # closed, or a repeat's priority window
         _, questions = await self._booking_view(session_id)
         confirmed, waiting = await self.repo.counts(session_id)
-        return BookPress(session, None, None, questions,
-                         is_full(confirmed, session.capacity, waiting))
+        return BookPress(
+            session, None, None, questions, is_full(confirmed, session.capacity, waiting)
+        )
 
     async def check_can_book(self, session: Session, user_id: int) -> None:
         """Raise a kind Conflict if the member can't book now (closed, cancelled, priority)."""
@@ -524,12 +582,19 @@ class SessionService:
             raise Conflict(await self._say(session, BOOK_CANCELLED))
         if not session.booking_open(now):
             raise Conflict(await self._say(session, BOOK_CLOSED))
-        if (session.priority_until is not None and now < session.priority_until
-                and not await self.repo.has_priority(session.id, user_id)):
-            raise Conflict(await self._say(
-                session, BOOK_PRIORITY, opens=ts(session.priority_until, "F"),
-                opens_relative=ts(session.priority_until, "R"),
-            ))
+        if (
+            session.priority_until is not None
+            and now < session.priority_until
+            and not await self.repo.has_priority(session.id, user_id)
+        ):
+            raise Conflict(
+                await self._say(
+                    session,
+                    BOOK_PRIORITY,
+                    opens=ts(session.priority_until, "F"),
+                    opens_relative=ts(session.priority_until, "R"),
+                )
+            )
 
     async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
         """Book a place (or a waiting-list spot) with the member's survey answers.
@@ -549,7 +614,8 @@ class SessionService:
             raise
         rows = tuple(
             (i, q.key, q.text, clean[q.key])
-            for i, q in enumerate(questions, start=1) if q.key in clean
+            for i, q in enumerate(questions, start=1)
+            if q.key in clean
         )
         request = BookRequest(session_id, user_id, self.clock.now().timestamp(), rows)
         result = await self._writer.submit(_BookingItem(request, session.guild_id, session.number))
@@ -578,10 +644,17 @@ class SessionService:
         now = self.clock.now().timestamp()
 
         def audit(made: CancelResult) -> list[AuditEntry]:
-            return [self.audit.entry(
-                session.guild_id, user_id, "booking.cancelled", f"session:{session.number}",
-                user_id=user_id, was=made.previous,
-            ), *self._promotion_audit(session, list(made.promoted), None)]
+            return [
+                self.audit.entry(
+                    session.guild_id,
+                    user_id,
+                    "booking.cancelled",
+                    f"session:{session.number}",
+                    user_id=user_id,
+                    was=made.previous,
+                ),
+                *self._promotion_audit(session, list(made.promoted), None),
+            ]
 
         result = await self.repo.cancel_booking(session_id, user_id, now, audit=audit)
         if result.refused == "missing":
@@ -594,17 +667,26 @@ class SessionService:
         if result.previous is None:
             return CancelOutcome(False, None, [], session, open_now)
         await self._after_promotion(session, list(result.promoted))
-        return CancelOutcome(True, result.previous, [u for u, _ in result.promoted], session,
-                             open_now)
+        return CancelOutcome(
+            True, result.previous, [u for u, _ in result.promoted], session, open_now
+        )
 
     def _promotion_audit(
         self, session: Session, promoted: list[tuple[int, int]], actor_id: int | None
     ) -> list[AuditEntry]:
         """The audit rows of people promoted from the waiting list (appended in the
         transaction that promoted them)."""
-        return [self.audit.entry(session.guild_id, actor_id, "booking.promoted",
-                                 f"session:{session.number}", user_id=user_id, seq=seq)
-                for user_id, seq in promoted]
+        return [
+            self.audit.entry(
+                session.guild_id,
+                actor_id,
+                "booking.promoted",
+                f"session:{session.number}",
+                user_id=user_id,
+                seq=seq,
+            )
+            for user_id, seq in promoted
+        ]
 
     async def _after_promotion(self, session: Session, promoted: list[tuple[int, int]]) -> None:
         """Tell the people promoted (their audit rows were written with the promotion)."""
@@ -613,9 +695,15 @@ class SessionService:
         if self.jobs is not None:
             token = promoted[0][1]
             await self.jobs.schedule(
-                _key(session.id, "notice", "promoted", token), JOB_NOTICE, self.clock.now(),
-                {"session_id": session.id, "reason": "promoted", "token": token,
-                 "user_ids": [u for u, _ in promoted]},
+                _key(session.id, "notice", "promoted", token),
+                JOB_NOTICE,
+                self.clock.now(),
+                {
+                    "session_id": session.id,
+                    "reason": "promoted",
+                    "token": token,
+                    "user_ids": [u for u, _ in promoted],
+                },
                 guild_id=session.guild_id,
             )
 
@@ -629,8 +717,16 @@ class SessionService:
         counters = {"confirmed": 0, "waiting": 0}
         for b in await self.repo.bookings(session_id):
             counters[b.status] += 1
-            result.append(Attendee(b.user_id, b.status, counters[b.status], b.booked_at,
-                                   b.promoted_at, answers.get(b.user_id, {})))
+            result.append(
+                Attendee(
+                    b.user_id,
+                    b.status,
+                    counters[b.status],
+                    b.booked_at,
+                    b.promoted_at,
+                    answers.get(b.user_id, {}),
+                )
+            )
         return result
 
     async def bookings(self, session_id: int) -> list[Booking]:
@@ -653,7 +749,11 @@ class SessionService:
             raise Conflict(await self._say(session, EVALUATION_TOO_EARLY))
 
     async def evaluate(
-        self, session_id: int, user_id: int, rating: int | str, useful: str | None = None,
+        self,
+        session_id: int,
+        user_id: int,
+        rating: int | str,
+        useful: str | None = None,
         better: str | None = None,
     ) -> Session:
         session = await self._require(session_id)
@@ -666,19 +766,25 @@ class SessionService:
         most_useful = clean_comment(useful, "What was most useful")
         could_be_better = clean_comment(better, "What could be better")
         audit = self.audit.entry(
-            session.guild_id, user_id, "evaluation.submitted", f"session:{session.number}",
-            user_id=user_id, rating=score,
+            session.guild_id,
+            user_id,
+            "evaluation.submitted",
+            f"session:{session.number}",
+            user_id=user_id,
+            rating=score,
         )
-        if not await self.repo.save_evaluation(session_id, user_id, score, most_useful,
-                                               could_be_better, now, audit=audit):
+        if not await self.repo.save_evaluation(
+            session_id, user_id, score, most_useful, could_be_better, now, audit=audit
+        ):
             raise NotAllowed(await self._say(session, EVALUATION_NOT_ATTENDEE))
         return session
 
     async def evaluation(self, session_id: int) -> tuple[EvaluationSummary, list[Evaluation]]:
         rows = await self.repo.evaluations(session_id)
         confirmed, _ = await self.repo.counts(session_id)
-        return summarise_evaluations([(r.rating, r.useful, r.better) for r in rows],
-                                     confirmed), rows
+        return summarise_evaluations(
+            [(r.rating, r.useful, r.better) for r in rows], confirmed
+        ), rows
 
     async def digest_text(self, session_id: int) -> str:
         """The organisers' digest: bookings, waiting list and the whole survey summary (no
@@ -689,8 +795,11 @@ class SessionService:
             f"**Session #{s.number}: {s.title}** starts {when(s.starts_at)}.\n"
             f"{details.capacity_line}."
         )
-        summary = survey_summary_text(await self.survey(session_id), limit_per_question=10_000,
-                                      where="in the CSV of `/session attendees`")
+        summary = survey_summary_text(
+            await self.survey(session_id),
+            limit_per_question=10_000,
+            where="in the CSV of `/session attendees`",
+        )
         return head + "\n\n" + summary
 
     # -- timed work -----------------------------------------------------------------------------
@@ -706,26 +815,55 @@ class SessionService:
         for offset in session.reminders:
             key = _key(session.id, "reminder", offset)
             if offset in future:
-                await self.jobs.schedule(key, JOB_REMINDER, from_unix(future[offset]),
-                                         {**payload, "offset": offset}, guild_id=session.guild_id)
+                await self.jobs.schedule(
+                    key,
+                    JOB_REMINDER,
+                    from_unix(future[offset]),
+                    {**payload, "offset": offset},
+                    guild_id=session.guild_id,
+                )
             else:
                 await self.jobs.cancel(key)
         digest_at = digest_time(session.starts_at, session.reminders, now)
         if digest_at is not None:
-            await self.jobs.schedule(_key(session.id, "digest"), JOB_DIGEST, from_unix(digest_at),
-                                     payload, guild_id=session.guild_id)
+            await self.jobs.schedule(
+                _key(session.id, "digest"),
+                JOB_DIGEST,
+                from_unix(digest_at),
+                payload,
+                guild_id=session.guild_id,
+            )
         else:
             await self.jobs.cancel(_key(session.id, "digest"))
-        await self.jobs.schedule(_key(session.id, "evaluation"), JOB_EVALUATION,
-                                 from_unix(session.ends_at), payload, guild_id=session.guild_id)
-        await self.jobs.schedule(_key(session.id, "ended"), JOB_ENDED,
-                                 from_unix(session.ends_at), payload, guild_id=session.guild_id)
-        await self.jobs.schedule(_key(session.id, "refresh", "closes"), JOB_REFRESH,
-                                 from_unix(session.closes_at), payload, guild_id=session.guild_id)
+        await self.jobs.schedule(
+            _key(session.id, "evaluation"),
+            JOB_EVALUATION,
+            from_unix(session.ends_at),
+            payload,
+            guild_id=session.guild_id,
+        )
+        await self.jobs.schedule(
+            _key(session.id, "ended"),
+            JOB_ENDED,
+            from_unix(session.ends_at),
+            payload,
+            guild_id=session.guild_id,
+        )
+        await self.jobs.schedule(
+            _key(session.id, "refresh", "closes"),
+            JOB_REFRESH,
+            from_unix(session.closes_at),
+            payload,
+            guild_id=session.guild_id,
+        )
         if session.priority_until is not None and session.priority_until > now:
-            await self.jobs.schedule(_key(session.id, "refresh", "priority"), JOB_REFRESH,
-                                     from_unix(session.priority_until), payload,
-                                     guild_id=session.guild_id)
+            await self.jobs.schedule(
+                _key(session.id, "refresh", "priority"),
+                JOB_REFRESH,
+                from_unix(session.priority_until),
+                payload,
+                guild_id=session.guild_id,
+            )
 
     async def handle_job(self, job: Job, messenger: Messenger) -> DeliveryReport | None:
         """Run one of this feature's jobs. Idempotent: every delivery goes through the state
@@ -752,20 +890,35 @@ class SessionService:
         if job.kind == JOB_REMINDER:
             offset = int(job.payload["offset"])
             if any(o < offset and session.starts_at - o <= now for o in session.reminders):
-                log.info("session %s: the %ss reminder is late and a later one is due too; "
-                         "only that one is sent", session.id, offset)
+                log.info(
+                    "session %s: the %ss reminder is late and a later one is due too; "
+                    "only that one is sent",
+                    session.id,
+                    offset,
+                )
                 return None
             confirmed = await self.repo.user_ids(session.id, ["confirmed"])
             return await self._deliver(
-                session, f"reminder:{offset}:{int(session.starts_at)}", confirmed,
-                REMINDER, REMINDER_CHANNEL, messenger,
+                session,
+                f"reminder:{offset}:{int(session.starts_at)}",
+                confirmed,
+                REMINDER,
+                REMINDER_CHANNEL,
+                messenger,
             )
         if job.kind == JOB_DIGEST:
             return await self._digest(session, messenger)
         if job.kind == JOB_EVALUATION:
             confirmed = await self.repo.user_ids(session.id, ["confirmed"])
-            report = await self._deliver(session, "evaluation", confirmed, EVALUATION,
-                                         EVALUATION_CHANNEL, messenger, feedback=True)
+            report = await self._deliver(
+                session,
+                "evaluation",
+                confirmed,
+                EVALUATION,
+                EVALUATION_CHANNEL,
+                messenger,
+                feedback=True,
+            )
             await messenger.refresh(session.id)
             return report
         if job.kind == JOB_ENDED:
@@ -773,14 +926,16 @@ class SessionService:
             # delivery rows make a re-run or a restart send nothing twice). They stay on the
             # list, which is who a repeat tells first.
             waiting = await self.repo.user_ids(session.id, ["waiting"])
-            return await self._deliver(session, "waiting_ended", waiting, WAITING_ENDED,
-                                       WAITING_ENDED_CHANNEL, messenger)
+            return await self._deliver(
+                session, "waiting_ended", waiting, WAITING_ENDED, WAITING_ENDED_CHANNEL, messenger
+            )
         log.warning("unknown session job kind %s", job.kind)
         return None
 
     def _run(self, session: Session, kind: str) -> DeliveryRun:
-        return DeliveryRun(self.repo.deliveries_log, self.clock, session.id, kind,
-                           _key(session.id, kind))
+        return DeliveryRun(
+            self.repo.deliveries_log, self.clock, session.id, kind, _key(session.id, kind)
+        )
 
     async def _digest(self, session: Session, messenger: Messenger) -> DeliveryReport:
         """Organisers only: a DM to the session's organiser. Never posted in a channel."""
@@ -807,27 +962,45 @@ class SessionService:
         reason = payload.get("reason")
         if reason == "cancelled":
             people = await self.repo.user_ids(session.id, ["confirmed", "waiting"])
-            return await self._deliver(session, "cancelled", people, SESSION_CANCELLED,
-                                       SESSION_CANCELLED_CHANNEL, messenger)
+            return await self._deliver(
+                session,
+                "cancelled",
+                people,
+                SESSION_CANCELLED,
+                SESSION_CANCELLED_CHANNEL,
+                messenger,
+            )
         if session.is_cancelled:
             return None
         if reason == "promoted":
             still = set(await self.repo.user_ids(session.id, ["confirmed"]))
             people = [int(u) for u in payload.get("user_ids", []) if int(u) in still]
-            return await self._deliver(session, f"promoted:{payload.get('token')}", people,
-                                       PROMOTED, PROMOTED_CHANNEL, messenger)
+            return await self._deliver(
+                session,
+                f"promoted:{payload.get('token')}",
+                people,
+                PROMOTED,
+                PROMOTED_CHANNEL,
+                messenger,
+            )
         if reason == "moved":
             if payload.get("starts_at") != session.starts_at:
                 return None  # moved again since; a newer notice tells the latest time
             people = await self.repo.user_ids(session.id, ["confirmed", "waiting"])
-            return await self._deliver(session, f"moved:{int(session.starts_at)}", people,
-                                       MOVED, MOVED_CHANNEL, messenger)
+            return await self._deliver(
+                session, f"moved:{int(session.starts_at)}", people, MOVED, MOVED_CHANNEL, messenger
+            )
         if reason == "priority":
             earlier = await self.repo.get(session.repeat_of) if session.repeat_of else None
             people = await self.repo.priority_users(session.id)
             until = session.priority_until or session.closes_at
             return await self._deliver(
-                session, "priority", people, PRIORITY, PRIORITY_CHANNEL, messenger,
+                session,
+                "priority",
+                people,
+                PRIORITY,
+                PRIORITY_CHANNEL,
+                messenger,
                 earlier=earlier.title if earlier else "the last session",
                 until=ts(until, "F"),
             )
@@ -854,21 +1027,28 @@ class SessionService:
         run = self._run(session, kind)
         report = DeliveryReport(unknown=await run.start([(u, DM) for u in people]))
         values: dict[str, object] = {
-            "title": session.title, "when": when(session.starts_at),
-            "link": jump_link(session.guild_id, session.channel_id, session.message_id), **extra,
+            "title": session.title,
+            "when": when(session.starts_at),
+            "link": jump_link(session.guild_id, session.channel_id, session.message_id),
+            **extra,
         }
         feedback_session = session.id if feedback else None
         text = await messenger.render(session.guild_id, dm_template, **values)
 
         async def dm(user_id: int, nonce: str) -> bool:
-            return await messenger.dm(user_id, text, feedback_session=feedback_session,
-                                      nonce=nonce)
+            return await messenger.dm(user_id, text, feedback_session=feedback_session, nonce=nonce)
 
         async def post(user_ids: list[int], nonce: str) -> bool:
-            note = await messenger.render(session.guild_id, channel_template,
-                                          mentions=mentions_text(user_ids), **values)
-            return await messenger.post(session.channel_id, note, mention_ids=user_ids,
-                                        feedback_session=feedback_session, nonce=nonce)
+            note = await messenger.render(
+                session.guild_id, channel_template, mentions=mentions_text(user_ids), **values
+            )
+            return await messenger.post(
+                session.channel_id,
+                note,
+                mention_ids=user_ids,
+                feedback_session=feedback_session,
+                nonce=nonce,
+            )
 
         dms = await run.each(people, dm, reroute=True)
         posts = await run.group(people, post, size=MENTIONS_PER_POST)

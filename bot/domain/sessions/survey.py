@@ -30,15 +30,26 @@ class Question:
     required: bool = True
 
     def to_row(self, position: int) -> tuple[int, str, str, str, str, str, int]:
-        return (position, self.key, self.text, self.label, self.kind,
-                json.dumps(list(self.options), ensure_ascii=False), int(self.required))
+        return (
+            position,
+            self.key,
+            self.text,
+            self.label,
+            self.kind,
+            json.dumps(list(self.options), ensure_ascii=False),
+            int(self.required),
+        )
 
 
 def questions_from_json(rows: Iterable[Mapping[str, object]]) -> list[Question]:
     return [
         Question(
-            key=str(r["key"]), text=str(r["text"]), label=str(r["label"]), kind=str(r["kind"]),
-            options=tuple(json.loads(str(r["options"]))), required=bool(r["required"]),
+            key=str(r["key"]),
+            text=str(r["text"]),
+            label=str(r["label"]),
+            kind=str(r["kind"]),
+            options=tuple(json.loads(str(r["options"]))),
+            required=bool(r["required"]),
         )
         for r in rows
     ]
@@ -82,12 +93,21 @@ def default_questions(topic: str | None = None) -> list[Question]:
         aims = "What would you like to get out of this session?"
     return [
         Question("experience", experience, experience_label, "choice", EXPERIENCE_LEVELS, True),
-        Question("aims", aims, _short_label(aims, "What would you like from this session?"),
-                 "text", (), False),
+        Question(
+            "aims",
+            aims,
+            _short_label(aims, "What would you like from this session?"),
+            "text",
+            (),
+            False,
+        ),
         Question(
             "barriers",
             "Is there anything that makes it difficult for you, or that we should know to support you?",
-            "Anything we should know to support you?", "text", (), False,
+            "Anything we should know to support you?",
+            "text",
+            (),
+            False,
         ),
     ]
 
@@ -124,8 +144,9 @@ def parse_question(raw: str, position: int, *, required: bool) -> Question:
         raise InvalidInput(
             f"Question {position} is too long ({len(text)} characters; at most {MAX_QUESTION})."
         )
-    return Question(f"q{position}", text, _short_label(text, f"Question {position}"), kind,
-                    options, required)
+    return Question(
+        f"q{position}", text, _short_label(text, f"Question {position}"), kind, options, required
+    )
 
 
 def parse_optional_positions(text: str | None, count: int) -> set[int]:
@@ -265,8 +286,11 @@ def summarise_survey(
                 counts += tuple(ChoiceCount(o, others.count(o)) for o in sorted(set(others)))
             parts.append(QuestionSummary(q, counts=counts, unanswered=unanswered))
         else:
-            parts.append(QuestionSummary(q, answers=tuple(sorted(given, key=str.lower)),
-                                         unanswered=unanswered))
+            parts.append(
+                QuestionSummary(
+                    q, answers=tuple(sorted(given, key=str.lower)), unanswered=unanswered
+                )
+            )
     return SurveySummary(len(answers_by_member), tuple(parts))
 
 
@@ -285,15 +309,23 @@ def merge_retained(
             counts = {c.option: c.count for c in part.counts}
             for answer, n in rows:
                 counts[answer] = counts.get(answer, 0) + n
-            parts.append(QuestionSummary(
-                part.question, counts=tuple(ChoiceCount(o, c) for o, c in counts.items()),
-                unanswered=part.unanswered, retained=part.retained,
-            ))
+            parts.append(
+                QuestionSummary(
+                    part.question,
+                    counts=tuple(ChoiceCount(o, c) for o, c in counts.items()),
+                    unanswered=part.unanswered,
+                    retained=part.retained,
+                )
+            )
         else:
-            parts.append(QuestionSummary(
-                part.question, answers=part.answers, unanswered=part.unanswered,
-                retained=part.retained + sum(n for _, n in rows),
-            ))
+            parts.append(
+                QuestionSummary(
+                    part.question,
+                    answers=part.answers,
+                    unanswered=part.unanswered,
+                    retained=part.retained + sum(n for _, n in rows),
+                )
+            )
     return SurveySummary(summary.responses + people, tuple(parts))
 
 
@@ -302,7 +334,9 @@ def survey_summary_text(
 ) -> str:
     """Plain text for the facilitators (no names); identical answers are counted together."""
     people = "person" if summary.responses == 1 else "people"
-    lines = [f"Survey answers from {summary.responses} {people} with a place or on the waiting list."]
+    lines = [
+        f"Survey answers from {summary.responses} {people} with a place or on the waiting list."
+    ]
     for part in summary.questions:
         lines.append(f"\n**{part.question.text}**")
         if part.question.kind == "choice":
@@ -311,8 +345,10 @@ def survey_summary_text(
         else:
             lines.extend(grouped_lines(part.answers, limit_per_question, where))
             if part.retained:
-                lines.append(f"- {part.retained} earlier answer(s) were deleted after the "
-                             "retention period; only their number is kept.")
+                lines.append(
+                    f"- {part.retained} earlier answer(s) were deleted after the "
+                    "retention period; only their number is kept."
+                )
             if not part.answers and not part.retained:
                 lines.append("- No answers yet.")
         if part.unanswered:

@@ -275,7 +275,9 @@ EVALUATION_CANCELLED = template(
 
 
 # The public session post: headings, lines and button labels.
-POST_WHEN_HEADING = template("session.post_when_heading", "When", "Heading of the time on the session post")
+POST_WHEN_HEADING = template(
+    "session.post_when_heading", "When", "Heading of the time on the session post"
+)
 
 
 POST_WHEN = template(
@@ -289,19 +291,22 @@ POST_PLACES_HEADING = template(
 
 
 POST_PLACES = template(
-    "session.post_places", "{confirmed} of {capacity} places booked",
+    "session.post_places",
+    "{confirmed} of {capacity} places booked",
     "The live places line on the session post",
 )
 
 
 POST_ONE_PLACE = template(
-    "session.post_one_place", "{confirmed} of 1 place booked",
+    "session.post_one_place",
+    "{confirmed} of 1 place booked",
     "The live places line on the post of a session with one place",
 )
 
 
 POST_WAITING = template(
-    "session.post_waiting", "{waiting} on the waiting list",
+    "session.post_waiting",
+    "{waiting} on the waiting list",
     "Added to the places line when people are waiting",
 )
 
@@ -343,7 +348,8 @@ POST_CLOSED_HEADING = template(
 
 
 POST_CLOSED = template(
-    "session.post_closed", "Booking for this session has closed.",
+    "session.post_closed",
+    "Booking for this session has closed.",
     "On the session post once booking has closed",
 )
 
@@ -354,7 +360,8 @@ POST_FINISHED_HEADING = template(
 
 
 POST_FINISHED = template(
-    "session.post_finished", "This session has finished. Thank you to everyone who came.",
+    "session.post_finished",
+    "This session has finished. Thank you to everyone who came.",
     "On the session post once the session has ended",
 )
 
@@ -365,7 +372,8 @@ POST_CANCELLED_HEADING = template(
 
 
 POST_CANCELLED = template(
-    "session.post_cancelled", "This session has been cancelled. We're sorry.",
+    "session.post_cancelled",
+    "This session has been cancelled. We're sorry.",
     "On the post of a cancelled session",
 )
 
@@ -376,7 +384,8 @@ BUTTON_BOOK = template(
 
 
 BUTTON_JOIN_WAITING = template(
-    "session.button_join_waiting", "Join the waiting list",
+    "session.button_join_waiting",
+    "Join the waiting list",
     "The Book button while booking is open but every place is taken",
 )
 
@@ -420,7 +429,8 @@ FORM_TITLE = template("session.form_title", "Book: {title}", "Title of the booki
 
 
 FORM_TITLE_FULL = template(
-    "session.form_title_full", "Waiting list: {title}",
+    "session.form_title_full",
+    "Waiting list: {title}",
     "Title of the booking form when every place is taken",
 )
 
@@ -441,12 +451,14 @@ FORM_NOTE_FULL = template(
 
 
 FORM_OPTIONAL = template(
-    "session.form_optional", "Optional. Only the organisers will see this.",
+    "session.form_optional",
+    "Optional. Only the organisers will see this.",
     "Placeholder of an optional question in the booking form",
 )
 
 
 FORM_REQUIRED = template(
-    "session.form_required", "Only the organisers will see this.",
+    "session.form_required",
+    "Only the organisers will see this.",
     "Placeholder of a required written question in the booking form",
 )

@@ -32,7 +32,9 @@ class SettingsService:
         self, guild_id: int, role_id: int | None, actor_id: int | None = None
     ) -> None:
         await self.repo.set_organiser_role(
-            guild_id, role_id, self.clock.now().timestamp(),
+            guild_id,
+            role_id,
+            self.clock.now().timestamp(),
             audit=self._entry(guild_id, actor_id, "organiser_role", role_id),
         )
         self._cache.invalidate(guild_id)
@@ -40,20 +42,27 @@ class SettingsService:
     async def set_timezone(self, guild_id: int, name: str, actor_id: int | None = None) -> str:
         zone = validate_timezone(name)
         await self.repo.set_timezone(
-            guild_id, zone.key, self.clock.now().timestamp(),
+            guild_id,
+            zone.key,
+            self.clock.now().timestamp(),
             audit=self._entry(guild_id, actor_id, "timezone", zone.key),
         )
         self._cache.invalidate(guild_id)
         return zone.key
 
-    async def set_dm_confirmations(self, guild_id: int, on: bool, actor_id: int | None = None) -> None:
+    async def set_dm_confirmations(
+        self, guild_id: int, on: bool, actor_id: int | None = None
+    ) -> None:
         await self.repo.set_dm_confirmations(
-            guild_id, on, self.clock.now().timestamp(),
+            guild_id,
+            on,
+            self.clock.now().timestamp(),
             audit=self._entry(guild_id, actor_id, "dm_confirmations", on),
         )
         self._cache.invalidate(guild_id)
 
     def _entry(self, guild_id: int, actor_id: int | None, name: str, value: object) -> AuditEntry:
         """The change's audit row, appended in the same transaction as the change."""
-        return self.audit.entry(guild_id, actor_id, "settings.changed", f"setting:{name}",
-                                value=value)
+        return self.audit.entry(
+            guild_id, actor_id, "settings.changed", f"setting:{name}", value=value
+        )

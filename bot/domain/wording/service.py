@@ -51,16 +51,23 @@ class WordingService:
         try:
             return _fill(text, tpl, values)
         except (KeyError, IndexError, ValueError):
-            log.warning("custom text for %s in guild %s no longer fits; using the default",
-                        tpl.key, guild_id)
+            log.warning(
+                "custom text for %s in guild %s no longer fits; using the default",
+                tpl.key,
+                guild_id,
+            )
             return _fill(tpl.default, tpl, values)
 
     def validate(self, tpl: Template, text: str) -> str:
         text = text.replace("\\n", "\n").strip()
         if not text:
-            raise InvalidInput("The text can't be empty. Use `/wording reset` to go back to the default.")
+            raise InvalidInput(
+                "The text can't be empty. Use `/wording reset` to go back to the default."
+            )
         if len(text) > MAX_TEMPLATE:
-            raise InvalidInput(f"That text is too long ({len(text)} characters; at most {MAX_TEMPLATE}).")
+            raise InvalidInput(
+                f"That text is too long ({len(text)} characters; at most {MAX_TEMPLATE})."
+            )
         unknown = [n for n in placeholders_of(text) if n not in tpl.placeholders]
         if unknown:
             allowed = ", ".join(f"`{{{p}}}`" for p in tpl.placeholders) or "none"
@@ -90,17 +97,23 @@ class WordingService:
     def search(self, text: str, limit: int = 25) -> list[Template]:
         """Templates whose key or description contains ``text`` (for autocomplete)."""
         needle = text.strip().lower()
-        found = [t for t in all_templates()
-                 if needle in t.key.lower() or needle in t.description.lower()]
+        found = [
+            t for t in all_templates() if needle in t.key.lower() or needle in t.description.lower()
+        ]
         return found[:limit]
 
     async def set(self, guild_id: int, key: str, text: str, actor_id: int) -> str:
         tpl = get_template(key)
         clean = self.validate(tpl, text)
         await self.repo.upsert(
-            guild_id, tpl.key, clean, actor_id, self.clock.now().timestamp(),
-            audit=self.audit.entry(guild_id, actor_id, "wording.set", f"wording:{tpl.key}",
-                                   text=clean),
+            guild_id,
+            tpl.key,
+            clean,
+            actor_id,
+            self.clock.now().timestamp(),
+            audit=self.audit.entry(
+                guild_id, actor_id, "wording.set", f"wording:{tpl.key}", text=clean
+            ),
         )
         self._cache.invalidate(guild_id)
         return clean
@@ -108,7 +121,8 @@ class WordingService:
     async def reset(self, guild_id: int, key: str, actor_id: int | None = None) -> bool:
         tpl = get_template(key)
         changed = await self.repo.delete(
-            guild_id, tpl.key,
+            guild_id,
+            tpl.key,
             audit=self.audit.entry(guild_id, actor_id, "wording.reset", f"wording:{tpl.key}"),
         )
         self._cache.invalidate(guild_id)
