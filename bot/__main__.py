@@ -19,6 +19,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import discord
 import yarl
@@ -42,7 +43,7 @@ def point_at(settings: Settings) -> None:
 
 @asynccontextmanager
 async def build_bot(
-    settings: Settings, *, clock: Clock | None = None, **kwargs: object
+    settings: Settings, *, clock: Clock | None = None, **kwargs: Any
 ) -> AsyncIterator[CoproBot]:
     """Open the database and scheduler, and build the bot on them; close all at exit."""
     point_at(settings)

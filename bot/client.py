@@ -77,7 +77,7 @@ class CoproBot(commands.Bot):
         self.started = asyncio.Event()
 
     async def setup_hook(self) -> None:
-        self.tree.on_error = on_tree_error
+        self.tree.error(on_tree_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.jobs.set_gate(self.wait_until_ready)

@@ -79,7 +79,7 @@ async def refuse(interaction: discord.Interaction[Any], refused: Refused) -> Non
 
 def cog_of(interaction: discord.Interaction[Any], name: str) -> Any:
     """The loaded cog called ``name`` (a component finds its feature's cog at press time)."""
-    cog = interaction.client.get_cog(name)  # type: ignore[attr-defined]
+    cog = interaction.client.get_cog(name)
     if cog is None:
         raise RuntimeError(f"the {name} cog is not loaded")
     return cog
@@ -150,5 +150,8 @@ class GuardedModal(discord.ui.Modal):
         except Exception as exc:
             await handle_interaction_error(interaction, exc, where=self.where)
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:
+    # discord.py's Modal narrows BaseView.on_error (no item argument); we follow Modal.
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
         await handle_interaction_error(interaction, error, where=self.where)

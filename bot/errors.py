@@ -27,7 +27,7 @@ async def reply(
     kwargs.setdefault("ephemeral", True)
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
     if interaction.response.is_done():
-        await interaction.followup.send(content, **kwargs)
+        await interaction.followup.send(content or "", **kwargs)
     else:
         await interaction.response.send_message(content, **kwargs)
 

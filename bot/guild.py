@@ -57,7 +57,11 @@ async def create_event(
                 if isinstance(voice, discord.StageChannel)
                 else discord.EntityType.voice
             )
-            event = await guild.create_scheduled_event(entity_type=kind, channel=voice, **common)
+            event = await guild.create_scheduled_event(
+                entity_type=kind,
+                channel=voice,
+                **common,  # type: ignore[call-overload]
+            )  # (discord.py's overloads want a literal entity type; both kinds take a channel)
         else:
             event = await guild.create_scheduled_event(
                 entity_type=discord.EntityType.external, location=clip(location, 100), **common

@@ -86,7 +86,7 @@ async def send_dm(
         content = content[:1999] + "…"
     await dm_limiter(client).acquire()
     try:
-        channel = await client.create_dm(discord.Object(user_id))  # type: ignore[arg-type]
+        channel = await client.create_dm(discord.Object(user_id))
         return await channel.send(content, **kwargs)
     except discord.Forbidden as exc:
         log.info("DMs closed for %s (code %s)", user_id, exc.code)

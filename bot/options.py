@@ -1,5 +1,7 @@
 """Command options that choose a call, feedback round, session or meeting by its per-server
-number, with autocomplete of this server's items (one factory for all of them)."""
+number, with autocomplete of this server's items. Declare one as
+``CallOption = app_commands.Transform[int, NumberTransformer(search, label)]`` and use it as
+``call: CallOption`` (type checkers see an ``int``)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import discord
 from discord import app_commands
 
+from bot.checks import is_organiser
 from bot.render import clip
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
 
-__all__ = ["MAX_CHOICES", "MAX_CHOICE_NAME", "NumberTransformer", "number_option"]
+__all__ = ["MAX_CHOICES", "MAX_CHOICE_NAME", "NumberTransformer"]
 
 MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 MAX_CHOICE_NAME = 100  # and cuts nothing itself: longer names are refused
@@ -44,14 +47,16 @@ class NumberTransformer(app_commands.Transformer, Generic[T]):
     def type(self) -> discord.AppCommandOptionType:
         return discord.AppCommandOptionType.integer
 
-    async def transform(self, interaction: discord.Interaction, value: int) -> int:  # type: ignore[override]
+    async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> int:
         return int(value)
 
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: int | float | str
+    async def autocomplete(  # type: ignore[override]  # narrower choices than Choice[int|float|str]
+        self, interaction: discord.Interaction[Any], value: int | float | str, /
     ) -> list[app_commands.Choice[int]]:
-        bot: CoproBot = interaction.client  # type: ignore[assignment]
-        if interaction.guild_id is None:
+        """This server's items matching what was typed, for organisers only: a member who may
+        not use the command learns nothing (not even titles of rounds in private channels)."""
+        bot: CoproBot = interaction.client
+        if interaction.guild_id is None or not await is_organiser(interaction):
             return []
         found = await self.search(bot, interaction.guild_id, str(value or ""))
         return [
@@ -60,14 +65,3 @@ class NumberTransformer(app_commands.Transformer, Generic[T]):
             )
             for item in list(found)[:MAX_CHOICES]
         ]
-
-
-def number_option(
-    search: Callable[[CoproBot, int, str], Awaitable[Sequence[T]]],
-    label: Callable[[CoproBot, T], str],
-) -> Any:
-    """The annotation for an option choosing an item by number, e.g.
-    ``CallOption = number_option(lambda bot, guild_id, text: bot.services.calls.search(guild_id,
-    text), lambda bot, call: f"#{call.number} {call.title}")``; use it as ``call: CallOption``
-    (or ``CallOption | None``)."""
-    return app_commands.Transform[int, NumberTransformer(search, label)]

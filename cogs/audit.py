@@ -30,7 +30,7 @@ class AuditCog(
         self.bot = bot
         self.audit = bot.services.audit
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     @app_commands.command(name="export")

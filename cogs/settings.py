@@ -27,7 +27,7 @@ class SettingsCog(
         self.bot = bot
         self.settings = bot.services.settings
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_manage_server(interaction)
 
     @app_commands.command(name="show")

@@ -72,7 +72,7 @@ class WordingCog(
         self.bot = bot
         self.wording = bot.services.wording
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_manage_server(interaction)
 
     async def key_autocomplete(

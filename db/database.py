@@ -20,7 +20,7 @@ business; :class:`Dialect` names the few a repository may need to ask about.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -32,9 +32,13 @@ Params = Sequence[Any]
 
 
 class Row(Protocol):
-    """A result row: by position (``row[0]``) or by column name (``row["id"]``)."""
+    """A result row: by position (``row[0]``), by column name (``row["id"]``), or unpacked."""
 
     def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
     def keys(self) -> Any: ...
 

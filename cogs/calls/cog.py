@@ -29,7 +29,7 @@ from bot.notify import (
     send_dm,
     transient,
 )
-from bot.options import number_option
+from bot.options import NumberTransformer
 from bot.render import clip, mention, ts
 from bot.scheduling import RetryLater
 from cogs.calls.render import STATUS_WORDS, call_instructions, post_link, render_call
@@ -40,10 +40,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-CallOption = number_option(
-    lambda bot, guild_id, text: bot.services.calls.search(guild_id, text),
-    lambda bot, c: f"#{c.number} {c.title} ({STATUS_WORDS[c.status].lower()})",
-)
+CallOption = app_commands.Transform[
+    int,
+    NumberTransformer(
+        lambda bot, guild_id, text: bot.services.calls.search(guild_id, text),
+        lambda bot, c: f"#{c.number} {c.title} ({STATUS_WORDS[c.status].lower()})",
+    ),
+]
 
 
 """A call chosen by number, with autocomplete of this server's calls."""
@@ -62,7 +65,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def cog_load(self) -> None:
         self.bot.jobs.register(CLOSE_JOB, self.run_close_job)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     async def _tz(self, interaction: discord.Interaction) -> str:
@@ -223,7 +226,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def list_calls(self, interaction: discord.Interaction) -> None:
         """Open and recent calls in this server."""
         assert interaction.guild_id is not None
-        items = await self.calls.list(interaction.guild_id)
+        items = await self.calls.overview(interaction.guild_id)
         if not items:
             await interaction.response.send_message(
                 "There are no calls yet. Start one with `/call create`.", ephemeral=True

@@ -133,7 +133,7 @@ class Draws(
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(DrawButton, DeclineCheckButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     async def words(self, guild_id: int | None, tpl: Any, **values: object) -> str:

@@ -20,7 +20,7 @@ from bot.domain.jobs import Job
 from bot.guild import role_members
 from bot.notify import MAX_MESSAGE, NO_MENTIONS, send_mentioning, transient
 from bot.notify import mention_groups as mention_groups  # its old home; tests import it here
-from bot.options import number_option
+from bot.options import NumberTransformer
 from bot.render import clip, mention, when
 from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
@@ -34,10 +34,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-RoundOption = number_option(
-    lambda bot, guild_id, text: bot.services.feedback.search(guild_id, text),
-    lambda bot, r: f"#{r.number} {r.title} ({'open' if r.is_open else 'closed'})",
-)
+RoundOption = app_commands.Transform[
+    int,
+    NumberTransformer(
+        lambda bot, guild_id, text: bot.services.feedback.search(guild_id, text),
+        lambda bot, r: f"#{r.number} {r.title} ({'open' if r.is_open else 'closed'})",
+    ),
+]
 
 
 """A feedback round chosen by number, with autocomplete of this server's rounds."""
@@ -64,7 +67,7 @@ class FeedbackCog(
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(GiveFeedbackButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     # -- the first message ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from bot.domain.meetings.service import REMIND_JOB, MeetingService
 from bot.domain.meetings.texts import CANCELLED, POST
 from bot.guild import create_event, role_members
 from bot.notify import NO_MENTIONS, send_mentioning
-from bot.options import number_option
+from bot.options import NumberTransformer
 from bot.render import clip, ts, when
 from bot.timeparse import format_duration
 from cogs.calls.cog import CallOption
@@ -51,7 +51,9 @@ async def search_meetings(bot: CoproBot, guild_id: int, text: str) -> list[Meeti
     ]
 
 
-MeetingOption = number_option(search_meetings, lambda bot, choice: choice.label)
+MeetingOption = app_commands.Transform[
+    int, NumberTransformer(search_meetings, lambda bot, choice: choice.label)
+]
 
 
 """A meeting chosen by number, with autocomplete of this server's meetings (times shown in the
@@ -75,7 +77,7 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(MeetingDmButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     @app_commands.command(name="create")

@@ -29,7 +29,7 @@ def post_link(meeting: Meeting) -> str:
 
 
 def _bot(interaction: discord.Interaction[Any]) -> CoproBot:
-    bot: CoproBot = interaction.client  # type: ignore[assignment]
+    bot: CoproBot = interaction.client
     return bot
 
 

@@ -32,7 +32,7 @@ from bot.errors import reply
 from bot.exports import csv_file
 from bot.guild import create_event
 from bot.notify import NO_MENTIONS
-from bot.options import number_option
+from bot.options import NumberTransformer
 from bot.render import clip, fit_message, mention, plain_text, ts, when
 from bot.timeparse import format_duration
 from cogs.sessions.messenger import DiscordMessenger
@@ -53,10 +53,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-SessionOption = number_option(
-    lambda bot, guild_id, text: bot.services.sessions.search(guild_id, text),
-    lambda bot, s: f"#{s.number} {s.title} ({bot.services.sessions.state_word(s)})",
-)
+SessionOption = app_commands.Transform[
+    int,
+    NumberTransformer(
+        lambda bot, guild_id, text: bot.services.sessions.search(guild_id, text),
+        lambda bot, s: f"#{s.number} {s.title} ({bot.services.sessions.state_word(s)})",
+    ),
+]
 
 
 """A session chosen by number, with autocomplete of this server's sessions."""
@@ -87,7 +90,7 @@ class Sessions(
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(BookButton, CancelButton, FeedbackButton)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
 
     async def run_job(self, job: Job) -> None:
@@ -584,7 +587,7 @@ class Sessions(
     async def list_sessions(self, interaction: discord.Interaction) -> None:
         """Sessions in this server, with their places."""
         assert interaction.guild_id is not None
-        items = await self.sessions.list(interaction.guild_id)
+        items = await self.sessions.overview(interaction.guild_id)
         if not items:
             await interaction.response.send_message(
                 "There are no sessions yet. Create one with `/session create`.", ephemeral=True

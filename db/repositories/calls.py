@@ -172,6 +172,7 @@ class CallRepository:
                     guild_id,
                 ),
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             call = _call(row)
             await tx.executemany(
                 "INSERT INTO call_categories (call_id, position, emoji, emoji_key, label, places) "

@@ -292,6 +292,7 @@ class DrawRepository:
                 "VALUES (?, ?, 'invited', ?) ON CONFLICT (call_id, user_id) DO NOTHING",
                 reviewers,
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             outcome = RecordOutcome("created", _draw(row), closed_call=closed)
             await append_entries(tx, audit, outcome)
             return outcome

@@ -139,6 +139,7 @@ class FeedbackRepository:
                     guild_id,
                 ),
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             made = _round(row)
             await tx.executemany(
                 "INSERT INTO feedback_audience (round_id, user_id, position) VALUES (?, ?, ?) "
@@ -234,6 +235,7 @@ class FeedbackRepository:
                 "RETURNING version",
                 (plan, round_id),
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             version = int(row[0])
             await tx.execute(
                 "INSERT INTO feedback_versions (round_id, version, plan, changes, created_by, "

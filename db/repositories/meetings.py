@@ -76,6 +76,7 @@ class MeetingRepository:
                     guild_id,
                 ),
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             made = _meeting(row)
             await tx.executemany(
                 "INSERT INTO meeting_audience (meeting_id, user_id, position) VALUES (?, ?, ?) "

@@ -16,6 +16,7 @@ from bot.domain.sessions.models import (
     Evaluation,
     Session,
 )
+from bot.domain.sessions.survey import Question
 from db.database import Database, Row, Tx
 from db.repositories.audit import AuditBatch, append_entries, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
@@ -25,6 +26,23 @@ _COLUMNS = (
     "ends_at, closes_at, capacity, reminders, repeat_of, priority_until, status, created_by, "
     "created_at, cancelled_at"
 )
+
+
+_QUESTIONS = (
+    "SELECT key, text, label, kind, options, required FROM session_questions "
+    "WHERE session_id = ? ORDER BY position"
+)
+
+
+def _question(row: Row) -> Question:
+    return Question(
+        key=str(row["key"]),
+        text=str(row["text"]),
+        label=str(row["label"]),
+        kind=str(row["kind"]),
+        options=tuple(json.loads(str(row["options"]))),
+        required=bool(row["required"]),
+    )
 
 
 def _session(row: Row) -> Session:
@@ -41,13 +59,11 @@ _COUNTS = (
 
 async def _position(tx: Tx, session_id: int, seq: int) -> int:
     return int(
-        (
-            await tx.fetchone(
-                "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
-                "AND seq <= ?",
-                (session_id, seq),
-            )
-        )[0]
+        await tx.fetchval(
+            "SELECT COUNT(*) FROM session_bookings WHERE session_id = ? AND status = 'waiting' "
+            "AND seq <= ?",
+            (session_id, seq),
+        )
     )
 
 
@@ -209,6 +225,7 @@ class SessionRepository:
                     guild_id,
                 ),
             )
+            assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
             session = _session(row)
             await tx.executemany(
                 "INSERT INTO session_questions (session_id, position, key, text, label, kind, "
@@ -229,6 +246,7 @@ class SessionRepository:
                         f"UPDATE sessions SET priority_until = NULL WHERE id = ? RETURNING {_COLUMNS}",
                         (session.id,),
                     )
+                    assert row is not None  # INSERT/UPDATE ... RETURNING of a row that exists
                     session = _session(row)
             await append_entries(tx, audit, (session, priority))
             return session, priority
@@ -332,7 +350,9 @@ class SessionRepository:
                 return None
             session = _session(row)
             if audit is not None:
-                confirmed, waiting = await tx.fetchone(_COUNTS, (session_id,))
+                counts = await tx.fetchone(_COUNTS, (session_id,))
+                assert counts is not None  # an aggregate always returns a row
+                confirmed, waiting = counts
                 await append_entries(tx, audit, (session, int(confirmed), int(waiting)))
             return session
 
@@ -340,12 +360,9 @@ class SessionRepository:
 
     # -- questions ------------------------------------------------------------------------------
 
-    async def questions(self, session_id: int) -> list[Row]:
-        return await self.db.fetchall(
-            "SELECT key, text, label, kind, options, required FROM session_questions "
-            "WHERE session_id = ? ORDER BY position",
-            (session_id,),
-        )
+    async def questions(self, session_id: int) -> list[Question]:
+        rows = await self.db.fetchall(_QUESTIONS, (session_id,))
+        return [_question(r) for r in rows]
 
     async def replace_questions(
         self,
@@ -420,19 +437,15 @@ class SessionRepository:
 
         return await self.db.transaction(work)
 
-    async def session_and_questions(self, session_id: int) -> tuple[Session | None, list[Row]]:
+    async def session_and_questions(self, session_id: int) -> tuple[Session | None, list[Question]]:
         """The session and its survey questions in one round trip (what booking needs)."""
 
-        async def work(tx: Tx) -> tuple[Session | None, list[Row]]:
+        async def work(tx: Tx) -> tuple[Session | None, list[Question]]:
             row = await tx.fetchone(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
             if row is None:
                 return None, []
-            questions = await tx.fetchall(
-                "SELECT key, text, label, kind, options, required FROM session_questions "
-                "WHERE session_id = ? ORDER BY position",
-                (session_id,),
-            )
-            return _session(row), list(questions)
+            questions = await tx.fetchall(_QUESTIONS, (session_id,))
+            return _session(row), [_question(q) for q in questions]
 
         return await self.db.transaction(work)
 

@@ -568,7 +568,7 @@ async def test_typed_reminders_must_fit_and_defaults_list_only_what_will_be_sent
         await service.create(**base, starts="in 3 hours", reminders="24h, 1h")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         await service.create(**base, starts="in 3 hours", reminders="3h")  # type: ignore[arg-type]
-    assert await service.list(GUILD) == []  # nothing stored
+    assert await service.overview(GUILD) == []  # nothing stored
     made = await service.create(**base, starts="in 3 hours")  # type: ignore[arg-type]
     assert service.reminders_to_send(made) == [timedelta(hours=1)]
     typed = await service.create(**base, starts="in 3 hours", reminders="2h, 30m")  # type: ignore[arg-type]

@@ -1001,7 +1001,7 @@ async def test_create_uses_the_topic_in_the_survey(service: SessionService) -> N
     assert "LinkedIn" in questions[0].text and "(repeat)" not in questions[0].text
     plain = await make(service, title="LinkedIn: an introduction (repeat)")
     assert "(repeat)" not in (await service.questions(plain))[0].text
-    before = await service.list(GUILD)
+    before = await service.overview(GUILD)
     with pytest.raises(InvalidInput):
         await make(service, topic="x" * 200)
-    assert len(await service.list(GUILD)) == len(before)  # nothing stored
+    assert len(await service.overview(GUILD)) == len(before)  # nothing stored

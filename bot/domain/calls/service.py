@@ -266,7 +266,7 @@ class CallService:
             await self._schedule_close(call, closes_at)
         return call
 
-    async def list(self, guild_id: int) -> list[CallDetails]:
+    async def overview(self, guild_id: int) -> list[CallDetails]:
         calls = await self.repo.list_for_guild(guild_id)
         return [
             CallDetails(c, await self.repo.categories(c.id), await self.repo.counts(c.id))

@@ -686,7 +686,7 @@ class DrawService:
                 kind,
                 call_id,
                 before,
-                claimer=self.claimer,  # type: ignore[arg-type]
+                claimer=self.claimer,
                 audit=audit,
             )
             for _user_id, ref, claimed_at in expired:

@@ -56,7 +56,6 @@ from bot.domain.sessions.survey import (
     build_questions,
     default_questions,
     merge_retained,
-    questions_from_json,
     summarise_survey,
     survey_summary_text,
     validate_answers,
@@ -200,10 +199,10 @@ class SessionService:
         session raises NotFound and is not cached."""
 
         async def load() -> tuple[Session, tuple[Question, ...]]:
-            session, rows = await self.repo.session_and_questions(session_id)
+            session, questions = await self.repo.session_and_questions(session_id)
             if session is None:
                 raise NotFound(await self.wording.render(None, SESSION_GONE))
-            return session, tuple(questions_from_json(rows))
+            return session, tuple(questions)
 
         return await self._booking_cache.get(session_id, load)
 
@@ -229,7 +228,7 @@ class SessionService:
         confirmed, waiting = await self.repo.counts(session_id)
         return SessionDetails(session, confirmed, waiting)
 
-    async def list(self, guild_id: int) -> list[SessionDetails]:
+    async def overview(self, guild_id: int) -> list[SessionDetails]:
         result = []
         for s in await self.repo.list_for_guild(guild_id):
             confirmed, waiting = await self.repo.counts(s.id)
@@ -620,7 +619,7 @@ class SessionService:
         request = BookRequest(session_id, user_id, self.clock.now().timestamp(), rows)
         result = await self._writer.submit(_BookingItem(request, session.guild_id, session.number))
         if result.status in ("confirmed", "waiting", "already_confirmed", "already_waiting"):
-            return BookingOutcome(result.status, result.position, session)  # type: ignore[arg-type]
+            return BookingOutcome(result.status, result.position, session)
         self._forget(session_id)  # refused: the cached session may be out of date
         if result.status == "missing":
             raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))

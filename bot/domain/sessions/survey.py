@@ -41,20 +41,6 @@ class Question:
         )
 
 
-def questions_from_json(rows: Iterable[Mapping[str, object]]) -> list[Question]:
-    return [
-        Question(
-            key=str(r["key"]),
-            text=str(r["text"]),
-            label=str(r["label"]),
-            kind=str(r["kind"]),
-            options=tuple(json.loads(str(r["options"]))),
-            required=bool(r["required"]),
-        )
-        for r in rows
-    ]
-
-
 def _short_label(text: str, fallback: str) -> str:
     return text if len(text) <= MAX_LABEL else fallback
 

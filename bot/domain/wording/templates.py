@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain.errors import InvalidInput, NotFound
@@ -77,6 +78,7 @@ def all_templates() -> list[Template]:
 
 def _load_features() -> None:
     import importlib
+    import importlib.util
     import pkgutil
 
     import bot.domain
@@ -103,6 +105,6 @@ def sample_values(tpl: Template) -> dict[str, str]:
     return {name: f"[{name}]" for name in tpl.placeholders}
 
 
-def _fill(text: str, tpl: Template, values: dict[str, object]) -> str:
+def _fill(text: str, tpl: Template, values: Mapping[str, object]) -> str:
     missing = {name: "" for name in tpl.placeholders if name not in values}
     return text.format_map({**missing, **values})
