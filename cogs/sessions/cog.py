@@ -13,37 +13,24 @@ from discord.ext import commands
 from bot.charts import bar_chart_png
 from bot.checks import ensure_organiser
 from bot.clock import from_unix
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import InvalidInput
 from bot.domain.jobs import Job
-from bot.domain.sessions.models import Session
-from bot.domain.sessions.service import JOB_KINDS
+from bot.domain.sessions.jobs import JOB_KINDS
 from bot.domain.sessions.survey import survey_summary_text
-from bot.domain.sessions.texts import (
-    FORM_NOTE,
-    FORM_NOTE_FULL,
-    FORM_OPTIONAL,
-    FORM_REQUIRED,
-    FORM_TITLE,
-    FORM_TITLE_FULL,
-    SESSION_GONE,
-)
 from bot.domain.wording.templates import Template
-from bot.errors import reply
 from bot.exports import csv_file
-from bot.guild import create_event
 from bot.notify import NO_MENTIONS
 from bot.options import NumberTransformer
-from bot.render import clip, fit_message, mention, plain_text, ts, when
+from bot.render import clip, fit_message, mention, plain_text, ts
 from bot.timeparse import format_duration
+from cogs.sessions.events import ServerEvents
+from cogs.sessions.members import MemberPresses
 from cogs.sessions.messenger import DiscordMessenger
 from cogs.sessions.render import render_session
 from cogs.sessions.views import (
     BookButton,
-    BookingModal,
     CancelButton,
-    EvaluationModal,
     FeedbackButton,
-    FormWords,
     session_view,
 )
 
@@ -72,7 +59,11 @@ def _utc(seconds: float | None) -> str:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_events=True)
 class Sessions(
-    commands.GroupCog, group_name="session", group_description="Sessions with limited places"
+    MemberPresses,
+    ServerEvents,
+    commands.GroupCog,
+    group_name="session",
+    group_description="Sessions with limited places",
 ):
     """Organiser commands for sessions; the booking buttons are for everyone."""
 
@@ -143,68 +134,6 @@ class Sessions(
                 self.refresh_post(session.id)
 
     # -- members' buttons -----------------------------------------------------------------------
-
-    async def _existing(self, session_id: int) -> Session:
-        session = await self.sessions.get_by_id(session_id)
-        if session is None:
-            raise NotFound(await self.words(None, SESSION_GONE))
-        return session
-
-    async def press_book(self, interaction: discord.Interaction, session_id: int) -> None:
-        press = await self.sessions.press_book(session_id, interaction.user.id)
-        session = press.session
-        if press.reply is not None:
-            await reply(
-                interaction,
-                await self.words(
-                    session.guild_id,
-                    press.reply,
-                    title=session.title,
-                    when=when(session.starts_at),
-                    position=press.position,
-                ),
-            )
-            return
-        g = session.guild_id
-        words = FormWords(
-            title=await self.words(
-                g, FORM_TITLE_FULL if press.full else FORM_TITLE, title=session.title
-            ),
-            note=await self.words(g, FORM_NOTE_FULL if press.full else FORM_NOTE),
-            optional=await self.words(g, FORM_OPTIONAL),
-            required=await self.words(g, FORM_REQUIRED),
-        )
-        await interaction.response.send_modal(BookingModal(self, session, press.questions, words))
-
-    async def submit_booking(
-        self, interaction: discord.Interaction, session_id: int, answers: dict[str, str]
-    ) -> None:
-        outcome = await self.sessions.book(session_id, interaction.user.id, answers)
-        s = outcome.session
-        await reply(
-            interaction,
-            await self.words(
-                s.guild_id,
-                outcome.template,
-                title=s.title,
-                when=when(s.starts_at),
-                position=outcome.position,
-            ),
-        )
-        if outcome.status in ("confirmed", "waiting"):
-            self.refresh_post(session_id)
-
-    async def press_cancel(self, interaction: discord.Interaction, session_id: int) -> None:
-        outcome = await self.sessions.cancel_booking(session_id, interaction.user.id)
-        s = outcome.session
-        await reply(interaction, await self.words(s.guild_id, outcome.template, title=s.title))
-        if outcome.cancelled:
-            self.refresh_post(session_id)
-
-    async def press_feedback(self, interaction: discord.Interaction, session_id: int) -> None:
-        session = await self._existing(session_id)
-        await self.sessions.check_can_evaluate(session, interaction.user.id)
-        await interaction.response.send_modal(EvaluationModal(self, session))
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -297,69 +226,6 @@ class Sessions(
         text += "\nThe booking survey asks: " + "; ".join(f"“{q.text}”" for q in asked)
         text += ".\nChange the questions with `/session questions` before anyone books."
         await interaction.followup.send(text, ephemeral=True)
-
-    async def _create_event(
-        self,
-        guild: discord.Guild,
-        session: Session,
-        voice: discord.VoiceChannel | discord.StageChannel | None,
-        link: str,
-    ) -> str:
-        """Make the matching server event; a note for the organiser if it could not be made."""
-        return await create_event(
-            guild,
-            what="session",
-            item_id=session.id,
-            title=session.title,
-            starts_at=session.starts_at,
-            ends_at=session.ends_at,
-            description=f"Session #{session.number}. Book a place on the post: {link}",
-            voice=voice,
-            location=link,
-            works_without="The session, bookings and reminders work without it.",
-            save=lambda event_id: self.sessions.attach_event(session.id, event_id),
-        )
-
-    async def _event(self, session: Session) -> discord.ScheduledEvent | None:
-        guild = self.bot.get_guild(session.guild_id)
-        if guild is None or session.event_id is None:
-            return None
-        found = guild.get_scheduled_event(session.event_id)
-        if found is not None:
-            return found
-        try:
-            return await guild.fetch_scheduled_event(session.event_id)
-        except discord.HTTPException:
-            return None
-
-    async def _update_event(self, session: Session) -> str:
-        event = await self._event(session)
-        if event is None:
-            return ""
-        try:
-            await event.edit(
-                name=clip(session.title, 100),
-                start_time=from_unix(session.starts_at),
-                end_time=from_unix(session.ends_at),
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not update the event of session %s: %s", session.id, exc)
-            return "\nI couldn't update the server event; please check it (Manage Events)."
-        return ""
-
-    async def _cancel_event(self, session: Session) -> str:
-        event = await self._event(session)
-        if event is None:
-            return ""
-        try:
-            await event.cancel()
-        except discord.HTTPException:
-            try:
-                await event.delete()
-            except discord.HTTPException as exc:
-                log.warning("could not cancel the event of session %s: %s", session.id, exc)
-                return "\nI couldn't cancel the server event; please remove it by hand."
-        return ""
 
     @app_commands.command(name="edit")
     @app_commands.describe(

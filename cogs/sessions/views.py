@@ -24,6 +24,7 @@ from bot.render import clip
 
 if TYPE_CHECKING:
     from cogs.sessions.cog import Sessions
+    from cogs.sessions.members import MemberPresses
 
 
 def _cog(interaction: discord.Interaction[Any]) -> Sessions:
@@ -163,7 +164,7 @@ class BookingModal(GuardedModal):
     where = "session booking form"
 
     def __init__(
-        self, cog: Sessions, session: Session, questions: Sequence[Question], words: FormWords
+        self, cog: MemberPresses, session: Session, questions: Sequence[Question], words: FormWords
     ) -> None:
         super().__init__(title=clip(words.title, 45), target=Target(session.guild_id))
         self.cog = cog
@@ -217,7 +218,7 @@ class EvaluationModal(GuardedModal):
 
     where = "session evaluation form"
 
-    def __init__(self, cog: Sessions, session: Session) -> None:
+    def __init__(self, cog: MemberPresses, session: Session) -> None:
         super().__init__(
             title=clip(f"Feedback: {session.title}", 45),
             target=Target(session.guild_id, in_dms=True),

@@ -37,7 +37,8 @@ from bot.domain.jobs import Job
 from bot.domain.meetings.models import POST_RECIPIENT, Meeting
 from bot.domain.meetings.service import REMIND_JOB as MEETING_JOB
 from bot.domain.meetings.service import MeetingService
-from bot.domain.sessions.service import JOB_KINDS, SessionService
+from bot.domain.sessions.jobs import JOB_KINDS
+from bot.domain.sessions.service import SessionService
 from bot.domain.sessions.texts import BOOK_CLOSED, POST_PLACES
 from bot.domain.wording.service import WordingService
 from bot.domain.wording.templates import Template

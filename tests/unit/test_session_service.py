@@ -13,7 +13,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.domain.delivery.engine import NotDelivered
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from bot.domain.sessions.service import JOB_KINDS, SessionService
+from bot.domain.sessions.jobs import JOB_KINDS
+from bot.domain.sessions.service import SessionService
 from bot.domain.sessions.texts import (
     ALREADY_CONFIRMED,
     ALREADY_CONFIRMED_STARTED,
