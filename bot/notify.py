@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from bot.domain.delivery.models import nonce_for
-from bot.render import clip, mention
+from bot.render import clip, mention, mentions_text
 from bot.scheduling import RetryLater
 
 log = logging.getLogger(__name__)
@@ -226,10 +226,6 @@ def mention_groups(user_ids: list[int], room: int = 1500, most: int = 100) -> li
     if current:
         groups.append(current)
     return groups
-
-
-def mentions_text(user_ids: list[int]) -> str:
-    return " ".join(mention(u) for u in user_ids)
 
 
 async def send_mentioning(

@@ -270,12 +270,15 @@ class SqliteDatabase:
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version") or 0)
 
-    async def migrate(self) -> list[int]:
-        """Apply every migration newer than ``PRAGMA user_version``, each in one transaction.
+    async def migrate(self, upto: int | None = None) -> list[int]:
+        """Apply every migration newer than ``PRAGMA user_version`` (up to ``upto``, for tests
+        of an upgrade from an older schema), each in one transaction.
         The version is read again inside each transaction (``BEGIN IMMEDIATE`` makes it the
         only writer), so two processes starting together apply each migration once."""
         applied: list[int] = []
         for version, name, sql in load_migrations("sqlite"):
+            if upto is not None and version > upto:
+                break
 
             def apply(conn: sqlite3.Connection, sql: str = sql, version: int = version) -> bool:
                 conn.execute("BEGIN IMMEDIATE")

@@ -13,15 +13,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_organiser
+from bot.domain.delivery.models import DM
 from bot.domain.draws.algorithm import ALGORITHM_ID
-from bot.domain.draws.models import ClaimKind, DrawEntry, DrawView, ReplaceOutcome
+from bot.domain.draws.models import DrawEntry, DrawPart, DrawView, ReplaceOutcome
 from bot.domain.draws.rules import entry_code
 from bot.domain.draws.service import (
     FINISH_CHECK,
     FINISH_JOB,
     MEMBER_LEFT_JOB,
-    delivery_nonce,
-    fallback_nonce,
 )
 from bot.domain.draws.texts import (
     ALREADY_CONFIRMED,
@@ -54,17 +53,16 @@ from bot.domain.draws.texts import (
 from bot.domain.errors import InvalidInput
 from bot.domain.jobs import Job
 from bot.errors import reply
-from bot.notify import NO_MENTIONS, mentions_for, send_dm, transient
-from bot.render import clip, mention, ts
+from bot.notify import NO_MENTIONS, delivered, mentions_for, send_dm, transient
+from bot.render import clip, mention, mentions_text, ts
 from bot.scheduling import RetryLater
 from cogs.calls.cog import CallOption
-from cogs.draws.render import result_post_text, status_text, verification_text
+from cogs.draws.render import result_link, result_post_text, status_text, verification_text
 from cogs.draws.views import (
     ANYONE,
     Answer,
     DeclineCheckButton,
     DrawButton,
-    Kind,
     answer_buttons,
     answered_buttons,
     decline_check_buttons,
@@ -96,9 +94,6 @@ class FinishReport:
     failed: int = 0
     retry: bool = False  # something failed that may work soon (Discord 429/5xx, network, stop)
     problems: list[str] = field(default_factory=list)
-
-
-Claimed = tuple[DrawEntry, ClaimKind]  # a member's entry and how their delivery was claimed
 
 
 def _role_ok(role: discord.Role | None, what: str) -> None:
@@ -192,8 +187,8 @@ class Draws(
                     f"The option(s) {', '.join(outcome.ignored)} can't change an existing "
                     "draw and were ignored."
                 )
-        if view.result_link:
-            lines.append(f"Result: {view.result_link}")
+        if result_link(view):
+            lines.append(f"Result: {result_link(view)}")
         lines.append(self._report_words(report))
         lines.extend(report.problems)
         await interaction.followup.send(
@@ -289,9 +284,6 @@ class Draws(
             if not view.posted:
                 return report  # members are told only once the result they are pointed to exists
             await self._give_roles(view, report)
-            # Claims a crash left without ``via``: too old ones are marked unknown here (never
-            # sent twice), recent ones are sent again below with the same nonce.
-            await self.draws.expire_claims(call_id)
             await self._notify(view, report)
             return report
 
@@ -417,165 +409,103 @@ class Draws(
                 await mark(view.call.id, user_id)
 
     async def _notify(self, view: DrawView, report: FinishReport) -> None:
-        """Tell each member once. Every message is claimed first (a re-run skips it) and sent
-        with a nonce of its own, so a send repeated after a crash is de-duplicated by Discord;
-        any failure or interruption gives the claim back (see :meth:`_give_back`) before
-        anything else happens."""
-        call = view.call
-        todo = await self.draws.deliveries(call.id)
-        closed: dict[Kind, list[Claimed]] = {"notice": [], "invite": []}
-        try:
-            for kind, entries in (("notice", todo.notices), ("invite", todo.invites)):
-                for entry in entries:
-                    await self._notify_one(view, kind, entry, closed[kind], report)
-            for kind in ("notice", "invite"):
-                pending, closed[kind] = closed[kind], []  # handed over: _fallback gives back
-                if pending:
-                    await self._fallback(view, kind, pending, report)
-        except BaseException:
-            # Stopped mid-pass: members still waiting for the closed-DM post were sent nothing
-            # (their DMs are closed), so they are told next time.
-            for kind, pending in closed.items():
-                await self._give_back_all(kind, call.id, pending, refused=True)
-            raise
+        """Tell each member once, through the one delivery engine (bot/domain/delivery): a DM
+        each, or, for members whose DMs are closed, one message in the call's channel that
+        mentions them. Every message is claimed before it is sent and carries a nonce of its
+        own, so a pass repeated after a crash neither loses nor doubles a message."""
+        todo = await self.draws.deliveries(view.call.id)
+        parts: tuple[tuple[DrawPart, tuple[DrawEntry, ...]], ...] = (
+            ("notice", todo.notices),
+            ("invite", todo.invites),
+        )
+        for part, entries in parts:
+            if entries:
+                await self._deliver(view, part, entries, report)
 
-    async def _claim(self, kind: Kind, call_id: int, user_id: int) -> ClaimKind | None:
-        """Claim one delivery. A stop while claiming waits for the claim statement (it runs to
-        its end anyway) and gives back what it took: nothing was sent."""
-        claiming = asyncio.ensure_future(self.draws.claim(kind, call_id, user_id))
-        try:
-            return await asyncio.shield(claiming)
-        except asyncio.CancelledError:
-            claim = await asyncio.shield(claiming)
-            if claim is not None:
-                await self._give_back(kind, call_id, user_id, claim, refused=True)
-            raise
-
-    async def _give_back(
-        self, kind: Kind, call_id: int, user_id: int, claim: ClaimKind, *, refused: bool
-    ) -> None:
-        """Give a claim back, shielded (a stop must not leave it taken). ``refused``: Discord
-        answered with an error (discord.HTTPException; discord.py has already retried 429 and
-        5xx with the same payload), so nothing was made and a first claim is forgotten. Anything
-        else (a stop, a network error or timeout, an unknown error) may have reached Discord:
-        the claim keeps its first time, so it is sent again with the same nonce only while
-        Discord de-duplicates it, and is marked unknown after that."""
-        await asyncio.shield(self.draws.give_back(kind, call_id, user_id, claim, refused=refused))
-
-    async def _give_back_all(
-        self, kind: Kind, call_id: int, claimed: list[Claimed], *, refused: bool
-    ) -> None:
-        for entry, claim in claimed:
-            if entry.user_id is not None:
-                await self._give_back(kind, call_id, entry.user_id, claim, refused=refused)
-
-    @staticmethod
-    def _note_failure(exc: Exception, report: FinishReport, count: int = 1) -> None:
-        """Count a failed send; one worth trying again soon (a 429 or 5xx after discord.py's own
-        retries, or a network error) asks for a retry."""
-        report.failed += count
-        if not isinstance(exc, discord.HTTPException) or transient(exc):
-            report.retry = True
-
-    async def _notify_one(
+    async def _deliver(
         self,
         view: DrawView,
-        kind: Kind,
-        entry: DrawEntry,
-        closed: list[Claimed],
+        part: DrawPart,
+        entries: tuple[DrawEntry, ...],
         report: FinishReport,
     ) -> None:
         call = view.call
-        user_id = entry.user_id
-        assert user_id is not None  # deliveries only lists members with an id
-        claim = await self._claim(kind, call.id, user_id)
-        if claim is None:
-            return
-        try:
-            cat = view.category_of(user_id)
-            assert cat is not None
-            if kind == "notice":
-                tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
-                text = await self.words(
-                    call.guild_id,
-                    tpl,
-                    number=call.number,
-                    title=call.title,
-                    category=cat.name,
-                    link=view.result_link or "",
-                )
-                buttons = answer_buttons("place", call.id, user_id)
-            else:
-                text = await self.words(
-                    call.guild_id,
-                    REVIEW_INVITE_DM,
-                    number=call.number,
-                    title=call.title,
-                    category=cat.name,
-                    position=entry.rank - cat.places,
-                )
-                buttons = answer_buttons("review", call.id, user_id)
-            text += "\n\n" + await self.words(call.guild_id, YOUR_REF, code=entry_code(entry.ref))
-        except BaseException:  # nothing was sent yet
-            await self._give_back(kind, call.id, user_id, claim, refused=True)
-            raise
-        try:
-            sent = await send_dm(
-                self.bot,
-                user_id,
-                text,
-                view=buttons,
-                nonce=delivery_nonce(kind, call.id, entry.ref),
-            )
-        except discord.HTTPException as exc:  # Discord answered: no message was made
-            log.warning(
-                "could not DM %s about call %s (Discord said %s)",
-                user_id,
-                call.id,
-                exc.status,
-                exc_info=True,
-            )
-            await self._give_back(kind, call.id, user_id, claim, refused=True)
-            self._note_failure(exc, report)
-            return
-        except Exception as exc:  # a network error, a timeout, ...: it may have reached Discord
-            log.warning(
-                "DM to %s about call %s may or may not have been sent",
-                user_id,
-                call.id,
-                exc_info=True,
-            )
-            await self._give_back(kind, call.id, user_id, claim, refused=False)
-            self._note_failure(exc, report)
-            return
-        except BaseException:  # stopped during the send: it may have reached Discord
-            await self._give_back(kind, call.id, user_id, claim, refused=False)
-            raise
-        if sent is None:
-            closed.append((entry, claim))  # still claimed: told in the channel below
-        else:
-            await self.draws.delivered(kind, call.id, user_id, "dm")
-            report.dms += 1
+        run = self.draws.delivery_run(call.id, part)
+        by_user = {e.user_id: e for e in entries if e.user_id is not None}
+        users = list(by_user)
+        unknown = await run.start([(u, DM) for u in users])
+        await self.draws.record_unknown(call, part, unknown)
 
-    async def _fallback(
-        self, view: DrawView, kind: Kind, claimed: list[Claimed], report: FinishReport
-    ) -> None:
-        """Members with closed DMs: one message in the call's channel that mentions them."""
-        call = view.call
-        entries = [e for e, _ in claimed]
-        users = [e.user_id for e in entries if e.user_id is not None]
+        async def dm(user_id: int, nonce: str) -> bool:
+            text, buttons = await self._member_message(view, part, by_user[user_id])
+            return await delivered(
+                send_dm(self.bot, user_id, text, view=buttons, nonce=nonce),
+                f"the draw {part} to {user_id}",
+            )
+
+        async def in_channel(user_ids: list[int], nonce: str) -> bool:
+            return await self._closed_dm_post(view, part, user_ids, nonce)
+
         try:
-            tpl = SELECTED_FALLBACK if kind == "notice" else REVIEW_FALLBACK
+            result = await run.each(users, dm, reroute=True)
+            report.dms += len(result.sent)
+            # Everyone now waiting for a channel mention: closed DMs found just now, or by a
+            # pass that was stopped before it could post.
+            posted = await run.group(users, in_channel)
+            report.in_channel.extend(posted.sent)
+            report.failed += len(posted.failed)
+        except RetryLater as exc:  # Discord refused or may not have taken it: next pass
+            log.warning("draw for call %s: %s", call.id, exc)
+            report.failed += 1
+            report.retry = True
+
+    async def _member_message(
+        self, view: DrawView, part: DrawPart, entry: DrawEntry
+    ) -> tuple[str, discord.ui.View]:
+        """A member's DM: their place (drawn or promoted) or the invitation to review, their
+        entry code, and the answer buttons."""
+        call = view.call
+        assert entry.user_id is not None
+        cat = view.category_of(entry.user_id)
+        assert cat is not None
+        if part == "notice":
+            tpl = PROMOTED_DM if entry.promoted_at is not None else SELECTED_DM
             text = await self.words(
                 call.guild_id,
                 tpl,
-                mentions=" ".join(mention(u) for u in users),
                 number=call.number,
                 title=call.title,
+                category=cat.name,
+                link=result_link(view) or "",
             )
-        except BaseException:  # nothing was posted yet
-            await self._give_back_all(kind, call.id, claimed, refused=True)
-            raise
+            buttons = answer_buttons("place", call.id, entry.user_id)
+        else:
+            text = await self.words(
+                call.guild_id,
+                REVIEW_INVITE_DM,
+                number=call.number,
+                title=call.title,
+                category=cat.name,
+                position=entry.rank - cat.places,
+            )
+            buttons = answer_buttons("review", call.id, entry.user_id)
+        text += "\n\n" + await self.words(call.guild_id, YOUR_REF, code=entry_code(entry.ref))
+        return text, buttons
+
+    async def _closed_dm_post(
+        self, view: DrawView, part: DrawPart, user_ids: list[int], nonce: str
+    ) -> bool:
+        """Members with closed DMs: one message in the call's channel that mentions them, with
+        answer buttons any of them can press (the cog checks who presses)."""
+        call = view.call
+        tpl = SELECTED_FALLBACK if part == "notice" else REVIEW_FALLBACK
+        text = await self.words(
+            call.guild_id,
+            tpl,
+            mentions=mentions_text(user_ids),
+            number=call.number,
+            title=call.title,
+        )
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         kwargs: dict[str, Any] = {}
         if view.draw.result_message_id:
@@ -584,25 +514,16 @@ class Draws(
                 channel_id=call.channel_id,
                 fail_if_not_exists=False,
             )
-        try:
-            await channel.send(
+        return await delivered(
+            channel.send(
                 clip(text, 2000),
-                view=answer_buttons("place" if kind == "notice" else "review", call.id, ANYONE),
-                allowed_mentions=mentions_for(users[:100]),
-                nonce=fallback_nonce(kind, call.id, [e.ref for e in entries]),
+                view=answer_buttons("place" if part == "notice" else "review", call.id, ANYONE),
+                allowed_mentions=mentions_for(user_ids[:100]),
+                nonce=nonce,
                 **kwargs,
-            )
-        except Exception as exc:
-            refused = isinstance(exc, discord.HTTPException)
-            log.warning("could not post the closed-DM fallback for call %s", call.id, exc_info=True)
-            await self._give_back_all(kind, call.id, claimed, refused=refused)
-            self._note_failure(exc, report, len(users))
-            return
-        except BaseException:
-            await self._give_back_all(kind, call.id, claimed, refused=False)
-            raise
-        await self.draws.delivered(kind, call.id, users, "channel")  # one statement for all
-        report.in_channel.extend(users)
+            ),
+            f"the closed-DM post for call {call.id}",
+        )
 
     @staticmethod
     def _report_words(report: FinishReport) -> str:
@@ -759,7 +680,7 @@ class Draws(
             "number": call.number,
             "title": call.title,
             "date": ts(at, "D"),
-            "link": view.result_link or "",
+            "link": result_link(view) or "",
         }
         tpl = {
             "confirmed": ANSWER_CONFIRMED,
@@ -785,80 +706,88 @@ class Draws(
         """A member's answer. Pressed on their own direct message, that message is edited to
         record the answer (it stays visible after a reload, unlike an ephemeral reply) and keeps
         only the other choice; pressed on the shared closed-DM post, the answer is ephemeral."""
-        me = interaction.user.id  # the guard (bot.components) checked it is their button
         dm_message = self._dm_message_id(interaction, user_id)
-        now = self.draws.clock.now().timestamp()
         if action == "confirm":
-            outcome = await self.draws.confirm(call_id, me)
-            if dm_message:
-                text, buttons = await self.answered_dm(call_id, me, "confirmed", now)
-                await interaction.response.edit_message(content=text, view=buttons)
-                return
+            await self._confirm(interaction, call_id, dm_message)
+        elif action == "decline":
+            await self._decline(interaction, call_id, dm_message)
+        else:
+            await self._review(interaction, call_id, dm_message, accept=action == "review")
+
+    async def _confirm(self, interaction: discord.Interaction, call_id: int, dm: int) -> None:
+        me = interaction.user.id  # the guard (bot.components) checked it is their button
+        outcome = await self.draws.confirm(call_id, me)
+        if dm:
+            now = self.draws.clock.now().timestamp()
+            text, buttons = await self.answered_dm(call_id, me, "confirmed", now)
+            await interaction.response.edit_message(content=text, view=buttons)
+            return
+        text = await self.words(
+            outcome.call.guild_id,
+            CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
+            number=outcome.call.number,
+            title=outcome.call.title,
+        )
+        await reply(interaction, text)
+
+    async def _decline(self, interaction: discord.Interaction, call_id: int, dm: int) -> None:
+        """ "I can't take part" asks once more before a place is given away."""
+        me = interaction.user.id
+        view = await self.draws.view_if_drawn(call_id)
+        entry = view.entry(me) if view else None
+        if view is None or entry is None or entry.status != "selected":
+            # The service refuses with the right kind answer and changes nothing.
+            outcome = await self.draws.decline(call_id, me)
             text = await self.words(
                 outcome.call.guild_id,
-                CONFIRMED if outcome.changed else ALREADY_CONFIRMED,
+                DECLINED,
                 number=outcome.call.number,
                 title=outcome.call.title,
             )
             await reply(interaction, text)
-        elif action == "decline":
-            view = await self.draws.view_if_drawn(call_id)
-            entry = view.entry(me) if view else None
-            if view is None or entry is None or entry.status != "selected":
-                # The service refuses with the right kind answer and changes nothing.
-                outcome = await self.draws.decline(call_id, me)
-                await reply(
-                    interaction,
-                    await self.words(
-                        outcome.call.guild_id,
-                        DECLINED,
-                        number=outcome.call.number,
-                        title=outcome.call.title,
-                    ),
-                )
-                await self.after_replace(outcome)
-                return
-            text = await self.words(
-                view.call.guild_id, DECLINE_CHECK, number=view.call.number, title=view.call.title
+            await self.after_replace(outcome)
+            return
+        text = await self.words(
+            view.call.guild_id, DECLINE_CHECK, number=view.call.number, title=view.call.title
+        )
+        await reply(interaction, text, view=decline_check_buttons(call_id, me, dm))
+
+    async def _review(
+        self, interaction: discord.Interaction, call_id: int, dm: int, *, accept: bool
+    ) -> None:
+        me = interaction.user.id
+        outcome = await self.draws.answer_review(call_id, me, accept=accept)
+        call = outcome.call
+        if dm:
+            answered = (await self.draws.view(call_id)).reviewer(me)
+            now = self.draws.clock.now().timestamp()
+            at = answered.answered_at if answered and answered.answered_at else now
+            text, buttons = await self.answered_dm(
+                call_id, me, "review_yes" if accept else "review_no", at
             )
-            await reply(interaction, text, view=decline_check_buttons(call_id, me, dm_message))
+            await interaction.response.edit_message(content=text, view=buttons)
+        elif accept:
+            text = await self.words(call.guild_id, REVIEW_YES, number=call.number, title=call.title)
+            await reply(interaction, text)
         else:
-            accept = action == "review"
-            outcome = await self.draws.answer_review(call_id, me, accept=accept)
-            call = outcome.call
-            if dm_message:
-                answered = (await self.draws.view(call_id)).reviewer(me)
-                at = answered.answered_at if answered and answered.answered_at else now
-                text, buttons = await self.answered_dm(
-                    call_id, me, "review_yes" if accept else "review_no", at
-                )
-                await interaction.response.edit_message(content=text, view=buttons)
-            elif accept:
-                await reply(
-                    interaction,
-                    await self.words(
-                        call.guild_id, REVIEW_YES, number=call.number, title=call.title
-                    ),
+            view = await self.draws.view(call_id)
+            position, cat = view.reserve_position(me), view.category_of(me)
+            if position is not None and cat is not None:
+                text = await self.words(
+                    call.guild_id,
+                    REVIEW_NO,
+                    number=call.number,
+                    title=call.title,
+                    position=position,
+                    category=cat.name,
                 )
             else:
-                view = await self.draws.view(call_id)
-                position, cat = view.reserve_position(me), view.category_of(me)
-                if position is not None and cat is not None:
-                    text = await self.words(
-                        call.guild_id,
-                        REVIEW_NO,
-                        number=call.number,
-                        title=call.title,
-                        position=position,
-                        category=cat.name,
-                    )
-                else:
-                    text = await self.words(call.guild_id, REVIEW_NO_PLAIN)
-                await reply(interaction, text)
-            if outcome.changed and outcome.reviewer_role_id:
-                await self._reviewer_role(
-                    call.guild_id, call.id, call.number, me, outcome.reviewer_role_id, give=accept
-                )
+                text = await self.words(call.guild_id, REVIEW_NO_PLAIN)
+            await reply(interaction, text)
+        if outcome.changed and outcome.reviewer_role_id:
+            await self._reviewer_role(
+                call.guild_id, call.id, call.number, me, outcome.reviewer_role_id, give=accept
+            )
 
     async def on_decline_check(
         self,

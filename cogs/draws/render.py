@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.delivery.models import CHANNEL, SENT, UNKNOWN
 from bot.domain.draws.algorithm import (
     ALGORITHM,
     chance_words,
@@ -13,6 +14,7 @@ from bot.domain.draws.models import (
 from bot.domain.draws.rules import entry_code
 from bot.domain.draws.service import DOCS
 from bot.domain.draws.texts import RESULT_CHECK
+from bot.render import jump_link
 
 GONE = "a member who withdrew"  # shown instead of a mention once a member deleted their data
 
@@ -105,8 +107,8 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
         f"Drawn <t:{drawn_at}:F> from {view.volunteers} volunteers. Each name is followed "
         "by their entry code (the start of their entry reference in the published result).",
     ]
-    if view.result_link:
-        lines.append(f"Result post: {view.result_link}")
+    if result_link(view):
+        lines.append(f"Result post: {result_link(view)}")
     else:
         lines.append("The result hasn't been posted yet; running `/draw run` again posts it.")
     for cat in view.categories:
@@ -116,9 +118,10 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
             state = _CONFIRM_WORDS[e.confirmation]
             if e.promoted_at is not None:
                 state += ", from the reserve list"
-            if e.notified_via == "channel":
+            told = view.told("notice", e.user_id)
+            if told is not None and told.via == CHANNEL and told.state == SENT:
                 state += ", DMs closed (mentioned in the channel)"
-            elif e.notified_via == "unknown":
+            elif told is not None and told.state == UNKNOWN:
                 state += ", a restart interrupted their message: they may not have received it"
             lines.append(f"• {_who(e.user_id)} {_short(e.ref)}: {state}")
         for e in cat.left:
@@ -146,3 +149,10 @@ def status_text(view: DrawView, limit: int = 2000) -> str:
     )
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def result_link(view: DrawView) -> str | None:
+    """A link to the posted result (None until it is posted)."""
+    if view.draw.result_message_id is None:
+        return None
+    return jump_link(view.call.guild_id, view.call.channel_id, view.draw.result_message_id)

@@ -9,9 +9,6 @@ import discord
 
 from bot.components import GuardedButton, Target, cog_of
 
-Kind = Literal["notice", "invite"]
-
-
 # action -> (label, style). Words on every button; colour is never the only signal.
 BUTTONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "confirm": ("Confirm my place", discord.ButtonStyle.success),

@@ -1,28 +1,26 @@
-"""deliveries."""
+"""The ``deliveries`` table (migration 0007): one row per recipient of every member message.
+
+Rows move between states only through :meth:`DeliveryLog.move`, ONE ``UPDATE ... WHERE state = ?
+RETURNING`` statement, or :meth:`DeliveryLog.claim`, one unit of work, so a row is claimed by
+exactly one sender. What the states mean is decided by the delivery engine
+(``bot/domain/delivery/engine.py``); this module only stores them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.delivery.models import ClaimStamp, DeliveryRow, Part
+from bot.domain.delivery.models import ClaimStamp, DeliveryRow, DeliveryState, OwnerKind, Route
 from db.database import Database, Tx
 
-_TABLES: dict[str, tuple[str, str]] = {
-    "session_deliveries": ("session_id", "kind"),
-    "feedback_reminder_deliveries": ("round_id", "offset_seconds"),
-    "meeting_reminder_deliveries": ("meeting_id", "offset_seconds"),
-}
+Part = int | str  # a reminder's offset in seconds is stored as text
 
 
 class DeliveryLog:
-    """One feature's delivery table."""
+    """The deliveries of one kind of owner (sessions, feedback rounds, meetings or draws)."""
 
-    def __init__(self, db: Database, table: str) -> None:
-        owner, part = _TABLES[table]  # KeyError for anything but the known tables
+    def __init__(self, db: Database, kind: OwnerKind | str) -> None:
         self.db = db
-        self._table = table
-        self._owner = owner
-        self._part = part
+        self.kind = OwnerKind(kind)  # ValueError for anything but the known kinds
 
     async def add(
         self, owner: int, part: Part, recipients: Sequence[tuple[int, str]], state: str, now: float
@@ -31,9 +29,12 @@ class DeliveryLog:
         if not recipients:
             return
         await self.db.executemany(
-            f"INSERT INTO {self._table} ({self._owner}, {self._part}, user_id, state, via, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(owner, part, user_id, state, via, now) for user_id, via in recipients],
+            "INSERT INTO deliveries (owner_kind, owner_id, part, user_id, state, via, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (self.kind, owner, str(part), user_id, state, via, now)
+                for user_id, via in recipients
+            ],
         )
 
     async def move(
@@ -68,8 +69,8 @@ class DeliveryLog:
             params.append(now)
         elif claim == "clear":
             sets.append("claimed_at = NULL")
-        where = [f"{self._owner} = ?", f"{self._part} = ?", "state = ?"]
-        params += [owner, part, src]
+        where = ["owner_kind = ?", "owner_id = ?", "part = ?", "state = ?"]
+        params += [self.kind, owner, str(part), src]
         if users is not None:
             where.append(f"user_id IN ({', '.join('?' for _ in users)})")
             params += list(users)
@@ -83,7 +84,7 @@ class DeliveryLog:
             where.append("claimed_at >= ?")
             params.append(claimed_since)
         rows = await self.db.fetchall(
-            f"UPDATE {self._table} SET {', '.join(sets)} WHERE {' AND '.join(where)} "
+            f"UPDATE deliveries SET {', '.join(sets)} WHERE {' AND '.join(where)} "
             "RETURNING user_id",
             params,
         )
@@ -109,17 +110,21 @@ class DeliveryLog:
             return []
         marks = ", ".join("?" for _ in users)
         where = (
-            f"{self._owner} = ? AND {self._part} = ? AND state = ? AND via = ? "
+            "owner_kind = ? AND owner_id = ? AND part = ? AND state = ? AND via = ? "
             f"AND user_id IN ({marks}) AND (claimed_at IS NULL OR claimed_at >= ?)"
         )
-        params: list[object] = [owner, part, src, via_is, *users, fresh_since]
-        select = f"SELECT user_id, claimed_at FROM {self._table} WHERE {where} ORDER BY user_id"
+        params: list[object] = [self.kind, owner, str(part), src, via_is, *users, fresh_since]
+        select = (
+            f"SELECT user_id, claimed_at FROM deliveries WHERE {where} ORDER BY user_id"
+            f"{self.db.dialect.for_update}"
+        )
         update = (
-            f"UPDATE {self._table} SET state = ?, updated_at = ?, "
+            "UPDATE deliveries SET state = ?, updated_at = ?, "
             f"claimed_at = COALESCE(claimed_at, ?) WHERE {where}"
         )
 
         async def work(tx: Tx) -> list[tuple[int, bool]]:
+            await tx.lock("deliveries", self.kind, owner, str(part))
             taken = [(int(r[0]), r[1] is None) for r in await tx.fetchall(select, params)]
             if taken:
                 await tx.execute(update, [dst, now, now, *params])
@@ -130,12 +135,25 @@ class DeliveryLog:
     async def rows(self, owner: int, part: Part | None = None) -> list[DeliveryRow]:
         """The rows of one owner (and one part), by part then user."""
         sql = (
-            f"SELECT {self._part}, user_id, state, via, claimed_at, updated_at FROM {self._table} "
-            f"WHERE {self._owner} = ?"
+            "SELECT part, user_id, state, via, claimed_at, updated_at FROM deliveries "
+            "WHERE owner_kind = ? AND owner_id = ?"
         )
-        params: list[object] = [owner]
+        params: list[object] = [self.kind, owner]
         if part is not None:
-            sql += f" AND {self._part} = ?"
-            params.append(part)
-        rows = await self.db.fetchall(sql + f" ORDER BY {self._part}, user_id", params)
-        return [DeliveryRow(r[0], int(r[1]), str(r[2]), str(r[3]), r[4], float(r[5])) for r in rows]
+            sql += " AND part = ?"
+            params.append(str(part))
+        rows = await self.db.fetchall(sql + " ORDER BY part, user_id", params)
+        return [
+            DeliveryRow(str(r[0]), int(r[1]), DeliveryState(r[2]), Route(r[3]), r[4], float(r[5]))
+            for r in rows
+        ]
+
+    async def forget_member(self, user_id: int, owners: Sequence[int]) -> int:
+        """Delete a member's rows for these owners (their data is being deleted)."""
+        if not owners:
+            return 0
+        marks = ", ".join("?" for _ in owners)
+        return await self.db.execute(
+            f"DELETE FROM deliveries WHERE owner_kind = ? AND user_id = ? AND owner_id IN ({marks})",
+            (self.kind, user_id, *owners),
+        )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from bot.domain.audit.models import AuditFor, AuditMade
 from bot.domain.draws.models import (
-    ClaimKind,
     Compute,
     DrawEntry,
     DrawRecord,
@@ -27,82 +26,10 @@ _DRAW_COLUMNS = (
 
 _ENTRY_COLUMNS = (
     "e.call_id, e.ref, e.user_id, e.category_id, e.rank, e.status, e.confirmation, "
-    "e.promoted_at, e.left_at, e.left_reason, e.notified_at, e.notified_via, e.invited_at, "
-    "e.invited_via, e.role_at, e.announced_at"
+    "e.promoted_at, e.left_at, e.left_reason, e.role_at, e.announced_at"
 )
 
 
-# Claims of a per-member delivery: one atomic UPDATE each, so a re-run never sends twice.
-# ``?1`` now, ``?2`` call, ``?3`` user, ``?4`` the oldest claim that may be taken over, ``?5`` the
-# claiming process. A claim an earlier process (a crash) left without ``via``, or one given back
-# after an attempt that may have reached Discord (``_UNCLAIM``: no claiming process), is taken
-# over once, and only while Discord still de-duplicates the same nonce; it keeps its first claim
-# time, so a second crash or failure can't stretch that window. A claim of the same process is
-# never taken over: it is a send in progress.
-_CLAIM = {
-    "notice": "UPDATE draw_entries SET notified_at = COALESCE(notified_at, ?1), notify_claim = ?5 "
-    "WHERE call_id = ?2 AND user_id = ?3 AND status = 'selected' "
-    "AND (notified_at IS NULL OR (notified_via IS NULL AND notified_at >= ?4 "
-    "AND notify_claim IS NOT ?5))",
-    "invite": "UPDATE draw_entries SET invited_at = COALESCE(invited_at, ?1), invite_claim = ?5 "
-    "WHERE call_id = ?2 AND user_id = ?3 AND status = 'reserve' "
-    "AND (invited_at IS NULL OR (invited_via IS NULL AND invited_at >= ?4 "
-    "AND invite_claim IS NOT ?5))",
-}
-
-
-_VIA = {
-    "notice": "UPDATE draw_entries SET notified_via = ? WHERE call_id = ? "
-    "AND user_id IN (SELECT value FROM json_each(?))",
-    "invite": "UPDATE draw_entries SET invited_via = ? WHERE call_id = ? "
-    "AND user_id IN (SELECT value FROM json_each(?))",
-}
-
-
-# The claim time before a claim: NULL means the claim is the member's first (nothing was ever
-# attempted), else an earlier attempt's fate is unknown and its claim time must be kept.
-_CLAIMED_AT = {
-    "notice": "SELECT notified_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
-    "invite": "SELECT invited_at FROM draw_entries WHERE call_id = ? AND user_id = ?",
-}
-
-
-# Only a claim still without ``via`` is given back: a delivery on record is never undone.
-# _RELEASE: Discord refused a first attempt (nothing was made), so the claim is forgotten.
-_RELEASE = {
-    "notice": "UPDATE draw_entries SET notified_at = NULL, notify_claim = NULL "
-    "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
-    "invite": "UPDATE draw_entries SET invited_at = NULL, invite_claim = NULL "
-    "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
-}
-
-
-# _UNCLAIM: the attempt may have reached Discord (cancelled, network error, ...): any process
-# may send it again with the same nonce, but only while the FIRST claim time is recent enough
-# (``_CLAIM``); after that ``_EXPIRE`` marks it unknown.
-_UNCLAIM = {
-    "notice": "UPDATE draw_entries SET notify_claim = NULL "
-    "WHERE call_id = ? AND user_id = ? AND notified_via IS NULL",
-    "invite": "UPDATE draw_entries SET invite_claim = NULL "
-    "WHERE call_id = ? AND user_id = ? AND invited_via IS NULL",
-}
-
-
-# Claims an earlier process left (or an interrupted attempt gave back, ``_UNCLAIM``) without
-# ``via`` for longer than Discord de-duplicates: whether the message went out is unknown, so they
-# are marked 'unknown' (never re-sent: never a second message). ``?1`` call, ``?2`` the oldest
-# claim still re-sent, ``?3`` this process.
-_EXPIRE = {
-    "notice": "UPDATE draw_entries SET notified_via = 'unknown' WHERE call_id = ?1 "
-    "AND status = 'selected' AND notified_at IS NOT NULL AND notified_via IS NULL "
-    "AND notified_at < ?2 AND notify_claim IS NOT ?3 RETURNING user_id, ref, notified_at",
-    "invite": "UPDATE draw_entries SET invited_via = 'unknown' WHERE call_id = ?1 "
-    "AND status = 'reserve' AND invited_at IS NOT NULL AND invited_via IS NULL "
-    "AND invited_at < ?2 AND invite_claim IS NOT ?3 RETURNING user_id, ref, invited_at",
-}
-
-
-# Leaving the group (organiser's replace, or the member's "I can't take part").
 _LEAVE_GROUP = (
     "UPDATE draw_entries SET status = 'replaced', left_at = ?1, left_reason = ?2, "
     "confirmation = CASE WHEN ?3 THEN 'declined' ELSE confirmation END "
@@ -331,14 +258,16 @@ class DrawRepository:
         )
 
     async def unfinished(self) -> list[tuple[int, int]]:
-        """``(call_id, guild_id)`` of draws not yet posted or with members still to be told,
-        including messages a crash left claimed but not known to be sent (no ``via``)."""
+        """``(call_id, guild_id)`` of draws not yet posted or with members still to be told
+        (their message not yet sent, failed or of unknown fate: see the delivery engine)."""
         rows = await self.db.fetchall(
             "SELECT d.call_id, c.guild_id FROM draws d JOIN calls c ON c.id = d.call_id "
             "WHERE d.result_message_id IS NULL OR EXISTS (SELECT 1 FROM draw_entries e "
             "WHERE e.call_id = d.call_id AND e.user_id IS NOT NULL "
-            "AND ((e.status = 'selected' AND e.notified_via IS NULL) "
-            "OR (e.status = 'reserve' AND e.invited_via IS NULL))) ORDER BY d.call_id"
+            "AND e.status IN ('selected', 'reserve') AND NOT EXISTS (SELECT 1 FROM deliveries x "
+            "WHERE x.owner_kind = 'draw' AND x.owner_id = e.call_id AND x.user_id = e.user_id "
+            "AND x.part = CASE e.status WHEN 'selected' THEN 'notice' ELSE 'invite' END "
+            "AND x.state IN ('sent', 'failed', 'unknown'))) ORDER BY d.call_id"
         )
         return [(int(r[0]), int(r[1])) for r in rows]
 
@@ -471,69 +400,6 @@ class DrawRepository:
         )
 
     # -- deliveries -----------------------------------------------------------------------------
-
-    async def claim(
-        self,
-        kind: Literal["notice", "invite"],
-        call_id: int,
-        user_id: int,
-        now: float,
-        *,
-        resend_since: float,
-        claimer: str,
-    ) -> ClaimKind | None:
-        """Claim the right to send ``kind`` to the member, in one transaction: "fresh" (the first
-        claim), or "resend": taking over a claim left without ``via`` since ``resend_since`` by
-        another ``claimer`` (a crashed process) or given back after an attempt that may have
-        reached Discord, to send it again with the same nonce (Discord de-duplicates it). None
-        if it is not claimable."""
-        args = (now, call_id, user_id, resend_since, claimer)
-
-        async def work(tx: Tx) -> ClaimKind | None:
-            before = await tx.fetchone(_CLAIMED_AT[kind], (call_id, user_id))
-            if await tx.execute(_CLAIM[kind], args) == 0:
-                return None
-            return "fresh" if before is None or before[0] is None else "resend"
-
-        return await self.db.transaction(work)
-
-    async def delivered(
-        self, kind: Literal["notice", "invite"], call_id: int, user_ids: list[int], via: str
-    ) -> None:
-        """Record how the members were told, all in one statement."""
-        await self.db.execute(_VIA[kind], (via, call_id, json.dumps(user_ids)))
-
-    async def expire_claims(
-        self,
-        kind: Literal["notice", "invite"],
-        call_id: int,
-        before: float,
-        *,
-        claimer: str,
-        audit: AuditFor[list[tuple[int | None, str, float]]] = None,
-    ) -> list[tuple[int | None, str, float]]:
-        """Mark claims another ``claimer`` (a crashed process) left without ``via`` before
-        ``before`` as 'unknown' (never re-sent); returns ``(user_id, ref, claimed_at)`` of each.
-        ``audit(expired)`` gives their audit rows, appended in the same transaction."""
-
-        async def work(tx: Tx) -> list[tuple[int | None, str, float]]:
-            rows = await tx.fetchall(_EXPIRE[kind], (call_id, before, claimer))
-            expired = [(None if r[0] is None else int(r[0]), str(r[1]), float(r[2])) for r in rows]
-            if expired:
-                await append_entries(tx, audit, expired)
-            return expired
-
-        return await self.db.transaction(work)
-
-    async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
-        """Forget a first claim whose send Discord refused (nothing was made): a later pass
-        sends it, at any time."""
-        await self.db.execute(_RELEASE[kind], (call_id, user_id))
-
-    async def unclaim(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
-        """Give back a claim whose send may have reached Discord, keeping its first claim time:
-        a later pass sends it again with the same nonce only while Discord de-duplicates it."""
-        await self.db.execute(_UNCLAIM[kind], (call_id, user_id))
 
     async def claim_announcement(self, call_id: int, ref: str, now: float) -> bool:
         """Claim the one "has left the group" post about this entry (True once, unless released)."""

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from bot.domain.audit.models import AuditFor
+from bot.domain.delivery.models import OwnerKind
 from bot.domain.feedback.models import (
     Delivery,
     FeedbackMessage,
@@ -93,7 +94,7 @@ async def _upsert_response(
 class FeedbackRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.deliveries_log = DeliveryLog(db, "feedback_reminder_deliveries")
+        self.deliveries_log = DeliveryLog(db, OwnerKind.FEEDBACK)
 
     # -- rounds ---------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from bot.domain.audit.models import AuditFor
+from bot.domain.delivery.models import OwnerKind
 from bot.domain.meetings.models import Meeting, MeetingDelivery
 from db.database import Database, Row, Tx
 from db.repositories.audit import append_entries, fetchone_audited
@@ -27,7 +28,7 @@ def _meeting(row: Row) -> Meeting:
 class MeetingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.deliveries_log = DeliveryLog(db, "meeting_reminder_deliveries")
+        self.deliveries_log = DeliveryLog(db, OwnerKind.MEETING)
 
     async def create(
         self,

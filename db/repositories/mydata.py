@@ -85,6 +85,17 @@ _COLLECT: tuple[_Query, ...] = (
         "WHERE m.guild_id = ? AND a.user_id = ? ORDER BY m.number",
     ),
     _Query(
+        "messages the bot keeps track of (reminders, notices, invitations)",
+        ("deliveries",),
+        "SELECT owner_kind AS about, owner_id, part AS message, state, via, updated_at "
+        "FROM deliveries WHERE user_id = ?2 AND ("
+        "(owner_kind = 'session' AND owner_id IN (SELECT id FROM sessions WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'feedback' AND owner_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'meeting' AND owner_id IN (SELECT id FROM meetings WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'draw' AND owner_id IN (SELECT id FROM calls WHERE guild_id = ?1)))",
+    ),
+    _Query(
         "meeting reminders by DM",
         ("member_meeting_dms",),
         "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
@@ -162,22 +173,20 @@ _DELETE: tuple[_Query, ...] = (
         "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
     ),
     _Query(
-        "feedback reminders",
-        ("feedback_rounds", "feedback_reminder_deliveries"),
-        "DELETE FROM feedback_reminder_deliveries WHERE user_id = ?2 AND round_id IN "
-        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)",
-    ),
-    _Query(
         "meetings",
         ("meetings", "meeting_audience"),
         "DELETE FROM meeting_audience WHERE user_id = ?2 AND meeting_id IN "
         "(SELECT id FROM meetings WHERE guild_id = ?1)",
     ),
     _Query(
-        "meeting reminders",
-        ("meetings", "meeting_reminder_deliveries"),
-        "DELETE FROM meeting_reminder_deliveries WHERE user_id = ?2 AND meeting_id IN "
-        "(SELECT id FROM meetings WHERE guild_id = ?1)",
+        "messages the bot keeps track of (reminders, notices, invitations)",
+        ("deliveries",),
+        "DELETE FROM deliveries WHERE user_id = ?2 AND ("
+        "(owner_kind = 'session' AND owner_id IN (SELECT id FROM sessions WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'feedback' AND owner_id IN "
+        "(SELECT id FROM feedback_rounds WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'meeting' AND owner_id IN (SELECT id FROM meetings WHERE guild_id = ?1)) OR "
+        "(owner_kind = 'draw' AND owner_id IN (SELECT id FROM calls WHERE guild_id = ?1)))",
     ),
     _Query(
         "meeting reminders by DM",
@@ -206,12 +215,6 @@ _DELETE: tuple[_Query, ...] = (
         "first-to-hear lists for repeats",
         ("sessions", "session_priority"),
         "DELETE FROM session_priority WHERE user_id = ?2 AND session_id IN "
-        "(SELECT id FROM sessions WHERE guild_id = ?1)",
-    ),
-    _Query(
-        "session messages",
-        ("sessions", "session_deliveries"),
-        "DELETE FROM session_deliveries WHERE user_id = ?2 AND session_id IN "
         "(SELECT id FROM sessions WHERE guild_id = ?1)",
     ),
 )

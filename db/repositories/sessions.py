@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from bot.domain.audit.models import AuditFor
-from bot.domain.delivery.models import DeliveryRow
+from bot.domain.delivery.models import DeliveryRow, OwnerKind
 from bot.domain.sessions.models import (
     Booking,
     BookRequest,
@@ -171,7 +171,7 @@ async def book_sync(
 class SessionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.deliveries_log = DeliveryLog(db, "session_deliveries")
+        self.deliveries_log = DeliveryLog(db, OwnerKind.SESSION)
 
     # -- sessions -------------------------------------------------------------------------------
 

@@ -48,8 +48,8 @@ async def test_reminder_maybe_sent_before_a_crash_reaches_the_member_once(
     await send_dm(running.bot, victim, "A friendly reminder (sent before the crash)", nonce=nonce)
     now = running.clock.now().timestamp()
     await running.db.execute(
-        "INSERT INTO session_deliveries (session_id, kind, user_id, state, via, claimed_at, "
-        "updated_at) VALUES (?, ?, ?, 'sending', 'dm', ?, ?)",
+        "INSERT INTO deliveries (owner_kind, owner_id, part, user_id, state, via, claimed_at, "
+        "updated_at) VALUES ('session', ?, ?, ?, 'sending', 'dm', ?, ?)",
         (session_id, kind, victim, now, now),
     )
 
@@ -65,7 +65,8 @@ async def test_reminder_maybe_sent_before_a_crash_reaches_the_member_once(
     ]
     assert len(resent) == 2 and all(r.json.get("enforce_nonce") for r in resent)
     states = await running.db.fetchall(
-        "SELECT user_id, state FROM session_deliveries WHERE session_id = ? AND kind = ?",
+        "SELECT user_id, state FROM deliveries WHERE owner_kind = 'session' AND owner_id = ? "
+        "AND part = ?",
         (session_id, kind),
     )
     assert {r[0]: r[1] for r in states} == {m.user.id: "sent" for m in members}

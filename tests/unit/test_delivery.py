@@ -27,6 +27,7 @@ from bot.domain.delivery.models import (
     SENDING,
     SENT,
     UNKNOWN,
+    OwnerKind,
     nonce_for,
 )
 from bot.domain.errors import Conflict, InvalidInput
@@ -681,7 +682,7 @@ async def delivery_run(db: Database, clock: FakeClock) -> tuple[DeliveryRun, int
     service = SessionService(db, clock, JobScheduler(db, clock))
     sid = await booked_session(service, [])
     return DeliveryRun(
-        DeliveryLog(db, "session_deliveries"), clock, sid, "test", f"session:{sid}:test"
+        DeliveryLog(db, OwnerKind.SESSION), clock, sid, "test", f"session:{sid}:test"
     ), sid
 
 

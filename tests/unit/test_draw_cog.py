@@ -13,11 +13,11 @@ import discord
 import pytest
 
 from bot.clock import FakeClock
+from bot.domain.delivery.models import nonce_for
 from bot.domain.draws.service import (
     FINISH_CHECK,
     FINISH_JOB,
     MEMBER_LEFT_JOB,
-    delivery_nonce,
     finish_job_key,
 )
 from bot.domain.draws.texts import PROMOTED_DM, SELECTED_DM
@@ -25,6 +25,7 @@ from bot.notify import RateLimiter
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from cogs.draws.cog import Draws, leave_nonce
+from cogs.draws.render import result_link
 from cogs.draws.views import ANYONE, DeclineCheckButton, DrawButton
 from db import Database
 
@@ -228,8 +229,8 @@ async def test_closed_dms_are_mentioned_in_the_channel_once(setup: Any, clock: F
     assert place.kwargs["reference"].message_id == result.id
     ids = [item.custom_id for item in place.kwargs["view"].children]
     assert ids == [f"draw:confirm:{call_id}:{ANYONE}", f"draw:decline:{call_id}:{ANYONE}"]
-    entry = (await services.draws.view(call_id)).entry(drawn)
-    assert entry is not None and entry.notified_via == "channel"
+    row = await told(services, call_id, drawn)
+    assert row is not None and (row.state, row.via) == ("sent", "channel")
     await cog.finish(call_id)
     assert len(bot.posts) == 3
 
@@ -259,10 +260,10 @@ async def test_decline_announces_and_offers_the_place_to_the_next_reserve(
         number=1,
         title="LinkedIn session",
         category="🌱 New",
-        link=view.result_link,
+        link=result_link(view),
     )
     assert user == next_up and dm.content.startswith(promoted_text)
-    assert view.result_link and view.result_link in dm.content  # a named link to the result
+    assert result_link(view) and result_link(view) in dm.content  # a named link to the result
     assert view.entry(next_up).ref[:8] in dm.content  # type: ignore[union-attr]
     assert not dm.content.startswith(await services.wording.render(GUILD, SELECTED_DM))
     # The same departure is never announced twice (e.g. the pass runs again after a crash).
@@ -409,6 +410,27 @@ def nonces_to(bot: FakeBot, user: int) -> list[Any]:
     return [m.kwargs.get("nonce") for u, m in bot.dms if u == user]
 
 
+async def told(services: Services, call_id: int, user: int, part: str = "notice") -> Any:
+    """The member's delivery row for ``part`` (the one delivery engine's record), or None."""
+    return (await services.draws.view(call_id)).told(part, user)
+
+
+async def forgotten(services: Services, call_id: int, user: int) -> bool:
+    """Nothing was sent: no row, or a pending row with no claim (a later pass simply sends)."""
+    row = await told(services, call_id, user)
+    return row is None or (row.state == "pending" and row.claimed_at is None)
+
+
+async def maybe_sent(services: Services, call_id: int, user: int) -> bool:
+    """An attempt that may have reached Discord: pending, keeping its first claim time."""
+    row = await told(services, call_id, user)
+    return row is not None and row.state == "pending" and row.claimed_at is not None
+
+
+def engine_nonce(call_id: int, user: int) -> str:
+    return nonce_for(f"draw:{call_id}:notice:dm:{user}")
+
+
 def unavailable(status: int = 503) -> discord.HTTPException:
     return discord.HTTPException(SimpleNamespace(status=status, reason="x"), "unavailable")
 
@@ -424,10 +446,9 @@ async def test_a_stop_or_network_error_during_a_dm_keeps_the_claim_and_resends_w
     bot.dm_errors = {second: asyncio.CancelledError()}  # the request may have reached Discord
     with pytest.raises(asyncio.CancelledError):
         await cog.finish(call_id)
-    entry = (await services.draws.view(call_id)).entry(first)
-    assert entry is not None and entry.notified_at is None  # nothing was sent: forgotten
-    entry = (await services.draws.view(call_id)).entry(second)
-    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
+    first_row = await told(services, call_id, first)  # waits for the closed-DM post
+    assert first_row is not None and first_row.claimed_at is None and first_row.via == "channel"
+    assert await maybe_sent(services, call_id, second)
     assert (call_id, GUILD) in await services.draws.unfinished()
     # A network error (after discord.py's retries) may have reached Discord too: the claim
     # keeps its time, the pass goes on, and a retry is asked for.
@@ -435,15 +456,17 @@ async def test_a_stop_or_network_error_during_a_dm_keeps_the_claim_and_resends_w
     bot.dm_errors = {third: OSError("connection reset")}
     report = await cog.finish(call_id)
     assert report.failed == 1 and report.retry
-    entry = (await services.draws.view(call_id)).entry(third)
-    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
+    assert await maybe_sent(services, call_id, third)
     clock.advance(timedelta(minutes=2))  # within Discord's nonce memory: sent again
-    await cog.finish(call_id)
-    for user in (first, second, third):
-        entry = (await services.draws.view(call_id)).entry(user)
-        assert entry is not None and entry.notified_via == "dm"
-        assert nonces_to(bot, user) == [delivery_nonce("notice", call_id, entry.ref)]
-    assert sorted(u for u, _ in bot.dms) == sorted(EXPERIENCED + NEW)  # everyone once
+    for _ in range(3):  # each pass stops at the first send that fails; a later one goes on
+        await cog.finish(call_id)
+    for user in (second, third):
+        row = await told(services, call_id, user)
+        assert row is not None and (row.state, row.via) == ("sent", "dm")
+        assert set(nonces_to(bot, user)) == {engine_nonce(call_id, user)}  # the same nonce
+    row = await told(services, call_id, first)
+    assert row is not None and (row.state, row.via) == ("sent", "channel")
+    assert sorted({u for u, _ in bot.dms}) == sorted(set(EXPERIENCED + NEW) - {first})
     assert await services.draws.unfinished() == []
 
 
@@ -466,8 +489,8 @@ async def test_a_dm_that_may_have_gone_out_is_never_sent_again_after_5_minutes(
     for c in (cog, cog2):
         await c.finish(call_id)
     assert nonces_to(bot, member) == [] and nonces_to(bot2, member) == []
-    entry = (await services2.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_via == "unknown"  # shown to organisers
+    row = await told(services2, call_id, member)
+    assert row is not None and row.state == "unknown"  # shown to organisers
     assert await services2.draws.unfinished() == []
 
 
@@ -481,13 +504,18 @@ async def test_a_dm_discord_refused_is_released_and_sent_by_a_later_pass(
     assert member is not None
     bot.dm_errors = {member: unavailable(status)}
     report = await cog.finish(call_id)
-    assert report.failed == 1 and report.retry is retry
-    entry = (await services.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_at is None  # nothing was made: released
-    clock.advance(timedelta(minutes=10))  # any time later
-    await cog.finish(call_id)
-    entry = (await services.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_via == "dm" and len(nonces_to(bot, member)) == 1
+    if retry:  # Discord is busy or failing: nothing was made, the claim is forgotten
+        assert report.failed == 1 and report.retry
+        assert await forgotten(services, call_id, member)
+        clock.advance(timedelta(minutes=10))  # any time later
+        await cog.finish(call_id)
+        row = await told(services, call_id, member)
+        assert row is not None and (row.state, row.via) == ("sent", "dm")
+        assert len(nonces_to(bot, member)) == 1
+    else:  # Discord refuses this DM for good: the member is mentioned in the channel instead
+        assert not report.retry and member in report.in_channel
+        row = await told(services, call_id, member)
+        assert row is not None and (row.state, row.via) == ("sent", "channel")
 
 
 async def test_a_refusal_after_a_dm_that_may_have_gone_out_keeps_the_first_claim(
@@ -499,15 +527,15 @@ async def test_a_refusal_after_a_dm_that_may_have_gone_out_keeps_the_first_claim
     assert member is not None
     bot.dm_errors = {member: OSError("reset")}
     await cog.finish(call_id)
-    claimed_at = (await services.draws.view(call_id)).entry(member).notified_at  # type: ignore[union-attr]
+    claimed_at = (await told(services, call_id, member)).claimed_at
     clock.advance(timedelta(minutes=1))
     bot.dm_errors = {member: unavailable()}
     await cog.finish(call_id)
-    assert (await services.draws.view(call_id)).entry(member).notified_at == claimed_at  # type: ignore[union-attr]
+    assert (await told(services, call_id, member)).claimed_at == claimed_at
     clock.advance(timedelta(minutes=10))
     await cog.finish(call_id)
     assert nonces_to(bot, member) == []  # the first attempt may have gone out
-    assert (await services.draws.view(call_id)).entry(member).notified_via == "unknown"  # type: ignore[union-attr]
+    assert (await told(services, call_id, member)).state == "unknown"
 
 
 async def test_a_member_left_job_retries_a_promoted_reserves_dm_after_a_503(
@@ -671,11 +699,11 @@ async def test_a_stopped_closed_dm_post_gives_the_claims_back(setup: Any, clock:
     bot.channel_error = asyncio.CancelledError()  # type: ignore[assignment]
     with pytest.raises(asyncio.CancelledError):
         await cog.after_replace(outcome)
-    assert (await services.draws.view(call_id)).entry(next_up).notified_at is None  # type: ignore[union-attr]
+    assert await forgotten(services, call_id, next_up)  # stopped before their message
     bot.channel_error = None
     await cog.finish(call_id)
-    entry = (await services.draws.view(call_id)).entry(next_up)
-    assert entry is not None and entry.notified_via == "channel"
+    row = await told(services, call_id, next_up)
+    assert row is not None and (row.state, row.via) == ("sent", "channel")
     assert bot.posts[-1].kwargs["nonce"] and len(bot.posts[-1].kwargs["nonce"]) <= 25
 
 
@@ -687,16 +715,21 @@ async def crash_after_sending(
     bot, cog, services = fresh_bot(db, clock, jobs)
     call_id = await story(services, clock)
 
-    async def die(*args: Any, **kwargs: Any) -> None:
-        raise HardCrash
+    store = services.draws.deliveries_log
+    move = store.move
 
-    monkeypatch.setattr(services.draws, "delivered", die)
+    async def die_after_sending(*args: Any, **kwargs: Any) -> list[int]:
+        if kwargs.get("src") == "sending" and kwargs.get("dst") == "sent":
+            raise HardCrash  # the DM went out; the record of it never happens
+        return await move(*args, **kwargs)
+
+    monkeypatch.setattr(store, "move", die_after_sending)
     with pytest.raises(HardCrash):
         await cog.finish(call_id)
     [(member, dm)] = bot.dms
     assert dm.kwargs["nonce"]
-    entry = (await services.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_at is not None and entry.notified_via is None
+    row = await told(services, call_id, member)
+    assert row is not None and row.state == "sending" and row.claimed_at is not None
     return bot, services, call_id, member
 
 
@@ -711,8 +744,8 @@ async def test_a_crash_left_dm_is_sent_again_with_the_same_nonce_within_5_minute
     # Sent again with the same nonce: Discord returns the first message, no second one.
     assert nonces_to(bot, member) == [first_nonce]
     assert sorted(u for u, _ in bot.dms) == sorted(EXPERIENCED + NEW)
-    entry = (await services.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_via == "dm"
+    row = await told(services, call_id, member)
+    assert row is not None and (row.state, row.via) == ("sent", "dm")
     assert await services.draws.unfinished() == []
     await cog.finish_all()
     assert len(bot.dms) == 17
@@ -727,8 +760,8 @@ async def test_a_crash_left_dm_older_than_5_minutes_is_never_sent_again(
     await cog.finish_all()
     assert nonces_to(bot, member) == []  # it may have gone out: never a second message
     assert sorted(u for u, _ in bot.dms) == sorted(set(EXPERIENCED + NEW) - {member})
-    entry = (await services.draws.view(call_id)).entry(member)
-    assert entry is not None and entry.notified_via == "unknown"
+    row = await told(services, call_id, member)
+    assert row is not None and row.state == "unknown"
     assert await services.draws.unfinished() == []
 
 

@@ -302,23 +302,28 @@ async def test_deliveries_are_claimed_once_and_finished_draws_drop_out(
     todo = await draws.deliveries(call_id)
     assert len(todo.notices) == 6 and len(todo.invites) == 11
     user = todo.notices[0].user_id
-    assert await draws.claim("notice", call_id, user)
-    assert not await draws.claim("notice", call_id, user)  # a re-run never sends twice
-    await draws.release("notice", call_id, user)  # a failed send is given back
-    assert await draws.claim("notice", call_id, user)
-    assert not await draws.claim("invite", call_id, user)  # drawn members aren't invited
+    assert user is not None
+    notices, invites = draws.delivery_run(call_id, "notice"), draws.delivery_run(call_id, "invite")
+    await notices.start([(e.user_id, "dm") for e in todo.notices if e.user_id is not None])
+    await invites.start([(e.user_id, "dm") for e in todo.invites if e.user_id is not None])
+    assert await notices._claim([user], "dm") is not None
+    assert await notices._claim([user], "dm") is None  # a re-run never sends twice
+    await notices._put_back([user], [])  # a refused send is given back...
+    assert await notices._claim([user], "dm") is not None  # ...and sent later
+    assert await invites._claim([user], "dm") is None  # drawn members aren't invited
     assert await draws.mark_posted(call_id, 777) and not await draws.mark_posted(call_id, 778)
-    for entry in todo.notices:
-        await draws.claim("notice", call_id, entry.user_id)
-    for entry in todo.invites:
-        await draws.claim("invite", call_id, entry.user_id)
     # Claimed but not known to be sent (in flight, or a crash): still unfinished.
     assert await draws.unfinished() == [(call_id, GUILD)]
-    await draws.delivered("notice", call_id, [e.user_id for e in todo.notices], "dm")  # type: ignore[misc]
-    await draws.delivered("invite", call_id, [e.user_id for e in todo.invites], "channel")  # type: ignore[misc]
+
+    async def yes(*_: object) -> bool:
+        return True
+
+    await notices._put_back([user], [])
+    await notices.each([e.user_id for e in todo.notices if e.user_id], yes, reroute=False)
+    await invites.each([e.user_id for e in todo.invites if e.user_id], yes, reroute=False)
     assert await draws.unfinished() == []
     # A promotion makes the draw unfinished again: the promoted member must be told.
-    out = await draws.replace(GUILD, 1, todo.notices[0].user_id, ORGANISER)
+    out = await draws.replace(GUILD, 1, user, ORGANISER)
     assert out.promoted_user_id is not None
     assert [e.user_id for e in (await draws.deliveries(call_id)).notices] == [out.promoted_user_id]
     assert await draws.unfinished() == [(call_id, GUILD)]
@@ -445,26 +450,29 @@ async def test_a_claim_left_by_a_crash_is_taken_over_once_while_discord_dedupes(
     todo = await draws.deliveries(call_id)
     recent, old = todo.notices[0].user_id, todo.notices[1].user_id
     assert recent is not None and old is not None
-    assert await draws.claim("notice", call_id, old)
+    run = draws.delivery_run(call_id, "notice")
+    await run.start([(recent, "dm"), (old, "dm")])
+    assert await run._claim([old], "dm") is not None
     clock.advance(timedelta(minutes=4))
-    assert await draws.claim("notice", call_id, recent)
+    assert await run._claim([recent], "dm") is not None
     clock.advance(timedelta(minutes=2))  # old: claimed 6 minutes ago, recent: 2 minutes ago
-    # The same process never takes over its own claim (a send in progress).
-    assert not await draws.claim("notice", call_id, recent)
-    assert await draws.expire_claims(call_id) == 0
+    assert await run._claim([recent], "dm") is None  # a send in progress is never taken over
 
-    restarted = DrawService(db, clock, jobs)  # the bot after a crash
+    restarted = DrawService(db, clock, jobs)  # the bot after a crash (both left 'sending')
     assert await restarted.unfinished() == [(call_id, GUILD)]
-    assert await restarted.expire_claims(call_id) == 1  # the 6-minute-old claim
+    again = restarted.delivery_run(call_id, "notice")
+    unknown = await again.start([(recent, "dm"), (old, "dm")])
+    assert unknown == [old]  # the 6-minute-old one: too old for Discord to de-duplicate
+    await restarted.record_unknown((await restarted.view(call_id)).call, "notice", unknown)
     due = {e.user_id for e in (await restarted.deliveries(call_id)).notices}
     assert recent in due and old not in due
-    assert await restarted.claim("notice", call_id, recent)  # re-sent (same nonce)
-    assert not await restarted.claim("notice", call_id, recent)  # ...once
-    assert not await restarted.claim("notice", call_id, old)  # never re-sent
-    old_entry = await restarted.repo.entry(call_id, old)
-    assert old_entry is not None and old_entry.notified_via == "unknown"
-    # Releasing never undoes a delivery on record.
-    await restarted.release("notice", call_id, old)
-    assert (await restarted.repo.entry(call_id, old)).notified_via == "unknown"  # type: ignore[union-attr]
+    assert await again._claim([recent], "dm") is not None  # re-sent (same nonce)
+    assert await again._claim([recent], "dm") is None  # ...once
+    assert await again._claim([old], "dm") is None  # never re-sent
+    row = (await restarted.view(call_id)).told("notice", old)
+    assert row is not None and row.state == "unknown"
+    # Giving back never undoes a delivery on record.
+    await again._put_back([old], [])
+    assert (await restarted.view(call_id)).told("notice", old).state == "unknown"  # type: ignore[union-attr]
     actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log")]
     assert "draw.notice_unknown" in actions

@@ -67,7 +67,8 @@ async def snapshot(db: Database) -> list[tuple[object, ...]]:
     rows = await db.fetchall(
         "SELECT 'm', id, status, starts_at, duration_seconds FROM meetings UNION ALL "
         "SELECT 'a', meeting_id, user_id, position, 0 FROM meeting_audience UNION ALL "
-        "SELECT 'd', meeting_id, offset_seconds, user_id, state FROM meeting_reminder_deliveries "
+        "SELECT 'd', owner_id, CAST(part AS INTEGER), user_id, state FROM deliveries "
+        "WHERE owner_kind = 'meeting' "
         "UNION ALL SELECT 'o', guild_id, user_id, 0, 0 FROM member_meeting_dms UNION ALL "
         "SELECT 'j', id, key, status, run_at FROM scheduled_jobs ORDER BY 1, 2, 3"
     )

@@ -309,8 +309,8 @@ async def test_reminders_fire_once_across_a_restart(
         assert messenger.posted_users() == [3, 3]
         assert 4 not in messenger.dm_users() + messenger.posted_users()  # waiting: no reminder
         rows = await db2.fetchall(
-            "SELECT kind, COUNT(*) FROM session_deliveries WHERE session_id = ? "
-            "AND kind LIKE 'reminder:%' GROUP BY kind",
+            "SELECT part, COUNT(*) FROM deliveries WHERE owner_kind = 'session' "
+            "AND owner_id = ? AND part LIKE 'reminder:%' GROUP BY part",
             (sid,),
         )
         assert [r[1] for r in rows] == [3, 3]  # 3 confirmed x 2 reminders, exactly once each
@@ -969,8 +969,8 @@ async def test_the_waiting_list_is_told_once_when_the_session_ends(
         await jobs2.run_due()
         assert again.dms == [] and again.posts == []
         rows = await db2.fetchall(
-            "SELECT user_id, state, via FROM session_deliveries WHERE session_id = ? "
-            "AND kind = 'waiting_ended' ORDER BY user_id",
+            "SELECT user_id, state, via FROM deliveries WHERE owner_kind = 'session' "
+            "AND owner_id = ? AND part = 'waiting_ended' ORDER BY user_id",
             (sid,),
         )
         assert [tuple(r) for r in rows] == [(3, "sent", "dm"), (4, "sent", "channel")]
@@ -992,7 +992,7 @@ async def test_a_cancelled_session_sends_no_end_of_session_note(
     clock.advance(timedelta(days=2))
     await jobs.run_due()
     assert sorted(messenger.dm_users()) == [1, 2]  # only the cancellation notice
-    rows = await db.fetchall("SELECT DISTINCT kind FROM session_deliveries")
+    rows = await db.fetchall("SELECT DISTINCT part FROM deliveries WHERE owner_kind = 'session'")
     assert [r[0] for r in rows] == ["cancelled"]
 
 

@@ -17,7 +17,6 @@ from bot.domain.delivery.models import (
     SENT,
     UNKNOWN,
     DeliveryResult,
-    Part,
     nonce_for,
 )
 from bot.scheduling import RetryLater
@@ -43,7 +42,9 @@ class DeliveryRun:
     ``key`` names the delivery everywhere (logs and nonces) and must be the same on every run
     of the same job, e.g. ``session:5:reminder:86400:1790000000``."""
 
-    def __init__(self, store: DeliveryLog, clock: Clock, owner: int, part: Part, key: str) -> None:
+    def __init__(
+        self, store: DeliveryLog, clock: Clock, owner: int, part: int | str, key: str
+    ) -> None:
         self.store = store
         self.clock = clock
         self.owner = owner

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain.calls.models import Call, Category
+from bot.domain.delivery.models import DeliveryRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,6 @@ class DrawEntry:
     promoted_at: float | None
     left_at: float | None
     left_reason: str | None  # organiser | declined | data_deleted
-    notified_at: float | None
-    notified_via: str | None
-    invited_at: float | None
-    invited_via: str | None
     role_at: float | None
     announced_at: float | None
 
@@ -83,8 +80,9 @@ class NewDraw:
     order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
 
 
-# How a delivery was claimed: the first time, or taking over an earlier attempt.
-ClaimKind = Literal["fresh", "resend"]
+# The members' messages of a draw (the delivery engine's ``part``): "notice" tells a member they
+# have a place in the group (drawn or promoted), "invite" asks a volunteer not drawn to review.
+DrawPart = Literal["notice", "invite"]
 
 
 # compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
@@ -179,6 +177,7 @@ class DrawView:
     draw: DrawRecord
     categories: tuple[CategoryView, ...]
     reviewers: tuple[Reviewer, ...]
+    deliveries: tuple[DeliveryRow, ...] = ()  # the members' messages (bot/domain/delivery)
 
     @property
     def volunteers(self) -> int:
@@ -224,14 +223,9 @@ class DrawView:
     def reviewer(self, user_id: int) -> Reviewer | None:
         return next((r for r in self.reviewers if r.user_id == user_id), None)
 
-    @property
-    def result_link(self) -> str | None:
-        if self.draw.result_message_id is None:
-            return None
-        return (
-            f"https://discord.com/channels/{self.call.guild_id}/{self.call.channel_id}/"
-            f"{self.draw.result_message_id}"
-        )
+    def told(self, part: str, user_id: int | None) -> DeliveryRow | None:
+        """How the member's ``part`` message ("notice": their place; "invite": to review) went."""
+        return next((d for d in self.deliveries if d.part == part and d.user_id == user_id), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from bot.clock import Clock
 from bot.domain.audit.models import AuditEntry
@@ -15,7 +14,8 @@ from bot.domain.audit.service import AuditService
 from bot.domain.calls.models import Call, Category, CategorySpec
 from bot.domain.calls.rules import parse_places
 from bot.domain.calls.service import close_job_key
-from bot.domain.delivery.models import RESEND_WINDOW, nonce_for
+from bot.domain.delivery.engine import DeliveryRun
+from bot.domain.delivery.models import PENDING, SENDING, OwnerKind, nonce_for
 from bot.domain.draws.algorithm import (
     ALGORITHM,
     VerifyReport,
@@ -27,10 +27,10 @@ from bot.domain.draws.algorithm import (
 from bot.domain.draws.models import (
     DELETED,
     CategoryView,
-    ClaimKind,
     ConfirmOutcome,
     Deliveries,
     DrawEntry,
+    DrawPart,
     DrawRecord,
     DrawView,
     NewDraw,
@@ -44,6 +44,7 @@ from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.scheduling import JobScheduler
 from db import Database
 from db.repositories.calls import CallRepository
+from db.repositories.deliveries import DeliveryLog
 from db.repositories.draws import DrawRepository
 from db.repositories.jobs import JobRepository
 
@@ -119,9 +120,7 @@ class DrawService:
         self.repo = DrawRepository(db)
         self.calls = CallRepository(db)
         self.audit = AuditService(db, clock)
-        # Marks this process's delivery claims: a claim without ``via`` of another process was
-        # left by a crash, one of this process is a send in progress (never taken over).
-        self.claimer = secrets.token_hex(8)
+        self.deliveries_log = DeliveryLog(db, OwnerKind.DRAW)
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -156,7 +155,13 @@ class DrawService:
             )
             for cat in await self.calls.categories(call_id)
         )
-        return DrawView(call, draw, categories, tuple(await self.repo.reviewers(call_id)))
+        return DrawView(
+            call,
+            draw,
+            categories,
+            tuple(await self.repo.reviewers(call_id)),
+            tuple(await self.deliveries_log.rows(call_id)),
+        )
 
     async def show(self, guild_id: int, number: int) -> DrawView:
         call = await self._drawn_call(guild_id, number)
@@ -591,28 +596,26 @@ class DrawService:
             call_id, message_id, self.clock.now().timestamp(), audit=audit
         )
 
-    def _resend_since(self) -> float:
-        return (self.clock.now() - RESEND_WINDOW).timestamp()
+    def delivery_run(self, call_id: int, part: DrawPart) -> DeliveryRun:
+        """The one delivery engine's run for the members' ``part`` messages of a draw
+        ("notice": a place in the group; "invite": to review the plan)."""
+        return DeliveryRun(self.deliveries_log, self.clock, call_id, part, f"draw:{call_id}:{part}")
 
     async def deliveries(self, call_id: int) -> Deliveries:
-        """Who is still to be told: never claimed, or claimed by a pass that a crash, a stop or
-        a network error interrupted less than :data:`RESEND_WINDOW` ago (sent again with the
-        same nonce)."""
+        """Who is still to be told (their message not yet sent, failed or of unknown fate: a
+        message a stop interrupted is settled by the engine), and who still needs a role."""
         view = await self.view(call_id)
-        since = self._resend_since()
-        entries = [e for c in view.categories for e in c.entries]
-        entries = [e for e in entries if e.user_id is not None]  # nobody to tell once deleted
+        entries = [e for c in view.categories for e in c.entries if e.user_id is not None]
 
-        def due(claimed_at: float | None, via: str | None) -> bool:
-            return claimed_at is None or (via is None and claimed_at >= since)
+        def due(part: DrawPart, user_id: int | None) -> bool:
+            told = view.told(part, user_id)
+            return told is None or told.state in (PENDING, SENDING)
 
         return Deliveries(
             notices=tuple(
-                e for e in entries if e.status == "selected" and due(e.notified_at, e.notified_via)
+                e for e in entries if e.status == "selected" and due("notice", e.user_id)
             ),
-            invites=tuple(
-                e for e in entries if e.status == "reserve" and due(e.invited_at, e.invited_via)
-            ),
+            invites=tuple(e for e in entries if e.status == "reserve" and due("invite", e.user_id)),
             roles=tuple(
                 e.user_id
                 for e in entries
@@ -627,103 +630,16 @@ class DrawService:
             else (),
         )
 
-    async def claim(
-        self, kind: Literal["notice", "invite"], call_id: int, user_id: int
-    ) -> ClaimKind | None:
-        """Claim the one delivery of ``kind`` to this member: "fresh" the first time, None if it
-        is not claimable (sent, or being sent).
-
-        "resend": a claim a crash (an earlier process) left without ``via``, or one given back
-        after an attempt that may have reached Discord, first made less than
-        :data:`RESEND_WINDOW` ago, is taken over once (the caller sends again with the same
-        nonce; Discord returns the first message instead of posting a second)."""
-        return await self.repo.claim(
-            kind,
-            call_id,
-            user_id,
-            self.clock.now().timestamp(),
-            resend_since=self._resend_since(),
-            claimer=self.claimer,
-        )
-
-    async def delivered(
-        self, kind: Literal["notice", "invite"], call_id: int, user_ids: int | list[int], via: str
-    ) -> None:
-        """Record that the member(s) were told (``via`` "dm" or "channel")."""
-        users = [user_ids] if isinstance(user_ids, int) else list(user_ids)
-        if users:
-            await self.repo.delivered(kind, call_id, users, via)
-
-    async def expire_claims(self, call_id: int) -> int:
-        """Claims without ``via`` made longer than :data:`RESEND_WINDOW` ago, left by a crash
-        (an earlier process) or given back after an attempt that may have reached Discord (a
-        stop, a network error): Discord no longer de-duplicates them, and the message may have
-        gone out, so they are marked 'unknown' (never sent twice), logged and audited. Returns
-        how many."""
-        before = self._resend_since()
-        call = await self.calls.get(call_id)
-        count = 0
-        for kind in ("notice", "invite"):
-
-            def audit(
-                expired: list[tuple[int | None, str, float]], kind: str = kind
-            ) -> list[AuditEntry]:
-                if call is None:
-                    return []
-                return [
-                    self.audit.entry(
-                        call.guild_id,
-                        None,
-                        f"draw.{kind}_unknown",
-                        f"call:{call.number}",
-                        user_id=user_id,
-                        ref=ref,
-                    )
-                    for user_id, ref, _ in expired
-                ]
-
-            expired = await self.repo.expire_claims(
-                kind,
-                call_id,
-                before,
-                claimer=self.claimer,
-                audit=audit,
+    async def record_unknown(self, call: Call, part: DrawPart, user_ids: list[int]) -> None:
+        """Messages a stop interrupted too long ago to send again safely (they may have gone
+        out): on the record, so organisers can check with the member."""
+        for user_id in user_ids:
+            log.warning(
+                "draw for call %s: the %s to %s may not have arrived", call.id, part, user_id
             )
-            for _user_id, ref, claimed_at in expired:
-                count += 1
-                log.warning(
-                    "draw for call %s: the %s to entry %s (claimed at %s) was interrupted and is "
-                    "too old to send again safely; marked as unknown",
-                    call_id,
-                    kind,
-                    ref,
-                    claimed_at,
-                )
-        return count
-
-    async def give_back(
-        self,
-        kind: Literal["notice", "invite"],
-        call_id: int,
-        user_id: int,
-        claim: ClaimKind,
-        *,
-        refused: bool,
-    ) -> None:
-        """A claimed send did not go through. ``refused``: Discord answered with an error, so
-        this attempt made nothing, and a first claim is forgotten (a later pass sends it at any
-        time). Otherwise (cancelled, network error, unknown error) the message may exist: the
-        claim keeps its first time, so a later pass sends it again with the same nonce only
-        within :data:`RESEND_WINDOW`, and after that it is marked unknown. A claim that took over
-        an earlier attempt always keeps its time (that attempt may have gone out)."""
-        if refused and claim == "fresh":
-            await self.repo.release(kind, call_id, user_id)
-        else:
-            await self.repo.unclaim(kind, call_id, user_id)
-
-    async def release(self, kind: Literal["notice", "invite"], call_id: int, user_id: int) -> None:
-        """Forget a claim outright (nothing was ever sent for it)."""
-        await self.repo.release(kind, call_id, user_id)
+            await self.audit.record(
+                call.guild_id, None, f"draw.{part}_unknown", f"call:{call.number}", user_id=user_id
+            )
 
     async def role_given(self, call_id: int, user_id: int, given: bool = True) -> None:
         await self.repo.mark_role(call_id, user_id, self.clock.now().timestamp() if given else None)
