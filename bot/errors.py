@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.domain.errors import DomainError
+from bot.render import discord_value
 
 __all__ = ["NotOrganiser", "handle_interaction_error", "on_tree_error", "reply"]
 
@@ -43,7 +44,7 @@ def message_for(error: BaseException) -> tuple[str, bool]:
         ):
             break
     if isinstance(original, DomainError):
-        return str(original), True
+        return original.render(discord_value), True
     if isinstance(original, NotOrganiser):
         return str(original), True
     if isinstance(original, app_commands.NoPrivateMessage):

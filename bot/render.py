@@ -9,9 +9,12 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.domain.values import Link, Mention, Mentions, Moment
+
 __all__ = [
     "MESSAGE_LIMIT",
     "clip",
+    "discord_value",
     "fit_message",
     "jump_link",
     "mention",
@@ -78,3 +81,16 @@ def plain_text(text: str) -> str:
         text,
     )
     return text.replace("**", "")
+
+
+def discord_value(value: object) -> str:
+    """A message's value (:mod:`bot.domain.values`) as Discord shows it; anything else as text."""
+    if isinstance(value, Moment):
+        return when(value.at) if value.style == "when" else ts(value.at, value.style)
+    if isinstance(value, Link):
+        return jump_link(value.guild_id, value.channel_id, value.message_id)
+    if isinstance(value, Mention):
+        return mention(value.user_id)
+    if isinstance(value, Mentions):
+        return mentions_text(value.user_ids)
+    return str(value)

@@ -14,6 +14,7 @@ from bot.domain.mydata.service import MyDataService
 from bot.domain.sessions.service import SessionService
 from bot.domain.settings.service import SettingsService
 from bot.domain.wording.service import WordingService
+from bot.render import discord_value
 from bot.scheduling import JobScheduler
 from db import Database
 
@@ -37,7 +38,8 @@ def build_services(
     db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str
 ) -> Services:
     draws = DrawService(db, clock, jobs)
-    wording = WordingService(db, clock)  # one instance: its cache is cleared by /wording set
+    # One instance: its cache is cleared by /wording set. Values are drawn as Discord shows them.
+    wording = WordingService(db, clock, formatter=discord_value)
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.domain.values import plain
+
 __all__ = [
     "Conflict",
     "DomainError",
@@ -12,14 +16,22 @@ __all__ = [
 
 
 class DomainError(Exception):
-    """Base class: ``str(error)`` is shown to the user as an ephemeral reply."""
+    """Base class: shown to the user as an ephemeral reply. ``values`` fill ``{name}`` fields of
+    the message and may be :mod:`bot.domain.values` (a time, a link) that the Discord side draws;
+    ``str(error)`` draws them as plain text."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **values: object) -> None:
         super().__init__(message)
         self.message = message
+        self.values = values
+
+    def render(self, formatter: Callable[[object], str] = plain) -> str:
+        if not self.values:
+            return self.message
+        return self.message.format_map({k: formatter(v) for k, v in self.values.items()})
 
     def __str__(self) -> str:
-        return self.message
+        return self.render()
 
 
 class InvalidInput(DomainError):

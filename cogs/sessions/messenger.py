@@ -11,7 +11,7 @@ import discord
 
 from bot.domain.wording.templates import Template
 from bot.notify import delivered, mentions_for, send_dm, transient
-from bot.render import clip
+from bot.render import clip, fit_message, plain_text
 from bot.scheduling import RetryLater
 from cogs.sessions.views import feedback_view
 
@@ -53,14 +53,18 @@ class DiscordMessenger:
         *,
         feedback_session: int | None = None,
         nonce: str | None = None,
-        file: tuple[str, str] | None = None,
+        attach_if_long: tuple[str, str] | None = None,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
         if nonce is not None:
             extra["nonce"] = nonce
-        if file is not None:
-            name, content = file
-            extra["file"] = discord.File(io.BytesIO(content.encode("utf-8")), filename=name)
+        if attach_if_long is not None:
+            name, note = attach_if_long
+            whole = text
+            text, cut = fit_message(whole, note)
+            if cut:  # never cut short silently: the whole text comes as a file
+                data = plain_text(whole).encode("utf-8")
+                extra["file"] = discord.File(io.BytesIO(data), filename=name)
         return await delivered(
             send_dm(self.bot, user_id, clip(text, 2000), **extra), f"a DM to {user_id}"
         )

@@ -25,6 +25,7 @@ from bot.domain.sessions.texts import (
 )
 from bot.domain.wording.service import WordingService
 from bot.domain.wording.templates import Template
+from bot.render import discord_value, fit_message, plain_text
 from bot.scheduling import JobScheduler
 from cogs.sessions.render import public_post_lines
 from db import Database, open_database
@@ -50,7 +51,7 @@ class FakeMessenger:
         closed: Sequence[int] = (),
         crash_after: int | None = None,
     ) -> None:
-        self.wording = WordingService(db, clock)
+        self.wording = WordingService(db, clock, formatter=discord_value)
         self.closed = set(closed)
         self.crash_after = crash_after
         self.dms: list[tuple[int, str, int | None]] = []
@@ -68,16 +69,20 @@ class FakeMessenger:
         *,
         feedback_session: int | None = None,
         nonce: str | None = None,
-        file: tuple[str, str] | None = None,
+        attach_if_long: tuple[str, str] | None = None,
     ) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
             raise NotDelivered("the bot stopped here")
         if user_id in self.closed:
             return False
+        if attach_if_long is not None:  # as the Discord messenger does
+            name, note = attach_if_long
+            whole = text
+            text, cut = fit_message(whole, note)
+            if cut:
+                self.files.setdefault(user_id, []).append((name, plain_text(whole)))
         assert len(text) <= 2000, "a DM must fit in one Discord message"
         self.dms.append((user_id, text, feedback_session))
-        if file is not None:
-            self.files.setdefault(user_id, []).append(file)
         return True
 
     async def post(

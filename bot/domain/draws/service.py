@@ -41,6 +41,7 @@ from bot.domain.draws.models import (
     RunOutcome,
 )
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.values import Mention
 from bot.scheduling import JobScheduler
 from db import Database
 from db.repositories.calls import CallRepository
@@ -298,7 +299,7 @@ class DrawService:
         )
         if row is None:
             entry = await self.repo.entry(call.id, user_id)
-            raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=by_member))
+            raise self._not_in_group(call, user_id, entry, by_member=by_member)
         draw = await self.repo.get(call.id)
         assert draw is not None
         category = categories[row.category_id]
@@ -443,29 +444,37 @@ class DrawService:
         await self.repo.release_announcement(call_id, ref)
 
     @staticmethod
-    def _not_in_group(call: Call, user_id: int, entry: DrawEntry | None, *, by_member: bool) -> str:
+    def _not_in_group(
+        call: Call, user_id: int, entry: DrawEntry | None, *, by_member: bool
+    ) -> NotAllowed:
+        """Why the member's place can't change (``by_member``: they pressed a button)."""
         n = call.number
         if by_member:
             if entry is not None and entry.status == "replaced":
-                return f"You've already given up your place in call #{n}. Thank you for letting us know."
-            return (
+                return NotAllowed(
+                    f"You've already given up your place in call #{n}. Thank you for letting us "
+                    "know."
+                )
+            return NotAllowed(
                 f"These buttons are for the members drawn for call #{n}, and you're not in its "
                 "group at the moment, so there's nothing to change."
             )
-        who = f"<@{user_id}>"
+        who = Mention(user_id)
         if entry is not None and entry.status == "withdrawn":
-            return f"{who} has withdrawn from the draw for call #{n}; nothing was changed."
-        if entry is None:
-            return (
-                f"{who} didn't volunteer for call #{n}, so they're not in its group. "
-                f"`/draw show call:{n}` lists who is."
+            message = "{who} has withdrawn from the draw for call #%d; nothing was changed."
+        elif entry is None:
+            message = (
+                "{who} didn't volunteer for call #%d, so they're not in its group. "
+                "`/draw show call:%d` lists who is."
             )
-        if entry.status == "reserve":
-            return (
-                f"{who} is on the reserve list for call #{n}, not in the group, so there's "
-                f"nothing to replace. `/draw show call:{n}` lists who is in the group."
+        elif entry.status == "reserve":
+            message = (
+                "{who} is on the reserve list for call #%d, not in the group, so there's "
+                "nothing to replace. `/draw show call:%d` lists who is in the group."
             )
-        return f"{who} has already left the group for call #{n}; nothing was changed."
+        else:
+            message = "{who} has already left the group for call #%d; nothing was changed."
+        return NotAllowed(message.replace("%d", str(n)), who=who)
 
     async def verify(self, guild_id: int, number: int) -> VerifyReport:
         """Re-run the draw from its stored, published data and compare with the recorded result."""
@@ -538,7 +547,7 @@ class DrawService:
         entry = await self.repo.entry(call_id, user_id)
         if entry is not None and entry.status == "selected" and entry.confirmation == "confirmed":
             return ConfirmOutcome(call, changed=False)
-        raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=True))
+        raise self._not_in_group(call, user_id, entry, by_member=True)
 
     async def decline(self, call_id: int, user_id: int) -> ReplaceOutcome:
         """The member can't take part: they leave and the next reserve is offered the place."""
@@ -551,7 +560,7 @@ class DrawService:
         call = await self._call_by_id(call_id)
         entry = await self.repo.entry(call_id, user_id)
         if entry is None or entry.status != "selected":
-            raise NotAllowed(self._not_in_group(call, user_id, entry, by_member=True))
+            raise self._not_in_group(call, user_id, entry, by_member=True)
         return call
 
     async def answer_review(self, call_id: int, user_id: int, *, accept: bool) -> ReviewOutcome:

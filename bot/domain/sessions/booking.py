@@ -52,7 +52,7 @@ from bot.domain.sessions.texts import (
     UNBOOK_STARTED,
     WAITING_NO_PLACE,
 )
-from bot.render import ts
+from bot.domain.values import Moment
 
 
 class SessionBooking(SessionParts):
@@ -110,8 +110,8 @@ class SessionBooking(SessionParts):
                 await self._say(
                     session,
                     BOOK_PRIORITY,
-                    opens=ts(session.priority_until, "F"),
-                    opens_relative=ts(session.priority_until, "R"),
+                    opens=Moment(session.priority_until, "F"),
+                    opens_relative=Moment(session.priority_until, "R"),
                 )
             )
 

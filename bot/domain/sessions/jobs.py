@@ -40,8 +40,8 @@ from bot.domain.sessions.texts import (
     WAITING_ENDED,
     WAITING_ENDED_CHANNEL,
 )
+from bot.domain.values import Link, Mentions, Moment
 from bot.domain.wording.templates import Template
-from bot.render import fit_message, jump_link, mentions_text, plain_text, ts, when
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ class SessionJobs(SessionParts):
         details = await self.details(session_id)
         s = details.session
         head = (
-            f"**Session #{s.number}: {s.title}** starts {when(s.starts_at)}.\n"
+            f"**Session #{s.number}: {s.title}** starts "
+            f"{self.wording.formatter(Moment(s.starts_at))}.\n"
             f"{details.capacity_line}."
         )
         summary = survey_summary_text(
@@ -239,13 +240,11 @@ class SessionJobs(SessionParts):
         run = self._run(session, f"digest:{int(session.starts_at)}")
         report = DeliveryReport(unknown=await run.start([(session.created_by, DM)]))
         full = await self.digest_text(session.id)
-        text, cut = fit_message(full, DIGEST_NOTE)
-        attachment = (f"session-{session.number}-digest.txt", plain_text(full)) if cut else None
+        # Never cut short silently: if it doesn't fit in one message, the whole text is attached.
+        long = (f"session-{session.number}-digest.txt", DIGEST_NOTE)
 
         async def dm(user_id: int, nonce: str) -> bool:
-            if attachment is not None:  # never cut short silently: the whole text is attached
-                return await messenger.dm(user_id, text, nonce=nonce, file=attachment)
-            return await messenger.dm(user_id, text, nonce=nonce)
+            return await messenger.dm(user_id, full, nonce=nonce, attach_if_long=long)
 
         result = await run.each([session.created_by], dm, reroute=False)
         report.dm, report.undelivered, report.skipped = result.sent, result.failed, result.skipped
@@ -299,7 +298,7 @@ class SessionJobs(SessionParts):
                 PRIORITY_CHANNEL,
                 messenger,
                 earlier=earlier.title if earlier else "the last session",
-                until=ts(until, "F"),
+                until=Moment(until, "F"),
             )
         log.warning("unknown session notice %s", reason)
         return None
@@ -325,8 +324,8 @@ class SessionJobs(SessionParts):
         report = DeliveryReport(unknown=await run.start([(u, DM) for u in people]))
         values: dict[str, object] = {
             "title": session.title,
-            "when": when(session.starts_at),
-            "link": jump_link(session.guild_id, session.channel_id, session.message_id),
+            "when": Moment(session.starts_at),
+            "link": Link(session.guild_id, session.channel_id, session.message_id),
             **extra,
         }
         feedback_session = session.id if feedback else None
@@ -337,7 +336,7 @@ class SessionJobs(SessionParts):
 
         async def post(user_ids: list[int], nonce: str) -> bool:
             note = await messenger.render(
-                session.guild_id, channel_template, mentions=mentions_text(user_ids), **values
+                session.guild_id, channel_template, mentions=Mentions.of(user_ids), **values
             )
             return await messenger.post(
                 session.channel_id,

@@ -131,11 +131,12 @@ class Messenger(Protocol):
         *,
         feedback_session: int | None = None,
         nonce: str | None = None,
-        file: tuple[str, str] | None = None,
+        attach_if_long: tuple[str, str] | None = None,
     ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
-        ``feedback_session`` adds a Give feedback button for that session; ``file`` is
-        ``(filename, text)`` to attach (only passed when there is one)."""
+        ``feedback_session`` adds a Give feedback button for that session. ``attach_if_long``
+        is ``(filename, note)``: a text too long for one message is shortened, ends with
+        ``note``, and comes with the whole text attached as ``filename``."""
 
     async def post(
         self,

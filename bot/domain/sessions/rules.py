@@ -14,8 +14,8 @@ from bot.domain.sessions.texts import (
     BUTTON_BOOKING_CLOSED,
     BUTTON_JOIN_WAITING,
 )
+from bot.domain.values import Moment
 from bot.domain.wording.templates import Template
-from bot.render import ts
 from bot.timeparse import TIME_EXAMPLES, format_duration, parse_duration, parse_offsets
 
 MAX_CAPACITY = 1000
@@ -187,7 +187,8 @@ def validate_session_times(*, starts: datetime, closes: datetime | None, now: da
     if closes > starts:
         raise InvalidInput(
             "Booking can't close after the session starts. Please give a closing time before "
-            f"the start ({ts(starts.timestamp())}), or leave it empty to close at the start."
+            "the start ({start}), or leave it empty to close at the start.",
+            start=Moment(starts.timestamp(), "F"),
         )
     if closes <= now:
         raise InvalidInput("That closing time is in the past. Please give a time in the future.")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.domain.audit.service import AuditService
 from bot.domain.cache import SharedCache
 from bot.domain.errors import InvalidInput
+from bot.domain.values import plain
 from bot.domain.wording.templates import (
     MAX_TEMPLATE,
     Template,
@@ -25,7 +27,17 @@ log = logging.getLogger(__name__)
 
 
 class WordingService:
-    def __init__(self, db: Database, clock: Clock, audit: AuditService | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        audit: AuditService | None = None,
+        *,
+        formatter: Callable[[object], str] = plain,
+    ) -> None:
+        """``formatter`` draws the values of a message (:mod:`bot.domain.values`); the bot
+        passes Discord's (``bot.render.discord_value``)."""
+        self.formatter = formatter
         self.repo = WordingRepository(db)
         self.clock = clock
         self.audit = audit or AuditService(db, clock)
@@ -48,6 +60,7 @@ class WordingService:
         version) falls back to the default, so a member always gets a message.
         """
         text = await self.text_for(guild_id, tpl)
+        values = {k: self.formatter(v) for k, v in values.items()}
         try:
             return _fill(text, tpl, values)
         except (KeyError, IndexError, ValueError):
