@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.domain.audit.models import AuditFor
 from bot.domain.delivery.models import DeliveryRow, OwnerKind
@@ -12,10 +13,12 @@ from bot.domain.sessions.models import (
     Booking,
     BookRequest,
     BookResult,
+    BookStatus,
     CancelResult,
     Evaluation,
     Session,
 )
+from bot.domain.sessions.rules import booking_refusal, is_full
 from bot.domain.sessions.survey import Question
 from db.database import Database, Row, Tx
 from db.repositories.audit import AuditBatch, append_entries, fetchone_audited
@@ -91,61 +94,59 @@ async def _promote(tx: Tx, session_id: int, now: float) -> list[tuple[int, int]]
 # decided inside this ONE statement, so it can never overbook, whatever runs around it.
 _BOOK = """
 INSERT INTO session_bookings (session_id, user_id, status, seq, booked_at)
-SELECT s.id, ?,
-       CASE WHEN (SELECT COUNT(*) FROM session_bookings b
-                  WHERE b.session_id = s.id AND b.status = 'confirmed') < s.capacity
-             AND NOT EXISTS (SELECT 1 FROM session_bookings b
-                             WHERE b.session_id = s.id AND b.status = 'waiting')
-            THEN 'confirmed' ELSE 'waiting' END,
-       (SELECT COALESCE(MAX(b.seq), 0) + 1 FROM session_bookings b
-        WHERE b.session_id = s.id),
-       ?
-FROM sessions s
-WHERE s.id = ? AND s.status = 'open' AND s.closes_at > ?
-  AND (s.priority_until IS NULL OR s.priority_until <= ?
-       OR EXISTS (SELECT 1 FROM session_priority p
-                  WHERE p.session_id = s.id AND p.user_id = ?))
+VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (session_id, user_id) DO UPDATE SET
     status = excluded.status, seq = excluded.seq, booked_at = excluded.booked_at,
     promoted_at = NULL, cancelled_at = NULL
 WHERE session_bookings.status = 'cancelled'
-RETURNING status, seq
 """
 
 
-async def book_sync(
-    tx: Tx, request: BookRequest, waiting: dict[int, int] | None = None
-) -> BookResult:
-    """Book inside the caller's transaction (sync, worker thread): the decisive INSERT, then the
-    member's answers, so a booking never lacks its answers.
+@dataclass(slots=True)
+class _Tally:
+    """A session's places while a batch of bookings is decided (the batch is the only writer)."""
 
-    ``waiting`` (session id -> people waiting) lets a batch of bookings in one transaction skip
-    re-counting the waiting list: a new booking always takes the highest seq, so a new waiting
-    booking's position is the number waiting once it is added. Only bookings may be written in
-    that transaction while the dict is in use.
+    session: Session
+    confirmed: int
+    waiting: int
+    last_seq: int
+
+
+async def _tally(tx: Tx, session_id: int) -> _Tally | None:
+    row = await tx.fetchone(
+        f"SELECT {_COLUMNS} FROM sessions WHERE id = ?{tx.dialect.for_update}", (session_id,)
+    )
+    if row is None:
+        return None
+    counts = await tx.fetchone(
+        "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0), "
+        "COALESCE(MAX(seq), 0) FROM session_bookings WHERE session_id = ?",
+        (session_id,),
+    )
+    assert counts is not None  # an aggregate always returns a row
+    return _Tally(_session(row), int(counts[0]), int(counts[1]), int(counts[2]))
+
+
+async def book_sync(
+    tx: Tx, request: BookRequest, tallies: dict[int, _Tally | None] | None = None
+) -> BookResult:
+    """Decide one booking inside the caller's transaction: the session row locked, the booking
+    rule (:func:`bot.domain.sessions.rules.booking_refusal`) and the capacity rule
+    (:func:`~bot.domain.sessions.rules.is_full`) applied to what is stored, then the booking and
+    the member's answers written, so a booking never lacks its answers. The result carries the
+    refusal reason when there is one: nobody diagnoses it afterwards.
+
+    ``tallies`` (session id -> its places) is shared by the bookings of one batch, which is the
+    only writer while it runs, so each session is read once per batch.
     """
     session_id, user_id, now = request.session_id, request.user_id, request.now
-    row = await tx.fetchone(_BOOK, (user_id, now, session_id, now, now, user_id))
-    if row is not None:
-        status, seq = str(row[0]), int(row[1])
-        await tx.execute(
-            "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?",
-            (session_id, user_id),
-        )
-        if request.answers:
-            await tx.executemany(
-                "INSERT INTO session_answers (session_id, user_id, position, key, question, "
-                "answer) VALUES (?, ?, ?, ?, ?, ?)",
-                [(session_id, user_id, *a) for a in request.answers],
-            )
-        if status != "waiting":
-            return BookResult(status, seq)  # type: ignore[arg-type]
-        if waiting is None:
-            return BookResult(status, seq, await _position(tx, session_id, seq))  # type: ignore[arg-type]
-        count = waiting.get(session_id)
-        count = await _position(tx, session_id, seq) if count is None else count + 1
-        waiting[session_id] = count
-        return BookResult(status, seq, count)  # type: ignore[arg-type]
+    await tx.lock("session", session_id)
+    tallies = {} if tallies is None else tallies
+    if session_id not in tallies:
+        tallies[session_id] = await _tally(tx, session_id)
+    tally = tallies[session_id]
+    if tally is None:
+        return BookResult("missing")
     existing = await tx.fetchone(
         "SELECT status, seq FROM session_bookings WHERE session_id = ? AND user_id = ?",
         (session_id, user_id),
@@ -153,19 +154,40 @@ async def book_sync(
     if existing is not None and existing[0] == "confirmed":
         return BookResult("already_confirmed", int(existing[1]))
     if existing is not None and existing[0] == "waiting":
-        return BookResult(
-            "already_waiting", int(existing[1]), await _position(tx, session_id, int(existing[1]))
+        seq = int(existing[1])
+        return BookResult("already_waiting", seq, await _position(tx, session_id, seq))
+    session = tally.session
+    has_priority = (
+        session.priority_until is not None
+        and now < session.priority_until
+        and await tx.fetchval(
+            "SELECT 1 FROM session_priority WHERE session_id = ? AND user_id = ?",
+            (session_id, user_id),
         )
-    session = await tx.fetchone(
-        "SELECT status, closes_at FROM sessions WHERE id = ?", (session_id,)
+        is not None
     )
-    if session is None:
-        return BookResult("missing")
-    if session[0] != "open":
-        return BookResult("cancelled_session")
-    if session[1] <= now:
-        return BookResult("closed")
-    return BookResult("priority")
+    refusal = booking_refusal(session, now, has_priority=has_priority)
+    if refusal is not None:
+        return BookResult(refusal)
+    waits = is_full(tally.confirmed, session.capacity, tally.waiting)
+    status: BookStatus = "waiting" if waits else "confirmed"
+    seq = tally.last_seq + 1
+    await tx.execute(_BOOK, (session_id, user_id, status, seq, now))
+    tally.last_seq = seq
+    await tx.execute(
+        "DELETE FROM session_answers WHERE session_id = ? AND user_id = ?", (session_id, user_id)
+    )
+    if request.answers:
+        await tx.executemany(
+            "INSERT INTO session_answers (session_id, user_id, position, key, question, "
+            "answer) VALUES (?, ?, ?, ?, ?, ?)",
+            [(session_id, user_id, *a) for a in request.answers],
+        )
+    if not waits:
+        tally.confirmed += 1
+        return BookResult(status, seq)
+    tally.waiting += 1
+    return BookResult(status, seq, tally.waiting)
 
 
 class SessionRepository:
@@ -413,15 +435,15 @@ class SessionRepository:
         """A batch of bookings ``(request, guild id, session number)`` with their answers and
         audit rows: one transaction, one call.
 
-        Each booking is its own decisive INSERT, run in submission order; a refusal (closed,
+        Each booking is decided in submission order by :func:`book_sync`; a refusal (closed,
         already booked, ...) is that item's result and never affects the others."""
 
         async def work(tx: Tx) -> list[BookResult]:
             audit = AuditBatch(tx)
-            waiting: dict[int, int] = {}
+            tallies: dict[int, _Tally | None] = {}
             results = []
             for request, guild_id, number in items:
-                result = await book_sync(tx, request, waiting)
+                result = await book_sync(tx, request, tallies)
                 if result.status in ("confirmed", "waiting"):
                     audit.append(
                         guild_id,

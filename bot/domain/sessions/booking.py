@@ -29,6 +29,8 @@ from bot.domain.sessions.models import (
     Session,
 )
 from bot.domain.sessions.rules import (
+    Refusal,
+    booking_refusal,
     is_full,
 )
 from bot.domain.sessions.survey import (
@@ -95,25 +97,34 @@ class SessionBooking(SessionParts):
         )
 
     async def check_can_book(self, session: Session, user_id: int) -> None:
-        """Raise a kind Conflict if the member can't book now (closed, cancelled, priority)."""
+        """Before the form opens: raise a kind Conflict if the booking rule
+        (:func:`~bot.domain.sessions.rules.booking_refusal`) refuses the member now. The booking
+        itself applies the same rule again in its own unit of work."""
         now = self.clock.now().timestamp()
-        if session.is_cancelled:
-            raise Conflict(await self._say(session, BOOK_CANCELLED))
-        if not session.booking_open(now):
-            raise Conflict(await self._say(session, BOOK_CLOSED))
-        if (
+        has_priority = (
             session.priority_until is not None
             and now < session.priority_until
-            and not await self.repo.has_priority(session.id, user_id)
-        ):
-            raise Conflict(
-                await self._say(
-                    session,
-                    BOOK_PRIORITY,
-                    opens=Moment(session.priority_until, "F"),
-                    opens_relative=Moment(session.priority_until, "R"),
-                )
+            and await self.repo.has_priority(session.id, user_id)
+        )
+        refusal = booking_refusal(session, now, has_priority=has_priority)
+        if refusal is not None:
+            raise await self._refusal(session, refusal)
+
+    async def _refusal(self, session: Session, refusal: Refusal) -> Conflict:
+        """The kind words for a refused booking, in the server's wording."""
+        if refusal == "cancelled_session":
+            return Conflict(await self._say(session, BOOK_CANCELLED))
+        if refusal == "closed":
+            return Conflict(await self._say(session, BOOK_CLOSED))
+        until = session.priority_until or session.closes_at
+        return Conflict(
+            await self._say(
+                session,
+                BOOK_PRIORITY,
+                opens=Moment(until, "F"),
+                opens_relative=Moment(until, "R"),
             )
+        )
 
     async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
         """Book a place (or a waiting-list spot) with the member's survey answers.
@@ -141,11 +152,10 @@ class SessionBooking(SessionParts):
         if result.status in ("confirmed", "waiting", "already_confirmed", "already_waiting"):
             return BookingOutcome(result.status, result.position, session)
         self._forget(session_id)  # refused: the cached session may be out of date
-        if result.status == "missing":
-            raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
-        fresh = await self._require(session_id)
-        await self.check_can_book(fresh, user_id)
-        raise Conflict(f"**{fresh.title}** can't be booked just now.")  # pragma: no cover
+        status = result.status
+        if status == "cancelled_session" or status == "closed" or status == "priority":
+            raise await self._refusal(await self._require(session_id), status)
+        raise NotFound(await self.wording.render(session.guild_id, SESSION_GONE))
 
     async def _apply_bookings(self, items: Sequence[BookingItem]) -> list[BookResult]:
         """The batch writer's step: the repository books the whole batch in one transaction

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from bot.domain.errors import InvalidInput
 from bot.domain.sessions.texts import (
@@ -67,6 +68,25 @@ DIGEST_LEAD = timedelta(hours=1)  # the organiser digest comes this long before 
 class BookButtonState:
     label: Template
     enabled: bool
+
+
+if TYPE_CHECKING:
+    from bot.domain.sessions.models import Session
+
+Refusal = Literal["cancelled_session", "closed", "priority"]
+
+
+def booking_refusal(session: Session, now: float, *, has_priority: bool) -> Refusal | None:
+    """Why the member can't book the session now, or None if they can: THE booking rule (the
+    decisive unit of work applies it with the session row locked; Book applies it to answer
+    before the form opens)."""
+    if session.is_cancelled:
+        return "cancelled_session"
+    if not session.booking_open(now):
+        return "closed"
+    if session.priority_until is not None and now < session.priority_until and not has_priority:
+        return "priority"
+    return None
 
 
 def is_full(confirmed: int, capacity: int, waiting: int) -> bool:
