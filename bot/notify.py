@@ -33,9 +33,6 @@ def mentions_for(
     )
 
 
-CANNOT_DM = 50007
-
-
 class RateLimiter:
     """A token bucket: at most ``rate`` acquisitions per second, in arrival order.
 

@@ -258,22 +258,30 @@ class CallRepository:
         description: str,
         closes_at: float | None,
         places: dict[int, int],
+        expect_status: str,
         audit: AuditFor[None] = None,
-    ) -> None:
-        """Change the call and its places, with its audit row, in one transaction."""
+    ) -> bool:
+        """Change the call and its places, with its audit row, in one transaction, only if the
+        call is still in ``expect_status`` and (when places change) still not drawn: one
+        conditional statement decides. False if it changed nothing (no audit row either)."""
 
-        async def work(tx: Tx) -> None:
-            await tx.execute(
-                "UPDATE calls SET title = ?, description = ?, closes_at = ? WHERE id = ?",
-                (title, description, closes_at, call_id),
+        async def work(tx: Tx) -> bool:
+            changed = await tx.execute(
+                "UPDATE calls SET title = ?, description = ?, closes_at = ? "
+                "WHERE id = ? AND status = ? "
+                "AND (? = 0 OR NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id))",
+                (title, description, closes_at, call_id, expect_status, 1 if places else 0),
             )
+            if not changed:
+                return False
             await tx.executemany(
                 "UPDATE call_categories SET places = ? WHERE id = ? AND call_id = ?",
                 [(n, cat_id, call_id) for cat_id, n in places.items()],
             )
             await append_entries(tx, audit)
+            return True
 
-        await self.db.transaction(work)
+        return await self.db.transaction(work)
 
     async def close(
         self, call_id: int, now: float, reason: str, *, audit: AuditFor[Row] = None

@@ -238,3 +238,30 @@ async def test_batched_signups_keep_the_audit_chain_valid(
     assert signups >= 300
     report = verify_db(db_path)
     assert report.ok, report
+
+
+async def test_edit_does_not_overwrite_a_close_made_meanwhile(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit's checks read an open call; a close lands before the edit's write: the write
+    (one conditional statement) changes nothing, audit row included, and the organiser is told."""
+    service = CallService(db, clock)
+    call_id, _ = await make_call(service)
+    real_categories = service.repo.categories
+
+    async def close_meanwhile(cid: int):  # type: ignore[no-untyped-def]
+        found = await real_categories(cid)
+        await service.close(call_id, actor_id=2)
+        return found
+
+    monkeypatch.setattr(service.repo, "categories", close_meanwhile)
+    audit_before = await db.fetchval("SELECT COUNT(*) FROM audit_log")
+    with pytest.raises(DomainError):
+        await service.edit(GUILD, 1, title="A new title", places="🧭=1, 🌱=1", tz="UTC")
+    call = await service.repo.get(call_id)
+    assert call is not None and call.status == "closed"
+    assert call.title == "Co-produce the LinkedIn session"
+    places = await db.fetchall("SELECT places FROM call_categories WHERE call_id = ?", (call_id,))
+    assert [r[0] for r in places] == [3, 3]
+    # Only the close's own audit row was added.
+    assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == audit_before + 1

@@ -161,12 +161,6 @@ def parse_places(text: str | None, categories: list[CategorySpec]) -> list[Categ
     return [CategorySpec(c.emoji, c.key, c.label, places.get(c.key, c.places)) for c in categories]
 
 
-def places_by_key(text: str | None, categories: Mapping[str, int]) -> dict[str, int]:
-    """Places override for existing categories given as ``{key: current places}``."""
-    specs = [CategorySpec(emoji=k, key=k, label=k, places=v) for k, v in categories.items()]
-    return {c.key: c.places for c in parse_places(text, specs)}
-
-
 def _whole_number(raw: str, example: str) -> int:
     if not re.fullmatch(r"[+-]?\d+", raw):
         raise InvalidInput(f"`{raw}` is not a whole number. Use {example}.")

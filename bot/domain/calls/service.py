@@ -163,31 +163,13 @@ class CallService:
             raise InvalidInput(
                 "Tell me what to change: a title, description, places or closing time."
             )
-        now = self.clock.now()
         new_title = validate_title(title) if title is not None else call.title
         new_description = (
             validate_description(description) if description is not None else call.description
         )
         categories = await self.repo.categories(call.id)
-        new_places: dict[int, int] = {}
-        if places is not None:
-            if await self.repo.is_drawn(call.id):
-                raise Conflict(
-                    f"Call #{number} has been drawn, so its places can't change. To draw more "
-                    f"people, use `/draw replace`, or start a new call."
-                )
-            specs = parse_places(
-                places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
-            )
-            new_places = {cat.id: spec.places for cat, spec in zip(categories, specs, strict=True)}
-        closes_at: datetime | None = from_unix(call.closes_at) if call.closes_at else None
-        if closes is not None:
-            if closes.strip().lower() in ("", "never", "none"):
-                closes_at = None
-            else:
-                if not call.is_open:
-                    raise Conflict("This call is closed. Reopen it with `/call reopen` first.")
-                closes_at = parse_when(closes, tz=tz, now=now)
+        new_places = await self._new_places(call, categories, places)
+        closes_at = self._new_closing(call, closes, tz)
         changes: dict[str, object] = {}
         if new_title != call.title:
             changes["title"] = new_title
@@ -202,22 +184,57 @@ class CallService:
             changes["places"] = changed_places
         if closes is not None:
             changes["closes_at"] = closes_at.timestamp() if closes_at else None
-        await self.repo.update(
+        # The write holds only if what the checks above read still holds (a close or a draw
+        # made meanwhile makes it change nothing, audit row included).
+        applied = await self.repo.update(
             call.id,
             title=new_title,
             description=new_description,
             closes_at=closes_at.timestamp() if closes_at else None,
             places=new_places,
+            expect_status=call.status,
             audit=self.audit.entry(
                 guild_id, actor_id, "call.edited", f"call:{call.number}", **changes
             ),
         )
+        if not applied:
+            raise Conflict(
+                f"Call #{number} was closed or drawn while you were editing it; nothing was "
+                f"changed. Look at it again and retry."
+            )
         if closes is not None:
             if closes_at is None:
                 await self._cancel_close(call.id)
             else:
                 await self._schedule_close(call, closes_at)
         return await self.details(call.id)
+
+    async def _new_places(
+        self, call: Call, categories: list[Category], places: str | None
+    ) -> dict[int, int]:
+        """Places per category id after the edit (empty when places aren't changed)."""
+        if places is None:
+            return {}
+        if await self.repo.is_drawn(call.id):
+            raise Conflict(
+                f"Call #{call.number} has been drawn, so its places can't change. To draw more "
+                f"people, use `/draw replace`, or start a new call."
+            )
+        specs = parse_places(
+            places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
+        )
+        return {cat.id: spec.places for cat, spec in zip(categories, specs, strict=True)}
+
+    def _new_closing(self, call: Call, closes: str | None, tz: str) -> datetime | None:
+        """The closing time after the edit ("never" clears it)."""
+        current = from_unix(call.closes_at) if call.closes_at else None
+        if closes is None:
+            return current
+        if closes.strip().lower() in ("", "never", "none"):
+            return None
+        if not call.is_open:
+            raise Conflict("This call is closed. Reopen it with `/call reopen` first.")
+        return parse_when(closes, tz=tz, now=self.clock.now())
 
     async def close(
         self, call_id: int, reason: str = "organiser", actor_id: int | None = None
