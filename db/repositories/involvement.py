@@ -18,8 +18,6 @@ from bot.domain.involvement.models import (
 from db.database import Database, Row, Tx
 from db.repositories.audit import append_entries
 
-DAY = 86400.0
-
 _ENTRY = (
     "id, guild_id, user_id, activity, source_kind, source_id, title, occurred_at, minutes, "
     "amount, currency, method, description, receipt, state, created_at, updated_at"
@@ -341,15 +339,6 @@ class InvolvementRepository:
             (guild_id,),
         )
         return [ActivityTotals(*r) for r in rows]
-
-    async def purge(self, now: float) -> int:
-        """Delete entries older than their server's ledger retention (default 6 years)."""
-        return await self.db.execute(
-            "DELETE FROM ledger_entries WHERE occurred_at < ? - ? * COALESCE("
-            "(SELECT retention_days FROM involvement_settings s "
-            "WHERE s.guild_id = ledger_entries.guild_id), 2192)",
-            (now, DAY),
-        )
 
     async def reviews(self, guild_id: int) -> list[tuple[int, str, int, float]]:
         """Every feedback response of the server: (round id, round title, member, first at)."""
