@@ -7,9 +7,9 @@ from typing import Any
 
 import discord
 
+from tests.e2e import test_story_e2e as story
 from tests.e2e.conftest import World
 from tests.e2e.harness import RunningBot
-from tests.e2e import test_story_e2e as story
 
 EPHEMERAL = 64
 
