@@ -54,6 +54,8 @@ def attendance_text(result: Attendance) -> str:
     return text
 
 
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_events=True)
 class AttendanceCog(
     commands.GroupCog, group_name="attendance", group_description="Who came, and for how long"
 ):

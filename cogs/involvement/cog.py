@@ -142,6 +142,7 @@ def export_rows(
     return rows
 
 
+@app_commands.guild_only()
 class InvolvementCog(
     commands.GroupCog,
     group_name="involvement",

@@ -35,8 +35,8 @@ async def ledger(running: RunningBot) -> dict[tuple[int | None, str], tuple[int,
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
 
-async def command(world: World, member: Any, name: str, **options: Any) -> Any:
-    handle = await world.fake.run_command(member, world.channel, name, **options)
+async def command(world: World, actor: Any, name: str, **options: Any) -> Any:
+    handle = await world.fake.run_command(actor, world.channel, name, **options)
     return await handle.wait(timeout=5)
 
 
@@ -222,3 +222,65 @@ async def test_group_meeting_in_voice_to_the_ledger(world: World, running: Runni
     assert actions.count("ledger.approved") == 5
     assert actions.count("ledger.paid") == 5
     assert not fake.unknown_routes
+
+
+async def test_im_here_outside_voice(world: World, running: RunningBot) -> None:
+    """A meeting in a community centre: its post has I'm here, which counts only while the
+    meeting is on and only for who it is for; members can't run /attendance."""
+    fake, guild = world.fake, world.guild
+    group_role = fake.add_role(guild, "Co-production group")
+    for m in world.members[:3]:
+        fake.set_member_roles(m, [group_role])
+    await running.settle()
+    await command(
+        world,
+        world.organiser,
+        "meeting create",
+        title="Group meeting 3",
+        starts="in 2 hours",
+        duration="1h",
+        role=group_role,
+        where="Community centre",
+    )
+    post = await fake.wait_until(
+        lambda: next(
+            (
+                m
+                for m in fake.bot_messages(world.channel)
+                if any(b.startswith("attendance:here:") for b in buttons(m))
+            ),
+            None,
+        ),
+        timeout=5,
+        what="the meeting post with I'm here",
+    )
+    here = next(b for b in buttons(post) if b.startswith("attendance:here:"))
+
+    async def press(member: Any) -> None:
+        await (await fake.click(member, post, here)).wait(timeout=5)
+
+    await press(world.members[0])  # too early
+    assert await running.db.fetchval("SELECT COUNT(*) FROM attendance_marks") == 0
+    await running.advance(timedelta(hours=2, minutes=10))
+    await press(world.members[0])
+    await press(world.members[9])  # not in the group
+    rows = await running.db.fetchall("SELECT user_id, present, source FROM attendance_marks")
+    assert [tuple(r) for r in rows] == [(world.members[0].user.id, 1, "member")]
+    refused = await command(world, world.members[0], "attendance show", kind="meeting", number=1)
+    assert refused.flags & EPHEMERAL
+    refused = await command(
+        world,
+        world.members[0],
+        "attendance edit",
+        kind="meeting",
+        number=1,
+        member=world.members[1],
+        state="present",
+    )
+    assert await running.db.fetchval("SELECT COUNT(*) FROM attendance_marks") == 1
+    await running.advance(timedelta(hours=1))
+    result = await running.bot.services.attendance.show(  # type: ignore[union-attr]
+        EventKind.MEETING, guild.id, 1
+    )
+    assert result.attendee_ids == [world.members[0].user.id]
+    assert len(result.no_shows) == 2
