@@ -14,8 +14,10 @@ from bot.domain.attendance.service import AttendanceService, HereRefused
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.meetings.models import Meeting
 from bot.domain.meetings.service import MeetingService
+from bot.domain.sessions.service import SessionService
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.unit.test_session_service import ORGANISER, FakeMessenger, make, wire
 
 GUILD = 9
 ROOM = 555
@@ -140,3 +142,23 @@ async def test_edit_and_here(db: Database, clock: FakeClock, jobs: JobScheduler)
     assert await service.attendees(EventKind.MEETING, meeting.id) == [PEOPLE[0], PEOPLE[1]]
     actions = [r[0] for r in await db.fetchall("SELECT action FROM audit_log ORDER BY seq")]
     assert actions.count("attendance.edited") == 2 and actions.count("attendance.here") == 1
+
+
+async def test_evaluation_goes_to_who_came_when_known(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    service = SessionService(db, clock, jobs)
+    sid = await make(service, capacity=3, starts="in 1 day", duration="90m", reminders="none")
+    for m in (1, 2, 3):
+        await service.book(sid, m, {"experience": "New to it"})
+    session = await service.details(sid)
+    attendance = AttendanceService(db, clock)
+    clock.advance(timedelta(days=1, minutes=10))
+    await attendance.edit(EventKind.SESSION, session.session.guild_id, 1, 1, True, None, ORGANISER)
+    await attendance.edit(EventKind.SESSION, session.session.guild_id, 1, 3, True, 45, ORGANISER)
+    clock.advance(timedelta(minutes=90))
+    messenger = FakeMessenger(db, clock)
+    wire(jobs, service, messenger)
+    await jobs.run_due()
+    invited = sorted(u for u, _, f in messenger.dms if u != ORGANISER and f is not None)
+    assert invited == [1, 3]  # 2 had a place but did not come
