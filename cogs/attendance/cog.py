@@ -123,6 +123,34 @@ class AttendanceCog(
             attendance_text(result), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
+    @app_commands.command(name="voice")
+    @app_commands.describe(
+        session="The session's number",
+        channel="The voice or stage channel it happens in (leave empty to stop)",
+    )
+    async def voice(
+        self,
+        interaction: discord.Interaction,
+        session: app_commands.Range[int, 1, 1_000_000],
+        channel: discord.VoiceChannel | discord.StageChannel | None = None,
+    ) -> None:
+        """Count a session's attendance from the time members spend in a voice channel."""
+        guild = interaction.guild
+        assert guild is not None
+        await self.service.set_session_voice(
+            guild.id, session, channel.id if channel else None, interaction.user.id
+        )
+        if channel is not None:  # who is connected already counts from now (if it is on)
+            await self.service.pick_up(
+                guild.id, channel.id, [m.id for m in channel.members if not m.bot]
+            )
+        text = (
+            f"Session #{session}: time in {channel.mention} now counts as attendance."
+            if channel
+            else f"Session #{session}: attendance no longer comes from a voice channel."
+        )
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
     @app_commands.command(name="edit")
     @app_commands.describe(
         kind="A meeting or a session",

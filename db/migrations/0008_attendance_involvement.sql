@@ -18,6 +18,14 @@ CREATE INDEX voice_spans_channel ON voice_spans (channel_id, joined_at);
 CREATE UNIQUE INDEX voice_spans_open ON voice_spans (channel_id, user_id) WHERE left_at IS NULL;
 CREATE INDEX voice_spans_member ON voice_spans (guild_id, user_id);
 
+-- The voice or stage channel a session happens in (/attendance voice): its voice time is then
+-- recorded as for a meeting with a voice channel.
+CREATE TABLE session_voice (
+    session_id       INTEGER PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    voice_channel_id INTEGER NOT NULL
+);
+CREATE INDEX session_voice_channel ON session_voice (voice_channel_id);
+
 -- Attendance marked by an organiser (/attendance edit) or by the member ("I'm here").
 -- A mark wins over voice time. minutes NULL with present = 1: the whole event.
 CREATE TABLE attendance_marks (

@@ -46,8 +46,9 @@ class AttendanceRepository:
 
     async def _session(self, where: str, params: Sequence[object]) -> Event | None:
         row = await self.db.fetchone(
-            "SELECT id, guild_id, number, title, starts_at, ends_at, status FROM sessions "
-            f"WHERE {where}",
+            "SELECT id, guild_id, number, title, starts_at, ends_at, status, "
+            "(SELECT voice_channel_id FROM session_voice v WHERE v.session_id = sessions.id) "
+            f"FROM sessions WHERE {where}",
             params,
         )
         if row is None:
@@ -65,7 +66,7 @@ class AttendanceRepository:
             row[3],
             row[4],
             row[5],
-            None,
+            row[7],
             row[6] == "cancelled",
             tuple(int(r[0]) for r in booked),
         )
@@ -104,22 +105,51 @@ class AttendanceRepository:
     # -- voice ----------------------------------------------------------------------------------
 
     async def is_watched(self, channel_id: int, now: float) -> bool:
-        """A scheduled meeting uses this voice channel and has not ended (or starts soon)."""
+        """A scheduled meeting or an open session uses this voice channel and has not ended
+        (it starts within WATCH_LEAD, or is on)."""
         row = await self.db.fetchone(
-            "SELECT 1 FROM meetings WHERE voice_channel_id = ? AND status = 'scheduled' "
-            "AND starts_at - ? <= ? AND starts_at + duration_seconds > ? LIMIT 1",
-            (channel_id, WATCH_LEAD, now, now),
+            "SELECT 1 FROM meetings WHERE voice_channel_id = ?1 AND status = 'scheduled' "
+            "AND starts_at - ?2 <= ?3 AND starts_at + duration_seconds > ?3 "
+            "UNION ALL SELECT 1 FROM session_voice v JOIN sessions s ON s.id = v.session_id "
+            "WHERE v.voice_channel_id = ?1 AND s.status = 'open' "
+            "AND s.starts_at - ?2 <= ?3 AND s.ends_at > ?3 LIMIT 1",
+            (channel_id, WATCH_LEAD, now),
         )
         return row is not None
 
     async def watched_channels(self, guild_id: int, now: float) -> list[int]:
         rows = await self.db.fetchall(
-            "SELECT DISTINCT voice_channel_id FROM meetings WHERE guild_id = ? "
+            "SELECT voice_channel_id FROM meetings WHERE guild_id = ?1 "
             "AND voice_channel_id IS NOT NULL AND status = 'scheduled' "
-            "AND starts_at - ? <= ? AND starts_at + duration_seconds > ?",
-            (guild_id, WATCH_LEAD, now, now),
+            "AND starts_at - ?2 <= ?3 AND starts_at + duration_seconds > ?3 "
+            "UNION SELECT v.voice_channel_id FROM session_voice v "
+            "JOIN sessions s ON s.id = v.session_id WHERE s.guild_id = ?1 AND s.status = 'open' "
+            "AND s.starts_at - ?2 <= ?3 AND s.ends_at > ?3",
+            (guild_id, WATCH_LEAD, now),
         )
-        return [int(r[0]) for r in rows]
+        return sorted(int(r[0]) for r in rows)
+
+    async def set_session_voice(
+        self, session_id: int, channel_id: int | None, *, audit: AuditFor[int] = None
+    ) -> None:
+        """Link a session to a voice channel (None: unlink), with its audit row."""
+
+        async def work(tx: Tx) -> None:
+            if channel_id is None:
+                changed = await tx.execute(
+                    "DELETE FROM session_voice WHERE session_id = ?", (session_id,)
+                )
+            else:
+                changed = await tx.execute(
+                    "INSERT INTO session_voice (session_id, voice_channel_id) VALUES (?, ?) "
+                    "ON CONFLICT (session_id) DO UPDATE SET "
+                    "voice_channel_id = excluded.voice_channel_id",
+                    (session_id, channel_id),
+                )
+            if changed:
+                await append_entries(tx, audit, changed)
+
+        await self.db.transaction(work)
 
     async def channels_with_open_spans(self, guild_id: int) -> list[int]:
         rows = await self.db.fetchall(

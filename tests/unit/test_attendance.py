@@ -162,3 +162,28 @@ async def test_evaluation_goes_to_who_came_when_known(
     await jobs.run_due()
     invited = sorted(u for u, _, f in messenger.dms if u != ORGANISER and f is not None)
     assert invited == [1, 3]  # 2 had a place but did not come
+
+
+async def test_session_in_a_voice_channel(
+    db: Database, clock: FakeClock, jobs: JobScheduler
+) -> None:
+    service = SessionService(db, clock, jobs)
+    sid = await make(service, capacity=3, starts="in 1 day", duration="90m", reminders="none")
+    for m in (1, 2, 3):
+        await service.book(sid, m, {"experience": "New to it"})
+    guild = (await service.details(sid)).session.guild_id
+    attendance = AttendanceService(db, clock)
+    await attendance.set_session_voice(guild, 1, ROOM, ORGANISER)
+    clock.advance(timedelta(days=1))
+    await attendance.voice_moved(guild, 1, None, ROOM)
+    await attendance.voice_moved(guild, 2, None, ROOM)
+    clock.advance(timedelta(minutes=30))
+    await attendance.voice_moved(guild, 2, ROOM, None)
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(HereRefused):  # in voice: time counts by itself
+        await attendance.here(EventKind.SESSION, sid, 3)
+    result = await attendance.show(EventKind.SESSION, guild, 1)
+    assert {(x.user_id, x.minutes) for x in result.attended} == {(1, 90), (2, 30)}
+    assert [x.user_id for x in result.no_shows] == [3]
+    with pytest.raises(Conflict):  # over: too late to link
+        await attendance.set_session_voice(guild, 1, ROOM, ORGANISER)

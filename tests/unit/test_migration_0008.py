@@ -48,6 +48,7 @@ async def test_upgrade_from_the_previous_schema(tmp_path: Path) -> None:
         assert await db.fetchval("SELECT title FROM meetings WHERE id = 8") == "Group meeting 2"
         for table in (
             "voice_spans",
+            "session_voice",
             "attendance_marks",
             "involvement_settings",
             "involvement_preferences",

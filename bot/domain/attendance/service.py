@@ -142,6 +142,24 @@ class AttendanceService:
         )
         return event
 
+    async def set_session_voice(
+        self, guild_id: int, number: int, channel_id: int | None, actor_id: int
+    ) -> Event:
+        """Record a session's attendance from a voice or stage channel (before it ends)."""
+        event = await self.event(EventKind.SESSION, guild_id, number)
+        if event.cancelled or self._now() >= event.ends_at:
+            raise Conflict(
+                f"Session #{number} is over or cancelled; its voice time can't be added."
+            )
+        await self.repo.set_session_voice(
+            event.id,
+            channel_id,
+            audit=self.audit.entry(
+                guild_id, actor_id, "attendance.voice", event.subject, channel_id=channel_id
+            ),
+        )
+        return event
+
     async def here(self, kind: EventKind, event_id: int, user_id: int) -> Event:
         """The member's "I'm here": only while the event is on, only for who it is for."""
         event = await self.repo.event(kind, event_id)
