@@ -235,9 +235,10 @@ class InvolvementCog(
         """What is owed and approved, per activity, with Approve / Mark paid (finance)."""
         await ensure_finance(interaction)
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         activities = await self.service.owed(interaction.guild_id)
         if not activities:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 "Nothing is owed or waiting to be paid.", ephemeral=True
             )
             return
@@ -252,7 +253,7 @@ class InvolvementCog(
         if len(activities) > 5:
             lines.append("Buttons are shown for the first five; approve those to see the rest.")
         text, _ = fit_message("\n".join(lines), "(more not shown)")
-        await interaction.response.send_message(
+        await interaction.followup.send(
             text, view=owed_view(activities), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
@@ -271,6 +272,7 @@ class InvolvementCog(
         assert guild is not None
         tz = await self.bot.services.settings.timezone(guild.id)
         since, until = self.bot.services.audit.parse_period(from_, to, tz)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         entries, totals, rates = await self.service.export(guild.id, since, until)
         names = {}
         for t in totals:
@@ -278,7 +280,7 @@ class InvolvementCog(
                 member = guild.get_member(t.user_id)
                 names[t.user_id] = member.display_name if member else ""
         rows = export_rows(entries, totals, names, rates.currency)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"{len(entries)} entries for {len(totals)} members.",
             file=csv_file(rows, "involvement.csv"),
             ephemeral=True,
@@ -294,10 +296,11 @@ class InvolvementCog(
         """Choose privately: paid, voucher, or don't pay me."""
         assert interaction.guild_id is not None
         method = _CHOICES[choice]
+        await interaction.response.defer(ephemeral=True, thinking=True)
         await self.service.set_preference(interaction.guild_id, interaction.user.id, method)
         wording = self.bot.services.wording
         note = await wording.render(interaction.guild_id, BENEFITS_NOTE)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             await wording.render(
                 interaction.guild_id,
                 PREFERENCE_SAVED,
@@ -324,6 +327,7 @@ class InvolvementCog(
     ) -> None:
         """Claim an expense for an activity you attended."""
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         made = await self.service.claim_expense(
             interaction.guild_id,
             interaction.user.id,
@@ -332,7 +336,7 @@ class InvolvementCog(
             description,
             receipt.url if receipt else None,
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Your claim of {money(made.amount, made.currency)} for {clip(made.title, 80)} is "
             "recorded; the people who handle payments will approve it.",
             ephemeral=True,
@@ -355,11 +359,10 @@ class InvolvementCog(
     async def mine(self, interaction: discord.Interaction) -> None:
         """Your hours and payments: what is owed and what is paid (only you see this)."""
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
         entries, totals = await self.service.mine(interaction.guild_id, interaction.user.id)
         if totals is None:
-            await interaction.response.send_message(
-                "Nothing is recorded for you yet.", ephemeral=True
-            )
+            await interaction.followup.send("Nothing is recorded for you yet.", ephemeral=True)
             return
         currency = entries[0].currency
         lines = [
@@ -379,10 +382,10 @@ class InvolvementCog(
             )
         text, long = fit_message("\n".join(lines), "(the full list is attached)")
         if long:
-            await interaction.response.send_message(
+            await interaction.followup.send(
                 text,
                 file=discord.File(io.BytesIO("\n".join(lines).encode()), "involvement.txt"),
                 ephemeral=True,
             )
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.followup.send(text, ephemeral=True)
