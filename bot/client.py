@@ -40,6 +40,7 @@ def intents() -> discord.Intents:
     chosen.guild_messages = True  # feedback written in threads
     chosen.message_content = True  # ... and what it says
     chosen.guild_scheduled_events = True
+    chosen.voice_states = True  # attendance of meetings in voice channels
     return chosen
 
 

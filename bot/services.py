@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
+from bot.domain.attendance.service import AttendanceService
 from bot.domain.audit.service import AuditService
 from bot.domain.calls.service import CallService
 from bot.domain.draws.service import DrawService
 from bot.domain.feedback.service import FeedbackService
+from bot.domain.involvement.service import InvolvementService
 from bot.domain.meetings.service import MeetingService
 from bot.domain.mydata.service import MyDataService
+from bot.domain.report.service import ReportService
 from bot.domain.sessions.service import SessionService
 from bot.domain.settings.service import SettingsService
 from bot.domain.wording.service import WordingService
@@ -32,6 +35,9 @@ class Services:
     sessions: SessionService
     feedback: FeedbackService
     meetings: MeetingService
+    attendance: AttendanceService
+    involvement: InvolvementService
+    report: ReportService
 
 
 def build_services(
@@ -40,6 +46,8 @@ def build_services(
     draws = DrawService(db, clock, jobs)
     # One instance: its cache is cleared by /wording set. Values are drawn as Discord shows them.
     wording = WordingService(db, clock, formatter=discord_value)
+    attendance = AttendanceService(db, clock)
+    involvement = InvolvementService(db, clock, attendance)
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
@@ -50,4 +58,7 @@ def build_services(
         sessions=SessionService(db, clock, jobs, wording=wording),
         feedback=FeedbackService(db, clock, jobs),
         meetings=MeetingService(db, clock, jobs),
+        attendance=attendance,
+        involvement=involvement,
+        report=ReportService(db, clock, attendance, involvement),
     )

@@ -45,6 +45,13 @@ PLAIN_NAMES = {
     "evaluations": "evaluation answers after a session",
     "first-to-hear lists for repeats": "lists to hear first when a session is repeated",
     "session messages": "messages I sent you about sessions",
+    "attendance": "attendance marked for you (I'm here, or by an organiser)",
+    "voice time": "when you were in a meeting's voice channel",
+    "payment preference": "how you chose to be paid for your time",
+    "involvement ledger": "your time and payments in the involvement ledger",
+    "your name on involvement ledger entries (kept anonymously for accounting)": "your name on "
+    "involvement ledger entries (the entries stay, without your name, as long as accounting must "
+    "keep them)",
     "audit trail entries": "records of your choices, like signing up or booking (kept without "
     "your name if you delete your data)",
     "your id in draw results (your anonymous reference stays)": "the link between you and "

@@ -71,6 +71,32 @@ class SettingsCog(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
+    @app_commands.command(name="finance-role")
+    @app_commands.describe(
+        role="Members with this role see and handle payments (leave empty to clear)"
+    )
+    async def finance_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        """Choose the role whose members handle payments (the involvement ledger)."""
+        assert interaction.guild_id is not None
+        if role is not None and (role.is_default() or role.managed):
+            raise InvalidInput(
+                "Please choose a role you give to the people who handle payments yourself, not "
+                "@everyone or a bot's own role: they see what members are paid."
+            )
+        await self.bot.services.involvement.set_finance_role(
+            interaction.guild_id, role.id if role else None, interaction.user.id
+        )
+        text = (
+            f"Members with {role.mention} now handle payments (with Manage Server)."
+            if role
+            else "The finance role is cleared: only Manage Server handles payments."
+        )
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
     @app_commands.command(name="timezone")
     @app_commands.describe(name="An IANA time zone such as Europe/London")
     async def timezone(self, interaction: discord.Interaction, name: str) -> None:

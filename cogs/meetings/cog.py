@@ -146,7 +146,10 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
 
         try:
             message = await send_mentioning(
-                target, render, made.audience, view=meeting_view(meeting.id)
+                target,
+                render,
+                made.audience,
+                view=meeting_view(meeting.id, here=meeting.voice_channel_id is None),
             )
         except discord.HTTPException:
             await self.service.discard(meeting.id)
@@ -155,6 +158,10 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
                 "there, or choose another channel."
             ) from None
         await self.service.attach_post(meeting.id, target.id, message.id)
+        if voice is not None:  # who is connected already counts from now
+            await self.bot.services.attendance.pick_up(
+                guild.id, voice.id, [m.id for m in voice.members if not m.bot]
+            )
         meeting = await self.service.get_by_id(meeting.id) or meeting
         event_note = await self._create_event(guild, meeting, voice, message.jump_url)
         kept = ", ".join(format_duration(r) for r in made.reminders) or "none"

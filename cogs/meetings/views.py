@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.components import GuardedButton, Target
+from bot.domain.attendance.models import EventKind
 from bot.domain.meetings.models import Meeting
 from bot.domain.meetings.texts import DMS_OFF, DMS_ON, NOT_AUDIENCE
 from bot.errors import reply
+from cogs.attendance.views import HereButton
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -73,7 +75,11 @@ class MeetingDmButton(GuardedButton, template=r"meeting:dms:(?P<meeting_id>\d+)"
         )
 
 
-def meeting_view(meeting_id: int) -> discord.ui.View:
+def meeting_view(meeting_id: int, *, here: bool = False) -> discord.ui.View:
+    """The post's buttons; ``here``: the meeting is not in a voice channel, so members say they
+    came with I'm here."""
     view = discord.ui.View(timeout=None)
     view.add_item(MeetingDmButton(meeting_id))
+    if here:
+        view.add_item(HereButton(EventKind.MEETING, meeting_id))
     return view

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.components import GuardedButton, GuardedModal, Target, cog_of
+from bot.domain.attendance.models import EventKind
+from bot.domain.attendance.texts import BUTTON_HERE
 from bot.domain.sessions.models import Session, SessionDetails
 from bot.domain.sessions.rules import MAX_QUESTIONS, book_button, unbook_enabled
 from bot.domain.sessions.survey import Question
@@ -21,6 +23,7 @@ from bot.domain.sessions.texts import (
 from bot.domain.wording.service import WordingService
 from bot.errors import reply
 from bot.render import clip
+from cogs.attendance.views import HereButton
 
 if TYPE_CHECKING:
     from cogs.sessions.cog import Sessions
@@ -136,6 +139,14 @@ async def session_view(
             disabled=not unbook_enabled(state),
         )
     )
+    if state in ("booking closed", "happening now"):  # it refuses presses outside the session
+        view.add_item(
+            HereButton(
+                EventKind.SESSION,
+                session.id,
+                clip(await wording.render(session.guild_id, BUTTON_HERE), 80),
+            )
+        )
     return view
 
 

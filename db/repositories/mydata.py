@@ -129,6 +129,30 @@ _COLLECT: tuple[_Query, ...] = (
         "JOIN sessions s ON s.id = p.session_id "
         "WHERE s.guild_id = ? AND p.user_id = ? ORDER BY s.number",
     ),
+    _Query(
+        "attendance",
+        ("attendance_marks",),
+        "SELECT event_kind AS kind, event_id, present, minutes, source, marked_at "
+        "FROM attendance_marks WHERE guild_id = ? AND user_id = ? ORDER BY marked_at",
+    ),
+    _Query(
+        "voice time",
+        ("voice_spans",),
+        "SELECT channel_id, joined_at, left_at FROM voice_spans "
+        "WHERE guild_id = ? AND user_id = ? ORDER BY joined_at",
+    ),
+    _Query(
+        "payment preference",
+        ("involvement_preferences",),
+        "SELECT method, updated_at FROM involvement_preferences WHERE guild_id = ? AND user_id = ?",
+    ),
+    _Query(
+        "involvement ledger",
+        ("ledger_entries",),
+        "SELECT id AS entry, activity, title, occurred_at, minutes, amount, currency, method, "
+        "description, state FROM ledger_entries WHERE guild_id = ? AND user_id = ? "
+        "ORDER BY occurred_at, id",
+    ),
 )
 
 
@@ -217,6 +241,37 @@ _DELETE: tuple[_Query, ...] = (
         "DELETE FROM session_priority WHERE user_id = ?2 AND session_id IN "
         "(SELECT id FROM sessions WHERE guild_id = ?1)",
     ),
+    _Query(
+        "attendance",
+        ("attendance_marks",),
+        "DELETE FROM attendance_marks WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    _Query(
+        "voice time",
+        ("voice_spans",),
+        "DELETE FROM voice_spans WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    _Query(
+        "payment preference",
+        ("involvement_preferences",),
+        "DELETE FROM involvement_preferences WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    # Accounting must keep what was paid or owed: the entries stay without the member's id,
+    # receipt or description, until the server's ledger retention ends (default 6 years).
+    _Query(
+        "your name on involvement ledger entries (kept anonymously for accounting)",
+        ("ledger_entries",),
+        "UPDATE ledger_entries SET user_id = NULL, receipt = NULL, description = '' "
+        "WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+)
+
+# Ledger entries past their server's retention (default 6 years = 2192 days), per server.
+_DUE_LEDGER = (
+    "SELECT l.guild_id, COUNT(*) FROM ledger_entries l "
+    "LEFT JOIN involvement_settings s ON s.guild_id = l.guild_id "
+    "WHERE l.occurred_at + COALESCE(s.retention_days, 2192) * 86400.0 <= ? "
+    "GROUP BY l.guild_id ORDER BY l.guild_id"
 )
 
 
@@ -361,6 +416,25 @@ class MyDataRepository:
                         "data.retention",
                         f"session:{number}",
                         {"answers_deleted": answers, "comments_deleted": comments},
+                    ),
+                )
+            for guild_id, _count in await tx.fetchall(_DUE_LEDGER, (now,)):
+                deleted = await tx.execute(
+                    "DELETE FROM ledger_entries WHERE guild_id = ? AND occurred_at + COALESCE("
+                    "(SELECT retention_days FROM involvement_settings WHERE guild_id = ?), 2192) "
+                    "* 86400.0 <= ?",
+                    (guild_id, guild_id, now),
+                )
+                report.ledger_entries += deleted
+                await append_entries(
+                    tx,
+                    AuditEntry(
+                        guild_id,
+                        now,
+                        None,
+                        "data.retention",
+                        "ledger",
+                        {"entries_deleted": deleted},
                     ),
                 )
             return report

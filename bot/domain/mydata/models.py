@@ -34,6 +34,7 @@ class RetentionReport:
     sessions: int = 0
     answers: int = 0
     comments: int = 0
+    ledger_entries: int = 0  # involvement ledger entries past the ledger retention
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.clock import from_unix
+from bot.domain.attendance.models import EventKind
+from bot.domain.attendance.service import AttendanceService
 from bot.domain.delivery.engine import DeliveryRun
 from bot.domain.delivery.models import DM
 from bot.domain.jobs import Job
@@ -207,7 +209,13 @@ class SessionJobs(SessionParts):
         if job.kind == JOB_DIGEST:
             return await self._digest(session, messenger)
         if job.kind == JOB_EVALUATION:
-            confirmed = await self.repo.user_ids(session.id, ["confirmed"])
+            # To those who came when attendance is known; otherwise to everyone with a place.
+            came = await AttendanceService(self.db, self.clock, self.audit).attendees(
+                EventKind.SESSION, session.id
+            )
+            confirmed = (
+                came if came is not None else await self.repo.user_ids(session.id, ["confirmed"])
+            )
             report = await self._deliver(
                 session,
                 "evaluation",

@@ -1,0 +1,1 @@
+"""Attendance: who came to a meeting or session, and for how long."""
