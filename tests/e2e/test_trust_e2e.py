@@ -1,0 +1,85 @@
+"""Issue 11 — trust at the edges, end to end: presses from another server or a DM, autocomplete
+for members, channel options the invoker could not post in, deleted posts, half-done creates,
+deleted and edited feedback comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import World
+from tests.e2e.harness import RunningBot
+from tests.e2e.test_sessions_e2e import EPHEMERAL, bookings, create_session, session_buttons
+
+
+async def _rows(running: RunningBot, table: str) -> int:
+    count: int = await running.db.fetchval(f'SELECT COUNT(*) FROM "{table}"')
+    return count
+
+
+# -- item 2: a custom_id pressed from a message in another server, or from a DM --------------
+
+
+async def test_book_pressed_from_another_server_books_nobody(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    post = await create_session(world, running, capacity=5)
+    book_id = session_buttons(post)["book"]
+    other = fake.add_guild("Somebody else's server")
+    elsewhere = fake.add_channel(other, "general")
+    stranger = fake.add_member(other, "stranger")
+    await running.settle()
+    # Another app's message in the other server carries our custom_id.
+    handle = await fake.forge_click(stranger, elsewhere, book_id)
+    reply = await handle.wait(timeout=5)
+    assert reply.flags & EPHEMERAL
+    assert reply.kind != "modal" and not reply.custom_id  # no booking form was opened
+    # And a member of server 1 pressing it from a DM is refused too.
+    dm = await fake.forge_click(world.members[0], None, book_id)
+    assert (await dm.wait(timeout=5)).flags & EPHEMERAL
+    await running.settle()
+    assert await bookings(running) == ([], [])
+
+
+async def test_every_button_refuses_a_press_from_another_server(
+    world: World, running: RunningBot
+) -> None:
+    """Each persistent custom_id pattern the bot registers, pressed from another server."""
+    fake = world.fake
+    post = await create_session(world, running, capacity=5)
+    session_id = int(session_buttons(post)["book"].split(":")[2])
+    other = fake.add_guild("Elsewhere")
+    elsewhere = fake.add_channel(other, "general")
+    stranger = fake.add_member(other, "stranger")
+    await running.settle()
+    before = {t: await _rows(running, t) for t in ("session_bookings", "deliveries")}
+    for custom_id in (
+        f"session:book:{session_id}",
+        f"session:unbook:{session_id}",
+        f"session:feedback:{session_id}",
+    ):
+        handle = await fake.forge_click(stranger, elsewhere, custom_id)
+        reply = await handle.wait(timeout=5)
+        assert reply.flags & EPHEMERAL, custom_id
+        assert not reply.custom_id, custom_id  # no form opened
+        assert "error id" not in reply.content, custom_id
+    await running.settle()
+    assert {t: await _rows(running, t) for t in before} == before
+
+
+# -- item 3: autocomplete answers organisers only --------------------------------------------
+
+
+async def test_autocomplete_tells_a_member_nothing(world: World, running: RunningBot) -> None:
+    fake = world.fake
+    await create_session(world, running, capacity=5)
+    as_member = await fake.autocomplete(
+        world.members[0], world.channel, "session edit", focused="session", session=""
+    )
+    as_organiser = await fake.autocomplete(
+        world.organiser, world.channel, "session edit", focused="session", session=""
+    )
+    member_reply: Any = await as_member.wait(timeout=5)
+    organiser_reply: Any = await as_organiser.wait(timeout=5)
+    assert organiser_reply.choices  # the organiser sees the session
+    assert member_reply.choices == []
