@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.calls.models import Call, ReactionResult
 from bot.domain.calls.notices import SignupConfirmations
@@ -115,6 +115,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the call.")
+        ensure_invoker_can_post(interaction, target)
         details = await self.calls.create(
             guild_id=interaction.guild.id,
             channel_id=target.id,

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_organiser
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback.models import FeedbackRound
 from bot.domain.feedback.rules import takes_feedback_on_time
@@ -158,6 +158,9 @@ class FeedbackCog(
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.ForumChannel):
             raise InvalidInput("Please pick a text channel or a forum channel for the thread.")
+        ensure_invoker_can_post(
+            interaction, target, threads=not isinstance(target, discord.ForumChannel)
+        )
         members = role_members(role)
         opened = await self.service.open(
             guild_id=interaction.guild.id,

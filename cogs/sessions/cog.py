@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.charts import bar_chart_png
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_invoker_can_see, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.errors import InvalidInput
 from bot.domain.jobs import Job
@@ -175,6 +175,9 @@ class Sessions(
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the session.")
+        ensure_invoker_can_post(interaction, target)
+        if voice is not None:
+            ensure_invoker_can_see(interaction, voice)
         session = await self.sessions.create(
             guild_id=guild.id,
             channel_id=target.id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import World
+from tests.e2e.fake_discord import Perm
 from tests.e2e.harness import RunningBot
 from tests.e2e.test_sessions_e2e import EPHEMERAL, bookings, create_session, session_buttons
 
@@ -83,3 +84,63 @@ async def test_autocomplete_tells_a_member_nothing(world: World, running: Runnin
     organiser_reply: Any = await as_organiser.wait(timeout=5)
     assert organiser_reply.choices  # the organiser sees the session
     assert member_reply.choices == []
+
+
+# -- item 4: the invoker's own rights in every `channel` option ------------------------------
+
+TABLES = ("calls", "sessions", "meetings", "feedback_rounds", "scheduled_jobs", "audit_log")
+
+
+async def _counts(running: RunningBot) -> dict[str, int]:
+    return {t: await _rows(running, t) for t in TABLES}
+
+
+async def test_channel_options_need_the_invokers_own_rights(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    me = world.organiser
+    hidden = fake.add_channel(world.guild, "staff-only", overwrites={me: (0, Perm.VIEW_CHANNEL)})
+    muted = fake.add_channel(world.guild, "announcements", overwrites={me: (0, Perm.SEND_MESSAGES)})
+    no_threads = fake.add_channel(
+        world.guild, "plans", overwrites={me: (0, Perm.CREATE_PUBLIC_THREADS)}
+    )
+    voice = fake.add_channel(
+        world.guild, "staff-voice", type="voice", overwrites={me: (0, Perm.VIEW_CHANNEL)}
+    )
+    await running.settle()
+    before = await _counts(running)
+    attempts: list[tuple[str, dict[str, Any]]] = []
+    for channel in (hidden, muted):
+        attempts += [
+            ("call create", {"title": "Dig", "categories": "🌱 New", "channel": channel}),
+            (
+                "session create",
+                {"title": "Intro", "starts": "in 2 days", "capacity": "5", "channel": channel},
+            ),
+            ("meeting create", {"title": "Plan", "starts": "in 2 days", "channel": channel}),
+            ("feedback open", {"title": "Plan", "plan": "Read it", "channel": channel}),
+        ]
+    attempts += [
+        ("feedback open", {"title": "Plan", "plan": "Read it", "channel": no_threads}),
+        (
+            "session create",
+            {"title": "Intro", "starts": "in 2 days", "capacity": "5", "voice": voice},
+        ),
+        ("meeting create", {"title": "Plan", "starts": "in 2 days", "voice": voice}),
+    ]
+    for name, options in attempts:
+        # (run_command's own `channel` argument is where the command is typed)
+        handle = fake.interactions.command(me, world.channel, name, options)
+        reply = await handle.wait(timeout=5)
+        assert reply.flags & EPHEMERAL, name
+        assert "error id" not in reply.content, (name, reply.content)
+    await running.settle()
+    assert await _counts(running) == before
+    for channel in (hidden, muted, no_threads, world.channel):
+        assert fake.bot_messages(channel) == [], channel.name
+    # Where the organiser may post, the same command works.
+    ok = await fake.run_command(me, world.channel, "call create", title="Dig", categories="🌱 New")
+    await ok.wait(timeout=5)
+    await running.settle()
+    assert await _rows(running, "calls") == before["calls"] + 1
