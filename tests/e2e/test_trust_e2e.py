@@ -4,6 +4,7 @@ deleted and edited feedback comments."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tests.e2e.conftest import World
@@ -144,3 +145,21 @@ async def test_channel_options_need_the_invokers_own_rights(
     await ok.wait(timeout=5)
     await running.settle()
     assert await _rows(running, "calls") == before["calls"] + 1
+
+
+# -- item 5: the digest goes to an organiser, checked when it is sent ------------------------
+
+
+async def test_digest_is_not_sent_to_a_creator_who_stopped_being_an_organiser(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    await create_session(world, running, capacity=5, starts="in 3 days")
+    dms_before = len(fake.dms(world.organiser))
+    fake.set_member_roles(world.organiser, [])  # their organiser rights are taken away
+    await running.settle()
+    await running.advance(timedelta(days=2, minutes=-59))  # the digest falls due
+    assert len(fake.dms(world.organiser)) == dms_before
+    assert (
+        await running.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE part LIKE 'digest%'") == 0
+    )

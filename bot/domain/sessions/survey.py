@@ -315,6 +315,26 @@ def merge_retained(
     return SurveySummary(summary.responses + people, tuple(parts))
 
 
+def survey_counts_text(summary: SurveySummary, *, pointer: str) -> str:
+    """Numbers only, for a DM: how many chose each option, how many wrote something in each
+    free-text question, and ``pointer`` to where organisers read the answers. No answer text:
+    members write health and access needs here, and a DM is a copy the bot can't take back."""
+    people = "person" if summary.responses == 1 else "people"
+    lines = [
+        f"Survey answers from {summary.responses} {people} with a place or on the waiting list."
+    ]
+    for part in summary.questions:
+        lines.append(f"\n**{part.question.text}**")
+        if part.question.kind == "choice":
+            lines.extend(f"- {c.option}: {c.count}" for c in part.counts)
+        else:
+            written = len(part.answers) + part.retained
+            lines.append(f"- {written} written answer(s): {pointer}")
+        if part.unanswered:
+            lines.append(f"- Not answered: {part.unanswered}")
+    return "\n".join(lines)
+
+
 def survey_summary_text(
     summary: SurveySummary, *, limit_per_question: int = 30, where: str = "in the CSV"
 ) -> str:
