@@ -11,6 +11,10 @@ from bot.domain.audit.models import AuditRow
 
 DEFAULT_RETENTION_DAYS = 90
 
+# Finished scheduled jobs (done, cancelled, failed) are kept this long for diagnosis, then
+# deleted by the daily sweep: their payloads name sessions, rounds and sometimes members.
+JOB_RETENTION_DAYS = 30
+
 
 @dataclass(frozen=True, slots=True)
 class Section:
@@ -34,6 +38,7 @@ class RetentionReport:
     sessions: int = 0
     answers: int = 0
     comments: int = 0
+    jobs: int = 0  # finished scheduled jobs older than JOB_RETENTION_DAYS, deleted
 
 
 @dataclass(frozen=True, slots=True)
