@@ -375,6 +375,34 @@ class FeedbackCog(
         if result is not None and result[1].new:
             self.refresh_post(result[0].id)
 
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Raw, so an edit counts whether or not the message is in discord.py's cache."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        message = payload.message
+        content = message.content
+        if message.attachments:
+            content += "\n" + "\n".join(a.url for a in message.attachments)
+        await self.service.message_edited(payload.channel_id, payload.message_id, content)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A member who deletes their message in the thread takes it back: it is not kept."""
+        if payload.guild_id is None:
+            return
+        found = await self.service.messages_deleted(payload.channel_id, [payload.message_id])
+        if found is not None:
+            self.refresh_post(found.id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        if payload.guild_id is None:
+            return
+        found = await self.service.messages_deleted(payload.channel_id, list(payload.message_ids))
+        if found is not None:
+            self.refresh_post(found.id)
+
     # -- timed work ----------------------------------------------------------------------------
 
     async def run_reminder_job(self, job: Job) -> None:

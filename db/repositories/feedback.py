@@ -336,6 +336,40 @@ class FeedbackRepository:
 
         return await self.db.transaction(work)
 
+    async def edit_message(self, round_id: int, message_id: int, content: str) -> bool:
+        """The member edited a kept message: the latest text counts. False if not kept."""
+        changed = await self.db.execute(
+            "UPDATE feedback_messages SET content = ? WHERE round_id = ? AND message_id = ?",
+            (content, round_id, message_id),
+        )
+        return changed > 0
+
+    async def forget_messages(self, round_id: int, message_ids: Sequence[int]) -> int:
+        """The member deleted messages: they are gone from the round. A member left with no
+        message and no form answers no longer counts as having responded. Returns how many
+        kept messages were deleted."""
+
+        async def work(tx: Tx) -> int:
+            removed = 0
+            for message_id in message_ids:
+                row = await tx.fetchone(
+                    "DELETE FROM feedback_messages WHERE round_id = ? AND message_id = ? "
+                    "RETURNING user_id",
+                    (round_id, message_id),
+                )
+                if row is None:
+                    continue
+                removed += 1
+                await tx.execute(
+                    "DELETE FROM feedback_responses WHERE round_id = ?1 AND user_id = ?2 "
+                    "AND form_at IS NULL AND NOT EXISTS (SELECT 1 FROM feedback_messages m "
+                    "WHERE m.round_id = ?1 AND m.user_id = ?2)",
+                    (round_id, row[0]),
+                )
+            return removed
+
+        return await self.db.transaction(work)
+
     async def response(self, round_id: int, user_id: int) -> FeedbackResponse | None:
         row = await self.db.fetchone(
             f"SELECT {_RESPONSE_COLUMNS} FROM feedback_responses WHERE round_id = ? AND user_id = ?",

@@ -163,3 +163,41 @@ async def test_digest_is_not_sent_to_a_creator_who_stopped_being_an_organiser(
     assert (
         await running.db.fetchval("SELECT COUNT(*) FROM deliveries WHERE part LIKE 'digest%'") == 0
     )
+
+
+# -- item 8: a feedback message deleted or edited in the thread -------------------------------
+
+
+async def test_deleted_feedback_message_is_gone_and_an_edit_counts(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    role = fake.add_role(world.guild, "Plan reviewers")
+    writer, keeper = world.members[0], world.members[1]
+    for m in (writer, keeper):
+        fake.set_member_roles(m, [role])
+    await running.settle()
+    handle = await fake.run_command(
+        world.organiser, world.channel, "feedback open", title="Plan", plan="Read it", role=role
+    )
+    await handle.wait(timeout=5)
+    thread = await fake.wait_until(
+        lambda: (fake.threads(world.channel) or [None])[0], timeout=5, what="the thread"
+    )
+    regret = await fake.send_message(writer, thread, "My diagnosis makes mornings hard")
+    kept = await fake.send_message(keeper, thread, "First draft of my thought")
+    await running.settle()
+    assert await _rows(running, "feedback_messages") == 2
+    assert await _rows(running, "feedback_responses") == 2
+
+    await fake.delete_message(regret)
+    await fake.edit_message(kept, "Second thought: more time on profiles")
+    await running.settle()
+
+    rows = await running.db.fetchall("SELECT user_id, content FROM feedback_messages")
+    assert [(r[0], r[1]) for r in rows] == [
+        (keeper.user.id, "Second thought: more time on profiles")
+    ]
+    # The writer's only response was that message: they no longer count as having responded.
+    responders = await running.db.fetchall("SELECT user_id FROM feedback_responses")
+    assert [r[0] for r in responders] == [keeper.user.id]

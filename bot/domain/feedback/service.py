@@ -329,6 +329,29 @@ class FeedbackService:
             return None
         return found, recorded
 
+    async def message_edited(self, thread_id: int, message_id: int, content: str) -> bool:
+        """A member edited a message in a round's thread: the kept text becomes the latest."""
+        if not await self.is_feedback_thread(thread_id):
+            return False
+        found = await self.repo.by_thread(thread_id)
+        if found is None:
+            return False
+        text = content.strip() or "(no text: an attachment or sticker)"
+        return await self.repo.edit_message(found.id, message_id, text)
+
+    async def messages_deleted(
+        self, thread_id: int, message_ids: Sequence[int]
+    ) -> FeedbackRound | None:
+        """Members deleted messages in a round's thread: they are no longer kept, shown or
+        exported. Returns the round if anything was removed (its counter may change)."""
+        if not await self.is_feedback_thread(thread_id):
+            return None
+        found = await self.repo.by_thread(thread_id)
+        if found is None:
+            return None
+        removed = await self.repo.forget_messages(found.id, message_ids)
+        return found if removed else None
+
     def _response_audit(
         self, found: FeedbackRound, user_id: int, via: str
     ) -> Callable[[Recorded], AuditEntry | None]:
