@@ -204,6 +204,9 @@ class FeedbackCog(
                 "Send Messages, Create Public Threads, Send Messages in Threads and Embed Links "
                 f"there, or choose another channel. (Discord said: {exc.status})"
             ) from None
+        except BaseException:
+            await self.service.discard(found.id)  # no thread, so no round, reminders or audit
+            raise
         await self.service.attach_thread(found.id, thread.id, first.channel.id, first.id)
         await self.service.schedule_deadline_refresh(found)
 

@@ -157,6 +157,10 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
                 f"I can't post in {target.mention}. Please give me View Channel and Send Messages "
                 "there, or choose another channel."
             ) from None
+        except BaseException:
+            # Any other failure (a stop, a bug): no post, so no meeting, reminders or audit row.
+            await self.service.discard(meeting.id)
+            raise
         await self.service.attach_post(meeting.id, target.id, message.id)
         meeting = await self.service.get_by_id(meeting.id) or meeting
         event_note = await self._create_event(guild, meeting, voice, message.jump_url)

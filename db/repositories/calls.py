@@ -194,10 +194,16 @@ class CallRepository:
             self.db, "DELETE FROM calls WHERE id = ? RETURNING guild_id, number", (call_id,), audit
         )
 
-    async def set_message(self, call_id: int, channel_id: int, message_id: int) -> None:
-        await self.db.execute(
+    async def set_message(
+        self, call_id: int, channel_id: int, message_id: int, *, audit: AuditFor[int] = None
+    ) -> None:
+        """Remember the post; ``audit`` (the creation's row, once its post exists) is appended
+        in the same transaction."""
+        await execute_audited(
+            self.db,
             "UPDATE calls SET channel_id = ?, message_id = ? WHERE id = ?",
             (channel_id, message_id, call_id),
+            audit,
         )
 
     async def get(self, call_id: int) -> Call | None:

@@ -16,7 +16,7 @@ from bot.domain.feedback.models import (
     Revised,
 )
 from db.database import Database, Row, Tx
-from db.repositories.audit import append_entries, fetchone_audited
+from db.repositories.audit import append_entries, execute_audited, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 _ROUND_COLUMNS = (
@@ -161,12 +161,22 @@ class FeedbackRepository:
         await self.db.execute("DELETE FROM feedback_rounds WHERE id = ?", (round_id,))
 
     async def set_thread(
-        self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
+        self,
+        round_id: int,
+        thread_id: int,
+        message_channel_id: int,
+        message_id: int,
+        *,
+        audit: AuditFor[int] = None,
     ) -> None:
-        await self.db.execute(
+        """Remember the thread; ``audit`` (the opening's row, once the thread exists) is
+        appended in the same transaction."""
+        await execute_audited(
+            self.db,
             "UPDATE feedback_rounds SET thread_id = ?, message_channel_id = ?, message_id = ? "
             "WHERE id = ?",
             (thread_id, message_channel_id, message_id, round_id),
+            audit,
         )
 
     async def get(self, round_id: int) -> FeedbackRound | None:

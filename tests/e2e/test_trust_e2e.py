@@ -201,3 +201,49 @@ async def test_deleted_feedback_message_is_gone_and_an_edit_counts(
     # The writer's only response was that message: they no longer count as having responded.
     responders = await running.db.fetchall("SELECT user_id FROM feedback_responses")
     assert [r[0] for r in responders] == [keeper.user.id]
+
+
+# -- item 13: every create is all-or-nothing ------------------------------------------------
+
+ALL_TABLES = (
+    "calls",
+    "call_categories",
+    "sessions",
+    "session_questions",
+    "meetings",
+    "meeting_audience",
+    "feedback_rounds",
+    "feedback_audience",
+    "feedback_versions",
+    "scheduled_jobs",
+    "audit_log",
+)
+
+
+async def test_a_create_whose_post_fails_leaves_nothing_behind(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    role = fake.add_role(world.guild, "Group")
+    fake.set_member_roles(world.members[0], [role])
+    await running.settle()
+    before = {t: await _rows(running, t) for t in ALL_TABLES}
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("call create", {"title": "Dig", "categories": "🌱 New", "closes": "in 3 days"}),
+        ("session create", {"title": "Intro", "starts": "in 3 days", "capacity": "5"}),
+        ("meeting create", {"title": "Plan", "starts": "in 3 days", "role": role}),
+        ("feedback open", {"title": "Plan", "plan": "Read it", "role": role}),
+    ]
+    for status in (403, 400):
+        for name, options in attempts:
+            fake.inject_fault("POST", r"/channels/\d+/messages", status=status, times=1)
+            handle = await fake.run_command(world.organiser, world.channel, name, **options)
+            reply = await handle.wait(timeout=5)
+            assert reply.flags & EPHEMERAL, name
+            if status == 403:  # the bot may not post there: said kindly
+                assert "error id" not in reply.content, (name, reply.content)
+            # (a 400 is unexpected, so it gets an error id; "nothing was changed" must be true)
+            await running.settle()
+            after = {t: await _rows(running, t) for t in ALL_TABLES}
+            assert after == before, (name, status)
+    assert fake.bot_messages(world.channel) == []

@@ -87,11 +87,15 @@ class CallService:
             seed=seed,
             seed_commitment=seed_commitment(seed),
             categories=[(c.emoji, c.key, c.label, c.places) for c in specs],
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the post exists (attach_post): a call whose post fails leaves no trace.
+        self.audit.hold(
+            f"call:{call.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "call.created",
-                f"call:{made.number}",
+                f"call:{call.number}",
                 title=clean_title,
                 categories={c.label: c.places for c in specs},
                 closes_at=closes_at.timestamp() if closes_at else None,
@@ -102,24 +106,25 @@ class CallService:
         return await self.details(call.id)
 
     async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
-        await self.repo.set_message(call_id, channel_id, message_id)
+        """The post exists: remember it, and record the creation with it (a re-post records
+        nothing new here)."""
+        await self.repo.set_message(
+            call_id,
+            channel_id,
+            message_id,
+            audit=self.audit.held(f"call:{call_id}"),
+        )
+        self.audit.drop(f"call:{call_id}")
         if self._post_ids is not None:
             self._post_ids.add(message_id)
 
     async def discard(self, call_id: int) -> None:
-        """Remove a call whose post could not be made (nobody could have signed up)."""
+        """Undo a call whose post could not be made (nobody could have signed up): its row, its
+        job and its (held, never written) audit row are gone, as if it was never created."""
         if self.jobs is not None:
-            await self.jobs.cancel(close_job_key(call_id))
-        await self.repo.delete(
-            call_id,
-            audit=lambda row: self.audit.entry(
-                int(row[0]),
-                None,
-                "call.discarded",
-                f"call:{row[1]}",
-                reason="the post could not be made",
-            ),
-        )
+            await self.jobs.discard_prefix(close_job_key(call_id))
+        self.audit.drop(f"call:{call_id}")
+        await self.repo.delete(call_id)
 
     async def get(self, guild_id: int, number: int) -> Call:
         call = await self.repo.by_number(guild_id, number)

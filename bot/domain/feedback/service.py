@@ -126,7 +126,11 @@ class FeedbackService:
             created_by=author_id,
             created_at=now.timestamp(),
             audience=audience,
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the thread exists (attach_thread): a failed opening leaves no trace.
+        self.audit.hold(
+            f"feedback:{made.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "feedback.opened",
@@ -157,13 +161,22 @@ class FeedbackService:
     async def attach_thread(
         self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
     ) -> None:
-        await self.repo.set_thread(round_id, thread_id, message_channel_id, message_id)
+        await self.repo.set_thread(
+            round_id,
+            thread_id,
+            message_channel_id,
+            message_id,
+            audit=self.audit.held(f"feedback:{round_id}"),
+        )
+        self.audit.drop(f"feedback:{round_id}")
         if self._threads is not None:
             self._threads.add(thread_id)
 
     async def discard(self, round_id: int) -> None:
-        """Remove a round whose thread could not be made (nobody could have answered)."""
-        await REMINDERS.cancel(self.jobs, round_id)
+        """Undo a round whose thread could not be made (nobody could have answered): row,
+        audience, jobs and the (held) audit row are gone, as if it was never opened."""
+        await REMINDERS.discard(self.jobs, round_id)  # the deadline job too (same prefix)
+        self.audit.drop(f"feedback:{round_id}")
         await self.repo.delete(round_id)
 
     async def get(self, guild_id: int, number: int) -> FeedbackRound:
