@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import discord
+import pytest
+
 from tests.e2e.conftest import World
 from tests.e2e.fake_discord import Perm
 from tests.e2e.harness import RunningBot
@@ -247,3 +250,106 @@ async def test_a_create_whose_post_fails_leaves_nothing_behind(
             after = {t: await _rows(running, t) for t in ALL_TABLES}
             assert after == before, (name, status)
     assert fake.bot_messages(world.channel) == []
+
+
+# -- item 14: a deleted post or channel --------------------------------------------------------
+
+
+def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Log lines that carry a traceback of a Discord 404."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.exc_info and isinstance(r.exc_info[1], discord.NotFound)
+    ]
+
+
+async def test_deleted_call_post_is_reported_and_can_be_reposted_keeping_sign_ups(
+    world: World, running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = world.fake
+    handle = await fake.run_command(
+        world.organiser, world.channel, "call create", title="Dig", categories="🌱 New; 🧭 Old"
+    )
+    await handle.wait(timeout=5)
+    post = await fake.wait_for_message(world.channel, check=lambda m: bool(m.embeds), timeout=5)
+    await fake.wait_until(lambda: len(fake.reactions(post)) == 2, timeout=5, what="reactions")
+    for m in world.members[:3]:
+        await fake.react(m, world.channel, post, "🌱")
+    await running.settle()
+    assert await _rows(running, "call_signups") == 3
+
+    await fake.delete_message(post)
+    edit = await fake.run_command(world.organiser, world.channel, "call edit", call=1, title="Dig!")
+    reply = await edit.wait(timeout=5)
+    assert "/call repost" in reply.content  # told the post is gone, and what to do
+
+    other = fake.add_channel(world.guild, "volunteering")
+    await running.settle()
+    again = fake.interactions.command(
+        world.organiser, world.channel, "call repost", {"call": 1, "channel": other}
+    )
+    await again.wait(timeout=5)
+    await running.settle()
+    new_post = await fake.wait_for_message(other, check=lambda m: bool(m.embeds), timeout=5)
+    stored = await running.db.fetchone("SELECT channel_id, message_id FROM calls")
+    assert (stored[0], stored[1]) == (other.id, new_post.id)
+    # A restart reconciles the new post, which carries none of the old reactions: the sign-ups
+    # made before it are kept, and a new one on it counts.
+    await fake.react(world.members[5], other, new_post, "🧭")
+    await running.restart()
+    assert await _rows(running, "call_signups") == 4
+    assert _tracebacks(caplog) == []
+
+
+async def test_deleted_session_channel_is_reported_and_can_be_reposted(
+    world: World, running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = world.fake
+    room = fake.add_channel(world.guild, "sessions")
+    await running.settle()
+    handle = fake.interactions.command(
+        world.organiser,
+        world.channel,
+        "session create",
+        {"title": "Intro", "starts": "in 2 days", "capacity": "5", "channel": room},
+    )
+    await handle.wait(timeout=5)
+    post = await fake.wait_for_message(room, check=lambda m: bool(m.components), timeout=5)
+    click = await fake.click(world.members[0], post, session_buttons(post)["book"])
+    await fake.submit_modal(
+        world.members[0],
+        click,
+        {"experience": ["New to it"], "aims": "People", "barriers": ""},
+        timeout=5,
+    )
+    await running.settle()
+
+    await fake.delete_channel(room)
+    await running.settle()
+    edit = await fake.run_command(
+        world.organiser, world.channel, "session edit", session=1, title="Intro 2"
+    )
+    reply = await edit.wait(timeout=5)
+    assert "/session repost" in reply.content
+
+    again = await fake.run_command(world.organiser, world.channel, "session repost", session=1)
+    await again.wait(timeout=5)
+    await running.settle()
+    new_post = await fake.wait_for_message(
+        world.channel, check=lambda m: bool(m.components), timeout=5
+    )
+    stored = await running.db.fetchone("SELECT channel_id, message_id FROM sessions")
+    assert (stored[0], stored[1]) == (world.channel.id, new_post.id)
+    assert (await bookings(running))[0] == [world.members[0].user.id]
+    # The new post works: another member books from it.
+    click = await fake.click(world.members[1], new_post, session_buttons(new_post)["book"])
+    await fake.submit_modal(
+        world.members[1],
+        click,
+        {"experience": ["New to it"], "aims": "People", "barriers": ""},
+        timeout=5,
+    )
+    await running.settle()
+    assert len((await bookings(running))[0]) == 2
+    assert _tracebacks(caplog) == []

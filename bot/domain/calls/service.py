@@ -106,15 +106,37 @@ class CallService:
         return await self.details(call.id)
 
     async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
-        """The post exists: remember it, and record the creation with it (a re-post records
-        nothing new here)."""
+        """The post exists: remember it, and record the creation with it."""
         await self.repo.set_message(
             call_id,
             channel_id,
             message_id,
+            posted_at=self.clock.now().timestamp(),
             audit=self.audit.held(f"call:{call_id}"),
         )
         self.audit.drop(f"call:{call_id}")
+        if self._post_ids is not None:
+            self._post_ids.add(message_id)
+
+    async def reposted(
+        self, call_id: int, channel_id: int, message_id: int, *, actor_id: int
+    ) -> None:
+        """A new post replaces one that was deleted (``/call repost``); recorded with it. Who
+        signed up stays signed up (see :meth:`reconcile`)."""
+        call = (await self.details(call_id)).call
+        await self.repo.set_message(
+            call_id,
+            channel_id,
+            message_id,
+            posted_at=self.clock.now().timestamp(),
+            audit=self.audit.entry(
+                call.guild_id,
+                actor_id,
+                "call.reposted",
+                f"call:{call.number}",
+                channel_id=channel_id,
+            ),
+        )
         if self._post_ids is not None:
             self._post_ids.add(message_id)
 
@@ -348,6 +370,11 @@ class CallService:
         stored = {u: by_id[s.category_id] for u, s in rows.items() if u not in skip}
         observed = {k: [u for u in users if u not in skip] for k, users in observed.items()}
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
+        # Sign-ups older than the current post (it was re-posted after a deletion) have no
+        # reaction on it to remove: their absence there is not a withdrawal.
+        posted_at = await self.repo.posted_at(call_id)
+        if posted_at is not None:
+            plan.withdrawals = [u for u in plan.withdrawals if rows[u].joined_at >= posted_at]
         by_key = {c.key: c.id for c in categories}
         await self.repo.apply_reconcile(
             call_id,

@@ -140,6 +140,26 @@ class SessionLifecycle(SessionParts):
                 guild_id=session.guild_id,
             )
 
+    async def reposted(
+        self, session_id: int, channel_id: int, message_id: int, *, actor_id: int
+    ) -> None:
+        """A new post replaces one that was deleted (``/session repost``); recorded with it.
+        Bookings and the waiting list are untouched (they never depended on the post)."""
+        session = await self._require(session_id)
+        await self.repo.set_message(
+            session_id,
+            channel_id,
+            message_id,
+            audit=self.audit.entry(
+                session.guild_id,
+                actor_id,
+                "session.reposted",
+                f"session:{session.number}",
+                channel_id=channel_id,
+            ),
+        )
+        self._forget(session_id)
+
     async def attach_event(self, session_id: int, event_id: int | None) -> None:
         await self.repo.set_event(session_id, event_id)
         self._forget(session_id)
