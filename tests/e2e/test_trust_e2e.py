@@ -353,3 +353,86 @@ async def test_deleted_session_channel_is_reported_and_can_be_reposted(
     await running.settle()
     assert len((await bookings(running))[0]) == 2
     assert _tracebacks(caplog) == []
+
+
+# -- items 13, 15, 16: hostile input through the real commands and buttons -----------------
+
+HUGE = "9" * 30  # beyond 64 bits
+
+
+async def test_hostile_input_is_refused_kindly_and_changes_nothing(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    role = fake.add_role(world.guild, "Group")
+    fake.set_member_roles(world.members[0], [role])
+    await running.settle()
+    before = {t: await _rows(running, t) for t in ALL_TABLES}
+    attempts: list[tuple[str, dict[str, Any]]] = []
+    for when in ("9999-12-31 23:00", "in 999999999999 days", f"in {HUGE} minutes"):
+        attempts += [
+            ("call create", {"title": "Dig", "categories": "🌱 New", "closes": when}),
+            ("session create", {"title": "Intro", "starts": when, "capacity": "5"}),
+            ("meeting create", {"title": "Plan", "starts": when, "role": role}),
+            ("feedback open", {"title": "Plan", "plan": "Read it", "role": role, "closes": when}),
+        ]
+    attempts += [
+        ("session create", {"title": "Intro", "starts": "in 2 days", "capacity": HUGE}),
+        (
+            "session create",
+            {"title": "Intro", "starts": "in 2 days", "capacity": "5", "duration": f"{HUGE}m"},
+        ),
+        ("call create", {"title": "Dig", "categories": "🌱 New", "places": f"🌱={HUGE}"}),
+        (
+            "meeting create",
+            {"title": "Plan", "starts": "in 2 days", "role": role, "reminders": f"{HUGE}h"},
+        ),
+        # item 15: nothing visible, or only controls
+        ("call create", {"title": "\u200b\u200d\u2060", "categories": "🌱 New"}),
+        ("session create", {"title": "\u202e\u2066\x00", "starts": "in 2 days", "capacity": "5"}),
+        ("meeting create", {"title": "\ufeff \u200b", "starts": "in 2 days", "role": role}),
+        # item 16: a local time that does not exist (spring forward in London, 2027-03-28)
+        ("session create", {"title": "Intro", "starts": "2027-03-28 01:30", "capacity": "5"}),
+    ]
+    for name, options in attempts:
+        handle = fake.interactions.command(world.organiser, world.channel, name, options)
+        reply = await handle.wait(timeout=5)
+        assert reply.flags & EPHEMERAL, (name, options)
+        assert "error id" not in reply.content, (name, options, reply.content)
+    # Buttons whose custom_id carries a number beyond 64 bits.
+    for custom_id in (
+        f"session:book:{HUGE}",
+        f"session:unbook:{HUGE}",
+        f"session:feedback:{HUGE}",
+        f"feedback:give:{HUGE}",
+        f"meeting:dms:{HUGE}",
+    ):
+        handle = await fake.forge_click(world.members[0], world.channel, custom_id)
+        reply = await handle.wait(timeout=5)
+        assert "error id" not in reply.content, (custom_id, reply.content)
+    await running.settle()
+    assert {t: await _rows(running, t) for t in ALL_TABLES} == before
+    assert fake.bot_messages(world.channel) == []
+
+
+async def test_names_are_cleaned_and_an_ambiguous_time_shows_both(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    handle = fake.interactions.command(
+        world.organiser,
+        world.channel,
+        "session create",
+        # NUL and a bidi override are stripped; the clocks go back in London on 2027-10-31,
+        # so 01:30 happens twice: the first is taken and the reply shows both.
+        {"title": "Intro\x00 \u202eduction", "starts": "2027-10-31 01:30", "capacity": "5"},
+    )
+    reply = await handle.wait(timeout=5)
+    assert "error id" not in reply.content
+    title = await running.db.fetchval("SELECT title FROM sessions")
+    assert title == "Intro duction"
+    # The reply is followed by a note naming both occurrences (BST and GMT).
+    note = await handle.wait_for(
+        lambda r: "BST" in (r.content or "") and "GMT" in (r.content or ""), timeout=5
+    )
+    assert note.ephemeral

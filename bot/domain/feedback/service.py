@@ -34,6 +34,7 @@ from bot.domain.feedback.rules import (
 from bot.domain.feedback.summary import build_summary
 from bot.domain.jobs import Job
 from bot.scheduling import JobScheduler
+from bot.textclean import clean_text
 from bot.timeparse import parse_when
 from db import Database
 from db.repositories.audiences import call_audience
@@ -41,6 +42,8 @@ from db.repositories.calls import CallRepository
 from db.repositories.feedback import FeedbackRepository
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 8000  # a thread message (4000 for Nitro) plus its attachment links
 
 
 REMINDERS = ReminderJobs(kind="feedback.remind", prefix="feedback", id_field="round_id")
@@ -329,7 +332,10 @@ class FeedbackService:
         found = await self.repo.by_thread(thread_id)
         if found is None:
             return None
-        text = content.strip() or "(no text: an attachment or sticker)"
+        text = (
+            clean_text(content, name="message", max_length=MAX_MESSAGE, required=False)
+            or "(no text: an attachment or sticker)"
+        )
         recorded = await self.repo.record_message(
             found.id,
             user_id,
@@ -349,7 +355,10 @@ class FeedbackService:
         found = await self.repo.by_thread(thread_id)
         if found is None:
             return False
-        text = content.strip() or "(no text: an attachment or sticker)"
+        text = (
+            clean_text(content, name="message", max_length=MAX_MESSAGE, required=False)
+            or "(no text: an attachment or sticker)"
+        )
         return await self.repo.edit_message(found.id, message_id, text)
 
     async def messages_deleted(
