@@ -391,6 +391,11 @@ async def test_hostile_input_is_refused_kindly_and_changes_nothing(
         ("call create", {"title": "\u200b\u200d\u2060", "categories": "🌱 New"}),
         ("session create", {"title": "\u202e\u2066\x00", "starts": "in 2 days", "capacity": "5"}),
         ("meeting create", {"title": "\ufeff \u200b", "starts": "in 2 days", "role": role}),
+        # numbers for an item that no 64-bit id can be
+        ("call edit", {"call": int(HUGE), "title": "x"}),
+        ("session edit", {"session": int(HUGE), "title": "x"}),
+        ("meeting cancel", {"meeting": int(HUGE)}),
+        ("feedback close", {"round": int(HUGE)}),
         # item 16: a local time that does not exist (spring forward in London, 2027-03-28)
         ("session create", {"title": "Intro", "starts": "2027-03-28 01:30", "capacity": "5"}),
     ]
