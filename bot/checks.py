@@ -8,13 +8,21 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.domain.errors import NotAllowed
 from bot.domain.settings.rules import counts_as_organiser
 from bot.errors import NotOrganiser
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
 
-__all__ = ["ensure_manage_server", "ensure_organiser", "is_organiser", "member_is_organiser"]
+__all__ = [
+    "ensure_invoker_can_post",
+    "ensure_invoker_can_see",
+    "ensure_manage_server",
+    "ensure_organiser",
+    "is_organiser",
+    "member_is_organiser",
+]
 
 NOT_ORGANISER = (
     "Only organisers can use this. Organisers are people with Manage Server or Manage Events, "
@@ -61,3 +69,53 @@ async def ensure_manage_server(interaction: discord.Interaction[Any]) -> bool:
     if not (member.guild_permissions.manage_guild or member.guild_permissions.administrator):
         raise NotOrganiser("Only people with Manage Server can change the bot's settings.")
     return True
+
+
+def _invoker(interaction: discord.Interaction[Any]) -> discord.Member:
+    member = interaction.user
+    if interaction.guild is None or not isinstance(member, discord.Member):
+        raise app_commands.NoPrivateMessage()
+    return member
+
+
+def ensure_invoker_can_post(
+    interaction: discord.Interaction[Any],
+    target: discord.abc.GuildChannel | discord.Thread,
+    *,
+    threads: bool = False,
+) -> None:
+    """The bot posts in ``target`` on the invoker's behalf only where the invoker could post
+    themselves: their own View Channel and Send Messages there (Send Messages in Threads for a
+    thread), plus Create Public Threads when the bot will start a thread (``threads``). The bot's
+    own rights are no licence: an organiser must not reach a channel they were kept out of."""
+    perms = target.permissions_for(_invoker(interaction))
+    missing = []
+    if not perms.view_channel:
+        missing.append("View Channel")
+    if isinstance(target, discord.Thread):
+        if not perms.send_messages_in_threads:
+            missing.append("Send Messages in Threads")
+    elif not perms.send_messages:
+        missing.append("Send Messages")
+    if threads and not perms.create_public_threads:
+        missing.append("Create Public Threads")
+    if missing:
+        raise NotAllowed(
+            "I only post where you could post yourself, and in {channel} you don't have "
+            "{missing}. Please choose another channel, or ask a server admin.",
+            channel=target.mention,
+            missing=" and ".join(missing),
+        )
+
+
+def ensure_invoker_can_see(
+    interaction: discord.Interaction[Any], target: discord.abc.GuildChannel
+) -> None:
+    """A channel the bot only points members to (a voice channel for an event) must at least be
+    one the invoker can see."""
+    if not target.permissions_for(_invoker(interaction)).view_channel:
+        raise NotAllowed(
+            "You can't see {channel} yourself, so I won't point members to it. Please choose "
+            "another channel.",
+            channel=target.mention,
+        )

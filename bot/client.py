@@ -16,9 +16,11 @@ from bot.clock import Clock, SystemClock
 from bot.errors import on_tree_error
 from bot.notify import DmQueue
 from bot.post_updates import PostUpdater
+from bot.render import clip
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.timeparse import collect_time_notes, time_notes
 from db import Database
 
 __all__ = ["EXTENSIONS", "CoproBot", "intents"]
@@ -79,12 +81,36 @@ class CoproBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.tree.error(on_tree_error)
+        self.tree.interaction_check = self._before_command  # type: ignore[method-assign]
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.jobs.set_gate(self.wait_until_ready)
         armed = await self.jobs.start()
         log.info("scheduler armed %d job(s) due within %s", armed, self.jobs.horizon)
         await self.sync_commands()
+
+    async def _before_command(self, interaction: discord.Interaction[Any]) -> bool:
+        """Runs in each command's own task before it: collect notes about typed times."""
+        collect_time_notes()
+        return True
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: object
+    ) -> None:
+        """A typed local time that happens twice (clocks going back) was read as its first
+        occurrence: the command's reply is followed by both, so nobody is surprised by an hour.
+        (This event's task copies the command's context, so it sees the command's notes.)"""
+        notes = time_notes()
+        if not notes or not interaction.response.is_done():
+            return
+        try:
+            await interaction.followup.send(
+                clip("\n".join(dict.fromkeys(notes)), 2000),
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not send the time note: Discord said %s", exc.status)
 
     async def sync_commands(self) -> None:
         guild_id = self.settings.dev_guild_id

@@ -87,12 +87,24 @@ def cog_of(interaction: discord.Interaction[Any], name: str) -> Any:
 
 _NEVER = r"(?!)"  # the template of abstract bases: matches no custom_id
 
+MAX_ID = 2**63 - 1  # SQLite's INTEGER and Discord's snowflakes fit; a forged id beyond does not
+
+
+def numbers_in_range(match: re.Match[str]) -> bool:
+    """Whether every number in a custom_id fits the database (another app can put any digits
+    in a custom_id; a 30-digit id must be a kind refusal, not a crash)."""
+    return all(
+        not (value and value.isdigit()) or int(value) <= MAX_ID
+        for value in match.groupdict().values()
+    )
+
 
 class GuardedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NEVER):
     """A persistent button (``template=`` the custom_id pattern, as DynamicItem; a base class
     of several buttons leaves it out)."""
 
     where: ClassVar[str] = "button"
+    out_of_range: bool = False  # a forged custom_id with a number no object can have
 
     def __init_subclass__(cls, *, template: str | re.Pattern[str] = _NEVER) -> None:
         super().__init_subclass__(template=template)
@@ -105,7 +117,9 @@ class GuardedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NE
         match: re.Match[str],
         /,
     ) -> Self:
-        return cls.from_match(match)
+        item = cls.from_match(match)
+        item.out_of_range = not numbers_in_range(match)
+        return item
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> Self:
@@ -120,6 +134,8 @@ class GuardedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NE
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
+            if self.out_of_range:
+                raise Refused(BUTTON_GONE, interaction.guild_id)
             check_target(interaction, await self.target(interaction))
             await self.act(interaction)
         except Refused as refused:

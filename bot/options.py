@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.checks import is_organiser
+from bot.domain.errors import NotFound
 from bot.render import clip
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ __all__ = ["MAX_CHOICES", "MAX_CHOICE_NAME", "NumberTransformer"]
 
 MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
 MAX_CHOICE_NAME = 100  # and cuts nothing itself: longer names are refused
+MAX_NUMBER = 2**53  # the largest integer a Discord option carries exactly
 
 
 class Numbered(Protocol):
@@ -48,7 +50,13 @@ class NumberTransformer(app_commands.Transformer, Generic[T]):
         return discord.AppCommandOptionType.integer
 
     async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> int:
-        return int(value)
+        number = int(value)
+        if not 1 <= number <= MAX_NUMBER:  # no item has it (and SQLite can't even look it up)
+            raise NotFound(
+                f"There is no number {clip(str(value), 24)} here. Start typing in the option "
+                "to see the ones there are."
+            )
+        return number
 
     async def autocomplete(  # type: ignore[override]  # narrower choices than Choice[int|float|str]
         self, interaction: discord.Interaction[Any], value: int | float | str, /

@@ -10,8 +10,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from enum import StrEnum
 
-__all__ = ["PostUpdater"]
+import discord
+
+__all__ = ["PostState", "PostUpdater", "refresh_now"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,12 @@ class PostUpdater:
                 self._last[key] = time.monotonic()
                 try:
                     await render()
+                except discord.NotFound:
+                    # The post or its channel was deleted: expected, no traceback. The organiser
+                    # hears it from /call edit or /session edit, and can re-post.
+                    log.info("post %s is gone (deleted, or its channel was)", key)
+                except discord.HTTPException as exc:
+                    log.warning("could not refresh post %s: Discord said %s", key, exc.status)
                 except Exception:
                     log.warning("could not refresh post %s", key, exc_info=True)
         finally:
@@ -55,3 +64,23 @@ class PostUpdater:
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+
+class PostState(StrEnum):
+    SHOWN = "shown"  # edited to the current state
+    GONE = "gone"  # the post or its channel no longer exists
+    UNREACHABLE = "unreachable"  # Discord refused the edit (permissions, an outage)
+
+
+async def refresh_now(render: Render, what: str) -> PostState:
+    """Edit a post at once (after an organiser's change), saying whether it still exists.
+    A deleted post or channel is an answer, not an error: no traceback is logged."""
+    try:
+        await render()
+    except discord.NotFound:
+        log.info("%s: its post is gone (deleted, or its channel was)", what)
+        return PostState.GONE
+    except discord.HTTPException as exc:
+        log.warning("%s: could not edit its post: Discord said %s", what, exc.status)
+        return PostState.UNREACHABLE
+    return PostState.SHOWN

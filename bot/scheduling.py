@@ -161,6 +161,14 @@ class JobScheduler:
             self._unarm(job_id)
         return len(ids)
 
+    async def discard_prefix(self, prefix: str) -> int:
+        """Forget every job whose key starts with ``prefix`` (unarmed and deleted): for an item
+        whose creation was undone, so no trace of it is left."""
+        ids = await self.repo.delete_prefix(prefix)
+        for job_id in ids:
+            self._unarm(job_id)
+        return len(ids)
+
     async def top_up(self) -> int:
         """Arm pending jobs due before now + horizon that are not armed yet."""
         until = (self.clock.now() + self.horizon).timestamp()

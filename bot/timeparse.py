@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,11 +32,13 @@ __all__ = [
     "NonexistentTime",
     "ParsedTime",
     "bounded_int",
+    "collect_time_notes",
     "format_duration",
     "parse_duration",
     "parse_offsets",
     "parse_when",
     "parse_when_detailed",
+    "time_notes",
     "validate_timezone",
     "zone_names",
 ]
@@ -188,11 +191,34 @@ def parse_when(
 
     ``future=True`` refuses times that are not after ``now``. Times more than ``max_ahead``
     after ``now`` or ``max_behind`` before it are refused (both are capped at 1000 years). A local time that happens twice
-    means its first occurrence: use :func:`parse_when_detailed` to tell the person.
+    means its first occurrence: use :func:`parse_when_detailed` to tell the person, or
+    :func:`collect_time_notes` around a whole command (the note is collected here).
     """
-    return parse_when_detailed(
+    parsed = parse_when_detailed(
         text, tz=tz, now=now, future=future, max_ahead=max_ahead, max_behind=max_behind
-    ).when
+    )
+    notes = _TIME_NOTES.get()
+    if parsed.ambiguous_note is not None and notes is not None:
+        notes.append(parsed.ambiguous_note)
+    return parsed.when
+
+
+# Notes about ambiguous local times met while one command runs (see collect_time_notes).
+_TIME_NOTES: ContextVar[list[str] | None] = ContextVar("time_notes", default=None)
+
+
+def collect_time_notes() -> list[str]:
+    """Start collecting, for the running command (its task), the notes of every typed time
+    that happened twice (clocks going back): the command shows them in its reply, so the
+    person sees both occurrences and which one was used, however deep the parsing happened."""
+    notes: list[str] = []
+    _TIME_NOTES.set(notes)
+    return notes
+
+
+def time_notes() -> list[str]:
+    """The notes collected so far for the running command (empty if not collecting)."""
+    return list(_TIME_NOTES.get() or [])
 
 
 def parse_when_detailed(

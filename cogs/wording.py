@@ -11,8 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_manage_server
+from bot.components import GuardedModal, Target
 from bot.domain.wording.templates import MAX_TEMPLATE, Template, TemplateView
-from bot.errors import handle_interaction_error
 from bot.notify import NO_MENTIONS
 from bot.render import clip
 
@@ -38,11 +38,19 @@ def preview_embed(service: WordingService, tpl: Template, text: str, title: str)
     return embed
 
 
-class WordingModal(discord.ui.Modal):
-    """A multi-line editor for one message (random custom id, as discord.py 2.7 needs)."""
+class WordingModal(GuardedModal):
+    """A multi-line editor for one message (random custom id, as discord.py 2.7 needs), for the
+    organiser who opened it, in their server."""
 
-    def __init__(self, cog: WordingCog, tpl: Template, current: str) -> None:
-        super().__init__(title=clip(f"Wording: {tpl.key}", 45))
+    where = "wording modal"
+
+    def __init__(
+        self, cog: WordingCog, tpl: Template, current: str, *, guild_id: int, member_id: int
+    ) -> None:
+        super().__init__(
+            title=clip(f"Wording: {tpl.key}", 45),
+            target=Target(guild_id, member_id=member_id),
+        )
         self.cog = cog
         self.tpl = tpl
         self.text: discord.ui.TextInput[WordingModal] = discord.ui.TextInput(
@@ -54,11 +62,8 @@ class WordingModal(discord.ui.Modal):
         )
         self.add_item(self.text)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
+    async def submitted(self, interaction: discord.Interaction) -> None:
         await self.cog.save(interaction, self.tpl.key, self.text.value)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error, where="wording modal")
 
 
 @app_commands.guild_only()
@@ -148,7 +153,15 @@ class WordingCog(
         assert interaction.guild_id is not None
         if text is None:
             view = await self.wording.view(interaction.guild_id, key)
-            await interaction.response.send_modal(WordingModal(self, view.template, view.text))
+            await interaction.response.send_modal(
+                WordingModal(
+                    self,
+                    view.template,
+                    view.text,
+                    guild_id=interaction.guild_id,
+                    member_id=interaction.user.id,
+                )
+            )
             return
         await self.save(interaction, key, text)
 

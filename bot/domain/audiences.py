@@ -93,6 +93,11 @@ class ReminderJobs:
                 guild_id=guild_id,
             )
 
+    async def discard(self, jobs: JobScheduler | None, item_id: int) -> None:
+        """Delete every reminder of an item whose creation was undone."""
+        if jobs is not None:
+            await jobs.discard_prefix(self.job_prefix(item_id))
+
     async def cancel(self, jobs: JobScheduler | None, item_id: int) -> None:
         """Cancel every reminder of the item that has not run."""
         if jobs is not None:

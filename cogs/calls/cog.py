@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.calls.models import Call, ReactionResult
 from bot.domain.calls.notices import SignupConfirmations
@@ -30,6 +30,7 @@ from bot.notify import (
     transient,
 )
 from bot.options import NumberTransformer
+from bot.post_updates import PostState, refresh_now
 from bot.render import clip, mention, ts
 from bot.scheduling import RetryLater
 from cogs.calls.render import STATUS_WORDS, call_instructions, post_link, render_call
@@ -115,6 +116,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the call.")
+        ensure_invoker_can_post(interaction, target)
         details = await self.calls.create(
             guild_id=interaction.guild.id,
             channel_id=target.id,
@@ -190,10 +192,84 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             tz=await self._tz(interaction),
             actor_id=interaction.user.id,
         )
-        self.refresh_post(details.call.id)
-        await interaction.response.send_message(
-            f"Call #{details.call.number} is updated.", ephemeral=True
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        number = details.call.number
+        state = await refresh_now(lambda: self.render_post(details.call.id), f"call {number}")
+        text = f"Call #{number} is updated."
+        if state is PostState.GONE:
+            text += (
+                f"\nIts post is gone (it was deleted, or its channel was), so members can't see "
+                f"the change. Post it again with `/call repost call:{number}` (sign-ups are "
+                f"kept), or close it with `/call close call:{number}`."
+            )
+        elif state is PostState.UNREACHABLE:
+            text += "\nI couldn't update its post; please check my permissions in its channel."
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(name="repost")
+    @app_commands.describe(
+        call="The call's number",
+        channel="Where to post it (default: here)",
+    )
+    async def repost(
+        self,
+        interaction: discord.Interaction,
+        call: CallOption,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Post an open call again after its post (or channel) was deleted; sign-ups are kept."""
+        assert interaction.guild_id is not None
+        found = await self.calls.get(interaction.guild_id, call)
+        if found.status != "open":
+            raise InvalidInput(
+                f"Call #{found.number} is closed, so there is nothing to sign up to. Reopen it "
+                f"first with `/call reopen call:{found.number}` if you need to."
+            )
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel | discord.Thread):
+            raise InvalidInput("Please pick a text channel for the call.")
+        ensure_invoker_can_post(interaction, target)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if found.message_id is not None and await self._post_exists(found):
+            await interaction.followup.send(
+                f"Call #{found.number} still has its post: {post_link(found)}. Nothing was changed.",
+                ephemeral=True,
+            )
+            return
+        details = await self.calls.details(found.id)
+        try:
+            how = await call_instructions(self.bot, details.call)
+            message = await target.send(
+                embed=render_call(details, how), allowed_mentions=NO_MENTIONS
+            )
+        except discord.Forbidden:
+            raise InvalidInput(
+                f"I can't post in {target.mention}. Please give me View Channel, Send Messages, "
+                "Embed Links and Add Reactions there, or choose another channel."
+            ) from None
+        await self.calls.reposted(found.id, target.id, message.id, actor_id=interaction.user.id)
+        for cat in details.categories:
+            try:
+                await message.add_reaction(reaction_emoji(cat.emoji))
+            except discord.HTTPException as exc:
+                log.warning("could not add reaction %s to call %s: %s", cat.emoji, found.id, exc)
+        await interaction.followup.send(
+            f"Call #{found.number} is posted again: {message.jump_url}\nEveryone who had signed "
+            "up is still signed up.",
+            ephemeral=True,
         )
+
+    async def _post_exists(self, call: Call) -> bool:
+        """Whether the call's post is still there (an unreachable one counts as there)."""
+        assert call.message_id is not None
+        try:
+            channel = self.bot.get_partial_messageable(call.channel_id)
+            await channel.fetch_message(call.message_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException:
+            return True
+        return True
 
     @app_commands.command(name="close")
     @app_commands.describe(call="The call's number")

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_organiser
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback.models import FeedbackRound
 from bot.domain.feedback.rules import takes_feedback_on_time
@@ -158,6 +158,9 @@ class FeedbackCog(
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.ForumChannel):
             raise InvalidInput("Please pick a text channel or a forum channel for the thread.")
+        ensure_invoker_can_post(
+            interaction, target, threads=not isinstance(target, discord.ForumChannel)
+        )
         members = role_members(role)
         opened = await self.service.open(
             guild_id=interaction.guild.id,
@@ -201,6 +204,9 @@ class FeedbackCog(
                 "Send Messages, Create Public Threads, Send Messages in Threads and Embed Links "
                 f"there, or choose another channel. (Discord said: {exc.status})"
             ) from None
+        except BaseException:
+            await self.service.discard(found.id)  # no thread, so no round, reminders or audit
+            raise
         await self.service.attach_thread(found.id, thread.id, first.channel.id, first.id)
         await self.service.schedule_deadline_refresh(found)
 
@@ -371,6 +377,34 @@ class FeedbackCog(
         )
         if result is not None and result[1].new:
             self.refresh_post(result[0].id)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Raw, so an edit counts whether or not the message is in discord.py's cache."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        message = payload.message
+        content = message.content
+        if message.attachments:
+            content += "\n" + "\n".join(a.url for a in message.attachments)
+        await self.service.message_edited(payload.channel_id, payload.message_id, content)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A member who deletes their message in the thread takes it back: it is not kept."""
+        if payload.guild_id is None:
+            return
+        found = await self.service.messages_deleted(payload.channel_id, [payload.message_id])
+        if found is not None:
+            self.refresh_post(found.id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        if payload.guild_id is None:
+            return
+        found = await self.service.messages_deleted(payload.channel_id, list(payload.message_ids))
+        if found is not None:
+            self.refresh_post(found.id)
 
     # -- timed work ----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_invoker_can_see, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback.rules import local_time_text
@@ -113,6 +113,9 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
             raise InvalidInput("Please pick a text channel for the meeting post.")
         if where and voice is not None:
             raise InvalidInput("Please give either `where` or `voice`, not both.")
+        ensure_invoker_can_post(interaction, target)
+        if voice is not None:
+            ensure_invoker_can_see(interaction, voice)
         members = role_members(role)
         made = await self.service.create(
             guild_id=guild.id,
@@ -157,6 +160,10 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
                 f"I can't post in {target.mention}. Please give me View Channel and Send Messages "
                 "there, or choose another channel."
             ) from None
+        except BaseException:
+            # Any other failure (a stop, a bug): no post, so no meeting, reminders or audit row.
+            await self.service.discard(meeting.id)
+            raise
         await self.service.attach_post(meeting.id, target.id, message.id)
         if voice is not None:  # who is connected already counts from now
             await self.bot.services.attendance.pick_up(

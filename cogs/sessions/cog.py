@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.charts import bar_chart_png
-from bot.checks import ensure_organiser
+from bot.checks import ensure_invoker_can_post, ensure_invoker_can_see, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.errors import InvalidInput
 from bot.domain.jobs import Job
@@ -21,6 +21,7 @@ from bot.domain.wording.templates import Template
 from bot.exports import csv_file
 from bot.notify import NO_MENTIONS
 from bot.options import NumberTransformer
+from bot.post_updates import PostState, refresh_now
 from bot.render import clip, fit_message, mention, plain_text, ts
 from bot.timeparse import format_duration
 from cogs.sessions.events import ServerEvents
@@ -175,6 +176,9 @@ class Sessions(
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel | discord.Thread):
             raise InvalidInput("Please pick a text channel for the session.")
+        ensure_invoker_can_post(interaction, target)
+        if voice is not None:
+            ensure_invoker_can_see(interaction, voice)
         session = await self.sessions.create(
             guild_id=guild.id,
             channel_id=target.id,
@@ -257,10 +261,21 @@ class Sessions(
             tz=await self._tz(interaction),
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        self.refresh_post(outcome.session.id)
+        number = outcome.session.number
+        state = await refresh_now(
+            lambda: self.render_post(outcome.session.id), f"session {outcome.session.id}"
+        )
         note = ""
+        if state is PostState.GONE:
+            note += (
+                f"\nIts post is gone (it was deleted, or its channel was), so members can't see "
+                f"it or book. Post it again with `/session repost session:{number}` (bookings "
+                f"are kept), or cancel it with `/session cancel session:{number}`."
+            )
+        elif state is PostState.UNREACHABLE:
+            note += "\nI couldn't update its post; please check my permissions in its channel."
         if outcome.start_changed or "title" in outcome.changed:
-            note = await self._update_event(outcome.session)
+            note += await self._update_event(outcome.session)
         text = f"Session #{outcome.session.number} is updated"
         text += f" ({', '.join(outcome.changed)} changed)." if outcome.changed else " (no changes)."
         if outcome.promoted:
@@ -282,6 +297,63 @@ class Sessions(
                 "and new bookings go to the waiting list."
             )
         await interaction.followup.send(text + note, ephemeral=True)
+
+    @app_commands.command(name="repost")
+    @app_commands.describe(
+        session="The session's number",
+        channel="Where to post it (default: here)",
+    )
+    async def repost(
+        self,
+        interaction: discord.Interaction,
+        session: SessionOption,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Post a session again after its post (or channel) was deleted; bookings are kept."""
+        assert interaction.guild_id is not None
+        found = await self.sessions.get(interaction.guild_id, session)
+        if found.is_cancelled:
+            raise InvalidInput(f"Session #{found.number} is cancelled; there is nothing to post.")
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel | discord.Thread):
+            raise InvalidInput("Please pick a text channel for the session.")
+        ensure_invoker_can_post(interaction, target)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if found.message_id is not None:
+            try:
+                await self.bot.get_partial_messageable(found.channel_id).fetch_message(
+                    found.message_id
+                )
+            except discord.NotFound:
+                pass
+            except discord.HTTPException:
+                log.info("session %s: its post could not be checked", found.id)
+            else:
+                await interaction.followup.send(
+                    f"Session #{found.number} still has its post. Nothing was changed.",
+                    ephemeral=True,
+                )
+                return
+        details = await self.sessions.details(found.id)
+        state = self.sessions.state_word(found)
+        wording = self.bot.services.wording
+        try:
+            message = await target.send(
+                embed=await render_session(wording, details, state, self._now()),
+                view=await session_view(wording, details, state),
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.Forbidden:
+            raise InvalidInput(
+                f"I can't post in {target.mention}. Please give me View Channel, Send Messages "
+                "and Embed Links there, or choose another channel."
+            ) from None
+        await self.sessions.reposted(found.id, target.id, message.id, actor_id=interaction.user.id)
+        await interaction.followup.send(
+            f"Session #{found.number} is posted again: {message.jump_url}\nEveryone booked or "
+            "waiting keeps their place.",
+            ephemeral=True,
+        )
 
     @app_commands.command(name="cancel")
     @app_commands.describe(session="The session's number")

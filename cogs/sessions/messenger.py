@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.checks import member_is_organiser
 from bot.domain.wording.templates import Template
 from bot.notify import delivered, mentions_for, send_dm, transient
 from bot.render import clip, fit_message, plain_text
@@ -45,6 +46,22 @@ class DiscordMessenger:
         return {
             "view": await feedback_view(self.bot.services.wording, session.guild_id, session_id)
         }
+
+    async def is_organiser(self, guild_id: int, user_id: int) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.NotFound:
+                return False  # they left the server
+            except discord.HTTPException as exc:
+                if transient(exc):
+                    raise RetryLater(f"Discord said {exc.status} to a member lookup") from exc
+                return False
+        return await member_is_organiser(self.bot, member)
 
     async def dm(
         self,

@@ -194,11 +194,29 @@ class CallRepository:
             self.db, "DELETE FROM calls WHERE id = ? RETURNING guild_id, number", (call_id,), audit
         )
 
-    async def set_message(self, call_id: int, channel_id: int, message_id: int) -> None:
-        await self.db.execute(
-            "UPDATE calls SET channel_id = ?, message_id = ? WHERE id = ?",
-            (channel_id, message_id, call_id),
+    async def set_message(
+        self,
+        call_id: int,
+        channel_id: int,
+        message_id: int,
+        *,
+        posted_at: float | None = None,
+        audit: AuditFor[int] = None,
+    ) -> None:
+        """Remember the post (made at ``posted_at``); ``audit`` (the creation's or re-post's
+        row) is appended in the same transaction."""
+        await execute_audited(
+            self.db,
+            "UPDATE calls SET channel_id = ?, message_id = ?, posted_at = COALESCE(?, posted_at) "
+            "WHERE id = ?",
+            (channel_id, message_id, posted_at, call_id),
+            audit,
         )
+
+    async def posted_at(self, call_id: int) -> float | None:
+        """When the call's current post was made (``None``: before this was kept)."""
+        value = await self.db.fetchval("SELECT posted_at FROM calls WHERE id = ?", (call_id,))
+        return float(value) if value is not None else None
 
     async def get(self, call_id: int) -> Call | None:
         row = await self.db.fetchone(f"SELECT {_CALL_COLUMNS} FROM calls WHERE id = ?", (call_id,))

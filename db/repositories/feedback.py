@@ -16,7 +16,7 @@ from bot.domain.feedback.models import (
     Revised,
 )
 from db.database import Database, Row, Tx
-from db.repositories.audit import append_entries, fetchone_audited
+from db.repositories.audit import append_entries, execute_audited, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 _ROUND_COLUMNS = (
@@ -161,12 +161,22 @@ class FeedbackRepository:
         await self.db.execute("DELETE FROM feedback_rounds WHERE id = ?", (round_id,))
 
     async def set_thread(
-        self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
+        self,
+        round_id: int,
+        thread_id: int,
+        message_channel_id: int,
+        message_id: int,
+        *,
+        audit: AuditFor[int] = None,
     ) -> None:
-        await self.db.execute(
+        """Remember the thread; ``audit`` (the opening's row, once the thread exists) is
+        appended in the same transaction."""
+        await execute_audited(
+            self.db,
             "UPDATE feedback_rounds SET thread_id = ?, message_channel_id = ?, message_id = ? "
             "WHERE id = ?",
             (thread_id, message_channel_id, message_id, round_id),
+            audit,
         )
 
     async def get(self, round_id: int) -> FeedbackRound | None:
@@ -333,6 +343,40 @@ class FeedbackRepository:
                 (round_id, message_id, user_id, content, at, int(result.late)),
             )
             return result
+
+        return await self.db.transaction(work)
+
+    async def edit_message(self, round_id: int, message_id: int, content: str) -> bool:
+        """The member edited a kept message: the latest text counts. False if not kept."""
+        changed = await self.db.execute(
+            "UPDATE feedback_messages SET content = ? WHERE round_id = ? AND message_id = ?",
+            (content, round_id, message_id),
+        )
+        return changed > 0
+
+    async def forget_messages(self, round_id: int, message_ids: Sequence[int]) -> int:
+        """The member deleted messages: they are gone from the round. A member left with no
+        message and no form answers no longer counts as having responded. Returns how many
+        kept messages were deleted."""
+
+        async def work(tx: Tx) -> int:
+            removed = 0
+            for message_id in message_ids:
+                row = await tx.fetchone(
+                    "DELETE FROM feedback_messages WHERE round_id = ? AND message_id = ? "
+                    "RETURNING user_id",
+                    (round_id, message_id),
+                )
+                if row is None:
+                    continue
+                removed += 1
+                await tx.execute(
+                    "DELETE FROM feedback_responses WHERE round_id = ?1 AND user_id = ?2 "
+                    "AND form_at IS NULL AND NOT EXISTS (SELECT 1 FROM feedback_messages m "
+                    "WHERE m.round_id = ?1 AND m.user_id = ?2)",
+                    (round_id, row[0]),
+                )
+            return removed
 
         return await self.db.transaction(work)
 

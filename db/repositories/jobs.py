@@ -72,6 +72,15 @@ class JobRepository:
         )
         return [r["id"] for r in rows]
 
+    async def delete_prefix(self, prefix: str) -> list[int]:
+        """Delete every job whose key starts with ``prefix``, whatever its state (for an item
+        that never came to be: its post could not be made); return their ids."""
+        rows = await self.db.fetchall(
+            "DELETE FROM scheduled_jobs WHERE key >= ? AND key < ? RETURNING id",
+            (prefix, prefix + "\uffff"),
+        )
+        return [r["id"] for r in rows]
+
     async def get(self, job_id: int) -> Job | None:
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE id = ?", (job_id,)

@@ -9,7 +9,7 @@ from bot.domain.audit.models import AuditFor
 from bot.domain.delivery.models import OwnerKind
 from bot.domain.meetings.models import Meeting, MeetingDelivery
 from db.database import Database, Row, Tx
-from db.repositories.audit import append_entries, fetchone_audited
+from db.repositories.audit import append_entries, execute_audited, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 _COLUMNS = (
@@ -92,10 +92,16 @@ class MeetingRepository:
     async def delete(self, meeting_id: int) -> None:
         await self.db.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
 
-    async def set_message(self, meeting_id: int, channel_id: int, message_id: int) -> None:
-        await self.db.execute(
+    async def set_message(
+        self, meeting_id: int, channel_id: int, message_id: int, *, audit: AuditFor[int] = None
+    ) -> None:
+        """Remember the post; ``audit`` (the creation's row, once its post exists) is appended
+        in the same transaction."""
+        await execute_audited(
+            self.db,
             "UPDATE meetings SET channel_id = ?, message_id = ? WHERE id = ?",
             (channel_id, message_id, meeting_id),
+            audit,
         )
 
     async def set_event(self, meeting_id: int, event_id: int | None) -> None:

@@ -367,6 +367,40 @@ async def _leave_draws(
     return departures
 
 
+def _without_member(value: Any, user_id: int) -> Any:
+    """``value`` (a job's JSON payload) with every mention of ``user_id`` taken out: removed from
+    lists, ``None`` as a single value, and cut out of text."""
+    if isinstance(value, dict):
+        return {k: _without_member(v, user_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_member(v, user_id) for v in value if v != user_id and v != str(user_id)]
+    if isinstance(value, str):
+        return value.replace(str(user_id), "") if str(user_id) in value else value
+    if value == user_id and not isinstance(value, bool):
+        return None
+    return value
+
+
+async def _scrub_jobs(tx: Tx, guild_id: int, user_id: int) -> int:
+    """Take the member's id out of this server's scheduled jobs (payloads and errors), whatever
+    their state: a pending notice to several members still goes to the others; a finished job
+    keeps its record without the id. Returns how many jobs mentioned them."""
+    needle = f"%{user_id}%"
+    rows = await tx.fetchall(
+        "SELECT id, payload, last_error FROM scheduled_jobs "
+        "WHERE (guild_id = ? OR guild_id IS NULL) AND (payload LIKE ? OR last_error LIKE ?)",
+        (guild_id, needle, needle),
+    )
+    for job_id, payload, last_error in rows:
+        cleaned = json.dumps(_without_member(json.loads(payload), user_id), sort_keys=True)
+        error = last_error.replace(str(user_id), "a member") if last_error else last_error
+        await tx.execute(
+            "UPDATE scheduled_jobs SET payload = ?, last_error = ? WHERE id = ?",
+            (cleaned, error, job_id),
+        )
+    return len(rows)
+
+
 class MyDataRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -394,12 +428,18 @@ class MyDataRepository:
 
     # -- retention sweep ------------------------------------------------------------------------
 
-    async def sweep(self, now: float) -> RetentionReport:
+    async def sweep(self, now: float, job_days: int) -> RetentionReport:
         """Delete survey answers and evaluation comments past each server's retention period,
-        keeping the counts, with one audit row per session, in one transaction. Idempotent."""
+        keeping the counts, with one audit row per session, and finished jobs older than
+        ``job_days``, in one transaction. Idempotent."""
 
         async def work(tx: Tx) -> RetentionReport:
             report = RetentionReport()
+            report.jobs = await tx.execute(
+                "DELETE FROM scheduled_jobs WHERE status IN ('done', 'cancelled', 'failed') "
+                "AND COALESCE(finished_at, created_at) < ?",
+                (now - job_days * DAY,),
+            )
             for session_id, guild_id, number in await tx.fetchall(
                 _DUE_SESSIONS, (DEFAULT_RETENTION_DAYS, now)
             ):
@@ -508,6 +548,9 @@ class MyDataRepository:
                 count = await tx.execute(query.sql, (guild_id, user_id))
                 if count:
                     report.removed[query.section] = report.removed.get(query.section, 0) + count
+            scrubbed = await _scrub_jobs(tx, guild_id, user_id)
+            if scrubbed:
+                report.removed["your id in scheduled messages (reminders, notices)"] = scrubbed
             await append_entries(
                 tx,
                 AuditEntry(

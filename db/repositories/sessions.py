@@ -21,7 +21,7 @@ from bot.domain.sessions.models import (
 from bot.domain.sessions.rules import booking_refusal, is_full
 from bot.domain.sessions.survey import Question
 from db.database import Database, Row, Tx
-from db.repositories.audit import AuditBatch, append_entries, fetchone_audited
+from db.repositories.audit import AuditBatch, append_entries, execute_audited, fetchone_audited
 from db.repositories.deliveries import DeliveryLog
 
 _COLUMNS = (
@@ -278,10 +278,16 @@ class SessionRepository:
     async def delete(self, session_id: int) -> None:
         await self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
-    async def set_message(self, session_id: int, channel_id: int, message_id: int) -> None:
-        await self.db.execute(
+    async def set_message(
+        self, session_id: int, channel_id: int, message_id: int, *, audit: AuditFor[int] = None
+    ) -> None:
+        """Remember the post; ``audit`` (the creation's row, once its post exists) is appended
+        in the same transaction."""
+        await execute_audited(
+            self.db,
             "UPDATE sessions SET channel_id = ?, message_id = ? WHERE id = ?",
             (channel_id, message_id, session_id),
+            audit,
         )
 
     async def set_event(self, session_id: int, event_id: int | None) -> None:

@@ -123,8 +123,18 @@ async def test_call_create_and_close(
             tz=TZ,
         )
 
-    made = await coupled(db, db_path, monkeypatch, create, {"call.created": 1})
-    assert made.call.number == 1  # the rolled-back attempt used no number
+    # The creation is recorded with its post (a call whose post fails leaves no trace), so the
+    # decision coupled to its audit row is attaching the post.
+    made = await create()
+    assert await actions(db) == Counter()
+    await coupled(
+        db,
+        db_path,
+        monkeypatch,
+        lambda: calls.attach_post(made.call.id, 10, 4242),
+        {"call.created": 1},
+    )
+    assert made.call.number == 1
 
     closed = await coupled(
         db,
@@ -194,7 +204,15 @@ async def test_feedback_round_open(
             reminders="24h",
         )
 
-    opened = await coupled(db, db_path, monkeypatch, open_round, {"feedback.opened": 1})
+    opened = await open_round()  # recorded once its thread exists
+    assert await actions(db) == Counter()
+    await coupled(
+        db,
+        db_path,
+        monkeypatch,
+        lambda: service.attach_thread(opened.round.id, 7001, 20, 7001),
+        {"feedback.opened": 1},
+    )
     assert opened.round.number == 1 and opened.audience == [101, 102, 103]
 
 

@@ -104,6 +104,9 @@ class SessionMessenger:
         self.closed = set(closed)
         self.refreshed: list[int] = []
 
+    async def is_organiser(self, guild_id: int, user_id: int) -> bool:
+        return True
+
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.wording.render(guild_id, tpl, **values)
 

@@ -58,6 +58,10 @@ class FakeMessenger:
         self.files: dict[int, list[tuple[str, str]]] = {}  # user id -> attachments
         self.posts: list[tuple[int, str, list[int], int | None]] = []
         self.refreshed: list[int] = []
+        self.organisers = {ORGANISER}
+
+    async def is_organiser(self, guild_id: int, user_id: int) -> bool:
+        return user_id in self.organisers
 
     async def render(self, guild_id: int, tpl: Template, **values: object) -> str:
         return await self.wording.render(guild_id, tpl, **values)
@@ -904,9 +908,11 @@ async def test_cancelling_after_booking_closed_does_not_invite_booking_again(
     assert not (await service.cancel_booking(sid, 99)).booking_open
 
 
-async def test_a_long_digest_attaches_the_full_summary_and_groups_identical_answers(
+async def test_the_digest_counts_answers_and_points_to_the_survey_instead_of_quoting(
     db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
 ) -> None:
+    """Issue 11 item 5: members write health and access needs in the survey; the organiser's DM
+    carries numbers and a pointer to `/session survey`, never the answers themselves."""
     sid = await make(service, capacity=22, starts="in 3 days")
     members = list(range(101, 131))
     for i, m in enumerate(members):
@@ -926,18 +932,25 @@ async def test_a_long_digest_attaches_the_full_summary_and_groups_identical_answ
     assert messenger.dm_users() == [ORGANISER]
     _, shown, _ = messenger.dms[0]
     assert len(shown) <= 2000
-    [(name, full)] = messenger.files[ORGANISER]
-    assert name.endswith(".txt")
-    assert all(f"Answer {i:02d}:" in full for i in range(30))  # nothing left out of the file
-    assert "<t:" not in full and "**" not in full  # plain text: times in UTC, no markdown
-    assert shown.count("Connecting with people") == 1 and "30" in shown  # grouped, counted
-    assert "Answer 29:" not in shown  # the message was cut short, and it says so
-    # A short digest has no attachment.
-    small = await make(service, capacity=5, starts="in 2 days")
-    await service.book(small, 1, STORY_ANSWERS)
-    clock.advance(timedelta(days=1))
+    assert "captions" not in shown and "Connecting with people" not in shown
+    assert "New to it: 30" in shown  # choice counts are kept
+    assert "30 written answer(s)" in shown and "/session survey" in shown
+    assert ORGANISER not in messenger.files  # nothing attached either
+
+
+async def test_no_digest_for_a_creator_who_is_no_longer_an_organiser(
+    db: Database, clock: FakeClock, jobs: JobScheduler, service: SessionService
+) -> None:
+    """Issue 11 item 5: checked when the digest is sent, not when the session was made."""
+    sid = await make(service, capacity=5, starts="in 3 days")
+    await service.book(sid, 1, STORY_ANSWERS)
+    messenger = FakeMessenger(db, clock)
+    messenger.organisers = set()  # the creator lost the organiser role since
+    wire(jobs, service, messenger)
+    clock.advance(timedelta(days=2, minutes=-59))
     await jobs.run_due()
-    assert messenger.dm_users().count(ORGANISER) == 2 and len(messenger.files[ORGANISER]) == 1
+    assert messenger.dms == [] and messenger.posts == []
+    assert await db.fetchval("SELECT COUNT(*) FROM deliveries WHERE part LIKE 'digest%'") == 0
 
 
 async def test_the_waiting_list_is_told_once_when_the_session_ends(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import datetime, timedelta
@@ -26,6 +27,26 @@ class AuditService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.repo = AuditRepository(db)
         self.clock = clock
+        # Creations whose post is not made yet: recorded only once it is (see :meth:`hold`).
+        self._held: dict[str, AuditEntry] = {}
+
+    def hold(self, key: str, entry: AuditEntry) -> None:
+        """Keep the audit row of something created but not yet posted. A creation is recorded
+        when its post exists (:meth:`held`, appended in the same transaction that stores the
+        post, then :meth:`drop`); if the post can't be made, the creation is undone and never
+        recorded (:meth:`drop`), so a failed create leaves no trace in the append-only log."""
+        self._held[key] = entry
+
+    def held(self, key: str) -> AuditEntry | None:
+        """The held row, stamped now (``None`` if nothing is held, e.g. a re-post). It stays
+        held until dropped, so a transaction that failed can be tried again."""
+        entry = self._held.get(key)
+        if entry is None:
+            return None
+        return dataclasses.replace(entry, at=self.clock.now().timestamp())
+
+    def drop(self, key: str) -> None:
+        self._held.pop(key, None)
 
     def entry(
         self, guild_id: int, actor_id: int | None, action: str, subject: str = "", **details: Any

@@ -16,6 +16,7 @@ from bot.domain.calls.models import (
     ReconcilePlan,
 )
 from bot.domain.errors import InvalidInput
+from bot.textclean import clean_line, clean_text
 
 MAX_CATEGORIES = 10
 
@@ -95,7 +96,10 @@ def _split_leading_emoji(text: str) -> tuple[str, str] | None:
 
 def parse_categories(text: str) -> list[CategorySpec]:
     """``"🧭 Experienced; 🌱 New"`` -> categories. Refuses duplicates, missing parts, > 10."""
-    entries = [e.strip() for e in text.split(";")]
+    entries = [
+        clean_line(e, name="category", max_length=MAX_LABEL + 64, required=False)
+        for e in text.split(";")
+    ]
     entries = [e for e in entries if e]
     if not entries:
         raise InvalidInput(f"Please give at least one category, for example {_EXAMPLE}.")
@@ -173,21 +177,17 @@ def _whole_number(raw: str, example: str) -> int:
 
 
 def validate_title(title: str) -> str:
-    title = " ".join(title.split())
-    if not title:
-        raise InvalidInput("Please give a title.")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"The title is too long ({len(title)} characters; at most {MAX_TITLE}).")
-    return title
+    """Controls and invisible characters removed (bot/textclean); nothing visible is refused."""
+    return clean_line(title, name="title", max_length=MAX_TITLE)
 
 
 def validate_description(text: str | None) -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_DESCRIPTION:
-        raise InvalidInput(
-            f"The description is too long ({len(text)} characters; at most {MAX_DESCRIPTION})."
-        )
-    return text.replace("\\n", "\n")
+    return clean_text(
+        (text or "").replace("\\n", "\n"),
+        name="description",
+        max_length=MAX_DESCRIPTION,
+        required=False,
+    )
 
 
 def new_seed() -> str:

@@ -87,11 +87,15 @@ class CallService:
             seed=seed,
             seed_commitment=seed_commitment(seed),
             categories=[(c.emoji, c.key, c.label, c.places) for c in specs],
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the post exists (attach_post): a call whose post fails leaves no trace.
+        self.audit.hold(
+            f"call:{call.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "call.created",
-                f"call:{made.number}",
+                f"call:{call.number}",
                 title=clean_title,
                 categories={c.label: c.places for c in specs},
                 closes_at=closes_at.timestamp() if closes_at else None,
@@ -102,24 +106,47 @@ class CallService:
         return await self.details(call.id)
 
     async def attach_post(self, call_id: int, channel_id: int, message_id: int) -> None:
-        await self.repo.set_message(call_id, channel_id, message_id)
+        """The post exists: remember it, and record the creation with it."""
+        await self.repo.set_message(
+            call_id,
+            channel_id,
+            message_id,
+            posted_at=self.clock.now().timestamp(),
+            audit=self.audit.held(f"call:{call_id}"),
+        )
+        self.audit.drop(f"call:{call_id}")
+        if self._post_ids is not None:
+            self._post_ids.add(message_id)
+
+    async def reposted(
+        self, call_id: int, channel_id: int, message_id: int, *, actor_id: int
+    ) -> None:
+        """A new post replaces one that was deleted (``/call repost``); recorded with it. Who
+        signed up stays signed up (see :meth:`reconcile`)."""
+        call = (await self.details(call_id)).call
+        await self.repo.set_message(
+            call_id,
+            channel_id,
+            message_id,
+            posted_at=self.clock.now().timestamp(),
+            audit=self.audit.entry(
+                call.guild_id,
+                actor_id,
+                "call.reposted",
+                f"call:{call.number}",
+                channel_id=channel_id,
+            ),
+        )
         if self._post_ids is not None:
             self._post_ids.add(message_id)
 
     async def discard(self, call_id: int) -> None:
-        """Remove a call whose post could not be made (nobody could have signed up)."""
+        """Undo a call whose post could not be made (nobody could have signed up): its row, its
+        job and its (held, never written) audit row are gone, as if it was never created."""
         if self.jobs is not None:
-            await self.jobs.cancel(close_job_key(call_id))
-        await self.repo.delete(
-            call_id,
-            audit=lambda row: self.audit.entry(
-                int(row[0]),
-                None,
-                "call.discarded",
-                f"call:{row[1]}",
-                reason="the post could not be made",
-            ),
-        )
+            await self.jobs.discard_prefix(close_job_key(call_id))
+        self.audit.drop(f"call:{call_id}")
+        await self.repo.delete(call_id)
 
     async def get(self, guild_id: int, number: int) -> Call:
         call = await self.repo.by_number(guild_id, number)
@@ -360,6 +387,11 @@ class CallService:
         stored = {u: by_id[s.category_id] for u, s in rows.items() if u not in skip}
         observed = {k: [u for u in users if u not in skip] for k, users in observed.items()}
         plan = plan_reconcile(stored, observed, [c.key for c in categories])
+        # Sign-ups older than the current post (it was re-posted after a deletion) have no
+        # reaction on it to remove: their absence there is not a withdrawal.
+        posted_at = await self.repo.posted_at(call_id)
+        if posted_at is not None:
+            plan.withdrawals = [u for u in plan.withdrawals if rows[u].joined_at >= posted_at]
         by_key = {c.key: c.id for c in categories}
         await self.repo.apply_reconcile(
             call_id,

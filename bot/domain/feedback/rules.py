@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import InvalidInput
+from bot.textclean import clean_line, clean_text
 from bot.timeparse import format_duration, parse_offsets
 
 MAX_TITLE = 100
@@ -44,16 +45,16 @@ def local_time_text(moment: float, tz: str) -> str:
 
 
 def validate_title(title: str) -> str:
-    title = " ".join(title.split())
+    title = clean_line(title, name="title", max_length=MAX_TITLE, required=False)
     if not title:
         raise InvalidInput("Please give the round a title, for example `LinkedIn session plan`.")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"The title is too long ({len(title)} characters; at most {MAX_TITLE}).")
     return title
 
 
 def validate_plan(plan: str | None) -> str:
-    text = (plan or "").replace("\\n", "\n").strip()
+    text = clean_text(
+        (plan or "").replace("\\n", "\n"), name="plan", max_length=MAX_PLAN, required=False
+    )
     if not text:
         raise InvalidInput("Please give the plan: its text, or a link to the document.")
     if len(text) > MAX_PLAN:
@@ -70,7 +71,10 @@ def parse_changes(text: str | None) -> list[str]:
         return []
     raw = text.replace("\\n", "\n")
     parts = raw.split("\n") if "\n" in raw else raw.split(";")
-    items = [_BULLET.sub("", p).strip() for p in parts]
+    items = [
+        _BULLET.sub("", clean_line(p, name="change", max_length=2000, required=False)).strip()
+        for p in parts
+    ]
     items = [i for i in items if i]
     if len(items) > MAX_CHANGES:
         raise InvalidInput(f"Please list at most {MAX_CHANGES} changes; you gave {len(items)}.")
@@ -85,7 +89,8 @@ def clean_answers(
 ) -> tuple[str | None, str | None, str | None]:
     """Trim the form's answers; at least one must say something."""
     cleaned = tuple(
-        (a or "").strip()[:MAX_ANSWER] or None for a in (works_well, would_change, missing)
+        clean_text(a or "", name="answer", max_length=MAX_ANSWER, required=False) or None
+        for a in (works_well, would_change, missing)
     )
     if not any(cleaned):
         raise InvalidInput(

@@ -34,6 +34,7 @@ from bot.domain.feedback.rules import (
 from bot.domain.feedback.summary import build_summary
 from bot.domain.jobs import Job
 from bot.scheduling import JobScheduler
+from bot.textclean import clean_text
 from bot.timeparse import parse_when
 from db import Database
 from db.repositories.audiences import call_audience
@@ -41,6 +42,8 @@ from db.repositories.calls import CallRepository
 from db.repositories.feedback import FeedbackRepository
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 8000  # a thread message (4000 for Nitro) plus its attachment links
 
 
 REMINDERS = ReminderJobs(kind="feedback.remind", prefix="feedback", id_field="round_id")
@@ -126,7 +129,11 @@ class FeedbackService:
             created_by=author_id,
             created_at=now.timestamp(),
             audience=audience,
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the thread exists (attach_thread): a failed opening leaves no trace.
+        self.audit.hold(
+            f"feedback:{made.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "feedback.opened",
@@ -157,13 +164,22 @@ class FeedbackService:
     async def attach_thread(
         self, round_id: int, thread_id: int, message_channel_id: int, message_id: int
     ) -> None:
-        await self.repo.set_thread(round_id, thread_id, message_channel_id, message_id)
+        await self.repo.set_thread(
+            round_id,
+            thread_id,
+            message_channel_id,
+            message_id,
+            audit=self.audit.held(f"feedback:{round_id}"),
+        )
+        self.audit.drop(f"feedback:{round_id}")
         if self._threads is not None:
             self._threads.add(thread_id)
 
     async def discard(self, round_id: int) -> None:
-        """Remove a round whose thread could not be made (nobody could have answered)."""
-        await REMINDERS.cancel(self.jobs, round_id)
+        """Undo a round whose thread could not be made (nobody could have answered): row,
+        audience, jobs and the (held) audit row are gone, as if it was never opened."""
+        await REMINDERS.discard(self.jobs, round_id)  # the deadline job too (same prefix)
+        self.audit.drop(f"feedback:{round_id}")
         await self.repo.delete(round_id)
 
     async def get(self, guild_id: int, number: int) -> FeedbackRound:
@@ -316,7 +332,10 @@ class FeedbackService:
         found = await self.repo.by_thread(thread_id)
         if found is None:
             return None
-        text = content.strip() or "(no text: an attachment or sticker)"
+        text = (
+            clean_text(content, name="message", max_length=MAX_MESSAGE, required=False)
+            or "(no text: an attachment or sticker)"
+        )
         recorded = await self.repo.record_message(
             found.id,
             user_id,
@@ -328,6 +347,32 @@ class FeedbackService:
         if recorded is None:
             return None
         return found, recorded
+
+    async def message_edited(self, thread_id: int, message_id: int, content: str) -> bool:
+        """A member edited a message in a round's thread: the kept text becomes the latest."""
+        if not await self.is_feedback_thread(thread_id):
+            return False
+        found = await self.repo.by_thread(thread_id)
+        if found is None:
+            return False
+        text = (
+            clean_text(content, name="message", max_length=MAX_MESSAGE, required=False)
+            or "(no text: an attachment or sticker)"
+        )
+        return await self.repo.edit_message(found.id, message_id, text)
+
+    async def messages_deleted(
+        self, thread_id: int, message_ids: Sequence[int]
+    ) -> FeedbackRound | None:
+        """Members deleted messages in a round's thread: they are no longer kept, shown or
+        exported. Returns the round if anything was removed (its counter may change)."""
+        if not await self.is_feedback_thread(thread_id):
+            return None
+        found = await self.repo.by_thread(thread_id)
+        if found is None:
+            return None
+        removed = await self.repo.forget_messages(found.id, message_ids)
+        return found if removed else None
 
     def _response_audit(
         self, found: FeedbackRound, user_id: int, via: str

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback.rules import plan_reminders
+from bot.textclean import clean_line
 from bot.timeparse import format_duration, parse_duration
 
 DEFAULT_REMINDERS = "24h, 1h"
@@ -24,24 +25,15 @@ MAX_LOCATION = 100  # Discord's limit for an external event's location
 
 
 def validate_meeting_title(title: str) -> str:
-    title = " ".join(title.split())
+    title = clean_line(title, name="title", max_length=MAX_TITLE, required=False)
     if not title:
         raise InvalidInput("Please give the meeting a title, for example `Group meeting 1`.")
-    if len(title) > MAX_TITLE:
-        raise InvalidInput(f"The title is too long ({len(title)} characters; at most {MAX_TITLE}).")
     return title
 
 
 def validate_location(where: str | None) -> str | None:
-    text = " ".join((where or "").split())
-    if not text:
-        return None
-    if len(text) > MAX_LOCATION:
-        raise InvalidInput(
-            f"`where` is too long ({len(text)} characters; at most {MAX_LOCATION}). "
-            "A short place name or a link works best."
-        )
-    return text
+    text = clean_line(where or "", name="place (`where`)", max_length=MAX_LOCATION, required=False)
+    return text or None
 
 
 def parse_meeting_duration(text: str | None) -> timedelta:

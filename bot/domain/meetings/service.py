@@ -102,7 +102,11 @@ class MeetingService:
             created_by=author_id,
             created_at=now.timestamp(),
             audience=audience,
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the post exists (attach_post): a meeting whose post fails leaves no trace.
+        self.audit.hold(
+            f"meeting:{made.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "meeting.created",
@@ -119,14 +123,23 @@ class MeetingService:
         return CreatedMeeting(made, audience, offsets)
 
     async def attach_post(self, meeting_id: int, channel_id: int, message_id: int) -> None:
-        await self.repo.set_message(meeting_id, channel_id, message_id)
+        """The post exists: remember it, and record the creation with it."""
+        await self.repo.set_message(
+            meeting_id,
+            channel_id,
+            message_id,
+            audit=self.audit.held(f"meeting:{meeting_id}"),
+        )
+        self.audit.drop(f"meeting:{meeting_id}")
 
     async def set_event(self, meeting_id: int, event_id: int | None) -> None:
         await self.repo.set_event(meeting_id, event_id)
 
     async def discard(self, meeting_id: int) -> None:
-        """Remove a meeting whose post could not be made."""
-        await REMINDERS.cancel(self.jobs, meeting_id)
+        """Undo a meeting whose post could not be made: row, audience, jobs and the (held)
+        audit row are gone, as if it was never created."""
+        await REMINDERS.discard(self.jobs, meeting_id)
+        self.audit.drop(f"meeting:{meeting_id}")
         await self.repo.delete(meeting_id)
 
     async def get(self, guild_id: int, number: int) -> Meeting:

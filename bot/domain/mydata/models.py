@@ -11,6 +11,10 @@ from bot.domain.audit.models import AuditRow
 
 DEFAULT_RETENTION_DAYS = 90
 
+# Finished scheduled jobs (done, cancelled, failed) are kept this long for diagnosis, then
+# deleted by the daily sweep: their payloads name sessions, rounds and sometimes members.
+JOB_RETENTION_DAYS = 30
+
 
 @dataclass(frozen=True, slots=True)
 class Section:
@@ -35,6 +39,7 @@ class RetentionReport:
     answers: int = 0
     comments: int = 0
     ledger_entries: int = 0  # involvement ledger entries past the ledger retention
+    jobs: int = 0  # finished scheduled jobs older than JOB_RETENTION_DAYS, deleted
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from bot.domain.errors import InvalidInput
 from bot.domain.jobs import Job
 from bot.domain.mydata.models import (
     DEFAULT_RETENTION_DAYS,
+    JOB_RETENTION_DAYS,
     DeletionReport,
     MemberData,
     RetainedCount,
@@ -150,7 +151,9 @@ class MyDataService:
 
     async def sweep(self) -> RetentionReport:
         """Delete what is past its retention period now (idempotent)."""
-        report = await self.repo.sweep(self.clock.now().timestamp())
+        report = await self.repo.sweep(self.clock.now().timestamp(), JOB_RETENTION_DAYS)
+        if report.jobs:
+            log.info("retention: %d finished job(s) deleted", report.jobs)
         if report.sessions:
             log.info(
                 "retention: %d answers and %d comments deleted from %d session(s)",

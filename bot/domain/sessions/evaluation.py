@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.domain.errors import InvalidInput
 from bot.domain.sessions.rules import MAX_COMMENT
 from bot.domain.sessions.survey import grouped_lines
+from bot.textclean import clean_text
 
 
 def parse_rating(value: int | str) -> int:
@@ -20,10 +21,7 @@ def parse_rating(value: int | str) -> int:
 
 
 def clean_comment(text: str | None, what: str) -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_COMMENT:
-        raise InvalidInput(f"{what} is too long ({len(text)} characters; at most {MAX_COMMENT}).")
-    return text
+    return clean_text(text or "", name=what, max_length=MAX_COMMENT, required=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,7 @@ from bot.domain.sessions.rules import (
     digest_time,
     reminder_runs,
 )
-from bot.domain.sessions.survey import (
-    survey_summary_text,
-)
+from bot.domain.sessions.survey import survey_counts_text
 from bot.domain.sessions.texts import (
     EVALUATION,
     EVALUATION_CHANNEL,
@@ -88,8 +86,9 @@ class SessionJobs(SessionParts):
     """A session's timeline: reminders, digest, notices, evaluation, each delivered once."""
 
     async def digest_text(self, session_id: int) -> str:
-        """The organisers' digest: bookings, waiting list and the whole survey summary (no
-        names). It may be longer than one message: see :meth:`_digest`."""
+        """The organiser's digest: bookings, waiting list and the survey in numbers (no names,
+        no answer text: a pointer to `/session survey`, which checks who asks). It may be longer
+        than one message: see :meth:`_digest`."""
         details = await self.details(session_id)
         s = details.session
         head = (
@@ -97,10 +96,9 @@ class SessionJobs(SessionParts):
             f"{self.wording.formatter(Moment(s.starts_at))}.\n"
             f"{details.capacity_line}."
         )
-        summary = survey_summary_text(
+        summary = survey_counts_text(
             await self.survey(session_id),
-            limit_per_question=10_000,
-            where="in the CSV of `/session attendees`",
+            pointer=f"read them with `/session survey session:{s.number}` in the server",
         )
         return head + "\n\n" + summary
 
@@ -244,7 +242,14 @@ class SessionJobs(SessionParts):
         )
 
     async def _digest(self, session: Session, messenger: Messenger) -> DeliveryReport:
-        """Organisers only: a DM to the session's organiser. Never posted in a channel."""
+        """Organisers only: a DM to the session's organiser, if they are still an organiser of
+        the server when it is sent (the same rule as the commands). Never posted in a channel."""
+        if not await messenger.is_organiser(session.guild_id, session.created_by):
+            log.info(
+                "session %s: its creator is no longer an organiser of the server; digest not sent",
+                session.id,
+            )
+            return DeliveryReport()
         run = self._run(session, f"digest:{int(session.starts_at)}")
         report = DeliveryReport(unknown=await run.start([(session.created_by, DM)]))
         full = await self.digest_text(session.id)

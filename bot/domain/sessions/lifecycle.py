@@ -78,7 +78,7 @@ class SessionLifecycle(SessionParts):
                 "`priority` only applies to a repeat: give `repeat-of` (the earlier session's "
                 "number) too, or leave `priority` empty."
             )
-        session, _ = await self.repo.create(
+        session, priority_people = await self.repo.create(
             guild_id=guild_id,
             channel_id=channel_id,
             title=clean_title,
@@ -93,15 +93,19 @@ class SessionLifecycle(SessionParts):
             created_by=author_id,
             created_at=now.timestamp(),
             questions=[q.to_row(i) for i, q in enumerate(questions, start=1)],
-            audit=lambda made: self.audit.entry(
+        )
+        # Recorded once the post exists (attach_post): a session whose post fails leaves no trace.
+        self.audit.hold(
+            f"session:{session.id}",
+            self.audit.entry(
                 guild_id,
                 author_id,
                 "session.created",
-                f"session:{made[0].number}",
+                f"session:{session.number}",
                 capacity=places,
-                starts_at=made[0].starts_at,
+                starts_at=session.starts_at,
                 repeat_of=repeat_of,
-                priority_people=made[1],
+                priority_people=priority_people,
             ),
         )
         self._forget(session.id)  # an id can be reused after a discard
@@ -118,7 +122,13 @@ class SessionLifecycle(SessionParts):
 
     async def attach_post(self, session_id: int, channel_id: int, message_id: int) -> None:
         """The post exists: remember it, and tell people with priority (a repeat)."""
-        await self.repo.set_message(session_id, channel_id, message_id)
+        await self.repo.set_message(
+            session_id,
+            channel_id,
+            message_id,
+            audit=self.audit.held(f"session:{session_id}"),
+        )
+        self.audit.drop(f"session:{session_id}")
         self._forget(session_id)
         session = await self._require(session_id)
         if session.priority_until is not None and self.jobs is not None:
@@ -130,6 +140,26 @@ class SessionLifecycle(SessionParts):
                 guild_id=session.guild_id,
             )
 
+    async def reposted(
+        self, session_id: int, channel_id: int, message_id: int, *, actor_id: int
+    ) -> None:
+        """A new post replaces one that was deleted (``/session repost``); recorded with it.
+        Bookings and the waiting list are untouched (they never depended on the post)."""
+        session = await self._require(session_id)
+        await self.repo.set_message(
+            session_id,
+            channel_id,
+            message_id,
+            audit=self.audit.entry(
+                session.guild_id,
+                actor_id,
+                "session.reposted",
+                f"session:{session.number}",
+                channel_id=channel_id,
+            ),
+        )
+        self._forget(session_id)
+
     async def attach_event(self, session_id: int, event_id: int | None) -> None:
         await self.repo.set_event(session_id, event_id)
         self._forget(session_id)
@@ -137,7 +167,8 @@ class SessionLifecycle(SessionParts):
     async def discard(self, session_id: int) -> None:
         """Remove a session whose post could not be made (nobody could have booked)."""
         if self.jobs is not None:
-            await self.jobs.cancel_prefix(job_prefix(session_id))
+            await self.jobs.discard_prefix(job_prefix(session_id))
+        self.audit.drop(f"session:{session_id}")
         await self.repo.delete(session_id)
         self._forget(session_id)
 

@@ -152,6 +152,10 @@ class Messenger(Protocol):
     async def refresh(self, session_id: int) -> None:
         """Re-render the session's public post now (awaited: a job is done only after it)."""
 
+    async def is_organiser(self, guild_id: int, user_id: int) -> bool:
+        """Whether ``user_id`` is an organiser of the server now (the rule every organiser
+        command uses); False if they left the server."""
+
 
 BookingStatus = Literal["confirmed", "waiting", "already_confirmed", "already_waiting"]
 

@@ -16,6 +16,7 @@ from bot.domain.sessions.rules import (
     MAX_QUESTION,
     MAX_QUESTIONS,
 )
+from bot.textclean import clean_line, clean_text
 
 EXPERIENCE_LEVELS = ("New to it", "A little experience", "Quite experienced", "Very experienced")
 
@@ -52,7 +53,7 @@ def clean_topic(topic: str | None) -> str | None:
     """What the session is about, for the survey questions (``LinkedIn``); None if not given."""
     if topic is None:
         return None
-    text = " ".join(topic.split()).strip(" ?.!")
+    text = clean_line(topic, name="topic", max_length=4 * MAX_TOPIC, required=False).strip(" ?.!")
     if not text:
         return None
     if len(text) > MAX_TOPIC:
@@ -178,12 +179,9 @@ def validate_answers(questions: Sequence[Question], answers: Mapping[str, str]) 
         question = by_name.get(str(name).strip().lower())
         if question is None:
             raise InvalidInput(f"`{str(name)[:40]}` is not one of this session's questions.")
-        text = (value or "").strip()
-        if len(text) > MAX_ANSWER:
-            raise InvalidInput(
-                f"The answer to “{question.label}” is too long ({len(text)} characters; "
-                f"at most {MAX_ANSWER})."
-            )
+        text = clean_text(
+            value or "", name=f"answer to “{question.label}”", max_length=MAX_ANSWER, required=False
+        )
         if text and question.kind == "choice":
             canonical = {o.lower(): o for o in question.options}
             if text.lower() not in canonical:
@@ -313,6 +311,26 @@ def merge_retained(
                 )
             )
     return SurveySummary(summary.responses + people, tuple(parts))
+
+
+def survey_counts_text(summary: SurveySummary, *, pointer: str) -> str:
+    """Numbers only, for a DM: how many chose each option, how many wrote something in each
+    free-text question, and ``pointer`` to where organisers read the answers. No answer text:
+    members write health and access needs here, and a DM is a copy the bot can't take back."""
+    people = "person" if summary.responses == 1 else "people"
+    lines = [
+        f"Survey answers from {summary.responses} {people} with a place or on the waiting list."
+    ]
+    for part in summary.questions:
+        lines.append(f"\n**{part.question.text}**")
+        if part.question.kind == "choice":
+            lines.extend(f"- {c.option}: {c.count}" for c in part.counts)
+        else:
+            written = len(part.answers) + part.retained
+            lines.append(f"- {written} written answer(s): {pointer}")
+        if part.unanswered:
+            lines.append(f"- Not answered: {part.unanswered}")
+    return "\n".join(lines)
 
 
 def survey_summary_text(
