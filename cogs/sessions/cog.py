@@ -31,7 +31,6 @@ from cogs.sessions.views import (
     BookButton,
     CancelButton,
     FeedbackButton,
-    session_view,
 )
 
 if TYPE_CHECKING:
@@ -107,9 +106,12 @@ class Sessions(
         state = self.sessions.state_word(s)
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
+        # content and embeds emptied: a post made as an embed by an earlier release becomes a
+        # layout post on its next edit.
         await message.edit(
-            embed=await render_session(wording, details, state, self._now()),
-            view=await session_view(wording, details, state),
+            content=None,
+            embed=None,
+            view=await render_session(wording, details, state, self._now()),
             allowed_mentions=NO_MENTIONS,
         )
 
@@ -197,8 +199,7 @@ class Sessions(
         try:
             wording = self.bot.services.wording
             message = await target.send(
-                embed=await render_session(wording, details, state, self._now()),
-                view=await session_view(wording, details, state),
+                view=await render_session(wording, details, state, self._now()),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:

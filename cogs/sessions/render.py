@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
@@ -30,10 +29,8 @@ from bot.domain.sessions.texts import (
 from bot.domain.wording.service import WordingService
 from bot.domain.wording.templates import Template
 from bot.render import clip, ts, when
-
-if TYPE_CHECKING:
-    pass
-
+from cogs._layout import LayoutPart, layout_post
+from cogs.sessions.views import session_buttons
 
 Part = tuple[Template, dict[str, object]]
 
@@ -129,14 +126,11 @@ STATE_COLOURS = {
 
 async def render_session(
     wording: WordingService, details: SessionDetails, state: str, now: float
-) -> discord.Embed:
-    """The public session post: times, places and how to book. Never any survey answers."""
+) -> discord.ui.LayoutView:
+    """The public session post, as a layout post with its Book and Cancel buttons: times, places
+    (counts in words) and how to book. Never any survey answers."""
     s = details.session
-    embed = discord.Embed(
-        title=clip(f"Session #{s.number}: {s.title}", 256),
-        description=clip(s.description, 3000) if s.description else None,
-        colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
-    )
+    parts = []
     for item in public_post_fields(
         starts_at=s.starts_at,
         ends_at=s.ends_at,
@@ -150,6 +144,12 @@ async def render_session(
     ):
         name = await wording.render(s.guild_id, item.heading)
         value = item.sep.join([await wording.render(s.guild_id, t, **v) for t, v in item.parts])
-        embed.add_field(name=clip(name, 256) or "-", value=clip(value, 1024) or "-", inline=False)
-    embed.set_footer(text=f"Session #{s.number}, {state}")
-    return embed
+        parts.append(LayoutPart(clip(name, 256) or "-", value or "-"))
+    return layout_post(
+        title=f"Session #{s.number}: {s.title}",
+        intro=s.description or "",
+        parts=parts,
+        buttons=await session_buttons(wording, details, state),
+        footer=f"Session #{s.number}, {state}",
+        colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
+    )

@@ -111,9 +111,9 @@ class FeedbackButton(_SessionButton, template=r"session:feedback:(?P<id>[0-9]+)"
         await _cog(interaction).press_feedback(interaction, self.session_id)
 
 
-async def session_view(
+async def session_buttons(
     wording: WordingService, details: SessionDetails, state: str
-) -> discord.ui.View:
+) -> list[discord.ui.Item[Any]]:
     """The post's buttons. The Book button says "Join the waiting list" when every place is
     taken, and is greyed out (with a label saying why) once booking has closed; Cancel my
     booking is greyed out from the start."""
@@ -121,22 +121,18 @@ async def session_view(
     book = book_button(
         state, confirmed=details.confirmed, capacity=session.capacity, waiting=details.waiting
     )
-    view = discord.ui.View(timeout=None)
-    view.add_item(
+    return [
         BookButton(
             session.id,
             clip(await wording.render(session.guild_id, book.label), 80),
             disabled=not book.enabled,
-        )
-    )
-    view.add_item(
+        ),
         CancelButton(
             session.id,
             clip(await wording.render(session.guild_id, BUTTON_UNBOOK), 80),
             disabled=not unbook_enabled(state),
-        )
-    )
-    return view
+        ),
+    ]
 
 
 async def feedback_view(wording: WordingService, guild_id: int, session_id: int) -> discord.ui.View:
