@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.domain.values import CalendarEntry
 from bot.domain.wording.templates import Template
 from bot.notify import delivered, mentions_for, send_dm, transient
 from bot.render import clip, fit_message, plain_text
 from bot.scheduling import RetryLater
+from cogs._calendar import calendar_file, local_time_line
 from cogs.sessions.views import feedback_view
 
 if TYPE_CHECKING:
@@ -54,8 +56,16 @@ class DiscordMessenger:
         feedback_session: int | None = None,
         nonce: str | None = None,
         attach_if_long: tuple[str, str] | None = None,
+        calendar: CalendarEntry | None = None,
+        guild_id: int | None = None,
+        at: float | None = None,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
+        if at is not None and guild_id is not None:
+            text += await local_time_line(self.bot, guild_id, user_id, at)
+        files: list[discord.File] = []
+        if calendar is not None:
+            files.append(calendar_file(calendar, self.bot.clock.now()))
         if nonce is not None:
             extra["nonce"] = nonce
         if attach_if_long is not None:
@@ -64,7 +74,9 @@ class DiscordMessenger:
             text, cut = fit_message(whole, note)
             if cut:  # never cut short silently: the whole text comes as a file
                 data = plain_text(whole).encode("utf-8")
-                extra["file"] = discord.File(io.BytesIO(data), filename=name)
+                files.append(discord.File(io.BytesIO(data), filename=name))
+        if files:
+            extra["files"] = files
         return await delivered(
             send_dm(self.bot, user_id, clip(text, 2000), **extra), f"a DM to {user_id}"
         )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
 
+from bot.chart import bar_chart
 from bot.domain.sessions.models import SessionDetails
-from bot.domain.sessions.rules import is_full
+from bot.domain.sessions.rules import FORM_PAGE, is_full
+from bot.domain.sessions.survey import Question, SurveySummary, pages
 from bot.domain.sessions.texts import (
     POST_CANCELLED,
     POST_CANCELLED_HEADING,
@@ -153,3 +158,52 @@ async def render_session(
         footer=f"Session #{s.number}, {state}",
         colour=STATE_COLOURS.get(state, discord.Colour.blurple()),
     )
+
+
+KIND_WORDS = {
+    "text": "written answer",
+    "choice": "choose one of: {options}",
+    "multi": "tick any of: {options}",
+    "scale": "1 to 5",
+}
+
+
+def questions_text(number: int, questions: Sequence[Question]) -> str:
+    """The survey as the organiser set it: each question with its kind and whether it must be
+    answered, and how many form pages it takes."""
+    lines = [f"Session #{number} now asks:"]
+    for i, q in enumerate(questions, start=1):
+        kind = KIND_WORDS.get(q.kind, q.kind).format(options=", ".join(q.options))
+        need = "required" if q.required else "optional"
+        private = ", only organisers see it" if q.is_access else ""
+        lines.append(f"{i}. {q.text} ({kind}; {need}{private})")
+    count = len(pages(questions, FORM_PAGE))
+    if count > 1:
+        lines.append(f"The form has {count} pages: members press Continue after the first.")
+    return "\n".join(lines)
+
+
+async def survey_charts(summary: SurveySummary, number: int) -> list[discord.File]:
+    """A bar chart per counted question (choice, tick any, 1 to 5), each with alt text saying
+    what it shows. Nothing when nobody has answered."""
+    if not summary.responses:
+        return []
+    files = []
+    for index, part in enumerate(summary.charts, start=1):
+        bars = [(c.option, c.count) for c in part.counts]
+        answered = summary.responses - part.unanswered
+        drawn = await asyncio.to_thread(
+            bar_chart,
+            part.question.text,
+            bars,
+            subtitle="People could tick more than one." if part.question.kind == "multi" else None,
+            total=answered,
+        )
+        files.append(
+            discord.File(
+                io.BytesIO(drawn.png),
+                filename=f"session-{number}-chart-{index}.png",
+                description=drawn.alt_text,
+            )
+        )
+    return files

@@ -241,7 +241,7 @@ async def _retain_session(tx: Tx, session_id: int) -> tuple[int, int]:
     await tx.execute(
         "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
         "SELECT a.session_id, a.key, MAX(a.question), "
-        "       CASE WHEN COALESCE(q.kind, 'text') = 'choice' THEN a.answer ELSE '' END, COUNT(*) "
+        "       CASE WHEN COALESCE(q.kind, 'text') IN ('choice', 'multi', 'scale') THEN a.answer ELSE '' END, COUNT(*) "
         "FROM session_answers a "
         "LEFT JOIN session_questions q ON q.session_id = a.session_id AND q.key = a.key "
         "WHERE a.session_id = ? AND a.answer != '' "

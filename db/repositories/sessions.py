@@ -27,7 +27,7 @@ from db.repositories.deliveries import DeliveryLog
 _COLUMNS = (
     "id, guild_id, number, channel_id, message_id, event_id, title, description, starts_at, "
     "ends_at, closes_at, capacity, reminders, repeat_of, priority_until, status, created_by, "
-    "created_at, cancelled_at"
+    "created_at, cancelled_at, ics_sequence"
 )
 
 
@@ -343,9 +343,21 @@ class SessionRepository:
 
         async def work(tx: Tx) -> tuple[Session, list[tuple[int, int]]] | None:
             row = await tx.fetchone(
+                # A new time is a new revision of the calendar event (its SEQUENCE).
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
-                f"capacity = ? WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
-                (title, starts_at, ends_at, closes_at, capacity, session_id, now),
+                f"capacity = ?, ics_sequence = ics_sequence + (starts_at != ? OR ends_at != ?) "
+                f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                (
+                    title,
+                    starts_at,
+                    ends_at,
+                    closes_at,
+                    capacity,
+                    starts_at,
+                    ends_at,
+                    session_id,
+                    now,
+                ),
             )
             if row is None:
                 return None
@@ -364,8 +376,8 @@ class SessionRepository:
 
         async def work(tx: Tx) -> Session | None:
             row = await tx.fetchone(
-                f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
-                f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                f"UPDATE sessions SET status = 'cancelled', cancelled_at = ?, "
+                f"ics_sequence = ics_sequence + 1 WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
                 (now, session_id, now),
             )
             if row is None:

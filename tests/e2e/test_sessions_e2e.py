@@ -57,7 +57,7 @@ async def book(world: World, member: Any, post: Any) -> Any:
         member,
         click,
         {
-            "experience": ["New to it"],
+            "experience": "New to it",
             "aims": "Connecting with people",
             "barriers": "I use a screen reader",
         },
