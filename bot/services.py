@@ -9,6 +9,7 @@ from bot.domain.audit.service import AuditService
 from bot.domain.calls.service import CallService
 from bot.domain.draws.service import DrawService
 from bot.domain.feedback.service import FeedbackService
+from bot.domain.meetings.polls import MeetingPollService
 from bot.domain.meetings.service import MeetingService
 from bot.domain.mydata.service import MyDataService
 from bot.domain.sessions.service import SessionService
@@ -32,6 +33,7 @@ class Services:
     sessions: SessionService
     feedback: FeedbackService
     meetings: MeetingService
+    meeting_polls: MeetingPollService
 
 
 def build_services(
@@ -40,6 +42,7 @@ def build_services(
     draws = DrawService(db, clock, jobs)
     # One instance: its cache is cleared by /wording set. Values are drawn as Discord shows them.
     wording = WordingService(db, clock, formatter=discord_value)
+    meetings = MeetingService(db, clock, jobs)
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
@@ -49,5 +52,6 @@ def build_services(
         mydata=MyDataService(db, clock, draws),
         sessions=SessionService(db, clock, jobs, wording=wording),
         feedback=FeedbackService(db, clock, jobs),
-        meetings=MeetingService(db, clock, jobs),
+        meetings=meetings,
+        meeting_polls=MeetingPollService(db, clock, meetings, jobs),
     )

@@ -62,9 +62,11 @@ def layout_post(
     footer: str = "",
     buttons: Sequence[discord.ui.Item[Any]] = (),
     colour: discord.Colour | None = None,
+    separators: bool = True,
 ) -> discord.ui.LayoutView:
     """A layout post: ``## title``, the intro, then each part (``### heading`` and text, with its
-    button beside it when it has one), a row of ``buttons`` and a small ``footer``."""
+    button beside it when it has one), a row of ``buttons`` and a small ``footer``. Without
+    ``separators`` the parts follow each other without a line between (fewer components)."""
     display = [
         f"## {title}",
         intro,
@@ -80,7 +82,8 @@ def layout_post(
     if intro_text:
         container.add_item(discord.ui.TextDisplay(intro_text))
     for part, text in zip(parts, part_texts, strict=True):
-        container.add_item(discord.ui.Separator())
+        if separators:
+            container.add_item(discord.ui.Separator())
         if part.button is not None:
             container.add_item(
                 discord.ui.Section(discord.ui.TextDisplay(text), accessory=part.button)

@@ -15,7 +15,7 @@ from db.repositories.deliveries import DeliveryLog
 _COLUMNS = (
     "id, guild_id, number, title, starts_at, duration_seconds, call_id, role_id, location, "
     "voice_channel_id, channel_id, message_id, event_id, status, reminders, created_by, "
-    "created_at, cancelled_at"
+    "created_at, cancelled_at, ics_sequence"
 )
 
 
@@ -139,7 +139,8 @@ class MeetingRepository:
         transaction); ``None`` if it was cancelled already (then no audit row)."""
         row = await fetchone_audited(
             self.db,
-            f"UPDATE meetings SET status = 'cancelled', cancelled_at = ? "
+            f"UPDATE meetings SET status = 'cancelled', cancelled_at = ?, "
+            f"ics_sequence = ics_sequence + 1 "
             f"WHERE id = ? AND status = 'scheduled' RETURNING {_COLUMNS}",
             (now, meeting_id),
             audit,
