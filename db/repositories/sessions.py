@@ -316,6 +316,19 @@ class SessionRepository:
         )
         return [_session(r) for r in rows]
 
+    async def booked_by(
+        self, guild_id: int, user_id: int, since: float, limit: int = 50
+    ) -> list[Session]:
+        """Open sessions not yet ended where the member has a place, soonest first."""
+        columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns} FROM sessions s JOIN session_bookings b ON b.session_id = s.id "
+            "WHERE s.guild_id = ? AND b.user_id = ? AND b.status = 'confirmed' "
+            "AND s.status = 'open' AND s.ends_at > ? ORDER BY s.starts_at LIMIT ?",
+            (guild_id, user_id, since, limit),
+        )
+        return [_session(r) for r in rows]
+
     async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Session]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? "

@@ -186,3 +186,29 @@ async def test_booking_dms_carry_a_calendar_file_and_a_new_time_raises_its_seque
     cancelled = calendar_of(fake, fake.dms(member)[-1])
     assert str(cancelled.get("method")) == "CANCEL"
     assert int(only_event(cancelled).get("sequence")) == 2
+
+
+async def test_my_timezone_shows_in_dms_and_calendar_gives_my_upcoming_events(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    member = world.members[0]
+    handle = await fake.run_command(member, world.channel, "my-timezone", name="America/New_York")
+    assert (await handle.wait(timeout=5)).ephemeral
+    post = await create_session(world, running, capacity=5)
+    await book_with(world, member, post, {"experience": "New to it"})
+    await book_with(world, world.members[1], post, {"experience": "New to it"})
+    await running.advance(timedelta(seconds=1))
+    await fake.wait_until(lambda: fake.dms(member), timeout=5, what="the confirmation")
+    assert "America/New_York" in fake.dms(member)[0].content
+    assert "In your time zone" not in fake.dms(world.members[1])[0].content
+
+    handle = await fake.run_command(member, world.channel, "calendar")
+    reply = await handle.wait(timeout=5)
+    assert reply.ephemeral
+    [upload] = fake.attachments_of(reply.message)
+    events = Calendar.from_ical(upload.data).walk("VEVENT")
+    assert [str(e.get("summary")) for e in events] == ["LinkedIn: an introduction"]
+    handle = await fake.run_command(world.members[2], world.channel, "calendar")
+    nothing = await handle.wait(timeout=5)
+    assert nothing.ephemeral and not fake.attachments_of(nothing.message)
