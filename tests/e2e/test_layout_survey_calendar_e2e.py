@@ -212,3 +212,36 @@ async def test_my_timezone_shows_in_dms_and_calendar_gives_my_upcoming_events(
     handle = await fake.run_command(world.members[2], world.channel, "calendar")
     nothing = await handle.wait(timeout=5)
     assert nothing.ephemeral and not fake.attachments_of(nothing.message)
+
+
+async def test_a_feedback_round_in_a_forum_is_a_layout_post_with_its_plan_file_in_the_thread(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    forum = fake.add_channel(world.guild, "plans", type="forum")
+    role = fake.add_role(world.guild, "Reviewers")
+    for m in world.members[:3]:
+        fake.set_member_roles(m, [role])
+    await running.settle()
+    # (the fake's run_command has a positional `channel`: the option goes in directly)
+    handle = fake.interactions.command(
+        world.organiser,
+        world.channel,
+        "feedback open",
+        {
+            "title": "LinkedIn session plan",
+            "plan": "Welcome, then profiles.",
+            "role": role,
+            "channel": forum,
+            "attachment": ("plan.txt", b"1. Welcome\n2. Profiles\n"),
+        },
+    )
+    assert (await handle.wait(timeout=5)).ephemeral
+    thread = await fake.wait_until(
+        lambda: (fake.threads(forum) or [None])[0], timeout=5, what="the forum post"
+    )
+    first, *rest = fake.bot_messages(thread)
+    assert first.is_components_v2 and "0 of 3" in fake.message_text(first)
+    assert any(c.startswith("feedback:give:") for c in first.custom_ids)
+    files = [u for m in rest for u in fake.attachments_of(m)]
+    assert [u.filename for u in files] == ["plan.txt"]
