@@ -207,3 +207,34 @@ async def survey_charts(summary: SurveySummary, number: int) -> list[discord.Fil
             )
         )
     return files
+
+
+DIGEST_TEXT = 3600  # of a layout post's 4,000 characters: room for headings and markup
+MAX_DIGEST_PARTS = 15  # 2 components each: well within 40
+
+
+def digest_layout(text: str, attached: str | None = None) -> discord.ui.LayoutView:
+    """The organisers' digest as a layout post: its first line is the heading, and each block
+    that starts with a bold line (a question, the access needs) becomes a part with that line as
+    its heading. ``attached``: the name of the attached full text, shown as a file."""
+    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
+    first = blocks[0].split("\n", 1) if blocks else [""]
+    title = first[0].replace("**", "")
+    intro = first[1] if len(first) > 1 else ""
+    parts: list[LayoutPart] = []
+    for block in blocks[1:]:
+        line, _, rest = block.partition("\n")
+        if line.startswith("**") and len(parts) < MAX_DIGEST_PARTS:
+            head, _, after = line[2:].partition("**")
+            body = "\n".join(x for x in (after.strip(" :"), rest) if x)
+            parts.append(LayoutPart(head, body or "-"))
+        elif parts:
+            last = parts[-1]
+            parts[-1] = LayoutPart(last.heading, f"{last.text}\n\n{block}")
+        else:
+            intro = f"{intro}\n\n{block}".strip()
+    view = layout_post(title=title, intro=intro, parts=parts)
+    if attached is not None:
+        container = next(i for i in view.children if isinstance(i, discord.ui.Container))
+        container.add_item(discord.ui.File(f"attachment://{attached}"))
+    return view

@@ -245,3 +245,33 @@ async def test_a_feedback_round_in_a_forum_is_a_layout_post_with_its_plan_file_i
     assert any(c.startswith("feedback:give:") for c in first.custom_ids)
     files = [u for m in rest for u in fake.attachments_of(m)]
     assert [u.filename for u in files] == ["plan.txt"]
+
+
+async def test_the_organiser_digest_is_a_layout_post_with_access_needs_grouped(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    post = await create_session(world, running, capacity=30)
+    long_aim = "I want to find work in my field and keep in touch with people. " * 4
+    for i, m in enumerate(world.members[:25]):
+        values: dict[str, Any] = {"experience": "New to it", "aims": f"{i}: {long_aim}"}
+        if i < 2:
+            values["access"] = ["Captions"]
+        await book_with(world, m, post, values)
+    await running.advance(timedelta(hours=24))  # an hour before the 24-hour reminder
+    digest = await fake.wait_until(
+        lambda: next((m for m in fake.dms(world.organiser) if m.is_components_v2), None),
+        timeout=5,
+        what="the organiser's digest",
+    )
+    text = fake.message_text(digest)
+    assert "### Access needs" in text
+    assert all(f"<@{m.user.id}>" in text for m in world.members[:2])
+    assert "25 of 30 places booked" in text
+    assert len(digest.walk_components()) <= 40 and sum(len(t) for t in digest.texts) <= 4000
+    # Too long for one post: the whole summary is attached and shown as a file.
+    [full] = fake.attachments_of(digest)
+    assert full.filename.endswith("-digest.txt") and "24: I want" in full.data.decode()
+    assert any(c.get("type") == 13 for c in digest.walk_components())
+    public = " ".join(fake.message_text(m) for m in fake.messages(world.channel))
+    assert "Captions" not in public

@@ -77,6 +77,7 @@ class FakeMessenger:
         calendar: CalendarEntry | None = None,
         guild_id: int | None = None,
         at: float | None = None,
+        layout: bool = False,
     ) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
             raise NotDelivered("the bot stopped here")

@@ -276,7 +276,7 @@ class SessionJobs(SessionParts):
         long = (f"session-{session.number}-digest.txt", DIGEST_NOTE)
 
         async def dm(user_id: int, nonce: str) -> bool:
-            return await messenger.dm(user_id, full, nonce=nonce, attach_if_long=long)
+            return await messenger.dm(user_id, full, nonce=nonce, attach_if_long=long, layout=True)
 
         result = await run.each([session.created_by], dm, reroute=False)
         report.dm, report.undelivered, report.skipped = result.sent, result.failed, result.skipped

@@ -137,10 +137,12 @@ class Messenger(Protocol):
         calendar: CalendarEntry | None = None,
         guild_id: int | None = None,
         at: float | None = None,
+        layout: bool = False,
     ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
         ``calendar`` is attached as a calendar file (.ics); ``at`` is the time the message is
         about, also shown in the member's own time zone if they set one in ``guild_id``.
+        ``layout``: send it as a layout post, each block under a bold line a part of its own.
         ``feedback_session`` adds a Give feedback button for that session. ``attach_if_long``
         is ``(filename, note)``: a text too long for one message is shortened, ends with
         ``note``, and comes with the whole text attached as ``filename``."""
