@@ -275,3 +275,35 @@ async def test_the_organiser_digest_is_a_layout_post_with_access_needs_grouped(
     assert any(c.get("type") == 13 for c in digest.walk_components())
     public = " ".join(fake.message_text(m) for m in fake.messages(world.channel))
     assert "Captions" not in public
+
+
+async def test_an_embed_post_of_the_last_release_becomes_a_layout_post_on_its_next_edit(
+    world: World, running: RunningBot
+) -> None:
+    import discord
+
+    fake = world.fake
+    post = await create_session(world, running, capacity=5)
+    # The post as the last release made it: an embed with a row of buttons.
+    bot = running.bot
+    assert bot is not None
+    channel = bot.get_partial_messageable(world.channel.id)
+    legacy_view = discord.ui.View(timeout=None)
+    legacy_view.add_item(discord.ui.Button(label="Book a place", custom_id="session:book:1"))
+    old = await channel.send(
+        embed=discord.Embed(title="Session #1: LinkedIn: an introduction"), view=legacy_view
+    )
+    await running.db.execute("UPDATE sessions SET message_id = ? WHERE id = 1", (old.id,))
+    running.bot.services.sessions._forget(1)  # type: ignore[union-attr]
+    assert not fake.message(old.id).is_components_v2
+    reply = await book_with(
+        world, world.members[0], fake.message(old.id), {"experience": "New to it"}
+    )
+    assert reply.flags & EPHEMERAL
+    await fake.wait_until(
+        lambda: fake.message(old.id).is_components_v2, timeout=5, what="the upgraded post"
+    )
+    upgraded = fake.message(old.id)
+    assert not upgraded.embeds and upgraded.content == ""
+    assert "1 of 5" in fake.message_text(upgraded)
+    assert fake.message(post).is_components_v2  # the other post is untouched
