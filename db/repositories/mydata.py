@@ -101,6 +101,11 @@ _COLLECT: tuple[_Query, ...] = (
         "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
     ),
     _Query(
+        "your time zone",
+        ("member_timezones",),
+        "SELECT timezone FROM member_timezones WHERE guild_id = ? AND user_id = ?",
+    ),
+    _Query(
         "bookings",
         ("sessions", "session_bookings"),
         "SELECT s.number AS session, s.title, s.starts_at, b.status, b.booked_at, "
@@ -192,6 +197,11 @@ _DELETE: tuple[_Query, ...] = (
         "meeting reminders by DM",
         ("member_meeting_dms",),
         "DELETE FROM member_meeting_dms WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    _Query(
+        "your time zone",
+        ("member_timezones",),
+        "DELETE FROM member_timezones WHERE guild_id = ?1 AND user_id = ?2",
     ),
     _Query(
         "survey answers",
