@@ -16,7 +16,7 @@ BOOKED_DM = template(
     "session.booked_dm",
     "Your place at **{title}** is booked: {when}. The calendar file adds it to your calendar "
     "(it updates if the time changes). If you can't come after all, press **Cancel my "
-    "booking** on the session post: {link}",
+    "booking** on the session post. [Open the session post]({link})",
     "DM confirming a booking, with a calendar file",
 )
 
