@@ -263,37 +263,50 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
         """When the poll closes: end it if Discord hasn't yet, count who can come at each time,
         and send the organiser the result with a button per time."""
         found = await self.polls.get(int(job.payload["poll_id"]))
-        if found is None or found.status != "open" or found.message_id is None:
+        if found is None or found.status == "decided" or found.message_id is None:
             return
         channel = self.bot.get_partial_messageable(found.channel_id, guild_id=found.guild_id)
-        try:
-            message = await channel.fetch_message(found.message_id)
-            ask = message.poll
-            if ask is None:
+        closed = found
+        if found.status == "open":
+            try:
+                message = await channel.fetch_message(found.message_id)
+                ask = message.poll
+                if ask is None:
+                    return
+                if not ask.is_finalised():
+                    await ask.end()
+                voters: list[list[int]] = []
+                for answer in ask.answers:
+                    voters.append([u.id async for u in answer.voters() if not u.bot])
+            except (discord.NotFound, discord.Forbidden):
+                log.warning("meeting poll %s: its message is gone or unreadable", found.id)
                 return
-            if not ask.is_finalised():
-                await ask.end()
-            voters: list[list[int]] = []
-            for answer in ask.answers:
-                voters.append([u.id async for u in answer.voters() if not u.bot])
-        except (discord.NotFound, discord.Forbidden):
-            log.warning("meeting poll %s: its message is gone or unreadable", found.id)
-            return
-        except discord.HTTPException as exc:
-            if transient(exc):
-                raise RetryLater(f"Discord said {exc.status} while closing a poll") from exc
-            raise
-        closed = await self.polls.record_results(found.id, voters)
-        if closed is None:
-            return  # counted already
+            except discord.HTTPException as exc:
+                if transient(exc):
+                    raise RetryLater(f"Discord said {exc.status} while closing a poll") from exc
+                raise
+            # Counted once; if sending the result fails below, the job's retry sends it again
+            # from the recorded count (the nonce stops Discord showing it twice).
+            closed = await self.polls.record_results(found.id, voters) or found
         tz = await self.bot.services.settings.timezone(found.guild_id)
         buttons: list[discord.ui.Item[Any]] = [
             PickTimeButton(closed.id, i) for i in range(len(closed.options))
         ]
-        result = poll_result(closed, tz, buttons)
-        sent = await send_dm(self.bot, closed.created_by, view=result)
-        if sent is None:  # DMs closed: in the poll's channel, with only its organiser's buttons
-            await channel.send(view=poll_result(closed, tz, buttons), allowed_mentions=NO_MENTIONS)
+        nonce = f"meeting-poll-{closed.id}"
+        try:
+            sent = await send_dm(
+                self.bot, closed.created_by, view=poll_result(closed, tz, buttons), nonce=nonce
+            )
+            if sent is None:  # DMs closed: in the poll's channel, only its organiser's buttons
+                await channel.send(
+                    view=poll_result(closed, tz, buttons),
+                    allowed_mentions=NO_MENTIONS,
+                    nonce=nonce,
+                )
+        except discord.HTTPException as exc:
+            if transient(exc):
+                raise RetryLater(f"Discord said {exc.status} to a poll result") from exc
+            raise
 
     async def pick_time(self, interaction: discord.Interaction, poll_id: int, index: int) -> None:
         found = await self.polls.get(poll_id)

@@ -25,7 +25,12 @@ from bot.timeparse import format_duration
 from cogs.sessions.events import ServerEvents
 from cogs.sessions.members import MemberPresses
 from cogs.sessions.messenger import DiscordMessenger
-from cogs.sessions.render import questions_text, render_session, survey_charts
+from cogs.sessions.render import (
+    evaluation_chart,
+    questions_text,
+    render_session,
+    survey_charts,
+)
 from cogs.sessions.views import (
     BookButton,
     CancelButton,
@@ -522,7 +527,10 @@ class Sessions(
                 ]
             )
         files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
-        await interaction.response.send_message(
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if summary.responses:
+            files.insert(0, await evaluation_chart(summary, found.number, clip(found.title, 80)))
+        await interaction.followup.send(
             shown,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.chart import bar_chart
+from bot.domain.sessions.evaluation import EvaluationSummary
 from bot.domain.sessions.models import SessionDetails
 from bot.domain.sessions.rules import FORM_PAGE, is_full
 from bot.domain.sessions.survey import Question, SurveySummary, pages
@@ -238,3 +239,19 @@ def digest_layout(text: str, attached: str | None = None) -> discord.ui.LayoutVi
         container = next(i for i in view.children if isinstance(i, discord.ui.Container))
         container.add_item(discord.ui.File(f"attachment://{attached}"))
     return view
+
+
+async def evaluation_chart(summary: EvaluationSummary, number: int, title: str) -> discord.File:
+    """The ratings (1 to 5) as a bar chart with alt text."""
+    drawn = await asyncio.to_thread(
+        bar_chart,
+        f"How useful was {title}?",
+        [(f"{n}", count) for n, count in zip(range(1, 6), summary.ratings, strict=True)],
+        subtitle="1 not useful, 5 very useful",
+        total=summary.responses,
+    )
+    return discord.File(
+        io.BytesIO(drawn.png),
+        filename=f"session-{number}-ratings.png",
+        description=drawn.alt_text,
+    )

@@ -271,14 +271,12 @@ class EvaluationModal(GuardedModal):
         self.cog = cog
         self.session = session
         words = {5: "very useful", 4: "useful", 3: "okay", 2: "not very useful", 1: "not useful"}
-        self.rating: discord.ui.Select[Any] = discord.ui.Select(
+        # A 1-to-5 scale answered in one tap.
+        self.rating: discord.ui.RadioGroup[Any] = discord.ui.RadioGroup(
             custom_id="rating",
-            placeholder="Choose 1 to 5",
-            min_values=1,
-            max_values=1,
             required=True,
             options=[
-                discord.SelectOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()
+                discord.RadioGroupOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()
             ],
         )
         self.useful: discord.ui.TextInput[Any] = discord.ui.TextInput(
@@ -303,7 +301,7 @@ class EvaluationModal(GuardedModal):
         session = await self.cog.sessions.evaluate(
             self.session.id,
             interaction.user.id,
-            self.rating.values[0] if self.rating.values else "",
+            self.rating.value or "",
             self.useful.value,
             self.better.value,
         )

@@ -131,6 +131,15 @@ async def run_story_session(world: World, running: RunningBot) -> None:
     )
     modal = await click.modal(timeout=5)
     assert modal.data
+    # The rating is a 1-to-5 radio group: one tap.
+    sent = await fake.submit_modal(
+        by_id[confirmed2[0]], click, {"rating": "5", "useful": "The demo"}, timeout=5
+    )
+    assert (await sent.wait(timeout=5)).flags & EPHEMERAL
+    handle = await fake.run_command(world.organiser, world.channel, "session evaluation", session=1)
+    summary = await handle.wait(timeout=5)
+    [chart] = [u for u in fake.attachments_of(summary.message) if u.filename.endswith(".png")]
+    assert chart.description and "5: 1" in chart.description
 
 
 async def test_story_session(world: World, running: RunningBot) -> None:
