@@ -16,7 +16,7 @@ from bot.clock import from_unix
 from bot.domain.errors import InvalidInput
 from bot.domain.feedback.rules import local_time_text
 from bot.domain.jobs import Job
-from bot.domain.meetings.models import CreatedMeeting, Meeting
+from bot.domain.meetings.models import CreatedMeeting, Meeting, meeting_calendar
 from bot.domain.meetings.polls import POLL_JOB, MeetingPollService
 from bot.domain.meetings.service import REMIND_JOB, MeetingService
 from bot.domain.meetings.texts import CANCELLED, POST
@@ -26,6 +26,7 @@ from bot.options import NumberTransformer
 from bot.render import clip, ts, when
 from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
+from cogs._calendar import calendar_file
 from cogs.calls.cog import CallOption
 from cogs.meetings.messenger import DiscordMeetingReminders
 from cogs.meetings.render import option_label, poll_intro, poll_question, poll_result
@@ -170,7 +171,11 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
 
         try:
             message = await send_mentioning(
-                target, render, made.audience, view=meeting_view(meeting.id)
+                target,
+                render,
+                made.audience,
+                view=meeting_view(meeting.id),
+                file=calendar_file(meeting_calendar(meeting), self.bot.clock.now()),
             )
         except discord.HTTPException:
             await self.service.discard(meeting.id)
@@ -390,8 +395,11 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
                 starts=when(cancelled.starts_at),
             )
 
+        # With a cancellation calendar file (METHOD:CANCEL, same UID, higher SEQUENCE), so anyone
+        # who added the meeting to their calendar can remove it.
+        ics = calendar_file(meeting_calendar(cancelled), self.bot.clock.now())
         try:
-            await send_mentioning(channel, render, audience)
+            await send_mentioning(channel, render, audience, file=ics)
         except discord.HTTPException:
             notes.append("I couldn't post the cancellation in the meeting's channel.")
         if cancelled.message_id is not None:

@@ -87,3 +87,46 @@ async def test_a_poll_closes_and_its_winning_time_becomes_the_meeting(
     assert ics.filename == "meeting-1.ics" and ics.description
     event = Calendar.from_ical(ics.data).walk("VEVENT")[0]
     assert event.decoded("dtstart").timestamp() == int(starts_at)
+
+
+async def test_a_meeting_post_carries_its_event_and_its_cancellation_a_cancel_file(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    group = fake.add_role(world.guild, "Group")
+    for m in world.members[:3]:
+        fake.set_member_roles(m, [group])
+    await running.settle()
+    handle = await fake.run_command(
+        world.organiser,
+        world.channel,
+        "meeting create",
+        title="Meet",
+        starts="in 3 days",
+        role=group,
+    )
+    await handle.wait(timeout=5)
+    post = next(m for m in fake.bot_messages(world.channel) if "meeting:dms:1" in m.custom_ids)
+    [made] = fake.attachments_of(post)
+    first = Calendar.from_ical(made.data)
+    assert str(first.get("method")) == "PUBLISH"
+    handle = await fake.run_command(world.organiser, world.channel, "meeting cancel", meeting=1)
+    await handle.wait(timeout=5)
+    cancel_post = await fake.wait_until(
+        lambda: next(
+            (
+                m
+                for m in fake.bot_messages(world.channel)
+                if m.id != post.id and fake.attachments_of(m)
+            ),
+            None,
+        ),
+        timeout=5,
+        what="the cancellation post",
+    )
+    [ics] = fake.attachments_of(cancel_post)
+    cancelled = Calendar.from_ical(ics.data)
+    assert str(cancelled.get("method")) == "CANCEL"
+    [a], [b] = first.walk("VEVENT"), cancelled.walk("VEVENT")
+    assert str(a.get("uid")) == str(b.get("uid"))
+    assert int(b.get("sequence")) > int(a.get("sequence"))
