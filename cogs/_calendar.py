@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from bot.domain.common.texts import LOCAL_TIME
 from bot.domain.values import CalendarEntry
 from bot.ics import calendar_ics, entry_event
 
@@ -43,4 +44,5 @@ async def local_time_line(bot: CoproBot, guild_id: int, user_id: int, at: float)
     zone = await bot.services.settings.member_timezone(guild_id, user_id)
     if zone is None:
         return ""
-    return f"\nIn your time zone: {local_time_text(at, zone)}."
+    line = await bot.services.wording.render(guild_id, LOCAL_TIME, local=local_time_text(at, zone))
+    return "\n" + line

@@ -19,7 +19,7 @@ from bot.domain.jobs import Job
 from bot.domain.meetings.models import CreatedMeeting, Meeting, meeting_calendar
 from bot.domain.meetings.polls import POLL_JOB, MeetingPollService
 from bot.domain.meetings.service import REMIND_JOB, MeetingService
-from bot.domain.meetings.texts import CANCELLED, POST
+from bot.domain.meetings.texts import CANCELLED, POLL_POST, POST
 from bot.guild import create_event, role_members
 from bot.notify import NO_MENTIONS, send_dm, send_mentioning, transient
 from bot.options import NumberTransformer
@@ -29,7 +29,7 @@ from bot.timeparse import format_duration
 from cogs._calendar import calendar_file
 from cogs.calls.cog import CallOption
 from cogs.meetings.messenger import DiscordMeetingReminders
-from cogs.meetings.render import option_label, poll_intro, poll_question, poll_result
+from cogs.meetings.render import option_label, poll_question, poll_result
 from cogs.meetings.views import (
     MeetingDmButton,
     PickTimeButton,
@@ -246,7 +246,13 @@ class MeetingsCog(commands.GroupCog, group_name="meeting", group_description="Gr
             question.add_answer(text=option_label(at, tz))
 
         async def render(mentions: str) -> str:
-            return poll_intro(mentions, made.title, made.closes_at)
+            return await self.bot.services.wording.render(
+                guild.id,
+                POLL_POST,
+                title=made.title,
+                closes=ts(made.closes_at, "R"),
+                mentions=mentions,
+            )
 
         try:
             message = await send_mentioning(target, render, audience, poll=question)

@@ -28,14 +28,6 @@ def poll_question(title: str, tz: str) -> str:
     return clip(f"{title}: which times can you come? ({tz} time)", 300)
 
 
-def poll_intro(mentions: str, title: str, closes_at: float) -> str:
-    lead = f"{mentions} " if mentions else ""
-    return (
-        f"{lead}When can you come to **{title}**? Vote for every time that works for you in the "
-        f"poll below (times in each option are the server's time zone). It closes {ts(closes_at, 'R')}."
-    )
-
-
 def poll_result(
     poll: MeetingPoll, tz: str, buttons: list[discord.ui.Item[Any]]
 ) -> discord.ui.LayoutView:
