@@ -45,18 +45,18 @@ def parse_poll_times(text: str, *, tz: str, now: datetime) -> list[datetime]:
 
 def poll_length(closes: str | None, *, tz: str, now: datetime, first: datetime) -> timedelta:
     """How long the poll runs, in whole hours (Discord's unit): until ``closes`` (default 48
-    hours), and never past the earliest candidate time."""
+    hours, or an hour before the earliest candidate time if that is sooner). It must close
+    before the earliest candidate time."""
     if closes is None or not closes.strip():
-        until = now + DEFAULT_POLL
-        until = min(until, first - timedelta(hours=1))
+        until = min(now + DEFAULT_POLL, first - timedelta(hours=1))
     else:
         until = parse_when(closes, tz=tz, now=now)
-    if until >= first:
-        raise InvalidInput(
-            "The poll must close before the earliest time in it, so the meeting can still be "
-            "planned. Give an earlier `closes`, or later times."
-        )
     hours = max(1, math.ceil((until - now).total_seconds() / 3600))
+    if until <= now or now + timedelta(hours=hours) >= first:
+        raise InvalidInput(
+            "The poll must close before the earliest time in it (a poll runs for whole hours), "
+            "so the meeting can still be planned. Give an earlier `closes`, or later times."
+        )
     if timedelta(hours=hours) > MAX_POLL:
         raise InvalidInput("A Discord poll can run for at most 32 days; please close it sooner.")
     return timedelta(hours=hours)
