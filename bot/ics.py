@@ -35,7 +35,17 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
-__all__ = ["PRODID", "REMINDER_BEFORE", "IcsEvent", "calendar_ics", "event_ics"]
+from bot.domain.values import CalendarEntry
+from bot.render import jump_link
+
+__all__ = [
+    "PRODID",
+    "REMINDER_BEFORE",
+    "IcsEvent",
+    "calendar_ics",
+    "entry_event",
+    "event_ics",
+]
 
 PRODID = "-//coprobot//Community co-production bot//EN"
 """Names the program that made the file, as RFC 5545 asks."""
@@ -171,3 +181,21 @@ def _description(item: IcsEvent) -> str:
 def _require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be time-zone aware, got {value.isoformat()}")
+
+
+def entry_event(entry: CalendarEntry, description: str = "") -> IcsEvent:
+    """The domain's calendar entry (a session or meeting) as an event for a file; its link is
+    the post's address."""
+    link = entry.link
+    url = jump_link(link.guild_id, link.channel_id, link.message_id) if link else None
+    return IcsEvent(
+        uid=entry.uid,
+        title=entry.title,
+        starts_at=datetime.fromtimestamp(entry.starts_at, UTC),
+        ends_at=datetime.fromtimestamp(entry.ends_at, UTC),
+        sequence=entry.sequence,
+        description=description,
+        location=entry.location,
+        url=url,
+        cancelled=entry.cancelled,
+    )

@@ -11,6 +11,7 @@ from bot.domain.calls.service import CallService
 from bot.domain.draws.service import DrawService
 from bot.domain.feedback.service import FeedbackService
 from bot.domain.involvement.service import InvolvementService
+from bot.domain.meetings.polls import MeetingPollService
 from bot.domain.meetings.service import MeetingService
 from bot.domain.mydata.service import MyDataService
 from bot.domain.report.service import ReportService
@@ -38,6 +39,7 @@ class Services:
     attendance: AttendanceService
     involvement: InvolvementService
     report: ReportService
+    meeting_polls: MeetingPollService
 
 
 def build_services(
@@ -48,6 +50,7 @@ def build_services(
     wording = WordingService(db, clock, formatter=discord_value)
     attendance = AttendanceService(db, clock)
     involvement = InvolvementService(db, clock, attendance)
+    meetings = MeetingService(db, clock, jobs)
     return Services(
         settings=SettingsService(db, clock, default_timezone),
         calls=CallService(db, clock, jobs),
@@ -57,8 +60,9 @@ def build_services(
         mydata=MyDataService(db, clock, draws),
         sessions=SessionService(db, clock, jobs, wording=wording),
         feedback=FeedbackService(db, clock, jobs),
-        meetings=MeetingService(db, clock, jobs),
         attendance=attendance,
         involvement=involvement,
         report=ReportService(db, clock, attendance, involvement),
+        meetings=meetings,
+        meeting_polls=MeetingPollService(db, clock, meetings, jobs),
     )

@@ -40,6 +40,7 @@ PLAIN_NAMES = {
     "meetings": "meetings you were invited to",
     "meeting reminders": "meeting reminders I sent you",
     "meeting reminders by DM": "your choice to get meeting reminders by DM",
+    "your time zone": "the time zone you set with /my-timezone",
     "bookings": "session bookings (including waiting lists)",
     "survey answers": "answers you gave on booking forms",
     "evaluations": "evaluation answers after a session",

@@ -62,3 +62,29 @@ def plain(value: object) -> str:
     if isinstance(value, Mentions):
         return ", ".join(f"member {u}" for u in value.user_ids)
     return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """A calendar event to attach to a message (the adapter makes the ``.ics`` file).
+
+    ``uid`` is stable for the life of the session or meeting; ``sequence`` is its revision,
+    bumped whenever the time changes or it is cancelled, so calendar apps replace their copy."""
+
+    uid: str
+    title: str
+    starts_at: float
+    ends_at: float
+    sequence: int
+    cancelled: bool = False
+    link: Link | None = None
+    location: str = ""
+    filename: str = "event.ics"
+
+
+def session_uid(guild_id: int, session_id: int) -> str:
+    return f"session-{session_id}@{guild_id}.coprobot"
+
+
+def meeting_uid(guild_id: int, meeting_id: int) -> str:
+    return f"meeting-{meeting_id}@{guild_id}.coprobot"

@@ -84,7 +84,11 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             call.message_id
         )
         how = await call_instructions(self.bot, call)
-        await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
+        # content and embeds emptied: a post made as an embed by an earlier release becomes a
+        # layout post on its next edit.
+        await message.edit(
+            content=None, embed=None, view=render_call(details, how), allowed_mentions=NO_MENTIONS
+        )
 
     def refresh_post(self, call_id: int) -> None:
         """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""
@@ -132,7 +136,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         try:
             how = await call_instructions(self.bot, details.call)
             message = await target.send(
-                embed=render_call(details, how), allowed_mentions=NO_MENTIONS
+                view=render_call(details, how), allowed_mentions=NO_MENTIONS
             )
         except discord.Forbidden:
             await self.calls.discard(details.call.id)
@@ -240,7 +244,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         try:
             how = await call_instructions(self.bot, details.call)
             message = await target.send(
-                embed=render_call(details, how), allowed_mentions=NO_MENTIONS
+                view=render_call(details, how), allowed_mentions=NO_MENTIONS
             )
         except discord.Forbidden:
             raise InvalidInput(

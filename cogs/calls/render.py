@@ -13,7 +13,8 @@ from bot.domain.calls.texts import (
     CALL_CLOSES,
     CALL_INSTRUCTIONS,
 )
-from bot.render import clip, when
+from bot.render import when
+from cogs._layout import LayoutPart, layout_post
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -36,11 +37,13 @@ def post_link(call: Call) -> str:
     return f"https://discord.com/channels/{call.guild_id}/{call.channel_id}{tail}"
 
 
-def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
-    """The call post. Every emoji is followed by words, and no symbol stands between numbers
-    (a screen reader reads " · " as "dot"), so screen readers lose nothing.
+def render_call(details: CallDetails, how: str | None = None) -> discord.ui.LayoutView:
+    """The call post, as a layout post: a heading, the description, then one part each for the
+    categories (with their counts in words), the status and the fairness code. Every emoji is
+    followed by words, and no symbol stands between numbers (a screen reader reads " · " as
+    "dot"), so screen readers lose nothing. Reactions on the post are how members volunteer.
 
-    ``how`` is the server's wording for the status field (see :func:`call_instructions`); without
+    ``how`` is the server's wording for the status part (see :func:`call_instructions`); without
     it the default wording is used.
     """
     call = details.call
@@ -50,12 +53,6 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
         place_word = "place" if cat.places == 1 else "places"
         vol_word = "volunteer" if count == 1 else "volunteers"
         lines.append(f"{cat.emoji} **{cat.label}**: {cat.places} {place_word}, {count} {vol_word}")
-    embed = discord.Embed(
-        title=clip(f"Call #{call.number}: {call.title}", 256),
-        description=clip(call.description, 3000) if call.description else None,
-        colour=discord.Colour.blurple() if call.is_open else discord.Colour.dark_grey(),
-    )
-    embed.add_field(name="Categories", value=clip("\n".join(lines), 1024), inline=False)
     if how is None:
         if call.is_open:
             how = CALL_INSTRUCTIONS.default.format(choices=choices_text(details.categories))
@@ -63,14 +60,19 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
                 how += "\n" + CALL_CLOSES.default.format(when=when(call.closes_at))
         else:
             how = CALL_CLOSED_NOTE.default
-    embed.add_field(
-        name=STATUS_WORDS.get(call.status, call.status), value=clip(how, 1024), inline=False
-    )
     # The commitment must be visible before the draw; short, so a screen reader reads the name,
     # the code and one plain sentence.
-    embed.add_field(name=FAIRNESS_FIELD, value=call.seed_commitment, inline=False)
-    embed.set_footer(text=FAIRNESS_NOTE)
-    return embed
+    return layout_post(
+        title=f"Call #{call.number}: {call.title}",
+        intro=call.description or "",
+        parts=[
+            LayoutPart("Categories", "\n".join(lines)),
+            LayoutPart(STATUS_WORDS.get(call.status, call.status), how),
+            LayoutPart(FAIRNESS_FIELD, call.seed_commitment),
+        ],
+        footer=FAIRNESS_NOTE,
+        colour=discord.Colour.blurple() if call.is_open else discord.Colour.dark_grey(),
+    )
 
 
 async def call_instructions(bot: CoproBot, call: Call) -> str:

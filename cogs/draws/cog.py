@@ -56,8 +56,15 @@ from bot.errors import reply
 from bot.notify import NO_MENTIONS, delivered, mentions_for, send_dm, transient
 from bot.render import clip, mention, mentions_text, ts
 from bot.scheduling import RetryLater
+from cogs._layout import MAX_TEXT
 from cogs.calls.cog import CallOption
-from cogs.draws.render import result_link, result_post_text, status_text, verification_text
+from cogs.draws.render import (
+    result_layout,
+    result_link,
+    result_post_text,
+    status_text,
+    verification_text,
+)
 from cogs.draws.views import (
     ANYONE,
     Answer,
@@ -298,7 +305,8 @@ class Draws(
         )
         closing = await self.words(call.guild_id, RESULT_REVIEWERS)
         check = await self.words(call.guild_id, RESULT_CHECK)
-        text = result_post_text(view, intro, closing, check=check)
+        text = result_post_text(view, intro, closing, limit=MAX_TEXT, check=check)
+        export = self._export_file(view)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         reference = (
             discord.MessageReference(
@@ -310,8 +318,8 @@ class Draws(
         kwargs: dict[str, Any] = {"reference": reference} if reference else {}
         try:
             message = await channel.send(
-                text,
-                file=self._export_file(view),
+                view=result_layout(text, export.filename),
+                file=export,
                 allowed_mentions=mentions_for(view.drawn[:100]),
                 nonce=result_nonce(call.id),
                 **kwargs,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import discord
+
 from bot.domain.delivery.models import CHANNEL, SENT, UNKNOWN
 from bot.domain.draws.algorithm import (
     ALGORITHM,
@@ -156,3 +160,14 @@ def result_link(view: DrawView) -> str | None:
     if view.draw.result_message_id is None:
         return None
     return jump_link(view.call.guild_id, view.call.channel_id, view.draw.result_message_id)
+
+
+def result_layout(text: str, export_name: str) -> discord.ui.LayoutView:
+    """The published result (:func:`result_post_text`) as a layout post: the text, then the
+    attached export (``export_name``) shown as a file, as a layout post must show its files."""
+    view = discord.ui.LayoutView(timeout=None)
+    container: discord.ui.Container[Any] = discord.ui.Container()
+    container.add_item(discord.ui.TextDisplay(text))
+    container.add_item(discord.ui.File(f"attachment://{export_name}"))
+    view.add_item(container)
+    return view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -26,7 +26,8 @@ from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
 from cogs.calls.cog import CallOption
 from cogs.feedback.messenger import DiscordNudges
-from cogs.feedback.views import GiveFeedbackButton, round_view
+from cogs.feedback.render import round_post
+from cogs.feedback.views import GiveFeedbackButton
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -72,7 +73,7 @@ class FeedbackCog(
 
     # -- the first message ---------------------------------------------------------------------
 
-    async def render_round(self, found: FeedbackRound) -> discord.Embed:
+    async def render_round(self, found: FeedbackRound) -> discord.ui.LayoutView:
         wording = self.bot.services.wording
         responded, total = await self.service.counter(found.id)
         # Closed, or past its deadline: thank people instead of asking (late comments are kept).
@@ -84,19 +85,9 @@ class FeedbackCog(
             deadline=when(found.closes_at),
         )
         counter = await wording.render(found.guild_id, COUNTER, responded=responded, total=total)
-        embed = discord.Embed(
-            title=clip(f"Feedback round #{found.number}: {found.title}", 256),
-            description=clip(f"{intro}\n\n{found.plan}", 4096),
-            colour=discord.Colour.blurple() if on_time else discord.Colour.dark_grey(),
+        return round_post(
+            found, intro, counter, on_time=on_time, button=GiveFeedbackButton(found.id)
         )
-        embed.add_field(name="Plan version", value=str(found.version), inline=True)
-        if on_time:
-            embed.add_field(name="Deadline", value=when(found.closes_at), inline=True)
-        else:  # closed early by an organiser, or at its deadline
-            ended = found.closed_at if found.closed_at is not None else found.closes_at
-            embed.add_field(name="Closed", value=when(min(ended, found.closes_at)), inline=True)
-        embed.add_field(name="Responses", value=counter, inline=False)
-        return embed
 
     async def render_post(self, round_id: int) -> None:
         """Edit the first message: live counter, version, status."""
@@ -106,7 +97,14 @@ class FeedbackCog(
         message = self.bot.get_partial_messageable(
             found.message_channel_id, guild_id=found.guild_id
         ).get_partial_message(found.message_id)
-        await message.edit(embed=await self.render_round(found), allowed_mentions=NO_MENTIONS)
+        # content and embeds emptied: a post made as an embed by an earlier release becomes a
+        # layout post on its next edit.
+        await message.edit(
+            content=None,
+            embed=None,
+            view=await self.render_round(found),
+            allowed_mentions=NO_MENTIONS,
+        )
 
     def refresh_post(self, round_id: int) -> None:
         """Ask for the first message to be refreshed soon (coalesced; for the live counter)."""
@@ -139,7 +137,7 @@ class FeedbackCog(
         closes="Deadline, e.g. '2026-12-03 17:00' or 'in 5 days' (default: in 7 days)",
         channel="Text channel for the thread, or a forum channel (default: here)",
         reminders="Reminders before the deadline, e.g. '48h, 24h, 2h' (default 24h)",
-        attachment="A file with the plan (optional), shown with the first message",
+        attachment="A file with the plan (optional), posted first in the thread",
     )
     async def open(
         self,
@@ -178,25 +176,22 @@ class FeedbackCog(
         found = opened.round
         await interaction.response.defer(ephemeral=True, thinking=True)
         name = clip(f"Feedback #{found.number}: {found.title}", 100)
-        extra: dict[str, Any] = {}
-        if attachment is not None:
-            extra["file"] = await attachment.to_file()
         try:
-            embed = await self.render_round(found)
+            post = await self.render_round(found)
             if isinstance(target, discord.ForumChannel):
                 made = await target.create_thread(
-                    name=name,
-                    embed=embed,
-                    view=round_view(found.id),
-                    allowed_mentions=NO_MENTIONS,
-                    **extra,
+                    name=name, view=post, allowed_mentions=NO_MENTIONS
                 )
                 thread, first = made.thread, made.message
             else:
-                first = await target.send(
-                    embed=embed, view=round_view(found.id), allowed_mentions=NO_MENTIONS, **extra
-                )
+                first = await target.send(view=post, allowed_mentions=NO_MENTIONS)
                 thread = await first.create_thread(name=name, auto_archive_duration=10080)
+            if attachment is not None:  # the plan as a file, first in the thread
+                await thread.send(
+                    f"The plan for **{clip(found.title, 100)}** as a file:",
+                    file=await attachment.to_file(),
+                    allowed_mentions=NO_MENTIONS,
+                )
         except discord.HTTPException as exc:
             await self.service.discard(found.id)
             raise InvalidInput(

@@ -103,9 +103,3 @@ class GiveFeedbackButton(GuardedButton, template=r"feedback:give:(?P<round_id>\d
         previous = await cog.service.previous_answers(found.id, interaction.user.id)
         answers = {q.key: getattr(previous, q.key) if previous else None for q in QUESTIONS}
         await interaction.response.send_modal(FeedbackModal(cog, found, answers))
-
-
-def round_view(round_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(GiveFeedbackButton(round_id))
-    return view

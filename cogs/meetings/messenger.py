@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.domain.meetings.models import Meeting
+from bot.domain.meetings.models import Meeting, meeting_calendar
 from bot.domain.meetings.texts import REMINDER_DM, REMINDER_POST
 from bot.notify import delivered, send_dm, send_mentioning
 from bot.render import when
+from cogs._calendar import calendar_file, local_time_line
 from cogs.meetings.views import post_link, where_text
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class DiscordMeetingReminders:
             where=where_text(meeting),
             link=post_link(meeting),
         )
+        text += await local_time_line(self.bot, meeting.guild_id, user_id, meeting.starts_at)
+        ics = calendar_file(meeting_calendar(meeting), self.bot.clock.now())
         return await delivered(
-            send_dm(self.bot, user_id, text, nonce=nonce), f"a meeting reminder DM to {user_id}"
+            send_dm(self.bot, user_id, text, nonce=nonce, file=ics),
+            f"a meeting reminder DM to {user_id}",
         )

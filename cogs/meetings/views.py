@@ -83,3 +83,36 @@ def meeting_view(meeting_id: int, *, here: bool = False) -> discord.ui.View:
     if here:
         view.add_item(HereButton(EventKind.MEETING, meeting_id))
     return view
+
+
+class PickTimeButton(GuardedButton, template=r"meeting:pick:(?P<poll_id>\d+):(?P<index>\d+)"):
+    """Beside each time of a closed poll, for the organiser who made the poll: makes the meeting
+    at that time (once)."""
+
+    where = "meeting poll button"
+
+    def __init__(self, poll_id: int, index: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Make the meeting",
+                style=discord.ButtonStyle.success,
+                custom_id=f"meeting:pick:{poll_id}:{index}",
+            )
+        )
+        self.poll_id = poll_id
+        self.index = index
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> Self:
+        return cls(int(match["poll_id"]), int(match["index"]))
+
+    async def target(self, interaction: discord.Interaction[Any]) -> Target:
+        found = await _bot(interaction).services.meeting_polls.get(self.poll_id)
+        if found is None:
+            return Target(None)
+        return Target(found.guild_id, member_id=found.created_by, in_dms=True)
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        cog = interaction.client.get_cog("MeetingsCog")
+        assert cog is not None
+        await cog.pick_time(interaction, self.poll_id, self.index)

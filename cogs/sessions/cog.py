@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.charts import bar_chart_png
 from bot.checks import ensure_invoker_can_post, ensure_invoker_can_see, ensure_organiser
 from bot.clock import from_unix
 from bot.domain.errors import InvalidInput
@@ -27,12 +26,17 @@ from bot.timeparse import format_duration
 from cogs.sessions.events import ServerEvents
 from cogs.sessions.members import MemberPresses
 from cogs.sessions.messenger import DiscordMessenger
-from cogs.sessions.render import render_session
+from cogs.sessions.render import (
+    evaluation_chart,
+    questions_text,
+    render_session,
+    survey_charts,
+)
 from cogs.sessions.views import (
     BookButton,
     CancelButton,
+    ContinueButton,
     FeedbackButton,
-    session_view,
 )
 
 if TYPE_CHECKING:
@@ -75,12 +79,12 @@ class Sessions(
         self._posts_refreshed = False
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(BookButton, CancelButton, FeedbackButton)
+        self.bot.add_dynamic_items(BookButton, CancelButton, FeedbackButton, ContinueButton)
         for kind in JOB_KINDS:
             self.bot.jobs.register(kind, self.run_job)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(BookButton, CancelButton, FeedbackButton)
+        self.bot.remove_dynamic_items(BookButton, CancelButton, FeedbackButton, ContinueButton)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
@@ -108,9 +112,12 @@ class Sessions(
         state = self.sessions.state_word(s)
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
+        # content and embeds emptied: a post made as an embed by an earlier release becomes a
+        # layout post on its next edit.
         await message.edit(
-            embed=await render_session(wording, details, state, self._now()),
-            view=await session_view(wording, details, state),
+            content=None,
+            embed=None,
+            view=await render_session(wording, details, state, self._now()),
             allowed_mentions=NO_MENTIONS,
         )
 
@@ -201,8 +208,7 @@ class Sessions(
         try:
             wording = self.bot.services.wording
             message = await target.send(
-                embed=await render_session(wording, details, state, self._now()),
-                view=await session_view(wording, details, state),
+                view=await render_session(wording, details, state, self._now()),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:
@@ -339,8 +345,7 @@ class Sessions(
         wording = self.bot.services.wording
         try:
             message = await target.send(
-                embed=await render_session(wording, details, state, self._now()),
-                view=await session_view(wording, details, state),
+                view=await render_session(wording, details, state, self._now()),
                 allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:
@@ -394,6 +399,9 @@ class Sessions(
         ] or ["Nobody yet."]
         lines.append(f"\n**Waiting list: {len(waiting)}**")
         lines += [f"{a.position}. {mention(a.user_id)}" for a in waiting] or ["Nobody waiting."]
+        access = await self.sessions.access_text(found.id)
+        if access:
+            lines.append("\n" + access)
         header = [
             "status",
             "position",
@@ -439,21 +447,8 @@ class Sessions(
         summary = await self.sessions.survey(found.id)
         text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
         text += survey_summary_text(summary)
-        files: list[discord.File] = []
-        chart = summary.chart
-        if chart is not None and summary.responses:
-            png = bar_chart_png([(c.option, c.count) for c in chart.counts])
-            files.append(
-                discord.File(
-                    io.BytesIO(png),
-                    filename=f"session-{found.number}-experience.png",
-                    description=clip(
-                        "Bar chart of the counts listed in the message: "
-                        + ", ".join(f"{c.option} {c.count}" for c in chart.counts),
-                        1000,
-                    ),
-                )
-            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        files = await survey_charts(summary, found.number)
         shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
         if cut:
             files.append(
@@ -478,19 +473,24 @@ class Sessions(
                     ]
                 )
             files.append(csv_file(rows, f"session-{found.number}-survey.csv"))
-        await interaction.response.send_message(
-            text, ephemeral=True, files=files, allowed_mentions=NO_MENTIONS
+        await interaction.followup.send(
+            text, ephemeral=True, files=files[:10], allowed_mentions=NO_MENTIONS
         )
 
     @app_commands.command(name="questions")
     @app_commands.describe(
         session="The session's number",
-        question1="First question; for choices add them in brackets: 'How experienced? [New; Some; Lots]'",
-        question2="Second question (optional)",
+        question1="'Why?', 'Level? [New; Some]' (pick one), 'multi: For? [A; B]' (tick any), "
+        "'scale: Sure?' (1-5)",
+        question2="Second question (optional; same forms as the first)",
         question3="Third question (optional)",
         question4="Fourth question (optional)",
         question5="Fifth question (optional)",
+        question6="Sixth question (optional; more than five make a second page)",
+        question7="Seventh question (optional)",
+        question8="Eighth question (optional)",
         optional="Which questions may be left empty, e.g. '2, 3' (the others are required)",
+        access="Also ask about access needs, seen only by organisers (default: yes)",
     )
     async def questions(
         self,
@@ -501,7 +501,11 @@ class Sessions(
         question3: str | None = None,
         question4: str | None = None,
         question5: str | None = None,
+        question6: str | None = None,
+        question7: str | None = None,
+        question8: str | None = None,
         optional: str | None = None,
+        access: bool = True,
     ) -> None:
         """Replace the booking survey's questions (before anyone books)."""
         assert interaction.guild_id is not None
@@ -509,16 +513,21 @@ class Sessions(
             interaction.guild_id,
             session,
             actor_id=interaction.user.id,
-            texts=[question1, question2, question3, question4, question5],
+            texts=[
+                question1,
+                question2,
+                question3,
+                question4,
+                question5,
+                question6,
+                question7,
+                question8,
+            ],
             optional=optional,
+            access=access,
         )
-        lines = [f"Session #{session} now asks:"]
-        for i, q in enumerate(made, start=1):
-            kind = f" (choose one of: {', '.join(q.options)})" if q.kind == "choice" else ""
-            need = "required" if q.required else "optional"
-            lines.append(f"{i}. {q.text}{kind}, {need}")
         await interaction.response.send_message(
-            clip("\n".join(lines), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
+            clip(questions_text(session, made), 2000), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     @app_commands.command(name="list")
@@ -589,7 +598,10 @@ class Sessions(
                 ]
             )
         files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
-        await interaction.response.send_message(
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if summary.responses:
+            files.insert(0, await evaluation_chart(summary, found.number, clip(found.title, 80)))
+        await interaction.followup.send(
             shown,
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.checks import member_is_organiser
+from bot.domain.values import CalendarEntry
 from bot.domain.wording.templates import Template
 from bot.notify import delivered, mentions_for, send_dm, transient
-from bot.render import clip, fit_message, plain_text
+from bot.render import MESSAGE_LIMIT, clip, fit_message, plain_text
 from bot.scheduling import RetryLater
+from cogs._calendar import calendar_file, local_time_line
+from cogs.sessions.render import DIGEST_TEXT, digest_layout
 from cogs.sessions.views import feedback_view
 
 if TYPE_CHECKING:
@@ -71,20 +74,36 @@ class DiscordMessenger:
         feedback_session: int | None = None,
         nonce: str | None = None,
         attach_if_long: tuple[str, str] | None = None,
+        calendar: CalendarEntry | None = None,
+        guild_id: int | None = None,
+        at: float | None = None,
+        layout: bool = False,
     ) -> bool:
         extra = await self._feedback_view(feedback_session)
+        if at is not None and guild_id is not None:
+            text += await local_time_line(self.bot, guild_id, user_id, at)
+        files: list[discord.File] = []
+        if calendar is not None:
+            files.append(calendar_file(calendar, self.bot.clock.now()))
         if nonce is not None:
             extra["nonce"] = nonce
+        attached: str | None = None
         if attach_if_long is not None:
             name, note = attach_if_long
             whole = text
-            text, cut = fit_message(whole, note)
+            # A layout post holds 4,000 characters of text, a plain message 2,000.
+            text, cut = fit_message(whole, note, limit=DIGEST_TEXT if layout else MESSAGE_LIMIT)
             if cut:  # never cut short silently: the whole text comes as a file
                 data = plain_text(whole).encode("utf-8")
-                extra["file"] = discord.File(io.BytesIO(data), filename=name)
-        return await delivered(
-            send_dm(self.bot, user_id, clip(text, 2000), **extra), f"a DM to {user_id}"
-        )
+                files.append(discord.File(io.BytesIO(data), filename=name))
+                attached = name
+        if files:
+            extra["files"] = files
+        if layout:
+            send = send_dm(self.bot, user_id, view=digest_layout(text, attached), **extra)
+        else:
+            send = send_dm(self.bot, user_id, clip(text, MESSAGE_LIMIT), **extra)
+        return await delivered(send, f"a DM to {user_id}")
 
     async def post(
         self,

@@ -13,7 +13,7 @@ from bot.components import GuardedButton, GuardedModal, Target, cog_of
 from bot.domain.attendance.models import EventKind
 from bot.domain.attendance.texts import BUTTON_HERE
 from bot.domain.sessions.models import Session, SessionDetails
-from bot.domain.sessions.rules import MAX_QUESTIONS, book_button, unbook_enabled
+from bot.domain.sessions.rules import FORM_PAGE, book_button, unbook_enabled
 from bot.domain.sessions.survey import Question
 from bot.domain.sessions.texts import (
     BUTTON_FEEDBACK,
@@ -114,9 +114,9 @@ class FeedbackButton(_SessionButton, template=r"session:feedback:(?P<id>[0-9]+)"
         await _cog(interaction).press_feedback(interaction, self.session_id)
 
 
-async def session_view(
+async def session_buttons(
     wording: WordingService, details: SessionDetails, state: str
-) -> discord.ui.View:
+) -> list[discord.ui.Item[Any]]:
     """The post's buttons. The Book button says "Join the waiting list" when every place is
     taken, and is greyed out (with a label saying why) once booking has closed; Cancel my
     booking is greyed out from the start."""
@@ -124,30 +124,27 @@ async def session_view(
     book = book_button(
         state, confirmed=details.confirmed, capacity=session.capacity, waiting=details.waiting
     )
-    view = discord.ui.View(timeout=None)
-    view.add_item(
+    buttons: list[discord.ui.Item[Any]] = [
         BookButton(
             session.id,
             clip(await wording.render(session.guild_id, book.label), 80),
             disabled=not book.enabled,
-        )
-    )
-    view.add_item(
+        ),
         CancelButton(
             session.id,
             clip(await wording.render(session.guild_id, BUTTON_UNBOOK), 80),
             disabled=not unbook_enabled(state),
-        )
-    )
+        ),
+    ]
     if state in ("booking closed", "happening now"):  # it refuses presses outside the session
-        view.add_item(
+        buttons.append(
             HereButton(
                 EventKind.SESSION,
                 session.id,
                 clip(await wording.render(session.guild_id, BUTTON_HERE), 80),
             )
         )
-    return view
+    return buttons
 
 
 async def feedback_view(wording: WordingService, guild_id: int, session_id: int) -> discord.ui.View:
@@ -168,43 +165,76 @@ class FormWords:
     required: str
 
 
+Answer = discord.ui.TextInput[Any] | discord.ui.RadioGroup[Any] | discord.ui.CheckboxGroup[Any]
+
+
+def question_input(q: Question, words: FormWords) -> Answer:
+    """The form field for one question: a text box, a radio group (one choice, or 1 to 5), or a
+    checkbox group (tick any)."""
+    if q.kind in ("choice", "scale"):
+        return discord.ui.RadioGroup(
+            custom_id=q.key,
+            required=q.required,
+            options=[
+                discord.RadioGroupOption(label=clip(o, 100), value=clip(o, 100)) for o in q.choices
+            ],
+        )
+    if q.kind == "multi":
+        return discord.ui.CheckboxGroup(
+            custom_id=q.key,
+            required=q.required,
+            min_values=1 if q.required else 0,
+            max_values=len(q.options),
+            options=[
+                discord.CheckboxGroupOption(label=clip(o, 100), value=clip(o, 100))
+                for o in q.options
+            ],
+        )
+    return discord.ui.TextInput(
+        custom_id=q.key,
+        style=discord.TextStyle.paragraph,
+        required=q.required,
+        max_length=1000,
+        placeholder=clip(words.required if q.required else words.optional, 100),
+    )
+
+
+def answer_of(component: Answer) -> str | list[str]:
+    if isinstance(component, discord.ui.CheckboxGroup):
+        return list(component.values)
+    if isinstance(component, discord.ui.RadioGroup):
+        return component.value or ""
+    return component.value or ""
+
+
 class BookingModal(GuardedModal):
-    """The booking survey, built from the session's questions. It says who sees the answers and,
-    when every place is taken, that it leads to the waiting list."""
+    """One page of the booking survey, built from the session's questions. It says who sees the
+    answers and, when every place is taken, that it leads to the waiting list. A survey with
+    more questions than one form holds (5 items) has a second page: after the first page is
+    submitted, a Continue button opens it (Discord can't open a form from a form)."""
 
     where = "session booking form"
 
     def __init__(
-        self, cog: MemberPresses, session: Session, questions: Sequence[Question], words: FormWords
+        self,
+        cog: MemberPresses,
+        session: Session,
+        questions: Sequence[Question],
+        words: FormWords,
+        *,
+        page: int = 1,
+        pages: int = 1,
     ) -> None:
-        super().__init__(title=clip(words.title, 45), target=Target(session.guild_id))
+        title = words.title if pages == 1 else f"{words.title} ({page}/{pages})"
+        super().__init__(title=clip(title, 45), target=Target(session.guild_id))
         self.cog = cog
         self.session = session
-        self.inputs: list[tuple[Question, discord.ui.TextInput[Any] | discord.ui.Select[Any]]] = []
-        if len(questions) < MAX_QUESTIONS:  # a modal holds at most 5 components
+        self.page, self.pages = page, pages
+        self.inputs: list[tuple[Question, Answer]] = []
+        if len(questions) < FORM_PAGE and page == 1:  # a form holds at most 5 items
             self.add_item(discord.ui.TextDisplay(clip(words.note, 4000)))
         for q in questions:
-            component: discord.ui.TextInput[Any] | discord.ui.Select[Any]
-            if q.kind == "choice":
-                component = discord.ui.Select(
-                    custom_id=q.key,
-                    placeholder="Choose one",
-                    min_values=0 if not q.required else 1,
-                    max_values=1,
-                    required=q.required,
-                    options=[
-                        discord.SelectOption(label=clip(o, 100), value=clip(o, 100))
-                        for o in q.options
-                    ],
-                )
-            else:
-                component = discord.ui.TextInput(
-                    custom_id=q.key,
-                    style=discord.TextStyle.paragraph,
-                    required=q.required,
-                    max_length=1000,
-                    placeholder=clip(words.required if q.required else words.optional, 100),
-                )
+            component = question_input(q, words)
             self.add_item(
                 discord.ui.Label(
                     text=q.label,
@@ -215,13 +245,29 @@ class BookingModal(GuardedModal):
             self.inputs.append((q, component))
 
     async def submitted(self, interaction: discord.Interaction[Any]) -> None:
-        answers: dict[str, str] = {}
-        for q, component in self.inputs:
-            if isinstance(component, discord.ui.Select):
-                answers[q.key] = component.values[0] if component.values else ""
-            else:
-                answers[q.key] = component.value or ""
-        await self.cog.submit_booking(interaction, self.session.id, answers)
+        answers = {q.key: answer_of(component) for q, component in self.inputs}
+        await self.cog.submit_booking_page(
+            interaction, self.session.id, answers, page=self.page, pages=self.pages
+        )
+
+
+class ContinueButton(_SessionButton, template=r"session:page:(?P<id>[0-9]+)"):
+    """Opens the next page of the booking survey (sent with the first page's reply)."""
+
+    where = "session survey next page"
+
+    def __init__(self, session_id: int, label: str = "Continue to the next page") -> None:
+        super().__init__(
+            session_id,
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.primary,
+                custom_id=f"session:page:{session_id}",
+            ),
+        )
+
+    async def act(self, interaction: discord.Interaction[Any]) -> None:
+        await _cog(interaction).press_next_page(interaction, self.session_id)
 
 
 class EvaluationModal(GuardedModal):
@@ -237,14 +283,12 @@ class EvaluationModal(GuardedModal):
         self.cog = cog
         self.session = session
         words = {5: "very useful", 4: "useful", 3: "okay", 2: "not very useful", 1: "not useful"}
-        self.rating: discord.ui.Select[Any] = discord.ui.Select(
+        # A 1-to-5 scale answered in one tap.
+        self.rating: discord.ui.RadioGroup[Any] = discord.ui.RadioGroup(
             custom_id="rating",
-            placeholder="Choose 1 to 5",
-            min_values=1,
-            max_values=1,
             required=True,
             options=[
-                discord.SelectOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()
+                discord.RadioGroupOption(label=f"{n}: {w}", value=str(n)) for n, w in words.items()
             ],
         )
         self.useful: discord.ui.TextInput[Any] = discord.ui.TextInput(
@@ -269,7 +313,7 @@ class EvaluationModal(GuardedModal):
         session = await self.cog.sessions.evaluate(
             self.session.id,
             interaction.user.id,
-            self.rating.values[0] if self.rating.values else "",
+            self.rating.value or "",
             self.useful.value,
             self.better.value,
         )

@@ -15,7 +15,7 @@ from db.repositories.deliveries import DeliveryLog
 _COLUMNS = (
     "id, guild_id, number, title, starts_at, duration_seconds, call_id, role_id, location, "
     "voice_channel_id, channel_id, message_id, event_id, status, reminders, created_by, "
-    "created_at, cancelled_at"
+    "created_at, cancelled_at, ics_sequence"
 )
 
 
@@ -129,6 +129,19 @@ class MeetingRepository:
         )
         return [_meeting(r) for r in rows]
 
+    async def upcoming_for(
+        self, guild_id: int, user_id: int, since: float, limit: int = 50
+    ) -> list[Meeting]:
+        """Scheduled meetings the member is invited to that have not ended, soonest first."""
+        columns = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns} FROM meetings m JOIN meeting_audience a ON a.meeting_id = m.id "
+            "WHERE m.guild_id = ? AND a.user_id = ? AND m.status = 'scheduled' "
+            "AND m.starts_at + m.duration_seconds > ? ORDER BY m.starts_at LIMIT ?",
+            (guild_id, user_id, since, limit),
+        )
+        return [_meeting(r) for r in rows]
+
     async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Meeting]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM meetings WHERE guild_id = ? "
@@ -145,7 +158,8 @@ class MeetingRepository:
         transaction); ``None`` if it was cancelled already (then no audit row)."""
         row = await fetchone_audited(
             self.db,
-            f"UPDATE meetings SET status = 'cancelled', cancelled_at = ? "
+            f"UPDATE meetings SET status = 'cancelled', cancelled_at = ?, "
+            f"ics_sequence = ics_sequence + 1 "
             f"WHERE id = ? AND status = 'scheduled' RETURNING {_COLUMNS}",
             (now, meeting_id),
             audit,

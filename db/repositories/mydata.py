@@ -101,6 +101,11 @@ _COLLECT: tuple[_Query, ...] = (
         "SELECT updated_at FROM member_meeting_dms WHERE guild_id = ? AND user_id = ?",
     ),
     _Query(
+        "your time zone",
+        ("member_timezones",),
+        "SELECT timezone FROM member_timezones WHERE guild_id = ? AND user_id = ?",
+    ),
+    _Query(
         "bookings",
         ("sessions", "session_bookings"),
         "SELECT s.number AS session, s.title, s.starts_at, b.status, b.booked_at, "
@@ -218,6 +223,11 @@ _DELETE: tuple[_Query, ...] = (
         "DELETE FROM member_meeting_dms WHERE guild_id = ?1 AND user_id = ?2",
     ),
     _Query(
+        "your time zone",
+        ("member_timezones",),
+        "DELETE FROM member_timezones WHERE guild_id = ?1 AND user_id = ?2",
+    ),
+    _Query(
         "survey answers",
         ("sessions", "session_answers"),
         "DELETE FROM session_answers WHERE user_id = ?2 AND session_id IN "
@@ -296,7 +306,7 @@ async def _retain_session(tx: Tx, session_id: int) -> tuple[int, int]:
     await tx.execute(
         "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
         "SELECT a.session_id, a.key, MAX(a.question), "
-        "       CASE WHEN COALESCE(q.kind, 'text') = 'choice' THEN a.answer ELSE '' END, COUNT(*) "
+        "       CASE WHEN COALESCE(q.kind, 'text') IN ('choice', 'multi', 'scale') THEN a.answer ELSE '' END, COUNT(*) "
         "FROM session_answers a "
         "LEFT JOIN session_questions q ON q.session_id = a.session_id AND q.key = a.key "
         "WHERE a.session_id = ? AND a.answer != '' "

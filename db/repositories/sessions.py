@@ -27,7 +27,7 @@ from db.repositories.deliveries import DeliveryLog
 _COLUMNS = (
     "id, guild_id, number, channel_id, message_id, event_id, title, description, starts_at, "
     "ends_at, closes_at, capacity, reminders, repeat_of, priority_until, status, created_by, "
-    "created_at, cancelled_at"
+    "created_at, cancelled_at, ics_sequence"
 )
 
 
@@ -322,6 +322,19 @@ class SessionRepository:
         )
         return [_session(r) for r in rows]
 
+    async def booked_by(
+        self, guild_id: int, user_id: int, since: float, limit: int = 50
+    ) -> list[Session]:
+        """Open sessions not yet ended where the member has a place, soonest first."""
+        columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = await self.db.fetchall(
+            f"SELECT {columns} FROM sessions s JOIN session_bookings b ON b.session_id = s.id "
+            "WHERE s.guild_id = ? AND b.user_id = ? AND b.status = 'confirmed' "
+            "AND s.status = 'open' AND s.ends_at > ? ORDER BY s.starts_at LIMIT ?",
+            (guild_id, user_id, since, limit),
+        )
+        return [_session(r) for r in rows]
+
     async def search(self, guild_id: int, text: str, limit: int = 25) -> list[Session]:
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM sessions WHERE guild_id = ? "
@@ -349,9 +362,21 @@ class SessionRepository:
 
         async def work(tx: Tx) -> tuple[Session, list[tuple[int, int]]] | None:
             row = await tx.fetchone(
+                # A new time is a new revision of the calendar event (its SEQUENCE).
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
-                f"capacity = ? WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
-                (title, starts_at, ends_at, closes_at, capacity, session_id, now),
+                f"capacity = ?, ics_sequence = ics_sequence + (starts_at != ? OR ends_at != ?) "
+                f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                (
+                    title,
+                    starts_at,
+                    ends_at,
+                    closes_at,
+                    capacity,
+                    starts_at,
+                    ends_at,
+                    session_id,
+                    now,
+                ),
             )
             if row is None:
                 return None
@@ -370,8 +395,8 @@ class SessionRepository:
 
         async def work(tx: Tx) -> Session | None:
             row = await tx.fetchone(
-                f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
-                f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
+                f"UPDATE sessions SET status = 'cancelled', cancelled_at = ?, "
+                f"ics_sequence = ics_sequence + 1 WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
                 (now, session_id, now),
             )
             if row is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.audit.models import AuditFor
 from bot.domain.settings.models import GuildSettings
-from db.database import Database
+from db.database import Database, Tx
 from db.repositories.audit import execute_audited
 
 
@@ -51,3 +51,26 @@ class SettingsRepository:
         self, guild_id: int, on: bool, now: float, *, audit: AuditFor[int] = None
     ) -> None:
         await self._upsert(guild_id, "dm_confirmations", int(on), now, audit)
+
+    async def member_timezone(self, guild_id: int, user_id: int) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT timezone FROM member_timezones WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return None if value is None else str(value)
+
+    async def set_member_timezone(self, guild_id: int, user_id: int, tz: str | None) -> None:
+        async def work(tx: Tx) -> None:
+            if tz is None:
+                await tx.execute(
+                    "DELETE FROM member_timezones WHERE guild_id = ? AND user_id = ?",
+                    (guild_id, user_id),
+                )
+            else:
+                await tx.execute(
+                    "INSERT INTO member_timezones (guild_id, user_id, timezone) VALUES (?, ?, ?) "
+                    "ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone",
+                    (guild_id, user_id, tz),
+                )
+
+        await self.db.transaction(work)

@@ -25,7 +25,7 @@ async def create_story_call(world: World, running: RunningBot, **extra: str) -> 
     )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL
-    post = await fake.wait_for_message(world.channel, check=lambda m: bool(m.embeds))
+    post = await fake.wait_for_message(world.channel, check=lambda m: m.is_components_v2)
     await fake.wait_until(lambda: len(fake.reactions(post)) == 2, what="the bot's two reactions")
     return post
 
@@ -69,7 +69,7 @@ async def test_story_call_17_volunteers(world: World, running: RunningBot) -> No
 
     # The post's counts follow the roster (coalesced edits).
     await fake.wait_until(
-        lambda: "10 volunteers" in str(fake.message(post).embeds),
+        lambda: "10 volunteers" in fake.message_text(post),
         timeout=5,
         what="the post showing 10 volunteers",
     )
@@ -165,7 +165,7 @@ async def test_call_closes_itself_on_time_also_across_a_restart(
         == 1
     )
     await fake.wait_until(
-        lambda: "closed" in str(fake.message(post).embeds).lower(),
+        lambda: "closed" in fake.message_text(post).lower(),
         timeout=5,
         what="the post saying the call is closed",
     )

@@ -15,7 +15,7 @@ async def test_429_and_500_on_the_call_post_are_retried(world: World, running: R
     fake.inject_fault("POST", path, 429, retry_after=0.05)
     fake.inject_fault("POST", path, 500, times=1)
     await create_story_call(world, running)
-    posts = [m for m in fake.bot_messages(world.channel) if m.embeds]
+    posts = [m for m in fake.bot_messages(world.channel) if m.is_components_v2]
     assert len(posts) == 1  # retried until it worked, and posted exactly once
     assert await running.db.fetchval("SELECT COUNT(*) FROM calls WHERE message_id IS NOT NULL") == 1
 

@@ -11,10 +11,9 @@ EPHEMERAL = 64
 
 
 def give_feedback_id(message: object) -> str:
-    for row in message.components:  # type: ignore[attr-defined]
-        for comp in row.get("components", []):
-            if comp.get("custom_id", "").startswith("feedback:give:"):
-                return str(comp["custom_id"])
+    for comp in message.walk_components():  # type: ignore[attr-defined]
+        if comp.get("custom_id", "").startswith("feedback:give:"):
+            return str(comp["custom_id"])
     raise AssertionError("no Give feedback button")
 
 
@@ -64,7 +63,7 @@ async def test_story_feedback_round(world: World, running: RunningBot) -> None:
     responded = await running.db.fetchval("SELECT COUNT(*) FROM feedback_responses")
     assert responded == 8
     await fake.wait_until(
-        lambda: "8 of 11" in str(fake.message(first).embeds) + fake.message(first).content,
+        lambda: "8 of 11" in fake.message_text(first),
         timeout=5,
         what="the live counter at 8 of 11",
     )

@@ -14,11 +14,10 @@ EPHEMERAL = 64
 
 def session_buttons(message: Any) -> dict[str, str]:
     found = {}
-    for row in message.components:
-        for c in row.get("components", []):
-            cid = str(c.get("custom_id", ""))
-            if cid.startswith("session:"):
-                found[cid.split(":")[1]] = cid
+    for c in message.walk_components():
+        cid = str(c.get("custom_id", ""))
+        if cid.startswith("session:"):
+            found[cid.split(":")[1]] = cid
     return found
 
 
@@ -58,7 +57,7 @@ async def book(world: World, member: Any, post: Any) -> Any:
         member,
         click,
         {
-            "experience": ["New to it"],
+            "experience": "New to it",
             "aims": "Connecting with people",
             "barriers": "I use a screen reader",
         },
@@ -108,13 +107,13 @@ async def run_story_session(world: World, running: RunningBot) -> None:
         what="promotion notices",
     )
     await fake.wait_until(
-        lambda: "22 of 22" in str(fake.message(post).embeds) + fake.message(post).content,
+        lambda: "22 of 22" in fake.message_text(post),
         timeout=5,
         what="the live places line",
     )
 
     # Privacy: no survey answer ever appears in a public channel.
-    public = " ".join(m.content + str(m.embeds) for m in fake.messages(world.channel))
+    public = " ".join(fake.message_text(m) for m in fake.messages(world.channel))
     assert "screen reader" not in public
 
     # Reminders (24h and 1h before) reach every confirmed attendee once; then the evaluation.
@@ -132,6 +131,15 @@ async def run_story_session(world: World, running: RunningBot) -> None:
     )
     modal = await click.modal(timeout=5)
     assert modal.data
+    # The rating is a 1-to-5 radio group: one tap.
+    sent = await fake.submit_modal(
+        by_id[confirmed2[0]], click, {"rating": "5", "useful": "The demo"}, timeout=5
+    )
+    assert (await sent.wait(timeout=5)).flags & EPHEMERAL
+    handle = await fake.run_command(world.organiser, world.channel, "session evaluation", session=1)
+    summary = await handle.wait(timeout=5)
+    [chart] = [u for u in fake.attachments_of(summary.message) if u.filename.endswith(".png")]
+    assert chart.description and "5: 1" in chart.description
 
 
 async def test_story_session(world: World, running: RunningBot) -> None:

@@ -20,12 +20,7 @@ EPHEMERAL = 64
 
 
 def buttons(message: Any) -> list[str]:
-    return [
-        str(c["custom_id"])
-        for row in message.components
-        for c in row.get("components", [])
-        if c.get("custom_id")
-    ]
+    return [str(c["custom_id"]) for c in message.walk_components() if c.get("custom_id")]
 
 
 async def volunteer_17(world: World, running: RunningBot, post: Any) -> tuple[list[Any], list[Any]]:

@@ -272,7 +272,7 @@ async def test_deleted_call_post_is_reported_and_can_be_reposted_keeping_sign_up
         world.organiser, world.channel, "call create", title="Dig", categories="🌱 New; 🧭 Old"
     )
     await handle.wait(timeout=5)
-    post = await fake.wait_for_message(world.channel, check=lambda m: bool(m.embeds), timeout=5)
+    post = await fake.wait_for_message(world.channel, check=lambda m: m.is_components_v2, timeout=5)
     await fake.wait_until(lambda: len(fake.reactions(post)) == 2, timeout=5, what="reactions")
     for m in world.members[:3]:
         await fake.react(m, world.channel, post, "🌱")
@@ -291,7 +291,7 @@ async def test_deleted_call_post_is_reported_and_can_be_reposted_keeping_sign_up
     )
     await again.wait(timeout=5)
     await running.settle()
-    new_post = await fake.wait_for_message(other, check=lambda m: bool(m.embeds), timeout=5)
+    new_post = await fake.wait_for_message(other, check=lambda m: m.is_components_v2, timeout=5)
     stored = await running.db.fetchone("SELECT channel_id, message_id FROM calls")
     assert (stored[0], stored[1]) == (other.id, new_post.id)
     # A restart reconciles the new post, which carries none of the old reactions: the sign-ups

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.client import CoproBot
@@ -60,12 +61,12 @@ async def test_call_post_has_no_dot_separators_and_shows_the_fairness_code(bot: 
         places="3",
         tz="Europe/London",
     )
-    embed = render_call(details)
-    text = str(embed.to_dict())
-    assert "·" not in text
-    fairness = [f for f in embed.fields if f.name == FAIRNESS_FIELD]
-    assert [f.value for f in fairness] == [details.call.seed_commitment]
-    status = embed.fields[1].value or ""
+    post = render_call(details)
+    texts = [i.content for i in post.walk_children() if isinstance(i, discord.ui.TextDisplay)]
+    assert "·" not in "".join(texts)
+    fairness = [t for t in texts if t.startswith(f"### {FAIRNESS_FIELD}")]
+    assert [t.splitlines()[-1] for t in fairness] == [details.call.seed_commitment]
+    status = next(t for t in texts if t.startswith("### Open"))
     assert "Experienced" in status and "New" in status  # each emoji explained in words
 
 

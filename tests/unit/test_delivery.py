@@ -40,7 +40,7 @@ from bot.domain.meetings.service import REMIND_JOB as MEETING_JOB
 from bot.domain.meetings.service import MeetingService
 from bot.domain.sessions.jobs import JOB_KINDS
 from bot.domain.sessions.service import SessionService
-from bot.domain.sessions.texts import BOOK_CLOSED, POST_PLACES
+from bot.domain.sessions.texts import BOOK_CLOSED, BOOKED_DM, POST_PLACES
 from bot.domain.wording.service import WordingService
 from bot.domain.wording.templates import Template
 from bot.scheduling import JobScheduler, RetryLater
@@ -117,10 +117,13 @@ class SessionMessenger:
         *,
         feedback_session: int | None = None,
         nonce: str | None = None,
+        **_: object,
     ) -> bool:
         if user_id in self.closed:
             return False
-        await self.discord.send(("dm", user_id), nonce)
+        # Booking confirmations (with their calendar file) are counted apart from the rest.
+        kind = "booked" if text.startswith(CONFIRMATION) else "dm"
+        await self.discord.send((kind, user_id), nonce)
         return True
 
     async def post(
@@ -171,6 +174,9 @@ class MeetingNotifier:
 
 
 # -- wiring ---------------------------------------------------------------------------------------
+
+
+CONFIRMATION = BOOKED_DM.default.split("{")[0]
 
 
 def session_stack(
@@ -549,9 +555,11 @@ async def test_after_a_shorter_outage_only_the_latest_due_reminder_is_sent(
     await jobs.run_due()
     await jobs.run_due()
     assert discord.count(("dm", 1)) == 1 and discord.count(("dm", 2)) == 1
-    assert {str(r.part) for r in await service.repo.deliveries(sid) if r.user_id in (1, 2)} == {
-        f"reminder:3600:{int((await service.get_by_id(sid)).starts_at)}"
-    }  # type: ignore[union-attr]
+    assert {
+        str(r.part)
+        for r in await service.repo.deliveries(sid)
+        if r.user_id in (1, 2) and not str(r.part).startswith("booked:")
+    } == {f"reminder:3600:{int((await service.get_by_id(sid)).starts_at)}"}  # type: ignore[union-attr]
 
 
 # -- reminders that can't be sent are refused or not listed ----------------------------------------

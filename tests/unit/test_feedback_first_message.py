@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.client import CoproBot
@@ -59,8 +60,9 @@ async def intro(bot: CoproBot, round_id: int) -> str:
     cog = bot.get_cog("FeedbackCog")
     found = await bot.services.feedback.get_by_id(round_id)
     assert cog is not None and found is not None
-    embed = await cog.render_round(found)  # type: ignore[attr-defined]
-    return (embed.description or "").split("\n")[0]
+    post = await cog.render_round(found)  # type: ignore[attr-defined]
+    texts = [i.content for i in post.walk_children() if isinstance(i, discord.ui.TextDisplay)]
+    return str(texts[1]).split("\n")[0]  # after the heading
 
 
 async def test_open_round_asks_and_a_closed_one_thanks(bot: CoproBot) -> None:

@@ -335,3 +335,18 @@ async def test_daily_job_sweeps_and_reschedules(
     after = await jobs.repo.get_by_key(RETENTION_KEY)
     assert after is not None and after.status == "pending" and after.run_at > first.run_at
     assert after.run_at - clock.now().timestamp() <= 86400
+
+
+async def test_the_members_own_time_zone_is_shown_and_deleted_with_their_data(
+    db: Database, clock: FakeClock
+) -> None:
+    from bot.domain.settings.service import SettingsService
+
+    settings, mydata = SettingsService(db, clock, TZ), MyDataService(db, clock)
+    assert await settings.set_member_timezone(GUILD, ME, "Europe/Paris") == "Europe/Paris"
+    with pytest.raises(InvalidInput):
+        await settings.set_member_timezone(GUILD, ME, "Mars/Olympus")
+    data = await mydata.collect(GUILD, ME)
+    assert data.counts().get("your time zone") == 1
+    await mydata.delete(GUILD, ME)
+    assert await settings.member_timezone(GUILD, ME) is None

@@ -19,10 +19,12 @@ from bot.domain.sessions.texts import (
     ALREADY_CONFIRMED,
     ALREADY_CONFIRMED_STARTED,
     ALREADY_WAITING,
+    BOOKED_DM,
     BOOKING_CANCELLED,
     BOOKING_CANCELLED_CLOSED,
     WAITING_NO_PLACE,
 )
+from bot.domain.values import CalendarEntry
 from bot.domain.wording.service import WordingService
 from bot.domain.wording.templates import Template
 from bot.render import discord_value, fit_message, plain_text
@@ -56,6 +58,8 @@ class FakeMessenger:
         self.crash_after = crash_after
         self.dms: list[tuple[int, str, int | None]] = []
         self.files: dict[int, list[tuple[str, str]]] = {}  # user id -> attachments
+        self.calendars: dict[int, list[CalendarEntry]] = {}  # user id -> calendar files
+        self.confirmations: list[tuple[int, CalendarEntry | None]] = []  # booking DMs
         self.posts: list[tuple[int, str, list[int], int | None]] = []
         self.refreshed: list[int] = []
         self.organisers = {ORGANISER}
@@ -74,6 +78,10 @@ class FakeMessenger:
         feedback_session: int | None = None,
         nonce: str | None = None,
         attach_if_long: tuple[str, str] | None = None,
+        calendar: CalendarEntry | None = None,
+        guild_id: int | None = None,
+        at: float | None = None,
+        layout: bool = False,
     ) -> bool:
         if self.crash_after is not None and len(self.dms) >= self.crash_after:
             raise NotDelivered("the bot stopped here")
@@ -86,7 +94,12 @@ class FakeMessenger:
             if cut:
                 self.files.setdefault(user_id, []).append((name, plain_text(whole)))
         assert len(text) <= 2000, "a DM must fit in one Discord message"
+        if text.startswith(BOOKED_DM.default.split("{")[0]):
+            self.confirmations.append((user_id, calendar))  # counted apart from the rest
+            return True
         self.dms.append((user_id, text, feedback_session))
+        if calendar is not None:
+            self.calendars.setdefault(user_id, []).append(calendar)
         return True
 
     async def post(
@@ -549,6 +562,7 @@ async def test_questions_can_be_replaced_until_someone_books(service: SessionSer
             "Anything we should know?",
         ],
         optional="3",
+        access=False,
     )
     assert [(q.kind, q.required) for q in questions] == [
         ("choice", True),
@@ -569,7 +583,7 @@ async def test_questions_can_be_replaced_until_someone_books(service: SessionSer
     for texts, optional in (
         (["x" * 101], None),
         ([None, " "], None),
-        (["a"] * 6, None),
+        (["a"] * 9, None),  # with the two access questions, more than 10
         (["Pick [one]"], None),
         (["a", "b"], "3"),
     ):
@@ -802,10 +816,10 @@ async def test_the_booking_cache_follows_every_change(
 ) -> None:
     sid = await make(service, capacity=1, closes="in 2 days")
     number = (await service.get_by_id(sid)).number  # type: ignore[union-attr]
-    assert [q.key for q in await service.questions(sid)] == ["experience", "aims", "barriers"]
+    assert [q.key for q in await service.questions(sid)][:3] == ["experience", "aims", "barriers"]
     # New questions: the next booking answers those, not the cached ones.
     await service.set_questions(
-        GUILD, number, actor_id=ORGANISER, texts=["How often? [Never; Weekly]"]
+        GUILD, number, actor_id=ORGANISER, texts=["How often? [Never; Weekly]"], access=False
     )
     assert [q.key for q in await service.questions(sid)] == ["q1"]
     with pytest.raises(InvalidInput):

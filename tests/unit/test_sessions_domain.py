@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.charts import bar_chart_png
 from bot.domain.errors import InvalidInput
 from bot.domain.sessions.evaluation import parse_rating, summarise_evaluations
 from bot.domain.sessions.rules import (
@@ -27,6 +24,7 @@ from bot.domain.sessions.rules import (
 from bot.domain.sessions.survey import (
     EXPERIENCE_LEVELS,
     MAX_TOPIC,
+    access_groups,
     build_questions,
     default_questions,
     group_answers,
@@ -94,11 +92,19 @@ def test_session_times() -> None:
 def test_default_questions_fit_discord_limits() -> None:
     for topic in ("LinkedIn", None, "  ", "x" * MAX_TOPIC):
         questions = default_questions(topic)
-        assert [q.key for q in questions] == ["experience", "aims", "barriers"]
+        assert [q.key for q in questions] == [
+            "experience",
+            "aims",
+            "barriers",
+            "access",
+            "access_other",
+        ]
         assert all(len(q.label) <= MAX_LABEL and len(q.text) <= MAX_QUESTION for q in questions)
         assert questions[0].options == EXPERIENCE_LEVELS and questions[0].required
         assert not questions[1].required
         assert not questions[2].required  # nobody has to disclose a barrier
+        assert questions[3].kind == "multi" and not questions[3].required
+        assert not questions[4].required and all(q.is_access for q in questions[3:])
 
 
 def test_default_questions_use_the_topic_not_the_title() -> None:
@@ -169,8 +175,50 @@ def test_parse_question() -> None:
     for bad in ("[a; b]", "Pick [one]", "Same [a; A]", "x" * 101):
         with pytest.raises(InvalidInput):
             parse_question(bad, 1, required=True)
-    built = build_questions(["A?", None, "B? [x; y]"], optional="2")
+    built = build_questions(["A?", None, "B? [x; y]"], optional="2", access=False)
     assert [(q.key, q.required) for q in built] == [("q1", True), ("q2", False)]
+    with_access = build_questions(["A?"], optional=None)
+    assert [q.key for q in with_access] == ["q1", "access", "access_other"]
+
+
+def test_question_kinds() -> None:
+    multi = parse_question("multi: What for? [Jobs; Friends, News]", 1, required=False)
+    assert (multi.kind, multi.options) == ("multi", ("Jobs", "Friends", "News"))
+    scale = parse_question("Scale: How confident are you?", 2, required=True)
+    assert (scale.kind, scale.choices) == ("scale", ("1", "2", "3", "4", "5"))
+    assert parse_question("text: Why? [not choices]", 3, required=True).kind == "text"
+    with pytest.raises(InvalidInput):
+        parse_question("multi: What for?", 1, required=True)  # no options
+    answers = validate_answers([multi, scale], {"q1": ["news", "Jobs"], "q2": "4"})
+    assert answers == {"q1": "Jobs; News", "q2": "4"}  # in the question's order
+    with pytest.raises(InvalidInput):
+        validate_answers([multi, scale], {"q1": ["Cats"], "q2": "4"})
+    with pytest.raises(InvalidInput):
+        validate_answers([multi, scale], {"q2": "6"})
+    summary = summarise_survey(
+        [multi, scale], [{"q1": "Jobs; News", "q2": "4"}, {"q1": "News", "q2": "5"}, {}]
+    )
+    assert [(c.option, c.count) for c in summary.questions[0].counts] == [
+        ("Jobs", 1),
+        ("Friends", 0),
+        ("News", 2),
+    ]
+    assert [c.count for c in summary.questions[1].counts] == [0, 0, 0, 1, 1]
+    assert summary.questions[0].unanswered == 1
+
+
+def test_access_needs_are_grouped_by_need() -> None:
+    questions = default_questions("LinkedIn")
+    groups = access_groups(
+        questions,
+        {
+            1: {"access": "Captions; Breaks"},
+            2: {"access": "Captions", "access_other": "A quiet room"},
+            3: {"experience": "New to it"},
+        },
+    )
+    assert groups == [("Captions", [1, 2]), ("Breaks", [1]), ("A quiet room", [2])]
+    assert access_groups(questions[:3], {1: {"experience": "New to it"}}) == []
 
 
 def test_validate_answers() -> None:
@@ -253,24 +301,3 @@ def test_ratings_and_evaluation_summary() -> None:
     summary = summarise_evaluations([(5, "Demo", ""), (4, "", "Slower")], attendees=22)
     assert summary.average == 4.5 and summary.ratings == (0, 0, 0, 1, 1)
     assert "2 of 22" in summary.text()
-
-
-def test_bar_chart_is_a_valid_png() -> None:
-    png = bar_chart_png([("New to it", 3), ("A little experience", 0), ("Very experienced", 10)])
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    offset = 8
-    chunks: dict[bytes, bytes] = {}
-    while offset < len(png):
-        (length,) = struct.unpack(">I", png[offset : offset + 4])
-        kind = png[offset + 4 : offset + 8]
-        data = png[offset + 8 : offset + 8 + length]
-        (crc,) = struct.unpack(">I", png[offset + 8 + length : offset + 12 + length])
-        assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
-        chunks[kind] = data
-        offset += 12 + length
-    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (depth, colour_type) == (8, 2)
-    raw = zlib.decompress(chunks[b"IDAT"])
-    assert len(raw) == height * (1 + width * 3)
-    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
-    assert bar_chart_png([])  # no bars: still an image

@@ -26,3 +26,10 @@ BUTTON_NOT_YOURS = template(
     "please ask an organiser.",
     "Reply when someone presses buttons that were meant for another member",
 )
+
+
+LOCAL_TIME = template(
+    "dms.local_time",
+    "In your time zone: {local}.",
+    "Last line of a DM about a time, for members who set /my-timezone",
+)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
+from bot.domain.values import CalendarEntry, Link, meeting_uid
+
 # The delivery row of a reminder's channel post uses this user id.
 POST_RECIPIENT = 0
 
@@ -30,6 +32,7 @@ class Meeting:
     created_by: int
     created_at: float
     cancelled_at: float | None
+    ics_sequence: int = 0  # the calendar event's revision: bumped when cancelled
 
     @property
     def ends_at(self) -> float:
@@ -74,3 +77,39 @@ class MeetingReminderOutcome:
     posted: bool = False
     dms: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)  # maybe sent before a crash: not re-sent
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingPoll:
+    """A time poll: candidate start times put to the group as a native Discord poll."""
+
+    id: int
+    guild_id: int
+    title: str
+    options: tuple[float, ...]  # start times (unix seconds), in the order shown
+    duration_seconds: int
+    call_id: int | None
+    role_id: int | None
+    channel_id: int
+    message_id: int | None
+    closes_at: float
+    status: str  # 'open', 'closed' (counted), 'decided' (a meeting was made)
+    voters: tuple[tuple[int, ...], ...]  # per option, who can come (once closed)
+    meeting_id: int | None
+    created_by: int
+    created_at: float
+
+
+def meeting_calendar(meeting: Meeting) -> CalendarEntry:
+    """The meeting as a calendar event (one UID for its life; cancelled once it is)."""
+    return CalendarEntry(
+        uid=meeting_uid(meeting.guild_id, meeting.id),
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        sequence=meeting.ics_sequence,
+        cancelled=not meeting.is_scheduled,
+        link=Link(meeting.guild_id, meeting.channel_id, meeting.message_id),
+        location=meeting.location or "",
+        filename=f"meeting-{meeting.number}.ics",
+    )

@@ -160,6 +160,10 @@ class MeetingService:
     async def upcoming(self, guild_id: int) -> list[Meeting]:
         return await self.repo.upcoming(guild_id, self.clock.now().timestamp())
 
+    async def upcoming_for(self, guild_id: int, user_id: int) -> list[Meeting]:
+        """The member's own upcoming meetings (those they are invited to)."""
+        return await self.repo.upcoming_for(guild_id, user_id, self.clock.now().timestamp())
+
     async def search(self, guild_id: int, text: str) -> list[Meeting]:
         return await self.repo.search(guild_id, text.strip().lstrip("#"))
 

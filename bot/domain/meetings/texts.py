@@ -55,3 +55,11 @@ NOT_AUDIENCE = template(
     "This meeting is for its group. If you think you should be in it, please ask an organiser.",
     "Shown privately to someone outside the meeting who presses its button",
 )
+
+
+POLL_POST = template(
+    "meeting.poll_post",
+    "When can you come to **{title}**? Vote for every time that works for you in the poll "
+    "below (the times are in the server's time zone). It closes {closes}.\nFor: {mentions}",
+    "The message with a meeting time poll, mentioning everyone it asks",
+)

@@ -3,7 +3,8 @@ fair waiting list and promotions, evaluations."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Mapping, Sequence
 
 from bot.domain.audit.models import AuditEntry
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -126,7 +127,9 @@ class SessionBooking(SessionParts):
             )
         )
 
-    async def book(self, session_id: int, user_id: int, answers: dict[str, str]) -> BookingOutcome:
+    async def book(
+        self, session_id: int, user_id: int, answers: Mapping[str, str | Sequence[str]]
+    ) -> BookingOutcome:
         """Book a place (or a waiting-list spot) with the member's survey answers.
 
         The answers are checked first, so a mistake never reaches the database. The decision is
@@ -150,6 +153,8 @@ class SessionBooking(SessionParts):
         request = BookRequest(session_id, user_id, self.clock.now().timestamp(), rows)
         result = await self._writer.submit(BookingItem(request, session.guild_id, session.number))
         if result.status in ("confirmed", "waiting", "already_confirmed", "already_waiting"):
+            if result.status == "confirmed":
+                await self._confirm_by_dm(session, user_id, request.now)
             return BookingOutcome(result.status, result.position, session)
         self._forget(session_id)  # refused: the cached session may be out of date
         status = result.status
@@ -235,6 +240,22 @@ class SessionBooking(SessionParts):
                 },
                 guild_id=session.guild_id,
             )
+
+    async def _confirm_by_dm(self, session: Session, user_id: int, booked_at: float) -> None:
+        """The booking confirmation DM with its calendar file (a notice job, so it goes through
+        the delivery engine: sent once, retried if Discord fails)."""
+        if self.jobs is None:
+            return
+        # The key names this booking's notice without naming the member (erasure leaves no id
+        # behind in job keys); the booking itself is decided once, so one notice per booking.
+        token = f"{int(booked_at * 1000)}-{secrets.token_hex(4)}"
+        await self.jobs.schedule(
+            job_key(session.id, "notice", "booked", token),
+            JOB_NOTICE,
+            self.clock.now(),
+            {"session_id": session.id, "reason": "booked", "token": token, "user_ids": [user_id]},
+            guild_id=session.guild_id,
+        )
 
     async def attendees(self, session_id: int) -> list[Attendee]:
         """Confirmed in booking order, then the waiting list in order, with survey answers.

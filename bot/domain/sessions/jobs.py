@@ -23,8 +23,9 @@ from bot.domain.sessions.rules import (
     digest_time,
     reminder_runs,
 )
-from bot.domain.sessions.survey import survey_counts_text
+from bot.domain.sessions.survey import access_groups, survey_counts_text
 from bot.domain.sessions.texts import (
+    BOOKED_DM,
     EVALUATION,
     EVALUATION_CHANNEL,
     MOVED,
@@ -40,7 +41,7 @@ from bot.domain.sessions.texts import (
     WAITING_ENDED,
     WAITING_ENDED_CHANNEL,
 )
-from bot.domain.values import Link, Mentions, Moment
+from bot.domain.values import CalendarEntry, Link, Mentions, Moment, session_uid
 from bot.domain.wording.templates import Template
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,21 @@ def job_prefix(session_id: int) -> str:
     return f"session:{session_id}:"
 
 
+def session_calendar(session: Session) -> CalendarEntry:
+    """The session as a calendar event: one UID for its whole life, its revision as SEQUENCE
+    (a new time or a cancellation is a new revision), cancelled once it is."""
+    return CalendarEntry(
+        uid=session_uid(session.guild_id, session.id),
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        sequence=session.ics_sequence,
+        cancelled=session.is_cancelled,
+        link=Link(session.guild_id, session.channel_id, session.message_id),
+        filename=f"session-{session.number}.ics",
+    )
+
+
 class SessionJobs(SessionParts):
     """A session's timeline: reminders, digest, notices, evaluation, each delivered once."""
 
@@ -100,7 +116,21 @@ class SessionJobs(SessionParts):
             await self.survey(session_id),
             pointer=f"read them with `/session survey session:{s.number}` in the server",
         )
-        return head + "\n\n" + summary
+        access = await self.access_text(session_id)
+        return head + ("\n\n" + access if access else "") + "\n\n" + summary
+
+    async def access_text(self, session_id: int) -> str:
+        """Access needs grouped by need, with who asked (organisers only: the digest DM and
+        ``/session attendees``; never in a channel). Empty when nobody has one."""
+        groups = access_groups(
+            await self.questions(session_id), await self.repo.answers(session_id)
+        )
+        if not groups:
+            return ""
+        lines = ["**Access needs** (only organisers see this):"]
+        for need, who in groups:
+            lines.append(f"- {need}: {self.wording.formatter(Mentions.of(who))}")
+        return "\n".join(lines)
 
     async def _schedule_timeline(self, session: Session) -> None:
         """(Re)schedule reminders, digest, evaluation and post refreshes. Keys are per session
@@ -203,6 +233,7 @@ class SessionJobs(SessionParts):
                 REMINDER,
                 REMINDER_CHANNEL,
                 messenger,
+                at=session.starts_at,
             )
         if job.kind == JOB_DIGEST:
             return await self._digest(session, messenger)
@@ -257,7 +288,7 @@ class SessionJobs(SessionParts):
         long = (f"session-{session.number}-digest.txt", DIGEST_NOTE)
 
         async def dm(user_id: int, nonce: str) -> bool:
-            return await messenger.dm(user_id, full, nonce=nonce, attach_if_long=long)
+            return await messenger.dm(user_id, full, nonce=nonce, attach_if_long=long, layout=True)
 
         result = await run.each([session.created_by], dm, reroute=False)
         report.dm, report.undelivered, report.skipped = result.sent, result.failed, result.skipped
@@ -278,6 +309,7 @@ class SessionJobs(SessionParts):
                 SESSION_CANCELLED,
                 SESSION_CANCELLED_CHANNEL,
                 messenger,
+                calendar=session_calendar(session),
             )
         if session.is_cancelled:
             return None
@@ -291,13 +323,39 @@ class SessionJobs(SessionParts):
                 PROMOTED,
                 PROMOTED_CHANNEL,
                 messenger,
+                calendar=session_calendar(session),
+                at=session.starts_at,
+            )
+        if reason == "booked":
+            # The booking confirmation by DM, with the calendar file. The member saw the
+            # confirmation on screen already, so closed DMs are not posted in the channel.
+            if self.clock.now().timestamp() >= session.starts_at:
+                return None  # the bot was down past the start: a confirmation would be stale
+            still = set(await self.repo.user_ids(session.id, ["confirmed"]))
+            people = [int(u) for u in payload.get("user_ids", []) if int(u) in still]
+            return await self._deliver(
+                session,
+                f"booked:{payload.get('token')}",
+                people,
+                BOOKED_DM,
+                None,
+                messenger,
+                calendar=session_calendar(session),
+                at=session.starts_at,
             )
         if reason == "moved":
             if payload.get("starts_at") != session.starts_at:
                 return None  # moved again since; a newer notice tells the latest time
             people = await self.repo.user_ids(session.id, ["confirmed", "waiting"])
             return await self._deliver(
-                session, f"moved:{int(session.starts_at)}", people, MOVED, MOVED_CHANNEL, messenger
+                session,
+                f"moved:{int(session.starts_at)}",
+                people,
+                MOVED,
+                MOVED_CHANNEL,
+                messenger,
+                calendar=session_calendar(session),
+                at=session.starts_at,
             )
         if reason == "priority":
             earlier = await self.repo.get(session.repeat_of) if session.repeat_of else None
@@ -322,16 +380,20 @@ class SessionJobs(SessionParts):
         kind: str,
         recipients: Sequence[int],
         dm_template: Template,
-        channel_template: Template,
+        channel_template: Template | None,
         messenger: Messenger,
         *,
         feedback: bool = False,
+        calendar: CalendarEntry | None = None,
+        at: float | None = None,
         **extra: object,
     ) -> DeliveryReport:
         """DM each recipient once; those whose DMs are closed get one channel post mentioning
-        them (the text names no survey answers). Every recipient's row is claimed before the
-        send and marked after it (bot/domain/delivery.py): a crash, a restart or a Discord
-        error never sends twice and loses nobody."""
+        them (the text names no survey answers), unless there is no ``channel_template``. Every
+        recipient's row is claimed before the send and marked after it
+        (bot/domain/delivery.py): a crash, a restart or a Discord error never sends twice and
+        loses nobody. ``calendar`` is attached to each DM as a calendar file; ``at`` is the
+        time the message is about (shown in the member's own time zone when they set one)."""
         people = list(dict.fromkeys(recipients))
         run = self._run(session, kind)
         report = DeliveryReport(unknown=await run.start([(u, DM) for u in people]))
@@ -345,9 +407,18 @@ class SessionJobs(SessionParts):
         text = await messenger.render(session.guild_id, dm_template, **values)
 
         async def dm(user_id: int, nonce: str) -> bool:
-            return await messenger.dm(user_id, text, feedback_session=feedback_session, nonce=nonce)
+            return await messenger.dm(
+                user_id,
+                text,
+                feedback_session=feedback_session,
+                nonce=nonce,
+                calendar=calendar,
+                guild_id=session.guild_id,
+                at=at,
+            )
 
         async def post(user_ids: list[int], nonce: str) -> bool:
+            assert channel_template is not None
             note = await messenger.render(
                 session.guild_id, channel_template, mentions=Mentions.of(user_ids), **values
             )
@@ -359,7 +430,7 @@ class SessionJobs(SessionParts):
                 nonce=nonce,
             )
 
-        dms = await run.each(people, dm, reroute=True)
+        dms = await run.each(people, dm, reroute=channel_template is not None)
         posts = await run.group(people, post, size=MENTIONS_PER_POST)
         report.dm, report.channel = dms.sent, posts.sent
         report.undelivered = dms.failed + posts.failed

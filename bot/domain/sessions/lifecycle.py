@@ -317,11 +317,13 @@ class SessionLifecycle(SessionParts):
         actor_id: int,
         texts: Sequence[str | None],
         optional: str | None = None,
+        access: bool = True,
     ) -> list[Question]:
-        """Replace the survey questions (up to 5) while nobody has booked yet."""
+        """Replace the survey questions while nobody has booked yet (the access needs questions
+        are kept after them unless ``access`` is False)."""
         session = await self.get(guild_id, number)
         self._ensure_changeable(session)
-        questions = build_questions(texts, optional)
+        questions = build_questions(texts, optional, access=access)
         replaced = await self.repo.replace_questions(
             session.id,
             [q.to_row(i) for i, q in enumerate(questions, start=1)],

@@ -22,6 +22,7 @@ from bot.domain.sessions.texts import (
     NOT_BOOKED_CLOSED,
     WAITING,
 )
+from bot.domain.values import CalendarEntry
 from bot.domain.wording.templates import Template
 
 
@@ -46,6 +47,7 @@ class Session:
     created_by: int
     created_at: float
     cancelled_at: float | None
+    ics_sequence: int = 0  # the calendar event's revision: bumped on a new time or a cancel
 
     @property
     def is_cancelled(self) -> bool:
@@ -132,8 +134,15 @@ class Messenger(Protocol):
         feedback_session: int | None = None,
         nonce: str | None = None,
         attach_if_long: tuple[str, str] | None = None,
+        calendar: CalendarEntry | None = None,
+        guild_id: int | None = None,
+        at: float | None = None,
+        layout: bool = False,
     ) -> bool:
         """DM a member; False if their DMs are closed. Raise RetryLater for transient failures.
+        ``calendar`` is attached as a calendar file (.ics); ``at`` is the time the message is
+        about, also shown in the member's own time zone if they set one in ``guild_id``.
+        ``layout``: send it as a layout post, each block under a bold line a part of its own.
         ``feedback_session`` adds a Give feedback button for that session. ``attach_if_long``
         is ``(filename, note)``: a text too long for one message is shortened, ends with
         ``note``, and comes with the whole text attached as ``filename``."""

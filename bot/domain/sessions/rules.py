@@ -22,7 +22,10 @@ from bot.timeparse import TIME_EXAMPLES, format_duration, parse_duration, parse_
 MAX_CAPACITY = 1000
 
 
-MAX_QUESTIONS = 5
+MAX_QUESTIONS = 10  # two form pages
+
+
+FORM_PAGE = 5  # Discord: at most 5 top-level items in one modal
 
 
 MAX_QUESTION = 100  # Discord: a modal label's description is at most 100 characters

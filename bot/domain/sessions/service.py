@@ -45,6 +45,10 @@ class SessionService(SessionLifecycle, SessionBooking, SessionJobs):
             result.append(SessionDetails(s, confirmed, waiting))
         return result
 
+    async def booked_by(self, guild_id: int, user_id: int) -> list[Session]:
+        """The member's own upcoming sessions (those they have a place at)."""
+        return await self.repo.booked_by(guild_id, user_id, self.clock.now().timestamp())
+
     async def search(self, guild_id: int, text: str) -> list[Session]:
         return await self.repo.search(guild_id, text.strip().lstrip("#"))
 

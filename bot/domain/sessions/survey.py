@@ -20,15 +20,52 @@ from bot.textclean import clean_line, clean_text
 
 EXPERIENCE_LEVELS = ("New to it", "A little experience", "Quite experienced", "Very experienced")
 
+KINDS = ("text", "choice", "multi", "scale")
+"""``text`` (written), ``choice`` (one option), ``multi`` (any options), ``scale`` (1 to 5)."""
+
+SCALE = ("1", "2", "3", "4", "5")
+
+MULTI_SEPARATOR = "; "
+"""How the options chosen in a ``multi`` question are stored and shown (options never hold
+``;`` or ``,``: those separate them when an organiser types them)."""
+
+ACCESS_KEY = "access"
+ACCESS_OTHER_KEY = "access_other"
+ACCESS_KEYS = frozenset({ACCESS_KEY, ACCESS_OTHER_KEY})
+"""Access needs: seen by organisers only, grouped by need, before the session."""
+
+ACCESS_NEEDS = (
+    "Captions",
+    "BSL or another interpreter",
+    "Breaks",
+    "Materials in advance",
+    "Easy read",
+    "Camera off is fine",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Question:
     key: str
     text: str
     label: str  # short (<= 45 characters) for the modal; ``text`` is shown below it if longer
-    kind: str  # 'choice' or 'text'
+    kind: str  # see KINDS
     options: tuple[str, ...] = ()
     required: bool = True
+
+    @property
+    def counted(self) -> bool:
+        """Answers are options, counted per option in summaries (not written text)."""
+        return self.kind in ("choice", "multi", "scale")
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The options a member picks from (1 to 5 for a scale)."""
+        return SCALE if self.kind == "scale" else self.options
+
+    @property
+    def is_access(self) -> bool:
+        return self.key in ACCESS_KEYS
 
     def to_row(self, position: int) -> tuple[int, str, str, str, str, str, int]:
         return (
@@ -64,8 +101,32 @@ def clean_topic(topic: str | None) -> str | None:
     return text
 
 
+def access_questions() -> list[Question]:
+    """The access needs question (tick any) and a free-text "other" beside it, both optional.
+    Organisers see the answers grouped by need before the session; never in public."""
+    return [
+        Question(
+            ACCESS_KEY,
+            "Do you have any access needs? Tick any that apply.",
+            "Access needs (only organisers see this)",
+            "multi",
+            ACCESS_NEEDS,
+            False,
+        ),
+        Question(
+            ACCESS_OTHER_KEY,
+            "Any other access need, in your own words (only organisers see this)",
+            "Other access needs",
+            "text",
+            (),
+            False,
+        ),
+    ]
+
+
 def default_questions(topic: str | None = None) -> list[Question]:
-    """The story's three questions: experience, what for, and what makes it difficult.
+    """The story's three questions (experience, what for, and what makes it difficult), then
+    the access needs questions.
 
     ``topic`` (``LinkedIn``) makes them read naturally: "How much have you used LinkedIn
     before?"; without one they speak of "this topic" and "this session"."""
@@ -96,25 +157,33 @@ def default_questions(topic: str | None = None) -> list[Question]:
             (),
             False,
         ),
+        *access_questions(),
     ]
 
 
 _CHOICES = re.compile(r"^(?P<text>.*?)\s*\[(?P<options>[^\[\]]*)\]\s*$")
+_KIND = re.compile(r"^(?P<kind>text|choice|multi|scale)\s*:\s*", re.IGNORECASE)
 
 
 def parse_question(raw: str, position: int, *, required: bool) -> Question:
-    """``What for?`` (free text) or ``How experienced? [New; Some; Lots]`` (a choice)."""
+    """``What for?`` (free text), ``How experienced? [New; Some; Lots]`` (a choice of one),
+    ``multi: What for? [Jobs; Friends; News]`` (tick any), ``scale: How confident are you?``
+    (1 to 5). ``text:`` and ``choice:`` may be written too."""
     text = " ".join(raw.split())
+    kind_match = _KIND.match(text)
+    kind = kind_match.group("kind").lower() if kind_match else ""
+    if kind_match:
+        text = text[kind_match.end() :]
     options: tuple[str, ...] = ()
-    kind = "text"
     match = _CHOICES.match(text)
-    if match:
+    if match and kind in ("", "choice", "multi"):
         text = match.group("text").strip()
         parts = [" ".join(p.split()) for p in re.split(r"[;,]", match.group("options"))]
         options = tuple(p for p in parts if p)
-        if len(options) < 2:
+        least = 1 if kind == "multi" else 2
+        if len(options) < least:
             raise InvalidInput(
-                f"Question {position} needs at least two choices in brackets, like "
+                f"Question {position} needs at least {least} choices in brackets, like "
                 "`How experienced are you? [New; Some experience; Very experienced]`."
             )
         if len(options) > MAX_OPTIONS or any(len(o) > MAX_OPTION for o in options):
@@ -124,7 +193,13 @@ def parse_question(raw: str, position: int, *, required: bool) -> Question:
             )
         if len({o.lower() for o in options}) != len(options):
             raise InvalidInput(f"Question {position} has the same choice twice.")
-        kind = "choice"
+        kind = kind or "choice"
+    elif kind in ("choice", "multi"):
+        raise InvalidInput(
+            f"Question {position} is a {kind} question: put its choices in brackets, like "
+            f"`{kind}: What would you like to use it for? [Finding work; Keeping in touch]`."
+        )
+    kind = kind or "text"
     if not text:
         raise InvalidInput(f"Question {position} is empty. Please write the question.")
     if len(text) > MAX_QUESTION:
@@ -153,22 +228,44 @@ def parse_optional_positions(text: str | None, count: int) -> set[int]:
     return found
 
 
-def build_questions(texts: Sequence[str | None], optional: str | None) -> list[Question]:
+def build_questions(
+    texts: Sequence[str | None], optional: str | None, *, access: bool = True
+) -> list[Question]:
+    """The organiser's questions in order, then (unless ``access`` is False) the access needs
+    questions."""
     given = [t for t in texts if t is not None and t.strip()]
     if not given:
         raise InvalidInput("Please give at least one question.")
-    if len(given) > MAX_QUESTIONS:
-        raise InvalidInput(f"A survey can have at most {MAX_QUESTIONS} questions.")
+    extra = access_questions() if access else []
+    if len(given) + len(extra) > MAX_QUESTIONS:
+        raise InvalidInput(
+            f"A survey can have at most {MAX_QUESTIONS} questions"
+            + (f", {len(extra)} of them about access needs." if extra else ".")
+        )
     optional_positions = parse_optional_positions(optional, len(given))
     return [
         parse_question(t, i, required=i not in optional_positions)
         for i, t in enumerate(given, start=1)
-    ]
+    ] + extra
 
 
-def validate_answers(questions: Sequence[Question], answers: Mapping[str, str]) -> dict[str, str]:
+def pages(questions: Sequence[Question], size: int) -> list[list[Question]]:
+    """The questions split into form pages of at most ``size`` (Discord: 5 items a form)."""
+    return [list(questions[i : i + size]) for i in range(0, len(questions), size)] or [[]]
+
+
+def split_multi(answer: str) -> list[str]:
+    """The options of a stored ``multi`` answer."""
+    return [a.strip() for a in answer.split(MULTI_SEPARATOR.strip()) if a.strip()]
+
+
+def validate_answers(
+    questions: Sequence[Question], answers: Mapping[str, str | Sequence[str]]
+) -> dict[str, str]:
     """Match answers to questions (by key or by the question's text); check required ones and
-    choices. Returns ``{key: answer}`` with empty optional answers left out."""
+    choices. A ``multi`` answer is a list of options (or one text of options joined by ``;``).
+    Returns ``{key: answer}`` with empty optional answers left out; a ``multi`` answer is its
+    options in the question's order, joined by ``; ``."""
     by_name: dict[str, Question] = {}
     for q in questions:
         by_name[q.key.lower()] = q
@@ -179,14 +276,32 @@ def validate_answers(questions: Sequence[Question], answers: Mapping[str, str]) 
         question = by_name.get(str(name).strip().lower())
         if question is None:
             raise InvalidInput(f"`{str(name)[:40]}` is not one of this session's questions.")
-        text = clean_text(
-            value or "", name=f"answer to “{question.label}”", max_length=MAX_ANSWER, required=False
-        )
-        if text and question.kind == "choice":
+        if question.kind == "multi":
+            picked = split_multi(value) if isinstance(value, str) else list(value)
             canonical = {o.lower(): o for o in question.options}
+            chosen = set()
+            for item in picked:
+                key = " ".join(str(item).split()).lower()
+                if key not in canonical:
+                    raise InvalidInput(
+                        f"For “{question.label}” please tick any of: {', '.join(question.options)}."
+                    )
+                chosen.add(canonical[key])
+            text = MULTI_SEPARATOR.join(o for o in question.options if o in chosen)
+        else:
+            if not isinstance(value, str):
+                value = value[0] if len(value) == 1 else ""
+            text = clean_text(
+                value or "",
+                name=f"answer to “{question.label}”",
+                max_length=MAX_ANSWER,
+                required=False,
+            )
+        if text and question.kind in ("choice", "scale"):
+            canonical = {o.lower(): o for o in question.choices}
             if text.lower() not in canonical:
                 raise InvalidInput(
-                    f"For “{question.label}” please choose one of: {', '.join(question.options)}."
+                    f"For “{question.label}” please choose one of: {', '.join(question.choices)}."
                 )
             text = canonical[text.lower()]
         if text:
@@ -233,7 +348,7 @@ def grouped_lines(answers: Sequence[str], limit: int, where: str) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class QuestionSummary:
     question: Question
-    counts: tuple[ChoiceCount, ...] = ()  # choice questions
+    counts: tuple[ChoiceCount, ...] = ()  # choice, multi and scale questions: per option
     answers: tuple[str, ...] = ()  # text questions: the answers, without names, sorted
     unanswered: int = 0
     retained: int = 0  # text answers removed by the retention period (only their number is kept)
@@ -254,6 +369,12 @@ class SurveySummary:
         """The first choice question (experience levels), drawn as a bar chart."""
         return next((q for q in self.questions if q.question.kind == "choice"), None)
 
+    @property
+    def charts(self) -> tuple[QuestionSummary, ...]:
+        """Every question counted per option (choice, multi, scale), in order; the access
+        needs are left out (organisers see them grouped by need in the digest)."""
+        return tuple(q for q in self.questions if q.question.counted and not q.question.is_access)
+
 
 def summarise_survey(
     questions: Sequence[Question], answers_by_member: Sequence[Mapping[str, str]]
@@ -263,9 +384,11 @@ def summarise_survey(
     for q in questions:
         given = [a[q.key] for a in answers_by_member if a.get(q.key)]
         unanswered = len(answers_by_member) - len(given)
-        if q.kind == "choice":
-            counts = tuple(ChoiceCount(o, sum(1 for g in given if g == o)) for o in q.options)
-            others = [g for g in given if g not in q.options]  # options changed since
+        if q.counted:
+            if q.kind == "multi":  # each ticked option counts once per member
+                given = [o for g in given for o in split_multi(g)]
+            counts = tuple(ChoiceCount(o, sum(1 for g in given if g == o)) for o in q.choices)
+            others = [g for g in given if g not in q.choices]  # options changed since
             if others:
                 counts += tuple(ChoiceCount(o, others.count(o)) for o in sorted(set(others)))
             parts.append(QuestionSummary(q, counts=counts, unanswered=unanswered))
@@ -289,10 +412,12 @@ def merge_retained(
     parts = []
     for part in summary.questions:
         rows = [(answer, n) for key, answer, n in retained if key == part.question.key]
-        if part.question.kind == "choice":
+        if part.question.counted:
             counts = {c.option: c.count for c in part.counts}
             for answer, n in rows:
-                counts[answer] = counts.get(answer, 0) + n
+                picked = split_multi(answer) if part.question.kind == "multi" else [answer]
+                for option in picked:
+                    counts[option] = counts.get(option, 0) + n
             parts.append(
                 QuestionSummary(
                     part.question,
@@ -343,7 +468,9 @@ def survey_summary_text(
     ]
     for part in summary.questions:
         lines.append(f"\n**{part.question.text}**")
-        if part.question.kind == "choice":
+        if part.question.kind == "multi":
+            lines.append("(people could tick more than one)")
+        if part.question.counted:
             for c in part.counts:
                 lines.append(f"- {c.option}: {c.count}")
         else:
@@ -358,3 +485,29 @@ def survey_summary_text(
         if part.unanswered:
             lines.append(f"- Not answered: {part.unanswered}")
     return "\n".join(lines)
+
+
+def access_groups(
+    questions: Sequence[Question], answers_by_member: Mapping[int, Mapping[str, str]]
+) -> list[tuple[str, list[int]]]:
+    """Access needs grouped by need, for the organisers: ``(need, [member ids])`` for each need
+    somebody ticked (in the question's order), then ``(their words, [member id])`` for each
+    "other" answer. Empty when the survey has no access question or nobody has a need."""
+    keys = {q.key for q in questions}
+    groups: list[tuple[str, list[int]]] = []
+    access = next((q for q in questions if q.key == ACCESS_KEY), None)
+    if access is not None:
+        for need in access.options:
+            who = [
+                uid
+                for uid, a in answers_by_member.items()
+                if need in split_multi(a.get(ACCESS_KEY, ""))
+            ]
+            if who:
+                groups.append((need, who))
+    if ACCESS_OTHER_KEY in keys:
+        for uid, a in answers_by_member.items():
+            other = " ".join(a.get(ACCESS_OTHER_KEY, "").split())
+            if other:
+                groups.append((other, [uid]))
+    return groups

@@ -12,6 +12,23 @@ BOOKED = template(
 )
 
 
+BOOKED_DM = template(
+    "session.booked_dm",
+    "Your place at **{title}** is booked: {when}. The calendar file adds it to your calendar "
+    "(it updates if the time changes). If you can't come after all, press **Cancel my "
+    "booking** on the session post. [Open the session post]({link})",
+    "DM confirming a booking, with a calendar file",
+)
+
+
+FORM_NEXT_PAGE = template(
+    "session.form_next_page",
+    "Thank you! The form has one more page ({page} of {pages}): press **Continue** to finish "
+    "booking.",
+    "Reply after the first page of a booking form that has a second page",
+)
+
+
 WAITING = template(
     "session.waiting",
     "All places at **{title}** are taken just now, so you are number {position} on the waiting "

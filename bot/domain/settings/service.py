@@ -61,6 +61,18 @@ class SettingsService:
         )
         self._cache.invalidate(guild_id)
 
+    async def member_timezone(self, guild_id: int, user_id: int) -> str | None:
+        """The member's own time zone in this server (``/settings my-timezone``), if set."""
+        return await self.repo.member_timezone(guild_id, user_id)
+
+    async def set_member_timezone(
+        self, guild_id: int, user_id: int, name: str | None
+    ) -> str | None:
+        """Set (or, with None, forget) the member's own time zone; returns its name."""
+        zone = validate_timezone(name).key if name is not None else None
+        await self.repo.set_member_timezone(guild_id, user_id, zone)
+        return zone
+
     def _entry(self, guild_id: int, actor_id: int | None, name: str, value: object) -> AuditEntry:
         """The change's audit row, appended in the same transaction as the change."""
         return self.audit.entry(
