@@ -518,7 +518,7 @@ def _render(
     regular, covered = _fonts("normal")
     bold, bold_covered = _fonts("bold")
     # matplotlib's backend_agg module has no type annotations (no stub file), hence the ignores.
-    measurer = RendererAgg(_WIDTH, 100, _DPI)  # type: ignore[no-untyped-call]
+    measurer = RendererAgg(_WIDTH, 100, _DPI)  # type: ignore[no-untyped-call]  # matplotlib untyped
 
     def properties(px: float, is_bold: bool) -> FontProperties:
         return FontProperties(
@@ -530,7 +530,7 @@ def _render(
     @cache
     def measure(text: str, px: float, is_bold: bool) -> float:
         prop = properties(px, is_bold)
-        size = measurer.get_text_width_height_descent(text, prop, ismath=False)  # type: ignore[no-untyped-call]
+        size = measurer.get_text_width_height_descent(text, prop, ismath=False)  # type: ignore[no-untyped-call]  # matplotlib untyped
         return float(size[0])
 
     fonts = _Fonts(regular, bold, covered, bold_covered, measure)

@@ -81,7 +81,7 @@ class CoproBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.tree.error(on_tree_error)
-        self.tree.interaction_check = self._before_command  # type: ignore[method-assign]
+        self.tree.interaction_check = self._before_command  # type: ignore[method-assign]  # discord.py's documented hook
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.jobs.set_gate(self.wait_until_ready)

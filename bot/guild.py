@@ -60,7 +60,7 @@ async def create_event(
             event = await guild.create_scheduled_event(
                 entity_type=kind,
                 channel=voice,
-                **common,  # type: ignore[call-overload]
+                **common,  # type: ignore[call-overload]  # overloads want a literal entity type
             )  # (discord.py's overloads want a literal entity type; both kinds take a channel)
         else:
             event = await guild.create_scheduled_event(

@@ -66,7 +66,7 @@ def dm_limiter(client: discord.Client) -> RateLimiter:
     limiter: RateLimiter | None = getattr(client, "_dm_limiter", None)
     if limiter is None:
         limiter = RateLimiter()
-        client._dm_limiter = limiter  # type: ignore[attr-defined]
+        client._dm_limiter = limiter  # type: ignore[attr-defined]  # one limiter per client, kept on it
     return limiter
 
 

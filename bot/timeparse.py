@@ -485,7 +485,7 @@ def _parse_fuzzy(raw: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     caller); aware ones named their own zone or offset.
     """
     try:
-        import dateparser  # type: ignore[import-untyped, unused-ignore]
+        import dateparser  # type: ignore[import-untyped, unused-ignore]  # optional, ships no types
     except ImportError:  # pragma: no cover - dateparser is a dependency
         return None
     settings: dict[str, Any] = {

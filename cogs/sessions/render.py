@@ -118,7 +118,7 @@ def public_post_fields(
 
 def public_post_lines(**kwargs: object) -> list[tuple[str, str]]:
     """The post's fields as ``(heading, text)`` with the default wording."""
-    return [f.default_text() for f in public_post_fields(**kwargs)]  # type: ignore[arg-type]
+    return [f.default_text() for f in public_post_fields(**kwargs)]  # type: ignore[arg-type]  # callers pass its keywords
 
 
 STATE_COLOURS = {

@@ -47,7 +47,7 @@ class _SessionButton(GuardedButton):
     @classmethod
     def from_match(cls, match: re.Match[str]) -> Self:
         # Every session button is made from its session id alone (its label is refreshed later).
-        return cls(int(match["id"]))  # type: ignore[call-arg]
+        return cls(int(match["id"]))  # type: ignore[call-arg]  # subclasses take the id alone
 
     async def target(self, interaction: discord.Interaction[Any]) -> Target:
         session = await _cog(interaction).sessions.get_by_id(self.session_id)
