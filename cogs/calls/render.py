@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,6 +14,7 @@ from bot.domain.calls.texts import (
     CALL_CLOSES,
     CALL_INSTRUCTIONS,
 )
+from bot.domain.draws.models import FreezeRecord
 from bot.render import clip, when
 
 if TYPE_CHECKING:
@@ -26,8 +28,14 @@ FAIRNESS_FIELD = "Fairness code (for checking the draw)"
 
 
 FAIRNESS_NOTE = (
-    "Fair draw: this code locks in the draw before anyone signs up. How to check it: docs/draw.md"
+    "Fair draw: this code fixes a secret number before anyone signs up, and when the call closes "
+    "the list of volunteers is frozen and published here before the public randomness the draw "
+    "also uses exists. So nobody, not even whoever runs the bot, can steer who is drawn. "
+    "How to check it: {docs}"
 )
+
+
+FROZEN_FIELD = "Frozen list of volunteers (for checking the draw)"
 
 
 def post_link(call: Call) -> str:
@@ -36,7 +44,13 @@ def post_link(call: Call) -> str:
     return f"https://discord.com/channels/{call.guild_id}/{call.channel_id}{tail}"
 
 
-def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
+def render_call(
+    details: CallDetails,
+    how: str | None = None,
+    *,
+    freeze: FreezeRecord | None = None,
+    docs_url: str = "",
+) -> discord.Embed:
     """The call post. Every emoji is followed by words, and no symbol stands between numbers
     (a screen reader reads " · " as "dot"), so screen readers lose nothing.
 
@@ -47,6 +61,8 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
     lines = []
     for cat in details.categories:
         count = details.counts.get(cat.id, 0)
+        if freeze is not None:  # the places are those fixed at the freeze
+            cat = replace(cat, places=freeze.places.get(cat.key, cat.places))
         place_word = "place" if cat.places == 1 else "places"
         vol_word = "volunteer" if count == 1 else "volunteers"
         lines.append(f"{cat.emoji} **{cat.label}**: {cat.places} {place_word}, {count} {vol_word}")
@@ -69,7 +85,19 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.Embed:
     # The commitment must be visible before the draw; short, so a screen reader reads the name,
     # the code and one plain sentence.
     embed.add_field(name=FAIRNESS_FIELD, value=call.seed_commitment, inline=False)
-    embed.set_footer(text=FAIRNESS_NOTE)
+    if freeze is not None:
+        embed.add_field(
+            name=FROZEN_FIELD,
+            value=clip(
+                f"Fingerprint: {freeze.freeze_hash}\n"
+                f"{freeze.beacon_name}, out {when(freeze.beacon_due_at)}\n"
+                f"({len(freeze.roster)} volunteers; the list is in the reply below this post)",
+                1024,
+            ),
+            inline=False,
+        )
+    docs = f"{docs_url.rstrip('/')}/draw.md" if docs_url else "docs/draw.md"
+    embed.set_footer(text=FAIRNESS_NOTE.format(docs=docs))
     return embed
 
 

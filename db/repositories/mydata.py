@@ -149,6 +149,12 @@ _DELETE: tuple[_Query, ...] = (
         "(SELECT id FROM calls WHERE guild_id = ?1)",
     ),
     _Query(
+        "your id in frozen lists of volunteers (your anonymous reference stays)",
+        ("calls", "frozen_entries"),
+        "UPDATE frozen_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
+        "(SELECT id FROM calls WHERE guild_id = ?1)",
+    ),
+    _Query(
         "review invitations",
         ("calls", "call_reviewers"),
         "DELETE FROM call_reviewers WHERE user_id = ?2 AND call_id IN "
