@@ -346,17 +346,6 @@ class DrawRepository:
             (group_role_id, reviewer_role_id, by, call_id),
         )
 
-    async def store_beacon(
-        self, call_id: int, value: str, signature: str | None, now: float
-    ) -> FreezeRecord | None:
-        """Keep the (verified) public value on the freeze; once set it never changes."""
-        await self.db.execute(
-            "UPDATE draw_freezes SET beacon_value = ?, beacon_signature = ?, beacon_at = ? "
-            "WHERE call_id = ? AND beacon_value IS NULL",
-            (value, signature, now, call_id),
-        )
-        return await self.get_freeze(call_id)
-
     async def record_frozen(
         self,
         call_id: int,
@@ -365,10 +354,13 @@ class DrawRepository:
         order: Callable[[FreezeRecord, str], dict[str, list[str]]],
         drawn_by: int | None,
         now: float,
+        beacon: tuple[str, str | None] | None = None,
         audit: Callable[[RecordOutcome], AuditMade] | None = None,
     ) -> RecordOutcome:
         """The draw of a frozen call whose public value is known, in ONE transaction with its
         audit row: ``order(freeze, committed seed)`` gives each category's refs in draw order.
+        ``beacon``: the public value and its signature, stored on the freeze in the same
+        transaction (a value stored before never changes).
         A no-op returning the existing draw if the call was drawn already. Entries of members
         who deleted their data since the freeze are withdrawn at once (the next reserve takes
         the place), as part of the same decision."""
@@ -380,6 +372,12 @@ class DrawRepository:
             )
             if existing is not None:
                 return RecordOutcome("existing", _draw(existing))
+            if beacon is not None:  # the public value (verified), kept with the decision
+                await tx.execute(
+                    "UPDATE draw_freezes SET beacon_value = ?, beacon_signature = ?, "
+                    "beacon_at = ? WHERE call_id = ? AND beacon_value IS NULL",
+                    (beacon[0], beacon[1], now, call_id),
+                )
             row = await tx.fetchone(
                 f"SELECT {_FREEZE_COLUMNS} FROM draw_freezes WHERE call_id = ?", (call_id,)
             )

@@ -19,7 +19,14 @@ from bot.domain.draws.models import RunOutcome
 from bot.domain.draws.service import DrawService
 from tests.fakes.drand_server import _cached_keypair, _cached_signature
 
-__all__ = ["LocalBeacon", "draw_now", "publish_and_wait"]
+__all__ = ["LocalBeacon", "chain_args", "draw_now", "publish_and_wait"]
+
+
+def chain_args(draws: DrawService) -> list[str]:
+    """``python -m bot.verify_draw`` arguments that trust the test chain of ``draws``."""
+    beacon = draws.beacon
+    assert isinstance(beacon, LocalBeacon)
+    return ["--chain-hash", beacon.info.chain_hash]
 
 
 class LocalBeacon:
@@ -58,9 +65,10 @@ class LocalBeacon:
         return BeaconRound(round_number, _cached_signature(self.secret, round_number))
 
 
-async def publish_and_wait(draws: DrawService, clock: FakeClock, call_id: int) -> None:
+async def publish_and_wait(draws: DrawService, clock: Clock, call_id: int) -> None:
     """What the cog does between the freeze and the draw: publish the freeze, let time pass
     until its public value is out."""
+    assert isinstance(clock, FakeClock)
     freeze = await draws.freeze_of(call_id)
     assert freeze is not None
     if freeze.message_id is None:
@@ -70,7 +78,7 @@ async def publish_and_wait(draws: DrawService, clock: FakeClock, call_id: int) -
         clock.advance(timedelta(seconds=wait))
 
 
-async def draw_now(draws: DrawService, clock: FakeClock, **run: Any) -> RunOutcome:
+async def draw_now(draws: DrawService, clock: Clock, **run: Any) -> RunOutcome:
     """``/draw run`` until the draw is made: freeze, publish, wait for the round, draw."""
     first = await draws.run(**run)
     if first.view is not None:

@@ -28,6 +28,7 @@ from cogs.draws.cog import Draws, leave_nonce
 from cogs.draws.render import result_link
 from cogs.draws.views import ANYONE, DeclineCheckButton, DrawButton
 from db import Database
+from tests.fakes.beacon import LocalBeacon, chain_args, draw_now
 
 GUILD = 1000
 CHANNEL = 10
@@ -121,7 +122,7 @@ def fresh_bot(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> tuple[FakeBot, Draws, Services]:
     """A new bot process on the same database (as after a restart)."""
-    services = build_services(db, clock, jobs, "Europe/London")
+    services = build_services(db, clock, jobs, "Europe/London", beacon=LocalBeacon(clock))
     bot = FakeBot(services)
     bot.cog = Draws(bot)  # type: ignore[arg-type]
     return bot, bot.cog, services
@@ -143,7 +144,7 @@ async def story(services: Services, clock: FakeClock, *, record: bool = True) ->
             await services.calls.react(5000, user, key, added=True)
             clock.advance(timedelta(seconds=1))
     if record:
-        await services.draws.run(guild_id=GUILD, number=1, actor_id=1)
+        await draw_now(services.draws, clock, guild_id=GUILD, number=1, actor_id=1)
     return details.call.id
 
 
@@ -320,13 +321,23 @@ async def test_role_problem_is_explained_and_the_draw_stays(
     )
     await services.calls.attach_post(details.call.id, CHANNEL, 5001)
     await services.calls.react(5001, 7, "🧭", added=True)
-    await services.draws.run(guild_id=GUILD, number=1, actor_id=1, group_role_id=555)
+    await draw_now(services.draws, clock, guild_id=GUILD, number=1, actor_id=1, group_role_id=555)
 
     class Member:
+        id = 1
+        guild = SimpleNamespace(owner_id=1)  # the organiser who chose the role owns the server
+
         async def add_roles(self, *roles: Any, reason: str | None = None) -> None:
             raise forbidden()
 
-    role = SimpleNamespace(id=555, mention="<@&555>", name="Group")
+    role = SimpleNamespace(
+        id=555,
+        mention="<@&555>",
+        name="Group",
+        managed=False,
+        permissions=discord.Permissions.none(),
+        is_default=lambda: False,
+    )
     bot.guild = SimpleNamespace(
         get_member=lambda uid: Member(),
         get_role=lambda rid: role,
@@ -393,7 +404,7 @@ async def test_draw_commands_and_options(setup: Any) -> None:
     assert group is not None and group.name == "draw"
     commands = {c.name: c for c in group.commands}
     assert set(commands) == {"run", "show", "replace", "verify"}
-    assert [p.display_name for p in commands["run"].parameters] == [
+    assert [p.display_name for p in commands["run"].parameters][:4] == [
         "call",
         "places",
         "group-role",
@@ -638,7 +649,7 @@ async def test_deleting_data_in_two_draws_never_names_the_member(
         for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
             for user in users:
                 await services.calls.react(message_id, user, key, added=True)
-        await services.draws.run(guild_id=GUILD, number=number, actor_id=1)
+        await draw_now(services.draws, clock, guild_id=GUILD, number=number, actor_id=1)
         await cog.finish(details.call.id)
         call_ids.append(details.call.id)
     leaving = EXPERIENCED[0]  # in both groups
@@ -972,7 +983,7 @@ async def test_confirming_from_the_dm_edits_it_and_works_from_a_fresh_bot(
     assert after.entry(member).status == "replaced"  # type: ignore[union-attr]
     assert after.entry(next_up).status == "selected"  # type: ignore[union-attr]
     # The DM itself now records that the place was given up, with no buttons left.
-    [(channel_id, message_id, changes)] = bot.edits
+    [(channel_id, message_id, changes)] = [e for e in bot.edits if e[0] == DM_CHANNEL]
     assert (channel_id, message_id) == (DM_CHANNEL, dm.id)
     assert changes["view"] is None and after.entry(member).ref[:8] in changes["content"]  # type: ignore[union-attr]
 
@@ -985,7 +996,7 @@ async def test_a_question_without_its_dm_still_works(setup: Any, clock: FakeCloc
     member = (await services.draws.view(call_id)).categories[0].drawn[0]
     assert isinstance(member, int)
     yes = await click(bot, f"draw:decline-yes:{call_id}:{member}", member)
-    assert yes.response.edited and not bot.edits
+    assert yes.response.edited and not [e for e in bot.edits if e[0] == DM_CHANNEL]
     assert (await services.draws.view(call_id)).entry(member).status == "replaced"  # type: ignore[union-attr]
 
 
@@ -1075,7 +1086,8 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
     )
     assert export["seed_commitment"] == view.call.seed_commitment
     section = post.content[post.content.index(view.draw.seed) - 200 :]
-    assert view.draw.roster_hash in section and post.content.count(view.draw.seed) == 1
+    assert view.freeze is not None and export["freeze"]["fingerprint"] == view.freeze.freeze_hash
+    assert view.freeze.freeze_hash in section and post.content.count(view.draw.seed) == 1
     assert "Reserve order" not in post.content
     # No full entry reference in the post (they are in the file).
     assert not any(e.ref in post.content for c in view.categories for e in c.entries)
@@ -1088,6 +1100,7 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
         "bot.verify_draw",
         "--json",
         str(path),
+        *chain_args(services.draws),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -53,7 +53,7 @@ def test_same_seed_and_roster_give_the_same_result() -> None:
     first = run_draw(seed, ROSTER, PLACES)
     again = run_draw(seed, list(reversed(ROSTER)), dict(reversed(PLACES.items())), ["🧭", "🌱"])
     assert first == again
-    assert first.algorithm == ALGORITHM_ID == "hmac-sha256-rank/v2"
+    assert first.algorithm == ALGORITHM_ID == "hmac-sha256-rank/v3"
 
 
 def test_story_shape_3_plus_3_and_11_reserves() -> None:
@@ -188,7 +188,7 @@ def test_verify_published_detects_changes() -> None:
     result = run_draw(seed, ROSTER, PLACES)
     published = {c.key: list(c.order) for c in result.categories}
     good = verify_published(
-        algorithm=ALGORITHM_ID,
+        algorithm="hmac-sha256-rank/v2",
         seed=seed,
         roster=ROSTER,
         places=PLACES,
@@ -205,11 +205,11 @@ def test_verify_published_detects_changes() -> None:
         *published["🧭"][4:],
     ]
     bad = verify_published(
-        algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES, published=swapped
+        algorithm="hmac-sha256-rank/v2", seed=seed, roster=ROSTER, places=PLACES, published=swapped
     )
     assert not bad.ok and bad.order_ok is False
     other = verify_published(
-        algorithm=ALGORITHM_ID,
+        algorithm="hmac-sha256-rank/v2",
         seed=seed,
         roster=ROSTER,
         places=PLACES,

@@ -455,7 +455,13 @@ def verify_published(
     if version >= 3:
         if beacon_value is None:
             return VerifyReport(
-                True, commitment_ok, None, None, None, (*problems, "No beacon value was given.")
+                True,
+                commitment_ok,
+                None,
+                None,
+                None,
+                (*problems, "No beacon value was given."),
+                beacon_ok=False,
             )
         order_seed = draw_seed(seed, beacon_value)
     computed = run_draw(order_seed, roster, places, category_order, version=version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -230,13 +231,19 @@ class DrawService:
             )
             for cat in await self.calls.categories(call_id)
         )
+        freeze = await self.repo.get_freeze(call_id)
+        if freeze is not None and freeze.beacon_kind == "drand" and self._known_chain is None:
+            try:  # the chain's parameters go into the export (cached after the first read)
+                await self._chain()
+            except Conflict:
+                pass
         return DrawView(
             call,
             draw,
             categories,
             tuple(await self.repo.reviewers(call_id)),
             tuple(await self.deliveries_log.rows(call_id)),
-            freeze=await self.repo.get_freeze(call_id),
+            freeze=freeze,
             changes=tuple(await self.repo.changes(call_id)),
         )
 
@@ -491,6 +498,7 @@ class DrawService:
             return RevealOutcome("not_due", freeze)
         if freeze.posted_at is None or freeze.posted_at >= freeze.beacon_due_at:
             return RevealOutcome("not_published", freeze)
+        beacon: tuple[str, str | None] | None = None
         if freeze.beacon_value is None:
             if freeze.beacon_kind == "public":
                 if value is None or not value.strip():
@@ -498,7 +506,7 @@ class DrawService:
                 text = " ".join(value.split())
                 if len(text) > MAX_SOURCE:
                     raise InvalidInput("The public value is at most 300 characters.")
-                freeze = await self._store(call_id, text, None, now)
+                beacon = (text, None)
             else:
                 try:
                     chain = await self._chain()
@@ -508,12 +516,13 @@ class DrawService:
                             freeze,
                             "the beacon set up now is not the chain named at the freeze",
                         )
-                    assert freeze.beacon_round is not None
-                    got = await self.beacon.fetch(freeze.beacon_round)  # type: ignore[union-attr]
+                    assert freeze.beacon_round is not None and self.beacon is not None
+                    got = await self.beacon.fetch(freeze.beacon_round)
                 except (BeaconError, Conflict) as exc:
                     log.warning("draw for call %s is waiting for the beacon: %s", call_id, exc)
                     return RevealOutcome("waiting", freeze, str(exc))
-                freeze = await self._store(call_id, got.randomness.hex(), got.signature.hex(), now)
+                beacon = (got.randomness.hex(), got.signature.hex())
+            freeze = replace(freeze, beacon_value=beacon[0], beacon_signature=beacon[1])
         elif value is not None and value.strip() and " ".join(value.split()) != freeze.beacon_value:
             raise Conflict("The public value was entered already and can't change.")
         call = await self.calls.get(call_id)
@@ -541,20 +550,15 @@ class DrawService:
             order=_frozen_order,
             drawn_by=actor_id,
             now=now,
+            beacon=beacon,
             audit=audit,
         )
         if made.kind == "missing":
             raise NotFound("That draw no longer exists.")
         if self.jobs is not None:
             await self.jobs.cancel(reveal_job_key(call_id))
-        return RevealOutcome("drawn" if made.kind == "created" else "existing", freeze)
-
-    async def _store(
-        self, call_id: int, value: str, signature: str | None, now: float
-    ) -> FreezeRecord:
-        stored = await self.repo.store_beacon(call_id, value, signature, now)
-        assert stored is not None
-        return stored
+        stored = await self.repo.get_freeze(call_id)
+        return RevealOutcome("drawn" if made.kind == "created" else "existing", stored or freeze)
 
     async def reveal_later(self, call_id: int, guild_id: int, at: float) -> None:
         """Ask the draws cog (job :data:`REVEAL_JOB`) to make the draw at ``at``."""
@@ -865,8 +869,6 @@ class DrawService:
             ],
         )
         if freeze is not None and freeze.beacon_kind == "drand" and self.beacon is not None:
-            from dataclasses import replace
-
             from bot.beacon.drand import verify_round
 
             chain = await self.beacon.chain()
