@@ -453,8 +453,8 @@ class DrawService:
         )
         if made.kind == "missing":
             raise NotFound("That call no longer exists.")
-        if made.closed_call and self.jobs is not None:
-            await self.jobs.cancel(close_job_key(call.id))
+        if made.closed_call and reason != "schedule" and self.jobs is not None:
+            await self.jobs.cancel(close_job_key(call.id))  # (the job itself is what runs now)
         return made
 
     async def _chain(self) -> ChainInfo:
