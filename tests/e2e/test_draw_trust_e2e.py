@@ -230,3 +230,37 @@ async def test_an_unreachable_beacon_makes_the_draw_wait_and_say_so(
     assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 1
     # Told once only, however many times it retried.
     assert sum("waiting" in m.content for m in fake.bot_messages(world.channel)) == 1
+
+
+async def test_closing_a_call_by_hand_freezes_and_publishes_its_roster(
+    world: World, running: RunningBot
+) -> None:
+    fake = world.fake
+    post = await volunteers(world, running, n=3)
+    handle = await fake.run_command(world.organiser, world.channel, "call close", call=1)
+    reply = await handle.wait(timeout=10)
+    assert reply.flags & EPHEMERAL
+    await running.settle()
+    [(message_id, posted_at, due_at, fingerprint)] = await running.db.fetchall(
+        "SELECT message_id, posted_at, beacon_due_at, freeze_hash FROM draw_freezes"
+    )
+    assert posted_at < due_at
+    freeze_post = fake.message(
+        next(m for m in fake.bot_messages(world.channel) if m.id == message_id)
+    )
+    assert fingerprint in freeze_post.content
+    assert freeze_post.attachment("call-1-roster.json").data
+    # The call post shows the fingerprint, and the places are fixed now.
+    await fake.wait_until(
+        lambda: fingerprint in str(fake.message(post).embeds),
+        timeout=10,
+        what="the call post showing the frozen fingerprint",
+    )
+    handle = await fake.run_command(world.organiser, world.channel, "call edit", call=1, places="1")
+    await handle.wait(timeout=10)
+    assert await running.db.fetchval("SELECT MAX(places) FROM call_categories") == 3
+    # /draw run later makes the draw once the round is out.
+    handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1)
+    await handle.wait(timeout=10)
+    await running.reach_draw()
+    assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 1
