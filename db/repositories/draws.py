@@ -488,13 +488,15 @@ class DrawRepository:
         )
 
     async def set_roles(
-        self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None
+        self, call_id: int, group_role_id: int | None, reviewer_role_id: int | None, by: int
     ) -> None:
-        """Fill in roles that were not set at the draw (a set role is never changed here)."""
+        """Fill in roles that were not set at the draw (a set role is never changed here), and
+        who chose them (re-checked before every grant)."""
         await self.db.execute(
             "UPDATE draws SET group_role_id = COALESCE(group_role_id, ?), "
-            "reviewer_role_id = COALESCE(reviewer_role_id, ?) WHERE call_id = ?",
-            (group_role_id, reviewer_role_id, call_id),
+            "reviewer_role_id = COALESCE(reviewer_role_id, ?), roles_by = COALESCE(roles_by, ?) "
+            "WHERE call_id = ?",
+            (group_role_id, reviewer_role_id, by, call_id),
         )
 
     async def unfinished(self) -> list[tuple[int, int]]:

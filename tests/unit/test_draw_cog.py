@@ -1107,3 +1107,38 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, out.decode()
     assert (await services.draws.verify(GUILD, 1)).ok
+
+
+async def test_the_reviewer_role_is_checked_again_just_before_it_is_given(
+    setup: Any, clock: FakeClock
+) -> None:
+    """Issue 11 item 1: a role is re-checked before every grant (it may have been edited)."""
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await services.draws.repo.set_roles(call_id, None, 777, 1)
+    given: list[Any] = []
+
+    class Member:
+        id = 1
+        guild = SimpleNamespace(owner_id=1)  # the organiser who chose the role owns the server
+
+        async def add_roles(self, *roles: Any, reason: str | None = None) -> None:
+            given.append(roles)
+
+    role = SimpleNamespace(
+        id=777,
+        name="Reviewers",
+        mention="<@&777>",
+        managed=False,
+        permissions=discord.Permissions(administrator=True),  # made an admin role since
+        is_default=lambda: False,
+    )
+    bot.guild = SimpleNamespace(get_member=lambda uid: Member(), get_role=lambda rid: role)
+    await cog._reviewer_role(GUILD, call_id, 1, NEW[0], 777, give=True)
+    assert given == []
+    assert (await services.draws.repo.reviewer(call_id, NEW[0])) is None or (
+        (await services.draws.repo.reviewer(call_id, NEW[0])).role_at is None  # type: ignore[union-attr]
+    )
+    role.permissions = discord.Permissions.none()
+    await cog._reviewer_role(GUILD, call_id, 1, NEW[0], 777, give=True)
+    assert len(given) == 1

@@ -54,7 +54,7 @@ from bot.domain.draws.models import (
     RunOutcome,
 )
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.domain.values import Mention
+from bot.domain.values import Mention, Moment
 from bot.scheduling import JobScheduler
 from db import Database
 from db.repositories.calls import CallRepository
@@ -211,6 +211,15 @@ class DrawService:
     async def _drawn_call(self, guild_id: int, number: int) -> Call:
         call = await self.call(guild_id, number)
         if await self.repo.get(call.id) is None:
+            freeze = await self.repo.get_freeze(call.id)
+            if freeze is not None:
+                kind = "drand" if freeze.beacon_kind == "drand" else "the named"
+                message = (
+                    f"Call #{number} is frozen but not drawn yet: its draw uses {kind} public "
+                    "randomness that comes out {due}. "
+                    f"Run `/draw run call:{number}` to make the draw once it is out."
+                )
+                raise NotFound(message, due=Moment(freeze.beacon_due_at))
             raise NotFound(
                 f"Call #{number} hasn't been drawn yet. Run `/draw run call:{number}` when you're ready."
             )
@@ -291,7 +300,7 @@ class DrawService:
         call = await self.call(guild_id, number)
         existing = await self.repo.get(call.id)
         if existing is not None:
-            return await self._rerun(existing, places, group_role_id, reviewer_role_id)
+            return await self._rerun(existing, places, group_role_id, reviewer_role_id, actor_id)
         freeze = await self.repo.get_freeze(call.id)
         froze_now = closed = False
         if freeze is None:
@@ -311,7 +320,7 @@ class DrawService:
             if made.kind == "drawn":
                 drawn = await self.repo.get(call.id)
                 assert drawn is not None
-                return await self._rerun(drawn, places, group_role_id, reviewer_role_id)
+                return await self._rerun(drawn, places, group_role_id, reviewer_role_id, actor_id)
             assert made.freeze is not None
             freeze, froze_now, closed = made.freeze, made.kind == "created", made.closed_call
         else:
@@ -622,6 +631,7 @@ class DrawService:
         places: str | None,
         group_role_id: int | None,
         reviewer_role_id: int | None,
+        actor_id: int,
     ) -> RunOutcome:
         ignored: list[str] = []
         if places is not None and places.strip():
@@ -633,7 +643,7 @@ class DrawService:
         if (group_role_id is not None and draw.group_role_id is None) or (
             reviewer_role_id is not None and draw.reviewer_role_id is None
         ):
-            await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id)
+            await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id, actor_id)
         return RunOutcome(await self.view(draw.call_id), created=False, ignored=tuple(ignored))
 
     async def replace(
