@@ -116,6 +116,7 @@ class FinishReport:
     failed: int = 0
     retry: bool = False  # something failed that may work soon (Discord 429/5xx, network, stop)
     problems: list[str] = field(default_factory=list)
+    refused_roles: list[tuple[int, str]] = field(default_factory=list)  # (role id, why)
 
 
 def _role_ok(interaction: discord.Interaction, role: discord.Role | None, what: str) -> None:
@@ -139,6 +140,7 @@ class Draws(
         self.bot = bot
         self.draws = bot.services.draws
         self._locks: dict[int, asyncio.Lock] = {}
+        self._told_refusals: set[tuple[int, int]] = set()  # (call id, role id), this process
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DrawButton, DeclineCheckButton)
@@ -450,8 +452,31 @@ class Draws(
         report = await self.finish(call_id)
         for problem in report.problems:
             log.warning("draw for call %s: %s", call_id, problem)
+        await self.tell_refused_roles(call_id, report)
         if report.retry:
             await self.draws.finish_later(call_id, (await self.draws.call_of(call_id)).guild_id)
+
+    async def tell_refused_roles(self, call_id: int, report: FinishReport) -> None:
+        """Outside an interaction (a job), a refused role grant is told to the organiser who
+        chose the role, by DM, once per role (and logged)."""
+        if not report.refused_roles:
+            return
+        view = await self.draws.view(call_id)
+        chooser = view.draw.roles_by
+        for role_id, why in report.refused_roles:
+            log.warning("draw for call %s: role %s not given: %s", call_id, role_id, why)
+            if chooser is None or (call_id, role_id) in self._told_refusals:
+                continue
+            self._told_refusals.add((call_id, role_id))
+            text = (
+                f"I didn't give the role <@&{role_id}> to the people of call #{view.call.number}, "
+                f"{view.call.title}: {why} Once that is fixed, run "
+                f"`/draw run call:{view.call.number}` again and I'll give it."
+            )
+            try:
+                await send_dm(self.bot, chooser, clip(text, 2000))
+            except discord.HTTPException:
+                log.warning("could not tell organiser %s about a refused role", chooser)
 
     async def _tell_waiting(self, call_id: int, freeze: FreezeRecord) -> None:
         """Once per freeze: say in the call's channel that the draw waits for its beacon."""
@@ -630,6 +655,7 @@ class Draws(
                 report.problems.append(
                     f"I didn't give <@&{role_id}> for call #{view.call.number}: {refusal}"
                 )
+                report.refused_roles.append((role_id, refusal))
                 log.warning("draw for call %s: role %s refused: %s", view.call.id, role_id, refusal)
                 continue
             for user_id in users:
@@ -909,6 +935,7 @@ class Draws(
         report = await self.finish(call_id)
         for problem in report.problems:
             log.warning("draw for call %s: %s", call_id, problem)
+        await self.tell_refused_roles(call_id, report)
         if report.retry:
             raise RetryLater(f"draw for call {call_id}: {report.failed} message(s) to retry")
 

@@ -106,6 +106,13 @@ async def test_a_role_made_dangerous_after_it_was_chosen_is_not_given(
         await running.db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE role_at IS NOT NULL")
         == 0
     )
+    # The draw was made by a job: the organiser who chose the role is told by DM, once.
+    told = await fake.wait_until(
+        lambda: [d for d in fake.dms(world.organiser) if "didn't give the role" in d.content],
+        timeout=5,
+        what="the organiser told about the refused role",
+    )
+    assert len(told) == 1 and "Administrator" in told[0].content
     # The organiser is told, and giving the role back its plain permissions lets it be given.
     handle = await fake.run_command(world.organiser, world.channel, "draw run", call=1)
     reply = await handle.wait(timeout=10)
