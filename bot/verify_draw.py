@@ -293,7 +293,11 @@ def trusted_chain(trusted_hash: str, beacon: dict[str, Any]) -> ChainInfo:
 
 
 def check_beacon(
-    published: Published, trusted_hash: str, fetched: BeaconRound | None = None
+    published: Published,
+    trusted_hash: str,
+    fetched: BeaconRound | None = None,
+    *,
+    discord_time: bool = False,
 ) -> tuple[bool | None, bool | None, list[str], list[str]]:
     """Version 3: is the public value genuine (the drand round's BLS signature, against the
     trusted chain's public key), and was the freeze published before it came out?
@@ -351,10 +355,16 @@ def check_beacon(
         if not before:
             problems.append("The frozen roster was not published before the public value.")
     if published.freeze_message_id:
-        notes.append(
-            "Discord dates the freeze post "
-            f"{snowflake_time(published.freeze_message_id).isoformat()} (from its message id)"
-        )
+        posted = snowflake_time(published.freeze_message_id)
+        notes.append(f"Discord dates the freeze post {posted.isoformat()} (from its message id)")
+        if discord_time and due is not None:  # Discord's own date, not the bot's record
+            by_discord = posted < due
+            before = by_discord if before is None else (before and by_discord)
+            if not by_discord:
+                problems.append("Discord dates the freeze post after the public value came out.")
+    elif discord_time:
+        problems.append("The file doesn't give the freeze post's message id.")
+        before = False
     return beacon_ok, before, notes, problems
 
 
@@ -499,6 +509,12 @@ def main(
         "--beacon-url", help="fetch the drand round from this server instead of using the file's"
     )
     parser.add_argument(
+        "--discord-time",
+        action="store_true",
+        help="also require Discord's own date of the freeze post (from its message id) to be "
+        "before the public value came out",
+    )
+    parser.add_argument(
         "--algorithm",
         default=None,
         help="the draw's algorithm for pasted values (default hmac-sha256-rank/v3 with "
@@ -545,7 +561,7 @@ def main(
         if args.beacon_url and published.drand is not None:
             fetched = asyncio.run(_fetch(args.beacon_url, args.chain_hash, published.drand))
         beacon_ok, before, notes, problems = check_beacon(
-            published, args.chain_hash.strip().lower(), fetched
+            published, args.chain_hash.strip().lower(), fetched, discord_time=args.discord_time
         )
         if args.freeze:
             frozen = json.loads(Path(args.freeze).read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -95,7 +96,7 @@ async def freeze_then_reveal(world: World, running: RunningBot, post: Any) -> st
     return export
 
 
-async def test_the_whole_story(world: World, running: RunningBot) -> None:
+async def test_the_whole_story(world: World, running: RunningBot, tmp_path: Path) -> None:
     fake = world.fake
     guild = world.guild
     group_role = fake.add_role(guild, "Co-production group")
@@ -153,6 +154,19 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
     chain = ["--chain-hash", running.beacon.chain.chain_hash]
     out = io.StringIO()
     code = verify_draw(["--json", "-", *chain], stdin=io.StringIO(export), stdout=out)
+    assert code == 0, out.getvalue()
+    # ... and against the frozen list as it was posted before the round (its file).
+    freeze_post = next(
+        m for m in fake.bot_messages(world.channel) if "call-1-roster.json" in str(m.attachments)
+    )
+    roster_file = tmp_path / "call-1-roster.json"
+    roster_file.write_bytes(freeze_post.attachment("call-1-roster.json").data)
+    out = io.StringIO()
+    code = verify_draw(
+        ["--json", "-", *chain, "--freeze", str(roster_file)],
+        stdin=io.StringIO(export),
+        stdout=out,
+    )
     assert code == 0, out.getvalue()
     assert independent_verify(json.loads(export), running.beacon.chain.chain_hash) == (True, [])
 

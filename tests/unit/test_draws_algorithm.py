@@ -356,3 +356,24 @@ def test_the_node_snippet_in_docs_computes_the_worked_example() -> None:
     assert {
         k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in out["result"].items()
     } == example["result"]
+
+
+def test_discord_s_own_date_of_the_freeze_post_can_be_required() -> None:
+    """``--discord-time``: the freeze post's message id (a snowflake) dates it; it must be
+    before the round came out (quicknet round 1000: 2023-08-23 15:59:24 UTC)."""
+
+    def snowflake(unix: float) -> str:
+        return str((int(unix * 1000) - 1_420_070_400_000) << 22)
+
+    example = worked_example()
+    out = io.StringIO()
+    example["freeze"]["message_id"] = snowflake(1692806364 - 60)  # a minute before
+    args = ["--json", "-", "--discord-time"]
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 0
+    assert "Discord dates the freeze post 2023-08-23T15:58:24" in out.getvalue()
+    example["freeze"]["message_id"] = snowflake(1692806364 + 60)  # posted after the round
+    out = io.StringIO()
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 1
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(json.dumps(example)), stdout=out) == 0
+    example["freeze"]["message_id"] = None
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 1
