@@ -8,6 +8,7 @@ from typing import Literal
 
 from bot.domain.calls.models import Call, Category
 from bot.domain.delivery.models import DeliveryRow
+from bot.domain.draws.algorithm import beacon_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,8 +301,6 @@ class FreezeRecord:
 
     @property
     def beacon_name(self) -> str:
-        from bot.domain.draws.algorithm import beacon_name
-
         return beacon_name(
             self.beacon_kind,
             chain_hash=self.beacon_chain or "",

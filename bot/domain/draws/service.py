@@ -59,7 +59,7 @@ from bot.scheduling import JobScheduler
 from db import Database
 from db.repositories.calls import CallRepository
 from db.repositories.deliveries import DeliveryLog
-from db.repositories.draws import DrawRepository
+from db.repositories.draws import DrawRepository, FreezeCompute
 from db.repositories.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,7 @@ def reveal_job_key(call_id: int) -> str:
     return f"draw:{call_id}:reveal"
 
 
-def _freeze_compute(
-    name: str,
-) -> Any:
+def _freeze_compute(name: str) -> FreezeCompute:
     """The freeze's computation for the repository: every entry's reference from a fresh random
     salt of its own (the salt is not kept), then the roster and freeze fingerprints."""
 
