@@ -119,3 +119,64 @@ def ensure_invoker_can_see(
             "another channel.",
             channel=target.mention,
         )
+
+
+# Permissions a role the bot hands out must never carry (issue: role escalation). A member who
+# could have the bot give them such a role could take over the server.
+DANGEROUS_PERMISSIONS = (
+    "administrator",
+    "manage_guild",
+    "manage_roles",
+    "manage_channels",
+    "manage_webhooks",
+    "ban_members",
+    "kick_members",
+    "moderate_members",
+    "mention_everyone",
+    "manage_messages",
+)
+
+
+def dangerous_permissions(role: discord.Role) -> list[str]:
+    """The dangerous permissions ``role`` carries (none: it may be handed out)."""
+    return [name for name in DANGEROUS_PERMISSIONS if getattr(role.permissions, name, False)]
+
+
+def role_grant_refusal(chooser: discord.Member | None, role: discord.Role | None) -> str | None:
+    """Why the bot must not hand out ``role`` on behalf of ``chooser`` (None: it may).
+
+    The one rule for every role the bot gives: a real, unmanaged role with no dangerous
+    permission, chosen by a member who could give it themselves (Manage Roles, and the role
+    below their highest role), or by the server's owner. Checked when the role is chosen and
+    again just before every grant, since roles and members change.
+    """
+    if role is None:
+        return "That role no longer exists."
+    if role.is_default():
+        return "Please choose a real role, not @everyone."
+    if role.managed:
+        return f"{role.name} is managed by an integration, so I can't give it."
+    bad = dangerous_permissions(role)
+    if bad:
+        words = ", ".join(name.replace("_", " ").title() for name in bad)
+        return (
+            f"{role.name} carries permissions I must never hand out ({words}). Please choose a "
+            "role without them, or remove them from this role in Server Settings → Roles."
+        )
+    if chooser is None:
+        return (
+            f"The organiser who chose {role.name} is no longer in the server, so I won't give it. "
+            "An organiser with Manage Roles can choose it again."
+        )
+    if chooser.guild.owner_id == chooser.id:
+        return None
+    if not chooser.guild_permissions.manage_roles:
+        return (
+            f"Giving {role.name} needs an organiser who has the Manage Roles permission themselves."
+        )
+    if role >= chooser.top_role:
+        return (
+            f"{role.name} is not below {chooser.display_name}'s highest role, so I won't give it "
+            "on their behalf."
+        )
+    return None

@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.beacon.source import BeaconSource
 from bot.clock import Clock, SystemClock
 from bot.errors import on_tree_error
 from bot.notify import DmQueue
@@ -74,7 +75,21 @@ class CoproBot(commands.Bot):
         self.db = db
         self.jobs = jobs
         self.clock: Clock = clock or SystemClock()
-        self.services: Services = build_services(db, self.clock, jobs, settings.default_timezone)
+        clock_now = self.clock
+        self.beacon = BeaconSource(
+            settings.draw_beacon_url,
+            settings.draw_beacon_chain,
+            clock=lambda: clock_now.now().timestamp(),
+        )
+        self.services: Services = build_services(
+            db,
+            self.clock,
+            jobs,
+            settings.default_timezone,
+            beacon=self.beacon,
+            beacon_delay=settings.draw_beacon_delay,
+            docs_url=settings.docs_url,
+        )
         self.posts = PostUpdater(post_interval)
         self.dm_queue = DmQueue(self)
         self.started = asyncio.Event()

@@ -8,7 +8,7 @@ from bot.clock import Clock
 from bot.domain.attendance.service import AttendanceService
 from bot.domain.audit.service import AuditService
 from bot.domain.calls.service import CallService
-from bot.domain.draws.service import DrawService
+from bot.domain.draws.service import DrawBeacon, DrawService
 from bot.domain.feedback.service import FeedbackService
 from bot.domain.involvement.service import InvolvementService
 from bot.domain.meetings.polls import MeetingPollService
@@ -43,9 +43,18 @@ class Services:
 
 
 def build_services(
-    db: Database, clock: Clock, jobs: JobScheduler, default_timezone: str
+    db: Database,
+    clock: Clock,
+    jobs: JobScheduler,
+    default_timezone: str,
+    *,
+    beacon: DrawBeacon | None = None,
+    beacon_delay: int = 60,
+    docs_url: str = "",
 ) -> Services:
-    draws = DrawService(db, clock, jobs)
+    draws = DrawService(
+        db, clock, jobs, beacon=beacon, beacon_delay=beacon_delay, docs_url=docs_url
+    )
     # One instance: its cache is cleared by /wording set. Values are drawn as Discord shows them.
     wording = WordingService(db, clock, formatter=discord_value)
     attendance = AttendanceService(db, clock)

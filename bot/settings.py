@@ -16,6 +16,12 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+# The League of Entropy's quicknet chain (bot.beacon.drand.QUICKNET), by its hash.
+QUICKNET_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
+
+# Where members read the docs (a page they can open, not a path in the checkout).
+DEFAULT_DOCS_URL = "https://github.com/coprobot/coprobot/blob/main/docs"
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line meant for the person running the bot."""
@@ -30,6 +36,13 @@ class Settings:
     dev_guild_id: int | None = None
     default_timezone: str = "Europe/London"
     log_level: str = "INFO"
+    # Draws (docs/draw.md): the drand endpoint and the chain trusted (its hash pins its public
+    # key), how long after a freeze the named round falls due (time to publish the freeze
+    # first), and where members can read the docs.
+    draw_beacon_url: str = "https://api.drand.sh"
+    draw_beacon_chain: str = QUICKNET_HASH
+    draw_beacon_delay: int = 60
+    docs_url: str = DEFAULT_DOCS_URL
     # Test-only: point discord.py at a fake Discord server. Unset in production.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -79,12 +92,29 @@ def load_settings(
 
     db_path = Path(env.get("DATABASE_PATH", "").strip() or "data/bot.sqlite3")
 
+    beacon_url = env.get("DRAW_BEACON_URL", "").strip() or "https://api.drand.sh"
+    if not beacon_url.startswith(("https://", "http://")):
+        raise SettingsError(f"DRAW_BEACON_URL must be an http(s) address, not {beacon_url!r}.")
+    chain = (env.get("DRAW_BEACON_CHAIN", "").strip() or QUICKNET_HASH).lower()
+    if len(chain) != 64 or any(c not in "0123456789abcdef" for c in chain):
+        raise SettingsError("DRAW_BEACON_CHAIN must be a drand chain hash (64 hex characters).")
+    delay_text = env.get("DRAW_BEACON_DELAY", "").strip() or "60"
+    if not delay_text.isdigit() or not 0 <= int(delay_text) <= 86400:
+        raise SettingsError("DRAW_BEACON_DELAY must be a number of seconds from 0 to 86400.")
+    docs_url = (env.get("DOCS_URL", "").strip() or DEFAULT_DOCS_URL).rstrip("/")
+    if not docs_url.startswith(("https://", "http://")):
+        raise SettingsError(f"DOCS_URL must be an http(s) address, not {docs_url!r}.")
+
     return Settings(
         discord_token=token,
         database_path=db_path,
         dev_guild_id=_optional_int(env, "DEV_GUILD_ID"),
         default_timezone=tz,
         log_level=level,
+        draw_beacon_url=beacon_url,
+        draw_beacon_chain=chain,
+        draw_beacon_delay=int(delay_text),
+        docs_url=docs_url,
         discord_api_base=env.get("DISCORD_API_BASE", "").strip() or None,
         discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -18,7 +19,7 @@ from bot.domain.calls.texts import (
     CALL_CLOSED_DM,
     NOTICE_TEMPLATES,
 )
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import Conflict, InvalidInput
 from bot.domain.jobs import Job
 from bot.exports import csv_file
 from bot.notify import (
@@ -84,11 +85,11 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             call.message_id
         )
         how = await call_instructions(self.bot, call)
+        freeze = await self.bot.services.draws.freeze_of(call_id)
+        post = render_call(details, how, freeze=freeze, docs_url=self.bot.settings.docs_url)
         # content and embeds emptied: a post made as an embed by an earlier release becomes a
         # layout post on its next edit.
-        await message.edit(
-            content=None, embed=None, view=render_call(details, how), allowed_mentions=NO_MENTIONS
-        )
+        await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, call_id: int) -> None:
         """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""
@@ -136,7 +137,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         try:
             how = await call_instructions(self.bot, details.call)
             message = await target.send(
-                view=render_call(details, how), allowed_mentions=NO_MENTIONS
+                view=render_call(details, how, docs_url=self.bot.settings.docs_url),
+                allowed_mentions=NO_MENTIONS,
             )
         except discord.Forbidden:
             await self.calls.discard(details.call.id)
@@ -280,12 +282,32 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def close(self, interaction: discord.Interaction, call: CallOption) -> None:
         """Close a call: new reactions no longer sign people up."""
         assert interaction.guild_id is not None
-        closed = await self.calls.close_by_number(interaction.guild_id, call, interaction.user.id)
-        self.refresh_post(closed.id)
-        await interaction.response.send_message(
-            f"Call #{closed.number} is closed. Run `/draw run call:{closed.number}` when you're ready.",
-            ephemeral=True,
+        found = await self.calls.get(interaction.guild_id, call)
+        if not found.is_open:
+            raise Conflict(f"Call #{call} is already closed.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        made = await self.bot.services.draws.freeze_for_close(
+            found.id, actor_id=interaction.user.id, reason="organiser"
         )
+        self.refresh_post(found.id)
+        problems = await self._publish_freeze(found.id) if made.freeze is not None else []
+        text = f"Call #{call} is closed."
+        if made.freeze is not None:
+            text += (
+                " Its list of volunteers is frozen and published on the call post, with the "
+                f"public randomness the draw will use ({ts(made.freeze.beacon_due_at, 'f')}). "
+                f"Run `/draw run call:{call}` when you're ready."
+            )
+        await interaction.followup.send(clip("\n".join([text, *problems]), 2000), ephemeral=True)
+
+    async def _publish_freeze(self, call_id: int) -> list[str]:
+        """The draws cog publishes a frozen roster on the call post (reply with its file)."""
+        draws_cog = self.bot.get_cog("Draws")
+        publish = getattr(draws_cog, "publish_freeze", None)
+        if publish is None:
+            return []
+        problems: list[str] = await publish(call_id)
+        return problems
 
     @app_commands.command(name="reopen")
     @app_commands.describe(call="The call's number", closes="New closing time (optional)")
@@ -449,8 +471,17 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
 
     async def run_close_job(self, job: Job) -> None:
         call_id = int(job.payload["call_id"])
-        if await self.calls.close(call_id, reason="schedule"):
+        try:
+            made = await self.bot.services.draws.freeze_for_close(
+                call_id, actor_id=None, reason="schedule"
+            )
+        except Conflict as exc:  # the beacon's chain can't be read yet: close a little later
+            raise RetryLater(str(exc), timedelta(minutes=1)) from exc
+        if made.closed_call:
             log.info("call %s closed on schedule", call_id)
+        if made.freeze is not None:
+            for problem in await self._publish_freeze(call_id):
+                log.warning("call %s: %s", call_id, problem)
         # The job is done only once the post says "closed" (edited here, not queued).
         try:
             await self.render_post(call_id)
@@ -485,7 +516,12 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             assert isinstance(channel, discord.abc.Messageable)
             message = await channel.fetch_message(call.message_id)
         except discord.NotFound:
-            await self.calls.close(call.id, reason="post deleted")
+            try:
+                await self.bot.services.draws.freeze_for_close(
+                    call.id, actor_id=None, reason="post deleted"
+                )
+            except Conflict:
+                await self.calls.close(call.id, reason="post deleted")
             log.warning(
                 "call %s (#%s in %s): its post was deleted, so it is now closed",
                 call.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,6 +14,7 @@ from bot.domain.calls.texts import (
     CALL_CLOSES,
     CALL_INSTRUCTIONS,
 )
+from bot.domain.draws.models import FreezeRecord
 from bot.render import when
 from cogs._layout import LayoutPart, layout_post
 
@@ -27,8 +29,14 @@ FAIRNESS_FIELD = "Fairness code (for checking the draw)"
 
 
 FAIRNESS_NOTE = (
-    "Fair draw: this code locks in the draw before anyone signs up. How to check it: docs/draw.md"
+    "Fair draw: this code fixes a secret number before anyone signs up, and when the call closes "
+    "the list of volunteers is frozen and published here before the public randomness the draw "
+    "also uses exists. So nobody, not even whoever runs the bot, can steer who is drawn. "
+    "How to check it: {docs}"
 )
+
+
+FROZEN_FIELD = "Frozen list of volunteers (for checking the draw)"
 
 
 def post_link(call: Call) -> str:
@@ -37,11 +45,18 @@ def post_link(call: Call) -> str:
     return f"https://discord.com/channels/{call.guild_id}/{call.channel_id}{tail}"
 
 
-def render_call(details: CallDetails, how: str | None = None) -> discord.ui.LayoutView:
+def render_call(
+    details: CallDetails,
+    how: str | None = None,
+    *,
+    freeze: FreezeRecord | None = None,
+    docs_url: str = "",
+) -> discord.ui.LayoutView:
     """The call post, as a layout post: a heading, the description, then one part each for the
-    categories (with their counts in words), the status and the fairness code. Every emoji is
-    followed by words, and no symbol stands between numbers (a screen reader reads " · " as
-    "dot"), so screen readers lose nothing. Reactions on the post are how members volunteer.
+    categories (with their counts in words), the status, the fairness code and, once the call
+    is closed, the frozen list's fingerprint. Every emoji is followed by words, and no symbol
+    stands between numbers (a screen reader reads " · " as "dot"), so screen readers lose
+    nothing. Reactions on the post are how members volunteer.
 
     ``how`` is the server's wording for the status part (see :func:`call_instructions`); without
     it the default wording is used.
@@ -50,6 +65,8 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.ui.Layo
     lines = []
     for cat in details.categories:
         count = details.counts.get(cat.id, 0)
+        if freeze is not None:  # the places are those fixed at the freeze
+            cat = replace(cat, places=freeze.places.get(cat.key, cat.places))
         place_word = "place" if cat.places == 1 else "places"
         vol_word = "volunteer" if count == 1 else "volunteers"
         lines.append(f"{cat.emoji} **{cat.label}**: {cat.places} {place_word}, {count} {vol_word}")
@@ -62,15 +79,26 @@ def render_call(details: CallDetails, how: str | None = None) -> discord.ui.Layo
             how = CALL_CLOSED_NOTE.default
     # The commitment must be visible before the draw; short, so a screen reader reads the name,
     # the code and one plain sentence.
+    parts = [
+        LayoutPart("Categories", "\n".join(lines)),
+        LayoutPart(STATUS_WORDS.get(call.status, call.status), how),
+        LayoutPart(FAIRNESS_FIELD, call.seed_commitment),
+    ]
+    if freeze is not None:
+        parts.append(
+            LayoutPart(
+                FROZEN_FIELD,
+                f"Fingerprint: {freeze.freeze_hash}\n"
+                f"{freeze.beacon_name}, out {when(freeze.beacon_due_at)}\n"
+                f"({len(freeze.roster)} volunteers; the list is in the reply below this post)",
+            )
+        )
+    docs = f"{docs_url.rstrip('/')}/draw.md" if docs_url else "docs/draw.md"
     return layout_post(
         title=f"Call #{call.number}: {call.title}",
         intro=call.description or "",
-        parts=[
-            LayoutPart("Categories", "\n".join(lines)),
-            LayoutPart(STATUS_WORDS.get(call.status, call.status), how),
-            LayoutPart(FAIRNESS_FIELD, call.seed_commitment),
-        ],
-        footer=FAIRNESS_NOTE,
+        parts=parts,
+        footer=FAIRNESS_NOTE.format(docs=docs),
         colour=discord.Colour.blurple() if call.is_open else discord.Colour.dark_grey(),
     )
 

@@ -6,21 +6,31 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import ensure_organiser
+from bot.checks import dangerous_permissions, ensure_organiser, role_grant_refusal
 from bot.domain.delivery.models import DM
 from bot.domain.draws.algorithm import ALGORITHM_ID
-from bot.domain.draws.models import DrawEntry, DrawPart, DrawView, ReplaceOutcome
+from bot.domain.draws.models import (
+    BeaconChoice,
+    DrawEntry,
+    DrawPart,
+    DrawView,
+    FreezeRecord,
+    ReplaceOutcome,
+    RunOutcome,
+)
 from bot.domain.draws.rules import entry_code
 from bot.domain.draws.service import (
     FINISH_CHECK,
     FINISH_JOB,
     MEMBER_LEFT_JOB,
+    REVEAL_JOB,
 )
 from bot.domain.draws.texts import (
     ALREADY_CONFIRMED,
@@ -28,13 +38,16 @@ from bot.domain.draws.texts import (
     ANSWER_DECLINED,
     ANSWER_REVIEW_NO,
     ANSWER_REVIEW_YES,
+    BEACON_WAITING,
     CONFIRMED,
     DECLINE_CHECK,
     DECLINED,
+    FREEZE_POST,
     PLACE_KEPT,
     PLACE_OPEN,
     PROMOTED_DM,
     REPLACED,
+    RESULT_CHANGES,
     RESULT_CHECK,
     RESULT_INTRO,
     RESULT_REVIEWERS,
@@ -56,9 +69,13 @@ from bot.errors import reply
 from bot.notify import NO_MENTIONS, delivered, mentions_for, send_dm, transient
 from bot.render import clip, mention, mentions_text, ts
 from bot.scheduling import RetryLater
+from bot.timeparse import parse_when
 from cogs._layout import MAX_TEXT
 from cogs.calls.cog import CallOption
 from cogs.draws.render import (
+    beacon_words,
+    docs_link,
+    freeze_check_text,
     result_layout,
     result_link,
     result_post_text,
@@ -101,18 +118,17 @@ class FinishReport:
     failed: int = 0
     retry: bool = False  # something failed that may work soon (Discord 429/5xx, network, stop)
     problems: list[str] = field(default_factory=list)
+    refused_roles: list[tuple[int, str]] = field(default_factory=list)  # (role id, why)
 
 
-def _role_ok(role: discord.Role | None, what: str) -> None:
+def _role_ok(interaction: discord.Interaction, role: discord.Role | None, what: str) -> None:
+    """Refuse a role the bot must not give on the invoker's behalf (bot.checks)."""
     if role is None:
         return
-    if role.is_default():
-        raise InvalidInput(f"Please choose a real role for the {what}, not @everyone.")
-    if role.managed:
-        raise InvalidInput(
-            f"{role.name} is managed by an integration, so I can't give it. Please choose another "
-            f"role for the {what}."
-        )
+    chooser = interaction.user if isinstance(interaction.user, discord.Member) else None
+    refusal = role_grant_refusal(chooser, role)
+    if refusal is not None:
+        raise InvalidInput(f"I can't use {role.mention} for the {what}: {refusal}")
 
 
 @app_commands.guild_only()
@@ -126,11 +142,13 @@ class Draws(
         self.bot = bot
         self.draws = bot.services.draws
         self._locks: dict[int, asyncio.Lock] = {}
+        self._told_refusals: set[tuple[int, int]] = set()  # (call id, role id), this process
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DrawButton, DeclineCheckButton)
         self.bot.jobs.register(MEMBER_LEFT_JOB, self.on_member_left)
         self.bot.jobs.register(FINISH_JOB, self.on_finish_job)
+        self.bot.jobs.register(REVEAL_JOB, self.on_reveal_job)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(DrawButton, DeclineCheckButton)
@@ -146,11 +164,19 @@ class Draws(
     @app_commands.command(name="run")
     @app_commands.describe(
         call="The call's number",
-        places="Override the call's places: '3' for all, or '🧭=3, 🌱=3'",
+        places="Override the call's places: '3' for all, or '🧭=3, 🌱=3' (fixed at the freeze)",
         group_role="Role for the members drawn (optional)",
         reviewer_role="Role for volunteers who agree to review (optional)",
+        public_value="Instead of drand: a public value to come, e.g. 'UK Lotto numbers of 12 Dec'",
+        public_value_at="When that public value is published, e.g. '2026-12-12 21:00'",
+        value="The public value itself, once it is out (only for a draw that named one)",
     )
-    @app_commands.rename(group_role="group-role", reviewer_role="reviewer-role")
+    @app_commands.rename(
+        group_role="group-role",
+        reviewer_role="reviewer-role",
+        public_value="public-value",
+        public_value_at="public-value-at",
+    )
     async def run(
         self,
         interaction: discord.Interaction,
@@ -158,11 +184,24 @@ class Draws(
         places: str | None = None,
         group_role: discord.Role | None = None,
         reviewer_role: discord.Role | None = None,
+        public_value: str | None = None,
+        public_value_at: str | None = None,
+        value: str | None = None,
     ) -> None:
-        """Close the call and draw the group at random, fairly and verifiably (once per call)."""
+        """Close the call, freeze who volunteered, and draw once public randomness is out."""
         assert interaction.guild is not None
-        _role_ok(group_role, "group")
-        _role_ok(reviewer_role, "reviewers")
+        _role_ok(interaction, group_role, "group")
+        _role_ok(interaction, reviewer_role, "reviewers")
+        choice: BeaconChoice | None = None
+        if public_value is not None and public_value.strip():
+            if not public_value_at:
+                raise InvalidInput(
+                    "Please say when the public value comes out (`public-value-at`), e.g. "
+                    "'2026-12-12 21:00'."
+                )
+            tz = await self.bot.services.settings.timezone(interaction.guild.id)
+            at = parse_when(public_value_at, tz=tz, now=self.draws.clock.now())
+            choice = BeaconChoice("public", public_value, at.timestamp())
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.draws.run(
             guild_id=interaction.guild.id,
@@ -171,19 +210,27 @@ class Draws(
             places=places,
             group_role_id=group_role.id if group_role else None,
             reviewer_role_id=reviewer_role.id if reviewer_role else None,
+            choice=choice,
+            value=value,
         )
-        if outcome.closed_call:
-            self._refresh_call_post(outcome.view.call.id)
-        report = await self.finish(outcome.view.call.id)
+        lines: list[str] = []
+        if outcome.freeze is not None and (outcome.froze_now or outcome.closed_call):
+            self._refresh_call_post(outcome.freeze.call_id)
+        if outcome.freeze is not None and outcome.freeze.message_id is None:
+            lines.extend(await self.publish_freeze(outcome.freeze.call_id))
+        if outcome.view is None:
+            assert outcome.waiting is not None
+            lines.insert(0, await self._waiting_words(call, outcome))
+            await interaction.followup.send(clip("\n".join(lines), 2000), ephemeral=True)
+            return
+        call_id = outcome.view.call.id
+        report = await self.finish(call_id)
         if report.retry:
-            await self.draws.finish_later(outcome.view.call.id, interaction.guild.id)
-        view = await self.draws.view(outcome.view.call.id)
-        lines = []
+            await self.draws.finish_later(call_id, interaction.guild.id)
+        view = await self.draws.view(call_id)
         if outcome.created:
-            lines.append(
-                f"Call #{call} is drawn."
-                + (" I closed the call first." if outcome.closed_call else "")
-            )
+            self._refresh_call_post(call_id)
+            lines.append(f"Call #{call} is drawn.")
         else:
             lines.append(
                 f"Call #{call} was drawn already (a call is drawn only once), so nothing "
@@ -202,6 +249,45 @@ class Draws(
             clip("\n".join(x for x in lines if x), 2000), ephemeral=True
         )
 
+    async def _waiting_words(self, number: int, outcome: RunOutcome) -> str:
+        """What the organiser is told while the draw waits for its public value (and the job
+        that will make it, when it can be made by the bot alone)."""
+        waiting = outcome.waiting
+        assert waiting is not None
+        freeze = waiting.freeze
+        call = await self.draws.call_of(freeze.call_id)
+        first = (
+            f"Call #{number} is closed and its list of volunteers is frozen and published on the "
+            "call post. "
+            if outcome.froze_now
+            else ""
+        )
+        if waiting.kind == "not_due":
+            await self.draws.reveal_later(freeze.call_id, call.guild_id, freeze.beacon_due_at + 1)
+            return first + (
+                f"The draw uses {beacon_words(freeze)}, which comes out {ts(freeze.beacon_due_at, 'R')}"
+                f" ({ts(freeze.beacon_due_at, 'f')}). I'll make the draw then and post the result."
+            )
+        if waiting.kind == "waiting":
+            await self.draws.reveal_later(
+                freeze.call_id, call.guild_id, self.draws.clock.now().timestamp() + 30
+            )
+            return first + (
+                f"I can't reach the public randomness ({beacon_words(freeze)}) right now. I'll keep "
+                "trying and make the draw as soon as I can check the value; nothing is drawn "
+                "until then."
+            )
+        if waiting.kind == "need_value":
+            return first + (
+                f"The draw uses {beacon_words(freeze)}. Once it is out, run "
+                f"`/draw run call:{number} value:<the value exactly as published>`."
+            )
+        return first + (
+            "The frozen list wasn't published on the call post before the public randomness came "
+            "out, so I can't make a draw anyone could trust from it. Please re-open the call "
+            f"(`/call reopen call:{number}`) and close it again: that makes a new freeze."
+        )
+
     @app_commands.command(name="show")
     @app_commands.describe(call="The call's number")
     async def show(self, interaction: discord.Interaction, call: CallOption) -> None:
@@ -209,7 +295,7 @@ class Draws(
         assert interaction.guild_id is not None
         view = await self.draws.show(interaction.guild_id, call)
         text = status_text(view, limit=1990 - 700)
-        text += "\n\n" + verification_text(view)
+        text += "\n\n" + verification_text(view, docs_url=self.draws.docs_url)
         await interaction.response.send_message(
             clip(text, 2000),
             file=self._export_file(view),
@@ -266,6 +352,21 @@ class Draws(
             f"The roster matches its published fingerprint: {yes(report.fingerprint_ok)}",
             f"Re-running the draw gives exactly the published result: {yes(report.order_ok)}",
         ]
+        if report.freeze_ok is not None:
+            lines.insert(
+                2,
+                "The roster, places and public value are those frozen and published before the "
+                f"draw: {yes(report.freeze_ok)}",
+            )
+        if report.beacon_ok is not None:
+            lines.insert(
+                3,
+                f"The public randomness is genuine (its signature checks out): {yes(report.beacon_ok)}",
+            )
+        if report.changes_ok is not None:
+            lines.append(
+                f"Every change since the draw followed the reserve list: {yes(report.changes_ok)}"
+            )
         if report.ok:
             lines.append(
                 "Everything matches: this draw is what the published seed and roster give."
@@ -276,6 +377,126 @@ class Draws(
         await interaction.response.send_message(
             "\n".join(lines), ephemeral=not public, allowed_mentions=NO_MENTIONS
         )
+
+    # -- freeze, then reveal -------------------------------------------------------------------
+
+    async def publish_freeze(self, call_id: int) -> list[str]:
+        """Post the frozen roster (text and ``call-N-roster.json``) as a reply to the call post,
+        once, before the public value it names exists. Problems, for the organiser."""
+        freeze = await self.draws.freeze_of(call_id)
+        if freeze is None or freeze.message_id is not None:
+            return []
+        call = await self.draws.call_of(call_id)
+        categories = await self.draws.categories_of(call_id)
+        places = ", ".join(
+            f"{c.emoji} {c.label} {freeze.places.get(c.key, c.places)}" for c in categories
+        )
+        text = await self.words(
+            call.guild_id,
+            FREEZE_POST,
+            number=call.number,
+            title=call.title,
+            volunteers=len(freeze.roster),
+            places=places,
+            beacon=beacon_words(freeze),
+            due=ts(freeze.beacon_due_at, "f"),
+            docs=f"<{docs_link(self.draws.docs_url)}>",
+        )
+        text = clip(text, 2000 - 400) + "\n\n" + freeze_check_text(freeze)
+        data = self.draws.freeze_json(call, categories, freeze).encode("utf-8")
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        kwargs: dict[str, Any] = {}
+        if call.message_id:
+            kwargs["reference"] = discord.MessageReference(
+                message_id=call.message_id, channel_id=call.channel_id, fail_if_not_exists=False
+            )
+        try:
+            message = await channel.send(
+                clip(text, 2000),
+                file=discord.File(io.BytesIO(data), filename=f"call-{call.number}-roster.json"),
+                allowed_mentions=NO_MENTIONS,
+                nonce=f"freeze-{call.id}",
+                **kwargs,
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not publish the frozen roster of call %s: %s", call.id, exc)
+            return [
+                f"I couldn't post the frozen list in <#{call.channel_id}> ({exc.status}). The draw "
+                "can only be made once it is public before its random value comes out: please "
+                f"give me Send Messages and Attach Files there and run `/draw run call:{call.number}` "
+                "again soon."
+            ]
+        await self.draws.mark_freeze_posted(call.id, message.id)
+        return []
+
+    async def on_reveal_job(self, job: Job) -> None:
+        """Job :data:`REVEAL_JOB`: make the draw of a frozen call once its public value is out
+        (fetched and verified); while the beacon can't be reached, say so once in the call's
+        channel and try again."""
+        call_id = int(job.payload["call_id"])
+        freeze = await self.draws.freeze_of(call_id)
+        if freeze is None:
+            return  # re-opened or deleted since
+        if freeze.message_id is None:
+            for problem in await self.publish_freeze(call_id):
+                log.warning("draw for call %s: %s", call_id, problem)
+        outcome = await self.draws.reveal(call_id, freeze.frozen_by)
+        if outcome.kind == "not_due":
+            delay = max(1.0, outcome.freeze.beacon_due_at - self.draws.clock.now().timestamp())
+            raise RetryLater("the public value is not out yet", timedelta(seconds=delay + 1))
+        if outcome.kind == "waiting":
+            await self._tell_waiting(call_id, outcome.freeze)
+            raise RetryLater(f"waiting for the beacon: {outcome.detail}", timedelta(seconds=30))
+        if outcome.kind in ("need_value", "not_published"):
+            log.warning("draw for call %s can't be made by itself: %s", call_id, outcome.kind)
+            return
+        self._refresh_call_post(call_id)
+        report = await self.finish(call_id)
+        for problem in report.problems:
+            log.warning("draw for call %s: %s", call_id, problem)
+        await self.tell_refused_roles(call_id, report)
+        if report.retry:
+            await self.draws.finish_later(call_id, (await self.draws.call_of(call_id)).guild_id)
+
+    async def tell_refused_roles(self, call_id: int, report: FinishReport) -> None:
+        """Outside an interaction (a job), a refused role grant is told to the organiser who
+        chose the role, by DM, once per role (and logged)."""
+        if not report.refused_roles:
+            return
+        view = await self.draws.view(call_id)
+        chooser = view.draw.roles_by
+        for role_id, why in report.refused_roles:
+            log.warning("draw for call %s: role %s not given: %s", call_id, role_id, why)
+            if chooser is None or (call_id, role_id) in self._told_refusals:
+                continue
+            self._told_refusals.add((call_id, role_id))
+            text = (
+                f"I didn't give the role <@&{role_id}> to the people of call #{view.call.number}, "
+                f"{view.call.title}: {why} Once that is fixed, run "
+                f"`/draw run call:{view.call.number}` again and I'll give it."
+            )
+            try:
+                await send_dm(self.bot, chooser, clip(text, 2000))
+            except discord.HTTPException:
+                log.warning("could not tell organiser %s about a refused role", chooser)
+
+    async def _tell_waiting(self, call_id: int, freeze: FreezeRecord) -> None:
+        """Once per freeze: say in the call's channel that the draw waits for its beacon."""
+        if not await self.draws.claim_waiting_notice(call_id):
+            return
+        call = await self.draws.call_of(call_id)
+        text = await self.words(
+            call.guild_id,
+            BEACON_WAITING,
+            number=call.number,
+            title=call.title,
+            beacon=beacon_words(freeze),
+        )
+        channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
+        try:
+            await channel.send(clip(text, 2000), allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("could not tell call %s's channel that the draw waits", call_id)
 
     # -- the Discord side of a draw (idempotent, crash-safe) -----------------------------------
 
@@ -296,16 +517,7 @@ class Draws(
 
     async def _post_result(self, view: DrawView, report: FinishReport) -> None:
         call = view.call
-        intro = await self.words(
-            call.guild_id,
-            RESULT_INTRO,
-            number=call.number,
-            title=call.title,
-            volunteers=view.volunteers,
-        )
-        closing = await self.words(call.guild_id, RESULT_REVIEWERS)
-        check = await self.words(call.guild_id, RESULT_CHECK)
-        text = result_post_text(view, intro, closing, limit=MAX_TEXT, check=check)
+        text = await self._result_text(view)
         export = self._export_file(view)
         channel = self.bot.get_partial_messageable(call.channel_id, guild_id=call.guild_id)
         reference = (
@@ -353,6 +565,50 @@ class Draws(
         await self.draws.mark_posted(call.id, message.id)
         report.posted_now = True
 
+    async def _result_text(self, view: DrawView) -> str:
+        call = view.call
+        intro = await self.words(
+            call.guild_id,
+            RESULT_INTRO,
+            number=call.number,
+            title=call.title,
+            volunteers=view.volunteers,
+        )
+        closing = await self.words(call.guild_id, RESULT_REVIEWERS)
+        check = await self.words(call.guild_id, RESULT_CHECK)
+        heading = await self.words(call.guild_id, RESULT_CHANGES)
+        return result_post_text(
+            view,
+            intro,
+            closing,
+            limit=MAX_TEXT,
+            check=check,
+            docs_url=self.draws.docs_url,
+            changes_heading=heading,
+        )
+
+    async def update_result(self, call_id: int) -> list[str]:
+        """Edit the posted result after a change (a replacement, a decline, a withdrawal, a
+        member deleting their data): the changes list grows, the file gains the change, and a
+        member who deleted their data is no longer mentioned."""
+        view = await self.draws.view(call_id)
+        if view.draw.result_message_id is None:
+            return []
+        message = self.bot.get_partial_messageable(
+            view.call.channel_id, guild_id=view.call.guild_id
+        ).get_partial_message(view.draw.result_message_id)
+        try:
+            export = self._export_file(view)
+            await message.edit(
+                view=result_layout(await self._result_text(view), export.filename),
+                attachments=[export],
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not update the result post of call %s: %s", call_id, exc)
+            return [f"I couldn't update the result post with this change ({exc.status})."]
+        return []
+
     def _export_file(self, view: DrawView) -> discord.File:
         data = self.draws.export_json(view).encode("utf-8")
         return discord.File(io.BytesIO(data), filename=f"call-{view.call.number}-draw.json")
@@ -399,6 +655,14 @@ class Draws(
             if guild is None:
                 report.problems.append(self._role_problem(None, role_id, view.call.number))
                 continue
+            refusal = await self._grant_refusal(guild, role_id, view.draw.roles_by)
+            if refusal is not None:  # re-checked before every grant: roles change
+                report.problems.append(
+                    f"I didn't give <@&{role_id}> for call #{view.call.number}: {refusal}"
+                )
+                report.refused_roles.append((role_id, refusal))
+                log.warning("draw for call %s: role %s refused: %s", view.call.id, role_id, refusal)
+                continue
             for user_id in users:
                 try:
                     member = await self._member(guild, user_id)
@@ -415,6 +679,23 @@ class Draws(
                     report.retry = report.retry or transient(exc)
                     continue
                 await mark(view.call.id, user_id)
+
+    async def _grant_refusal(
+        self, guild: discord.Guild, role_id: int, chooser_id: int | None
+    ) -> str | None:
+        """The role rule (bot.checks.role_grant_refusal), checked again now: the role may have
+        gained a dangerous permission, or its chooser lost Manage Roles, since it was chosen."""
+        role = guild.get_role(role_id)
+        if chooser_id is None:  # chosen before choosers were recorded: the role itself only
+            if role is None:
+                return "That role no longer exists."
+            bad = dangerous_permissions(role)
+            return None if not bad else role_grant_refusal(None, role)
+        try:
+            chooser = await self._member(guild, chooser_id)
+        except discord.HTTPException:
+            chooser = None
+        return role_grant_refusal(chooser, role)
 
     async def _notify(self, view: DrawView, report: FinishReport) -> None:
         """Tell each member once, through the one delivery engine (bot/domain/delivery): a DM
@@ -579,6 +860,7 @@ class Draws(
                     "could not remove the group role from %s", outcome.left_user_id, exc_info=True
                 )
         problems.extend(await self._announce_leave(outcome))
+        problems.extend(await self.update_result(call.id))
         report = await self.finish(call.id)
         problems.extend(report.problems)
         return problems
@@ -640,6 +922,7 @@ class Draws(
         if outcome is None:
             return  # the call or its draw was deleted since
         problems = await self._announce_leave(outcome, retry=True)
+        problems += await self.update_result(outcome.call.id)
         report = await self.finish(outcome.call.id)
         for problem in [*problems, *report.problems]:
             log.warning("draw for call %s: %s", outcome.call.id, problem)
@@ -657,6 +940,7 @@ class Draws(
         report = await self.finish(call_id)
         for problem in report.problems:
             log.warning("draw for call %s: %s", call_id, problem)
+        await self.tell_refused_roles(call_id, report)
         if report.retry:
             raise RetryLater(f"draw for call {call_id}: {report.failed} message(s) to retry")
 
@@ -857,6 +1141,13 @@ class Draws(
             if member is None:
                 return
             if give:
+                draw = (await self.draws.view(call_id)).draw
+                refusal = await self._grant_refusal(guild, role_id, draw.roles_by)
+                if refusal is not None:  # re-checked before every grant
+                    log.warning(
+                        "reviewer role %s for call %s refused: %s", role_id, call_id, refusal
+                    )
+                    return
                 await member.add_roles(
                     discord.Object(role_id), reason=f"Reviewer for call #{number}"
                 )
@@ -880,8 +1171,16 @@ class Draws(
         await self.finish_all()
 
     async def finish_all(self) -> None:
-        """Post recorded-but-unposted results and send messages a crash left unsent."""
+        """Publish frozen rosters a stop left unposted, post recorded-but-unposted results and
+        send messages a crash left unsent."""
         guild_ids = {g.id for g in self.bot.guilds}
+        for call_id, guild_id in await self.draws.unposted_freezes():
+            if guild_id in guild_ids:
+                try:
+                    for problem in await self.publish_freeze(call_id):
+                        log.warning("freeze of call %s: %s", call_id, problem)
+                except Exception:
+                    log.exception("could not publish the freeze of call %s", call_id)
         for call_id, guild_id in await self.draws.unfinished():
             if guild_id not in guild_ids:
                 continue

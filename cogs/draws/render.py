@@ -14,11 +14,12 @@ from bot.domain.draws.algorithm import (
 from bot.domain.draws.models import (
     DELETED,
     DrawView,
+    FreezeRecord,
 )
 from bot.domain.draws.rules import entry_code
 from bot.domain.draws.service import DOCS
-from bot.domain.draws.texts import RESULT_CHECK
-from bot.render import jump_link
+from bot.domain.draws.texts import RESULT_CHANGES, RESULT_CHECK
+from bot.render import jump_link, ts
 
 GONE = "a member who withdrew"  # shown instead of a mention once a member deleted their data
 
@@ -44,29 +45,76 @@ def _numbered(users: tuple[int | None, ...] | list[int | None], limit: int | Non
     return text
 
 
-def verification_text(view: DrawView, lead: str = RESULT_CHECK.default) -> str:
+def docs_link(docs_url: str) -> str:
+    """Where members read how to check a draw (a page they can open)."""
+    return f"{docs_url.rstrip('/')}/draw.md" if docs_url else DOCS
+
+
+def verification_text(view: DrawView, lead: str = RESULT_CHECK.default, docs_url: str = "") -> str:
     """The plain-words line, then one compact, clearly named section with the published values
     (each on its own line, so a screen reader can skip it). Everything else needed to check the
-    draw, including every entry code, is in the attached JSON file; :data:`DOCS` explains how."""
+    draw, including every entry code, is in the attached JSON file; the docs explain how."""
     listed = "by user id" if view.draw.version == 1 else "by entry code"
     lines = [lead] if lead else []
     lines += [
         f"**For checking the draw** (everyone is listed {listed} in the attached file):",
         f"Seed: `{view.draw.seed}` (its SHA-256 was on the call post from the start)",
-        f"Roster fingerprint: `{view.draw.roster_hash}`",
-        f"Algorithm: {ALGORITHM}, version {view.draw.version} ({DOCS})",
     ]
+    freeze = view.freeze
+    if view.draw.version >= 3 and freeze is not None:
+        lines.append(
+            f"Frozen roster fingerprint: `{freeze.freeze_hash}` (on the call post before the "
+            "public randomness existed)"
+        )
+        if freeze.beacon_kind == "drand":
+            lines.append(
+                f"Public randomness: drand round {freeze.beacon_round}, `{freeze.beacon_value}`"
+            )
+        else:
+            lines.append(f"Public value: {freeze.beacon_source}: `{freeze.beacon_value}`")
+    else:
+        lines.append(f"Roster fingerprint: `{view.draw.roster_hash}`")
+    lines.append(
+        f"Algorithm: {ALGORITHM}, version {view.draw.version} (how to check: "
+        f"<{docs_link(docs_url)}>)"
+    )
+    return "\n".join(lines)
+
+
+def changes_text(view: DrawView, heading: str = RESULT_CHANGES.default) -> str:
+    """The public history after the draw, by entry code only (nobody is named)."""
+    if not view.changes:
+        return ""
+    why = {"declined": "can't take part", "replaced": "replaced", "withdrew": "withdrew"}
+    lines = [heading]
+    status = {e.ref: e.status for cat in view.categories for e in cat.entries}
+    for c in view.changes:
+        if c.joined_ref:
+            came = f"`{entry_code(c.joined_ref)}` (next on the reserve list) was offered the place"
+        elif status.get(c.left_ref) == "withdrawn":
+            came = "they were on the reserve list, so no place changed hands"
+        else:
+            came = "nobody was left on the reserve list, so the place is open"
+        lines.append(
+            f"{c.seq}. {c.category_key}: `{entry_code(c.left_ref)}` left ({why.get(c.reason, c.reason)}, "
+            f"{ts(c.at, 'D')}); {came}."
+        )
     return "\n".join(lines)
 
 
 def result_post_text(
-    view: DrawView, intro: str, closing: str, limit: int = 2000, check: str = RESULT_CHECK.default
+    view: DrawView,
+    intro: str,
+    closing: str,
+    limit: int = 2000,
+    check: str = RESULT_CHECK.default,
+    docs_url: str = "",
+    changes_heading: str = RESULT_CHANGES.default,
 ) -> str:
-    """The published result: who was drawn, the reserve list and the odds, per category, then
-    (last) the verification section.
-
-    Long reserve lists are shortened to fit Discord's limit; the attached export has them all.
-    """
+    """The published result: who was drawn (mentioned in user id order, not in draw order, so a
+    mention can't be paired with a reference of the file), how many are on each reserve list
+    (each was told their place privately) and the odds, per category; then the changes since
+    the draw (by entry code), and last the verification section."""
     for cap in (None, 20, 10, 5, 0):
         parts = [intro]
         for cat in view.categories:
@@ -75,18 +123,35 @@ def result_post_text(
                 chance_words(cat.category.label, cat.places, cat.volunteers),
             ]
             if cat.drawn:
-                lines.append(
-                    f"Drawn: {_mentions(cat.drawn) if cap != 0 else f'{len(cat.drawn)} people'}"
-                )
+                lines.append(f"Drawn: {_drawn(cat.drawn, cap)}")
             if cat.reserve_order:
-                lines.append(f"Reserve list: {_numbered(cat.reserve_order, cap)}")
+                n = len(cat.reserve_order)
+                lines.append(
+                    f"Reserve list: {n} {'person' if n == 1 else 'people'}, in the drawn order; "
+                    "each was told their place privately."
+                )
             parts.append("\n".join(lines))
         parts.append(closing)
-        parts.append(verification_text(view, check))
+        parts.append(changes_text(view, changes_heading))
+        parts.append(verification_text(view, check, docs_url))
         text = "\n\n".join(p for p in parts if p)
         if len(text) <= limit:
             return text
     return text[: limit - 1] + "…"
+
+
+def _drawn(users: tuple[int | None, ...], cap: int | None) -> str:
+    """The people drawn, by mention in user id order (members who deleted their data last)."""
+    known = sorted(u for u in users if u is not None)
+    gone = len(users) - len(known)
+    if cap == 0:
+        return f"{len(users)} people"
+    shown = known if cap is None else known[:cap]
+    words = [_who(u) for u in shown]
+    if len(known) > len(shown):
+        words.append(f"… and {len(known) - len(shown)} more")
+    words += [GONE] * gone
+    return ", ".join(words)
 
 
 _CONFIRM_WORDS = {
@@ -171,3 +236,22 @@ def result_layout(text: str, export_name: str) -> discord.ui.LayoutView:
     container.add_item(discord.ui.File(f"attachment://{export_name}"))
     view.add_item(container)
     return view
+
+
+def beacon_words(freeze: FreezeRecord) -> str:
+    """The public value a freeze names, in words."""
+    if freeze.beacon_kind == "drand":
+        return f"drand round {freeze.beacon_round} (the League of Entropy's public randomness)"
+    return f"a public value: {freeze.beacon_source}"
+
+
+def freeze_check_text(freeze: FreezeRecord) -> str:
+    """The codes of a freeze post, each on its own line."""
+    return "\n".join(
+        [
+            "**For checking the draw** (every volunteer is listed by entry code in the attached "
+            "file):",
+            f"Frozen roster fingerprint: `{freeze.freeze_hash}`",
+            f"Public value named: {freeze.beacon_name}",
+        ]
+    )

@@ -319,21 +319,36 @@ class CallRepository:
         )
 
     async def reopen(
-        self, call_id: int, closes_at: float | None, *, audit: AuditFor[int] = None
+        self, call_id: int, closes_at: float | None, now: float, *, audit: AuditFor[int] = None
     ) -> bool:
-        """Reopen a closed call that was not drawn (one atomic statement, with its audit row in
-        the same transaction); False if nothing changed (then no audit row)."""
-        return (
-            await execute_audited(
-                self.db,
-                "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, closes_at = ? "
-                "WHERE id = ? AND status = 'closed' "
-                "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id)",
-                (closes_at, call_id),
-                audit,
+        """Reopen a closed call that was not drawn, with its audit row, in one transaction;
+        False if nothing changed (then no audit row). A frozen roster is dropped (closing again
+        makes a new freeze), unless the public value it named is already out after the freeze
+        was published: that draw is decided and only needs to be made."""
+
+        async def work(tx: Tx) -> int:
+            changed = await tx.execute(
+                "UPDATE calls SET status = 'open', closed_at = NULL, close_reason = NULL, "
+                "closes_at = ? WHERE id = ? AND status = 'closed' "
+                "AND NOT EXISTS (SELECT 1 FROM draws WHERE draws.call_id = calls.id) "
+                "AND NOT EXISTS (SELECT 1 FROM draw_freezes f WHERE f.call_id = calls.id "
+                "AND f.beacon_due_at <= ? AND f.posted_at IS NOT NULL "
+                "AND f.posted_at < f.beacon_due_at)",
+                (closes_at, call_id, now),
             )
-            > 0
+            if changed:
+                await tx.execute("DELETE FROM draw_freezes WHERE call_id = ?", (call_id,))
+                await append_entries(tx, audit, changed)
+            return changed
+
+        return await self.db.transaction(work) > 0
+
+    async def freeze_state(self, call_id: int) -> tuple[float, float | None] | None:
+        """``(due_at, posted_at)`` of the call's frozen roster, or None if it isn't frozen."""
+        row = await self.db.fetchone(
+            "SELECT beacon_due_at, posted_at FROM draw_freezes WHERE call_id = ?", (call_id,)
         )
+        return None if row is None else (float(row[0]), row[1])
 
     async def signups(self, call_id: int) -> list[Signup]:
         """The roster in sign-up order within each category (category position, then time)."""

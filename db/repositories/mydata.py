@@ -49,6 +49,14 @@ _COLLECT: tuple[_Query, ...] = (
         "WHERE c.guild_id = ? AND e.user_id = ? ORDER BY c.number",
     ),
     _Query(
+        "frozen lists of volunteers",
+        ("calls", "frozen_entries", "call_categories"),
+        "SELECT c.number AS call, c.title, cc.label AS category, f.ref AS reference "
+        "FROM frozen_entries f JOIN calls c ON c.id = f.call_id "
+        "JOIN call_categories cc ON cc.id = f.category_id "
+        "WHERE c.guild_id = ? AND f.user_id = ? ORDER BY c.number",
+    ),
+    _Query(
         "reviews",
         ("calls", "call_reviewers"),
         "SELECT c.number AS call, c.title, r.status, r.invited_at, r.answered_at "
@@ -175,6 +183,12 @@ _DELETE: tuple[_Query, ...] = (
         "your id in draw results (your anonymous reference stays)",
         ("calls", "draw_entries"),
         "UPDATE draw_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
+        "(SELECT id FROM calls WHERE guild_id = ?1)",
+    ),
+    _Query(
+        "your id in frozen lists of volunteers (your anonymous reference stays)",
+        ("calls", "frozen_entries"),
+        "UPDATE frozen_entries SET user_id = NULL WHERE user_id = ?2 AND call_id IN "
         "(SELECT id FROM calls WHERE guild_id = ?1)",
     ),
     _Query(

@@ -13,6 +13,7 @@ from bot.clock import FakeClock
 from tests.conftest import STORY_START
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.harness import RunningBot, organiser_permissions
+from tests.fakes.drand_server import FakeDrandServer
 
 
 @dataclass
@@ -41,7 +42,10 @@ def world(fake: FakeDiscord) -> World:
 
 @pytest.fixture
 async def running(fake: FakeDiscord, world: World, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    runner = RunningBot(fake, tmp_path / "bot.sqlite3", FakeClock(STORY_START), world.guild.id)
-    await runner.start()
-    yield runner
-    await runner.stop()
+    clock = FakeClock(STORY_START)
+    # The draws' public randomness: a local drand chain of its own, on the bot's clock.
+    async with FakeDrandServer(clock=lambda: clock.now().timestamp()) as beacon:
+        runner = RunningBot(fake, tmp_path / "bot.sqlite3", clock, world.guild.id, beacon)
+        await runner.start()
+        yield runner
+        await runner.stop()

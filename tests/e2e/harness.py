@@ -21,6 +21,7 @@ from bot.client import CoproBot
 from bot.clock import FakeClock
 from bot.settings import load_settings
 from tests.e2e.fake_discord import FakeDiscord
+from tests.fakes.drand_server import FakeDrandServer
 
 __all__ = ["RunningBot", "organiser_permissions"]
 
@@ -35,8 +36,16 @@ def organiser_permissions() -> int:
 class RunningBot:
     """Start/stop the bot on one database file; restart keeps the file (a process restart)."""
 
-    def __init__(self, fake: FakeDiscord, db_path: Path, clock: FakeClock, guild_id: int) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        db_path: Path,
+        clock: FakeClock,
+        guild_id: int,
+        beacon: FakeDrandServer | None = None,
+    ) -> None:
         self.fake = fake
+        self.beacon = beacon  # a local drand chain of its own (the draws' public randomness)
         self.db_path = db_path
         self.clock = clock
         self.guild_id = guild_id
@@ -52,6 +61,14 @@ class RunningBot:
                 "DEV_GUILD_ID": str(self.guild_id),
                 "DISCORD_API_BASE": self.fake.api_base,
                 "DISCORD_GATEWAY_URL": self.fake.ws_url,
+                **(
+                    {
+                        "DRAW_BEACON_URL": self.beacon.url,
+                        "DRAW_BEACON_CHAIN": self.beacon.chain.chain_hash,
+                    }
+                    if self.beacon is not None
+                    else {}
+                ),
             }
         )
         self._stack = contextlib.AsyncExitStack()
@@ -103,6 +120,24 @@ class RunningBot:
         ran = await self.bot.jobs.run_due()
         await self.settle()
         return ran
+
+    async def reach_draw(self) -> None:
+        """Let the public value of every frozen roster come out (the drand round's time passes)
+        and the draws be made by their jobs, as after ``/draw run`` on a call."""
+        due = await self.db.fetchval("SELECT MAX(beacon_due_at) FROM draw_freezes")
+        assert due is not None, "nothing is frozen"
+        await self.advance(timedelta(seconds=max(1.0, due - self.clock.now().timestamp() + 2)))
+        for _ in range(200):  # the job fetches the round and checks its signature (a thread)
+            if (
+                await self.db.fetchval(
+                    "SELECT COUNT(*) FROM draw_freezes f WHERE NOT EXISTS "
+                    "(SELECT 1 FROM draws d WHERE d.call_id = f.call_id)"
+                )
+                == 0
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await self.settle()
 
     @property
     def db(self) -> Any:

@@ -11,6 +11,7 @@ from bot.verify_audit import main as verify_audit
 from tests.e2e.conftest import World
 from tests.e2e.harness import RunningBot
 from tests.e2e.test_calls_e2e import create_story_call
+from tests.e2e.test_faults_e2e import give_roles
 
 EPHEMERAL = 64
 
@@ -66,6 +67,7 @@ async def test_a_drawn_member_deletes_their_data(world: World, running: RunningB
     """The place passes to the next reserve, the group role goes, the draw still verifies."""
     fake = world.fake
     group_role = fake.add_role(world.guild, "Co-production group")
+    give_roles(world)
     await running.settle()
     post = await create_story_call(world, running)
     for m in world.members[:4]:
@@ -75,7 +77,7 @@ async def test_a_drawn_member_deletes_their_data(world: World, running: RunningB
         world.organiser, world.channel, "draw run", call=1, places="2", group_role=group_role
     )
     await handle.wait(timeout=10)
-    await running.settle()
+    await running.reach_draw()
     selected = [
         r[0]
         for r in await running.db.fetchall(

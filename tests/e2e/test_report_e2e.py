@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -19,9 +20,11 @@ async def command(world: World, actor: Any, name: str, **options: Any) -> Any:
     return await handle.wait(timeout=10)
 
 
-async def test_story_ledger_and_impact_report(world: World, running: RunningBot) -> None:
+async def test_story_ledger_and_impact_report(
+    world: World, running: RunningBot, tmp_path: Path
+) -> None:
     fake, guild = world.fake, world.guild
-    await story.test_the_whole_story(world, running)
+    await story.test_the_whole_story(world, running, tmp_path)
     admin = fake.add_member(
         guild,
         "Alex (admin)",

@@ -8,13 +8,20 @@ book, 3 cancel and 3 are promoted; reminders and the evaluation invitation.
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import discord
+
+from bot.verify_draw import main as verify_draw
 from tests.e2e.conftest import World
 from tests.e2e.harness import RunningBot
 from tests.e2e.test_calls_e2e import create_story_call, roster
 from tests.e2e.test_feedback_e2e import give_feedback_id
+from tests.independent_verifier import verify as independent_verify
 
 EPHEMERAL = 64
 
@@ -41,11 +48,64 @@ async def volunteer_17(world: World, running: RunningBot, post: Any) -> tuple[li
     return experienced, new
 
 
-async def test_the_whole_story(world: World, running: RunningBot) -> None:
+async def freeze_then_reveal(world: World, running: RunningBot, post: Any) -> str:
+    """The beacon step of the story: the freeze is public before its round, the draw waits for
+    the round, then is made from it. Returns the published draw file."""
+    fake = world.fake
+    [(message_id, posted_at, due_at, round_number)] = await running.db.fetchall(
+        "SELECT message_id, posted_at, beacon_due_at, beacon_round FROM draw_freezes"
+    )
+    assert posted_at < due_at and round_number
+    freeze_post = next(m for m in fake.bot_messages(world.channel) if m.id == message_id)
+    assert freeze_post.message_reference["message_id"] == str(post.id)
+    frozen = json.loads(freeze_post.attachment("call-1-roster.json").data)
+    assert frozen["freeze_fingerprint"] in freeze_post.content
+    assert len(frozen["roster"]) == 17
+    assert {c["key"]: c["places"] for c in frozen["categories"]} == {"🧭": 3, "🌱": 3}
+    assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 0
+    # The round comes out: the job fetches it, checks its signature, and draws.
+    wait = due_at - running.clock.now().timestamp() + 2
+    await running.advance(timedelta(seconds=max(wait, 1)))
+    await fake.wait_until(
+        lambda: next(
+            (
+                m
+                for m in fake.bot_messages(world.channel)
+                if "call-1-draw.json" in str(m.attachments)
+            ),
+            None,
+        ),
+        timeout=10,
+        what="the result post",
+    )
+    await running.settle()
+    assert running.beacon is not None and running.beacon.requests  # fetched from the chain
+    result = next(
+        m for m in fake.bot_messages(world.channel) if "call-1-draw.json" in str(m.attachments)
+    )
+    export = result.attachment("call-1-draw.json").data.decode("utf-8")
+    data = json.loads(export)
+    assert data["freeze"]["fingerprint"] == frozen["freeze_fingerprint"]
+    assert data["roster"] == frozen["roster"]
+    assert data["beacon"]["round"] == round_number
+    return export
+
+
+async def test_the_whole_story(world: World, running: RunningBot, tmp_path: Path) -> None:
     fake = world.fake
     guild = world.guild
     group_role = fake.add_role(guild, "Co-production group")
     reviewer_role = fake.add_role(guild, "Plan reviewers")
+    # Roles given by the bot are chosen by an organiser who could give them: Manage Roles, and a
+    # role above them.
+    staff = fake.add_role(
+        guild,
+        "Staff",
+        permissions=discord.Permissions(
+            manage_events=True, manage_roles=True, view_channel=True, send_messages=True
+        ).value,
+    )
+    fake.set_member_roles(world.organiser, [staff])
     await running.settle()
 
     # 1-3. The call, 17 volunteers.
@@ -64,6 +124,9 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
     )
     assert (await handle.wait(timeout=10)).flags & EPHEMERAL
     await running.settle()
+    # Freeze, then reveal: the roster is frozen and published on the call post (its file
+    # attached) before the drand round it names exists; nothing is drawn yet.
+    export = await freeze_then_reveal(world, running, post)
     drawn = [
         r[0]
         for r in await running.db.fetchall(
@@ -79,6 +142,28 @@ async def test_the_whole_story(world: World, running: RunningBot) -> None:
     assert result_posts, "the result is posted as a reply to the call post"
     handle = await fake.run_command(world.organiser, world.channel, "draw verify", call=1)
     assert (await handle.wait(timeout=5)).flags & EPHEMERAL
+    # The published file checks out with python -m bot.verify_draw (offline, the round's BLS
+    # signature against the local chain's key) and with the independent verifier written only
+    # from docs/draw.md; both agree.
+    assert running.beacon is not None
+    chain = ["--chain-hash", running.beacon.chain.chain_hash]
+    out = io.StringIO()
+    code = verify_draw(["--json", "-", *chain], stdin=io.StringIO(export), stdout=out)
+    assert code == 0, out.getvalue()
+    # ... and against the frozen list as it was posted before the round (its file).
+    freeze_post = next(
+        m for m in fake.bot_messages(world.channel) if "call-1-roster.json" in str(m.attachments)
+    )
+    roster_file = tmp_path / "call-1-roster.json"
+    roster_file.write_bytes(freeze_post.attachment("call-1-roster.json").data)
+    out = io.StringIO()
+    code = verify_draw(
+        ["--json", "-", *chain, "--freeze", str(roster_file)],
+        stdin=io.StringIO(export),
+        stdout=out,
+    )
+    assert code == 0, out.getvalue()
+    assert independent_verify(json.loads(export), running.beacon.chain.chain_hash) == (True, [])
 
     # 5. Nobody left out: the 11 others are invited to review; 5 accept, 1 declines.
     not_drawn = [uid for uid in volunteers if uid not in drawn]

@@ -23,6 +23,7 @@ from bot.domain.settings.service import SettingsService
 from bot.domain.wording.service import WordingService
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.fakes.beacon import LocalBeacon, publish_and_wait
 
 GUILD = 1000
 ORGANISER = 1
@@ -159,7 +160,16 @@ async def test_draw_run_and_replacement(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     call_id = await make_call(calls, clock)
-    draws = DrawService(db, clock, jobs)
+    draws = DrawService(db, clock, jobs, beacon=LocalBeacon(clock))
+    frozen = await coupled(
+        db,
+        db_path,
+        monkeypatch,
+        lambda: draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER),
+        {"call.closed": 1, "draw.frozen": 1},
+    )
+    assert frozen.froze_now and frozen.closed_call and frozen.view is None
+    await publish_and_wait(draws, clock, call_id)
     outcome = await coupled(
         db,
         db_path,
@@ -167,7 +177,7 @@ async def test_draw_run_and_replacement(
         lambda: draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER),
         {"draw.run": 1},
     )
-    assert outcome.created and outcome.closed_call
+    assert outcome.created
     assert (await calls.get_by_id(call_id)).status == "closed"  # type: ignore[union-attr]
 
     leaver = next(u for c in outcome.view.categories for u in c.drawn if u is not None)

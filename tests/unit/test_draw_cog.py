@@ -28,6 +28,7 @@ from cogs.draws.cog import Draws, leave_nonce
 from cogs.draws.render import result_link
 from cogs.draws.views import ANYONE, DeclineCheckButton, DrawButton
 from db import Database
+from tests.fakes.beacon import LocalBeacon, chain_args, draw_now
 
 GUILD = 1000
 CHANNEL = 10
@@ -121,7 +122,7 @@ def fresh_bot(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> tuple[FakeBot, Draws, Services]:
     """A new bot process on the same database (as after a restart)."""
-    services = build_services(db, clock, jobs, "Europe/London")
+    services = build_services(db, clock, jobs, "Europe/London", beacon=LocalBeacon(clock))
     bot = FakeBot(services)
     bot.cog = Draws(bot)  # type: ignore[arg-type]
     return bot, bot.cog, services
@@ -143,7 +144,7 @@ async def story(services: Services, clock: FakeClock, *, record: bool = True) ->
             await services.calls.react(5000, user, key, added=True)
             clock.advance(timedelta(seconds=1))
     if record:
-        await services.draws.run(guild_id=GUILD, number=1, actor_id=1)
+        await draw_now(services.draws, clock, guild_id=GUILD, number=1, actor_id=1)
     return details.call.id
 
 
@@ -330,13 +331,23 @@ async def test_role_problem_is_explained_and_the_draw_stays(
     )
     await services.calls.attach_post(details.call.id, CHANNEL, 5001)
     await services.calls.react(5001, 7, "🧭", added=True)
-    await services.draws.run(guild_id=GUILD, number=1, actor_id=1, group_role_id=555)
+    await draw_now(services.draws, clock, guild_id=GUILD, number=1, actor_id=1, group_role_id=555)
 
     class Member:
+        id = 1
+        guild = SimpleNamespace(owner_id=1)  # the organiser who chose the role owns the server
+
         async def add_roles(self, *roles: Any, reason: str | None = None) -> None:
             raise forbidden()
 
-    role = SimpleNamespace(id=555, mention="<@&555>", name="Group")
+    role = SimpleNamespace(
+        id=555,
+        mention="<@&555>",
+        name="Group",
+        managed=False,
+        permissions=discord.Permissions.none(),
+        is_default=lambda: False,
+    )
     bot.guild = SimpleNamespace(
         get_member=lambda uid: Member(),
         get_role=lambda rid: role,
@@ -403,7 +414,7 @@ async def test_draw_commands_and_options(setup: Any) -> None:
     assert group is not None and group.name == "draw"
     commands = {c.name: c for c in group.commands}
     assert set(commands) == {"run", "show", "replace", "verify"}
-    assert [p.display_name for p in commands["run"].parameters] == [
+    assert [p.display_name for p in commands["run"].parameters][:4] == [
         "call",
         "places",
         "group-role",
@@ -648,7 +659,7 @@ async def test_deleting_data_in_two_draws_never_names_the_member(
         for users, key in ((EXPERIENCED, "🧭"), (NEW, "🌱")):
             for user in users:
                 await services.calls.react(message_id, user, key, added=True)
-        await services.draws.run(guild_id=GUILD, number=number, actor_id=1)
+        await draw_now(services.draws, clock, guild_id=GUILD, number=number, actor_id=1)
         await cog.finish(details.call.id)
         call_ids.append(details.call.id)
     leaving = EXPERIENCED[0]  # in both groups
@@ -982,7 +993,7 @@ async def test_confirming_from_the_dm_edits_it_and_works_from_a_fresh_bot(
     assert after.entry(member).status == "replaced"  # type: ignore[union-attr]
     assert after.entry(next_up).status == "selected"  # type: ignore[union-attr]
     # The DM itself now records that the place was given up, with no buttons left.
-    [(channel_id, message_id, changes)] = bot.edits
+    [(channel_id, message_id, changes)] = [e for e in bot.edits if e[0] == DM_CHANNEL]
     assert (channel_id, message_id) == (DM_CHANNEL, dm.id)
     assert changes["view"] is None and after.entry(member).ref[:8] in changes["content"]  # type: ignore[union-attr]
 
@@ -995,7 +1006,7 @@ async def test_a_question_without_its_dm_still_works(setup: Any, clock: FakeCloc
     member = (await services.draws.view(call_id)).categories[0].drawn[0]
     assert isinstance(member, int)
     yes = await click(bot, f"draw:decline-yes:{call_id}:{member}", member)
-    assert yes.response.edited and not bot.edits
+    assert yes.response.edited and not [e for e in bot.edits if e[0] == DM_CHANNEL]
     assert (await services.draws.view(call_id)).entry(member).status == "replaced"  # type: ignore[union-attr]
 
 
@@ -1086,7 +1097,8 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
     assert export["seed_commitment"] == view.call.seed_commitment
     text = post_text(post)
     section = text[text.index(view.draw.seed) - 200 :]
-    assert view.draw.roster_hash in section and text.count(view.draw.seed) == 1
+    assert view.freeze is not None and export["freeze"]["fingerprint"] == view.freeze.freeze_hash
+    assert view.freeze.freeze_hash in section and text.count(view.draw.seed) == 1
     assert "Reserve order" not in text
     # No full entry reference in the post (they are in the file).
     assert not any(e.ref in text for c in view.categories for e in c.entries)
@@ -1099,9 +1111,45 @@ async def test_the_result_post_keeps_the_verification_data_and_the_export_still_
         "bot.verify_draw",
         "--json",
         str(path),
+        *chain_args(services.draws),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, out.decode()
     assert (await services.draws.verify(GUILD, 1)).ok
+
+
+async def test_the_reviewer_role_is_checked_again_just_before_it_is_given(
+    setup: Any, clock: FakeClock
+) -> None:
+    """Issue 11 item 1: a role is re-checked before every grant (it may have been edited)."""
+    bot, cog, services = setup
+    call_id = await story(services, clock)
+    await services.draws.repo.set_roles(call_id, None, 777, 1)
+    given: list[Any] = []
+
+    class Member:
+        id = 1
+        guild = SimpleNamespace(owner_id=1)  # the organiser who chose the role owns the server
+
+        async def add_roles(self, *roles: Any, reason: str | None = None) -> None:
+            given.append(roles)
+
+    role = SimpleNamespace(
+        id=777,
+        name="Reviewers",
+        mention="<@&777>",
+        managed=False,
+        permissions=discord.Permissions(administrator=True),  # made an admin role since
+        is_default=lambda: False,
+    )
+    bot.guild = SimpleNamespace(get_member=lambda uid: Member(), get_role=lambda rid: role)
+    await cog._reviewer_role(GUILD, call_id, 1, NEW[0], 777, give=True)
+    assert given == []
+    assert (await services.draws.repo.reviewer(call_id, NEW[0])) is None or (
+        (await services.draws.repo.reviewer(call_id, NEW[0])).role_at is None  # type: ignore[union-attr]
+    )
+    role.permissions = discord.Permissions.none()
+    await cog._reviewer_role(GUILD, call_id, 1, NEW[0], 777, give=True)
+    assert len(given) == 1

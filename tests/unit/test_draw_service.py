@@ -10,13 +10,14 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.domain.calls.service import CallService
-from bot.domain.draws.algorithm import commitment_of, entrant_ref, run_draw
+from bot.domain.draws.algorithm import commitment_of, draw_seed, run_draw
 from bot.domain.draws.service import MEMBER_LEFT_JOB, DrawService
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.scheduling import JobScheduler
 from cogs.draws.render import result_post_text, status_text, verification_text
 from db import Database
 from db.repositories.audiences import accepted_reviewers, call_audience, drawn_group
+from tests.fakes.beacon import LocalBeacon, draw_now, publish_and_wait
 
 GUILD = 1000
 ORGANISER = 1
@@ -72,14 +73,14 @@ def calls(db: Database, clock: FakeClock, jobs: JobScheduler) -> CallService:
 
 @pytest.fixture
 def draws(db: Database, clock: FakeClock, jobs: JobScheduler) -> DrawService:
-    return DrawService(db, clock, jobs)
+    return DrawService(db, clock, jobs, beacon=LocalBeacon(clock))
 
 
 async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
 ) -> None:
     call_id, _ = await story_call(calls, clock, closes="in 2 days")
-    outcome = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    outcome = await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     assert outcome.created and outcome.closed_call
     view = outcome.view
     assert view.call.status == "closed"
@@ -88,19 +89,23 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
         (c.category.key, c.places, c.volunteers, len(c.drawn), len(c.reserve_order))
         for c in view.categories
     ] == [("🧭", 3, 10, 3, 7), ("🌱", 3, 7, 3, 4)]
-    # Every volunteer has an entry reference: an HMAC of their id under the draw's secret salt.
-    salt = await db.fetchval("SELECT ref_salt FROM draws WHERE call_id = ?", (call_id,))
-    assert isinstance(salt, str) and len(salt) == 32
+    # Every volunteer has an entry reference made at the freeze (each from a salt of its own,
+    # which is not kept): nothing secret remains that could re-make them.
+    assert await db.fetchval("SELECT ref_salt FROM draws WHERE call_id = ?", (call_id,)) is None
     refs = {e.user_id: e.ref for c in view.categories for e in c.entries}
-    assert refs == {u: entrant_ref(salt, u) for u in EXPERIENCED + NEW}
+    assert len(set(refs.values())) == 17 and all(len(r) == 32 for r in refs.values())
+    freeze = view.freeze
+    assert freeze is not None and freeze.beacon_kind == "drand" and freeze.beacon_value
     # The published roster is the refs (sorted), never the ids, and the stored result is exactly
-    # the documented function of the published seed and roster.
+    # the documented function of the committed seed, the beacon value and the frozen roster.
     roster = sorted([(refs[u], "🧭") for u in EXPERIENCED] + [(refs[u], "🌱") for u in NEW])
-    assert view.draw.roster == roster and view.draw.algorithm == "hmac-sha256-rank/v2"
+    assert view.draw.roster == roster == freeze.roster
+    assert view.draw.algorithm == "hmac-sha256-rank/v3"
     assert not {e for e, _ in json.loads(view.draw.roster_json)} & {
         str(u) for u in EXPERIENCED + NEW
     }
-    expected = run_draw(view.call.seed, roster, {"🧭": 3, "🌱": 3})
+    order_seed = draw_seed(view.call.seed, bytes.fromhex(freeze.beacon_value))
+    expected = run_draw(order_seed, roster, {"🧭": 3, "🌱": 3}, version=3)
     assert view.draw.roster_hash == expected.roster_fingerprint
     for cat in view.categories:
         assert cat.refs == expected.category(cat.category.key).order
@@ -114,22 +119,27 @@ async def test_the_story_10_and_7_volunteers_3_plus_3_drawn_11_invited(
     # Posting texts: odds in words, every volunteer listed, verification data present.
     text = result_post_text(view, "intro", "closing")
     assert "3 of 10 volunteers" in text and "30% chance" in text and "3 of 7" in text
-    assert all(f"<@{u}>" in text for u in EXPERIENCED + NEW)
-    assert view.draw.seed in text and view.draw.roster_hash in text and len(text) <= 2000
-    assert salt not in text and salt not in status_text(view)  # the salt is never shown
+    # The drawn are mentioned in user id order, not in draw order; reserves are not mentioned.
+    drawn_mentions = [f"<@{u}>" for u in sorted(view.drawn)]
+    assert all(m in text for m in drawn_mentions)
+    positions = [text.index(m) for m in drawn_mentions]
+    assert positions == sorted(positions)
+    assert not any(f"<@{u}>" in text for u in EXPERIENCED + NEW if u not in view.drawn)
+    assert view.draw.seed in text and freeze.freeze_hash in text and len(text) <= 2000
     assert "no answer yet" in status_text(view)
     assert all(f"`{e.ref[:8]}`" in status_text(view) for e in view.categories[0].current)
     report = await draws.verify(GUILD, 1)
     assert report.ok and report.commitment_ok and report.fingerprint_ok and report.order_ok
+    assert report.freeze_ok and report.beacon_ok and report.changes_ok
 
 
 async def test_drawing_twice_returns_the_same_result(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     await story_call(calls, clock)
-    first = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    first = await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     before = await snapshot(db)
-    again = await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER, places="5")
+    again = await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER, places="5")
     assert not again.created and again.ignored == ("places",)
     assert [c.order for c in again.view.categories] == [c.order for c in first.view.categories]
     assert await snapshot(db) == before
@@ -139,11 +149,17 @@ async def test_concurrent_runs_draw_once(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
+    frozen = await asyncio.gather(
+        *(draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER) for _ in range(5))
+    )
+    assert sum(o.froze_now for o in frozen) == 1  # one freeze
+    assert len({o.freeze.freeze_hash for o in frozen if o.freeze}) == 1
+    await publish_and_wait(draws, clock, call_id)
     outcomes = await asyncio.gather(
         *(draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER) for _ in range(5))
     )
     assert sum(o.created for o in outcomes) == 1
-    assert len({tuple(c.order for c in o.view.categories) for o in outcomes}) == 1
+    assert len({tuple(c.order for c in o.view.categories if o.view) for o in outcomes}) == 1
     assert (
         await db.fetchval("SELECT COUNT(*) FROM draw_entries WHERE call_id = ?", (call_id,)) == 17
     )
@@ -159,7 +175,7 @@ async def test_sign_ups_after_the_draw_are_refused(
     calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     _call_id, msg = await story_call(calls, clock)
-    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     assert (await calls.react(msg, 999, "🧭", added=True)).outcome == "closed"
     with pytest.raises(DomainError):
         await calls.reopen(GUILD, 1, None, "Europe/London")
@@ -172,7 +188,11 @@ async def test_places_override_and_fewer_volunteers_than_places(
     for user in (1, 2, 3, 4):
         await calls.react(msg, user, "🧭", added=True)
     await calls.react(msg, 9, "🌱", added=True)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER, places="🧭=2, 🌱=3")).view
+    view = (
+        await draw_now(
+            draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER, places="🧭=2, 🌱=3"
+        )
+    ).view
     exp, new = view.categories
     assert (exp.places, len(exp.drawn), len(exp.reserve_order)) == (2, 2, 2)
     assert (new.places, new.drawn, new.open_places) == (3, (9,), 2)
@@ -212,7 +232,7 @@ async def test_replace_promotes_the_next_reserve_of_the_same_category(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     new = view.categories[1]
     leaving = new.drawn[0]
     out = await draws.replace(GUILD, 1, leaving, ORGANISER)
@@ -235,12 +255,12 @@ async def test_replace_promotes_the_next_reserve_of_the_same_category(
 
 
 async def test_no_reserve_left_reports_the_place_open(
-    calls: CallService, draws: DrawService
+    calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     _, msg = await make_call(calls, places="1")
     await calls.react(msg, 1, "🧭", added=True)
     await calls.react(msg, 2, "🧭", added=True)
-    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     view = await draws.show(GUILD, 1)
     first, reserve = view.categories[0].order
     assert (await draws.replace(GUILD, 1, first, ORGANISER)).promoted_user_id == reserve
@@ -253,7 +273,7 @@ async def test_replace_of_someone_not_in_the_group_changes_nothing(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     reserve = view.categories[0].reserve_order[0]
     before = await snapshot(db)
     for user in (424242, reserve):
@@ -272,7 +292,7 @@ async def test_confirm_and_reviewer_answers(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     member = view.drawn[0]
     assert (await draws.confirm(call_id, member)).changed
     assert not (await draws.confirm(call_id, member)).changed
@@ -297,7 +317,7 @@ async def test_deliveries_are_claimed_once_and_finished_draws_drop_out(
     calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     assert await draws.unfinished() == [(call_id, GUILD)]
     todo = await draws.deliveries(call_id)
     assert len(todo.notices) == 6 and len(todo.invites) == 11
@@ -333,7 +353,7 @@ async def test_verify_detects_a_tampered_record(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     a, b = view.categories[0].order[0], view.categories[0].order[5]
     await db.execute(
         "UPDATE draw_entries SET rank = -1 WHERE call_id = ? AND user_id = ?", (call_id, a)
@@ -360,12 +380,14 @@ async def test_export_has_everything_to_re_run(
     calls: CallService, draws: DrawService, clock: FakeClock
 ) -> None:
     await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     data = draws.export(view)
-    assert (data["format_version"], data["algorithm_version"]) == (2, 2)
+    assert (data["format_version"], data["algorithm_version"]) == (3, 3)
     roster = [(r["ref"], r["category"]) for r in data["roster"]]
     places = {c["key"]: c["places"] for c in data["categories"]}
-    again = run_draw(data["seed"], roster, places)
+    seed = draw_seed(data["seed"], bytes.fromhex(data["beacon"]["randomness"]))
+    assert seed == data["draw_seed"]
+    again = run_draw(seed, roster, places, version=3)
     assert again.roster_fingerprint == data["roster_fingerprint"]
     assert {k: list(v) for k, v in again.selected().items()} == {
         k: v["selected"] for k, v in data["result"].items()
@@ -383,14 +405,14 @@ async def test_export_has_everything_to_re_run(
     assert not set(values(json.loads(draws.export_json(view)))) & ids
     assert "user_id" not in draws.export_json(view)
     shown = verification_text(view)
-    assert view.draw.seed in shown and view.draw.roster_hash in shown
+    assert view.draw.seed in shown and data["freeze"]["fingerprint"] in shown
 
 
 async def test_a_drawn_member_withdrawing_passes_the_place_on_and_the_draw_still_verifies(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    view = (await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)).view
+    view = (await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)).view
     exp = view.categories[0]
     leaving, reserve = exp.drawn[0], exp.reserve_order[0]
     assert isinstance(leaving, int) and isinstance(reserve, int)
@@ -446,7 +468,7 @@ async def test_a_claim_left_by_a_crash_is_taken_over_once_while_discord_dedupes(
     db: Database, calls: CallService, draws: DrawService, clock: FakeClock, jobs: JobScheduler
 ) -> None:
     call_id, _ = await story_call(calls, clock)
-    await draws.run(guild_id=GUILD, number=1, actor_id=ORGANISER)
+    await draw_now(draws, clock, guild_id=GUILD, number=1, actor_id=ORGANISER)
     todo = await draws.deliveries(call_id)
     recent, old = todo.notices[0].user_id, todo.notices[1].user_id
     assert recent is not None and old is not None
@@ -458,7 +480,9 @@ async def test_a_claim_left_by_a_crash_is_taken_over_once_while_discord_dedupes(
     clock.advance(timedelta(minutes=2))  # old: claimed 6 minutes ago, recent: 2 minutes ago
     assert await run._claim([recent], "dm") is None  # a send in progress is never taken over
 
-    restarted = DrawService(db, clock, jobs)  # the bot after a crash (both left 'sending')
+    restarted = DrawService(
+        db, clock, jobs, beacon=LocalBeacon(clock)
+    )  # the bot after a crash (both left 'sending')
     assert await restarted.unfinished() == [(call_id, GUILD)]
     again = restarted.delivery_run(call_id, "notice")
     unknown = await again.start([(recent, "dm"), (old, "dm")])

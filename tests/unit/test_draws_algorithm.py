@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import shutil
 import subprocess
@@ -13,13 +14,16 @@ from typing import Any
 
 import pytest
 
+from bot.beacon.drand import QUICKNET, BeaconRound, verify_round
 from bot.domain.calls.rules import new_seed, seed_commitment
 from bot.domain.draws.algorithm import (
     ALGORITHM_ID,
     chance_words,
     check_commitment,
     commitment_of,
+    draw_seed,
     entrant_ref,
+    freeze_fingerprint,
     new_ref_salt,
     roster_fingerprint,
     roster_text,
@@ -28,6 +32,8 @@ from bot.domain.draws.algorithm import (
     verify_published,
 )
 from bot.domain.errors import InvalidInput
+from bot.verify_draw import main as verify_draw
+from tests.independent_verifier import verify as independent_verify
 
 ROOT = Path(__file__).resolve().parents[2]
 SALT = "5a" * 16  # fixed, so the statistical test is repeatable
@@ -53,7 +59,7 @@ def test_same_seed_and_roster_give_the_same_result() -> None:
     first = run_draw(seed, ROSTER, PLACES)
     again = run_draw(seed, list(reversed(ROSTER)), dict(reversed(PLACES.items())), ["🧭", "🌱"])
     assert first == again
-    assert first.algorithm == ALGORITHM_ID == "hmac-sha256-rank/v2"
+    assert first.algorithm == ALGORITHM_ID == "hmac-sha256-rank/v3"
 
 
 def test_story_shape_3_plus_3_and_11_reserves() -> None:
@@ -188,7 +194,7 @@ def test_verify_published_detects_changes() -> None:
     result = run_draw(seed, ROSTER, PLACES)
     published = {c.key: list(c.order) for c in result.categories}
     good = verify_published(
-        algorithm=ALGORITHM_ID,
+        algorithm="hmac-sha256-rank/v2",
         seed=seed,
         roster=ROSTER,
         places=PLACES,
@@ -205,11 +211,11 @@ def test_verify_published_detects_changes() -> None:
         *published["🧭"][4:],
     ]
     bad = verify_published(
-        algorithm=ALGORITHM_ID, seed=seed, roster=ROSTER, places=PLACES, published=swapped
+        algorithm="hmac-sha256-rank/v2", seed=seed, roster=ROSTER, places=PLACES, published=swapped
     )
     assert not bad.ok and bad.order_ok is False
     other = verify_published(
-        algorithm=ALGORITHM_ID,
+        algorithm="hmac-sha256-rank/v2",
         seed=seed,
         roster=ROSTER,
         places=PLACES,
@@ -254,26 +260,55 @@ def test_a_version_1_draw_still_verifies() -> None:
 def test_the_worked_example_in_docs_is_what_the_code_computes() -> None:
     """docs/draw.md carries a worked example as a JSON block; the code must agree with it."""
     example = worked_example()
-    assert example["algorithm_version"] == 2
+    assert example["algorithm_version"] == 3
     roster = [(r["ref"], r["category"]) for r in example["roster"]]
     places = {c["key"]: c["places"] for c in example["categories"]}
-    result = run_draw(example["seed"], roster, places, [c["key"] for c in example["categories"]])
+    value = bytes.fromhex(example["beacon"]["randomness"])
+    seed = draw_seed(example["seed"], value)
+    assert seed == example["draw_seed"]
+    result = run_draw(seed, roster, places, [c["key"] for c in example["categories"]], version=3)
     assert commitment_of(example["seed"]) == example["seed_commitment"]
     assert result.roster_fingerprint == example["roster_fingerprint"]
+    assert (
+        freeze_fingerprint(
+            example["seed_commitment"],
+            example["freeze"]["beacon_name"],
+            list(places.items()),
+            roster,
+        )
+        == example["freeze"]["fingerprint"]
+    )
     for cat in result.categories:
         published = example["result"][cat.key]
         assert list(cat.selected) == published["selected"]
         assert list(cat.reserve) == published["reserve"]
     for line in example["scores"]:
-        assert score(example["seed"], line["category"], line["ref"]) == line["score"]
-    # The example's references really come from the user ids and salt the page names.
-    text = (ROOT / "docs" / "draw.md").read_text(encoding="utf-8")
-    for user_id, ref in (
-        ("444444444444444444", "10a3f3cba272ea8d54de24813982d427"),
-        ("88888888888888888", "b310292a66d1a981be5ed33e2ba2b6f3"),
-    ):
-        assert f"| {user_id} |" in text and ref in text
-        assert entrant_ref("00112233445566778899aabbccddeeff", int(user_id)) == ref
+        assert score(seed, line["category"], line["ref"]) == line["score"]
+    # The beacon value is the real quicknet round 1000: its signature verifies, and its hash is
+    # the value the example uses.
+    beacon = example["beacon"]
+    signature = bytes.fromhex(beacon["signature"])
+    assert hashlib.sha256(signature).digest() == value
+    assert verify_round(QUICKNET, BeaconRound(beacon["round"], signature))
+
+
+def test_the_worked_example_checks_out_with_both_checkers() -> None:
+    """``python -m bot.verify_draw`` and the independent checker written from docs/draw.md
+    agree on the worked example (offline, the quicknet signature included), and both refuse it
+    once a reference is re-rolled after the freeze."""
+    example = worked_example()
+    out = io.StringIO()
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(json.dumps(example)), stdout=out) == 0
+    assert independent_verify(example) == (True, [])
+    rerolled = json.loads(json.dumps(example))
+    old, new = rerolled["roster"][0]["ref"], "0" * 32
+    rerolled["roster"][0]["ref"] = new  # a re-rolled salt gives another reference...
+    for cat in rerolled["result"].values():  # ... and the result re-computed to match it
+        cat["selected"] = [new if r == old else r for r in cat["selected"]]
+        cat["reserve"] = [new if r == old else r for r in cat["reserve"]]
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(json.dumps(rerolled)), stdout=out) == 1
+    ok, problems = independent_verify(rerolled)
+    assert not ok and "freeze fingerprint" in problems
 
 
 def test_the_python_snippet_in_docs_computes_the_worked_example() -> None:
@@ -283,7 +318,15 @@ def test_the_python_snippet_in_docs_computes_the_worked_example() -> None:
     roster = [(r["ref"], r["category"]) for r in example["roster"]]
     places = {c["key"]: c["places"] for c in example["categories"]}
     assert namespace["fingerprint"](roster) == example["roster_fingerprint"]
-    got = namespace["draw"](example["seed"], roster, places)
+    seed = namespace["draw_seed"](example["seed"], example["beacon"]["randomness"])
+    assert seed == example["draw_seed"]
+    assert (
+        namespace["freeze_fingerprint"](
+            example["seed_commitment"], example["freeze"]["beacon_name"], places, roster
+        )
+        == example["freeze"]["fingerprint"]
+    )
+    got = namespace["draw"](seed, roster, places)
     assert {
         k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in got.items()
     } == example["result"]
@@ -297,7 +340,8 @@ def test_the_node_snippet_in_docs_computes_the_worked_example() -> None:
     script = doc_block("node-snippet", "js") + (
         f"\nconst roster = {json.dumps(roster)};\n"
         f"console.log(JSON.stringify({{fp: fingerprint(roster), "
-        f"result: draw({json.dumps(example['seed'])}, roster, {json.dumps(places)})}}));\n"
+        f"result: draw(drawSeed({json.dumps(example['seed'])}, "
+        f"{json.dumps(example['beacon']['randomness'])}), roster, {json.dumps(places)})}}));\n"
     )
     done = subprocess.run(
         ["node", "-e", script],
@@ -312,3 +356,24 @@ def test_the_node_snippet_in_docs_computes_the_worked_example() -> None:
     assert {
         k: {"selected": v["drawn"], "reserve": v["reserve"]} for k, v in out["result"].items()
     } == example["result"]
+
+
+def test_discord_s_own_date_of_the_freeze_post_can_be_required() -> None:
+    """``--discord-time``: the freeze post's message id (a snowflake) dates it; it must be
+    before the round came out (quicknet round 1000: 2023-08-23 15:59:24 UTC)."""
+
+    def snowflake(unix: float) -> str:
+        return str((int(unix * 1000) - 1_420_070_400_000) << 22)
+
+    example = worked_example()
+    out = io.StringIO()
+    example["freeze"]["message_id"] = snowflake(1692806364 - 60)  # a minute before
+    args = ["--json", "-", "--discord-time"]
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 0
+    assert "Discord dates the freeze post 2023-08-23T15:58:24" in out.getvalue()
+    example["freeze"]["message_id"] = snowflake(1692806364 + 60)  # posted after the round
+    out = io.StringIO()
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 1
+    assert verify_draw(["--json", "-"], stdin=io.StringIO(json.dumps(example)), stdout=out) == 0
+    example["freeze"]["message_id"] = None
+    assert verify_draw(args, stdin=io.StringIO(json.dumps(example)), stdout=out) == 1

@@ -14,6 +14,7 @@ from bot.domain.mydata.service import JOB_RETENTION_DAYS, MyDataService
 from bot.domain.sessions.service import SessionService
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.fakes.beacon import LocalBeacon
 from tests.unit.test_feedback_service import FakeNotifier
 from tests.unit.test_feedback_service import wire as wire_feedback
 from tests.unit.test_mydata import ANSWERS, GUILD, ORGANISER, TZ, drawn_call, open_call
@@ -45,7 +46,8 @@ async def cells_holding(db: Database, user_id: int) -> list[tuple[str, str, obje
 async def test_nothing_identifying_survives_deletion(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls = CallService(db, clock, jobs)
+    draws = DrawService(db, clock, jobs, beacon=LocalBeacon(clock))
     sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock, draws)
     feedback = FeedbackService(db, clock, jobs)
     wire_feedback(feedback, jobs, FakeNotifier(closed=set()))

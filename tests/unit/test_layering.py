@@ -40,8 +40,9 @@ def test_no_sql_built_from_user_input_in_cogs() -> None:
 PURE = {"models", "rules", "algorithm", "chain", "texts", "templates", "survey", "summary"}
 """Modules of a feature package that hold data and pure decisions: no I/O layer at all."""
 
-# What the domain may use from outside itself: the clock, time parsing, the job scheduler.
-DOMAIN_MAY_USE = {"bot.clock", "bot.timeparse", "bot.scheduling", "bot.textclean"}
+# What the domain may use from outside itself: the clock, time parsing, the job scheduler, and
+# the public randomness beacon (its BLS maths and its HTTP client: a port like a repository).
+DOMAIN_MAY_USE = {"bot.clock", "bot.timeparse", "bot.scheduling", "bot.textclean", "bot.beacon"}
 
 FEATURES = sorted(
     p.name

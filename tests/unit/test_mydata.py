@@ -19,6 +19,7 @@ from bot.scheduling import JobScheduler
 from bot.verify_draw import main as verify_draw
 from db import Database
 from db.repositories.audiences import drawn_group
+from tests.fakes.beacon import LocalBeacon, chain_args, draw_now
 
 GUILD = 1000
 ORGANISER = 7777
@@ -44,7 +45,9 @@ async def drawn_call(calls: CallService, draws: DrawService, members: list[int])
     await calls.attach_post(details.call.id, 10, 9000 + details.call.id)
     for i, user in enumerate(members):
         await calls.react(9000 + details.call.id, user, "🧭" if i % 2 == 0 else "🌱", added=True)
-    await draws.run(guild_id=GUILD, number=details.call.number, actor_id=ORGANISER)
+    await draw_now(
+        draws, draws.clock, guild_id=GUILD, number=details.call.number, actor_id=ORGANISER
+    )
     return details.call.number
 
 
@@ -81,7 +84,10 @@ async def session_for(sessions: SessionService, capacity: int, bookers: list[int
 async def test_show_collects_everything_about_the_member(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls, draws = (
+        CallService(db, clock, jobs),
+        DrawService(db, clock, jobs, beacon=LocalBeacon(clock)),
+    )
     sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
     await drawn_call(calls, draws, [ME, 502, 503, 504])
     await open_call(calls, [ME])
@@ -107,7 +113,10 @@ async def test_show_collects_everything_about_the_member(
 async def test_delete_booked_and_drawn_member(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls, draws = (
+        CallService(db, clock, jobs),
+        DrawService(db, clock, jobs, beacon=LocalBeacon(clock)),
+    )
     sessions, mydata = SessionService(db, clock, jobs), MyDataService(db, clock)
     audit = AuditService(db, clock)
     number = await drawn_call(calls, draws, [ME, 502, 503, 504])
@@ -152,7 +161,12 @@ async def test_delete_booked_and_drawn_member(
     assert (await draws.verify(GUILD, number)).ok
     out = io.StringIO()
     assert (
-        verify_draw(["--json", "-"], stdin=io.StringIO(draws.export_json(view)), stdout=out) == 0
+        verify_draw(
+            ["--json", "-", *chain_args(draws)],
+            stdin=io.StringIO(draws.export_json(view)),
+            stdout=out,
+        )
+        == 0
     ), out.getvalue()
     assert (await audit.verify(GUILD)).ok
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") > rows_before
@@ -166,7 +180,10 @@ async def test_delete_booked_and_drawn_member(
 async def test_delete_a_drawn_member_promotes_the_next_reserve(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls, draws = (
+        CallService(db, clock, jobs),
+        DrawService(db, clock, jobs, beacon=LocalBeacon(clock)),
+    )
     mydata = MyDataService(db, clock, draws)
     number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])  # 🌱: 1 of 3
     view = await draws.show(GUILD, number)
@@ -196,15 +213,40 @@ async def test_delete_a_drawn_member_promotes_the_next_reserve(
     assert str(leaving) not in json.dumps(job.payload)
     # Verification: unchanged, from the service and from the file published before.
     assert (await draws.verify(GUILD, number)).ok
-    assert draws.export_json(after) == published
-    assert verify_draw(["--json", "-"], stdin=io.StringIO(published), stdout=io.StringIO()) == 0
+    now_published = json.loads(draws.export_json(after))
+    assert {k: v for k, v in now_published.items() if k != "changes"} == {
+        k: v for k, v in json.loads(published).items() if k != "changes"
+    }
+    change = now_published["changes"][0]  # the public history gained the withdrawal, by ref
+    assert (change["left"], change["joined"], change["why"]) == (
+        after.categories[1].entries[0].ref,
+        after.categories[1].entries[1].ref,
+        "withdrew",
+    )
+    assert (
+        verify_draw(
+            ["--json", "-", *chain_args(draws)], stdin=io.StringIO(published), stdout=io.StringIO()
+        )
+        == 0
+    )
+    assert (
+        verify_draw(
+            ["--json", "-", *chain_args(draws)],
+            stdin=io.StringIO(draws.export_json(after)),
+            stdout=io.StringIO(),
+        )
+        == 0
+    )
     await calls.close_writer()
 
 
 async def test_a_place_the_deletion_itself_gives_up_is_announced_after_it_commits(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls, draws = (
+        CallService(db, clock, jobs),
+        DrawService(db, clock, jobs, beacon=LocalBeacon(clock)),
+    )
     mydata = MyDataService(db, clock, draws)
     number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])
     new = (await draws.show(GUILD, number)).categories[1]
@@ -235,7 +277,10 @@ async def test_a_place_the_deletion_itself_gives_up_is_announced_after_it_commit
 async def test_a_failed_deletion_still_announces_the_places_given_up_without_naming_anyone(
     db: Database, clock: FakeClock, jobs: JobScheduler
 ) -> None:
-    calls, draws = CallService(db, clock, jobs), DrawService(db, clock, jobs)
+    calls, draws = (
+        CallService(db, clock, jobs),
+        DrawService(db, clock, jobs, beacon=LocalBeacon(clock)),
+    )
     mydata = MyDataService(db, clock, draws)
     number = await drawn_call(calls, draws, [601, 602, 603, 604, 605, 606])
     new = (await draws.show(GUILD, number)).categories[1]

@@ -247,6 +247,12 @@ class CallService:
                 f"Call #{call.number} has been drawn, so its places can't change. To draw more "
                 f"people, use `/draw replace`, or start a new call."
             )
+        if await self.repo.freeze_state(call.id) is not None:
+            raise Conflict(
+                f"The places of call #{call.number} were fixed when its list of volunteers was "
+                "frozen, and everyone can see them on the call post. To change them, re-open "
+                f"the call (`/call reopen call:{call.number}`): closing it again makes a new freeze."
+            )
         specs = parse_places(
             places, [CategorySpec(c.emoji, c.key, c.label, c.places) for c in categories]
         )
@@ -295,6 +301,15 @@ class CallService:
         closes_at = parse_when(closes, tz=tz, now=now) if closes and closes.strip() else None
         if await self.repo.is_drawn(call.id):
             raise Conflict(f"Call #{number} has been drawn, so it can't be reopened.")
+        frozen = await self.repo.freeze_state(call.id)
+        if frozen is not None:
+            due_at, posted_at = frozen
+            if due_at <= now.timestamp() and posted_at is not None and posted_at < due_at:
+                raise Conflict(
+                    f"The public randomness for call #{number}'s draw is already out, so the draw "
+                    "is decided and the call can't be re-opened. Run "
+                    f"`/draw run call:{number}` to make it."
+                )
         audit = self.audit.entry(
             guild_id,
             actor_id,
@@ -303,9 +318,11 @@ class CallService:
             closes_at=closes_at.timestamp() if closes_at else None,
         )
         if not await self.repo.reopen(
-            call.id, closes_at.timestamp() if closes_at else None, audit=audit
+            call.id, closes_at.timestamp() if closes_at else None, now.timestamp(), audit=audit
         ):
             raise Conflict(f"Call #{number} is already open.")
+        if self.jobs is not None:  # the draw's job of the dropped freeze (draws.reveal_job_key)
+            await self.jobs.cancel(f"draw:{call.id}:reveal")
         if closes_at is not None:
             await self._schedule_close(call, closes_at)
         return call

@@ -14,10 +14,13 @@ from bot.domain.errors import InvalidInput
 ALGORITHM = "hmac-sha256-rank"
 
 
-ALGORITHM_VERSION = 2  # what new draws use
+ALGORITHM_VERSION = 3  # what new draws use
 
 
-VERSIONS = (1, 2)  # what can be checked
+VERSIONS = (1, 2, 3)  # what can be checked
+
+
+FREEZE_FORMAT = "coprobot-draw-freeze/v3"  # the first line of the freeze text
 
 
 ALGORITHM_ID = f"{ALGORITHM}/v{ALGORITHM_VERSION}"
@@ -127,13 +130,13 @@ def _user_text(user_id: int | str) -> str:
 def _version(version: int) -> int:
     if version not in VERSIONS:
         raise InvalidInput(
-            f"This checker knows {ALGORITHM} versions 1 and 2, not version {version}."
+            f"This checker knows {ALGORITHM} versions 1, 2 and 3, not version {version}."
         )
     return version
 
 
 def entrant_text(entrant: int | str, version: int = ALGORITHM_VERSION) -> str:
-    """An entrant as the algorithm writes it: v2 a 32-hex ref, v1 a decimal user id."""
+    """An entrant as the algorithm writes it: v2 and v3 a 32-hex ref, v1 a decimal user id."""
     if _version(version) == 1:
         return _user_text(entrant)
     text = str(entrant).strip().lower()
@@ -176,6 +179,112 @@ def roster_fingerprint(
     roster: Iterable[tuple[int | str, str]], version: int = ALGORITHM_VERSION
 ) -> str:
     return hashlib.sha256(roster_text(roster, version).encode("utf-8")).hexdigest()
+
+
+def draw_seed(seed: str, beacon_value: bytes) -> str:
+    """Version 3: the seed the order is computed with,
+    ``SHA-256(the 32 committed seed bytes ‖ the beacon value's bytes)``, lowercase hex.
+
+    The committed seed was fixed (and its hash published) when the call was created; the
+    beacon value did not exist until after the roster was frozen and published."""
+    if not beacon_value:
+        raise InvalidInput("A version 3 draw needs the public beacon value.")
+    return hashlib.sha256(bytes.fromhex(validate_seed(seed)) + beacon_value).hexdigest()
+
+
+def public_value_bytes(text: str) -> bytes:
+    """An organiser-named public value (e.g. a lottery's numbers) as the draw uses it: the
+    text with surrounding spaces removed and every run of white space made one space, UTF-8."""
+    clean = " ".join(text.split())
+    if not clean:
+        raise InvalidInput("The public value is empty.")
+    return clean.encode("utf-8")
+
+
+def one_line(text: str) -> str:
+    """Text on one line: every run of white space becomes one space."""
+    return " ".join(text.split())
+
+
+def beacon_name(kind: str, *, chain_hash: str = "", round_number: int = 0, source: str = "") -> str:
+    """How the freeze names the public value the draw will use: ``drand <chain hash> <round>``
+    or ``public <what, where and when, on one line>``."""
+    if kind == "drand":
+        return f"drand {chain_hash} {round_number}"
+    return f"public {one_line(source)}"
+
+
+def freeze_text(
+    commitment: str,
+    beacon: str,
+    places: Sequence[tuple[str, int]],
+    roster: Iterable[tuple[int | str, str]],
+) -> str:
+    """The canonical text of a freeze (version 3), what the freeze fingerprint hashes: a first
+    line ``coprobot-draw-freeze/v3``, then ``commitment <hex>``, ``beacon <name>``, one line
+    ``places <category key>=<n>`` per category in the call's order, then the roster text."""
+    lines = [FREEZE_FORMAT, f"commitment {commitment.strip().lower()}", f"beacon {beacon}"]
+    lines += [f"places {key}={n}" for key, n in places]
+    return "".join(f"{line}\n" for line in lines) + roster_text(roster, 3)
+
+
+def freeze_fingerprint(
+    commitment: str,
+    beacon: str,
+    places: Sequence[tuple[str, int]],
+    roster: Iterable[tuple[int | str, str]],
+) -> str:
+    return hashlib.sha256(
+        freeze_text(commitment, beacon, places, roster).encode("utf-8")
+    ).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change after the draw: ``left`` left the group (or the reserve list) and ``joined``
+    (the next reserve still waiting, or None) was offered the place."""
+
+    category: str
+    left: str
+    joined: str | None
+    reason: str  # declined | replaced | withdrew
+
+
+def check_changes(result: DrawResult, changes: Sequence[Change]) -> list[str]:
+    """Replay the changes on the draw's result; what does not follow the reserve order."""
+    problems: list[str] = []
+    group: dict[str, list[str]] = {}
+    waiting: dict[str, list[str]] = {}
+    for cat in result.categories:
+        group[cat.key] = list(cat.selected)
+        waiting[cat.key] = list(cat.reserve)
+    for n, change in enumerate(changes, start=1):
+        key = change.category
+        if key not in group:
+            problems.append(f"Change {n}: category {key} is not in the draw.")
+            continue
+        if change.left in waiting[key]:  # a reserve withdrew: no place was freed
+            waiting[key].remove(change.left)
+            if change.joined is not None:
+                problems.append(f"Change {n}: a reserve left, so nobody should have come in.")
+            continue
+        if change.left not in group[key]:
+            problems.append(
+                f"Change {n}: {change.left} was not in the group of {key} at that point."
+            )
+            continue
+        group[key].remove(change.left)
+        expected = waiting[key][0] if waiting[key] else None
+        if change.joined != expected:
+            problems.append(
+                f"Change {n}: the place should have gone to {expected or 'nobody'} (next on the "
+                f"reserve list), not to {change.joined or 'nobody'}."
+            )
+            continue
+        if expected is not None:
+            waiting[key].pop(0)
+            group[key].append(expected)
+    return problems
 
 
 def score(
@@ -286,14 +395,24 @@ class VerifyReport:
     order_ok: bool | None  # None when no published result was given to check against
     computed: DrawResult | None
     problems: tuple[str, ...]
+    freeze_ok: bool | None = None  # v3: the freeze fingerprint (roster, places, beacon named)
+    changes_ok: bool | None = None  # the changes after the draw follow the reserve order
+    beacon_ok: bool | None = None  # v3: the beacon value is genuine (checked by the caller)
+    published_before_ok: bool | None = None  # v3: the freeze was public before the value
 
     @property
     def ok(self) -> bool:
-        return (
-            self.algorithm_ok
-            and self.commitment_ok is not False
-            and self.fingerprint_ok is not False
-            and self.order_ok is not False
+        return self.algorithm_ok and all(
+            flag is not False
+            for flag in (
+                self.commitment_ok,
+                self.fingerprint_ok,
+                self.order_ok,
+                self.freeze_ok,
+                self.changes_ok,
+                self.beacon_ok,
+                self.published_before_ok,
+            )
         )
 
 
@@ -307,12 +426,20 @@ def verify_published(
     commitment: str | None = None,
     fingerprint: str | None = None,
     published: Mapping[str, Sequence[int | str]] | None = None,
+    beacon_value: bytes | None = None,
+    beacon: str | None = None,
+    freeze: str | None = None,
+    changes: Sequence[Change] | None = None,
 ) -> VerifyReport:
     """Re-run the draw from published values and compare with what was published.
 
-    The algorithm's version says how ``roster`` and ``published`` name entrants (v2: refs; v1:
-    user ids). ``published`` is each category's published order: the drawn first, then the
+    The algorithm's version says how ``roster`` and ``published`` name entrants (v2, v3: refs;
+    v1: user ids). ``published`` is each category's published order: the drawn first, then the
     reserve list, as posted (a prefix is accepted: only the drawn part may have been given).
+    Version 3: ``seed`` is the committed seed and ``beacon_value`` the public value's bytes;
+    ``beacon`` (the value as the freeze named it) and ``freeze`` (the published freeze
+    fingerprint) check that the roster, places and beacon are those frozen and published.
+    ``changes``: the public history after the draw, checked against the reserve order.
     """
     problems: list[str] = []
     try:
@@ -324,12 +451,35 @@ def verify_published(
         commitment_ok = check_commitment(seed, commitment)
         if not commitment_ok:
             problems.append("The seed does not match the commitment published on the call post.")
-    computed = run_draw(seed, roster, places, category_order, version=version)
+    order_seed = seed
+    if version >= 3:
+        if beacon_value is None:
+            return VerifyReport(
+                True,
+                commitment_ok,
+                None,
+                None,
+                None,
+                (*problems, "No beacon value was given."),
+                beacon_ok=False,
+            )
+        order_seed = draw_seed(seed, beacon_value)
+    computed = run_draw(order_seed, roster, places, category_order, version=version)
     fingerprint_ok: bool | None = None
     if fingerprint is not None:
         fingerprint_ok = computed.roster_fingerprint == fingerprint.strip().lower()
         if not fingerprint_ok:
             problems.append("The roster's fingerprint differs from the published one.")
+    freeze_ok: bool | None = None
+    if version >= 3 and freeze is not None:
+        ordered = [(c.key, c.places) for c in computed.categories]
+        made = freeze_fingerprint(commitment or commitment_of(seed), beacon or "", ordered, roster)
+        freeze_ok = made == freeze.strip().lower()
+        if not freeze_ok:
+            problems.append(
+                "The roster, places or beacon differ from those frozen and published before "
+                "the draw (the freeze fingerprint does not match)."
+            )
     order_ok: bool | None = None
     if published is not None:
         order_ok = True
@@ -344,4 +494,18 @@ def verify_published(
             ):
                 order_ok = False
                 problems.append(f"Category {key}: the published order differs from the re-run.")
-    return VerifyReport(True, commitment_ok, fingerprint_ok, order_ok, computed, tuple(problems))
+    changes_ok: bool | None = None
+    if changes is not None:
+        found = check_changes(computed, changes)
+        changes_ok = not found
+        problems.extend(found)
+    return VerifyReport(
+        True,
+        commitment_ok,
+        fingerprint_ok,
+        order_ok,
+        computed,
+        tuple(problems),
+        freeze_ok=freeze_ok,
+        changes_ok=changes_ok,
+    )

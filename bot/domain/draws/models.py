@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain.calls.models import Call, Category
 from bot.domain.delivery.models import DeliveryRow
+from bot.domain.draws.algorithm import beacon_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +25,7 @@ class DrawRecord:
     drawn_at: float
     result_message_id: int | None
     posted_at: float | None
+    roles_by: int | None = None  # who chose the roles (re-checked before every grant)
 
     @property
     def roster(self) -> list[tuple[str, str]]:
@@ -69,24 +70,9 @@ class Reviewer:
     role_at: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class NewDraw:
-    """What the domain computed for a frozen roster."""
-
-    algorithm: str
-    roster_hash: str
-    ref_salt: str | None  # secret; stored, never published
-    roster: list[tuple[str, str]]  # the published roster [(ref, category key)], sorted
-    order: dict[str, list[tuple[str, int]]]  # category key -> [(ref, user id)] in draw order
-
-
 # The members' messages of a draw (the delivery engine's ``part``): "notice" tells a member they
 # have a place in the group (drawn or promoted), "invite" asks a volunteer not drawn to review.
 DrawPart = Literal["notice", "invite"]
-
-
-# compute(seed, roster [(user_id, key)], places {key: n}, category keys in call order) -> NewDraw
-Compute = Callable[[str, list[tuple[int, str]], dict[str, int], list[str]], NewDraw]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +164,8 @@ class DrawView:
     categories: tuple[CategoryView, ...]
     reviewers: tuple[Reviewer, ...]
     deliveries: tuple[DeliveryRow, ...] = ()  # the members' messages (bot/domain/delivery)
+    freeze: FreezeRecord | None = None  # version 3: the frozen roster and the beacon value
+    changes: tuple[DrawChange, ...] = ()  # the public history after the draw
 
     @property
     def volunteers(self) -> int:
@@ -230,10 +218,13 @@ class DrawView:
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
-    view: DrawView
+    view: DrawView | None  # None: frozen, the draw is waiting for its public value
     created: bool  # False: the call had been drawn already and this is that draw
     closed_call: bool = False
     ignored: tuple[str, ...] = ()  # options given on a re-run that could not change anything
+    freeze: FreezeRecord | None = None  # the frozen roster the draw is (or will be) made from
+    froze_now: bool = False  # this run froze the roster
+    waiting: RevealOutcome | None = None  # why the draw isn't made yet (view is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,3 +261,92 @@ class Deliveries:
     invites: tuple[DrawEntry, ...] = ()
     roles: tuple[int, ...] = ()  # group members still without the group role
     reviewer_roles: tuple[int, ...] = ()  # accepted reviewers still without the reviewer role
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeRecord:
+    """A call's frozen roster (docs/draw.md, "Freeze, then reveal"), published before the
+    public value it names exists."""
+
+    call_id: int
+    frozen_at: float
+    frozen_by: int | None
+    reason: str
+    roster_json: str
+    roster_hash: str
+    freeze_hash: str
+    places_json: str
+    beacon_kind: str  # drand | public
+    beacon_chain: str | None
+    beacon_round: int | None
+    beacon_due_at: float
+    beacon_source: str | None
+    beacon_value: str | None
+    beacon_signature: str | None
+    beacon_at: float | None
+    message_id: int | None
+    posted_at: float | None
+    waiting_notice_at: float | None
+    group_role_id: int | None
+    reviewer_role_id: int | None
+    roles_by: int | None
+
+    @property
+    def roster(self) -> list[tuple[str, str]]:
+        return [(str(u), str(k)) for u, k in json.loads(self.roster_json)]
+
+    @property
+    def places(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in json.loads(self.places_json).items()}
+
+    @property
+    def beacon_name(self) -> str:
+        return beacon_name(
+            self.beacon_kind,
+            chain_hash=self.beacon_chain or "",
+            round_number=self.beacon_round or 0,
+            source=self.beacon_source or "",
+        )
+
+    @property
+    def revealed(self) -> bool:
+        return self.beacon_value is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DrawChange:
+    """One public change after the draw (the ``changes`` list of the draw file)."""
+
+    call_id: int
+    seq: int
+    category_key: str
+    left_ref: str
+    joined_ref: str | None
+    at: float
+    reason: str  # declined | replaced | withdrew
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconChoice:
+    """The public value a freeze names: by default a drand round after the freeze; or a value
+    an organiser names (``source``: what, where and when), published at ``due_at``."""
+
+    kind: Literal["drand", "public"] = "drand"
+    source: str = ""
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeOutcome:
+    kind: Literal["created", "existing", "empty", "missing", "drawn"]
+    freeze: FreezeRecord | None = None
+    closed_call: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevealOutcome:
+    """What asking for the draw of a frozen call gave: drawn (now or before), or why not yet."""
+
+    kind: Literal["drawn", "existing", "not_due", "waiting", "need_value", "not_published"]
+    freeze: FreezeRecord
+    detail: str = ""

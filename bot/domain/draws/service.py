@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
+from bot.beacon.drand import BeaconRound, ChainInfo, first_round_after, time_of_round
 from bot.clock import Clock
 from bot.domain.audit.models import AuditEntry
 from bot.domain.audit.service import AuditService
@@ -18,14 +20,23 @@ from bot.domain.delivery.engine import DeliveryRun
 from bot.domain.delivery.models import PENDING, SENDING, OwnerKind, nonce_for
 from bot.domain.draws.algorithm import (
     ALGORITHM,
+    ALGORITHM_ID,
+    Change,
     VerifyReport,
+    beacon_name,
+    draw_seed,
     entrant_ref,
+    freeze_fingerprint,
     new_ref_salt,
+    one_line,
+    public_value_bytes,
+    roster_fingerprint,
     run_draw,
     verify_published,
 )
 from bot.domain.draws.models import (
     DELETED,
+    BeaconChoice,
     CategoryView,
     ConfirmOutcome,
     Deliveries,
@@ -33,20 +44,22 @@ from bot.domain.draws.models import (
     DrawPart,
     DrawRecord,
     DrawView,
-    NewDraw,
+    FreezeOutcome,
+    FreezeRecord,
     RecordOutcome,
     ReplaceOutcome,
     ReplaceRow,
+    RevealOutcome,
     ReviewOutcome,
     RunOutcome,
 )
-from bot.domain.errors import InvalidInput, NotAllowed, NotFound
-from bot.domain.values import Mention
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.values import Mention, Moment
 from bot.scheduling import JobScheduler
 from db import Database
 from db.repositories.calls import CallRepository
 from db.repositories.deliveries import DeliveryLog
-from db.repositories.draws import DrawRepository
+from db.repositories.draws import DrawRepository, FreezeCompute
 from db.repositories.jobs import JobRepository
 
 log = logging.getLogger(__name__)
@@ -55,10 +68,74 @@ log = logging.getLogger(__name__)
 EXPORT_FORMAT = "coprobot-draw"
 
 
-EXPORT_VERSION = 2  # 2: volunteers listed by entry reference ("ref"); 1: by "user_id"
+EXPORT_VERSION = 3  # 3: with the freeze, the beacon and the changes; 2: by "ref"; 1: "user_id"
+
+
+FREEZE_FORMAT = "coprobot-draw-freeze"
 
 
 DOCS = "docs/draw.md"
+
+
+# A job that makes the draw of a frozen call once its public value is due, and again
+# (RetryLater) while the beacon can't be reached. One per call.
+REVEAL_JOB = "draw.reveal"
+
+
+MAX_SOURCE = 300  # characters of an organiser-named public value's description
+
+
+class DrawBeacon(Protocol):
+    """The public randomness beacon (bot.beacon.source.BeaconSource): the trusted chain and its
+    verified rounds. Its errors are bot.beacon.client.BeaconError."""
+
+    async def chain(self) -> ChainInfo: ...
+
+    async def fetch(self, round_number: int) -> BeaconRound: ...
+
+
+def reveal_job_key(call_id: int) -> str:
+    return f"draw:{call_id}:reveal"
+
+
+def _freeze_compute(name: str) -> FreezeCompute:
+    """The freeze's computation for the repository: every entry's reference from a fresh random
+    salt of its own (the salt is not kept), then the roster and freeze fingerprints."""
+
+    def compute(
+        commitment: str, roster: list[tuple[int, str]], places: list[tuple[str, int]]
+    ) -> tuple[dict[int, str], str, str]:
+        while True:
+            refs = {user_id: entrant_ref(new_ref_salt(), user_id) for user_id, _ in roster}
+            if len(set(refs.values())) == len(refs):  # a clash needs a 128-bit collision
+                break
+        published = [(refs[user_id], key) for user_id, key in roster]
+        return (
+            refs,
+            roster_fingerprint(published, 3),
+            freeze_fingerprint(commitment, name, places, published),
+        )
+
+    return compute
+
+
+def beacon_bytes(freeze: FreezeRecord) -> bytes:
+    """The public value as the draw hashes it (drand: the 32 randomness bytes)."""
+    assert freeze.beacon_value is not None
+    if freeze.beacon_kind == "drand":
+        return bytes.fromhex(freeze.beacon_value)
+    return public_value_bytes(freeze.beacon_value)
+
+
+def _frozen_order(freeze: FreezeRecord, seed: str) -> dict[str, list[str]]:
+    result = run_draw(
+        draw_seed(seed, beacon_bytes(freeze)),
+        freeze.roster,
+        freeze.places,
+        list(freeze.places),
+        version=3,
+    )
+    return {c.key: list(c.order) for c in result.categories}
 
 
 # A job the draws cog runs after a member left the group outside Discord's interaction flow
@@ -77,6 +154,10 @@ FINISH_JOB = "draw.finish"
 FINISH_CHECK = timedelta(minutes=1)
 
 
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+
+
 def delivery_nonce(kind: str, call_id: int, ref: str) -> str:
     """The Discord nonce of the one ``kind`` message ("notice" or "invite") to the member whose
     entry reference is ``ref``: every attempt to send it uses the same one."""
@@ -92,32 +173,24 @@ def fallback_nonce(kind: str, call_id: int, refs: Iterable[str]) -> str:
     return nonce_for(f"draw:{call_id}:{kind}-fallback:{','.join(sorted(refs))}")
 
 
-def _compute(
-    seed: str, roster: list[tuple[int, str]], places: dict[str, int], order: list[str]
-) -> NewDraw:
-    """Give every volunteer an entry reference under a fresh secret salt, then draw on the refs."""
-    while True:
-        salt = new_ref_salt()
-        refs = {user_id: entrant_ref(salt, user_id) for user_id, _ in roster}
-        if len(set(refs.values())) == len(refs):  # a clash needs a 128-bit collision
-            break
-    published = sorted((refs[user_id], key) for user_id, key in roster)
-    result = run_draw(seed, published, places, order)
-    user_of = {ref: user_id for user_id, ref in refs.items()}
-    return NewDraw(
-        result.algorithm,
-        result.roster_fingerprint,
-        salt,
-        published,
-        {c.key: [(ref, user_of[ref]) for ref in c.order] for c in result.categories},
-    )
-
-
 class DrawService:
-    def __init__(self, db: Database, clock: Clock, jobs: JobScheduler | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        jobs: JobScheduler | None = None,
+        *,
+        beacon: DrawBeacon | None = None,
+        beacon_delay: int = 60,
+        docs_url: str = "",
+    ) -> None:
         self.db = db
         self.clock = clock
         self.jobs = jobs
+        self.beacon = beacon
+        self._known_chain: ChainInfo | None = None  # the beacon's chain, once read
+        self.beacon_delay = beacon_delay
+        self.docs_url = docs_url
         self.repo = DrawRepository(db)
         self.calls = CallRepository(db)
         self.audit = AuditService(db, clock)
@@ -136,6 +209,15 @@ class DrawService:
     async def _drawn_call(self, guild_id: int, number: int) -> Call:
         call = await self.call(guild_id, number)
         if await self.repo.get(call.id) is None:
+            freeze = await self.repo.get_freeze(call.id)
+            if freeze is not None:
+                kind = "drand" if freeze.beacon_kind == "drand" else "the named"
+                message = (
+                    f"Call #{number} is frozen but not drawn yet: its draw uses {kind} public "
+                    "randomness that comes out {due}. "
+                    f"Run `/draw run call:{number}` to make the draw once it is out."
+                )
+                raise NotFound(message, due=Moment(freeze.beacon_due_at))
             raise NotFound(
                 f"Call #{number} hasn't been drawn yet. Run `/draw run call:{number}` when you're ready."
             )
@@ -156,12 +238,20 @@ class DrawService:
             )
             for cat in await self.calls.categories(call_id)
         )
+        freeze = await self.repo.get_freeze(call_id)
+        if freeze is not None and freeze.beacon_kind == "drand" and self._known_chain is None:
+            try:  # the chain's parameters go into the export (cached after the first read)
+                await self._chain()
+            except Conflict:
+                pass
         return DrawView(
             call,
             draw,
             categories,
             tuple(await self.repo.reviewers(call_id)),
             tuple(await self.deliveries_log.rows(call_id)),
+            freeze=freeze,
+            changes=tuple(await self.repo.changes(call_id)),
         )
 
     async def show(self, guild_id: int, number: int) -> DrawView:
@@ -172,6 +262,15 @@ class DrawService:
         if await self.repo.get(call_id) is None:
             return None
         return await self.view(call_id)
+
+    async def call_of(self, call_id: int) -> Call:
+        call = await self.calls.get(call_id)
+        if call is None:
+            raise NotFound("That call no longer exists.")
+        return call
+
+    async def categories_of(self, call_id: int) -> list[Category]:
+        return await self.calls.categories(call_id)
 
     async def guild_of(self, call_id: int) -> int | None:
         """The server of a call (for its wording), or None if it no longer exists."""
@@ -189,12 +288,101 @@ class DrawService:
         places: str | None = None,
         group_role_id: int | None = None,
         reviewer_role_id: int | None = None,
+        choice: BeaconChoice | None = None,
+        value: str | None = None,
     ) -> RunOutcome:
-        """Close the call, freeze its roster and draw, once. A second run returns the first draw."""
+        """Freeze, then reveal (docs/draw.md). The first run closes the call and freezes its
+        roster (unless closing froze it already), naming a public value that doesn't exist yet;
+        a run once that value is out (and the freeze was published before it) makes the draw,
+        once. A run after the draw returns that draw."""
         call = await self.call(guild_id, number)
         existing = await self.repo.get(call.id)
         if existing is not None:
-            return await self._rerun(existing, places, group_role_id, reviewer_role_id)
+            return await self._rerun(existing, places, group_role_id, reviewer_role_id, actor_id)
+        freeze = await self.repo.get_freeze(call.id)
+        froze_now = closed = False
+        if freeze is None:
+            made = await self.freeze(
+                call,
+                actor_id=actor_id,
+                reason="draw",
+                places=places,
+                choice=choice or BeaconChoice(),
+                roles=(group_role_id, reviewer_role_id),
+            )
+            if made.kind == "empty":
+                raise InvalidInput(
+                    f"Nobody has volunteered for call #{number} yet, so there is nobody to draw. "
+                    "I haven't changed anything: the call stays as it was."
+                )
+            if made.kind == "drawn":
+                drawn = await self.repo.get(call.id)
+                assert drawn is not None
+                return await self._rerun(drawn, places, group_role_id, reviewer_role_id, actor_id)
+            assert made.freeze is not None
+            freeze, froze_now, closed = made.freeze, made.kind == "created", made.closed_call
+        else:
+            self._same_places(call, freeze, places, await self.calls.categories(call.id))
+            if choice is not None and choice.kind == "public" and freeze.beacon_kind != "public":
+                raise Conflict(
+                    f"Call #{number} was frozen with a drand round as its public value; that "
+                    "can't change now. Re-open the call to start a new freeze."
+                )
+            if group_role_id is not None or reviewer_role_id is not None:
+                await self.repo.set_freeze_roles(call.id, group_role_id, reviewer_role_id, actor_id)
+        reveal = await self.reveal(call.id, actor_id, value=value)
+        if reveal.kind in ("drawn", "existing"):
+            return RunOutcome(
+                await self.view(call.id),
+                created=reveal.kind == "drawn",
+                closed_call=closed,
+                freeze=reveal.freeze,
+                froze_now=froze_now,
+            )
+        return RunOutcome(
+            None,
+            created=False,
+            closed_call=closed,
+            freeze=reveal.freeze,
+            froze_now=froze_now,
+            waiting=reveal,
+        )
+
+    @staticmethod
+    def _same_places(
+        call: Call, freeze: FreezeRecord, places: str | None, categories: list[Category]
+    ) -> None:
+        """Places are fixed at the freeze: a different number given afterwards is refused."""
+        if places is None or not places.strip():
+            return
+        specs = parse_places(
+            places,
+            [
+                CategorySpec(c.emoji, c.key, c.label, freeze.places.get(c.key, c.places))
+                for c in categories
+            ],
+        )
+        if {s.key: s.places for s in specs} != freeze.places:
+            raise Conflict(
+                f"The places of call #{call.number} were fixed when its roster was frozen, and "
+                "everyone can see them on the call post. To change them, re-open the call "
+                "(`/call reopen`): closing it again makes a new freeze."
+            )
+
+    async def freeze(
+        self,
+        call: Call,
+        *,
+        actor_id: int | None,
+        reason: str,
+        places: str | None = None,
+        choice: BeaconChoice | None = None,
+        roles: tuple[int | None, int | None] = (None, None),
+    ) -> FreezeOutcome:
+        """Close the call and freeze its roster (one transaction with its audit rows): fresh
+        entry references, the places, and the public value the draw will use, named now and
+        due later (a drand round ``beacon_delay`` seconds on, or the organiser's value)."""
+        choice = choice or BeaconChoice()
         categories = await self.calls.categories(call.id)
         override: dict[str, int] | None = None
         if places is not None and places.strip():
@@ -203,47 +391,237 @@ class DrawService:
             )
             override = {s.key: s.places for s in specs}
         now = self.clock.now().timestamp()
+        beacon: dict[str, Any]
+        if choice.kind == "public":
+            source = one_line(choice.source)
+            if not source or len(source) > MAX_SOURCE:
+                raise InvalidInput(
+                    "Describe the public value in up to 300 characters: what it is, where it is "
+                    "published and when (for example the numbers of a national lottery draw)."
+                )
+            if choice.due_at is None or choice.due_at <= now:
+                raise InvalidInput(
+                    "The public value must come out after the roster is frozen: give a date and "
+                    "time in the future."
+                )
+            beacon = {"kind": "public", "source": source, "due_at": choice.due_at}
+            name = beacon_name("public", source=source)
+        else:
+            chain = await self._chain()
+            round_number = first_round_after(chain, now + self.beacon_delay)
+            beacon = {
+                "kind": "drand",
+                "chain": chain.chain_hash,
+                "round": round_number,
+                "due_at": float(time_of_round(chain, round_number)),
+            }
+            name = beacon_name("drand", chain_hash=chain.chain_hash, round_number=round_number)
+        group_role_id, reviewer_role_id = roles
+        roles_by = actor_id if group_role_id or reviewer_role_id else None
+
+        def audit(made: FreezeOutcome) -> list[AuditEntry]:
+            rows = []
+            if made.closed_call:
+                rows.append(
+                    self.audit.entry(
+                        call.guild_id, actor_id, "call.closed", f"call:{call.number}", reason=reason
+                    )
+                )
+            if made.freeze is not None:
+                rows.append(
+                    self.audit.entry(
+                        call.guild_id,
+                        actor_id,
+                        "draw.frozen",
+                        f"call:{call.number}",
+                        roster_hash=made.freeze.roster_hash,
+                        freeze_hash=made.freeze.freeze_hash,
+                        volunteers=len(made.freeze.roster),
+                        places=made.freeze.places,
+                        beacon=name,
+                        due_at=made.freeze.beacon_due_at,
+                        group_role_id=group_role_id,
+                        reviewer_role_id=reviewer_role_id,
+                    )
+                )
+            return rows
+
+        made = await self.repo.freeze(
+            call.id,
+            now=now,
+            actor_id=actor_id,
+            reason=reason,
+            places=override,
+            beacon=beacon,
+            beacon_name=name,
+            compute=_freeze_compute(name),
+            roles=(group_role_id, reviewer_role_id, roles_by),
+            audit=audit,
+        )
+        if made.kind == "missing":
+            raise NotFound("That call no longer exists.")
+        if made.closed_call and reason != "schedule" and self.jobs is not None:
+            await self.jobs.cancel(close_job_key(call.id))  # (the job itself is what runs now)
+        return made
+
+    async def _chain(self) -> ChainInfo:
+        from bot.beacon.client import BeaconError
+
+        if self.beacon is None:
+            raise Conflict("No public randomness beacon is set up for draws (DRAW_BEACON_URL).")
+        try:
+            self._known_chain = await self.beacon.chain()
+            return self._known_chain
+        except BeaconError as exc:
+            log.warning("the beacon's chain info could not be read: %s", exc)
+            raise Conflict(
+                "I can't reach the public randomness beacon right now, so I can't name the round "
+                "the draw will use. Nothing was changed; please try again in a few minutes."
+            ) from None
+
+    async def freeze_for_close(
+        self, call_id: int, *, actor_id: int | None, reason: str
+    ) -> FreezeOutcome:
+        """Closing a call (by hand, on time, or because its post is gone) freezes its roster."""
+        call = await self.calls.get(call_id)
+        if call is None:
+            return FreezeOutcome("missing")
+        return await self.freeze(call, actor_id=actor_id, reason=reason)
+
+    async def reveal(
+        self, call_id: int, actor_id: int | None = None, *, value: str | None = None
+    ) -> RevealOutcome:
+        """Make the draw of a frozen call, once, if its public value is out: fetched from the
+        beacon and verified (drand), or ``value`` as the organiser entered it (public)."""
+        from bot.beacon.client import BeaconError
+
+        freeze = await self.repo.get_freeze(call_id)
+        if freeze is None:
+            raise NotFound("That call hasn't been frozen yet.")
+        if await self.repo.get(call_id) is not None:
+            return RevealOutcome("existing", freeze)
+        now = self.clock.now().timestamp()
+        if now < freeze.beacon_due_at:
+            return RevealOutcome("not_due", freeze)
+        if freeze.posted_at is None or freeze.posted_at >= freeze.beacon_due_at:
+            return RevealOutcome("not_published", freeze)
+        beacon: tuple[str, str | None] | None = None
+        if freeze.beacon_value is None:
+            if freeze.beacon_kind == "public":
+                if value is None or not value.strip():
+                    return RevealOutcome("need_value", freeze)
+                text = " ".join(value.split())
+                if len(text) > MAX_SOURCE:
+                    raise InvalidInput("The public value is at most 300 characters.")
+                beacon = (text, None)
+            else:
+                try:
+                    chain = await self._chain()
+                    if chain.chain_hash != freeze.beacon_chain:
+                        return RevealOutcome(
+                            "waiting",
+                            freeze,
+                            "the beacon set up now is not the chain named at the freeze",
+                        )
+                    assert freeze.beacon_round is not None and self.beacon is not None
+                    got = await self.beacon.fetch(freeze.beacon_round)
+                except (BeaconError, Conflict) as exc:
+                    log.warning("draw for call %s is waiting for the beacon: %s", call_id, exc)
+                    return RevealOutcome("waiting", freeze, str(exc))
+                beacon = (got.randomness.hex(), got.signature.hex())
+            freeze = replace(freeze, beacon_value=beacon[0], beacon_signature=beacon[1])
+        elif value is not None and value.strip() and " ".join(value.split()) != freeze.beacon_value:
+            raise Conflict("The public value was entered already and can't change.")
+        call = await self.calls.get(call_id)
+        assert call is not None
 
         def audit(made: RecordOutcome) -> AuditEntry:
             assert made.draw is not None
             return self.audit.entry(
-                guild_id,
+                call.guild_id,
                 actor_id,
                 "draw.run",
-                f"call:{number}",
+                f"call:{call.number}",
                 algorithm=made.draw.algorithm,
                 roster_hash=made.draw.roster_hash,
+                freeze_hash=freeze.freeze_hash,
+                beacon=freeze.beacon_name,
+                beacon_value=freeze.beacon_value,
                 volunteers=len(made.draw.roster),
                 places=made.draw.places,
-                closed_call=made.closed_call,
-                group_role_id=group_role_id,
-                reviewer_role_id=reviewer_role_id,
             )
 
-        outcome = await self.repo.record(
-            call.id,
-            places=override,
-            compute=_compute,
+        made = await self.repo.record_frozen(
+            call_id,
+            algorithm=ALGORITHM_ID,
+            order=_frozen_order,
             drawn_by=actor_id,
             now=now,
-            group_role_id=group_role_id,
-            reviewer_role_id=reviewer_role_id,
+            beacon=beacon,
             audit=audit,
         )
-        if outcome.kind == "missing":
-            raise NotFound("That call no longer exists.")
-        if outcome.kind == "empty":
-            raise InvalidInput(
-                f"Nobody has volunteered for call #{number} yet, so there is nobody to draw. "
-                "I haven't changed anything: the call stays as it was."
-            )
-        assert outcome.draw is not None
-        if outcome.kind == "existing":  # another run got there first
-            return await self._rerun(outcome.draw, places, group_role_id, reviewer_role_id)
+        if made.kind == "missing":
+            raise NotFound("That draw no longer exists.")
         if self.jobs is not None:
-            await self.jobs.cancel(close_job_key(call.id))
-        view = await self.view(call.id)
-        return RunOutcome(view, created=True, closed_call=outcome.closed_call)
+            await self.jobs.cancel(reveal_job_key(call_id))
+        stored = await self.repo.get_freeze(call_id)
+        return RevealOutcome("drawn" if made.kind == "created" else "existing", stored or freeze)
+
+    async def reveal_later(self, call_id: int, guild_id: int, at: float) -> None:
+        """Ask the draws cog (job :data:`REVEAL_JOB`) to make the draw at ``at``."""
+        run_at = datetime.fromtimestamp(at, UTC)
+        delay = max(timedelta(0), run_at - self.clock.now())
+        await self._job(reveal_job_key(call_id), REVEAL_JOB, guild_id, {"call_id": call_id}, delay)
+
+    async def freeze_of(self, call_id: int) -> FreezeRecord | None:
+        return await self.repo.get_freeze(call_id)
+
+    async def mark_freeze_posted(self, call_id: int, message_id: int) -> bool:
+        return await self.repo.mark_freeze_posted(call_id, message_id, self.clock.now().timestamp())
+
+    async def unposted_freezes(self) -> list[tuple[int, int]]:
+        return await self.repo.unposted_freezes()
+
+    async def claim_waiting_notice(self, call_id: int) -> bool:
+        return await self.repo.claim_waiting_notice(call_id, self.clock.now().timestamp())
+
+    def freeze_export(
+        self, call: Call, categories: list[Category], freeze: FreezeRecord
+    ) -> dict[str, Any]:
+        """The frozen roster file published on the call post before the public value exists
+        (``call-N-roster.json``)."""
+        beacon: dict[str, Any] = {"kind": freeze.beacon_kind, "due": _iso(freeze.beacon_due_at)}
+        if freeze.beacon_kind == "drand":
+            beacon.update(chain_hash=freeze.beacon_chain, round=freeze.beacon_round)
+        else:
+            beacon.update(source=freeze.beacon_source)
+        return {
+            "format": FREEZE_FORMAT,
+            "format_version": 3,
+            "call": {"guild_id": str(call.guild_id), "number": call.number, "title": call.title},
+            "seed_commitment": call.seed_commitment,
+            "frozen_at": _iso(freeze.frozen_at),
+            "beacon": beacon,
+            "beacon_name": freeze.beacon_name,
+            "categories": [
+                {
+                    "key": c.key,
+                    "emoji": c.emoji,
+                    "label": c.label,
+                    "places": freeze.places.get(c.key, c.places),
+                }
+                for c in categories
+            ],
+            "roster": [{"ref": r, "category": k} for r, k in freeze.roster],
+            "roster_fingerprint": freeze.roster_hash,
+            "freeze_fingerprint": freeze.freeze_hash,
+        }
+
+    def freeze_json(self, call: Call, categories: list[Category], freeze: FreezeRecord) -> str:
+        return (
+            json.dumps(self.freeze_export(call, categories, freeze), ensure_ascii=False, indent=2)
+            + "\n"
+        )
 
     async def _rerun(
         self,
@@ -251,6 +629,7 @@ class DrawService:
         places: str | None,
         group_role_id: int | None,
         reviewer_role_id: int | None,
+        actor_id: int,
     ) -> RunOutcome:
         ignored: list[str] = []
         if places is not None and places.strip():
@@ -262,7 +641,7 @@ class DrawService:
         if (group_role_id is not None and draw.group_role_id is None) or (
             reviewer_role_id is not None and draw.reviewer_role_id is None
         ):
-            await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id)
+            await self.repo.set_roles(draw.call_id, group_role_id, reviewer_role_id, actor_id)
         return RunOutcome(await self.view(draw.call_id), created=False, ignored=tuple(ignored))
 
     async def replace(
@@ -477,9 +856,11 @@ class DrawService:
         return NotAllowed(message.replace("%d", str(n)), who=who)
 
     async def verify(self, guild_id: int, number: int) -> VerifyReport:
-        """Re-run the draw from its stored, published data and compare with the recorded result."""
+        """Re-run the draw from its stored, published data and compare with the recorded result
+        (version 3: with the freeze, the beacon value and the changes after the draw)."""
         view = await self.show(guild_id, number)
-        return verify_published(
+        freeze = view.freeze if view.draw.version >= 3 else None
+        report = verify_published(
             algorithm=view.draw.algorithm,
             seed=view.draw.seed,
             roster=view.draw.roster,
@@ -488,18 +869,49 @@ class DrawService:
             commitment=view.call.seed_commitment,
             fingerprint=view.draw.roster_hash,
             published={c.category.key: list(c.refs) for c in view.categories},
+            beacon_value=beacon_bytes(freeze) if freeze is not None else None,
+            beacon=freeze.beacon_name if freeze is not None else None,
+            freeze=freeze.freeze_hash if freeze is not None else None,
+            changes=[
+                Change(c.category_key, c.left_ref, c.joined_ref, c.reason) for c in view.changes
+            ],
         )
+        if freeze is not None and freeze.beacon_kind == "drand" and self.beacon is not None:
+            from bot.beacon.drand import verify_round
+
+            chain = await self.beacon.chain()
+            assert freeze.beacon_round is not None and freeze.beacon_signature is not None
+            genuine = chain.chain_hash == freeze.beacon_chain and verify_round(
+                chain, BeaconRound(freeze.beacon_round, bytes.fromhex(freeze.beacon_signature))
+            )
+            genuine = (
+                genuine
+                and BeaconRound(
+                    freeze.beacon_round, bytes.fromhex(freeze.beacon_signature)
+                ).randomness.hex()
+                == freeze.beacon_value
+            )
+            report = replace(
+                report,
+                beacon_ok=genuine,
+                problems=report.problems
+                + (() if genuine else ("The beacon round's signature does not verify.",)),
+            )
+        return report
 
     def export(self, view: DrawView) -> dict[str, Any]:
         """Everything needed to re-run the draw anywhere (``python -m bot.verify_draw --json``).
 
-        No user ids (algorithm v2): volunteers are listed by their entry reference.
+        No user ids (algorithm v2 and v3): volunteers are listed by their entry reference.
+        Version 3 adds the freeze (its fingerprint, when and where it was published), the
+        beacon value with what proves it (the drand round's signature and the chain's public
+        key), and the changes after the draw.
         """
         version = view.draw.version
         who = "user_id" if version == 1 else "ref"
-        return {
+        data: dict[str, Any] = {
             "format": EXPORT_FORMAT,
-            "format_version": 1 if version == 1 else EXPORT_VERSION,
+            "format_version": version if version < 3 else EXPORT_VERSION,
             "algorithm": ALGORITHM,
             "algorithm_version": version,
             "call": {
@@ -525,6 +937,48 @@ class DrawService:
                 for c in view.categories
             },
         }
+        freeze = view.freeze
+        if version >= 3 and freeze is not None:
+            beacon: dict[str, Any] = {"kind": freeze.beacon_kind, "due": _iso(freeze.beacon_due_at)}
+            if freeze.beacon_kind == "drand":
+                beacon.update(
+                    chain_hash=freeze.beacon_chain,
+                    round=freeze.beacon_round,
+                    randomness=freeze.beacon_value,
+                    signature=freeze.beacon_signature,
+                )
+                if self._known_chain is not None:
+                    chain = self._known_chain
+                    beacon["chain"] = {
+                        "public_key": chain.public_key.hex(),
+                        "period": chain.period,
+                        "genesis_time": chain.genesis_time,
+                        "group_hash": chain.group_hash.hex(),
+                        "beacon_id": chain.beacon_id,
+                        "scheme_id": chain.scheme_id,
+                    }
+            else:
+                beacon.update(source=freeze.beacon_source, value=freeze.beacon_value)
+            data["freeze"] = {
+                "fingerprint": freeze.freeze_hash,
+                "beacon_name": freeze.beacon_name,
+                "frozen_at": _iso(freeze.frozen_at),
+                "published_at": _iso(freeze.posted_at) if freeze.posted_at else None,
+                "message_id": str(freeze.message_id) if freeze.message_id else None,
+            }
+            data["beacon"] = beacon
+            data["draw_seed"] = draw_seed(view.draw.seed, beacon_bytes(freeze))
+            data["changes"] = [
+                {
+                    "category": c.category_key,
+                    "left": c.left_ref,
+                    "joined": c.joined_ref,
+                    "at": _iso(c.at),
+                    "why": c.reason,
+                }
+                for c in view.changes
+            ]
+        return data
 
     def export_json(self, view: DrawView) -> str:
         return json.dumps(self.export(view), ensure_ascii=False, indent=2) + "\n"

@@ -226,3 +226,30 @@ STILL_RESERVE = template(
     "You're still number {position} on the reserve list for {category}.",
     "Added to a volunteer's answered invitation while they are on the reserve list",
 )
+
+
+FREEZE_POST = template(
+    "draw.freeze.post",
+    "The list of volunteers for call #{number}, {title}, is now frozen: {volunteers} "
+    "volunteers, and the places are fixed ({places}). The draw will use public randomness that "
+    "doesn't exist yet: {beacon}, which comes out {due}. Because this list was published before "
+    "anyone could know that value, nobody, not even whoever runs the bot, can steer who is "
+    "drawn. You don't need to do anything. How to check it: {docs}",
+    "Posted as a reply to the call post when its roster is frozen (before the draw)",
+)
+
+
+BEACON_WAITING = template(
+    "draw.beacon.waiting",
+    "The draw for call #{number}, {title}, is waiting for its public randomness ({beacon}): I "
+    "can't reach it right now. I'll keep trying and make the draw as soon as I can check the "
+    "value. Nothing is drawn until then.",
+    "Posted in the call's channel (once) when the beacon can't be reached at draw time",
+)
+
+
+RESULT_CHANGES = template(
+    "draw.result.changes",
+    "Changes since the draw (by entry code, in order):",
+    "Heading of the list of replacements, declines and withdrawals at the end of the result post",
+)
