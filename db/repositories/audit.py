@@ -13,6 +13,7 @@ from bot.domain.audit.models import AuditEntry, AuditFor, AuditMade, AuditRow
 from db.database import Database, Row, Tx
 
 _COLUMNS = "id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash"
+_PREFIXED = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 async def guild_salt(tx: Tx, guild_id: int) -> str:
@@ -92,6 +93,17 @@ def details_text(details: Mapping[str, Any], ref: Callable[[int], str | None]) -
         else:
             clean[k] = v
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _named_ids(details: Mapping[str, Any]) -> set[int]:
+    """The member ids a row's details name (replaced by references when written)."""
+    ids: set[int] = set()
+    for k, v in details.items():
+        if k.endswith("user_id") and _is_id(v):
+            ids.add(v)
+        elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+            ids.update(x for x in v if _is_id(x))
+    return ids
 
 
 async def append_entries(tx: Tx, audit: AuditFor[Any], result: Any = None) -> list[AuditRow]:
@@ -201,11 +213,7 @@ class AuditBatch:
             ids = wanted.setdefault(entry.guild_id, set())
             if entry.actor_id is not None:
                 ids.add(entry.actor_id)
-            for k, v in entry.details.items():
-                if k.endswith("user_id") and isinstance(v, int) and _is_id(v):
-                    ids.add(v)
-                elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                    ids.update(x for x in v if isinstance(x, int) and _is_id(x))
+            ids.update(_named_ids(entry.details))
         return wanted
 
     async def _load_keys(self) -> None:
@@ -277,6 +285,20 @@ class AuditBatch:
                 for r in rows
             ],
         )
+        # The members each row names, for the indexed lookup of a member's rows (0008).
+        named: set[tuple[int, str, int]] = set()
+        for entry, r in zip(self._pending, rows, strict=True):
+            if r.actor_ref is not None:
+                named.add((r.guild_id, r.actor_ref, r.seq))
+            named.update(
+                (r.guild_id, self._ref(r.guild_id, user_id), r.seq)
+                for user_id in _named_ids(entry.details)
+            )
+        if named:
+            await self.tx.executemany(
+                "INSERT OR IGNORE INTO audit_refs (guild_id, ref, seq) VALUES (?, ?, ?)",
+                sorted(named),
+            )
         self._pending = []
         return rows
 
@@ -326,10 +348,11 @@ class AuditRepository:
 
     async def rows_about(self, guild_id: int, ref: str) -> list[AuditRow]:
         """Rows made by the member, or naming them in their details."""
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? "
-            "AND (actor_ref = ? OR instr(details, ?) > 0) ORDER BY seq",
-            (guild_id, ref, ref),
+        rows = await self.db.read(
+            f"SELECT {_PREFIXED} FROM audit_refs AS r JOIN audit_log AS a "
+            "ON a.guild_id = r.guild_id AND a.seq = r.seq "
+            "WHERE r.guild_id = ? AND r.ref = ? ORDER BY r.seq",
+            (guild_id, ref),
         )
         return [AuditRow(*r) for r in rows]
 
