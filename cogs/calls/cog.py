@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from bot.notify import (
     transient,
 )
 from bot.options import NumberTransformer
-from bot.render import clip, mention, ts
+from bot.render import clip, fit_list, mention, ts
 from bot.scheduling import RetryLater
 from cogs.calls.render import STATUS_WORDS, call_instructions, post_link, render_call
 
@@ -250,18 +251,24 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def volunteers(self, interaction: discord.Interaction, call: CallOption) -> None:
         """Who volunteered, by category in sign-up order, with a CSV file."""
         assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         found = await self.calls.get(interaction.guild.id, call)
         roster = await self.calls.roster(found.id)
-        lines = [f"**Call #{found.number}: {clip(found.title, 80)}**"]
+        lines: list[tuple[str, bool]] = [
+            (f"**Call #{found.number}: {clip(found.title, 80)}**", False)
+        ]
         rows: list[list[str]] = [
             ["category", "position", "user_id", "display_name", "joined_at_utc"]
         ]
         for entry in roster:
             lines.append(
-                f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})"
+                (
+                    f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})",
+                    False,
+                )
             )
             for i, s in enumerate(entry.signups, start=1):
-                lines.append(f"{i}. {mention(s.user_id)} joined {ts(s.joined_at, 'f')}")
+                lines.append((f"{i}. {mention(s.user_id)} joined {ts(s.joined_at, 'f')}", True))
                 member = interaction.guild.get_member(s.user_id)
                 rows.append(
                     [
@@ -273,10 +280,13 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                     ]
                 )
             if not entry.signups:
-                lines.append("Nobody yet.")
-        file = csv_file(rows, f"call-{found.number}-volunteers.csv")
-        await interaction.response.send_message(
-            clip("\n".join(lines), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+                lines.append(("Nobody yet.", False))
+        file = await asyncio.to_thread(csv_file, rows, f"call-{found.number}-volunteers.csv")
+        text = fit_list(
+            lines, lambda n: f"…and {n} more not shown here; the attached CSV lists everyone."
+        )
+        await interaction.followup.send(
+            text, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     # -- reactions -----------------------------------------------------------------------------

@@ -258,6 +258,7 @@ class FeedbackCog(
         """All feedback, grouped by question and member, as a Markdown file."""
         guild = interaction.guild
         assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
 
         def name_of(user_id: int) -> str | None:
             member = guild.get_member(user_id)
@@ -268,7 +269,7 @@ class FeedbackCog(
         file = discord.File(
             io.BytesIO(text.encode("utf-8")), filename=f"feedback-{found.number}-summary.md"
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"All feedback on round #{found.number} ({clip(found.title, 80)}).",
             file=file,
             ephemeral=True,

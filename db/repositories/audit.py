@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.domain.audit.chain import GENESIS, row_hash
@@ -333,6 +333,26 @@ class AuditRepository:
             (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
         )
         return [AuditRow(*r) for r in rows]
+
+    async def count(self, guild_id: int, since: float | None, until: float | None) -> int:
+        """How many rows an export of this period holds (read beside the writer)."""
+        rows = await self.db.read(
+            "SELECT COUNT(*) FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ?",
+            (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
+        )
+        return int(rows[0][0])
+
+    async def stream_rows(
+        self, guild_id: int, since: float | None, until: float | None, *, chunk: int = 2000
+    ) -> AsyncIterator[list[AuditRow]]:
+        """The period's rows oldest first, in chunks, from one snapshot, beside the writer."""
+        async for rows in self.db.stream(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ? "
+            "ORDER BY seq",
+            (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
+            chunk=chunk,
+        ):
+            yield [AuditRow(*r) for r in rows]
 
     async def guild_ids(self) -> list[int]:
         rows = await self.db.fetchall("SELECT DISTINCT guild_id FROM audit_log ORDER BY guild_id")
