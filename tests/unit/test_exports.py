@@ -24,7 +24,7 @@ def test_formula_cells_are_neutralised_and_recoverable() -> None:
 def test_a_large_csv_is_split_into_gzip_parts_under_the_limit() -> None:
     limit = 50_000
     parts = CsvParts("x", ["n", "text"], limit)
-    rows = [[i, f"line one\nline two {i} " + "y" * (i % 97)] for i in range(8000)]
+    rows = [[i, f"line one\nline two {i} " + "y" * (i % 97)] for i in range(20000)]
     for i in range(0, len(rows), 1000):
         parts.add(rows[i : i + 1000])
     files = parts.finish()
