@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# REST requests in flight at once for start-up reconciliation (pages of reaction users, posts).
+RECONCILE_REQUESTS = 8
+
 
 CallOption = app_commands.Transform[
     int,
@@ -62,9 +65,14 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         self.bot = bot
         self.calls = bot.services.calls
         self.confirmations = SignupConfirmations(self.calls)
+        self._reconciling: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.jobs.register(CLOSE_JOB, self.run_close_job)
+
+    async def cog_unload(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
@@ -393,59 +401,98 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.reconcile_all()
+        # Behind readiness: commands and live reactions are answered while this runs.
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.create_task(self.reconcile_all(), name="reconcile-calls")
 
     async def reconcile_all(self) -> None:
-        """Apply reactions added or removed while the bot was offline."""
+        """Apply reactions added or removed while the bot was offline.
+
+        Open calls are checked concurrently, within a budget of REST requests in flight
+        (``RECONCILE_REQUESTS``; discord.py's rate limiter paces them further).
+        """
         guild_ids = {g.id for g in self.bot.guilds}
-        for call in await self.calls.open_calls():
-            if call.guild_id not in guild_ids or call.message_id is None:
-                continue
+        budget = asyncio.Semaphore(RECONCILE_REQUESTS)
+
+        async def one(call: Call) -> None:
             try:
-                await self.reconcile(call)
+                await self.reconcile(call, budget)
             except Exception:
                 log.exception("could not reconcile call %s", call.id)
 
-    async def reconcile(self, call: Call) -> None:
+        await asyncio.gather(
+            *(
+                one(call)
+                for call in await self.calls.open_calls()
+                if call.guild_id in guild_ids and call.message_id is not None
+            )
+        )
+
+    async def reconcile(self, call: Call, budget: asyncio.Semaphore | None = None) -> None:
+        """Make one call's roster match its post's reactions, doing only what changed.
+
+        ``GET message`` carries each reaction's count: a category whose count (less the bot's
+        own reaction) equals its stored sign-ups is taken as unchanged and its users are not
+        paged; only the categories whose count differs are paged. (Two offline changes that
+        cancel out in one category, one member leaving and another joining, keep the count and
+        are not seen; the next live reaction by either member puts it right.)
+        """
         assert call.message_id is not None
-        try:
-            channel = self.bot.get_channel(call.channel_id) or await self.bot.fetch_channel(
-                call.channel_id
-            )
-            assert isinstance(channel, discord.abc.Messageable)
-            message = await channel.fetch_message(call.message_id)
-        except discord.NotFound:
-            await self.calls.close(call.id, reason="post deleted")
-            log.warning(
-                "call %s (#%s in %s): its post was deleted, so it is now closed",
-                call.id,
-                call.number,
-                call.guild_id,
-            )
-            return
-        except discord.Forbidden:
-            log.warning("call %s: no access to its post in channel %s", call.id, call.channel_id)
-            return
-        categories = await self.calls.categories(call.id)
-        keys = {c.key for c in categories}
-        observed: dict[str, list[int]] = {}
+        budget = budget or asyncio.Semaphore(RECONCILE_REQUESTS)
         self.calls.begin_reconcile(call.message_id)
         try:
+            try:
+                channel = self.bot.get_channel(call.channel_id)
+                async with budget:
+                    if channel is None:
+                        channel = await self.bot.fetch_channel(call.channel_id)
+                    assert isinstance(channel, discord.abc.Messageable)
+                    message = await channel.fetch_message(call.message_id)
+            except discord.NotFound:
+                await self.calls.close(call.id, reason="post deleted")
+                log.warning(
+                    "call %s (#%s in %s): its post was deleted, so it is now closed",
+                    call.id,
+                    call.number,
+                    call.guild_id,
+                )
+                return
+            except discord.Forbidden:
+                log.warning(
+                    "call %s: no access to its post in channel %s", call.id, call.channel_id
+                )
+                return
+            roster = await self.calls.roster(call.id)
+            stored = {e.category.key: [s.user_id for s in e.signups] for e in roster}
+            observed: dict[str, list[int]] = {key: [] for key in stored}
+            changed: dict[str, discord.Reaction] = {}
             for reaction in message.reactions:
                 key = emoji_key_of(discord.PartialEmoji.from_str(str(reaction.emoji)))
-                if key not in keys:
+                if key not in stored:
                     continue
-                observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
+                people = reaction.count - (1 if reaction.me else 0)
+                if people == len(stored[key]):
+                    observed[key] = list(stored[key])  # unchanged: not paged
+                else:
+                    changed[key] = reaction
+
+            async def page(key: str, reaction: discord.Reaction) -> None:
+                assert budget is not None
+                async with budget:
+                    observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
+
+            await asyncio.gather(*(page(k, r) for k, r in changed.items()))
             plan = await self.calls.reconcile(
                 call.id, observed, touched=self.calls.touched_during_reconcile(call.message_id)
             )
         finally:
             self.calls.end_reconcile(call.message_id)
-        by_key = {c.key: c for c in categories}
+        by_key = {e.category.key: e.category for e in roster}
         for user_id, key in plan.reactions_to_remove:
-            await remove_reaction(
-                self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id
-            )
+            async with budget:
+                await remove_reaction(
+                    self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id
+                )
         if plan.joins or plan.switches or plan.withdrawals:
             log.info(
                 "call %s reconciled: %d joined, %d switched, %d withdrew",
@@ -454,4 +501,4 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                 len(plan.switches),
                 len(plan.withdrawals),
             )
-        self.refresh_post(call.id)
+            self.refresh_post(call.id)

@@ -130,9 +130,11 @@ async def test_reconcile_applies_offline_changes(db: Database, clock: FakeClock)
         await service.react(msg, u, "🧭", added=True)
     plan = await service.reconcile(call_id, {"🧭": [1, 3], "🌱": [3, 4]})
     assert plan.withdrawals == [2] and plan.joins == [(4, "🌱")]
-    assert plan.reactions_to_remove == [(3, "🌱")]
+    # 3 was in 🧭 and added 🌱 while the bot was down: 🌱 is the newer choice (issue 11 item 12).
+    assert plan.switches == [(3, "🌱")]
+    assert plan.reactions_to_remove == [(3, "🧭")]
     roster = {e.category.key: [s.user_id for s in e.signups] for e in await service.roster(call_id)}
-    assert roster == {"🧭": [1, 3], "🌱": [4]}
+    assert roster["🧭"] == [1] and sorted(roster["🌱"]) == [3, 4]
 
 
 @pytest.mark.parametrize(
