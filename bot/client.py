@@ -15,7 +15,7 @@ import cogs
 from bot.clock import Clock, SystemClock
 from bot.errors import on_tree_error
 from bot.notify import DmQueue
-from bot.post_updates import PostUpdater
+from bot.post_updates import ChannelPacer, PostUpdater
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -54,6 +54,7 @@ class CoproBot(commands.Bot):
         jobs: JobScheduler,
         clock: Clock | None = None,
         post_interval: float = 2.5,
+        edits_per_channel: tuple[int, float] = (5, 5.0),
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -73,6 +74,7 @@ class CoproBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.services: Services = build_services(db, self.clock, jobs, settings.default_timezone)
         self.posts = PostUpdater(post_interval)
+        self.edit_pacer = ChannelPacer(*edits_per_channel)
         self.dm_queue = DmQueue(self)
         self.started = asyncio.Event()
 

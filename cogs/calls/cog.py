@@ -92,7 +92,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             call.message_id
         )
         how = await call_instructions(self.bot, call)
-        await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
+        async with self.bot.edit_pacer.slot(call.channel_id):  # ≤ 5 edits / 5 s in this channel
+            await message.edit(embed=render_call(details, how), allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, call_id: int) -> None:
         """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""

@@ -106,7 +106,11 @@ class FeedbackCog(
         message = self.bot.get_partial_messageable(
             found.message_channel_id, guild_id=found.guild_id
         ).get_partial_message(found.message_id)
-        await message.edit(embed=await self.render_round(found), allowed_mentions=NO_MENTIONS)
+        embed = await self.render_round(found)
+        async with self.bot.edit_pacer.slot(
+            found.message_channel_id
+        ):  # ≤ 5 edits / 5 s per channel
+            await message.edit(embed=embed, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, round_id: int) -> None:
         """Ask for the first message to be refreshed soon (coalesced; for the live counter)."""

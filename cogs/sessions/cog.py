@@ -108,11 +108,10 @@ class Sessions(
         state = self.sessions.state_word(s)
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
-        await message.edit(
-            embed=await render_session(wording, details, state, self._now()),
-            view=await session_view(wording, details, state),
-            allowed_mentions=NO_MENTIONS,
-        )
+        embed = await render_session(wording, details, state, self._now())
+        view = await session_view(wording, details, state)
+        async with self.bot.edit_pacer.slot(s.channel_id):  # ≤ 5 edits / 5 s in this channel
+            await message.edit(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, session_id: int) -> None:
         """Ask for the session post to be refreshed soon (coalesced; for live counters)."""

@@ -14,6 +14,7 @@ STORY_CATEGORIES = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
 
 async def create_story_call(world: World, running: RunningBot, **extra: str) -> object:
     fake = world.fake
+    existing = fake.bot_messages(world.channel)
     handle = await fake.run_command(
         world.organiser,
         world.channel,
@@ -25,7 +26,9 @@ async def create_story_call(world: World, running: RunningBot, **extra: str) -> 
     )
     reply = await handle.wait(timeout=5)
     assert reply.flags & EPHEMERAL
-    post = await fake.wait_for_message(world.channel, check=lambda m: bool(m.embeds))
+    post = await fake.wait_for_message(
+        world.channel, after=existing[-1] if existing else None, check=lambda m: bool(m.embeds)
+    )
     await fake.wait_until(lambda: len(fake.reactions(post)) == 2, what="the bot's two reactions")
     return post
 
