@@ -105,3 +105,30 @@ async def test_every_export_neutralises_formulas(world: World, running: RunningB
     (row,) = list(csv.DictReader(io.StringIO(data)))
     assert row["display_name"] == "'@SUM(1+1)"
     assert row["position"] == "1"
+
+
+async def test_a_long_volunteer_list_says_how_many_are_not_shown(
+    world: World, running: RunningBot
+) -> None:
+    """Issue 11 item 17: the reply is cut at 2,000 characters, says how many are not shown, and
+    the CSV stays complete."""
+    from tests.e2e.test_calls_e2e import create_story_call
+
+    fake = world.fake
+    crowd = [fake.add_member(world.guild, f"v{i:03d}") for i in range(60)]
+    post = await create_story_call(world, running)
+    for m in crowd:
+        await fake.react(m, world.channel, post, "🧭")
+    await fake.wait_until(
+        lambda: len(fake.reactions(post).get("🧭", [])) == 61, timeout=10, what="60 sign-ups"
+    )
+    await running.settle()
+    handle = await fake.run_command(world.organiser, world.channel, "call volunteers", call=1)
+    reply = await handle.wait(timeout=10)
+    await running.settle()
+    text = reply.content
+    shown = text.count("joined <t:")
+    assert len(text) <= 2000 and 0 < shown < 60
+    assert f"{60 - shown} more not shown" in text
+    data = fake.attachment_bytes(reply.message.attachments[0]).decode("utf-8")
+    assert len(list(csv.DictReader(io.StringIO(data)))) == 60
