@@ -52,7 +52,7 @@ AT0 = 1_780_000_000.0
 @dataclass
 class Config:
     sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
-    runs: int = 3
+    runs: int = 2
     mydata_reps: int = 30
 
     @classmethod

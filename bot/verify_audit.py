@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import IO
 
 from bot.csvcells import original_cell
-from bot.domain.audit.chain import ChainReport, verify_chain
+from bot.domain.audit.chain import ChainReport, ChainRow, verify_chain
 from bot.domain.audit.export import CSV_COLUMNS
-from bot.domain.audit.models import AuditRow
 
 __all__ = ["CSV_COLUMNS", "main", "read_csv", "read_db", "verify_csv", "verify_db"]
 
@@ -51,7 +50,7 @@ class ReadError(Exception):
     """The input could not be read as an audit log."""
 
 
-def read_db(path: Path) -> Iterator[AuditRow]:
+def read_db(path: Path) -> Iterator[ChainRow]:
     """The database's audit rows in chain order, read a batch at a time (constant memory)."""
     if not path.exists():
         raise ReadError(f"no database at {path}")
@@ -64,9 +63,9 @@ def read_db(path: Path) -> Iterator[AuditRow]:
             )
         except sqlite3.DatabaseError as exc:
             raise ReadError(f"{path} has no readable audit log ({exc})") from None
+        make = ChainRow._make
         while batch := cursor.fetchmany(_BATCH):
-            for r in batch:
-                yield AuditRow(*r)
+            yield from map(make, batch)
     finally:
         conn.close()
 
@@ -81,7 +80,7 @@ def _open_text(path: Path) -> IO[str]:
     return path.open(newline="", encoding="utf-8")
 
 
-def read_csv(*paths: Path) -> Iterator[AuditRow]:
+def read_csv(*paths: Path) -> Iterator[ChainRow]:
     """The rows of one or more CSV exports (plain or gzip; whole files, parts in order, or
     parts concatenated), one at a time. A repeated header line (the start of the next part)
     is skipped. Cells are read back as hashed (see :mod:`bot.csvcells`)."""
@@ -102,7 +101,7 @@ def read_csv(*paths: Path) -> Iterator[AuditRow]:
                         continue
                     try:
                         rec = {k: original_cell(record[i]) for k, i in col.items()}
-                        yield AuditRow(
+                        yield ChainRow(
                             0,
                             int(rec["guild_id"]),
                             int(rec["seq"]),
@@ -122,8 +121,8 @@ def read_csv(*paths: Path) -> Iterator[AuditRow]:
 
 
 def _checked(
-    rows: Iterable[AuditRow], expected: Sequence[str], report: ChainReport
-) -> Iterator[AuditRow]:
+    rows: Iterable[ChainRow], expected: Sequence[str], report: ChainReport
+) -> Iterator[ChainRow]:
     """Pass rows through, noting which kept hashes were seen (only those are held)."""
     wanted = {d.strip().lower(): d for d in expected}
     for row in rows:
@@ -133,7 +132,7 @@ def _checked(
         report.problems.append(f"the kept hash {digest[:16]} is no longer in the chain (rewritten)")
 
 
-def _verify(rows: Iterable[AuditRow], expected: Sequence[str], *, partial: bool) -> ChainReport:
+def _verify(rows: Iterable[ChainRow], expected: Sequence[str], *, partial: bool) -> ChainReport:
     seen = ChainReport()
     report = verify_chain(_checked(rows, expected, seen), allow_partial=partial)
     report.problems.extend(seen.problems)

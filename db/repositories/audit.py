@@ -12,6 +12,9 @@ from bot.domain.audit.chain import GENESIS, row_hash
 from bot.domain.audit.models import AuditEntry, AuditFor, AuditMade, AuditRow
 from db.database import Database, Row, Tx
 
+# Canonical JSON of a row's details (the encoder made once: json.dumps builds one per call).
+_DETAILS = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
 _COLUMNS = "id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash"
 _PREFIXED = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
 
@@ -92,7 +95,7 @@ def details_text(details: Mapping[str, Any], ref: Callable[[int], str | None]) -
             clean[k] = [one(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
         else:
             clean[k] = v
-    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _DETAILS.encode(clean)
 
 
 def _named_ids(details: Mapping[str, Any]) -> set[int]:
