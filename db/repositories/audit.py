@@ -193,6 +193,7 @@ class AuditBatch:
         self.tx = tx
         self._salts: dict[int, str] = {}
         self._keys: dict[tuple[int, int], str] = {}
+        self._refs: dict[tuple[int, int], str] = {}
         self._last: dict[int, tuple[int, str, float]] = {}
         self._pending: list[AuditEntry] = []
 
@@ -246,7 +247,11 @@ class AuditBatch:
                 self._keys.update({(g, u): k for g, u, k in new})
 
     def _ref(self, guild_id: int, user_id: int) -> str:
-        return _ref(self._salts[guild_id], self._keys[(guild_id, user_id)], user_id)
+        ref = self._refs.get((guild_id, user_id))
+        if ref is None:
+            ref = _ref(self._salts[guild_id], self._keys[(guild_id, user_id)], user_id)
+            self._refs[(guild_id, user_id)] = ref
+        return ref
 
     async def flush(self) -> list[AuditRow]:
         """Resolve and write the collected rows (still inside the caller's transaction)."""
