@@ -463,22 +463,33 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                     "call %s: no access to its post in channel %s", call.id, call.channel_id
                 )
                 return
-            roster = await self.calls.roster(call.id)
-            stored = {e.category.key: [s.user_id for s in e.signups] for e in roster}
-            observed: dict[str, list[int]] = {key: [] for key in stored}
-            changed: dict[str, discord.Reaction] = {}
+            # Counts first (one GROUP BY): an unchanged call costs no roster read at all.
+            details = await self.calls.details(call.id)
+            by_key = {c.key: c for c in details.categories}
+            stored_counts = {c.key: details.counts.get(c.id, 0) for c in details.categories}
+            reactions: dict[str, discord.Reaction] = {}
             for reaction in message.reactions:
                 key = emoji_key_of(discord.PartialEmoji.from_str(str(reaction.emoji)))
-                if key not in stored:
-                    continue
-                people = reaction.count - (1 if reaction.me else 0)
-                if people == len(stored[key]):
-                    observed[key] = list(stored[key])  # unchanged: not paged
-                else:
-                    changed[key] = reaction
+                if key in by_key:
+                    reactions[key] = reaction
+            changed: dict[str, discord.Reaction | None] = {}
+            for key, count in stored_counts.items():
+                found = reactions.get(key)
+                people = 0 if found is None else found.count - (1 if found.me else 0)
+                if people != count:
+                    changed[key] = found  # None: nobody reacts with it any more
+            if not changed:
+                return
+            roster = await self.calls.roster(call.id)
+            stored = {e.category.key: [s.user_id for s in e.signups] for e in roster}
+            # Unchanged categories are taken as stored (not paged).
+            observed = {k: list(users) for k, users in stored.items() if k not in changed}
 
-            async def page(key: str, reaction: discord.Reaction) -> None:
+            async def page(key: str, reaction: discord.Reaction | None) -> None:
                 assert budget is not None
+                if reaction is None:
+                    observed[key] = []
+                    return
                 async with budget:
                     observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
 
@@ -488,7 +499,6 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
             )
         finally:
             self.calls.end_reconcile(call.message_id)
-        by_key = {e.category.key: e.category for e in roster}
         for user_id, key in plan.reactions_to_remove:
             async with budget:
                 await remove_reaction(
