@@ -10,6 +10,9 @@ import gzip
 import io
 from pathlib import Path
 
+import pytest
+
+from bot import exports
 from bot.domain.audit.models import AuditEntry
 from bot.verify_audit import main as verify_audit
 from db.database import Tx
@@ -43,10 +46,11 @@ async def _fill_audit(running: RunningBot, guild_id: int, rows: int, actor: int)
 
 
 async def test_a_large_audit_export_arrives_in_parts_that_verify(
-    world: World, running: RunningBot, tmp_path: Path
+    world: World, running: RunningBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = world.fake
     fake.set_upload_limit(world.guild, LIMIT)
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 0.0)  # show progress after every chunk
     await _fill_audit(running, world.guild.id, 12_000, world.organiser.user.id)
 
     handle = await fake.run_command(world.organiser, world.channel, "audit export")
@@ -63,6 +67,9 @@ async def test_a_large_audit_export_arrives_in_parts_that_verify(
 
     await fake.wait_until(complete, timeout=30, what="every part of the export")
     attachments = parts()
+    # The deferred reply showed how far the export got before the files came.
+    progress = [r.data.get("content") or "" for r in handle.replies if r.kind == "edit"]
+    assert any("of 12,000 rows" in text for text in progress), progress
     names = [a["filename"] for a in attachments]
     datas = [fake.attachment_bytes(a) for a in attachments]
     assert len(set(names)) == len(names) >= 2
