@@ -58,3 +58,17 @@ def test_a_long_list_says_how_many_are_not_shown() -> None:
     assert text.endswith(f"…and {178 - shown} more (see the CSV)")
     short = [("a", False), ("1. b", True)]
     assert fit_list(short, lambda n: "never") == "a\n1. b"
+
+
+def test_parts_stay_under_the_limit_when_the_data_hardly_compresses() -> None:
+    import base64
+    import random
+
+    rng = random.Random(7)
+    limit = 40_000
+    parts = CsvParts("x", ["blob"], limit)
+    parts.add([[base64.b85encode(rng.randbytes(300)).decode()] for _ in range(1500)])
+    files = parts.finish()
+    assert len(files) > 5
+    assert all(part.size <= limit and len(part.file.read()) == part.size for part in files)
+    assert sum(part.rows for part in files) == 1500
