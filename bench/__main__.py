@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import booking, reactions, reminders, startup
+from bench import booking, growth, reactions, reconcile, reminders, startup
 from bench.common import Section
 from bench.report import render
 
@@ -22,6 +22,8 @@ BENCHMARKS = {
     "booking": booking,
     "reminders": reminders,
     "startup": startup,
+    "growth": growth,
+    "reconcile": reconcile,
 }
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

@@ -175,7 +175,9 @@ async def run(cfg: Config) -> Section:
         "Ready is the bot's own `on_ready` after a `READY` dispatch with no servers "
         "(`guild_ready_timeout=0`, so discord.py's wait for late `GUILD_CREATE`s is not counted); "
         "the reconciliation of open calls that follows `on_ready` needs Discord and is not "
-        "included. One untimed round of each process runs first so bytecode caches are warm "
+        "included here: the reconciliation section below starts the real bot against the fake "
+        "Discord with real servers, members and stored sign-ups, and times start → reconciled. "
+        "One untimed round of each process runs first so bytecode caches are warm "
         "(compiled into a temporary `PYTHONPYCACHEPREFIX`, for the bot and discord.py alike, even "
         "where `PYTHONDONTWRITEBYTECODE` is set)."
     )

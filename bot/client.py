@@ -16,7 +16,7 @@ from bot.beacon.source import BeaconSource
 from bot.clock import Clock, SystemClock
 from bot.errors import on_tree_error
 from bot.notify import DmQueue
-from bot.post_updates import PostUpdater
+from bot.post_updates import ChannelPacer, PostUpdater
 from bot.render import clip
 from bot.scheduling import JobScheduler
 from bot.services import Services, build_services
@@ -58,6 +58,7 @@ class CoproBot(commands.Bot):
         jobs: JobScheduler,
         clock: Clock | None = None,
         post_interval: float = 2.5,
+        edits_per_channel: tuple[int, float] = (5, 5.0),
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -91,6 +92,7 @@ class CoproBot(commands.Bot):
             docs_url=settings.docs_url,
         )
         self.posts = PostUpdater(post_interval)
+        self.edit_pacer = ChannelPacer(*edits_per_channel)
         self.dm_queue = DmQueue(self)
         self.started = asyncio.Event()
 

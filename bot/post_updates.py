@@ -1,7 +1,13 @@
-"""Coalesced edits of live posts (counters on calls, sessions, feedback threads).
+"""Coalesced, paced edits of live posts (counters on calls, sessions, feedback threads).
 
 A burst of 500 reactions must not become 500 message edits: each post is edited at most once
 per ``min_interval`` seconds, always with the latest state (the render function reads it fresh).
+
+Discord also limits edits per channel (about 5 edits in 5 seconds, whichever posts they touch):
+50 posts in one channel refreshed together would queue behind 429s. Every post edit therefore
+first takes a slot from :class:`ChannelPacer` (at most ``edits`` per ``window`` seconds per
+channel, first come first served); coalescing stays per post, so a post waiting for a slot is
+edited once, with the state of the moment it is drawn.
 """
 
 from __future__ import annotations
@@ -9,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from enum import StrEnum
 
 import discord
 
-__all__ = ["PostState", "PostUpdater", "refresh_now"]
+__all__ = ["ChannelPacer", "PostState", "PostUpdater", "refresh_now"]
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +92,51 @@ async def refresh_now(render: Render, what: str) -> PostState:
         log.warning("%s: could not edit its post: Discord said %s", what, exc.status)
         return PostState.UNREACHABLE
     return PostState.SHOWN
+
+
+class ChannelPacer:
+    """At most ``edits`` edits per ``window`` seconds in each channel (a sliding window).
+
+    ``async with pacer.slot(channel_id): await message.edit(...)`` waits until an edit may be
+    made now. An edit counts from when it is sent until ``window`` seconds after it *finished*
+    (Discord counts it when it arrives, which is somewhere in between), so network delays never
+    squeeze six edits into Discord's window. Waiters of one channel are served in order; other
+    channels are not held up.
+    """
+
+    def __init__(
+        self,
+        edits: int = 5,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.edits = edits
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._times: dict[int, deque[list[float]]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def _reserve(self, channel_id: int) -> list[float]:
+        lock = self._locks.setdefault(channel_id, asyncio.Lock())
+        async with lock:
+            times = self._times.setdefault(channel_id, deque())
+            while True:
+                now = self._clock()
+                while times and now - times[0][0] >= self.window:
+                    times.popleft()
+                if len(times) < self.edits:
+                    cell = [now]
+                    times.append(cell)
+                    return cell
+                await self._sleep(times[0][0] + self.window - now)
+
+    @asynccontextmanager
+    async def slot(self, channel_id: int) -> AsyncIterator[None]:
+        cell = await self._reserve(channel_id)
+        try:
+            yield
+        finally:
+            cell[0] = max(cell[0], self._clock())

@@ -6,7 +6,7 @@ the way Discord shows it; the domain hands over data and templates, and the adap
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from bot.domain.values import Link, Mention, Mentions, Moment
@@ -15,6 +15,7 @@ __all__ = [
     "MESSAGE_LIMIT",
     "clip",
     "discord_value",
+    "fit_list",
     "fit_message",
     "jump_link",
     "mention",
@@ -66,6 +67,30 @@ def fit_message(text: str, note: str, limit: int = MESSAGE_LIMIT) -> tuple[str, 
     cut = text.rfind("\n", 0, room)
     head = text[:cut] if cut > 0 else text[:room]
     return f"{head.rstrip()}\n\n{note}", True
+
+
+def fit_list(
+    lines: Sequence[tuple[str, bool]],
+    more: Callable[[int], str],
+    limit: int = MESSAGE_LIMIT,
+) -> str:
+    """Lines ``(text, is_entry)`` fitted into one message: whole lines while they fit; if some
+    are left out, the text ends with ``more(n)``, ``n`` being how many entries (lines marked
+    ``True``, e.g. one per person) are not shown. Never cut without saying so."""
+    total = sum(len(text) + 1 for text, _ in lines)
+    if total - 1 <= limit:
+        return "\n".join(text for text, _ in lines)
+    hidden = sum(1 for _, entry in lines if entry)
+    shown: list[str] = []
+    used = 0
+    for text, entry in lines:
+        note = more(hidden - (1 if entry else 0))
+        if used + len(text) + 1 + len(note) + 2 > limit:
+            break
+        shown.append(text)
+        used += len(text) + 1
+        hidden -= 1 if entry else 0
+    return "\n".join(shown).rstrip() + "\n\n" + more(hidden)
 
 
 _RELATIVE = re.compile(r"\s*\(<t:-?\d+:R>\)")

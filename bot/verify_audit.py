@@ -1,8 +1,11 @@
-"""Check the audit trail's hash chain: ``python -m bot.verify_audit [--db PATH | FILE.csv]``.
+"""Check the audit trail's hash chain: ``python -m bot.verify_audit [--db PATH | FILE ...]``.
 
 Reads the bot's database (read-only; default ``DATABASE_PATH`` from the environment or ``.env``,
-else ``data/bot.sqlite3``) or a CSV from ``/audit export``, and prints one line: ``OK: ...`` (exit
-code 0) or ``FAILED: ...`` naming the first row that was edited, removed or reordered (exit 1).
+else ``data/bot.sqlite3``) or the file(s) of an ``/audit export``: a ``.csv``, a ``.csv.gz``,
+every part of an export in parts (in order), or those parts concatenated. Rows are read and
+checked one batch at a time, so memory stays flat however long the log. Prints one line:
+``OK: ...`` (exit code 0) or ``FAILED: ...`` naming the first row that was edited, removed or
+reordered (exit 1).
 
 ``--expect HASH`` (repeatable) also checks that a hash you kept earlier (e.g. the last ``hash`` of a
 previous export) is still in the chain, which catches a log rewritten from some row onwards.
@@ -12,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import os
 import sqlite3
 import sys
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
-from bot.domain.audit.chain import ChainReport, verify_chain
+from bot.csvcells import original_cell
+from bot.domain.audit.chain import ChainReport, ChainRow, verify_chain
 from bot.domain.audit.export import CSV_COLUMNS
-from bot.domain.audit.models import AuditRow
 
 __all__ = ["CSV_COLUMNS", "main", "read_csv", "read_db", "verify_csv", "verify_db"]
 
@@ -37,40 +43,65 @@ _NEEDED = {
 }
 
 
+_BATCH = 2000
+
+
 class ReadError(Exception):
     """The input could not be read as an audit log."""
 
 
-def read_db(path: Path) -> list[AuditRow]:
+def read_db(path: Path) -> Iterator[ChainRow]:
+    """The database's audit rows in chain order, read a batch at a time (constant memory)."""
     if not path.exists():
         raise ReadError(f"no database at {path}")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash "
-            "FROM audit_log ORDER BY guild_id, seq, id"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise ReadError(f"{path} has no readable audit log ({exc})") from None
+        try:
+            cursor = conn.execute(
+                "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, "
+                "hash FROM audit_log ORDER BY guild_id, seq, id"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ReadError(f"{path} has no readable audit log ({exc})") from None
+        make = ChainRow._make
+        while batch := cursor.fetchmany(_BATCH):
+            yield from map(make, batch)
     finally:
         conn.close()
-    return [AuditRow(*r) for r in rows]
 
 
-def read_csv(path: Path) -> list[AuditRow]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = _NEEDED - set(reader.fieldnames or [])
-            if missing:
-                raise ReadError(
-                    f"{path} is not an audit export (missing {', '.join(sorted(missing))})"
-                )
-            rows = []
-            for line, rec in enumerate(reader, start=2):
-                try:
-                    rows.append(
-                        AuditRow(
+def _open_text(path: Path) -> IO[str]:
+    """A CSV part as text; a gzip file (``.gz``, or starting with gzip's magic bytes) is
+    decompressed on the fly, several gzip members one after the other (``cat`` of parts)."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(newline="", encoding="utf-8")
+
+
+def read_csv(*paths: Path) -> Iterator[ChainRow]:
+    """The rows of one or more CSV exports (plain or gzip; whole files, parts in order, or
+    parts concatenated), one at a time. A repeated header line (the start of the next part)
+    is skipped. Cells are read back as hashed (see :mod:`bot.csvcells`)."""
+    for path in paths:
+        try:
+            with _open_text(path) as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None)
+                missing = _NEEDED - set(header or [])
+                if header is None or missing:
+                    raise ReadError(
+                        f"{path} is not an audit export (missing "
+                        f"{', '.join(sorted(missing or _NEEDED))})"
+                    )
+                col = {name: i for i, name in enumerate(header)}
+                for record in reader:
+                    if record == header:  # the next part of a concatenation
+                        continue
+                    try:
+                        rec = {k: original_cell(record[i]) for k, i in col.items()}
+                        yield ChainRow(
                             0,
                             int(rec["guild_id"]),
                             int(rec["seq"]),
@@ -82,36 +113,41 @@ def read_csv(path: Path) -> list[AuditRow]:
                             rec["prev_hash"],
                             rec["hash"],
                         )
-                    )
-                except (TypeError, ValueError):
-                    raise ReadError(f"{path} line {line} is damaged") from None
-    except OSError as exc:
-        raise ReadError(f"cannot read {path} ({exc.strerror})") from None
-    return rows
+                    except (IndexError, TypeError, ValueError):
+                        raise ReadError(f"{path} line {reader.line_num} is damaged") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ReadError(f"cannot read {path} ({reason})") from None
 
 
-def _check_expected(report: ChainReport, rows: Sequence[AuditRow], expected: Sequence[str]) -> None:
-    present = {r.hash for r in rows}
-    for digest in expected:
-        if digest.strip().lower() not in present:
-            report.problems.append(
-                f"the kept hash {digest[:16]} is no longer in the chain (rewritten)"
-            )
+def _checked(
+    rows: Iterable[ChainRow], expected: Sequence[str], report: ChainReport
+) -> Iterator[ChainRow]:
+    """Pass rows through, noting which kept hashes were seen (only those are held)."""
+    wanted = {d.strip().lower(): d for d in expected}
+    for row in rows:
+        wanted.pop(row.hash, None)
+        yield row
+    for digest in wanted.values():
+        report.problems.append(f"the kept hash {digest[:16]} is no longer in the chain (rewritten)")
+
+
+def _verify(rows: Iterable[ChainRow], expected: Sequence[str], *, partial: bool) -> ChainReport:
+    seen = ChainReport()
+    report = verify_chain(_checked(rows, expected, seen), allow_partial=partial)
+    report.problems.extend(seen.problems)
+    return report
 
 
 def verify_db(path: Path, expected: Sequence[str] = ()) -> ChainReport:
-    rows = read_db(path)
-    report = verify_chain(rows)
-    _check_expected(report, rows, expected)
-    return report
+    return _verify(read_db(path), expected, partial=False)
 
 
-def verify_csv(path: Path, expected: Sequence[str] = ()) -> ChainReport:
-    """A CSV is checked in file order; a date-ranged export may start mid-chain."""
-    rows = read_csv(path)
-    report = verify_chain(rows, allow_partial=True)
-    _check_expected(report, rows, expected)
-    return report
+def verify_csv(path: Path | Sequence[Path], expected: Sequence[str] = ()) -> ChainReport:
+    """A CSV (or its parts, in order) is checked in file order; a date-ranged export may start
+    mid-chain."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    return _verify(read_csv(*paths), expected, partial=True)
 
 
 def _default_db() -> Path:
@@ -128,7 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bot.verify_audit",
         description="Check that the audit trail's hash chain is intact.",
     )
-    parser.add_argument("csv", nargs="?", type=Path, help="a CSV from /audit export")
+    parser.add_argument(
+        "csv",
+        nargs="*",
+        type=Path,
+        help="a file from /audit export (.csv or .csv.gz); for an export in parts, every part "
+        "in order (or the parts concatenated into one file)",
+    )
     parser.add_argument(
         "--db", type=Path, help="the bot's SQLite database (default: DATABASE_PATH)"
     )
@@ -140,10 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a hash kept from an earlier export that must still be in the chain",
     )
     args = parser.parse_args(argv)
-    if args.csv is not None and args.db is not None:
+    if args.csv and args.db is not None:
         parser.error("give either --db or a CSV file, not both")
     try:
-        if args.csv is not None:
+        if args.csv:
             report = verify_csv(args.csv, args.expect)
         else:
             report = verify_db(args.db or _default_db(), args.expect)

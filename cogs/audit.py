@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,8 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import ensure_organiser
-from bot.exports import csv_file
-from bot.notify import NO_MENTIONS
+from bot.domain.audit.export import CSV_COLUMNS, actor_labels, csv_row
+from bot.domain.audit.models import AuditRow
+from bot.exports import send_export
 
 if TYPE_CHECKING:
     from bot.client import CoproBot
@@ -48,8 +50,8 @@ class AuditCog(
         tz = await self.bot.services.settings.timezone(guild.id)
         start, end = self.audit.parse_period(since, until, tz)
         await interaction.response.defer(ephemeral=True, thinking=True)  # a big export takes time
-        export = await self.audit.export(guild.id, start, end)
-        if not export.rows:
+        total = await self.audit.export_size(guild.id, start, end)
+        if not total:
             await interaction.followup.send("Nothing was recorded in that period.", ephemeral=True)
             return
 
@@ -57,17 +59,35 @@ class AuditCog(
             member = guild.get_member(user_id)
             return member.display_name if member else None
 
-        first, last = export.rows[0], export.rows[-1]
-        file = csv_file(export.csv_rows(name_of), f"audit-{guild.id}-{first.seq}-{last.seq}.csv")
-        await interaction.followup.send(
-            f"{len(export.rows)} decisions recorded (rows {first.seq} to {last.seq}). "
-            "Each row carries the hash of the row before it; check the file with "
-            "`python -m bot.verify_audit FILE.csv`. Keep the last hash "
-            f"(`{last.hash[:16]}…`) to prove later that nothing was rewritten. "
-            "Members are shown by a reference, with a name only while they keep their data here.",
-            file=file,
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
+        labels = actor_labels(await self.audit.known_refs(guild.id), name_of)
+        edges: list[AuditRow] = []
+
+        async def chunks() -> AsyncIterator[list[AuditRow]]:
+            async for chunk in self.audit.export_chunks(guild.id, start, end):
+                if not edges:
+                    edges.append(chunk[0])
+                edges[1:] = [chunk[-1]]
+                yield chunk
+
+        def message(rows: int, _parts: int) -> str:
+            first, last = edges[0], edges[-1]
+            return (
+                f"{rows} decisions recorded (rows {first.seq} to {last.seq}). "
+                "Each row carries the hash of the row before it; check the file with "
+                "`python -m bot.verify_audit FILE` (give every part, in order). Keep the last "
+                f"hash (`{last.hash[:16]}…`) to prove later that nothing was rewritten. "
+                "Members are shown by a reference, with a name only while they keep their data "
+                "here."
+            )
+
+        await send_export(
+            interaction,
+            stem=f"audit-{guild.id}",
+            header=CSV_COLUMNS,
+            chunks=chunks(),
+            convert=lambda rows: [csv_row(r, labels) for r in rows],
+            total=total,
+            message=message,
         )
 
 

@@ -165,16 +165,17 @@ class MyData(
     async def show(self, interaction: discord.Interaction) -> None:
         """Everything the bot stores about you in this server, with a JSON file."""
         assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         data = await self.mydata.collect(interaction.guild_id, interaction.user.id)
         if data.empty:
-            await interaction.response.send_message(summary_text(data), ephemeral=True)
+            await interaction.followup.send(summary_text(data), ephemeral=True)
             return
         days = await self.mydata.retention_days(interaction.guild_id)
         body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
         file = discord.File(
             io.BytesIO(body.encode("utf-8")), filename=f"my-data-{interaction.guild_id}.json"
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             clip(summary_text(data, days), 2000),
             file=file,
             ephemeral=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from bot.notify import (
 )
 from bot.options import NumberTransformer
 from bot.post_updates import PostState, refresh_now
-from bot.render import clip, mention, ts
+from bot.render import clip, fit_list, mention, ts
 from bot.scheduling import RetryLater
 from cogs.calls.render import STATUS_WORDS, call_instructions, post_link, render_call
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from bot.client import CoproBot
 
 log = logging.getLogger(__name__)
+
+# REST requests in flight at once for start-up reconciliation (pages of reaction users, posts).
+RECONCILE_REQUESTS = 8
 
 
 CallOption = app_commands.Transform[
@@ -63,9 +67,14 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         self.bot = bot
         self.calls = bot.services.calls
         self.confirmations = SignupConfirmations(self.calls)
+        self._reconciling: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.jobs.register(CLOSE_JOB, self.run_close_job)
+
+    async def cog_unload(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await ensure_organiser(interaction)
@@ -89,7 +98,8 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         post = render_call(details, how, freeze=freeze, docs_url=self.bot.settings.docs_url)
         # content and embeds emptied: a post made as an embed by an earlier release becomes a
         # layout post on its next edit.
-        await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
+        async with self.bot.edit_pacer.slot(call.channel_id):  # ≤ 5 edits / 5 s in this channel
+            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, call_id: int) -> None:
         """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""
@@ -352,18 +362,24 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
     async def volunteers(self, interaction: discord.Interaction, call: CallOption) -> None:
         """Who volunteered, by category in sign-up order, with a CSV file."""
         assert interaction.guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         found = await self.calls.get(interaction.guild.id, call)
         roster = await self.calls.roster(found.id)
-        lines = [f"**Call #{found.number}: {clip(found.title, 80)}**"]
+        lines: list[tuple[str, bool]] = [
+            (f"**Call #{found.number}: {clip(found.title, 80)}**", False)
+        ]
         rows: list[list[str]] = [
             ["category", "position", "user_id", "display_name", "joined_at_utc"]
         ]
         for entry in roster:
             lines.append(
-                f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})"
+                (
+                    f"\n{entry.category.emoji} **{entry.category.label}** ({len(entry.signups)})",
+                    False,
+                )
             )
             for i, s in enumerate(entry.signups, start=1):
-                lines.append(f"{i}. {mention(s.user_id)} joined {ts(s.joined_at, 'f')}")
+                lines.append((f"{i}. {mention(s.user_id)} joined {ts(s.joined_at, 'f')}", True))
                 member = interaction.guild.get_member(s.user_id)
                 rows.append(
                     [
@@ -375,10 +391,13 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                     ]
                 )
             if not entry.signups:
-                lines.append("Nobody yet.")
-        file = csv_file(rows, f"call-{found.number}-volunteers.csv")
-        await interaction.response.send_message(
-            clip("\n".join(lines), 2000), file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+                lines.append(("Nobody yet.", False))
+        file = await asyncio.to_thread(csv_file, rows, f"call-{found.number}-volunteers.csv")
+        text = fit_list(
+            lines, lambda n: f"…and {n} more not shown here; the attached CSV lists everyone."
+        )
+        await interaction.followup.send(
+            text, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     # -- reactions -----------------------------------------------------------------------------
@@ -494,64 +513,113 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.reconcile_all()
+        # Behind readiness: commands and live reactions are answered while this runs.
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.create_task(self.reconcile_all(), name="reconcile-calls")
 
     async def reconcile_all(self) -> None:
-        """Apply reactions added or removed while the bot was offline."""
+        """Apply reactions added or removed while the bot was offline.
+
+        Open calls are checked concurrently, within a budget of REST requests in flight
+        (``RECONCILE_REQUESTS``; discord.py's rate limiter paces them further).
+        """
         guild_ids = {g.id for g in self.bot.guilds}
-        for call in await self.calls.open_calls():
-            if call.guild_id not in guild_ids or call.message_id is None:
-                continue
+        budget = asyncio.Semaphore(RECONCILE_REQUESTS)
+
+        async def one(call: Call) -> None:
             try:
-                await self.reconcile(call)
+                await self.reconcile(call, budget)
             except Exception:
                 log.exception("could not reconcile call %s", call.id)
 
-    async def reconcile(self, call: Call) -> None:
+        await asyncio.gather(
+            *(
+                one(call)
+                for call in await self.calls.open_calls()
+                if call.guild_id in guild_ids and call.message_id is not None
+            )
+        )
+
+    async def reconcile(self, call: Call, budget: asyncio.Semaphore | None = None) -> None:
+        """Make one call's roster match its post's reactions, doing only what changed.
+
+        ``GET message`` carries each reaction's count: a category whose count (less the bot's
+        own reaction) equals its stored sign-ups is taken as unchanged and its users are not
+        paged; only the categories whose count differs are paged. (Two offline changes that
+        cancel out in one category, one member leaving and another joining, keep the count and
+        are not seen; the next live reaction by either member puts it right.)
+        """
         assert call.message_id is not None
-        try:
-            channel = self.bot.get_channel(call.channel_id) or await self.bot.fetch_channel(
-                call.channel_id
-            )
-            assert isinstance(channel, discord.abc.Messageable)
-            message = await channel.fetch_message(call.message_id)
-        except discord.NotFound:
-            try:
-                await self.bot.services.draws.freeze_for_close(
-                    call.id, actor_id=None, reason="post deleted"
-                )
-            except Conflict:
-                await self.calls.close(call.id, reason="post deleted")
-            log.warning(
-                "call %s (#%s in %s): its post was deleted, so it is now closed",
-                call.id,
-                call.number,
-                call.guild_id,
-            )
-            return
-        except discord.Forbidden:
-            log.warning("call %s: no access to its post in channel %s", call.id, call.channel_id)
-            return
-        categories = await self.calls.categories(call.id)
-        keys = {c.key for c in categories}
-        observed: dict[str, list[int]] = {}
+        budget = budget or asyncio.Semaphore(RECONCILE_REQUESTS)
         self.calls.begin_reconcile(call.message_id)
         try:
+            try:
+                channel = self.bot.get_channel(call.channel_id)
+                async with budget:
+                    if channel is None:
+                        channel = await self.bot.fetch_channel(call.channel_id)
+                    assert isinstance(channel, discord.abc.Messageable)
+                    message = await channel.fetch_message(call.message_id)
+            except discord.NotFound:
+                try:  # closing freezes the roster (the draw can still be made and checked)
+                    await self.bot.services.draws.freeze_for_close(
+                        call.id, actor_id=None, reason="post deleted"
+                    )
+                except Conflict:
+                    await self.calls.close(call.id, reason="post deleted")
+                log.warning(
+                    "call %s (#%s in %s): its post was deleted, so it is now closed",
+                    call.id,
+                    call.number,
+                    call.guild_id,
+                )
+                return
+            except discord.Forbidden:
+                log.warning(
+                    "call %s: no access to its post in channel %s", call.id, call.channel_id
+                )
+                return
+            # Counts first (one GROUP BY): an unchanged call costs no roster read at all.
+            details = await self.calls.details(call.id)
+            by_key = {c.key: c for c in details.categories}
+            stored_counts = {c.key: details.counts.get(c.id, 0) for c in details.categories}
+            reactions: dict[str, discord.Reaction] = {}
             for reaction in message.reactions:
                 key = emoji_key_of(discord.PartialEmoji.from_str(str(reaction.emoji)))
-                if key not in keys:
-                    continue
-                observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
+                if key in by_key:
+                    reactions[key] = reaction
+            changed: dict[str, discord.Reaction | None] = {}
+            for key, count in stored_counts.items():
+                found = reactions.get(key)
+                people = 0 if found is None else found.count - (1 if found.me else 0)
+                if people != count:
+                    changed[key] = found  # None: nobody reacts with it any more
+            if not changed:
+                return
+            roster = await self.calls.roster(call.id)
+            stored = {e.category.key: [s.user_id for s in e.signups] for e in roster}
+            # Unchanged categories are taken as stored (not paged).
+            observed = {k: list(users) for k, users in stored.items() if k not in changed}
+
+            async def page(key: str, reaction: discord.Reaction | None) -> None:
+                assert budget is not None
+                if reaction is None:
+                    observed[key] = []
+                    return
+                async with budget:
+                    observed[key] = [u.id async for u in reaction.users(limit=None) if not u.bot]
+
+            await asyncio.gather(*(page(k, r) for k, r in changed.items()))
             plan = await self.calls.reconcile(
                 call.id, observed, touched=self.calls.touched_during_reconcile(call.message_id)
             )
         finally:
             self.calls.end_reconcile(call.message_id)
-        by_key = {c.key: c for c in categories}
         for user_id, key in plan.reactions_to_remove:
-            await remove_reaction(
-                self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id
-            )
+            async with budget:
+                await remove_reaction(
+                    self.bot, call.channel_id, call.message_id, by_key[key].emoji, user_id
+                )
         if plan.joins or plan.switches or plan.withdrawals:
             log.info(
                 "call %s reconciled: %d joined, %d switched, %d withdrew",
@@ -560,4 +628,4 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
                 len(plan.switches),
                 len(plan.withdrawals),
             )
-        self.refresh_post(call.id)
+            self.refresh_post(call.id)

@@ -97,14 +97,11 @@ class FeedbackCog(
         message = self.bot.get_partial_messageable(
             found.message_channel_id, guild_id=found.guild_id
         ).get_partial_message(found.message_id)
+        post = await self.render_round(found)
         # content and embeds emptied: a post made as an embed by an earlier release becomes a
         # layout post on its next edit.
-        await message.edit(
-            content=None,
-            embed=None,
-            view=await self.render_round(found),
-            allowed_mentions=NO_MENTIONS,
-        )
+        async with self.bot.edit_pacer.slot(found.message_channel_id):  # ≤ 5 edits / 5 s
+            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, round_id: int) -> None:
         """Ask for the first message to be refreshed soon (coalesced; for the live counter)."""
@@ -259,6 +256,7 @@ class FeedbackCog(
         """All feedback, grouped by question and member, as a Markdown file."""
         guild = interaction.guild
         assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
 
         def name_of(user_id: int) -> str | None:
             member = guild.get_member(user_id)
@@ -269,7 +267,7 @@ class FeedbackCog(
         file = discord.File(
             io.BytesIO(text.encode("utf-8")), filename=f"feedback-{found.number}-summary.md"
         )
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"All feedback on round #{found.number} ({clip(found.title, 80)}).",
             file=file,
             ephemeral=True,

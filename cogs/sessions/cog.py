@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from bot.exports import csv_file
 from bot.notify import NO_MENTIONS
 from bot.options import NumberTransformer
 from bot.post_updates import PostState, refresh_now
-from bot.render import clip, fit_message, mention, plain_text, ts
+from bot.render import clip, fit_list, fit_message, mention, plain_text, ts
 from bot.timeparse import format_duration
 from cogs.sessions.events import ServerEvents
 from cogs.sessions.members import MemberPresses
@@ -112,14 +113,11 @@ class Sessions(
         state = self.sessions.state_word(s)
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
+        post = await render_session(wording, details, state, self._now())
         # content and embeds emptied: a post made as an embed by an earlier release becomes a
         # layout post on its next edit.
-        await message.edit(
-            content=None,
-            embed=None,
-            view=await render_session(wording, details, state, self._now()),
-            allowed_mentions=NO_MENTIONS,
-        )
+        async with self.bot.edit_pacer.slot(s.channel_id):  # ≤ 5 edits / 5 s in this channel
+            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
 
     def refresh_post(self, session_id: int) -> None:
         """Ask for the session post to be refreshed soon (coalesced; for live counters)."""
@@ -383,25 +381,34 @@ class Sessions(
         """People with places and the waiting list in order, with a CSV of survey answers."""
         guild = interaction.guild
         assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         found = await self.sessions.get(guild.id, session)
         people = await self.sessions.attendees(found.id)
         questions = await self.sessions.questions(found.id)
         confirmed = [a for a in people if a.status == "confirmed"]
         waiting = [a for a in people if a.status == "waiting"]
-        lines = [
-            f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)",
-            f"\n**Places: {len(confirmed)} of {found.capacity}**",
+        lines: list[tuple[str, bool]] = [
+            (
+                f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)",
+                False,
+            ),
+            (f"\n**Places: {len(confirmed)} of {found.capacity}**", False),
         ]
         lines += [
-            f"{a.position}. {mention(a.user_id)}"
-            + (" (from the waiting list)" if a.promoted_at else "")
+            (
+                f"{a.position}. {mention(a.user_id)}"
+                + (" (from the waiting list)" if a.promoted_at else ""),
+                True,
+            )
             for a in confirmed
-        ] or ["Nobody yet."]
-        lines.append(f"\n**Waiting list: {len(waiting)}**")
-        lines += [f"{a.position}. {mention(a.user_id)}" for a in waiting] or ["Nobody waiting."]
+        ] or [("Nobody yet.", False)]
+        lines.append((f"\n**Waiting list: {len(waiting)}**", False))
+        lines += [(f"{a.position}. {mention(a.user_id)}", True) for a in waiting] or [
+            ("Nobody waiting.", False)
+        ]
         access = await self.sessions.access_text(found.id)
         if access:
-            lines.append("\n" + access)
+            lines.append(("\n" + access, False))
         header = [
             "status",
             "position",
@@ -425,11 +432,12 @@ class Sessions(
                     *(a.answers.get(q.key, "") for q in questions),
                 ]
             )
-        await interaction.response.send_message(
-            clip("\n".join(lines), 2000),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-            file=csv_file(rows, f"session-{found.number}-attendees.csv"),
+        file = await asyncio.to_thread(csv_file, rows, f"session-{found.number}-attendees.csv")
+        text = fit_list(
+            lines, lambda n: f"…and {n} more not shown here; the attached CSV lists everyone."
+        )
+        await interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=NO_MENTIONS, file=file
         )
 
     @app_commands.command(name="survey")
@@ -443,11 +451,11 @@ class Sessions(
         """A summary of the booking survey for the facilitators, with a chart."""
         guild = interaction.guild
         assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         found = await self.sessions.get(guild.id, session)
         summary = await self.sessions.survey(found.id)
         text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
         text += survey_summary_text(summary)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         files = await survey_charts(summary, found.number)
         shown, cut = fit_message(text, "(The full summary is in the attached text file.)")
         if cut:
@@ -472,7 +480,9 @@ class Sessions(
                         *(a.answers.get(q.key, "") for q in questions),
                     ]
                 )
-            files.append(csv_file(rows, f"session-{found.number}-survey.csv"))
+            files.append(
+                await asyncio.to_thread(csv_file, rows, f"session-{found.number}-survey.csv")
+            )
         await interaction.followup.send(
             text, ephemeral=True, files=files[:10], allowed_mentions=NO_MENTIONS
         )
@@ -562,6 +572,7 @@ class Sessions(
         """The evaluation: responses, average rating, comments, and a CSV."""
         guild = interaction.guild
         assert guild is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any DB work
         found = await self.sessions.get(guild.id, session)
         summary, rows = await self.sessions.evaluation(found.id)
         text = f"**Session #{found.number}: {clip(found.title, 80)}** (only you can see this)\n"
@@ -597,8 +608,9 @@ class Sessions(
                     _utc(r.submitted_at),
                 ]
             )
-        files.append(csv_file(table, f"session-{found.number}-evaluation.csv"))
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        files.append(
+            await asyncio.to_thread(csv_file, table, f"session-{found.number}-evaluation.csv")
+        )
         if summary.responses:
             files.insert(0, await evaluation_chart(summary, found.number, clip(found.title, 80)))
         await interaction.followup.send(

@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.domain.audit.chain import GENESIS, row_hash
 from bot.domain.audit.models import AuditEntry, AuditFor, AuditMade, AuditRow
 from db.database import Database, Row, Tx
 
+# Canonical JSON of a row's details (the encoder made once: json.dumps builds one per call).
+_DETAILS = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
 _COLUMNS = "id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash"
+_PREFIXED = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 async def guild_salt(tx: Tx, guild_id: int) -> str:
@@ -91,7 +95,18 @@ def details_text(details: Mapping[str, Any], ref: Callable[[int], str | None]) -
             clean[k] = [one(x) for x in (sorted(v) if isinstance(v, set | frozenset) else v)]
         else:
             clean[k] = v
-    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _DETAILS.encode(clean)
+
+
+def _named_ids(details: Mapping[str, Any]) -> set[int]:
+    """The member ids a row's details name (replaced by references when written)."""
+    ids: set[int] = set()
+    for k, v in details.items():
+        if k.endswith("user_id") and _is_id(v):
+            ids.add(v)
+        elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
+            ids.update(x for x in v if _is_id(x))
+    return ids
 
 
 async def append_entries(tx: Tx, audit: AuditFor[Any], result: Any = None) -> list[AuditRow]:
@@ -178,6 +193,7 @@ class AuditBatch:
         self.tx = tx
         self._salts: dict[int, str] = {}
         self._keys: dict[tuple[int, int], str] = {}
+        self._refs: dict[tuple[int, int], str] = {}
         self._last: dict[int, tuple[int, str, float]] = {}
         self._pending: list[AuditEntry] = []
 
@@ -201,11 +217,7 @@ class AuditBatch:
             ids = wanted.setdefault(entry.guild_id, set())
             if entry.actor_id is not None:
                 ids.add(entry.actor_id)
-            for k, v in entry.details.items():
-                if k.endswith("user_id") and isinstance(v, int) and _is_id(v):
-                    ids.add(v)
-                elif k.endswith("user_ids") and isinstance(v, list | tuple | set | frozenset):
-                    ids.update(x for x in v if isinstance(x, int) and _is_id(x))
+            ids.update(_named_ids(entry.details))
         return wanted
 
     async def _load_keys(self) -> None:
@@ -235,7 +247,11 @@ class AuditBatch:
                 self._keys.update({(g, u): k for g, u, k in new})
 
     def _ref(self, guild_id: int, user_id: int) -> str:
-        return _ref(self._salts[guild_id], self._keys[(guild_id, user_id)], user_id)
+        ref = self._refs.get((guild_id, user_id))
+        if ref is None:
+            ref = _ref(self._salts[guild_id], self._keys[(guild_id, user_id)], user_id)
+            self._refs[(guild_id, user_id)] = ref
+        return ref
 
     async def flush(self) -> list[AuditRow]:
         """Resolve and write the collected rows (still inside the caller's transaction)."""
@@ -277,6 +293,20 @@ class AuditBatch:
                 for r in rows
             ],
         )
+        # The members each row names, for the indexed lookup of a member's rows (0008).
+        named: set[tuple[int, str, int]] = set()
+        for entry, r in zip(self._pending, rows, strict=True):
+            if r.actor_ref is not None:
+                named.add((r.guild_id, r.actor_ref, r.seq))
+            named.update(
+                (r.guild_id, self._ref(r.guild_id, user_id), r.seq)
+                for user_id in _named_ids(entry.details)
+            )
+        if named:
+            await self.tx.executemany(
+                "INSERT OR IGNORE INTO audit_refs (guild_id, ref, seq) VALUES (?, ?, ?)",
+                sorted(named),
+            )
         self._pending = []
         return rows
 
@@ -312,6 +342,26 @@ class AuditRepository:
         )
         return [AuditRow(*r) for r in rows]
 
+    async def count(self, guild_id: int, since: float | None, until: float | None) -> int:
+        """How many rows an export of this period holds (read beside the writer)."""
+        rows = await self.db.read(
+            "SELECT COUNT(*) FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ?",
+            (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
+        )
+        return int(rows[0][0])
+
+    async def stream_rows(
+        self, guild_id: int, since: float | None, until: float | None, *, chunk: int = 2000
+    ) -> AsyncIterator[list[AuditRow]]:
+        """The period's rows oldest first, in chunks, from one snapshot, beside the writer."""
+        async for rows in self.db.stream(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? AND at >= ? AND at <= ? "
+            "ORDER BY seq",
+            (guild_id, since if since is not None else 0.0, until if until is not None else 1e12),
+            chunk=chunk,
+        ):
+            yield [AuditRow(*r) for r in rows]
+
     async def guild_ids(self) -> list[int]:
         rows = await self.db.fetchall("SELECT DISTINCT guild_id FROM audit_log ORDER BY guild_id")
         return [r[0] for r in rows]
@@ -326,10 +376,11 @@ class AuditRepository:
 
     async def rows_about(self, guild_id: int, ref: str) -> list[AuditRow]:
         """Rows made by the member, or naming them in their details."""
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM audit_log WHERE guild_id = ? "
-            "AND (actor_ref = ? OR instr(details, ?) > 0) ORDER BY seq",
-            (guild_id, ref, ref),
+        rows = await self.db.read(
+            f"SELECT {_PREFIXED} FROM audit_refs AS r JOIN audit_log AS a "
+            "ON a.guild_id = r.guild_id AND a.seq = r.seq "
+            "WHERE r.guild_id = ? AND r.ref = ? ORDER BY r.seq",
+            (guild_id, ref),
         )
         return [AuditRow(*r) for r in rows]
 

@@ -105,6 +105,38 @@ AUDITED_OUTCOMES = {
 }
 
 
+# A member switching category back and forth writes at most one ``call.switch`` row per call
+# per this many seconds; the switches in between are counted in the member's next row on that
+# call (``switches_not_recorded``). See docs/data-and-wording.md.
+SWITCH_AUDIT_INTERVAL = 60.0
+
+
+class SwitchThrottle:
+    """Which reaction switches get an audit row of their own (in memory: after a restart a
+    member's next switch is recorded, at most one row more)."""
+
+    def __init__(self, interval: float = SWITCH_AUDIT_INTERVAL) -> None:
+        self.interval = interval
+        self._last: dict[tuple[int, int], tuple[float, int]] = {}  # -> (recorded at, skipped)
+
+    def record(self, call_id: int, user_id: int, outcome: str, at: float) -> int | None:
+        """``None``: leave this switch out of the log (counted); otherwise record the row with
+        the number of switches left out since the member's previous row on this call."""
+        key = (call_id, user_id)
+        last = self._last.get(key)
+        skipped = last[1] if last else 0
+        if outcome == "switched":
+            if last is not None and at - last[0] < self.interval:
+                self._last[key] = (last[0], skipped + 1)
+                return None
+            self._last[key] = (at, 0)
+            if len(self._last) > 50_000:
+                self._last = {k: v for k, v in self._last.items() if at - v[0] < self.interval}
+        else:
+            self._last.pop(key, None)
+        return skipped
+
+
 def _record_signup_change(
     audit: AuditBatch,
     result: ReactionResult,
@@ -112,12 +144,15 @@ def _record_signup_change(
     outcome: str,
     at: float,
     source: str,
+    skipped: int = 0,
 ) -> None:
     """Audit one sign-up, switch or withdrawal inside the transaction that made it."""
     assert result.guild_id is not None
     details: dict[str, object] = {"category": result.label, "source": source}
     if result.previous_label is not None:
         details["previous"] = result.previous_label
+    if skipped:
+        details["switches_not_recorded"] = skipped
     audit.append(
         result.guild_id,
         at,
@@ -131,6 +166,7 @@ def _record_signup_change(
 class CallRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.switches = SwitchThrottle()
 
     async def create(
         self,
@@ -378,9 +414,19 @@ class CallRepository:
             for event in events:
                 result = await apply_reaction(tx, event, lookups)
                 if result.outcome in AUDITED_OUTCOMES and result.call_id is not None:
-                    _record_signup_change(
-                        audit, result, event.user_id, result.outcome, event.at, event.source
+                    skipped = self.switches.record(
+                        result.call_id, event.user_id, result.outcome, event.at
                     )
+                    if skipped is not None:
+                        _record_signup_change(
+                            audit,
+                            result,
+                            event.user_id,
+                            result.outcome,
+                            event.at,
+                            event.source,
+                            skipped,
+                        )
                 results.append(result)
             await audit.flush()
             return results

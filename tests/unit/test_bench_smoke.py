@@ -105,3 +105,28 @@ def test_report_names_machine_versions_and_targets() -> None:
         "every event once",
     ):
         assert needed in text, needed
+
+
+async def test_raw_group_commit_baseline_commits_every_event_once(tmp_path: Path) -> None:
+    cfg = reactions.Config.tiny()
+    grouped = await reactions.baseline_burst(cfg, tmp_path, group=True)
+    assert grouped.exactly_once and grouped.errors == 0
+
+
+async def test_growth_bench_exports_and_verifies_the_generated_log() -> None:
+    from bench import growth
+
+    section = await growth.run(growth.Config.tiny())
+    assert section.checks and all(c.ok for c in section.checks), section.checks
+    names = [f.name for f in section.figures]
+    assert any("export time" in n for n in names) and any("verify_audit" in n for n in names)
+
+
+async def test_reconcile_bench_makes_the_minimal_requests() -> None:
+    from bench import reconcile
+
+    section = await reconcile.run(reconcile.Config.tiny())
+    assert section.checks and all(c.ok for c in section.checks), section.checks
+    assert all(f.met in (None, True) for f in section.figures), [
+        (f.name, f.bot) for f in section.figures if f.met is False
+    ]

@@ -130,9 +130,11 @@ async def test_reconcile_applies_offline_changes(db: Database, clock: FakeClock)
         await service.react(msg, u, "🧭", added=True)
     plan = await service.reconcile(call_id, {"🧭": [1, 3], "🌱": [3, 4]})
     assert plan.withdrawals == [2] and plan.joins == [(4, "🌱")]
-    assert plan.reactions_to_remove == [(3, "🌱")]
+    # 3 was in 🧭 and added 🌱 while the bot was down: 🌱 is the newer choice (issue 11 item 12).
+    assert plan.switches == [(3, "🌱")]
+    assert plan.reactions_to_remove == [(3, "🧭")]
     roster = {e.category.key: [s.user_id for s in e.signups] for e in await service.roster(call_id)}
-    assert roster == {"🧭": [1, 3], "🌱": [4]}
+    assert roster["🧭"] == [1] and sorted(roster["🌱"]) == [3, 4]
 
 
 @pytest.mark.parametrize(
@@ -265,3 +267,35 @@ async def test_edit_does_not_overwrite_a_close_made_meanwhile(
     assert [r[0] for r in places] == [3, 3]
     # Only the close's own audit row was added.
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == audit_before + 1
+
+
+async def test_a_thousand_switches_write_a_bounded_number_of_audit_rows(
+    db: Database, clock: FakeClock, db_path: object
+) -> None:
+    """Issue 11 item 18: switching back and forth is audited at most once per member per call
+    per minute; the switches left out are counted in the member's next row; the chain verifies."""
+    from bot.verify_audit import verify_db
+
+    service = CallService(db, clock)
+    call_id, msg = await make_call(service)
+    before = await db.fetchval("SELECT COUNT(*) FROM audit_log")
+    await service.react(msg, 7, "🧭", added=True)
+    for i in range(1000):
+        await service.react(msg, 7, "🌱" if i % 2 == 0 else "🧭", added=True)
+        clock.advance(timedelta(milliseconds=20))  # 1,000 switches in 20 seconds
+    rows = await db.fetchall(
+        "SELECT action, details FROM audit_log WHERE seq > ? ORDER BY seq", (before,)
+    )
+    assert [r[0] for r in rows] == ["call.signup", "call.switch"]
+    clock.advance(timedelta(minutes=1))
+    await service.react(msg, 7, "🌱", added=True)
+    await service.react(msg, 7, "🌱", added=False)
+    rows = await db.fetchall(
+        "SELECT action, details FROM audit_log WHERE seq > ? ORDER BY seq", (before,)
+    )
+    assert [r[0] for r in rows] == ["call.signup", "call.switch", "call.switch", "call.withdrawal"]
+    assert '"switches_not_recorded":999' in rows[2][1]
+    assert '"category":"' in rows[3][1]
+    assert verify_db(db_path).ok  # type: ignore[arg-type]
+    roster = {e.category.key: [s.user_id for s in e.signups] for e in await service.roster(call_id)}
+    assert roster == {"🧭": [], "🌱": []}

@@ -75,3 +75,13 @@ def test_plan_reconcile() -> None:
     assert plan.switches == [(3, "b")]
     assert plan.withdrawals == [2]
     assert plan.reactions_to_remove == [(5, "b")]
+
+
+def test_plan_reconcile_takes_the_newer_of_two_category_reactions() -> None:
+    """Issue 11 item 12: in 🧭, added 🌱 while the bot was down: moved to 🌱, 🧭 removed."""
+    stored = {i: "a" for i in range(90)}
+    observed = {"a": list(range(90)), "b": list(range(90))}
+    plan = plan_reconcile(stored, observed, ["a", "b"])
+    assert plan.switches == [(i, "b") for i in range(90)]
+    assert plan.reactions_to_remove == [(i, "a") for i in range(90)]
+    assert not plan.joins and not plan.withdrawals

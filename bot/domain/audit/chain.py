@@ -6,13 +6,18 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from bot.domain.audit.models import AuditRow
 
 
 GENESIS = "0" * 64
+
+# The canonical JSON of a row: exactly ``json.dumps(fields, ensure_ascii=False,
+# separators=(",", ":"))``, with the encoder made once (json.dumps builds one per call when
+# given options, which was a third of the cost of hashing a row).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def row_hash(
@@ -26,12 +31,38 @@ def row_hash(
     details: str,
 ) -> str:
     """SHA-256 over the previous hash and this row's fields (canonical JSON)."""
-    body = json.dumps(
-        [prev_hash, guild_id, seq, repr(float(at)), actor_ref, action, subject, details],
-        ensure_ascii=False,
-        separators=(",", ":"),
+    body = _CANONICAL.encode(
+        [prev_hash, guild_id, seq, repr(float(at)), actor_ref, action, subject, details]
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class ChainRow(NamedTuple):
+    """An audit row as a checker reads it (a plain tuple: cheap to make a million of)."""
+
+    id: int
+    guild_id: int
+    seq: int
+    at: float
+    actor_ref: str | None
+    action: str
+    subject: str
+    details: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def expected_hash(self) -> str:
+        return row_hash(
+            self.prev_hash,
+            self.guild_id,
+            self.seq,
+            self.at,
+            self.actor_ref,
+            self.action,
+            self.subject,
+            self.details,
+        )
 
 
 @dataclass(slots=True)
@@ -65,7 +96,9 @@ class ChainReport:
         return f"OK: {self.rows} rows, chain intact; " + "; ".join(parts)
 
 
-def verify_chain(rows: Iterable[AuditRow], *, allow_partial: bool = False) -> ChainReport:
+def verify_chain(
+    rows: Iterable[AuditRow] | Iterable[ChainRow], *, allow_partial: bool = False
+) -> ChainReport:
     """Check rows in the order given (per server): each hash matches the row's contents, each
     ``prev_hash`` is the previous row's hash and ``seq`` counts up by one.
 
@@ -74,32 +107,40 @@ def verify_chain(rows: Iterable[AuditRow], *, allow_partial: bool = False) -> Ch
     chain alone: compare the head hash with one you kept (docs/data-and-wording.md).
     """
     report = ChainReport()
-    last: dict[int, AuditRow] = {}
+    last: dict[int, AuditRow | ChainRow] = {}
+    first: dict[int, int] = {}
+    problems = report.problems
+    count = 0
     for row in rows:
-        report.rows += 1
-        where = f"server {row.guild_id} row {row.seq}"
+        count += 1
+        guild = row.guild_id
         if row.hash != row.expected_hash:
-            report.problems.append(f"{where}: its hash does not match its contents (edited)")
-        previous = last.get(row.guild_id)
+            problems.append(f"{_where(row)}: its hash does not match its contents (edited)")
+        previous = last.get(guild)
         if previous is None:
+            first[guild] = row.seq
             if row.seq == 1 and row.prev_hash != GENESIS:
-                report.problems.append(f"{where}: the first row does not start the chain")
+                problems.append(f"{_where(row)}: the first row does not start the chain")
             elif row.seq != 1:
                 if allow_partial:
-                    report.partial.add(row.guild_id)
+                    report.partial.add(guild)
                 else:
-                    report.problems.append(f"{where}: rows 1-{row.seq - 1} are missing (removed)")
-        else:
-            if row.seq != previous.seq + 1:
-                kind = "reordered" if row.seq <= previous.seq else "removed"
-                report.problems.append(
-                    f"{where} follows row {previous.seq}: rows are out of sequence ({kind})"
-                )
-            elif row.prev_hash != previous.hash:
-                report.problems.append(
-                    f"{where}: it does not link to row {previous.seq} (edited, removed or reordered)"
-                )
-        last[row.guild_id] = row
-        first = report.heads.get(row.guild_id, (row.seq, row.seq, ""))[0]
-        report.heads[row.guild_id] = (first, row.seq, row.hash)
+                    problems.append(f"{_where(row)}: rows 1-{row.seq - 1} are missing (removed)")
+        elif row.seq != previous.seq + 1:
+            kind = "reordered" if row.seq <= previous.seq else "removed"
+            problems.append(
+                f"{_where(row)} follows row {previous.seq}: rows are out of sequence ({kind})"
+            )
+        elif row.prev_hash != previous.hash:
+            problems.append(
+                f"{_where(row)}: it does not link to row {previous.seq} (edited, removed or "
+                "reordered)"
+            )
+        last[guild] = row
+    report.rows = count
+    report.heads = {g: (first[g], row.seq, row.hash) for g, row in last.items()}
     return report
+
+
+def _where(row: AuditRow | ChainRow) -> str:
+    return f"server {row.guild_id} row {row.seq}"

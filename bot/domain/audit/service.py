@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,29 @@ class AuditService:
             guild_id, since.timestamp() if since else None, until.timestamp() if until else None
         )
         return AuditExport(rows, await self.repo.known_refs(guild_id))
+
+    async def export_size(
+        self, guild_id: int, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        """How many rows :meth:`export_chunks` will give (for the progress shown)."""
+        if since is not None and until is not None and until < since:
+            raise InvalidInput("The end of the period is before its start. Swap `from` and `to`.")
+        return await self.repo.count(
+            guild_id, since.timestamp() if since else None, until.timestamp() if until else None
+        )
+
+    def export_chunks(
+        self, guild_id: int, since: datetime | None = None, until: datetime | None = None
+    ) -> AsyncIterator[list[AuditRow]]:
+        """The period's rows, oldest first, in chunks read beside the writer (one snapshot):
+        an export of a million rows never holds them all, nor blocks the bot's writes."""
+        return self.repo.stream_rows(
+            guild_id, since.timestamp() if since else None, until.timestamp() if until else None
+        )
+
+    async def known_refs(self, guild_id: int) -> dict[str, int]:
+        """Reference -> user id for members who keep their data here."""
+        return await self.repo.known_refs(guild_id)
 
     def parse_period(
         self, since: str | None, until: str | None, tz: str

@@ -207,8 +207,10 @@ def plan_reconcile(
 ) -> ReconcilePlan:
     """Compare ``stored`` {user: key} with ``observed`` {key: [users who reacted]}.
 
-    A member with several category reactions keeps their stored category if it is among them,
-    otherwise the first in the call's order; their other reactions are to be removed.
+    A member with several category reactions moved while the bot was away: the roster holds
+    one of them, so another one is the newer choice (the first other in the call's order), as
+    when a member switches live. A member not in the roster with several takes the first in the
+    call's order. Their other reactions are to be removed.
     """
     reacted: dict[int, list[str]] = {}
     for key in category_order:
@@ -217,7 +219,8 @@ def plan_reconcile(
     plan = ReconcilePlan()
     for user, keys in reacted.items():
         current = stored.get(user)
-        keep = current if current in keys else keys[0]
+        newer = [k for k in keys if k != current]
+        keep = newer[0] if newer else keys[0]
         if current is None:
             plan.joins.append((user, keep))
         elif current != keep:
