@@ -27,6 +27,8 @@ class Settings:
 
     discord_token: str
     database_path: Path = Path("data/bot.sqlite3")
+    # sqlite:///<path> (the embedded default, from DATABASE_PATH) or postgresql://user@host/db
+    database_url: str = "sqlite:///data/bot.sqlite3"
     dev_guild_id: int | None = None
     default_timezone: str = "Europe/London"
     log_level: str = "INFO"
@@ -78,10 +80,23 @@ def load_settings(
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}.")
 
     db_path = Path(env.get("DATABASE_PATH", "").strip() or "data/bot.sqlite3")
+    url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{db_path}"
+    if url.startswith("sqlite:///"):
+        db_path = Path(url.removeprefix("sqlite:///"))
+        if not str(db_path):
+            raise SettingsError(
+                "DATABASE_URL sqlite:/// needs a file path, e.g. sqlite:///data/bot.sqlite3."
+            )
+    elif not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(
+            "DATABASE_URL must be sqlite:///path/to/file.sqlite3 or postgresql://user@host/db, "
+            f"not {url.split('://')[0]!r}."
+        )
 
     return Settings(
         discord_token=token,
         database_path=db_path,
+        database_url=url,
         dev_guild_id=_optional_int(env, "DEV_GUILD_ID"),
         default_timezone=tz,
         log_level=level,

@@ -1,7 +1,7 @@
 """Check the audit trail's hash chain: ``python -m bot.verify_audit [--db PATH | FILE.csv]``.
 
-Reads the bot's database (read-only; default ``DATABASE_PATH`` from the environment or ``.env``,
-else ``data/bot.sqlite3``) or a CSV from ``/audit export``, and prints one line: ``OK: ...`` (exit
+Reads the bot's database (read-only; a SQLite file or a ``postgresql://`` URL; default
+``DATABASE_URL`` or ``DATABASE_PATH`` from the environment or ``.env``, else ``data/bot.sqlite3``) or a CSV from ``/audit export``, and prints one line: ``OK: ...`` (exit
 code 0) or ``FAILED: ...`` naming the first row that was edited, removed or reordered (exit 1).
 
 ``--expect HASH`` (repeatable) also checks that a hash you kept earlier (e.g. the last ``hash`` of a
@@ -41,15 +41,47 @@ class ReadError(Exception):
     """The input could not be read as an audit log."""
 
 
-def read_db(path: Path) -> list[AuditRow]:
+_SELECT = (
+    "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash "
+    "FROM audit_log ORDER BY guild_id, seq, id"
+)
+
+
+def _read_postgres(url: str) -> list[AuditRow]:
+    """The audit rows of a PostgreSQL database, read in a read-only transaction (on a thread of
+    its own, so this works whether or not the caller runs an event loop)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import asyncpg
+
+    async def read() -> list[AuditRow]:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            async with conn.transaction(readonly=True):
+                return [AuditRow(*r) for r in await conn.fetch(_SELECT)]
+        finally:
+            await conn.close()
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, read()).result()
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise ReadError(f"the PostgreSQL database has no readable audit log ({exc})") from None
+
+
+def read_db(target: Path | str) -> list[AuditRow]:
+    """The audit rows of a SQLite file (a path or ``sqlite:///path``) or a PostgreSQL database
+    (``postgresql://...``)."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return _read_postgres(text)
+    path = Path(text.removeprefix("sqlite:///"))
     if not path.exists():
         raise ReadError(f"no database at {path}")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash "
-            "FROM audit_log ORDER BY guild_id, seq, id"
-        ).fetchall()
+        rows = conn.execute(_SELECT).fetchall()
     except sqlite3.DatabaseError as exc:
         raise ReadError(f"{path} has no readable audit log ({exc})") from None
     finally:
@@ -99,7 +131,7 @@ def _check_expected(report: ChainReport, rows: Sequence[AuditRow], expected: Seq
             )
 
 
-def verify_db(path: Path, expected: Sequence[str] = ()) -> ChainReport:
+def verify_db(path: Path | str, expected: Sequence[str] = ()) -> ChainReport:
     rows = read_db(path)
     report = verify_chain(rows)
     _check_expected(report, rows, expected)
@@ -114,13 +146,18 @@ def verify_csv(path: Path, expected: Sequence[str] = ()) -> ChainReport:
     return report
 
 
-def _default_db() -> Path:
-    value = os.environ.get("DATABASE_PATH")
-    if not value and Path(".env").exists():
+def _default_db() -> str:
+    """DATABASE_URL, else DATABASE_PATH (environment first, then ``.env``), else the default."""
+    values: dict[str, str | None] = {}
+    if Path(".env").exists():
         from dotenv import dotenv_values
 
-        value = dotenv_values(".env").get("DATABASE_PATH")
-    return Path(value or "data/bot.sqlite3")
+        values = dict(dotenv_values(".env"))
+    for name in ("DATABASE_URL", "DATABASE_PATH"):
+        value = os.environ.get(name) or values.get(name)
+        if value:
+            return value
+    return "data/bot.sqlite3"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,7 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("csv", nargs="?", type=Path, help="a CSV from /audit export")
     parser.add_argument(
-        "--db", type=Path, help="the bot's SQLite database (default: DATABASE_PATH)"
+        "--db",
+        help="the bot's database: a SQLite file, sqlite:///path or postgresql://user@host/db "
+        "(default: DATABASE_URL, else DATABASE_PATH)",
     )
     parser.add_argument(
         "--expect",

@@ -32,7 +32,7 @@ _ENTRY_COLUMNS = (
 
 _LEAVE_GROUP = (
     "UPDATE draw_entries SET status = 'replaced', left_at = ?1, left_reason = ?2, "
-    "confirmation = CASE WHEN ?3 THEN 'declined' ELSE confirmation END "
+    "confirmation = CASE WHEN ?3 = 1 THEN 'declined' ELSE confirmation END "
     "WHERE call_id = ?4 AND user_id = ?5 AND status = 'selected' RETURNING category_id, ref, status"
 )
 
@@ -83,6 +83,7 @@ async def leave_group_sync(
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` leaves the group and the next reserve of the same
     category takes the place. ``None`` if they are not in the group."""
+    await tx.lock("draw", call_id)  # one change of a draw's group at a time
     left = await tx.fetchone(_LEAVE_GROUP, (now, reason, 1 if declined else 0, call_id, user_id))
     return await _promote_after(tx, call_id, left, now)
 
@@ -92,6 +93,7 @@ async def withdraw_sync(
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` withdraws from the draw. A group member's place goes to
     the next reserve; a reserve leaves the list. ``None`` if they were neither."""
+    await tx.lock("draw", call_id)
     left = await tx.fetchone(_WITHDRAW, (now, reason, call_id, user_id))
     return await _promote_after(tx, call_id, left, now)
 
@@ -135,14 +137,18 @@ class DrawRepository:
         """
 
         async def work(tx: Tx) -> RecordOutcome:
+            # The call's row first (FOR UPDATE): a second draw of the same call waits here and
+            # then finds the first one; sign-ups in flight finish before the roster is read.
+            call = await tx.fetchone(
+                f"SELECT seed, status FROM calls WHERE id = ?{tx.dialect.for_update}", (call_id,)
+            )
+            if call is None:
+                return RecordOutcome("missing")
             existing = await tx.fetchone(
                 f"SELECT {_DRAW_COLUMNS} FROM draws WHERE call_id = ?", (call_id,)
             )
             if existing is not None:
                 return RecordOutcome("existing", _draw(existing))
-            call = await tx.fetchone("SELECT seed, status FROM calls WHERE id = ?", (call_id,))
-            if call is None:
-                return RecordOutcome("missing")
             categories = await tx.fetchall(
                 "SELECT id, emoji_key, places FROM call_categories WHERE call_id = ? "
                 "ORDER BY position",

@@ -55,7 +55,7 @@ def _session(row: Row) -> Session:
 
 
 _COUNTS = (
-    "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
+    "SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0) "
     "FROM session_bookings WHERE session_id = ?"
 )
 
@@ -119,7 +119,7 @@ async def _tally(tx: Tx, session_id: int) -> _Tally | None:
     if row is None:
         return None
     counts = await tx.fetchone(
-        "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0), "
+        "SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0), "
         "COALESCE(MAX(seq), 0) FROM session_bookings WHERE session_id = ?",
         (session_id,),
     )
@@ -342,6 +342,7 @@ class SessionRepository:
         finished meanwhile."""
 
         async def work(tx: Tx) -> tuple[Session, list[tuple[int, int]]] | None:
+            await tx.lock("session", session_id)
             row = await tx.fetchone(
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
                 f"capacity = ? WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
@@ -363,6 +364,7 @@ class SessionRepository:
         transaction with the booking counts at that moment."""
 
         async def work(tx: Tx) -> Session | None:
+            await tx.lock("session", session_id)
             row = await tx.fetchone(
                 f"UPDATE sessions SET status = 'cancelled', cancelled_at = ? "
                 f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
@@ -397,6 +399,7 @@ class SessionRepository:
         the audit row appended only if they were replaced)."""
 
         async def work(tx: Tx) -> bool:
+            await tx.lock("session", session_id)
             booked = await tx.fetchone(
                 "SELECT 1 FROM session_bookings WHERE session_id = ? LIMIT 1", (session_id,)
             )
@@ -498,8 +501,10 @@ class SessionRepository:
         was cancelled): one transaction."""
 
         async def work(tx: Tx) -> CancelResult:
+            await tx.lock("session", session_id)
             session = await tx.fetchone(
-                "SELECT status, starts_at FROM sessions WHERE id = ?", (session_id,)
+                f"SELECT status, starts_at FROM sessions WHERE id = ?{tx.dialect.for_update}",
+                (session_id,),
             )
             if session is None:
                 return CancelResult(None, (), "missing")

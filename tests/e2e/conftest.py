@@ -40,8 +40,8 @@ def world(fake: FakeDiscord) -> World:
 
 
 @pytest.fixture
-async def running(fake: FakeDiscord, world: World, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    runner = RunningBot(fake, tmp_path / "bot.sqlite3", FakeClock(STORY_START), world.guild.id)
+async def running(fake: FakeDiscord, world: World, db_path: Path) -> AsyncIterator[RunningBot]:
+    runner = RunningBot(fake, db_path, FakeClock(STORY_START), world.guild.id)
     await runner.start()
     yield runner
     await runner.stop()

@@ -20,6 +20,7 @@ from bot.__main__ import build_bot
 from bot.client import CoproBot
 from bot.clock import FakeClock
 from bot.settings import load_settings
+from db import is_postgres_url
 from tests.e2e.fake_discord import FakeDiscord
 
 __all__ = ["RunningBot", "organiser_permissions"]
@@ -48,7 +49,11 @@ class RunningBot:
         settings = load_settings(
             {
                 "DISCORD_TOKEN": self.fake.bot_token,
-                "DATABASE_PATH": str(self.db_path),
+                "DATABASE_URL": (
+                    str(self.db_path)
+                    if is_postgres_url(self.db_path)
+                    else f"sqlite:///{self.db_path}"
+                ),
                 "DEV_GUILD_ID": str(self.guild_id),
                 "DISCORD_API_BASE": self.fake.api_base,
                 "DISCORD_GATEWAY_URL": self.fake.ws_url,
