@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,36 @@ def db_path(backend: str, tmp_path: Path) -> Iterator[Path]:
     url = run_sync(pg.fresh())
     yield url  # type: ignore[misc]
     run_sync(pg.drop(url))
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("backend") == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server the PostgreSQL half of the suite is left out, and the run
+    ends with ONE line saying why; with REQUIRE_POSTGRES=1 (CI) the run stops instead."""
+    on_postgres = [item for item in items if _on_postgres(item)]
+    if not on_postgres:
+        return
+    pg, why = server()
+    if pg is not None:
+        return
+    if required():
+        raise pytest.UsageError(f"REQUIRE_POSTGRES is set but {why}")
+    items[:] = [item for item in items if not _on_postgres(item)]
+    config.hook.pytest_deselected(items=on_postgres)
+    config.stash[_LEFT_OUT] = f"{len(on_postgres)} PostgreSQL tests not run: {why}"
+
+
+_LEFT_OUT = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    line = config.stash.get(_LEFT_OUT, None)
+    if line:
+        terminalreporter.write_line(line, yellow=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
