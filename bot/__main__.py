@@ -48,7 +48,7 @@ async def build_bot(
     """Open the database and scheduler, and build the bot on them; close all at exit."""
     point_at(settings)
     async with open_database(settings.database_url) as db:
-        async with JobScheduler(db, clock) as jobs:
+        async with JobScheduler(db, clock, shards=settings.owned_shards) as jobs:
             async with CoproBot(settings=settings, db=db, jobs=jobs, clock=clock, **kwargs) as bot:
                 yield bot
 

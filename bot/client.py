@@ -43,8 +43,14 @@ def intents() -> discord.Intents:
     return chosen
 
 
-class CoproBot(commands.Bot):
-    """The co-production bot. Resources are created by ``bot.__main__`` and passed in."""
+class CoproBot(commands.AutoShardedBot):
+    """The co-production bot. Resources are created by ``bot.__main__`` and passed in.
+
+    Sharded with discord.py's ``AutoShardedBot``: one shard by default, Discord's recommended
+    count with ``SHARD_COUNT=auto``, or the ``SHARD_IDS`` of ``SHARD_COUNT`` in this process. A
+    process then receives only its shards' guilds (their gateway events and interactions), so
+    its start-up reconciliation (over ``self.guilds``) covers only them, and its scheduler arms
+    and claims only their jobs (``JobScheduler(shards=settings.owned_shards)``)."""
 
     def __init__(
         self,
@@ -56,6 +62,11 @@ class CoproBot(commands.Bot):
         post_interval: float = 2.5,
         **kwargs: Any,
     ) -> None:
+        if settings.shard_count is not None:
+            kwargs.setdefault("shard_count", settings.shard_count)
+            kwargs.setdefault("shard_ids", list(settings.shard_ids or ()) or None)
+        elif not settings.shard_auto:
+            kwargs.setdefault("shard_count", 1)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=kwargs.pop("intents", intents()),
