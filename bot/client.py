@@ -21,7 +21,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from db import Database
 
-__all__ = ["EXTENSIONS", "CoproBot", "intents"]
+__all__ = ["EXTENSIONS", "CoproBot", "ShardedCoproBot", "bot_class", "intents"]
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,9 @@ def intents() -> discord.Intents:
     return chosen
 
 
-class CoproBot(commands.AutoShardedBot):
+class CoproBot(commands.Bot):
     """The co-production bot. Resources are created by ``bot.__main__`` and passed in.
-
-    Sharded with discord.py's ``AutoShardedBot``: one shard by default, Discord's recommended
-    count with ``SHARD_COUNT=auto``, or the ``SHARD_IDS`` of ``SHARD_COUNT`` in this process. A
-    process then receives only its shards' guilds (their gateway events and interactions), so
-    its start-up reconciliation (over ``self.guilds``) covers only them, and its scheduler arms
-    and claims only their jobs (``JobScheduler(shards=settings.owned_shards)``)."""
+    One gateway connection; :class:`ShardedCoproBot` when ``SHARD_COUNT`` is set."""
 
     def __init__(
         self,
@@ -62,11 +57,6 @@ class CoproBot(commands.AutoShardedBot):
         post_interval: float = 2.5,
         **kwargs: Any,
     ) -> None:
-        if settings.shard_count is not None:
-            kwargs.setdefault("shard_count", settings.shard_count)
-            kwargs.setdefault("shard_ids", list(settings.shard_ids or ()) or None)
-        elif not settings.shard_auto:
-            kwargs.setdefault("shard_count", 1)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=kwargs.pop("intents", intents()),
@@ -126,3 +116,23 @@ class CoproBot(commands.AutoShardedBot):
         await self.services.sessions.close_writer()
         await self.jobs.shutdown()
         await super().close()
+
+
+class ShardedCoproBot(CoproBot, commands.AutoShardedBot):
+    """The bot on discord.py's ``AutoShardedBot``: Discord's recommended shard count with
+    ``SHARD_COUNT=auto``, or the ``SHARD_IDS`` of ``SHARD_COUNT`` in this process. A process then
+    receives only its shards' guilds (their gateway events and interactions), so its start-up
+    reconciliation (over ``self.guilds``) covers only them, and its scheduler arms, claims and
+    releases only their jobs (``JobScheduler(shards=settings.owned_shards)``)."""
+
+    def __init__(self, *, settings: Settings, **kwargs: Any) -> None:
+        if settings.shard_count is not None:
+            kwargs.setdefault("shard_count", settings.shard_count)
+            kwargs.setdefault("shard_ids", list(settings.shard_ids or ()) or None)
+        super().__init__(settings=settings, **kwargs)
+
+
+def bot_class(settings: Settings) -> type[CoproBot]:
+    """:class:`ShardedCoproBot` when sharding is configured, else :class:`CoproBot`."""
+    sharded = settings.shard_count is not None or settings.shard_auto
+    return ShardedCoproBot if sharded else CoproBot

@@ -79,3 +79,14 @@ async def test_a_restart_releases_only_its_own_shards_running_jobs(
     assert await first.repo.count("running") == 2  # shard 0's claims untouched
     assert await first.repo.release_running((2, frozenset({0}))) == 2
     assert await first.repo.count("pending") == 4
+
+
+def test_the_sharded_bot_only_when_sharding_is_set() -> None:
+    from bot.client import CoproBot, ShardedCoproBot, bot_class
+
+    base = {"DISCORD_TOKEN": "t"}
+    assert bot_class(load_settings(base)) is CoproBot
+    assert bot_class(load_settings({**base, "SHARD_COUNT": "auto"})) is ShardedCoproBot
+    assert (
+        bot_class(load_settings({**base, "SHARD_COUNT": "2", "SHARD_IDS": "1"})) is ShardedCoproBot
+    )
