@@ -154,6 +154,7 @@ class CallRepository:
         (``audit(call)``) in one transaction."""
 
         async def work(tx: Tx) -> Call:
+            await tx.lock("number", "calls", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO calls (guild_id, number, channel_id, title, description, closes_at,

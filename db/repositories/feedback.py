@@ -118,6 +118,7 @@ class FeedbackRepository:
         (``audit(round)``), in one transaction."""
 
         async def work(tx: Tx) -> FeedbackRound:
+            await tx.lock("number", "feedback_rounds", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO feedback_rounds (guild_id, number, title, plan, call_id, role_id,

@@ -221,6 +221,7 @@ class SessionRepository:
         one transaction. Returns (session, number of people with priority)."""
 
         async def work(tx: Tx) -> tuple[Session, int]:
+            await tx.lock("number", "sessions", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO sessions (guild_id, number, channel_id, title, description, starts_at,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from db import Database
 from db.migrations import UntranslatableMigration, load_migrations, sqlite_to_postgres
 from db.postgres import lock_key, open_postgres, to_postgres
 from tests.postgres import run_sync, server
@@ -118,3 +119,27 @@ async def test_processes_starting_together_migrate_once(empty_pg: str) -> None:
     async with open_postgres(empty_pg, migrate=False) as db:
         assert await db.schema_version() == latest
         assert await db.fetchval("SELECT COUNT(*) FROM schema_migrations") == latest
+
+
+async def test_concurrent_creations_in_one_server_get_distinct_numbers(db: Database) -> None:
+    """On PostgreSQL each create runs on its own pooled connection: the next number is taken
+    under a per-server lock, so none collides."""
+    from bot.clock import FakeClock
+    from bot.domain.calls.service import CallService
+    from tests.conftest import STORY_START
+
+    calls = CallService(db, FakeClock(STORY_START))
+    made = await asyncio.gather(
+        *(
+            calls.create(
+                guild_id=1000,
+                channel_id=10,
+                author_id=1,
+                title=f"Call {i}",
+                categories="🧭 Experienced; 🌱 New",
+                tz="Europe/London",
+            )
+            for i in range(8)
+        )
+    )
+    assert sorted(d.call.number for d in made) == list(range(1, 9))
