@@ -53,6 +53,9 @@ class Dialect:
     for_update: str  # appended to a SELECT that reads what a decision will change
     # appended to a SELECT of queue rows to take: rows another transaction holds are skipped
     skip_locked: str = ""
+    # the database's clock as seconds since the Unix epoch (REAL / double precision), for SQL
+    # that must stamp with the server's time; the bot's own code passes its Clock's time instead
+    now_epoch: str = "((julianday('now') - 2440587.5) * 86400.0)"
 
     @property
     def is_sqlite(self) -> bool:

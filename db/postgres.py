@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POSTGRES = Dialect(
-    name="postgresql", for_update=" FOR UPDATE", skip_locked=" FOR UPDATE SKIP LOCKED"
+    name="postgresql",
+    for_update=" FOR UPDATE",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+    now_epoch="(extract(epoch FROM clock_timestamp())::double precision)",
 )
 
 # The advisory lock every migrating process takes (any fixed 64-bit number; "coprobot").

@@ -143,3 +143,12 @@ async def test_concurrent_creations_in_one_server_get_distinct_numbers(db: Datab
         )
     )
     assert sorted(d.call.number for d in made) == list(range(1, 9))
+
+
+async def test_the_dialect_says_the_time_the_same_way_on_both(db: Database) -> None:
+    import time
+
+    before = time.time()
+    now = await db.fetchval(f"SELECT {db.dialect.now_epoch}")
+    assert isinstance(now, float)
+    assert abs(now - before) < 3600  # seconds since the epoch (not days, not milliseconds)
