@@ -140,9 +140,9 @@ async def book_sync(
     only writer while it runs, so each session is read once per batch.
     """
     session_id, user_id, now = request.session_id, request.user_id, request.now
-    await tx.lock("session", session_id)
     tallies = {} if tallies is None else tallies
-    if session_id not in tallies:
+    if session_id not in tallies:  # first booking of this session in the transaction: lock it
+        await tx.lock("session", session_id)  # (held until the transaction ends)
         tallies[session_id] = await _tally(tx, session_id)
     tally = tallies[session_id]
     if tally is None:
