@@ -109,6 +109,19 @@ class CoproBot(commands.Bot):
         )
         self.started.set()
 
+    async def guild_anywhere(self, guild_id: int) -> discord.Guild | None:
+        """The server from this process's cache or, when another process's shard holds it,
+        fetched over REST (a press in a DM reaches shard 0's process whatever the server; roles
+        and members are then changed through REST, which needs no cache). ``None`` if the bot
+        is not in the server."""
+        guild = self.get_guild(guild_id)
+        if guild is not None or self.settings.owns(guild_id):
+            return guild  # our own shard's server: the cache is the truth
+        try:
+            return await self.fetch_guild(guild_id)
+        except discord.HTTPException:
+            return None
+
     async def close(self) -> None:
         await self.posts.close()
         await self.dm_queue.close()

@@ -36,8 +36,16 @@ def organiser_permissions() -> int:
 class RunningBot:
     """Start/stop the bot on one database file; restart keeps the file (a process restart)."""
 
-    def __init__(self, fake: FakeDiscord, db_path: Path, clock: FakeClock, guild_id: int) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        db_path: Path,
+        clock: FakeClock,
+        guild_id: int,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.fake = fake
+        self.env = env or {}  # more settings, e.g. SHARD_COUNT and SHARD_IDS
         self.db_path = db_path
         self.clock = clock
         self.guild_id = guild_id
@@ -57,6 +65,7 @@ class RunningBot:
                 "DEV_GUILD_ID": str(self.guild_id),
                 "DISCORD_API_BASE": self.fake.api_base,
                 "DISCORD_GATEWAY_URL": self.fake.ws_url,
+                **self.env,
             }
         )
         self._stack = contextlib.AsyncExitStack()
