@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -152,3 +154,49 @@ async def test_the_dialect_says_the_time_the_same_way_on_both(db: Database) -> N
     now = await db.fetchval(f"SELECT {db.dialect.now_epoch}")
     assert isinstance(now, float)
     assert abs(now - before) < 3600  # seconds since the epoch (not days, not milliseconds)
+
+
+def _advisory(key: int) -> tuple[int, int]:
+    """(classid, objid) of a bigint advisory lock key in pg_locks."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+_KEYS = (*_advisory(lock_key("test", "x")), *_advisory(lock_key("test", "y")))
+_BOTH_HELD = (
+    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND ((classid::bigint = ? AND objid::bigint = ?) OR (classid::bigint = ? AND objid::bigint = ?))"
+)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_unit_of_work_aborted_by_a_deadlock_is_run_again(db: Database) -> None:
+    """Two units of work taking the same two locks in opposite orders, each waiting (on its
+    first run) until the other holds its first: PostgreSQL aborts one (deadlock detected); the
+    backend runs it again from the start, and both complete."""
+    from db import Tx
+
+    runs: Counter[str] = Counter()
+
+    def work(name: str, first: str, second: str) -> Any:
+        async def unit(tx: Tx) -> str:
+            runs[name] += 1
+            await tx.lock("test", first)
+            while runs[name] == 1 and await tx.fetchval(_BOTH_HELD, _KEYS) < 2:
+                await tx.execute("SELECT pg_sleep(0.01)")  # until the other holds its first
+            await tx.lock("test", second)
+            await tx.execute(
+                "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, 0)",
+                (1 if name == "a" else 2,),
+            )
+            return name
+
+        return unit
+
+    done = await asyncio.gather(
+        db.transaction(work("a", "x", "y")), db.transaction(work("b", "y", "x"))
+    )
+    assert done == ["a", "b"]
+    assert sum(runs.values()) == 3  # one of them ran twice
+    assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == 2
