@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.clock import FakeClock
 from tests.conftest import STORY_START
 from tests.e2e.fake_discord import FakeDiscord
@@ -94,3 +96,23 @@ async def test_a_review_accepted_in_a_dm_on_the_other_shard_gets_its_role(
     finally:
         for bot in reversed(bots):
             await bot.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_shard_count_auto_takes_discords_recommendation(
+    fake: FakeDiscord, db_path: Path
+) -> None:
+    """``SHARD_COUNT=auto``: one process runs Discord's recommended number of shards and sees
+    every server (and every job is its own)."""
+    fake.recommended_shards = 2
+    guilds = [fake.add_guild(f"Community {i}", shard=(i, 2)) for i in range(2)]
+    runner = RunningBot(
+        fake, db_path, FakeClock(STORY_START), guilds[0].id, {"SHARD_COUNT": "auto"}
+    )
+    try:
+        bot = await runner.start(timeout=20)  # discord.py waits 5 s before the second shard
+        assert bot.shard_count == 2
+        assert {g.id for g in bot.guilds} == {g.id for g in guilds}
+        assert bot.jobs.shards is None
+    finally:
+        await runner.stop()
