@@ -45,6 +45,16 @@ async def run_all(names: list[str], *, quick: bool) -> list[Section]:
     return sections
 
 
+def _postgres_section(path: Path) -> str:
+    """The PostgreSQL section (between its markers) of the report at ``path``, if any."""
+    from bench.postgres import BEGIN, END
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN not in text or END not in text:
+        return ""
+    return BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small, fast smoke run")
@@ -92,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        kept = _postgres_section(out)  # written by python -m bench.postgres: kept as it is
+        out.write_text(text + (f"\n{kept}" if kept else ""), encoding="utf-8")
         print(f"[bench] wrote {out}", file=sys.stderr)
     else:
         print(text)

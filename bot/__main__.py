@@ -24,7 +24,7 @@ from typing import Any
 import discord
 import yarl
 
-from bot.client import CoproBot
+from bot.client import CoproBot, bot_class
 from bot.clock import Clock
 from bot.scheduling import JobScheduler
 from bot.settings import Settings, SettingsError, configure_logging, load_settings
@@ -47,9 +47,10 @@ async def build_bot(
 ) -> AsyncIterator[CoproBot]:
     """Open the database and scheduler, and build the bot on them; close all at exit."""
     point_at(settings)
-    async with open_database(settings.database_path) as db:
-        async with JobScheduler(db, clock) as jobs:
-            async with CoproBot(settings=settings, db=db, jobs=jobs, clock=clock, **kwargs) as bot:
+    async with open_database(settings.database_url) as db:
+        async with JobScheduler(db, clock, shards=settings.owned_shards) as jobs:
+            make = bot_class(settings)
+            async with make(settings=settings, db=db, jobs=jobs, clock=clock, **kwargs) as bot:
                 yield bot
 
 

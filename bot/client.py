@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.timeparse import collect_time_notes, time_notes
 from db import Database
 
-__all__ = ["EXTENSIONS", "CoproBot", "intents"]
+__all__ = ["EXTENSIONS", "CoproBot", "ShardedCoproBot", "bot_class", "intents"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def intents() -> discord.Intents:
 
 
 class CoproBot(commands.Bot):
-    """The co-production bot. Resources are created by ``bot.__main__`` and passed in."""
+    """The co-production bot. Resources are created by ``bot.__main__`` and passed in.
+    One gateway connection; :class:`ShardedCoproBot` when ``SHARD_COUNT`` is set."""
 
     def __init__(
         self,
@@ -152,6 +153,19 @@ class CoproBot(commands.Bot):
         )
         self.started.set()
 
+    async def guild_anywhere(self, guild_id: int) -> discord.Guild | None:
+        """The server from this process's cache or, when another process's shard holds it,
+        fetched over REST (a press in a DM reaches shard 0's process whatever the server; roles
+        and members are then changed through REST, which needs no cache). ``None`` if the bot
+        is not in the server."""
+        guild = self.get_guild(guild_id)
+        if guild is not None or self.settings.owns(guild_id):
+            return guild  # our own shard's server: the cache is the truth
+        try:
+            return await self.fetch_guild(guild_id)
+        except discord.HTTPException:
+            return None
+
     async def close(self) -> None:
         await self.posts.close()
         await self.dm_queue.close()
@@ -159,3 +173,23 @@ class CoproBot(commands.Bot):
         await self.services.sessions.close_writer()
         await self.jobs.shutdown()
         await super().close()
+
+
+class ShardedCoproBot(CoproBot, commands.AutoShardedBot):
+    """The bot on discord.py's ``AutoShardedBot``: Discord's recommended shard count with
+    ``SHARD_COUNT=auto``, or the ``SHARD_IDS`` of ``SHARD_COUNT`` in this process. A process then
+    receives only its shards' guilds (their gateway events and interactions), so its start-up
+    reconciliation (over ``self.guilds``) covers only them, and its scheduler arms, claims and
+    releases only their jobs (``JobScheduler(shards=settings.owned_shards)``)."""
+
+    def __init__(self, *, settings: Settings, **kwargs: Any) -> None:
+        if settings.shard_count is not None:
+            kwargs.setdefault("shard_count", settings.shard_count)
+            kwargs.setdefault("shard_ids", list(settings.shard_ids or ()) or None)
+        super().__init__(settings=settings, **kwargs)
+
+
+def bot_class(settings: Settings) -> type[CoproBot]:
+    """:class:`ShardedCoproBot` when sharding is configured, else :class:`CoproBot`."""
+    sharded = settings.shard_count is not None or settings.shard_auto
+    return ShardedCoproBot if sharded else CoproBot

@@ -8,7 +8,10 @@
   is armed; overdue ones (the bot was down) are armed for "now" with no misfire grace, so they run
   exactly once instead of being silently dropped by APScheduler's default one-second grace.
 * Running a job first *claims* it with one atomic ``UPDATE ... WHERE status = 'pending'``; a
-  second firing finds nothing to claim. The job is marked done only after its handler returned.
+  second firing finds nothing to claim. :meth:`JobScheduler.run_due` claims every due job in one
+  statement (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so processes take disjoint jobs).
+* With shards (``shards=(count, ids)``), a process arms, claims and releases only the jobs of
+  the guilds on its shards (each job row carries its guild). The job is marked done only after its handler returned.
   A handler that raises is retried later with back-off, up to ``max_attempts``.
 """
 
@@ -54,8 +57,12 @@ class JobScheduler:
         horizon: timedelta = timedelta(hours=1),
         max_attempts: int = 8,
         arm_limit: int = 5000,
+        shards: tuple[int, frozenset[int]] | None = None,
     ) -> None:
         self.db = db
+        # (shard count, shard ids this process owns): only their guilds' jobs are armed, claimed
+        # and released here. None: one process owns everything.
+        self.shards = shards
         self.repo = JobRepository(db)
         self.clock: Clock = clock or SystemClock()
         self.horizon = horizon
@@ -87,7 +94,7 @@ class JobScheduler:
 
     async def start(self) -> int:
         """Release crashed jobs, arm everything due within the horizon, start the top-up timer."""
-        released = await self.repo.release_running()
+        released = await self.repo.release_running(self.shards)
         if released:
             log.warning("%d job(s) were interrupted by a stop and will run again", released)
         if not self._aps.running:
@@ -172,7 +179,7 @@ class JobScheduler:
     async def top_up(self) -> int:
         """Arm pending jobs due before now + horizon that are not armed yet."""
         until = (self.clock.now() + self.horizon).timestamp()
-        jobs = await self.repo.due_before(until, self.arm_limit)
+        jobs = await self.repo.due_before(until, self.arm_limit, self.shards)
         count = 0
         for job in jobs:
             if self._armed.get(job.id) != job.run_at and job.id not in self._running:
@@ -192,8 +199,15 @@ class JobScheduler:
     async def run_due(self) -> int:
         """Run every job that is due now, and wait for them (used by tests and the top-up)."""
         now = self.clock.now().timestamp()
-        jobs = await self.repo.due_before(now, self.arm_limit)
-        results = await asyncio.gather(*(self.run_job(job.id) for job in jobs))
+        if self._gate is not None:
+            await self._gate()
+        # Claimed together in one statement (FOR UPDATE SKIP LOCKED on PostgreSQL): processes
+        # running this at the same moment take disjoint jobs.
+        jobs = await self.repo.claim_due(now, self.arm_limit, self.shards)
+        for job in jobs:
+            self._unarm(job.id)
+            self._running.add(job.id)
+        results = await asyncio.gather(*(self._run_claimed(job) for job in jobs))
         return sum(1 for r in results if r)
 
     @property
@@ -244,7 +258,16 @@ class JobScheduler:
                 await self._gate()
             job = await self.repo.claim(job_id, self.clock.now().timestamp())
             if job is None:
+                self._running.discard(job_id)
                 return False  # done, cancelled, moved later, or claimed elsewhere
+        except BaseException:
+            self._running.discard(job_id)
+            raise
+        return await self._run_claimed(job)
+
+    async def _run_claimed(self, job: Job) -> bool:
+        """Run a job this process claimed (it is in ``_running``) and record how it ended."""
+        try:
             handler = self._handlers.get(job.kind)
             if handler is None:
                 await self.repo.fail(
@@ -266,7 +289,7 @@ class JobScheduler:
             await asyncio.shield(self.repo.finish(job.id, self.clock.now().timestamp()))
             return True
         finally:
-            self._running.discard(job_id)
+            self._running.discard(job.id)
 
     async def _after_failure(self, job: Job, exc: Exception) -> None:
         now = self.clock.now()

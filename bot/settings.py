@@ -33,6 +33,8 @@ class Settings:
 
     discord_token: str
     database_path: Path = Path("data/bot.sqlite3")
+    # sqlite:///<path> (the embedded default, from DATABASE_PATH) or postgresql://user@host/db
+    database_url: str = "sqlite:///data/bot.sqlite3"
     dev_guild_id: int | None = None
     default_timezone: str = "Europe/London"
     log_level: str = "INFO"
@@ -46,6 +48,30 @@ class Settings:
     # Test-only: point discord.py at a fake Discord server. Unset in production.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    # Sharding: None = one shard, one process (the default); "auto" = Discord's recommended count,
+    # all in this process; a number N with ``shard_ids`` = the shards of N this process runs.
+    shard_count: int | None = None
+    shard_auto: bool = False
+    shard_ids: tuple[int, ...] | None = None
+
+    @property
+    def owned_shards(self) -> tuple[int, frozenset[int]] | None:
+        """(shard count, shard ids) when this process runs only some shards, else None (it owns
+        every guild)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return None
+        if set(self.shard_ids) == set(range(self.shard_count)):
+            return None
+        return self.shard_count, frozenset(self.shard_ids)
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Is ``guild_id`` on one of this process's shards (Discord's rule:
+        ``(guild_id >> 22) % shard_count``)? Work of no guild belongs to shard 0."""
+        owned = self.owned_shards
+        if owned is None:
+            return True
+        count, ids = owned
+        return (0 if guild_id is None else (guild_id >> 22) % count) in ids
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:
@@ -91,6 +117,20 @@ def load_settings(
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}.")
 
     db_path = Path(env.get("DATABASE_PATH", "").strip() or "data/bot.sqlite3")
+    url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{db_path}"
+    if url.startswith("sqlite:///"):
+        db_path = Path(url.removeprefix("sqlite:///"))
+        if not str(db_path):
+            raise SettingsError(
+                "DATABASE_URL sqlite:/// needs a file path, e.g. sqlite:///data/bot.sqlite3."
+            )
+    elif not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(
+            "DATABASE_URL must be sqlite:///path/to/file.sqlite3 or postgresql://user@host/db, "
+            f"not {url.split('://')[0]!r}."
+        )
+
+    shard_count, shard_auto, shard_ids = _shards(env)
 
     beacon_url = env.get("DRAW_BEACON_URL", "").strip() or "https://api.drand.sh"
     if not beacon_url.startswith(("https://", "http://")):
@@ -108,6 +148,7 @@ def load_settings(
     return Settings(
         discord_token=token,
         database_path=db_path,
+        database_url=url,
         dev_guild_id=_optional_int(env, "DEV_GUILD_ID"),
         default_timezone=tz,
         log_level=level,
@@ -117,7 +158,38 @@ def load_settings(
         docs_url=docs_url,
         discord_api_base=env.get("DISCORD_API_BASE", "").strip() or None,
         discord_gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
+        shard_count=shard_count,
+        shard_auto=shard_auto,
+        shard_ids=shard_ids,
     )
+
+
+def _shards(env: Mapping[str, str]) -> tuple[int | None, bool, tuple[int, ...] | None]:
+    """SHARD_COUNT (empty, ``auto`` or a number) and SHARD_IDS (``0,1`` or ``0-3``)."""
+    raw_count = env.get("SHARD_COUNT", "").strip().lower()
+    raw_ids = env.get("SHARD_IDS", "").strip()
+    if not raw_count:
+        if raw_ids:
+            raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards).")
+        return None, False, None
+    if raw_count == "auto":
+        if raw_ids:
+            raise SettingsError("SHARD_IDS needs a number in SHARD_COUNT, not 'auto'.")
+        return None, True, None
+    if not raw_count.isdigit() or int(raw_count) < 1:
+        raise SettingsError(f"SHARD_COUNT must be a number of shards or 'auto', not {raw_count!r}.")
+    count = int(raw_count)
+    if not raw_ids:
+        return count, False, tuple(range(count))
+    ids: set[int] = set()
+    for part in raw_ids.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise SettingsError(f"SHARD_IDS must look like 0,1 or 0-3, not {raw_ids!r}.")
+        ids.update(range(int(low), int(high or low) + 1))
+    if not ids or max(ids) >= count:
+        raise SettingsError(f"SHARD_IDS must be shard numbers from 0 to {count - 1}.")
+    return count, False, tuple(sorted(ids))
 
 
 def configure_logging(level: str) -> logging.Handler:

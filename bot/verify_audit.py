@@ -1,11 +1,11 @@
 """Check the audit trail's hash chain: ``python -m bot.verify_audit [--db PATH | FILE ...]``.
 
-Reads the bot's database (read-only; default ``DATABASE_PATH`` from the environment or ``.env``,
-else ``data/bot.sqlite3``) or the file(s) of an ``/audit export``: a ``.csv``, a ``.csv.gz``,
-every part of an export in parts (in order), or those parts concatenated. Rows are read and
-checked one batch at a time, so memory stays flat however long the log. Prints one line:
-``OK: ...`` (exit code 0) or ``FAILED: ...`` naming the first row that was edited, removed or
-reordered (exit 1).
+Reads the bot's database (read-only; a SQLite file or a ``postgresql://`` URL; default
+``DATABASE_URL`` or ``DATABASE_PATH`` from the environment or ``.env``, else
+``data/bot.sqlite3``) or the file(s) of an ``/audit export``: a ``.csv``, a ``.csv.gz``, every
+part of an export in parts (in order), or those parts concatenated. Rows are read and checked one
+batch at a time, so memory stays flat however long the log. Prints one line: ``OK: ...`` (exit
+code 0) or ``FAILED: ...`` naming the first row that was edited, removed or reordered (exit 1).
 
 ``--expect HASH`` (repeatable) also checks that a hash you kept earlier (e.g. the last ``hash`` of a
 previous export) is still in the chain, which catches a log rewritten from some row onwards.
@@ -50,17 +50,64 @@ class ReadError(Exception):
     """The input could not be read as an audit log."""
 
 
-def read_db(path: Path) -> Iterator[ChainRow]:
-    """The database's audit rows in chain order, read a batch at a time (constant memory)."""
+_SELECT = (
+    "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, hash "
+    "FROM audit_log ORDER BY guild_id, seq, id"
+)
+
+
+def _read_postgres(url: str) -> Iterator[ChainRow]:
+    """The audit rows of a PostgreSQL database, read in one read-only transaction through a
+    server-side cursor, a batch at a time (on a thread of its own, so this works whether or
+    not the caller runs an event loop)."""
+    import asyncio
+    import queue
+    import threading
+
+    import asyncpg
+
+    batches: queue.Queue[list[ChainRow] | BaseException | None] = queue.Queue(maxsize=4)
+
+    async def read() -> None:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            async with conn.transaction(readonly=True, isolation="repeatable_read"):
+                cursor = await conn.cursor(_SELECT)
+                while batch := await cursor.fetch(_BATCH):
+                    batches.put([ChainRow(*r) for r in batch])
+        finally:
+            await conn.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(read())
+            batches.put(None)
+        except BaseException as exc:  # handed to the reading side
+            batches.put(exc)
+
+    threading.Thread(target=run, name="verify-audit-pg", daemon=True).start()
+    while (item := batches.get()) is not None:
+        if isinstance(item, BaseException):
+            if isinstance(item, OSError | asyncpg.PostgresError):
+                raise ReadError(f"the PostgreSQL database has no readable audit log ({item})")
+            raise item
+        yield from item
+
+
+def read_db(target: Path | str) -> Iterator[ChainRow]:
+    """The audit rows in chain order, a batch at a time (constant memory), from a SQLite file
+    (a path or ``sqlite:///path``) or a PostgreSQL database (``postgresql://...``)."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        yield from _read_postgres(text)
+        return
+    path = Path(text.removeprefix("sqlite:///"))
     if not path.exists():
         raise ReadError(f"no database at {path}")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         try:
-            cursor = conn.execute(
-                "SELECT id, guild_id, seq, at, actor_ref, action, subject, details, prev_hash, "
-                "hash FROM audit_log ORDER BY guild_id, seq, id"
-            )
+            cursor = conn.execute(_SELECT)
         except sqlite3.DatabaseError as exc:
             raise ReadError(f"{path} has no readable audit log ({exc})") from None
         make = ChainRow._make
@@ -139,7 +186,7 @@ def _verify(rows: Iterable[ChainRow], expected: Sequence[str], *, partial: bool)
     return report
 
 
-def verify_db(path: Path, expected: Sequence[str] = ()) -> ChainReport:
+def verify_db(path: Path | str, expected: Sequence[str] = ()) -> ChainReport:
     return _verify(read_db(path), expected, partial=False)
 
 
@@ -150,13 +197,18 @@ def verify_csv(path: Path | Sequence[Path], expected: Sequence[str] = ()) -> Cha
     return _verify(read_csv(*paths), expected, partial=True)
 
 
-def _default_db() -> Path:
-    value = os.environ.get("DATABASE_PATH")
-    if not value and Path(".env").exists():
+def _default_db() -> str:
+    """DATABASE_URL, else DATABASE_PATH (environment first, then ``.env``), else the default."""
+    values: dict[str, str | None] = {}
+    if Path(".env").exists():
         from dotenv import dotenv_values
 
-        value = dotenv_values(".env").get("DATABASE_PATH")
-    return Path(value or "data/bot.sqlite3")
+        values = dict(dotenv_values(".env"))
+    for name in ("DATABASE_URL", "DATABASE_PATH"):
+        value = os.environ.get(name) or values.get(name)
+        if value:
+            return value
+    return "data/bot.sqlite3"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "in order (or the parts concatenated into one file)",
     )
     parser.add_argument(
-        "--db", type=Path, help="the bot's SQLite database (default: DATABASE_PATH)"
+        "--db",
+        help="the bot's database: a SQLite file, sqlite:///path or postgresql://user@host/db "
+        "(default: DATABASE_URL, else DATABASE_PATH)",
     )
     parser.add_argument(
         "--expect",

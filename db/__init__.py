@@ -9,16 +9,28 @@ from pathlib import Path
 
 from db.database import Database, Dialect, Row, Tx
 
-__all__ = ["Database", "Dialect", "Row", "Tx", "open_database"]
+__all__ = ["Database", "Dialect", "Row", "Tx", "is_postgres_url", "open_database"]
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(target: Path | str) -> bool:
+    return str(target).startswith(POSTGRES_SCHEMES)
 
 
 @asynccontextmanager
 async def open_database(target: Path | str, *, migrate: bool = True) -> AsyncIterator[Database]:
-    """Open the database ``target`` names (a SQLite file path or ``sqlite:///path``), migrate it
-    and close it at exit."""
+    """Open the database ``target`` names — a SQLite file path, ``sqlite:///path``, or
+    ``postgresql://user@host/db`` — migrate it and close it at exit."""
+    text = str(target)
+    if is_postgres_url(text):
+        from db.postgres import open_postgres
+
+        async with open_postgres(text, migrate=migrate) as pg:
+            yield pg
+        return
     from db.sqlite import open_sqlite
 
-    text = str(target)
     if text.startswith("sqlite:///"):
         text = text.removeprefix("sqlite:///")
     async with open_sqlite(text, migrate=migrate) as db:

@@ -14,8 +14,10 @@ backend relies on this to run the whole unit as one call on its database thread 
 instead of one per statement, and no other task's statement can land inside it); the check is
 enforced there, so a test on SQLite catches a unit of work that would not be atomic.
 
-Dialect differences (placeholders, identity columns, locking clauses) are the backend's
-business; :class:`Dialect` names the few a repository may need to ask about.
+Dialect differences (placeholders, identity columns, upserts, types, locking clauses) are the
+backend's business; :class:`Dialect` names the few a repository may need to say in SQL: the
+locking clauses, empty on SQLite (one writer at a time), ``FOR UPDATE`` and
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class Dialect:
 
     name: str  # "sqlite" or "postgresql"
     for_update: str  # appended to a SELECT that reads what a decision will change
+    # appended to a SELECT of queue rows to take: rows another transaction holds are skipped
+    skip_locked: str = ""
+    # the database's clock as seconds since the Unix epoch (REAL / double precision), for SQL
+    # that must stamp with the server's time; the bot's own code passes its Clock's time instead
+    now_epoch: str = "((julianday('now') - 2440587.5) * 86400.0)"
 
     @property
     def is_sqlite(self) -> bool:

@@ -645,7 +645,7 @@ class Draws(
 
     async def _give_roles(self, view: DrawView, report: FinishReport) -> None:
         todo = await self.draws.deliveries(view.call.id)
-        guild = self.bot.get_guild(view.call.guild_id)
+        guild = await self.bot.guild_anywhere(view.call.guild_id)
         for role_id, users, mark in (
             (view.draw.group_role_id, todo.roles, self.draws.role_given),
             (view.draw.reviewer_role_id, todo.reviewer_roles, self.draws.reviewer_role_given),
@@ -843,7 +843,7 @@ class Draws(
         call = outcome.call
         await self.draws.finish_later(call.id, call.guild_id, FINISH_CHECK)
         problems: list[str] = []
-        guild = self.bot.get_guild(call.guild_id)
+        guild = await self.bot.guild_anywhere(call.guild_id)
         if outcome.group_role_id and outcome.left_user_id is not None and guild is not None:
             try:
                 member = await self._member(guild, outcome.left_user_id)
@@ -1133,7 +1133,7 @@ class Draws(
     async def _reviewer_role(
         self, guild_id: int, call_id: int, number: int, user_id: int, role_id: int, *, give: bool
     ) -> None:
-        guild = self.bot.get_guild(guild_id)
+        guild = await self.bot.guild_anywhere(guild_id)
         if guild is None:
             return
         try:

@@ -1,4 +1,4 @@
--- 0008: which members each audit row names, indexed, so a member's own rows (/mydata show) are
+-- 0012: which members each audit row names, indexed, so a member's own rows (/mydata show) are
 -- found by an index lookup instead of a scan of every row's details.
 
 -- One line per (row, member reference): the row's actor and every reference in its details

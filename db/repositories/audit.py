@@ -24,6 +24,10 @@ async def guild_salt(tx: Tx, guild_id: int) -> str:
     row = await tx.fetchone("SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,))
     if row is not None:
         return str(row[0])
+    await tx.lock("guild-secret", guild_id)  # two first uses at once make one salt
+    row = await tx.fetchone("SELECT salt FROM guild_secrets WHERE guild_id = ?", (guild_id,))
+    if row is not None:
+        return str(row[0])
     salt = secrets.token_hex(16)
     await tx.execute("INSERT INTO guild_secrets (guild_id, salt) VALUES (?, ?)", (guild_id, salt))
     return salt
@@ -47,6 +51,12 @@ async def audit_ref(tx: Tx, guild_id: int, user_id: int, *, create: bool = True)
     if row is not None:
         key = str(row[0])
     elif create:
+        await tx.lock("audit", guild_id)  # member keys are made under the chain's lock
+        again = await tx.fetchone(
+            "SELECT key FROM member_keys WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        if again is not None:
+            return _ref(await guild_salt(tx, guild_id), str(again[0]), user_id)
         key = secrets.token_hex(16)
         await tx.execute(
             "INSERT INTO member_keys (guild_id, user_id, key) VALUES (?, ?, ?)",
@@ -68,7 +78,8 @@ async def forget_member(tx: Tx, guild_id: int, user_id: int) -> bool:
 
 
 async def chain_head(tx: Tx, guild_id: int) -> tuple[int, str, float]:
-    """The server's last (seq, hash, time), or the genesis values for an empty chain."""
+    """The server's last (seq, hash, time), or the genesis values for an empty chain. Read it
+    under ``tx.lock("audit", guild_id)`` (see :meth:`AuditBatch.flush`)."""
     row = await tx.fetchone(
         "SELECT seq, hash, at FROM audit_log WHERE guild_id = ? ORDER BY seq DESC LIMIT 1",
         (guild_id,),
@@ -254,16 +265,24 @@ class AuditBatch:
         return ref
 
     async def flush(self) -> list[AuditRow]:
-        """Resolve and write the collected rows (still inside the caller's transaction)."""
+        """Resolve and write the collected rows (still inside the caller's transaction).
+
+        Each server's chain is locked (``tx.lock("audit", guild)``, in server order so two
+        transactions never wait on each other crosswise) before its head is read, and stays
+        locked until the transaction ends: another connection or process appending to the same
+        chain waits and then reads the head this one wrote. No head is kept between
+        transactions."""
         if not self._pending:
             return []
+        for guild_id in sorted({e.guild_id for e in self._pending} - set(self._last)):
+            await self.tx.lock("audit", guild_id)
         await self._load_keys()
         rows: list[AuditRow] = []
         for entry in self._pending:
             guild_id = entry.guild_id
             actor = self._ref(guild_id, entry.actor_id) if entry.actor_id is not None else None
             text = details_text(entry.details, lambda u, g=guild_id: self._ref(g, u))  # type: ignore[misc]
-            last = self._last.get(guild_id) or await chain_head(self.tx, guild_id)
+            last = self._last.get(guild_id) or await chain_head(self.tx, guild_id)  # locked above
             seq, prev = last[0] + 1, last[1]
             # Entries are stamped when decided but chained when their batch commits: keep time
             # monotonic along the chain so a date-range export never has a hole in the sequence.

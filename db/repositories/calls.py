@@ -39,6 +39,9 @@ async def apply_reaction(
 ) -> ReactionResult:
     """Apply one reaction event inside the caller's transaction (sync, worker thread).
 
+    The call's row is read ``FOR UPDATE`` (PostgreSQL): sign-ups, switches and withdrawals on
+    one call, and its draw, are decided one transaction at a time whatever process runs them.
+
     ``lookups`` caches the call/category row per (post, emoji) for the rest of the batch: the
     transaction is the only writer, so it cannot change under us.
     """
@@ -49,7 +52,7 @@ async def apply_reaction(
         found = await tx.fetchone(
             "SELECT c.id, c.status, cc.id, c.guild_id, c.number, c.title, cc.emoji, cc.label "
             "FROM calls c JOIN call_categories cc ON cc.call_id = c.id "
-            "WHERE c.message_id = ? AND cc.emoji_key = ?",
+            f"WHERE c.message_id = ? AND cc.emoji_key = ?{tx.dialect.for_update}",
             cache_key,
         )
         if lookups is not None:
@@ -187,6 +190,7 @@ class CallRepository:
         (``audit(call)``) in one transaction."""
 
         async def work(tx: Tx) -> Call:
+            await tx.lock("number", "calls", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO calls (guild_id, number, channel_id, title, description, closes_at,
@@ -452,7 +456,9 @@ class CallRepository:
 
         async def work(tx: Tx) -> None:
             row = await tx.fetchone(
-                "SELECT status, guild_id, number, title FROM calls WHERE id = ?", (call_id,)
+                f"SELECT status, guild_id, number, title FROM calls WHERE id = ?"
+                f"{tx.dialect.for_update}",
+                (call_id,),
             )
             if row is None or row[0] != "open":
                 return

@@ -49,7 +49,7 @@ _ENTRY_COLUMNS = (
 
 _LEAVE_GROUP = (
     "UPDATE draw_entries SET status = 'replaced', left_at = ?1, left_reason = ?2, "
-    "confirmation = CASE WHEN ?3 THEN 'declined' ELSE confirmation END "
+    "confirmation = CASE WHEN ?3 = 1 THEN 'declined' ELSE confirmation END "
     "WHERE call_id = ?4 AND user_id = ?5 AND status = 'selected' RETURNING category_id, ref, status"
 )
 
@@ -134,6 +134,7 @@ async def leave_group_sync(
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` leaves the group and the next reserve of the same
     category takes the place. ``None`` if they are not in the group."""
+    await tx.lock("draw", call_id)  # one change of a draw's group at a time
     left = await tx.fetchone(_LEAVE_GROUP, (now, reason, 1 if declined else 0, call_id, user_id))
     return await _promote_after(tx, call_id, left, now, reason)
 
@@ -143,6 +144,7 @@ async def withdraw_sync(
 ) -> ReplaceRow | None:
     """Inside a transaction: ``user_id`` withdraws from the draw. A group member's place goes to
     the next reserve; a reserve leaves the list. ``None`` if they were neither."""
+    await tx.lock("draw", call_id)
     left = await tx.fetchone(_WITHDRAW, (now, reason, call_id, user_id))
     return await _promote_after(tx, call_id, left, now, reason)
 
@@ -217,7 +219,11 @@ class DrawRepository:
                 return FreezeOutcome("existing", _freeze(existing))
             if await tx.fetchone("SELECT 1 FROM draws WHERE call_id = ?", (call_id,)):
                 return FreezeOutcome("drawn")
-            call = await tx.fetchone("SELECT seed_commitment FROM calls WHERE id = ?", (call_id,))
+            # The call's row locked (FOR UPDATE on PostgreSQL): sign-ups in flight finish before
+            # the roster is read, and a second freeze of the same call waits, then finds this one.
+            call = await tx.fetchone(
+                f"SELECT seed_commitment FROM calls WHERE id = ?{tx.dialect.for_update}", (call_id,)
+            )
             if call is None:
                 return FreezeOutcome("missing")
             categories = await tx.fetchall(

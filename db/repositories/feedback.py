@@ -62,11 +62,11 @@ async def _upsert_response(
     if answers is None:
         sql = (
             "INSERT INTO feedback_responses (round_id, user_id, first_at, last_at, first_via, late) "
-            "SELECT r.id, a.user_id, ?, ?, ?, (? > r.closes_at OR r.status = 'closed') "
+            "SELECT r.id, a.user_id, ?, ?, ?, CASE WHEN ? > r.closes_at OR r.status = 'closed' THEN 1 ELSE 0 END "
             "FROM feedback_rounds r JOIN feedback_audience a ON a.round_id = r.id "
             "WHERE r.id = ? AND a.user_id = ? "
             "ON CONFLICT (round_id, user_id) DO UPDATE SET last_at = excluded.last_at, "
-            "response_count = response_count + 1 "
+            "response_count = feedback_responses.response_count + 1 "
             "RETURNING response_count, late"
         )
         params: tuple[object, ...] = (at, at, via, at, round_id, user_id)
@@ -74,12 +74,12 @@ async def _upsert_response(
         sql = (
             "INSERT INTO feedback_responses (round_id, user_id, first_at, last_at, first_via, late, "
             "works_well, would_change, missing, form_at, form_late) "
-            "SELECT r.id, a.user_id, ?, ?, ?, (? > r.closes_at OR r.status = 'closed'), ?, ?, ?, ?, "
-            "(? > r.closes_at OR r.status = 'closed') "
+            "SELECT r.id, a.user_id, ?, ?, ?, CASE WHEN ? > r.closes_at OR r.status = 'closed' THEN 1 ELSE 0 END, ?, ?, ?, ?, "
+            "CASE WHEN ? > r.closes_at OR r.status = 'closed' THEN 1 ELSE 0 END "
             "FROM feedback_rounds r JOIN feedback_audience a ON a.round_id = r.id "
             "WHERE r.id = ? AND a.user_id = ? "
             "ON CONFLICT (round_id, user_id) DO UPDATE SET last_at = excluded.last_at, "
-            "response_count = response_count + 1, works_well = excluded.works_well, "
+            "response_count = feedback_responses.response_count + 1, works_well = excluded.works_well, "
             "would_change = excluded.would_change, missing = excluded.missing, "
             "form_at = excluded.form_at, form_late = excluded.form_late "
             "RETURNING response_count, late"
@@ -118,6 +118,7 @@ class FeedbackRepository:
         (``audit(round)``), in one transaction."""
 
         async def work(tx: Tx) -> FeedbackRound:
+            await tx.lock("number", "feedback_rounds", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO feedback_rounds (guild_id, number, title, plan, call_id, role_id,

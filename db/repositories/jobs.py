@@ -25,6 +25,19 @@ def _job(row: Row) -> Job:
 _COLUMNS = "id, key, kind, guild_id, run_at, payload, status, attempts"
 
 
+def shard_clause(shards: tuple[int, frozenset[int]] | None) -> tuple[str, tuple[int, ...]]:
+    """SQL (``AND ...``) and its parameters keeping only jobs of guilds on ``shards``
+    (``(shard count, shard ids)``; Discord's rule: ``(guild_id >> 22) % shard count``). A job
+    of no guild belongs to shard 0. ``None``: every job (one process owns every shard)."""
+    if shards is None:
+        return "", ()
+    count, ids = shards
+    owned = sorted(ids)
+    marks = ", ".join("?" * len(owned))  # only "?" marks are formatted in
+    null = " OR guild_id IS NULL" if 0 in ids else ""
+    return f" AND (((guild_id >> 22) % ?) IN ({marks}){null})", (count, *owned)
+
+
 class JobRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -91,14 +104,35 @@ class JobRepository:
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE key = ?", (key,))
         return _job(row) if row else None
 
-    async def due_before(self, until: float, limit: int) -> list[Job]:
-        """Pending jobs due before ``until`` (overdue ones included), soonest first."""
+    async def due_before(
+        self, until: float, limit: int, shards: tuple[int, frozenset[int]] | None = None
+    ) -> list[Job]:
+        """Pending jobs due before ``until`` (overdue ones included, on ``shards``), soonest
+        first."""
+        where, params = shard_clause(shards)
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE status = 'pending' AND run_at <= ? "
-            "ORDER BY run_at, id LIMIT ?",
-            (until, limit),
+            f"SELECT {_COLUMNS} FROM scheduled_jobs WHERE status = 'pending' AND run_at <= ?"
+            f"{where} ORDER BY run_at, id LIMIT ?",
+            (until, *params, limit),
         )
         return [_job(r) for r in rows]
+
+    async def claim_due(
+        self, now: float, limit: int, shards: tuple[int, frozenset[int]] | None = None
+    ) -> list[Job]:
+        """Take up to ``limit`` pending jobs due by ``now`` (on ``shards``), soonest first, in
+        one statement. On PostgreSQL the candidates are read ``FOR UPDATE SKIP LOCKED``, so
+        processes claiming together take disjoint jobs without waiting for each other; a job is
+        only ever taken by one of them (its status leaves 'pending' in the same statement)."""
+        where, params = shard_clause(shards)
+        rows = await self.db.fetchall(
+            f"UPDATE scheduled_jobs SET status = 'running', attempts = attempts + 1 "
+            f"WHERE status = 'pending' AND id IN (SELECT id FROM scheduled_jobs "
+            f"WHERE status = 'pending' AND run_at <= ?{where} ORDER BY run_at, id LIMIT ?"
+            f"{self.db.dialect.skip_locked}) RETURNING {_COLUMNS}",
+            (now, *params, limit),
+        )
+        return sorted((_job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     async def claim(self, job_id: int, now: float) -> Job | None:
         """Atomically take a pending, due job; ``None`` if it was done, cancelled or moved."""
@@ -130,10 +164,14 @@ class JobRepository:
             (now, error[:500], job_id),
         )
 
-    async def release_running(self) -> int:
-        """At start: jobs left 'running' by a crash never finished their effect; run them again."""
+    async def release_running(self, shards: tuple[int, frozenset[int]] | None = None) -> int:
+        """At start: jobs left 'running' by a crash never finished their effect; run them again.
+        Only the jobs of ``shards`` (the starting process's): another process's running jobs
+        are its own business."""
+        where, params = shard_clause(shards)
         return await self.db.execute(
-            "UPDATE scheduled_jobs SET status = 'pending' WHERE status = 'running'"
+            f"UPDATE scheduled_jobs SET status = 'pending' WHERE status = 'running'{where}",
+            params,
         )
 
     async def count(self, status: str = "pending") -> int:

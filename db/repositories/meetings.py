@@ -52,6 +52,7 @@ class MeetingRepository:
         (``audit(meeting)``) in one transaction."""
 
         async def work(tx: Tx) -> Meeting:
+            await tx.lock("number", "meetings", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO meetings (guild_id, number, title, starts_at, duration_seconds, call_id,

@@ -325,13 +325,13 @@ async def _retain_session(tx: Tx, session_id: int) -> tuple[int, int]:
         "LEFT JOIN session_questions q ON q.session_id = a.session_id AND q.key = a.key "
         "WHERE a.session_id = ? AND a.answer != '' "
         "GROUP BY a.session_id, a.key, 4 "
-        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
+        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = survey_answer_counts.count + excluded.count",
         (session_id,),
     )
     await tx.execute(
         "INSERT INTO survey_answer_counts (session_id, key, question, answer, count) "
         "SELECT ?1, '', '', '', COUNT(DISTINCT user_id) FROM session_answers WHERE session_id = ?1 "
-        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = count + excluded.count",
+        "ON CONFLICT (session_id, key, answer) DO UPDATE SET count = survey_answer_counts.count + excluded.count",
         (session_id,),
     )
     answers = await tx.execute("DELETE FROM session_answers WHERE session_id = ?", (session_id,))

@@ -55,7 +55,7 @@ def _session(row: Row) -> Session:
 
 
 _COUNTS = (
-    "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0) "
+    "SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0) "
     "FROM session_bookings WHERE session_id = ?"
 )
 
@@ -119,7 +119,7 @@ async def _tally(tx: Tx, session_id: int) -> _Tally | None:
     if row is None:
         return None
     counts = await tx.fetchone(
-        "SELECT COALESCE(SUM(status = 'confirmed'), 0), COALESCE(SUM(status = 'waiting'), 0), "
+        "SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0), "
         "COALESCE(MAX(seq), 0) FROM session_bookings WHERE session_id = ?",
         (session_id,),
     )
@@ -140,9 +140,9 @@ async def book_sync(
     only writer while it runs, so each session is read once per batch.
     """
     session_id, user_id, now = request.session_id, request.user_id, request.now
-    await tx.lock("session", session_id)
     tallies = {} if tallies is None else tallies
-    if session_id not in tallies:
+    if session_id not in tallies:  # first booking of this session in the transaction: lock it
+        await tx.lock("session", session_id)  # (held until the transaction ends)
         tallies[session_id] = await _tally(tx, session_id)
     tally = tallies[session_id]
     if tally is None:
@@ -221,6 +221,7 @@ class SessionRepository:
         one transaction. Returns (session, number of people with priority)."""
 
         async def work(tx: Tx) -> tuple[Session, int]:
+            await tx.lock("number", "sessions", guild_id)  # the next number, one at a time
             row = await tx.fetchone(
                 f"""
                 INSERT INTO sessions (guild_id, number, channel_id, title, description, starts_at,
@@ -361,6 +362,7 @@ class SessionRepository:
         finished meanwhile."""
 
         async def work(tx: Tx) -> tuple[Session, list[tuple[int, int]]] | None:
+            await tx.lock("session", session_id)
             row = await tx.fetchone(
                 # A new time is a new revision of the calendar event (its SEQUENCE).
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
@@ -394,6 +396,7 @@ class SessionRepository:
         transaction with the booking counts at that moment."""
 
         async def work(tx: Tx) -> Session | None:
+            await tx.lock("session", session_id)
             row = await tx.fetchone(
                 f"UPDATE sessions SET status = 'cancelled', cancelled_at = ?, "
                 f"ics_sequence = ics_sequence + 1 WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
@@ -428,6 +431,7 @@ class SessionRepository:
         the audit row appended only if they were replaced)."""
 
         async def work(tx: Tx) -> bool:
+            await tx.lock("session", session_id)
             booked = await tx.fetchone(
                 "SELECT 1 FROM session_bookings WHERE session_id = ? LIMIT 1", (session_id,)
             )
@@ -529,8 +533,10 @@ class SessionRepository:
         was cancelled): one transaction."""
 
         async def work(tx: Tx) -> CancelResult:
+            await tx.lock("session", session_id)
             session = await tx.fetchone(
-                "SELECT status, starts_at FROM sessions WHERE id = ?", (session_id,)
+                f"SELECT status, starts_at FROM sessions WHERE id = ?{tx.dialect.for_update}",
+                (session_id,),
             )
             if session is None:
                 return CancelResult(None, (), "missing")

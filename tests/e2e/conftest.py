@@ -41,11 +41,11 @@ def world(fake: FakeDiscord) -> World:
 
 
 @pytest.fixture
-async def running(fake: FakeDiscord, world: World, tmp_path: Path) -> AsyncIterator[RunningBot]:
+async def running(fake: FakeDiscord, world: World, db_path: Path) -> AsyncIterator[RunningBot]:
     clock = FakeClock(STORY_START)
     # The draws' public randomness: a local drand chain of its own, on the bot's clock.
     async with FakeDrandServer(clock=lambda: clock.now().timestamp()) as beacon:
-        runner = RunningBot(fake, tmp_path / "bot.sqlite3", clock, world.guild.id, beacon)
+        runner = RunningBot(fake, db_path, clock, world.guild.id, beacon)
         await runner.start()
         yield runner
         await runner.stop()

@@ -20,6 +20,7 @@ from bot.__main__ import build_bot
 from bot.client import CoproBot
 from bot.clock import FakeClock
 from bot.settings import load_settings
+from db import is_postgres_url
 from tests.e2e.fake_discord import FakeDiscord
 from tests.fakes.drand_server import FakeDrandServer
 
@@ -43,9 +44,11 @@ class RunningBot:
         clock: FakeClock,
         guild_id: int,
         beacon: FakeDrandServer | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.fake = fake
         self.beacon = beacon  # a local drand chain of its own (the draws' public randomness)
+        self.env = env or {}  # more settings, e.g. SHARD_COUNT and SHARD_IDS
         self.db_path = db_path
         self.clock = clock
         self.guild_id = guild_id
@@ -57,7 +60,11 @@ class RunningBot:
         settings = load_settings(
             {
                 "DISCORD_TOKEN": self.fake.bot_token,
-                "DATABASE_PATH": str(self.db_path),
+                "DATABASE_URL": (
+                    str(self.db_path)
+                    if is_postgres_url(self.db_path)
+                    else f"sqlite:///{self.db_path}"
+                ),
                 "DEV_GUILD_ID": str(self.guild_id),
                 "DISCORD_API_BASE": self.fake.api_base,
                 "DISCORD_GATEWAY_URL": self.fake.ws_url,
@@ -69,6 +76,7 @@ class RunningBot:
                     if self.beacon is not None
                     else {}
                 ),
+                **self.env,
             }
         )
         self._stack = contextlib.AsyncExitStack()

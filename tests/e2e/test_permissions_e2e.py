@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.dbtools import table_names
 from tests.e2e.conftest import World
 from tests.e2e.harness import RunningBot
 
@@ -55,12 +56,7 @@ def _organiser_commands(world: World) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _table_counts(running: RunningBot) -> dict[str, int]:
-    names = [
-        r[0]
-        for r in await running.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    names = await table_names(running.db)
     return {n: await running.db.fetchval(f'SELECT COUNT(*) FROM "{n}"') for n in names}
 
 

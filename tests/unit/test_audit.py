@@ -8,6 +8,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot import verify_audit
@@ -17,7 +18,8 @@ from bot.domain.audit.service import AuditService
 from bot.domain.calls.service import CallService
 from bot.domain.errors import InvalidInput
 from bot.domain.settings.service import SettingsService
-from db import Database
+from db import Database, is_postgres_url
+from tests.postgres import run_sync
 
 GUILD = 1000
 OTHER = 2000
@@ -25,7 +27,21 @@ MEMBER = 123456789012345678
 
 
 def tamper(db_path: Path, *statements: str) -> None:
-    """What an attacker with the file would do: drop the triggers, change rows."""
+    """What an attacker with the file (or the database's owner) would do: drop the triggers,
+    change rows."""
+    if is_postgres_url(db_path):
+
+        async def run() -> None:
+            conn = await asyncpg.connect(str(db_path))
+            try:
+                await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+                for sql in statements:
+                    await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        run_sync(run())
+        return
     conn = sqlite3.connect(db_path)
     conn.execute("DROP TRIGGER audit_log_no_update")
     conn.execute("DROP TRIGGER audit_log_no_delete")
@@ -128,9 +144,10 @@ async def test_kept_head_detects_a_rewritten_tail(
 
 async def test_log_is_append_only_for_the_bot(db: Database, clock: FakeClock) -> None:
     await AuditService(db, clock).record(GUILD, 1, "x")
-    with pytest.raises(sqlite3.DatabaseError):
+    refused = (sqlite3.DatabaseError, asyncpg.PostgresError)
+    with pytest.raises(refused):
         await db.execute("UPDATE audit_log SET action = 'y'")
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(refused):
         await db.execute("DELETE FROM audit_log")
 
 

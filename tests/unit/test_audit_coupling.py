@@ -23,6 +23,7 @@ from bot.domain.settings.service import SettingsService
 from bot.domain.wording.service import WordingService
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.dbtools import table_names
 from tests.fakes.beacon import LocalBeacon, publish_and_wait
 
 GUILD = 1000
@@ -41,16 +42,10 @@ def _boom(*_: object, **__: object) -> str:
 
 async def everything(db: Database) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """Every row of every table: the whole state a decision could change."""
-    tables = [
-        r[0]
-        for r in await db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
-        )
-    ]
+    tables = await table_names(db)
     state = []
     for name in tables:
-        rows = await db.fetchall(f'SELECT * FROM "{name}"')  # names from sqlite_master
+        rows = await db.fetchall(f'SELECT * FROM "{name}"')  # names from the catalogue
         state.append((name, sorted((tuple(r) for r in rows), key=repr)))
     return state
 

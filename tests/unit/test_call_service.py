@@ -13,6 +13,7 @@ from bot.domain.calls.service import CallService
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.dbtools import rows_of
 
 GUILD = 1000
 STORY = "🧭 Experienced with LinkedIn; 🌱 New to LinkedIn"
@@ -35,12 +36,12 @@ async def make_call(service: CallService, **kwargs: str) -> tuple[int, int]:
 
 
 async def snapshot(db: Database) -> list[tuple[object, ...]]:
-    rows = await db.fetchall(
-        "SELECT 'c', id, title, status, closes_at FROM calls UNION ALL "
-        "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups UNION ALL "
-        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs ORDER BY 1, 2, 3"
+    return await rows_of(
+        db,
+        "SELECT 'c', id, title, status, closes_at FROM calls",
+        "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups",
+        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs",
     )
-    return [tuple(r) for r in rows]
 
 
 async def test_story_17_volunteers_with_switches_and_withdrawals(

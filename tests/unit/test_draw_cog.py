@@ -104,6 +104,9 @@ class FakeBot:
     def get_guild(self, guild_id: int) -> Any:
         return self.guild
 
+    async def guild_anywhere(self, guild_id: int) -> Any:  # one process: the cache only
+        return self.guild
+
     def get_cog(self, name: str) -> Any:
         return self.cog if name == "Draws" else None
 

@@ -17,6 +17,7 @@ from bot.scheduling import JobScheduler
 from cogs.draws.render import result_post_text, status_text, verification_text
 from db import Database
 from db.repositories.audiences import accepted_reviewers, call_audience, drawn_group
+from tests.dbtools import rows_of
 from tests.fakes.beacon import LocalBeacon, draw_now, publish_and_wait
 
 GUILD = 1000
@@ -54,16 +55,16 @@ async def story_call(calls: CallService, clock: FakeClock, **kwargs: str) -> tup
 
 
 async def snapshot(db: Database) -> list[tuple[object, ...]]:
-    rows = await db.fetchall(
-        "SELECT 'c', id, status, closed_at, 0 FROM calls UNION ALL "
-        "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups UNION ALL "
-        "SELECT 'd', call_id, roster_hash, drawn_at, 0 FROM draws UNION ALL "
-        "SELECT 'e', call_id, ref, status, confirmation FROM draw_entries UNION ALL "
-        "SELECT 'r', call_id, user_id, status, answered_at FROM call_reviewers UNION ALL "
-        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs UNION ALL "
-        "SELECT 'a', guild_id, seq, action, 0 FROM audit_log ORDER BY 1, 2, 3"
+    return await rows_of(
+        db,
+        "SELECT 'c', id, status, closed_at, 0 FROM calls",
+        "SELECT 's', call_id, user_id, category_id, joined_at FROM call_signups",
+        "SELECT 'd', call_id, roster_hash, drawn_at, 0 FROM draws",
+        "SELECT 'e', call_id, ref, status, confirmation FROM draw_entries",
+        "SELECT 'r', call_id, user_id, status, answered_at FROM call_reviewers",
+        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs",
+        "SELECT 'a', guild_id, seq, action, 0 FROM audit_log",
     )
-    return [tuple(r) for r in rows]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from bot.domain.feedback.service import REMIND_JOB, FeedbackService
 from bot.domain.jobs import Job
 from bot.scheduling import JobScheduler
 from db import Database, open_database
+from tests.dbtools import rows_of
 
 GUILD = 1000
 TZ = "Europe/London"
@@ -127,15 +128,15 @@ async def open_round(service: FeedbackService, **kwargs: object) -> int:
 
 
 async def snapshot(db: Database) -> list[tuple[object, ...]]:
-    rows = await db.fetchall(
-        "SELECT 'r', id, status, version, closes_at FROM feedback_rounds UNION ALL "
-        "SELECT 'a', round_id, user_id, position, 0 FROM feedback_audience UNION ALL "
-        "SELECT 'x', round_id, user_id, first_at, late FROM feedback_responses UNION ALL "
-        "SELECT 'm', round_id, message_id, user_id, late FROM feedback_messages UNION ALL "
-        "SELECT 'v', round_id, version, plan, changes FROM feedback_versions UNION ALL "
-        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs ORDER BY 1, 2, 3"
+    return await rows_of(
+        db,
+        "SELECT 'r', id, status, version, closes_at FROM feedback_rounds",
+        "SELECT 'a', round_id, user_id, position, 0 FROM feedback_audience",
+        "SELECT 'x', round_id, user_id, first_at, late FROM feedback_responses",
+        "SELECT 'm', round_id, message_id, user_id, late FROM feedback_messages",
+        "SELECT 'v', round_id, version, plan, changes FROM feedback_versions",
+        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs",
     )
-    return [tuple(r) for r in rows]
 
 
 async def test_story_round_eight_of_eleven(

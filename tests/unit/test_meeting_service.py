@@ -15,6 +15,7 @@ from bot.domain.meetings.models import Meeting
 from bot.domain.meetings.service import REMIND_JOB, MeetingService
 from bot.scheduling import JobScheduler
 from db import Database, open_database
+from tests.dbtools import rows_of
 from tests.unit.test_feedback_service import GROUP, GUILD, REVIEWERS, TZ, make_drawn_call
 
 
@@ -64,15 +65,14 @@ async def create(service: MeetingService, **kwargs: object) -> Meeting:
 
 
 async def snapshot(db: Database) -> list[tuple[object, ...]]:
-    rows = await db.fetchall(
-        "SELECT 'm', id, status, starts_at, duration_seconds FROM meetings UNION ALL "
-        "SELECT 'a', meeting_id, user_id, position, 0 FROM meeting_audience UNION ALL "
-        "SELECT 'd', owner_id, CAST(part AS INTEGER), user_id, state FROM deliveries "
-        "WHERE owner_kind = 'meeting' "
-        "UNION ALL SELECT 'o', guild_id, user_id, 0, 0 FROM member_meeting_dms UNION ALL "
-        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs ORDER BY 1, 2, 3"
+    return await rows_of(
+        db,
+        "SELECT 'm', id, status, starts_at, duration_seconds FROM meetings",
+        "SELECT 'a', meeting_id, user_id, position, 0 FROM meeting_audience",
+        "SELECT 'd', owner_id, CAST(part AS INTEGER), user_id, state FROM deliveries WHERE owner_kind = 'meeting'",
+        "SELECT 'o', guild_id, user_id, 0, 0 FROM member_meeting_dms",
+        "SELECT 'j', id, key, status, run_at FROM scheduled_jobs",
     )
-    return [tuple(r) for r in rows]
 
 
 async def test_meeting_reminders_post_once_and_dm_only_opted_in(
