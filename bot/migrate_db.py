@@ -143,7 +143,12 @@ async def copy_database(source: str, target: str, *, log: Any = print) -> dict[s
                 columns = [c for c in tables[name] if c in source_columns]
                 convert = [_converter(tables[name][c]) for c in columns]
                 listed = ", ".join(f'"{c}"' for c in columns)
-                cursor = src.execute(f'SELECT {listed} FROM "{name}" ORDER BY rowid')
+                # Insertion order (rowid); a WITHOUT ROWID table in its primary key's order.
+                (sql,) = src.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+                ).fetchone()
+                order_by = "" if "WITHOUT ROWID" in sql.upper() else " ORDER BY rowid"
+                cursor = src.execute(f'SELECT {listed} FROM "{name}"{order_by}')
                 total = 0
                 while batch := cursor.fetchmany(5000):
                     records = [

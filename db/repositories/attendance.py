@@ -169,9 +169,9 @@ class AttendanceRepository:
 
     async def leave(self, channel_id: int, user_id: int, now: float) -> bool:
         changed = await self.db.execute(
-            "UPDATE voice_spans SET left_at = MAX(joined_at, ?) "
+            "UPDATE voice_spans SET left_at = CASE WHEN joined_at > ? THEN joined_at ELSE ? END "
             "WHERE channel_id = ? AND user_id = ? AND left_at IS NULL",
-            (now, channel_id, user_id),
+            (now, now, channel_id, user_id),
         )
         return changed > 0
 
@@ -192,9 +192,9 @@ class AttendanceRepository:
             closed = 0
             for user_id in open_now - here:
                 closed += await tx.execute(
-                    "UPDATE voice_spans SET left_at = MAX(joined_at, ?) "
+                    "UPDATE voice_spans SET left_at = CASE WHEN joined_at > ? THEN joined_at ELSE ? END "
                     "WHERE channel_id = ? AND user_id = ? AND left_at IS NULL",
-                    (now, channel_id, user_id),
+                    (now, now, channel_id, user_id),
                 )
             opened = 0
             for user_id in sorted(here - open_now):

@@ -331,8 +331,8 @@ class InvolvementRepository:
         """Activities with entries still owed or approved (not yet paid), oldest first."""
         rows = await self.db.fetchall(
             "SELECT source_kind, source_id, MIN(title), MIN(occurred_at), "
-            "SUM(state = 'owed'), COALESCE(SUM(CASE WHEN state = 'owed' THEN amount END), 0), "
-            "SUM(state = 'approved'), "
+            "SUM(CASE WHEN state = 'owed' THEN 1 ELSE 0 END), COALESCE(SUM(CASE WHEN state = 'owed' THEN amount END), 0), "
+            "SUM(CASE WHEN state = 'approved' THEN 1 ELSE 0 END), "
             "COALESCE(SUM(CASE WHEN state = 'approved' THEN amount END), 0), MIN(currency) "
             "FROM ledger_entries WHERE guild_id = ? AND state IN ('owed', 'approved') "
             "GROUP BY source_kind, source_id ORDER BY MIN(occurred_at), source_kind, source_id",

@@ -41,9 +41,9 @@ class ReportRepository:
                 if drawn:
                     counts = await self.db.fetchone(
                         "SELECT COUNT(*), "
-                        "COALESCE(SUM(promoted_at IS NULL AND status IN ('selected', 'replaced')), 0), "
-                        "COALESCE(SUM(status = 'replaced'), 0), "
-                        "COALESCE(SUM(promoted_at IS NOT NULL), 0) "
+                        "COALESCE(SUM(CASE WHEN promoted_at IS NULL AND status IN ('selected', 'replaced') THEN 1 ELSE 0 END), 0), "
+                        "COALESCE(SUM(CASE WHEN status = 'replaced' THEN 1 ELSE 0 END), 0), "
+                        "COALESCE(SUM(CASE WHEN promoted_at IS NOT NULL THEN 1 ELSE 0 END), 0) "
                         "FROM draw_entries WHERE call_id = ? AND category_id = ?",
                         (call_id, cat_id),
                     )
@@ -59,8 +59,8 @@ class ReportRepository:
                     )
                     categories.append(CategoryFigures(label, int(total), 0, 0, 0, 0))
             reviewers = await self.db.fetchone(
-                "SELECT COUNT(*), COALESCE(SUM(status = 'accepted'), 0), "
-                "COALESCE(SUM(status = 'declined'), 0) FROM call_reviewers WHERE call_id = ?",
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'accepted' THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN status = 'declined' THEN 1 ELSE 0 END), 0) FROM call_reviewers WHERE call_id = ?",
                 (call_id,),
             )
             assert reviewers is not None
@@ -121,7 +121,7 @@ class ReportRepository:
             ):
                 ratings[int(rating) - 1] = int(count)
             comments = await self.db.fetchone(
-                "SELECT COALESCE(SUM(useful != ''), 0), COALESCE(SUM(better != ''), 0) "
+                "SELECT COALESCE(SUM(CASE WHEN useful <> '' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN better <> '' THEN 1 ELSE 0 END), 0) "
                 "FROM session_evaluations WHERE session_id = ?",
                 (sid,),
             )

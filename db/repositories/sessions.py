@@ -366,7 +366,8 @@ class SessionRepository:
             row = await tx.fetchone(
                 # A new time is a new revision of the calendar event (its SEQUENCE).
                 f"UPDATE sessions SET title = ?, starts_at = ?, ends_at = ?, closes_at = ?, "
-                f"capacity = ?, ics_sequence = ics_sequence + (starts_at != ? OR ends_at != ?) "
+                f"capacity = ?, ics_sequence = ics_sequence "
+                f"+ CASE WHEN starts_at <> ? OR ends_at <> ? THEN 1 ELSE 0 END "
                 f"WHERE id = ? AND status = 'open' AND ends_at > ? RETURNING {_COLUMNS}",
                 (
                     title,

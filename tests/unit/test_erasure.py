@@ -14,6 +14,7 @@ from bot.domain.mydata.service import JOB_RETENTION_DAYS, MyDataService
 from bot.domain.sessions.service import SessionService
 from bot.scheduling import JobScheduler
 from db import Database
+from tests.dbtools import table_names
 from tests.fakes.beacon import LocalBeacon
 from tests.unit.test_feedback_service import FakeNotifier
 from tests.unit.test_feedback_service import wire as wire_feedback
@@ -27,15 +28,20 @@ OTHERS = [734_512_998_877_000_001 + i for i in range(4)]
 async def cells_holding(db: Database, user_id: int) -> list[tuple[str, str, object]]:
     """Every (table, column, value) in the database that holds ``user_id``."""
     found: list[tuple[str, str, object]] = []
-    tables = [
-        r[0]
-        for r in await db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = await table_names(db)
     needle = str(user_id)
     for table in tables:
-        columns = [r[1] for r in await db.fetchall(f'PRAGMA table_info("{table}")')]
+        if db.dialect.is_sqlite:
+            columns = [r[1] for r in await db.fetchall(f'PRAGMA table_info("{table}")')]
+        else:
+            columns = [
+                r[0]
+                for r in await db.fetchall(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND table_name = ?",
+                    (table,),
+                )
+            ]
         for column in columns:
             for (value,) in await db.fetchall(f'SELECT "{column}" FROM "{table}"'):
                 if value == user_id or (isinstance(value, str | bytes) and needle in str(value)):
