@@ -9,6 +9,7 @@ so, then draws.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -194,8 +195,6 @@ async def test_the_result_post_does_not_pair_mentions_with_references(
     )
     click = await fake.click(leaver, reply.message, confirm)
     await click.wait(timeout=10)
-    from datetime import timedelta
-
     await running.advance(timedelta(seconds=1))  # the place-freed job
     await fake.wait_until(
         lambda: f"<@{leaver.user.id}>" not in fake.message_text(fake.message(result)),
@@ -216,7 +215,13 @@ async def test_an_unreachable_beacon_makes_the_draw_wait_and_say_so(
     await handle.wait(timeout=10)
     await running.beacon.go_down("503")
     before = len(fake.bot_messages(world.channel))
-    await running.reach_draw()
+    # The round's time passes while the beacon is down: the draw job runs, and waits.
+    due = await running.db.fetchval("SELECT MAX(beacon_due_at) FROM draw_freezes")
+    await running.advance(timedelta(seconds=max(1.0, due - running.clock.now().timestamp() + 2)))
+    await fake.wait_until(
+        lambda: len(fake.bot_messages(world.channel)) > before, timeout=10, what="the notice"
+    )
+    await running.settle()
     assert await running.db.fetchval("SELECT COUNT(*) FROM draws") == 0  # no silent fallback
     notices = fake.bot_messages(world.channel)[before:]
     assert len(notices) == 1 and "waiting" in notices[0].content
@@ -224,8 +229,6 @@ async def test_an_unreachable_beacon_makes_the_draw_wait_and_say_so(
     reply = await handle.wait(timeout=10)
     assert reply.flags & EPHEMERAL and await running.db.fetchval("SELECT COUNT(*) FROM draws") == 0
     await running.beacon.come_back()
-    from datetime import timedelta
-
     await running.advance(timedelta(seconds=31))  # the job tries again
     await fake.wait_until(
         lambda: any(
