@@ -39,7 +39,8 @@ Round ``n`` (counting from 1) is due at ``genesis_time + (n - 1) * period``. See
 :func:`time_of_round`, :func:`current_round`, :func:`round_at` and
 :func:`first_round_after`; a draw uses ``first_round_after(chain, freeze_time)``.
 
-The arithmetic (pairings, hash-to-curve, point compression) comes from ``py_ecc``.
+The arithmetic (pairings, hash-to-curve, point compression) comes from ``py_ecc``, imported
+the first time a signature is checked or made (it costs ~0.4 s, which start-up need not pay).
 """
 
 from __future__ import annotations
@@ -51,19 +52,11 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final
 
-from py_ecc.bls.hash_to_curve import hash_to_G1
-from py_ecc.bls.point_compression import (
-    compress_G1,
-    compress_G2,
-    decompress_G1,
-    decompress_G2,
-)
-from py_ecc.bls.typing import G1Compressed, G1Uncompressed, G2Compressed, G2Uncompressed
-from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
-from py_ecc.optimized_bls12_381.optimized_curve import G2, curve_order, is_inf, multiply, neg
-from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing
+if TYPE_CHECKING:
+    from py_ecc.bls.typing import G1Uncompressed, G2Uncompressed
 
 __all__ = [
     "DST",
@@ -391,10 +384,11 @@ def verify_round(chain: ChainInfo, beacon: BeaconRound) -> bool:
         return False
     hashed = _hash_round(beacon.round)
     # e(sig, -g2) · e(H(m), pk) == 1, sharing one final exponentiation.
-    product = pairing(_NEG_G2, signature, final_exponentiate=False) * pairing(
+    ecc = _ecc()
+    product = ecc.pairing(ecc.neg_g2, signature, final_exponentiate=False) * ecc.pairing(
         public_key, hashed, final_exponentiate=False
     )
-    return bool(final_exponentiate(product) == FQ12.one())
+    return bool(ecc.final_exponentiate(product) == ecc.FQ12.one())
 
 
 # --------------------------------------------------------------------------- signing
@@ -409,37 +403,76 @@ def keypair(seed: bytes) -> tuple[int, bytes]:
     knows the seed knows the key.
     """
     digest = hashlib.sha512(b"coprobot drand test key" + seed).digest()
-    secret = int.from_bytes(digest, "big") % curve_order or 1
-    return secret, _compress_g2(multiply(G2, secret))
+    ecc = _ecc()
+    secret = int.from_bytes(digest, "big") % ecc.curve_order or 1
+    return secret, _compress_g2(ecc.multiply(ecc.G2, secret))
 
 
 def sign_round(secret: int, round_number: int) -> bytes:
     """The 48-byte signature of ``round_number`` under ``secret`` (same scheme as quicknet)."""
     if not 1 <= round_number <= _MAX_ROUND:
         raise ValueError(f"round out of range: {round_number}")
-    point = multiply(_hash_round(round_number), secret % curve_order)
-    return int(compress_G1(point)).to_bytes(SIGNATURE_LENGTH, "big")
+    ecc = _ecc()
+    point = ecc.multiply(_hash_round(round_number), secret % ecc.curve_order)
+    return int(ecc.compress_G1(point)).to_bytes(SIGNATURE_LENGTH, "big")
 
 
 # --------------------------------------------------------------------------- internals
 
-_NEG_G2: Final = neg(G2)
+
+@lru_cache(maxsize=1)
+def _ecc() -> SimpleNamespace:
+    """py_ecc's BLS12-381 pieces, imported once, when first needed."""
+    from py_ecc.bls.hash_to_curve import hash_to_G1
+    from py_ecc.bls.point_compression import (
+        compress_G1,
+        compress_G2,
+        decompress_G1,
+        decompress_G2,
+    )
+    from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
+    from py_ecc.optimized_bls12_381.optimized_curve import (
+        G2,
+        curve_order,
+        is_inf,
+        multiply,
+        neg,
+    )
+    from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing
+
+    return SimpleNamespace(
+        hash_to_G1=hash_to_G1,
+        compress_G1=compress_G1,
+        compress_G2=compress_G2,
+        decompress_G1=decompress_G1,
+        decompress_G2=decompress_G2,
+        FQ12=FQ12,
+        G2=G2,
+        neg_g2=neg(G2),
+        curve_order=curve_order,
+        is_inf=is_inf,
+        multiply=multiply,
+        final_exponentiate=final_exponentiate,
+        pairing=pairing,
+    )
 
 
 def _hash_round(round_number: int) -> G1Uncompressed:
     # py_ecc annotates hash_function with the private type ``_hashlib.HASH`` although
     # it calls it as a constructor (``hash_function()``); hashlib.sha256 is what it expects.
-    return hash_to_G1(message_for_round(round_number), DST, hashlib.sha256)  # type: ignore[arg-type]
+    return _ecc().hash_to_G1(message_for_round(round_number), DST, hashlib.sha256)  # type: ignore[no-any-return]  # py_ecc via a namespace
 
 
 def _signature_point(signature: bytes) -> G1Uncompressed:
     """Decompress a signature; ValueError unless it is a non-identity subgroup point."""
-    point = decompress_G1(G1Compressed(int.from_bytes(signature, "big")))
-    if is_inf(point):
+    ecc = _ecc()
+    point = ecc.decompress_G1(int.from_bytes(signature, "big"))
+    if ecc.is_inf(point):
         raise ValueError("signature is the point at infinity")
-    if not is_inf(multiply(point, curve_order)):
+    if not ecc.is_inf(ecc.multiply(point, ecc.curve_order)):
         raise ValueError("signature is not in the prime-order subgroup of G1")
-    return point
+    checked: G1Uncompressed = point
+    return checked
 
 
 @lru_cache(maxsize=8)
@@ -448,20 +481,20 @@ def _public_key_point(public_key: bytes) -> G2Uncompressed:
     if len(public_key) != PUBLIC_KEY_LENGTH:
         raise ValueError(f"public key must be {PUBLIC_KEY_LENGTH} bytes")
     half = PUBLIC_KEY_LENGTH // 2
-    point = decompress_G2(
-        G2Compressed(
-            (int.from_bytes(public_key[:half], "big"), int.from_bytes(public_key[half:], "big"))
-        )
+    ecc = _ecc()
+    point = ecc.decompress_G2(
+        (int.from_bytes(public_key[:half], "big"), int.from_bytes(public_key[half:], "big"))
     )
-    if is_inf(point):
+    if ecc.is_inf(point):
         raise ValueError("public key is the point at infinity")
-    if not is_inf(multiply(point, curve_order)):
+    if not ecc.is_inf(ecc.multiply(point, ecc.curve_order)):
         raise ValueError("public key is not in the prime-order subgroup of G2")
-    return point
+    checked: G2Uncompressed = point
+    return checked
 
 
 def _compress_g2(point: G2Uncompressed) -> bytes:
-    high, low = compress_G2(point)
+    high, low = _ecc().compress_G2(point)
     half = PUBLIC_KEY_LENGTH // 2
     return int(high).to_bytes(half, "big") + int(low).to_bytes(half, "big")
 

@@ -357,14 +357,15 @@ class DrawRepository:
         call_id: int,
         *,
         algorithm: str,
-        order: Callable[[FreezeRecord, str], dict[str, list[str]]],
+        order: Callable[[FreezeRecord, str], dict[str, list[tuple[str, bool]]]],
         drawn_by: int | None,
         now: float,
         beacon: tuple[str, str | None] | None = None,
         audit: Callable[[RecordOutcome], AuditMade] | None = None,
     ) -> RecordOutcome:
         """The draw of a frozen call whose public value is known, in ONE transaction with its
-        audit row: ``order(freeze, committed seed)`` gives each category's refs in draw order.
+        audit row: ``order(freeze, committed seed)`` gives each category's refs in draw order,
+        each with whether the algorithm drew it (stored here, not decided here).
         ``beacon``: the public value and its signature, stored on the freeze in the same
         transaction (a value stored before never changes).
         A no-op returning the existing draw if the call was drawn already. Entries of members
@@ -401,7 +402,6 @@ class DrawRepository:
                 )
             }
             ordered = order(freeze, str(call[0]))
-            places = freeze.places
             drawn = await tx.fetchone(
                 f"""
                 INSERT INTO draws (call_id, algorithm, seed, roster_hash, roster_json, ref_salt,
@@ -427,10 +427,9 @@ class DrawRepository:
             entries = []
             reviewers = []
             gone: list[str] = []
-            for key, refs in ordered.items():
-                for rank, ref in enumerate(refs, start=1):
+            for refs in ordered.values():
+                for rank, (ref, selected) in enumerate(refs, start=1):
                     user_id, category_id = members[ref]
-                    selected = rank <= places[key]
                     entries.append(
                         (
                             call_id,

@@ -109,7 +109,9 @@ async def test_two_processes_four_servers_kill_and_restart(
                 organiser, channel, "call create", title="Co-produce", categories=CATEGORIES
             )
             await handle.wait(timeout=15)
-            post = await fake.wait_for_message(channel, check=lambda m: m.is_components_v2, timeout=15)
+            post = await fake.wait_for_message(
+                channel, check=lambda m: m.is_components_v2, timeout=15
+            )
             await fake.wait_until(lambda p=post: len(fake.reactions(p)) == 2, 15, "bot reactions")
             posts.append(post)
 
