@@ -22,7 +22,9 @@ from enum import StrEnum
 
 import discord
 
-__all__ = ["ChannelPacer", "PostState", "PostUpdater", "refresh_now"]
+from bot.notify import NO_MENTIONS
+
+__all__ = ["ChannelPacer", "PostState", "PostUpdater", "edit_live_post", "refresh_now"]
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +142,21 @@ class ChannelPacer:
             yield
         finally:
             cell[0] = max(cell[0], self._clock())
+
+
+async def edit_live_post(
+    pacer: ChannelPacer,
+    channel_id: int,
+    message: discord.PartialMessage,
+    view: discord.ui.LayoutView,
+) -> None:
+    """Edit a live post (call, session, feedback round) to ``view`` within the channel's edit
+    budget. Content and embeds are emptied, so a post made as an embed by an earlier release
+    becomes a layout post on its next edit; nobody is pinged by an edit."""
+    async with pacer.slot(channel_id):  # ≤ 5 edits / 5 s in this channel
+        await message.edit(
+            content=None,
+            embed=None,
+            view=view,
+            allowed_mentions=NO_MENTIONS,
+        )

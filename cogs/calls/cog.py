@@ -32,7 +32,7 @@ from bot.notify import (
     transient,
 )
 from bot.options import NumberTransformer
-from bot.post_updates import PostState, refresh_now
+from bot.post_updates import PostState, edit_live_post, refresh_now
 from bot.render import clip, fit_list, mention, ts
 from bot.scheduling import RetryLater
 from cogs.calls.render import STATUS_WORDS, call_instructions, post_link, render_call
@@ -96,10 +96,7 @@ class Calls(commands.GroupCog, group_name="call", group_description="Calls for v
         how = await call_instructions(self.bot, call)
         freeze = await self.bot.services.draws.freeze_of(call_id)
         post = render_call(details, how, freeze=freeze, docs_url=self.bot.settings.docs_url)
-        # content and embeds emptied: a post made as an embed by an earlier release becomes a
-        # layout post on its next edit.
-        async with self.bot.edit_pacer.slot(call.channel_id):  # ≤ 5 edits / 5 s in this channel
-            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
+        await edit_live_post(self.bot.edit_pacer, call.channel_id, message, post)
 
     def refresh_post(self, call_id: int) -> None:
         """Edit the call post soon (coalesced: at most one edit per post every few seconds)."""

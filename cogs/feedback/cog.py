@@ -21,6 +21,7 @@ from bot.guild import role_members
 from bot.notify import MAX_MESSAGE, NO_MENTIONS, send_mentioning, transient
 from bot.notify import mention_groups as mention_groups  # its old home; tests import it here
 from bot.options import NumberTransformer
+from bot.post_updates import edit_live_post
 from bot.render import clip, mention, when
 from bot.scheduling import RetryLater
 from bot.timeparse import format_duration
@@ -98,10 +99,7 @@ class FeedbackCog(
             found.message_channel_id, guild_id=found.guild_id
         ).get_partial_message(found.message_id)
         post = await self.render_round(found)
-        # content and embeds emptied: a post made as an embed by an earlier release becomes a
-        # layout post on its next edit.
-        async with self.bot.edit_pacer.slot(found.message_channel_id):  # ≤ 5 edits / 5 s
-            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
+        await edit_live_post(self.bot.edit_pacer, found.message_channel_id, message, post)
 
     def refresh_post(self, round_id: int) -> None:
         """Ask for the first message to be refreshed soon (coalesced; for the live counter)."""

@@ -21,7 +21,7 @@ from bot.domain.wording.templates import Template
 from bot.exports import csv_file
 from bot.notify import NO_MENTIONS
 from bot.options import NumberTransformer
-from bot.post_updates import PostState, refresh_now
+from bot.post_updates import PostState, edit_live_post, refresh_now
 from bot.render import clip, fit_list, fit_message, mention, plain_text, ts
 from bot.timeparse import format_duration
 from cogs.sessions.events import ServerEvents
@@ -114,10 +114,7 @@ class Sessions(
         wording = self.bot.services.wording
         message = self.bot.get_partial_messageable(s.channel_id).get_partial_message(s.message_id)
         post = await render_session(wording, details, state, self._now())
-        # content and embeds emptied: a post made as an embed by an earlier release becomes a
-        # layout post on its next edit.
-        async with self.bot.edit_pacer.slot(s.channel_id):  # ≤ 5 edits / 5 s in this channel
-            await message.edit(content=None, embed=None, view=post, allowed_mentions=NO_MENTIONS)
+        await edit_live_post(self.bot.edit_pacer, s.channel_id, message, post)
 
     def refresh_post(self, session_id: int) -> None:
         """Ask for the session post to be refreshed soon (coalesced; for live counters)."""

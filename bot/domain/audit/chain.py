@@ -6,11 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from bot.domain.audit.models import AuditRow
-
+from typing import NamedTuple
 
 GENESIS = "0" * 64
 
@@ -96,9 +92,7 @@ class ChainReport:
         return f"OK: {self.rows} rows, chain intact; " + "; ".join(parts)
 
 
-def verify_chain(
-    rows: Iterable[AuditRow] | Iterable[ChainRow], *, allow_partial: bool = False
-) -> ChainReport:
+def verify_chain(rows: Iterable[ChainRow], *, allow_partial: bool = False) -> ChainReport:
     """Check rows in the order given (per server): each hash matches the row's contents, each
     ``prev_hash`` is the previous row's hash and ``seq`` counts up by one.
 
@@ -107,7 +101,7 @@ def verify_chain(
     chain alone: compare the head hash with one you kept (docs/data-and-wording.md).
     """
     report = ChainReport()
-    last: dict[int, AuditRow | ChainRow] = {}
+    last: dict[int, ChainRow] = {}
     first: dict[int, int] = {}
     problems = report.problems
     count = 0
@@ -142,5 +136,5 @@ def verify_chain(
     return report
 
 
-def _where(row: AuditRow | ChainRow) -> str:
+def _where(row: ChainRow) -> str:
     return f"server {row.guild_id} row {row.seq}"
